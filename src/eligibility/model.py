@@ -1,0 +1,306 @@
+"""Structured eligibility rules: the contract between parser, reviewer and evaluator.
+
+Every rule kind is its own pydantic class with a ``kind`` literal, joined in the ``Rule``
+discriminated union, so a rules file is validated by shape and nothing downstream handles dicts.
+Rules describe a *fact about the patient*; section polarity (exclusion) is applied once, at the
+criterion level, by the evaluator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+
+SCHEMA_VERSION = 1
+
+Comparator = Literal["<", "<=", ">", ">="]
+Section = Literal["inclusion", "exclusion"]
+Sex = Literal["female", "male"]
+ChildPughClass = Literal["A", "B", "C"]
+Limit = Literal["ULN", "LLN"]
+IfAbsent = Literal["absent", "unknown"]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo in a reviewed rules file must not vanish."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _RuleBase(_Strict):
+    """Rules always serialise ``kind`` first, even when defaults are left out."""
+
+    @model_serializer(mode="wrap")
+    def _kind_first(self, handler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if isinstance(data, dict):
+            return {"kind": getattr(self, "kind"), **{k: v for k, v in data.items() if k != "kind"}}
+        return data
+
+
+class Window(_Strict):
+    """A period counted back from the as-of date, e.g. 3 months."""
+
+    amount: float = Field(gt=0)
+    unit: Literal["days", "weeks", "months", "years"]
+
+    def days(self) -> float:
+        """Length in days; months and years use their mean lengths (30.4375 / 365.25 days)."""
+        return self.amount * {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}[
+            self.unit
+        ]
+
+    def describe(self) -> str:
+        amount = int(self.amount) if float(self.amount).is_integer() else self.amount
+        unit = self.unit[:-1] if amount == 1 else self.unit
+        return f"{amount} {unit}"
+
+
+class AgeRule(_RuleBase):
+    """Age in completed years at the as-of date; registry bounds are inclusive whole years."""
+
+    kind: Literal["age"] = "age"
+    min: float | None = Field(default=None, ge=0)
+    max: float | None = Field(default=None, ge=0)
+    min_inclusive: bool = True
+    max_inclusive: bool = True
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AgeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("an age rule needs min or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min age {self.min:g} is above max age {self.max:g}")
+        return self
+
+
+class SexRule(_RuleBase):
+    kind: Literal["sex"] = "sex"
+    allowed: list[Sex] = Field(min_length=1)
+
+
+class PerformanceRule(_RuleBase):
+    """ECOG (0-5) or Karnofsky (0-100) performance status: an allowed set and/or bounds."""
+
+    kind: Literal["performance"] = "performance"
+    scale: Literal["ecog", "karnofsky"]
+    allowed: list[int] | None = None
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PerformanceRule:
+        top = 5 if self.scale == "ecog" else 100
+        if self.allowed is None and self.min is None and self.max is None:
+            raise ValueError("a performance rule needs allowed, min or max")
+        for v in [*(self.allowed or []), self.min, self.max]:
+            if v is not None and not 0 <= v <= top:
+                raise ValueError(f"{self.scale} value {v} is outside 0-{top}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class ChildPughRule(_RuleBase):
+    """Child-Pugh class set and/or score bounds (5-15), e.g. class A only, or A5-B7."""
+
+    kind: Literal["child_pugh"] = "child_pugh"
+    classes: list[ChildPughClass] | None = None
+    min_score: int | None = Field(default=None, ge=5, le=15)
+    max_score: int | None = Field(default=None, ge=5, le=15)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChildPughRule:
+        if self.classes is None and self.min_score is None and self.max_score is None:
+            raise ValueError("a child_pugh rule needs classes, min_score or max_score")
+        if (
+            self.min_score is not None
+            and self.max_score is not None
+            and self.min_score > self.max_score
+        ):
+            raise ValueError(f"min_score {self.min_score} is above max_score {self.max_score}")
+        return self
+
+
+class LabRule(_RuleBase):
+    """A lab bound: an absolute value with unit, or a multiple of the patient's ULN/LLN.
+
+    ``analyte`` is a vocabulary id or any synonym that resolves to one. "Within N x the normal
+    range" is written as ``all`` of a ``<= N x ULN`` and a ``>= LLN / N`` lab rule, so a reviewer
+    sees both bounds.
+    """
+
+    kind: Literal["lab"] = "lab"
+    analyte: str = Field(min_length=1)
+    comparator: Comparator
+    value: float | None = None
+    unit: str | None = None
+    multiple: float | None = Field(default=None, gt=0)
+    of: Limit | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> LabRule:
+        absolute = self.value is not None
+        relative = self.multiple is not None or self.of is not None
+        if absolute == relative:
+            raise ValueError("a lab rule needs either value (+ unit) or multiple + of (ULN/LLN)")
+        if relative and (self.multiple is None or self.of is None):
+            raise ValueError("a relative lab rule needs both multiple and of")
+        if relative and self.unit is not None:
+            raise ValueError("a lab rule relative to ULN/LLN takes no unit")
+        return self
+
+
+class VitalRule(_RuleBase):
+    """A vital sign bound, e.g. systolic blood pressure >= 140 mmHg."""
+
+    kind: Literal["vital"] = "vital"
+    name: str = Field(min_length=1)
+    comparator: Comparator
+    value: float
+    unit: str | None = None
+
+
+class MeasureRule(_RuleBase):
+    """Another numeric fact, measured or derived (creatinine clearance, LVEF, QTc, BMI)."""
+
+    kind: Literal["measure"] = "measure"
+    name: str = Field(min_length=1)
+    comparator: Comparator
+    value: float
+    unit: str | None = None
+
+
+class ConditionRule(_RuleBase):
+    """A diagnosis or history is present (optionally active, optionally recent).
+
+    ``if_absent`` says what it means when the profile does not list the condition: ``absent``
+    (the profile's problem list is taken as complete, the default) or ``unknown``.
+    """
+
+    kind: Literal["condition"] = "condition"
+    condition: str = Field(min_length=1)
+    active: bool | None = None
+    within: Window | None = None
+    except_: list[str] = Field(default_factory=list, alias="except")
+    if_absent: IfAbsent | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TherapyRule(_RuleBase):
+    """Prior exposure to an agent or drug class, optionally within a window before as-of."""
+
+    kind: Literal["therapy"] = "therapy"
+    agents: list[str] = Field(min_length=1)
+    within: Window | None = None
+    if_absent: IfAbsent | None = None
+
+
+class PregnancyRule(_RuleBase):
+    kind: Literal["pregnancy"] = "pregnancy"
+
+
+class BreastfeedingRule(_RuleBase):
+    kind: Literal["breastfeeding"] = "breastfeeding"
+
+
+class ManualRule(_RuleBase):
+    """Not computable: consent, investigator judgement, or text outside the grammar."""
+
+    kind: Literal["manual"] = "manual"
+    reason: str = Field(min_length=1)
+
+
+class AllRule(_RuleBase):
+    kind: Literal["all"] = "all"
+    rules: list[Rule] = Field(min_length=1)
+
+
+class AnyRule(_RuleBase):
+    kind: Literal["any"] = "any"
+    rules: list[Rule] = Field(min_length=1)
+
+
+class NotRule(_RuleBase):
+    kind: Literal["not"] = "not"
+    rule: Rule
+
+
+Rule = Annotated[
+    AgeRule
+    | SexRule
+    | PerformanceRule
+    | ChildPughRule
+    | LabRule
+    | VitalRule
+    | MeasureRule
+    | ConditionRule
+    | TherapyRule
+    | PregnancyRule
+    | BreastfeedingRule
+    | ManualRule
+    | AllRule
+    | AnyRule
+    | NotRule,
+    Field(discriminator="kind"),
+]
+
+for _composite in (AllRule, AnyRule, NotRule):
+    _composite.model_rebuild()
+
+
+class Span(_Strict):
+    """Character offsets [start, end) of the criterion's text in the source record."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Span:
+        if self.end < self.start:
+            raise ValueError(f"span end {self.end} is before start {self.start}")
+        return self
+
+
+class Criterion(_Strict):
+    id: str = Field(min_length=1)
+    section: Section
+    text: str
+    span: Span | None = None
+    rule: Rule
+    note: str | None = None
+
+
+class Trial(_Strict):
+    id: str = Field(min_length=1)
+    title: str | None = None
+    source: str | None = None
+
+
+class RuleSet(_Strict):
+    """One trial's criteria, as stored in ``rules/NCT….yaml``."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    trial: Trial
+    criteria: list[Criterion]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RuleSet:
+        seen: set[str] = set()
+        for c in self.criteria:
+            if c.id in seen:
+                raise ValueError(f"criterion id {c.id!r} is used twice")
+            seen.add(c.id)
+        return self
+
+
+def iter_rules(rule: Rule):
+    """Yield a rule and all rules nested in it, depth first."""
+    yield rule
+    if isinstance(rule, AllRule | AnyRule):
+        for child in rule.rules:
+            yield from iter_rules(child)
+    elif isinstance(rule, NotRule):
+        yield from iter_rules(rule.rule)
