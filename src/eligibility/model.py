@@ -35,7 +35,7 @@ class _RuleBase(_Strict):
     def _kind_first(self, handler):  # type: ignore[no-untyped-def]
         data = handler(self)
         if isinstance(data, dict):
-            return {"kind": getattr(self, "kind"), **{k: v for k, v in data.items() if k != "kind"}}
+            return {"kind": self.kind, **{k: v for k, v in data.items() if k != "kind"}}
         return data
 
 
@@ -47,9 +47,9 @@ class Window(_Strict):
 
     def days(self) -> float:
         """Length in days; months and years use their mean lengths (30.4375 / 365.25 days)."""
-        return self.amount * {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}[
-            self.unit
-        ]
+        return (
+            self.amount * {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}[self.unit]
+        )
 
     def describe(self) -> str:
         amount = int(self.amount) if float(self.amount).is_integer() else self.amount
