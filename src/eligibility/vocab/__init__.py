@@ -1,4 +1,4 @@
-"""Clinical vocabulary: analytes, units, conditions and drugs, loaded from the YAML beside this file.
+"""Clinical vocabulary: analytes, units, conditions and drugs, loaded from package YAML.
 
 One source of truth for the parser and the evaluator. Lookups fold case, punctuation and spacing
 so "SGPT", "sgpt" and "S.G.P.T." meet the same concept; a term that does not resolve returns
@@ -253,7 +253,7 @@ def _icd_match(code: str, pattern: str) -> bool:
         lo, hi = pattern.upper().split("-", 1)
         return lo <= code[: len(lo)] <= hi
     pattern = pattern.upper()
-    return code == pattern or code.startswith(pattern if "." in pattern else pattern)
+    return code.startswith(pattern)
 
 
 def condition(term: str) -> Concept | None:
