@@ -265,10 +265,17 @@ class Span(_Strict):
 
 
 class Criterion(_Strict):
+    """One criterion of the source: its verbatim text and span, and the rule that checks it.
+
+    ``context`` is the lead-in of a sub-list item ("organ function as follows:"); ``note`` is for
+    the reviewer (what was not understood, how the rule was reconciled).
+    """
+
     id: str = Field(min_length=1)
     section: Section
     text: str
     span: Span | None = None
+    context: str | None = None
     rule: Rule
     note: str | None = None
 
