@@ -64,9 +64,7 @@ PUBLISHED_FACTORS = [
 
 
 @pytest.mark.parametrize(("src", "dst", "analyte_id", "published", "source"), PUBLISHED_FACTORS)
-def test_published_factor(
-    src: str, dst: str, analyte_id: str, published: str, source: str
-) -> None:
+def test_published_factor(src: str, dst: str, analyte_id: str, published: str, source: str) -> None:
     factor = conversion_factor(src, dst, analyte_id)
     assert _at_published_precision(factor, published), (factor, published, source)
     # and back again
@@ -195,9 +193,7 @@ IMPOSSIBLE = [
 
 
 @pytest.mark.parametrize(("src", "dst", "analyte_id", "why"), IMPOSSIBLE)
-def test_impossible_conversion_raises(
-    src: str, dst: str, analyte_id: str | None, why: str
-) -> None:
+def test_impossible_conversion_raises(src: str, dst: str, analyte_id: str | None, why: str) -> None:
     with pytest.raises(UnitError):
         conversion_factor(src, dst, analyte_id)
     with pytest.raises(UnitError):

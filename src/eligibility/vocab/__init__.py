@@ -421,8 +421,7 @@ def _conversion(src: str, dst: str, analyte_id: str | None) -> Conversion | Unit
                 return Conversion(1.0 / slope, -offset / slope)
     if s.guard or d.guard:
         return UnitError(
-            f"cannot convert {src} to {dst}{what}: ratios convert only where the analyte "
-            "defines it"
+            f"cannot convert {src} to {dst}{what}: ratios convert only where the analyte defines it"
         )
     pre = post = 1.0
     if s.per_charge or d.per_charge:
@@ -602,11 +601,14 @@ def condition(term: str) -> Concept | None:
     code = _icd_normal(term)
     if code is None:
         return None
-    best: tuple[float, Concept] | None = None
+    # Longest matching pattern wins; on a tie the deeper concept (ulcerative colitis over
+    # inflammatory bowel disease, both K51) wins.
+    best: tuple[tuple[float, int], Concept] | None = None
     for c in table.by_id.values():
         for pattern in c.codes:
             if _icd_match(code, pattern):
-                score = len(pattern) if "-" not in pattern else len(pattern.split("-")[0]) - 0.5
+                length = len(pattern) if "-" not in pattern else len(pattern.split("-")[0]) - 0.5
+                score = (length, len(table.ancestors[c.id]))
                 if best is None or score > best[0]:
                     best = (score, c)
     return best[1] if best else None
