@@ -34,7 +34,7 @@ from .model import (
     VitalRule,
     Window,
 )
-from .patient import ConditionEntry, Lab, Patient, Treatment, Vital
+from .patient import ConditionEntry, Lab, Patient, Review, Treatment, Vital
 from .result import CriterionResult, Evidence, Outcome, ScreeningResult, Status, Truth, Verdict
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
@@ -95,6 +95,7 @@ class Facts:
     unresolved_conditions: tuple[str, ...]
     treatments: tuple[Resolved, ...]
     unresolved_treatments: tuple[str, ...]
+    reviews: dict[tuple[str, str], tuple[int, Review]]
 
 
 def completed_years(birth: date, on: date) -> int:
@@ -135,8 +136,18 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
     }
     conds, bad_conds = _resolve_conditions(patient.conditions)
     treats, bad_treats = _resolve_treatments(patient.treatments)
+    reviews = {(r.trial, r.criterion): (i, r) for i, r in enumerate(patient.reviews)}
     return Facts(
-        patient, as_of, options, ordered, tuple(unresolved), conds, bad_conds, treats, bad_treats
+        patient,
+        as_of,
+        options,
+        ordered,
+        tuple(unresolved),
+        conds,
+        bad_conds,
+        treats,
+        bad_treats,
+        reviews,
     )
 
 
@@ -148,7 +159,7 @@ def _resolve_conditions(
         concept = (vocab.condition(c.code) if c.code else None) or (
             vocab.condition(c.name) if c.name else None
         )
-        label = c.name or c.code or "?"
+        label = c.name or (f"{c.code} ({concept.name})" if concept else c.code) or "?"
         if concept is None:
             bad.append(label)
         out.append(
@@ -203,6 +214,11 @@ def _on(d: date | None) -> str:
     return f" on {d.isoformat()}" if d else ""
 
 
+def _join(outcomes: Iterable[Outcome]) -> str:
+    """Children's reasons, each once (several manual parts may share one recorded review)."""
+    return "; ".join(dict.fromkeys(o.reason for o in outcomes))
+
+
 def _combine_missing(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for o in outcomes:
@@ -222,15 +238,27 @@ def _evidence(outcomes: Iterable[Outcome]) -> tuple[Evidence, ...]:
 # --- compilation --------------------------------------------------------------------------
 
 
-def compile_rule(rule: Rule) -> Check:
+@dataclass(frozen=True)
+class Where:
+    """Which criterion a rule belongs to, and whether it sits under an odd number of NOTs."""
+
+    trial: str = ""
+    criterion: str = ""
+    section: str = "inclusion"
+    negated: bool = False
+
+
+def compile_rule(rule: Rule, where: Where | None = None) -> Check:
     """Turn a rule into a closure over facts; vocabulary lookups happen here, once."""
+    where = where or Where()
     match rule:
         case AllRule():
-            return _compile_all([compile_rule(r) for r in rule.rules])
+            return _compile_all([compile_rule(r, where) for r in rule.rules])
         case AnyRule():
-            return _compile_any([compile_rule(r) for r in rule.rules])
+            return _compile_any([compile_rule(r, where) for r in rule.rules])
         case NotRule():
-            return _compile_not(compile_rule(rule.rule))
+            flipped = Where(where.trial, where.criterion, where.section, not where.negated)
+            return _compile_not(compile_rule(rule.rule, flipped))
         case AgeRule():
             return _compile_age(rule)
         case SexRule():
@@ -252,9 +280,29 @@ def compile_rule(rule: Rule) -> Check:
         case BreastfeedingRule():
             return _compile_flag("breastfeeding", "breastfeeding status")
         case ManualRule():
-            outcome = Outcome(R, f"needs review: {rule.reason}", ("reviewer's judgement",))
-            return lambda facts: outcome
+            return _compile_manual(rule, where)
     raise TypeError(f"no evaluator for rule kind {type(rule).__name__}")  # pragma: no cover
+
+
+def _compile_manual(rule: ManualRule, where: Where) -> Check:
+    """Needs review, unless the profile records a coordinator's decision on this criterion."""
+    pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
+    key = (where.trial, where.criterion)
+
+    def check(facts: Facts) -> Outcome:
+        found = facts.reviews.get(key)
+        if found is None:
+            return pending
+        i, review = found
+        holds = (review.status == "pass") == (where.section == "inclusion")
+        truth = T if holds != where.negated else F
+        who = f" by {review.by}" if review.by else ""
+        when = f" on {review.date.isoformat()}" if review.date else ""
+        note = f": {review.note}" if review.note else ""
+        ev = Evidence(f"$.reviews[{i}]", "review", review.status, None, review.date)
+        return Outcome(truth, f"reviewed{who}{when} as {review.status}{note}", (), (ev,))
+
+    return check
 
 
 def _compile_all(children: list[Check]) -> Check:
@@ -263,13 +311,11 @@ def _compile_all(children: list[Check]) -> Check:
         truths = {o.truth for o in outs}
         if F in truths:
             bad = [o for o in outs if o.truth is F]
-            return Outcome(F, "; ".join(o.reason for o in bad), (), _evidence(bad))
+            return Outcome(F, _join(bad), (), _evidence(bad))
         if truths == {T}:
-            return Outcome(T, "; ".join(o.reason for o in outs), (), _evidence(outs))
+            return Outcome(T, _join(outs), (), _evidence(outs))
         truth = U if U in truths else R
-        return Outcome(
-            truth, "; ".join(o.reason for o in outs), _combine_missing(outs), _evidence(outs)
-        )
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
 
     return check
 
@@ -280,13 +326,11 @@ def _compile_any(children: list[Check]) -> Check:
         truths = {o.truth for o in outs}
         if T in truths:
             good = [o for o in outs if o.truth is T]
-            return Outcome(T, "; ".join(o.reason for o in good), (), _evidence(good))
+            return Outcome(T, _join(good), (), _evidence(good))
         if truths == {F}:
-            return Outcome(F, "; ".join(o.reason for o in outs), (), _evidence(outs))
+            return Outcome(F, _join(outs), (), _evidence(outs))
         truth = R if R in truths else U
-        return Outcome(
-            truth, "; ".join(o.reason for o in outs), _combine_missing(outs), _evidence(outs)
-        )
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
 
     return check
 
@@ -477,7 +521,8 @@ def _compile_lab(rule: LabRule) -> Check:
 
     target_unit = rule.unit if rule.unit is not None else a.unit
     threshold = float(rule.value)  # type: ignore[arg-type]
-    needs = f"{op} {fmt(threshold)} {target_unit or ''}".rstrip()
+    shown_unit = "" if vocab.unit(target_unit) == "1" else target_unit or ""
+    needs = f"{op} {fmt(threshold)} {shown_unit}".rstrip()
 
     def absolute(facts: Facts) -> Outcome:
         o = _latest(facts, a.id)
@@ -697,7 +742,13 @@ def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTr
     return CompiledTrial(
         rules.trial.id,
         tuple(
-            CompiledCriterion(c.id, c.section, c.text, compile_rule(c.rule)) for c in rules.criteria
+            CompiledCriterion(
+                c.id,
+                c.section,
+                c.text,
+                compile_rule(c.rule, Where(rules.trial.id, c.id, c.section)),
+            )
+            for c in rules.criteria
         ),
         rules_sha256,
     )

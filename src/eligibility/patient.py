@@ -7,8 +7,8 @@ resolved against the vocabulary by the evaluator, so a profile keeps the chart's
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -32,7 +32,7 @@ class Lab(_Strict):
     unit: str | None = None
     ref_low: float | None = None
     ref_high: float | None = None
-    date: date | None = None
+    date: dt.date | None = None
 
     _finite_value = field_validator("value", "ref_low", "ref_high")(_finite)
 
@@ -47,7 +47,7 @@ class Vital(_Strict):
     name: str = Field(min_length=1)
     value: float
     unit: str | None = None
-    date: date | None = None
+    date: dt.date | None = None
 
     _finite_value = field_validator("value")(_finite)
 
@@ -58,8 +58,8 @@ class ConditionEntry(_Strict):
     name: str | None = None
     code: str | None = None
     status: Literal["active", "resolved"] = "active"
-    onset: date | None = None
-    end: date | None = None
+    onset: dt.date | None = None
+    end: dt.date | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ConditionEntry:
@@ -72,8 +72,8 @@ class ConditionEntry(_Strict):
 
 class Treatment(_Strict):
     name: str = Field(min_length=1)
-    start: date | None = None
-    end: date | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Treatment:
@@ -105,12 +105,27 @@ def score_class(score: int) -> str:
     return "A" if score <= 6 else "B" if score <= 9 else "C"
 
 
+class Review(_Strict):
+    """A coordinator's decision on a criterion that needs review, recorded in the profile.
+
+    It answers only the ``manual`` parts of that criterion; computable parts are still checked
+    against the data, so a review cannot hide a failing lab.
+    """
+
+    trial: str = Field(min_length=1)
+    criterion: str = Field(min_length=1)
+    status: Literal["pass", "fail"]
+    by: str | None = None
+    date: dt.date | None = None
+    note: str | None = None
+
+
 class Patient(_Strict):
     id: str = Field(min_length=1)
     sex: Literal["female", "male"] | None = None
-    birth_date: date | None = None
+    birth_date: dt.date | None = None
     age: float | None = Field(default=None, ge=0, le=130)
-    screening_date: date | None = None
+    screening_date: dt.date | None = None
     ecog: int | None = Field(default=None, ge=0, le=5)
     karnofsky: int | None = Field(default=None, ge=0, le=100)
     child_pugh: ChildPugh | None = None
@@ -120,6 +135,7 @@ class Patient(_Strict):
     treatments: list[Treatment] = Field(default_factory=list)
     pregnant: bool | None = None
     breastfeeding: bool | None = None
+    reviews: list[Review] = Field(default_factory=list)
 
     @field_validator("child_pugh", mode="before")
     @classmethod
