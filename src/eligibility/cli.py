@@ -33,7 +33,7 @@ def _iso_date(text: str) -> date:
 
 
 def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def _stderr() -> Console:
