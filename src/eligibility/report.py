@@ -43,7 +43,7 @@ def render_table(result: ScreeningResult, console: Console) -> None:
         reason = c.reason
         if c.missing and c.status == "unknown":
             reason += "\n→ collect: " + ", ".join(c.missing)
-        label = f"{'I' if c.section == 'inclusion' else 'E'}: {c.id}"
+        label = f"{c.id}\n[dim]{'incl.' if c.section == 'inclusion' else 'excl.'}[/dim]"
         table.add_row(label, Text(c.status.upper(), style=STATUS_STYLE[c.status]), c.text, reason)
     console.print(table)
     console.print(summary_line(result))
