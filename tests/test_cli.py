@@ -146,3 +146,14 @@ def test_console_script_runs():
     )
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["verdict"] == "ineligible"
+
+
+def test_markup_in_criteria_text_is_shown_literally(tmp_path, capsys):
+    text = (
+        "schema_version: 1\ntrial:\n  id: T\ncriteria:\n  - id: I1\n    section: inclusion\n"
+        "    text: '[bold]ECOG[/] [/nope] 0-1'\n    rule: {kind: manual, reason: '[red]x'}\n"
+    )
+    path = write(tmp_path, "r.yaml", text)
+    assert main(["screen", path, str(P / "p01_eligible_hcc.json")]) == 3
+    out = capsys.readouterr().out
+    assert "[bold]ECOG[/]" in out and "[red]x" in out
