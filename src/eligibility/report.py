@@ -34,7 +34,9 @@ def summary_line(result: ScreeningResult) -> Text:
 
 
 def render_table(result: ScreeningResult, console: Console) -> None:
-    table = Table(title=Text(f"{result.trial} — patient {result.patient}"), show_lines=True, expand=True)
+    table = Table(
+        title=Text(f"{result.trial} — patient {result.patient}"), show_lines=True, expand=True
+    )
     table.add_column("Criterion", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Source text", ratio=2)
