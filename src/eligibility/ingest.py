@@ -120,11 +120,13 @@ class RecordError:
 
 # --------------------------------------------------------------------------- headings
 
+# Possessive quantifiers: runs of "*" or "#" must not be retried split many ways.
 _DECOR_LEFT = (
-    r"^[\s#>*_]*(?:[-•·]\s+)?"
-    r"(?:(?:\d{1,2}(?:\.\d{1,2})*|[IVX]{1,4}(?:\.[IVX]{1,4})*)[.)]?\s+)?[*_]*"
+    r"^[\s#>*_]*+(?:[-•·]\s++)?"
+    r"(?:(?:\d{1,2}(?:\.\d{1,2})*|[IVX]{1,4}(?:\.[IVX]{1,4})*)[.)]?\s++)?[*_]*+"
 )
-_DECOR_RIGHT = r"[*_\s]*(?P<colon>:)?[*_\s]*$"
+_DECOR_RIGHT = r"[*_\s]*+(?P<colon>:)?[*_\s]*+$"
+_KEYWORD_RE = re.compile(r"inclu|exclu|criteri|eligib|required|allowed", re.IGNORECASE)
 _HEADING_RE = re.compile(
     _DECOR_LEFT + r"(?P<pre>(?:[^\W\d_][\w'/-]*\s+){0,3}?)"
     r"(?P<kind>non-?inclusion|inclusion\s*(?:/|and|&|or)\s*exclusion|inclusions?|exclusions?"
@@ -162,7 +164,7 @@ def heading_kind(line: str) -> HeadingKind | None:
     ``neutral`` headings ("Eligibility Criteria:", "INCLUSION/EXCLUSION CRITERIA:") are not
     criteria but do not change the section.
     """
-    if len(line) > 160:
+    if len(line) > 160 or _KEYWORD_RE.search(line) is None:
         return None
     m = _HEADING_RE.match(line)
     if m:
@@ -324,7 +326,7 @@ def _first_line(text: str) -> tuple[int, int] | None:
 _CLASSIC_ID_RE = re.compile(r"ClinicalTrials\.gov Identifier:\s*\|?\s*(NCT\d{8})")
 _CLASSIC_FIELD_RE = re.compile(
     r"^[ \t]*(?P<name>Ages? Eligible for Study|Sexes Eligible for Study|Genders? Eligible for Study"
-    r"|Gender|Accepts Healthy Volunteers):[ \t]*\|?[ \t]*(?P<val>[^|\n]*?)[ \t]*\|?[ \t]*$",
+    r"|Gender|Accepts Healthy Volunteers):[ \t]*\|?(?P<val>[^|\n]*)",
     re.MULTILINE,
 )
 _AGE_VALUE = r"\d+(?:\.\d+)?\s+(?:Years?|Months?|Weeks?|Days?|Hours?|Minutes?)"
@@ -352,7 +354,9 @@ def _parse_classic(text: str, source: str) -> TrialRecord:
     hv = None
     area_start = 0
     for f in _CLASSIC_FIELD_RE.finditer(text):
-        name, val, off = f.group("name").lower(), f.group("val"), f.start("val")
+        name = f.group("name").lower()
+        vs, ve = _content(text, f.start("val"), f.end("val"))
+        val, off = text[vs : min(ve, vs + 200)], vs
         if name.startswith("age"):
             for pattern in _CLASSIC_AGE_RES:
                 a = pattern.search(val)
@@ -370,10 +374,11 @@ def _parse_classic(text: str, source: str) -> TrialRecord:
                 break
         elif name.startswith(("sex", "gender")):
             sex = _sex(val)
-            sex_span = Span(start=off, end=f.end("val")) if sex else None
+            sex_span = Span(start=vs, end=ve) if sex else None
         else:
             hv = _yes_no(val)
-        area_start = max(area_start, f.end())
+        line_end = text.find("\n", f.end())
+        area_start = max(area_start, len(text) if line_end < 0 else line_end)
     end_m = _CLASSIC_END_RE.search(text, area_start)
     area_end = end_m.start() if end_m else len(text)
     return TrialRecord(

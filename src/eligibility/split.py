@@ -102,6 +102,8 @@ _ROMAN = {
     "xix": 19, "xx": 20,
 }  # fmt: skip
 
+_MAX_DEPTH = 12
+
 Style = tuple[str, str]
 Option = tuple[Style, int | None]
 
@@ -327,6 +329,7 @@ class _Splitter:
         if not (len(stack) > 1 and top.lead_in and top.child_mode is None):
             while len(stack) > 1 and stack[-1].indent > line.indent:
                 stack.pop()
+        del stack[_MAX_DEPTH:]  # bounded depth keeps every search over the stack O(1)
         stack[-1].child_mode = "marker"
         stack.append(_Level(line.indent, chosen[0], chosen[1], None, False))
         return len(stack) - 1, chosen
@@ -347,7 +350,7 @@ class _Splitter:
             top.child_mode = "plain"
             return -1
         nest = lead_in and top.style is None and top.lead_in and top.child_mode is None
-        if nest and len(stack) > 1:
+        if nest and 1 < len(stack) < _MAX_DEPTH:
             # "Concurrent Medication:" directly followed by "Allowed:": a sub-heading.
             top.child_mode = "plain"
             stack.append(_Level(line.indent, None, None, None, True))
@@ -454,7 +457,7 @@ class _Splitter:
             if form == ")" and not strong and depth > 0:
                 continue
             hit = self._continuing(_options(token, form))
-            if hit is None and prev == ":":
+            if hit is None and prev == ":" and len(self.stack) < _MAX_DEPTH:
                 for style, value in _options(token, form):
                     later = twos.get(style, [])
                     if value == 1 and bisect.bisect_right(later, m.start()) < len(later):
