@@ -214,8 +214,9 @@ SPLIT_CASES = [
         id="semicolons-or-pieces-kept",
     ),
     pytest.param(
-        "- HBV DNA < 500 IU/mL (tested; repeated; confirmed twice) at screening",
-        [(None, "HBV DNA < 500 IU/mL (tested; repeated; confirmed twice) at screening")],
+        "- HBV DNA < 500 IU/mL (tested twice; repeated at week 2; confirmed by PCR) at baseline",
+        [(None, "HBV DNA < 500 IU/mL (tested twice; repeated at week 2; confirmed by PCR) at "
+                "baseline")],
         id="semicolons-in-parentheses-kept",
     ),
     pytest.param(

@@ -166,6 +166,9 @@ def heading_kind(line: str) -> HeadingKind | None:
     """
     if len(line) > 160 or _KEYWORD_RE.search(line) is None:
         return None
+    m = _CRITERIA_FOR_RE.match(line)
+    if m:
+        return "inclusion" if m.group("kind").lower() == "inclusion" else "exclusion"
     m = _HEADING_RE.match(line)
     if m:
         pre = m.group("pre").split()
@@ -180,9 +183,6 @@ def heading_kind(line: str) -> HeadingKind | None:
         if "/" in kind or " " in kind or "&" in kind or kind in ("eligibility", "criteria"):
             return "neutral" if (colon or not pre) else None
         return "inclusion" if kind.startswith("inclusion") else "exclusion"
-    m = _CRITERIA_FOR_RE.match(line)
-    if m:
-        return "inclusion" if m.group("kind").lower() == "inclusion" else "exclusion"
     m = _BARE_RE.match(line)
     if m:
         return "exclusion" if m.group("kind").lower() == "excluded" else "inclusion"
