@@ -410,3 +410,13 @@ def test_nesting_depth_stays_bounded(unit: str) -> None:
     small, large = seconds(5_000), seconds(50_000)
     assert large < 1.5
     assert large / max(small, 1e-3) < 30
+
+
+def test_short_label_before_a_heading_is_a_heading_not_a_criterion() -> None:
+    segs = split_text("Prior Medication:\nExcluded:\n-  Antibiotics.\n-  Patients infected by HBV:")
+    assert [(s.kind, s.text) for s in segs] == [
+        ("heading", "Prior Medication:"),
+        ("heading", "Excluded:"),
+        ("criterion", "Antibiotics."),
+        ("criterion", "Patients infected by HBV:"),  # a colon with nothing under it stays
+    ]

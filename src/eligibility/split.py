@@ -27,9 +27,11 @@ The rules, in the order they apply:
    or a top-level item with at least three pieces, and only when every piece has at least two
    words, none starts with a joining word ("or", "and", "unless", "except", …) and none holds a
    ":" (as in "Phase II: …; Phase III: …"). Each piece keeps its ``;``.
-5. Kinds. Heading lines are ``heading``; an item with children that reads as a lead-in is
-   ``lead_in``; everything else, including a line ending in ":" that has no children, is a
-   ``criterion``. ``context`` is the parent's text unless the parent is a heading.
+5. Kinds. Heading lines are ``heading``, and so is a label of at most four words ending in
+   ":" with nothing under it before the next heading ("Prior Medication:" then "Excluded:"); an
+   item with children that reads as a lead-in is ``lead_in``; everything else, including a
+   longer line ending in ":" that has no children, is a ``criterion``. ``context`` is the
+   parent's text unless the parent is a heading.
 """
 
 from __future__ import annotations
@@ -526,10 +528,19 @@ class _Splitter:
         text, section = self.text, self.block.section
         has_children = {s.parent for s in self.segs if s.parent is not None}
         kinds: list[SegmentKind] = []
+        last = len(self.segs) - 1
         for i, s in enumerate(self.segs):
-            lead_in = i in has_children and looks_like_lead_in(text[s.start : s.end])
-            if s.kind == "criterion" and lead_in:
+            seg_text = text[s.start : s.end]
+            if s.kind == "criterion" and i in has_children and looks_like_lead_in(seg_text):
                 kinds.append("lead_in")
+            elif (
+                s.kind == "criterion"
+                and i not in has_children
+                and seg_text.endswith(":")
+                and len(seg_text.split()) <= 4
+                and (i == last or self.segs[i + 1].kind == "heading")
+            ):
+                kinds.append("heading")  # "Prior Medication:" right before "Excluded:"
             else:
                 kinds.append(s.kind)
         out: list[Segment] = []
