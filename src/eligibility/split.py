@@ -27,11 +27,11 @@ The rules, in the order they apply:
    or a top-level item with at least three pieces, and only when every piece has at least two
    words, none starts with a joining word ("or", "and", "unless", "except", …) and none holds a
    ":" (as in "Phase II: …; Phase III: …"). Each piece keeps its ``;``.
-5. Kinds. Heading lines are ``heading``, and so is a label of at most four words ending in
-   ":" with nothing under it before the next heading ("Prior Medication:" then "Excluded:"); an
-   item with children that reads as a lead-in is ``lead_in``; everything else, including a
-   longer line ending in ":" that has no children, is a ``criterion``. ``context`` is the
-   parent's text unless the parent is a heading.
+5. Kinds. Heading lines are ``heading``, and so is an unbulleted label of at most four words
+   ending in ":" with nothing under it before the next heading ("Prior Medication:" then
+   "Excluded:"); an item with children that reads as a lead-in is ``lead_in``; everything
+   else, including a longer line ending in ":" that has no children, is a ``criterion``.
+   ``context`` is the parent's text unless the parent is a heading.
 """
 
 from __future__ import annotations
@@ -195,6 +195,7 @@ class _Seg:
     kind: SegmentKind
     label: str | None
     parent: int | None
+    plain: bool = False
 
 
 class _Splitter:
@@ -365,7 +366,9 @@ class _Splitter:
 
     # ----------------------------------------------------------------- emitting
 
-    def _emit(self, a: int, b: int, label: str | None, parent: int | None, sub: bool) -> int | None:
+    def _emit(
+        self, a: int, b: int, label: str | None, parent: int | None, sub: bool, plain: bool
+    ) -> int | None:
         """Add the piece text[a:b] (trimmed, maybe split at ";"); index of its first segment."""
         text = self.text
         while a < b and text[a].isspace():
@@ -376,7 +379,7 @@ class _Splitter:
             return None
         first = len(self.segs)
         for i, (s, e) in enumerate(self._semicolons(a, b, sub)):
-            self.segs.append(_Seg(s, e, "criterion", label if i == 0 else None, parent))
+            self.segs.append(_Seg(s, e, "criterion", label if i == 0 else None, parent, plain))
         return first
 
     def _semicolons(self, a: int, b: int, sub: bool) -> list[tuple[int, int]]:
@@ -490,8 +493,9 @@ class _Splitter:
 
     def _close(self, a: int, b: int, k: int, label: str | None) -> None:
         parent = self._parent_of(k)
-        first = self._emit(a, b, label, parent, self._is_sub(parent))
         lv = self.stack[k]
+        plain = lv.style is None and label is None
+        first = self._emit(a, b, label, parent, self._is_sub(parent), plain)
         lv.item = first if first is not None else parent
         lv.lead_in = first is not None and looks_like_lead_in(self.text[a:b])
         lv.child_mode = None
@@ -534,7 +538,8 @@ class _Splitter:
             if s.kind == "criterion" and i in has_children and looks_like_lead_in(seg_text):
                 kinds.append("lead_in")
             elif (
-                s.kind == "criterion"
+                s.plain
+                and s.kind == "criterion"
                 and i not in has_children
                 and seg_text.endswith(":")
                 and len(seg_text.split()) <= 4
