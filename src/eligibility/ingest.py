@@ -723,6 +723,7 @@ def read_records(path: Path) -> Iterator[TrialRecord | RecordError]:
         raise IngestError(file, None, exc.strerror or str(exc)) from exc
 
 
-def read_record(path: Path) -> list[TrialRecord]:
+def read_record(path: str | Path) -> list[TrialRecord]:
     """The records of a file (one per page, several in a JSON list); IngestError if one is bad."""
+    path = Path(path)
     return parse_record_text(_read_text(path), str(path))
