@@ -614,3 +614,46 @@ def test_describe_unit_and_regimen_and_nothing() -> None:
     [regimen] = describe("GEMOX")
     assert regimen["kind"] == "regimen" and regimen["components"] == ["gemcitabine", "oxaliplatin"]
     assert describe("no such thing") == []
+
+
+# --- `eligibility vocab` end to end -------------------------------------------------------
+
+
+def test_cli_vocab_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from eligibility.cli import main
+
+    assert main(["vocab", "Tbil", "--format", "json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert entry["id"] == "total_bilirubin" and entry["molar_mass_g_per_mol"] == 584.66
+
+
+@pytest.mark.parametrize(
+    ("term", "code", "shown"),
+    [("SGOT", 0, "aspartate"), ("sintilimab", 0, "pd1_antibody"), ("G/L", 1, "giga"),
+     ("frobnicate", 1, "does not resolve")],
+)  # fmt: skip
+def test_cli_vocab_table(term: str, code: int, shown: str) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "eligibility", "vocab", term],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+        check=False,
+    )
+    assert run.returncode == code, run.stderr
+    assert shown in run.stdout
+
+
+def test_cli_vocab_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from eligibility.cli import main
+
+    assert main(["vocab", "--format", "json"]) == 0
+    counts = {row["kind"]: row["count"] for row in json.loads(capsys.readouterr().out)}
+    assert counts["analyte"] >= 40 and counts["drug"] >= 80

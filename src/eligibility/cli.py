@@ -76,6 +76,80 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if bad else 0
 
 
+def cmd_vocab(args: argparse.Namespace) -> int:
+    """What a term resolves to in the vocabulary; exit 1 when it resolves to nothing."""
+    import json
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import vocab
+
+    if args.term is None:
+        drugs = vocab.drugs()
+        rows: list[dict[str, object]] = [
+            {"kind": "analyte", "count": len(vocab.analytes())},
+            {"kind": "condition", "count": len(vocab.conditions())},
+            {"kind": "drug", "count": sum(d.kind == "drug" for d in drugs)},
+            {"kind": "drug_class", "count": sum(d.kind == "drug_class" for d in drugs)},
+            {"kind": "regimen", "count": sum(d.kind == "regimen" for d in drugs)},
+        ]
+        if args.format == "json":
+            sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        else:
+            table = Table(title="Vocabulary")
+            table.add_column("Kind")
+            table.add_column("Entries", justify="right")
+            for row in rows:
+                table.add_row(str(row["kind"]), str(row["count"]))
+            _stdout().print(table)
+        return 0
+
+    found = vocab.describe(args.term)
+    resolved = any(entry["id"] is not None for entry in found)  # "G/L" is shown, not resolved
+    if args.format == "json":
+        sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+        return 0 if resolved else 1
+    console = _stdout()
+    if not found:
+        console.print(Text(f"{args.term!r} does not resolve to any vocabulary entry"))
+        return 1
+    table = Table(title=Text(f"{args.term!r} resolves to"), show_lines=True, expand=True)
+    for column in ("Kind", "Id", "Name", "Codes", "Unit", "Groups / classes", "Source"):
+        table.add_column(column)
+    for entry in found:
+        codes = "; ".join(
+            f"{system} {', '.join(values)}"
+            for system, values in (entry.get("codes") or {}).items()
+            if values
+        )
+        unit_text = entry.get("unit") or ""
+        if entry["kind"] == "unit":
+            unit_text = entry.get("problem") or ", ".join(entry.get("flags", ()))
+        groups = ", ".join(entry.get("parents", ()))
+        if entry.get("components"):
+            groups = (
+                "components: " + ", ".join(entry["components"]) + ("; " + groups if groups else "")
+            )
+        # Vocabulary text may contain "[...]" (e.g. "mm[Hg]"): Text() keeps it literal.
+        table.add_row(
+            *(
+                Text(str(x))
+                for x in (
+                    entry["kind"],
+                    entry["id"] if entry["id"] is not None else "—",
+                    entry.get("name", ""),
+                    codes,
+                    unit_text,
+                    groups,
+                    entry.get("source", ""),
+                )
+            )
+        )
+    console.print(table)
+    return 0 if resolved else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eligibility",
@@ -103,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lab-age", type=int, metavar="DAYS",
                    help="ignore results older than DAYS before the as-of date")  # fmt: skip
     p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser(
+        "vocab",
+        help="show what a term resolves to (analyte, unit, condition, drug)",
+        description="Exit code: 0 when the term resolves, 1 when it does not.",
+    )
+    p.add_argument("term", nargs="?", help="a name, abbreviation, unit, LOINC/ICD-10/ATC code")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_vocab)
 
     p = sub.add_parser("validate", help="check rules files and report each problem's location")
     p.add_argument("rules", nargs="+", help="rules files (YAML)")
