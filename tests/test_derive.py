@@ -254,3 +254,47 @@ def test_derivation_targets_are_lexicon_analytes() -> None:
         assert d.source and d.formula
         if target != "child_pugh":
             assert analyte(target) is not None, target
+
+
+# --- the evaluator uses the derivation ----------------------------------------------------
+
+
+def _crcl_status(patient: dict, threshold: float = 60) -> tuple[str, str, list]:  # type: ignore[type-arg]
+    from eligibility.evaluate import build_facts, compile_rule
+    from eligibility.model import MeasureRule
+    from eligibility.patient import Patient
+
+    check = compile_rule(
+        MeasureRule(name="creatinine clearance", comparator=">=", value=threshold, unit="mL/min")
+    )
+    outcome = check(build_facts(Patient.model_validate(patient), date(2025, 1, 1)))
+    return outcome.truth.name, outcome.reason, [e.to_dict() for e in outcome.evidence]
+
+
+def test_evaluator_derives_creatinine_clearance_when_not_measured() -> None:
+    patient = {
+        "id": "cg",
+        "sex": "male",
+        "birth_date": "1964-06-01",  # 60 on 2025-01-01
+        "labs": [{"test": "creatinine", "value": 88.4, "unit": "µmol/L", "date": "2024-12-20"}],
+        "vitals": [{"name": "weight", "value": 72, "unit": "kg", "date": "2024-12-20"}],
+    }
+    truth, reason, evidence = _crcl_status(patient)
+    assert truth == "TRUE" and "80" in reason
+    assert evidence[0]["derived"] is True and "Cockcroft-Gault" in evidence[0]["label"]
+    assert _crcl_status(patient, threshold=81)[0] == "FALSE"
+
+
+def test_evaluator_prefers_a_measured_clearance_and_needs_all_inputs() -> None:
+    base = {"id": "cg", "sex": "female", "age": 60}
+    measured = {
+        **base,
+        "labs": [
+            {"test": "CrCl", "value": 55, "unit": "mL/min", "date": "2024-12-01"},
+            {"test": "creatinine", "value": 0.5, "unit": "mg/dL", "date": "2024-12-20"},
+        ],
+        "vitals": [{"name": "weight", "value": 90, "unit": "kg"}],
+    }
+    assert _crcl_status(measured)[0] == "FALSE"  # measured 55, not the derived 180
+    no_weight = {**base, "labs": [{"test": "creatinine", "value": 1.0, "unit": "mg/dL"}]}
+    assert _crcl_status(no_weight)[0] == "UNKNOWN"

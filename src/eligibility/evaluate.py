@@ -134,6 +134,12 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
     ordered = {
         k: tuple(sorted(v, key=lambda o: o.date or date.min, reverse=True)) for k, v in obs.items()
     }
+    # Derived values (vocab branch, issue 4): creatinine clearance by Cockcroft-Gault when the
+    # profile has no measured value; the observation is marked derived in the evidence.
+    if "creatinine_clearance" not in ordered:
+        crcl = _derived_creatinine_clearance(patient, as_of, ordered)
+        if crcl is not None:
+            ordered["creatinine_clearance"] = (crcl,)
     conds, bad_conds = _resolve_conditions(patient.conditions)
     treats, bad_treats = _resolve_treatments(patient.treatments)
     reviews = {(r.trial, r.criterion): (i, r) for i, r in enumerate(patient.reviews)}
@@ -149,6 +155,36 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
         bad_treats,
         reviews,
     )
+
+
+def _derived_creatinine_clearance(
+    patient: Patient, as_of: date, obs: dict[str, tuple[Observation, ...]]
+) -> Observation | None:
+    """Cockcroft-Gault from the latest creatinine and weight, age and sex; None if any is
+    missing or in a unit that does not convert (the rule then reports the measured value as
+    missing)."""
+    from .derive import age_years, creatinine_clearance_cg
+
+    scr, weight = obs.get("creatinine"), obs.get("body_weight")
+    if not scr or not weight or patient.sex is None:
+        return None
+    if patient.birth_date is not None and patient.birth_date <= as_of:
+        age: float = age_years(patient.birth_date, as_of)
+    elif patient.age is not None:
+        age = patient.age
+    else:
+        return None
+    try:
+        scr_mg_dl = vocab.convert(scr[0].value, scr[0].unit, "mg/dL", "creatinine")
+        kg = vocab.convert(weight[0].value, weight[0].unit, "kg", "body_weight")
+        value = creatinine_clearance_cg(age, kg, scr_mg_dl, patient.sex)
+    except (vocab.UnitError, ValueError):
+        return None
+    label = (
+        f"creatinine clearance (Cockcroft-Gault: age {fmt(age)}, {fmt(round(kg, 1))} kg, "
+        f"creatinine {fmt(round(scr_mg_dl, 2))} mg/dL, {patient.sex})"
+    )
+    return Observation(scr[0].path, label, round(value, 1), "mL/min", scr[0].date, derived=True)
 
 
 def _resolve_conditions(
