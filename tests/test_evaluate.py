@@ -236,3 +236,28 @@ def test_review_on_exclusion_means_not_excluded():
     assert status == "fail"
     status, _ = run(rule, {"reviews": [{"trial": "T", "criterion": "C9", "status": "pass"}]}, "exclusion")
     assert status == "review"
+
+
+DERIVED = [
+    ("HDV rule matches B18.0 by code", {"kind": "condition", "condition": "hdv_infection"}, {"conditions": [{"code": "B18.0"}]}, "exclusion", "fail"),
+    ("ECOG rule from Karnofsky 100", {"kind": "performance", "scale": "ecog", "max": 1}, {"karnofsky": 100}, "inclusion", "pass"),
+    ("ECOG rule from Karnofsky 30", {"kind": "performance", "scale": "ecog", "max": 1}, {"karnofsky": 30}, "inclusion", "fail"),
+    ("Karnofsky rule from ECOG 0", {"kind": "performance", "scale": "karnofsky", "min": 70}, {"ecog": 0}, "inclusion", "pass"),
+    ("Karnofsky rule from ECOG 2 is not exact", {"kind": "performance", "scale": "karnofsky", "min": 60}, {"ecog": 2}, "inclusion", "unknown"),
+    ("Child-Pugh A5 derived from labs", {"kind": "child_pugh", "classes": ["A"]}, {"ascites": "none", "encephalopathy": "none", "labs": [lab("total bilirubin", 15, "umol/L"), lab("albumin", 40, "g/L"), lab("INR", 1.1)]}, "inclusion", "pass"),
+    ("Child-Pugh derived C fails", {"kind": "child_pugh", "classes": ["A"]}, {"ascites": "moderate-severe", "encephalopathy": "grade 3-4", "labs": [lab("total bilirubin", 4, "mg/dL"), lab("albumin", 2.5, "g/dL"), lab("INR", 2.5)]}, "inclusion", "fail"),
+    ("Child-Pugh without grades is unknown", {"kind": "child_pugh", "classes": ["A"]}, {"labs": [lab("total bilirubin", 0.8, "mg/dL"), lab("albumin", 4.0, "g/dL"), lab("INR", 1.0)]}, "inclusion", "unknown"),
+    ("creatinine clearance by Cockcroft-Gault", {"kind": "measure", "name": "creatinine_clearance", "comparator": ">=", "value": 60, "unit": "mL/min"}, {"sex": "male", "birth_date": "1964-01-01", "labs": [lab("creatinine", 1.0, "mg/dL")], "vitals": [{"name": "weight", "value": 72, "unit": "kg"}]}, "inclusion", "pass"),
+]
+
+
+@pytest.mark.parametrize("rule,patient,section,expected", [c[1:] for c in DERIVED], ids=[c[0] for c in DERIVED])
+def test_derived_values(rule, patient, section, expected):
+    status, outcome = run(rule, patient, section)
+    assert status == expected, outcome.reason
+
+
+def test_derived_child_pugh_names_missing_grades():
+    _, o = run({"kind": "child_pugh", "classes": ["A"]}, {"labs": [lab("INR", 1.0)]})
+    assert "total bilirubin" in o.missing and any("ascites" in m for m in o.missing)
+    assert o.evidence[0].derived
