@@ -197,6 +197,7 @@ _FILLER = (
     "with | infection by | infection of | any | any of | any kind of | either of | as "
     "follows | of any kind | any form of | any type of | score of | subjects who | patients who "
     "| those who | persons who | known to | documented history of | eg | e.g. | ie | i.e. | "
+    "accompanied by | complicated by | complicated with | combined with | presenting with | "
     "disease | diseases | disorder | disorders"
 )
 
@@ -395,7 +396,7 @@ def tokenize(text: str) -> list[Tok]:
             i += 1
             continue
         best: tuple[int, _Entry] | None = None
-        if kind in {"word", "punct"}:
+        if kind in {"word", "punct"} and folded[i]:
             key = ""
             j = i
             while j < n and j - i < lex.max_len + 4:

@@ -728,11 +728,13 @@ def parse_criterion(text: str, section: Section, context: str | None = None) -> 
     toks = _appositions(grammar.tokenize(norm))
     sentences = _split(toks, _SENTENCE)
     rules: list[Rule] = []
-    for sent, _ in sentences:
+    lo = 0
+    for sent, seps in sentences:
+        hi = seps[0].start if seps else len(norm)
         sent = _strip_label(sent)
-        if not sent:
-            continue
-        rules.append(_sentence(sent, norm, ctx))
+        if sent:
+            rules.append(_sentence(sent, norm, ctx, max(lo, 0), hi))
+        lo = seps[-1].end if seps else hi
     if not rules:
         return ManualRule(reason=NO_CONTENT)
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
@@ -811,7 +813,7 @@ def _appositions(toks: list[Tok]) -> list[Tok]:
     return out
 
 
-def _sentence(toks: list[Tok], norm: str, ctx: Ctx) -> Rule:
+def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     whole = _try(toks, ctx)
     if whole is not None:
         return whole
@@ -834,8 +836,8 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx) -> Rule:
                 if rule is not None:
                     j_ok = j
                     break
-        start = chunks[i][0][0].start
-        end = chunks[j_ok - 1][0][-1].end
+        start = chunks[i - 1][1][-1].end if i > 0 else lo
+        end = chunks[j_ok - 1][1][0].start if chunks[j_ok - 1][1] else hi
         if rule is None and pieces and pieces[-1].rule is None and not _has_or(boundaries[-1]):
             pieces[-1] = _Piece(pieces[-1].start, end, None)  # merge adjacent unknown chunks
             boundaries[-1] = chunks[j_ok - 1][1]
@@ -843,15 +845,17 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx) -> Rule:
             pieces.append(_Piece(start, end, rule))
             boundaries.append(chunks[j_ok - 1][1])
         i = j_ok
-    text_of = lambda p: norm[p.start : p.end]  # noqa: E731
+    def text_of(p: _Piece) -> str:
+        return norm[p.start : p.end].strip(" ,;.:")
+
     if all(p.rule is None for p in pieces):
-        return _manual(norm[toks[0].start : toks[-1].end])
+        return _manual(norm[lo:hi].strip(" ,;.:"))
     unknown = [p for p in pieces if p.rule is None]
     for p in unknown:
         words = {w.lower() for w in re.findall(r"[A-Za-z]+", text_of(p))}
         if words & _CUES or _has_types(toks, p, {"EXCEPT", "UNLESS", "IF"}):
             return _manual(
-                norm[toks[0].start : toks[-1].end],
+                norm[lo:hi],
                 f"exception or condition not understood: '{text_of(p)}'",
             )
     kinds = set()
@@ -863,7 +867,7 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx) -> Rule:
             kinds.add("and")
     if len(kinds) > 1:
         return _manual(
-            norm[toks[0].start : toks[-1].end], "connective unclear: 'and' and 'or' at one level"
+            norm[lo:hi], "connective unclear: 'and' and 'or' at one level"
         )
     if kinds == {"or"}:
         kind = "any"
