@@ -1,3 +1,54 @@
-"""Screen patients against clinical-trial eligibility criteria with explicit, auditable rules."""
+"""Screen patients against clinical-trial eligibility criteria with explicit, auditable rules.
+
+Library use::
+
+    from eligibility import load_rules, load_patient, screen
+    result = screen(load_rules("rules/NCT03859128.yaml"), load_patient("examples/patients/p.json"))
+    result.verdict, [c.status for c in result.criteria], result.to_dict()
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from datetime import date
+
+from .errors import EligibilityError, InputError
+from .loaders import load_patient, load_rules
+from .model import RuleSet
+from .patient import Patient
+from .result import CriterionResult, ScreeningResult
+
+
+def screen(
+    rules: RuleSet,
+    patient: Patient,
+    as_of: date | None = None,
+    *,
+    if_absent: str = "absent",
+    max_lab_age_days: int | None = None,
+) -> ScreeningResult:
+    """Screen one patient against one trial.
+
+    The as-of date is ``as_of``, else the profile's ``screening_date``, else today; it is the
+    only place a clock is read, so results are reproducible when a date is given.
+    """
+    from .evaluate import Options, build_facts, compile_rules, evaluate
+
+    when = as_of or patient.screening_date or date.today()
+    options = Options(if_absent=if_absent, max_lab_age_days=max_lab_age_days)  # type: ignore[arg-type]
+    return evaluate(compile_rules(rules), build_facts(patient, when, options))
+
+
+__all__ = [
+    "CriterionResult",
+    "EligibilityError",
+    "InputError",
+    "Patient",
+    "RuleSet",
+    "ScreeningResult",
+    "__version__",
+    "load_patient",
+    "load_rules",
+    "screen",
+]

@@ -1,26 +1,27 @@
-"""One error root for the package, so a caller can catch every expected failure in one place.
-
-Each error names the file, the place inside it (a field path such as
-``$.protocolSection.eligibilityModule.sex`` or a line such as ``line 12``) and a short message a
-trial coordinator can act on.
-"""
+"""One error root, so the CLI can turn any failure into one line: file, where, problem."""
 
 from __future__ import annotations
 
 
 class EligibilityError(Exception):
-    """Base of every error this package raises on purpose."""
+    """A problem a user can fix, located by file and field path or line."""
 
-    def __init__(self, file: str | None, where: str | None, message: str) -> None:
-        super().__init__(file, where, message)
+    def __init__(self, message: str, file: str | None = None, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
         self.file = file
         self.where = where
-        self.message = message
 
     def __str__(self) -> str:
-        """One line, ``file: where: message``, leaving out the parts that are unknown."""
-        return ": ".join(p for p in (self.file, self.where, self.message) if p)
+        return ": ".join(part for part in (self.file, self.where, self.message) if part)
+
+
+class InputError(EligibilityError):
+    """A rules file or patient profile that cannot be read or does not validate."""
 
 
 class IngestError(EligibilityError):
-    """A trial record could not be read or understood."""
+    """A trial record could not be read or understood (positional order: file, where, message)."""
+
+    def __init__(self, file: str | None, where: str | None, message: str) -> None:
+        super().__init__(message, file=file, where=where)

@@ -1,0 +1,136 @@
+"""Command line: ``eligibility screen``, ``validate`` and friends.
+
+Each subcommand is a ``cmd_*`` function taking parsed arguments and returning an exit code;
+``build_parser`` wires them up. Errors a user can fix become one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from rich.console import Console
+
+from . import __version__
+from .errors import EligibilityError
+
+EXIT_ELIGIBLE, EXIT_INELIGIBLE, EXIT_USAGE, EXIT_INDETERMINATE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+VERDICT_EXIT = {
+    "eligible": EXIT_ELIGIBLE,
+    "ineligible": EXIT_INELIGIBLE,
+    "indeterminate": EXIT_INDETERMINATE,
+}
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    from . import load_patient, load_rules, screen
+    from .report import render_table, to_json
+
+    rules = load_rules(args.rules)
+    patient = load_patient(args.patient)
+    result = screen(
+        rules,
+        patient,
+        args.as_of,
+        if_absent=args.if_absent,
+        max_lab_age_days=args.max_lab_age,
+    )
+    if args.format == "json":
+        sys.stdout.write(to_json(result) + "\n")
+    else:
+        render_table(result, _stdout())
+    return VERDICT_EXIT[result.verdict]
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .loaders import rules_problems
+
+    console = _stdout()
+    bad = 0
+    for path in args.rules:
+        problems = rules_problems(path)
+        if problems:
+            bad += 1
+            for p in problems:
+                console.print(p, markup=False)
+        else:
+            console.print(f"{path}: OK", markup=False)
+    return EXIT_USAGE if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eligibility",
+        description="Screen patients against clinical-trial eligibility criteria.",
+    )
+    parser.add_argument("--version", action="version", version=f"eligibility {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "screen",
+        help="screen a patient profile against a trial's rules",
+        description="Exit code: 0 eligible, 1 ineligible, 3 indeterminate, 2 bad usage or input.",
+    )
+    p.add_argument("rules", help="rules file (YAML), e.g. rules/NCT03859128.yaml")
+    p.add_argument("patient", help="patient profile (JSON)")
+    p.add_argument("--as-of", type=_iso_date, help="screening date (default: the profile's "
+                   "screening_date, else today)")  # fmt: skip
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--if-absent",
+        choices=["absent", "unknown"],
+        default="absent",
+        help="a condition or therapy not in the profile is 'absent' (default) or 'unknown'",
+    )
+    p.add_argument("--max-lab-age", type=int, metavar="DAYS",
+                   help="ignore results older than DAYS before the as-of date")  # fmt: skip
+    p.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("validate", help="check rules files and report each problem's location")
+    p.add_argument("rules", nargs="+", help="rules files (YAML)")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EligibilityError as exc:
+        _stderr().print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if os.environ.get("ELIGIBILITY_DEBUG"):
+            raise
+        _stderr().print(
+            f"internal error: {type(exc).__name__}: {exc} (set ELIGIBILITY_DEBUG=1 for details)",
+            markup=False,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

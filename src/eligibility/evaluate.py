@@ -1,0 +1,804 @@
+"""Evaluate rules against a patient: three-valued (Kleene) logic with reasons and evidence.
+
+A rules file is compiled once into closures (names resolved against the vocabulary, units
+normalised); a patient is indexed once into ``Facts``. Evaluating is then a pure function of
+(compiled rules, facts, as-of date): no I/O, no printing, no hidden ``today()``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from . import __version__, vocab
+from .model import (
+    AgeRule,
+    AllRule,
+    AnyRule,
+    BreastfeedingRule,
+    ChildPughRule,
+    ConditionRule,
+    IfAbsent,
+    LabRule,
+    ManualRule,
+    MeasureRule,
+    NotRule,
+    PerformanceRule,
+    PregnancyRule,
+    Rule,
+    RuleSet,
+    SexRule,
+    TherapyRule,
+    VitalRule,
+    Window,
+)
+from .patient import ConditionEntry, Lab, Patient, Review, Treatment, Vital
+from .result import CriterionResult, Evidence, Outcome, ScreeningResult, Status, Truth, Verdict
+
+T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
+
+# --- options and facts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    """User-switchable assumptions, stated in every reason they affect.
+
+    ``if_absent``: what a condition or therapy missing from the profile means — ``absent``
+    (the lists are complete: "no HIV infection recorded" passes) or ``unknown``.
+    ``max_lab_age_days``: results older than this before the as-of date are ignored (None: any).
+    """
+
+    if_absent: IfAbsent = "absent"
+    max_lab_age_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    path: str
+    label: str
+    value: float
+    unit: str | None
+    date: date | None
+    ref_low: float | None = None
+    ref_high: float | None = None
+    derived: bool = False
+
+    def evidence(self) -> Evidence:
+        return Evidence(self.path, self.label, self.value, self.unit, self.date, self.derived)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A profile entry (condition or treatment) with the vocabulary concept it names, if any."""
+
+    concept: str | None
+    path: str
+    label: str
+    start: date | None
+    end: date | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A patient indexed for evaluation at one as-of date."""
+
+    patient: Patient
+    as_of: date
+    options: Options
+    observations: dict[str, tuple[Observation, ...]]
+    unresolved_tests: tuple[str, ...]
+    conditions: tuple[Resolved, ...]
+    unresolved_conditions: tuple[str, ...]
+    treatments: tuple[Resolved, ...]
+    unresolved_treatments: tuple[str, ...]
+    reviews: dict[tuple[str, str], tuple[int, Review]]
+
+
+def completed_years(birth: date, on: date) -> int:
+    """Age in completed years; a 29 February birthday falls on 1 March in common years."""
+    years = on.year - birth.year
+    if (on.month, on.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+def _obs_from(entry: Lab | Vital, path: str, label: str) -> Observation:
+    if isinstance(entry, Lab):
+        return Observation(
+            path, label, entry.value, entry.unit, entry.date, entry.ref_low, entry.ref_high
+        )
+    return Observation(path, label, entry.value, entry.unit, entry.date)
+
+
+def build_facts(patient: Patient, as_of: date, options: Options | None = None) -> Facts:
+    """Index a profile once: observations by analyte (newest first), concepts resolved."""
+    options = options or Options()
+    oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
+    obs: dict[str, list[Observation]] = {}
+    unresolved: list[str] = []
+    entries: list[tuple[str, Lab | Vital, str]] = [
+        (f"$.labs[{i}]", lab, lab.test) for i, lab in enumerate(patient.labs)
+    ] + [(f"$.vitals[{i}]", v, v.name) for i, v in enumerate(patient.vitals)]
+    for path, entry, name in entries:
+        a = vocab.analyte(name)
+        if a is None:
+            unresolved.append(name)
+            continue
+        if entry.date is not None and (entry.date > as_of or (oldest and entry.date < oldest)):
+            continue  # after the as-of date, or older than the user's limit
+        obs.setdefault(a.id, []).append(_obs_from(entry, path, name))
+    ordered = {
+        k: tuple(sorted(v, key=lambda o: o.date or date.min, reverse=True)) for k, v in obs.items()
+    }
+    conds, bad_conds = _resolve_conditions(patient.conditions)
+    treats, bad_treats = _resolve_treatments(patient.treatments)
+    reviews = {(r.trial, r.criterion): (i, r) for i, r in enumerate(patient.reviews)}
+    return Facts(
+        patient,
+        as_of,
+        options,
+        ordered,
+        tuple(unresolved),
+        conds,
+        bad_conds,
+        treats,
+        bad_treats,
+        reviews,
+    )
+
+
+def _resolve_conditions(
+    entries: list[ConditionEntry],
+) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
+    out, bad = [], []
+    for i, c in enumerate(entries):
+        concept = (vocab.condition(c.code) if c.code else None) or (
+            vocab.condition(c.name) if c.name else None
+        )
+        label = c.name or (f"{c.code} ({concept.name})" if concept else c.code) or "?"
+        if concept is None:
+            bad.append(label)
+        out.append(
+            Resolved(
+                concept.id if concept else None,
+                f"$.conditions[{i}]",
+                label,
+                c.onset,
+                c.end,
+                c.status == "active",
+            )
+        )
+    return tuple(out), tuple(bad)
+
+
+def _resolve_treatments(entries: list[Treatment]) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
+    out, bad = [], []
+    for i, t in enumerate(entries):
+        concept = vocab.drug(t.name)
+        if concept is None:
+            bad.append(t.name)
+        out.append(
+            Resolved(
+                concept.id if concept else None, f"$.treatments[{i}]", t.name, t.start, t.end, True
+            )
+        )
+    return tuple(out), tuple(bad)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+Check = Callable[[Facts], Outcome]
+
+_SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def fmt(x: float) -> str:
+    """Numbers as a coordinator writes them: 1.5, 90, 0.25, 150000 (no exponent, no .0)."""
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.0f}"
+
+
+def compare(a: float, op: str, b: float) -> bool:
+    """Comparison with equality by relative tolerance, so 3 × 40 U/L is exactly 120 U/L."""
+    if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+        return op in ("<=", ">=")
+    return {"<": a < b, "<=": a < b, ">": a > b, ">=": a > b}[op]
+
+
+def _on(d: date | None) -> str:
+    return f" on {d.isoformat()}" if d else ""
+
+
+def _join(outcomes: Iterable[Outcome]) -> str:
+    """Children's reasons, each once (several manual parts may share one recorded review)."""
+    return "; ".join(dict.fromkeys(o.reason for o in outcomes))
+
+
+def _combine_missing(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for o in outcomes:
+        for m in o.missing:
+            seen.setdefault(m, None)
+    return tuple(seen)
+
+
+def _evidence(outcomes: Iterable[Outcome]) -> tuple[Evidence, ...]:
+    seen: dict[tuple[str, str], Evidence] = {}
+    for o in outcomes:
+        for e in o.evidence:
+            seen.setdefault((e.path, e.label), e)
+    return tuple(seen.values())
+
+
+# --- compilation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which criterion a rule belongs to, and whether it sits under an odd number of NOTs."""
+
+    trial: str = ""
+    criterion: str = ""
+    section: str = "inclusion"
+    negated: bool = False
+
+
+def compile_rule(rule: Rule, where: Where | None = None) -> Check:
+    """Turn a rule into a closure over facts; vocabulary lookups happen here, once."""
+    where = where or Where()
+    match rule:
+        case AllRule():
+            return _compile_all([compile_rule(r, where) for r in rule.rules])
+        case AnyRule():
+            return _compile_any([compile_rule(r, where) for r in rule.rules])
+        case NotRule():
+            flipped = Where(where.trial, where.criterion, where.section, not where.negated)
+            return _compile_not(compile_rule(rule.rule, flipped))
+        case AgeRule():
+            return _compile_age(rule)
+        case SexRule():
+            return _compile_sex(rule)
+        case PerformanceRule():
+            return _compile_performance(rule)
+        case ChildPughRule():
+            return _compile_child_pugh(rule)
+        case LabRule():
+            return _compile_lab(rule)
+        case VitalRule() | MeasureRule():
+            return _compile_numeric(rule)
+        case ConditionRule():
+            return _compile_condition(rule)
+        case TherapyRule():
+            return _compile_therapy(rule)
+        case PregnancyRule():
+            return _compile_flag("pregnant", "pregnancy status")
+        case BreastfeedingRule():
+            return _compile_flag("breastfeeding", "breastfeeding status")
+        case ManualRule():
+            return _compile_manual(rule, where)
+    raise TypeError(f"no evaluator for rule kind {type(rule).__name__}")  # pragma: no cover
+
+
+def _compile_manual(rule: ManualRule, where: Where) -> Check:
+    """Needs review, unless the profile records a coordinator's decision on this criterion."""
+    pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
+    key = (where.trial, where.criterion)
+
+    def check(facts: Facts) -> Outcome:
+        found = facts.reviews.get(key)
+        if found is None:
+            return pending
+        i, review = found
+        holds = (review.status == "pass") == (where.section == "inclusion")
+        truth = T if holds != where.negated else F
+        who = f" by {review.by}" if review.by else ""
+        when = f" on {review.date.isoformat()}" if review.date else ""
+        note = f": {review.note}" if review.note else ""
+        ev = Evidence(f"$.reviews[{i}]", "review", review.status, None, review.date)
+        return Outcome(truth, f"reviewed{who}{when} as {review.status}{note}", (), (ev,))
+
+    return check
+
+
+def _compile_all(children: list[Check]) -> Check:
+    def check(facts: Facts) -> Outcome:
+        outs = [c(facts) for c in children]
+        truths = {o.truth for o in outs}
+        if F in truths:
+            bad = [o for o in outs if o.truth is F]
+            return Outcome(F, _join(bad), (), _evidence(bad))
+        if truths == {T}:
+            return Outcome(T, _join(outs), (), _evidence(outs))
+        truth = U if U in truths else R
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
+
+    return check
+
+
+def _compile_any(children: list[Check]) -> Check:
+    def check(facts: Facts) -> Outcome:
+        outs = [c(facts) for c in children]
+        truths = {o.truth for o in outs}
+        if T in truths:
+            good = [o for o in outs if o.truth is T]
+            return Outcome(T, _join(good), (), _evidence(good))
+        if truths == {F}:
+            return Outcome(F, _join(outs), (), _evidence(outs))
+        truth = R if R in truths else U
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
+
+    return check
+
+
+def _compile_not(child: Check) -> Check:
+    def check(facts: Facts) -> Outcome:
+        o = child(facts)
+        if o.truth is T:
+            return Outcome(F, o.reason, o.missing, o.evidence)
+        if o.truth is F:
+            return Outcome(T, o.reason, o.missing, o.evidence)
+        return o
+
+    return check
+
+
+def _bounds_text(lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool, unit: str) -> str:
+    if lo is not None and hi is not None and lo_inc and hi_inc:
+        return f"{fmt(lo)}–{fmt(hi)} {unit}"
+    parts = []
+    if lo is not None:
+        parts.append(f"{'≥' if lo_inc else '>'} {fmt(lo)}")
+    if hi is not None:
+        parts.append(f"{'≤' if hi_inc else '<'} {fmt(hi)}")
+    return " and ".join(parts) + f" {unit}"
+
+
+def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool) -> bool:
+    if lo is not None and not (compare(value, ">=" if lo_inc else ">", lo)):
+        return False
+    return hi is None or compare(value, "<=" if hi_inc else "<", hi)
+
+
+def _compile_age(rule: AgeRule) -> Check:
+    needs = _bounds_text(rule.min, rule.max, rule.min_inclusive, rule.max_inclusive, "years")
+
+    def check(facts: Facts) -> Outcome:
+        p = facts.patient
+        if p.birth_date is not None:
+            if p.birth_date > facts.as_of:
+                return Outcome(
+                    U, f"birth date {p.birth_date} is after the as-of date", ("birth date",)
+                )
+            age = completed_years(p.birth_date, facts.as_of)
+            ev = Evidence("$.birth_date", "age", age, "years", p.birth_date, derived=True)
+            source = f"age {age} (born {p.birth_date.isoformat()}, as of {facts.as_of.isoformat()})"
+        elif p.age is not None:
+            age = int(p.age)
+            ev = Evidence("$.age", "age", p.age, "years")
+            source = f"age {fmt(p.age)} (as recorded)"
+        else:
+            return Outcome(U, "age not recorded", ("birth date or age",))
+        ok = _within(age, rule.min, rule.max, rule.min_inclusive, rule.max_inclusive)
+        return Outcome(T if ok else F, f"{source}; needs {needs}", (), (ev,))
+
+    return check
+
+
+def _compile_sex(rule: SexRule) -> Check:
+    allowed = set(rule.allowed)
+    needs = " or ".join(rule.allowed)
+
+    def check(facts: Facts) -> Outcome:
+        sex = facts.patient.sex
+        if sex is None:
+            return Outcome(U, "sex not recorded", ("sex",))
+        ev = (Evidence("$.sex", "sex", sex),)
+        return Outcome(T if sex in allowed else F, f"sex {sex}; needs {needs}", (), ev)
+
+    return check
+
+
+def _compile_performance(rule: PerformanceRule) -> Check:
+    name = "ECOG" if rule.scale == "ecog" else "Karnofsky"
+    unit = "" if rule.scale == "ecog" else "%"
+    parts = []
+    if rule.allowed is not None:
+        parts.append(" or ".join(str(v) for v in rule.allowed))
+    if rule.min is not None:
+        parts.append(f"≥ {rule.min}{unit}")
+    if rule.max is not None:
+        parts.append(f"≤ {rule.max}{unit}")
+    needs = f"{name} " + " and ".join(parts)
+
+    def check(facts: Facts) -> Outcome:
+        value = getattr(facts.patient, rule.scale)
+        if value is None:
+            return Outcome(
+                U, f"{name} performance status not recorded", (f"{name} performance status",)
+            )
+        ok = (
+            (rule.allowed is None or value in rule.allowed)
+            and (rule.min is None or value >= rule.min)
+            and (rule.max is None or value <= rule.max)
+        )
+        ev = (Evidence(f"$.{rule.scale}", name, value),)
+        return Outcome(T if ok else F, f"{name} {value}{unit}; needs {needs}", (), ev)
+
+    return check
+
+
+_CP_SCORES = {"A": (5, 6), "B": (7, 9), "C": (10, 15)}
+
+
+def _compile_child_pugh(rule: ChildPughRule) -> Check:
+    parts = []
+    if rule.classes:
+        parts.append("class " + " or ".join(rule.classes))
+    if rule.min_score is not None or rule.max_score is not None:
+        parts.append(
+            "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
+        )
+    needs = "Child-Pugh " + " and ".join(parts)
+
+    def check(facts: Facts) -> Outcome:
+        cp = facts.patient.child_pugh
+        if cp is None:
+            return Outcome(U, "Child-Pugh class not recorded", ("Child-Pugh class and score",))
+        cls = cp.resolved_class()
+        shown = f"Child-Pugh {cls}{cp.score or ''}"
+        ev = (Evidence("$.child_pugh", "Child-Pugh", f"{cls}{cp.score or ''}"),)
+        if rule.classes and cls not in rule.classes:
+            return Outcome(F, f"{shown}; needs {needs}", (), ev)
+        if rule.min_score is None and rule.max_score is None:
+            return Outcome(T, f"{shown}; needs {needs}", (), ev)
+        lo, hi = (cp.score, cp.score) if cp.score else _CP_SCORES[cls or "C"]
+        rmin = rule.min_score if rule.min_score is not None else 5
+        rmax = rule.max_score if rule.max_score is not None else 15
+        if rmin <= lo and hi <= rmax:
+            return Outcome(T, f"{shown}; needs {needs}", (), ev)
+        if hi < rmin or lo > rmax:
+            return Outcome(F, f"{shown}; needs {needs}", (), ev)
+        return Outcome(U, f"{shown} without a score; needs {needs}", ("Child-Pugh score",), ev)
+
+    return check
+
+
+def display_name(a: vocab.Analyte) -> str:
+    """The name a coordinator reads: "platelet count", but "ALT" rather than the long form."""
+    if len(a.name) <= 20:
+        return a.name
+    return min(a.synonyms, key=len) if a.synonyms else a.name
+
+
+def _latest(facts: Facts, analyte_id: str) -> Observation | None:
+    found = facts.observations.get(analyte_id)
+    return found[0] if found else None
+
+
+def _compile_lab(rule: LabRule) -> Check:
+    a = vocab.analyte(rule.analyte)
+    if a is None:
+        outcome = Outcome(
+            R, f"needs review: unrecognised analyte {rule.analyte!r}", ("reviewer's judgement",)
+        )
+        return lambda facts: outcome
+    op = _SYMBOL[rule.comparator]
+    short = display_name(a)
+    missing_value = (f"{short} result",)
+
+    if rule.of is not None:
+        limit, multiple = rule.of, float(rule.multiple or 1.0)
+        needs = f"{op} {fmt(multiple)} × {limit}"
+        missing_limit = (f"{short} {'upper' if limit == 'ULN' else 'lower'} limit of normal",)
+
+        def relative(facts: Facts) -> Outcome:
+            o = _latest(facts, a.id)
+            if o is None:
+                return Outcome(U, f"no {short} result; needs {needs}", missing_value)
+            ref = o.ref_high if limit == "ULN" else o.ref_low
+            shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+            if ref is None or ref <= 0:
+                return Outcome(
+                    U,
+                    f"{shown}{_on(o.date)} but no {limit} given; needs {needs}",
+                    missing_limit,
+                    (o.evidence(),),
+                )
+            ratio = o.value / ref
+            ok = compare(o.value, rule.comparator, multiple * ref)
+            reason = (
+                f"{shown} = {ratio:.2f} × {limit} ({fmt(ref)} {o.unit or ''}".rstrip()
+                + f"){_on(o.date)}; needs {needs}"
+            )
+            return Outcome(T if ok else F, reason, (), (o.evidence(),))
+
+        return relative
+
+    target_unit = rule.unit if rule.unit is not None else a.unit
+    threshold = float(rule.value)  # type: ignore[arg-type]
+    shown_unit = "" if vocab.unit(target_unit) == "1" else target_unit or ""
+    needs = f"{op} {fmt(threshold)} {shown_unit}".rstrip()
+
+    def absolute(facts: Facts) -> Outcome:
+        o = _latest(facts, a.id)
+        if o is None:
+            return Outcome(U, f"no {short} result; needs {needs}", missing_value)
+        shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+        try:
+            value = vocab.convert(o.value, o.unit, target_unit, a.id)
+        except vocab.UnitError as exc:
+            return Outcome(
+                U,
+                f"{shown}{_on(o.date)}: {exc}; needs {needs}",
+                (f"{short} in {target_unit}",),
+                (o.evidence(),),
+            )
+        converted = (
+            ""
+            if vocab.unit(o.unit) == vocab.unit(target_unit)
+            else f" = {fmt(value)} {target_unit}"
+        )
+        ok = compare(value, rule.comparator, threshold)
+        return Outcome(
+            T if ok else F, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), (o.evidence(),)
+        )
+
+    return absolute
+
+
+def _compile_numeric(rule: VitalRule | MeasureRule) -> Check:
+    a = vocab.analyte(rule.name)
+    if a is None:
+        outcome = Outcome(
+            R, f"needs review: unrecognised measurement {rule.name!r}", ("reviewer's judgement",)
+        )
+        return lambda facts: outcome
+    lab = LabRule(
+        analyte=a.id, comparator=rule.comparator, value=rule.value, unit=rule.unit or a.unit
+    )
+    inner = _compile_lab(lab)
+    return inner
+
+
+def _absent(
+    rule_if_absent: IfAbsent | None, facts: Facts, what: str, unresolved: tuple[str, ...]
+) -> Outcome:
+    mode = rule_if_absent or facts.options.if_absent
+    note = ""
+    if unresolved:
+        shown = ", ".join(repr(u) for u in unresolved[:3]) + ("…" if len(unresolved) > 3 else "")
+        entries = "entry" if len(unresolved) == 1 else "entries"
+        note = f" ({len(unresolved)} unrecognised {entries} not matched: {shown})"
+    if mode == "unknown":
+        return Outcome(
+            U, f"{what} not recorded; absence is not taken as negative{note}", (f"{what} status",)
+        )
+    return Outcome(F, f"no {what} recorded{note}", ())
+
+
+def _window_text(w: Window | None, facts: Facts) -> str:
+    return f" within {w.describe()} before {facts.as_of.isoformat()}" if w else ""
+
+
+def _period(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f" ({start.isoformat()} to {end.isoformat()})"
+    if start:
+        return f" (since {start.isoformat()})"
+    if end:
+        return f" (until {end.isoformat()})"
+    return ""
+
+
+def _in_window(entry: Resolved, window: Window | None, facts: Facts) -> Truth:
+    """Was the entry present at some time in [as_of - window, as_of]?"""
+    if entry.start and entry.start > facts.as_of:
+        return F  # begins after the as-of date
+    if window is None:
+        return T
+    since = facts.as_of - timedelta(days=window.days())
+    if entry.end is not None:
+        return T if entry.end >= since else F
+    if entry.active:
+        return T  # ongoing, no end recorded
+    if entry.start is not None and entry.start >= since:
+        return T
+    return U  # resolved at an unknown date
+
+
+def _compile_condition(rule: ConditionRule) -> Check:
+    c = vocab.condition(rule.condition)
+    bad_exceptions = [e for e in rule.except_ if vocab.condition(e) is None]
+    if c is None or bad_exceptions:
+        name = rule.condition if c is None else bad_exceptions[0]
+        outcome = Outcome(
+            R, f"needs review: unrecognised condition {name!r}", ("reviewer's judgement",)
+        )
+        return lambda facts: outcome
+    exceptions = [vocab.condition(e).id for e in rule.except_]  # type: ignore[union-attr]
+    what = ("active " if rule.active else "") + c.name
+    except_text = (
+        " (except " + ", ".join(vocab.condition(e).name for e in rule.except_) + ")"  # type: ignore[union-attr]
+        if rule.except_
+        else ""
+    )
+
+    def check(facts: Facts) -> Outcome:
+        window = _window_text(rule.within, facts)
+        unsure: list[Resolved] = []
+        for entry in facts.conditions:
+            if entry.concept is None or not vocab.condition_matches(c.id, entry.concept):
+                continue
+            if any(vocab.condition_matches(x, entry.concept) for x in exceptions):
+                continue
+            if rule.active and not entry.active:
+                continue
+            timing = _in_window(entry, rule.within, facts)
+            if timing is T:
+                status = "active" if entry.active else "resolved"
+                return Outcome(
+                    T,
+                    f"{entry.label} recorded ({status}){_period(entry.start, entry.end)}{window}",
+                    (),
+                    (Evidence(entry.path, entry.label, status, None, entry.start),),
+                )
+            if timing is U:
+                unsure.append(entry)
+        if unsure:
+            e = unsure[0]
+            return Outcome(
+                U,
+                f"{e.label} resolved at an unknown date{window}",
+                (f"end date of {e.label}",),
+                (Evidence(e.path, e.label, "resolved", None, e.start),),
+            )
+        return _absent(
+            rule.if_absent, facts, f"{what}{except_text}{window}", facts.unresolved_conditions
+        )
+
+    return check
+
+
+def _compile_therapy(rule: TherapyRule) -> Check:
+    concepts = [vocab.drug(a) for a in rule.agents]
+    if any(x is None for x in concepts):
+        bad = next(a for a, x in zip(rule.agents, concepts, strict=True) if x is None)
+        outcome = Outcome(
+            R, f"needs review: unrecognised drug or class {bad!r}", ("reviewer's judgement",)
+        )
+        return lambda facts: outcome
+    ids = [x.id for x in concepts]  # type: ignore[union-attr]
+    what = "prior " + ", ".join(x.name for x in concepts)  # type: ignore[union-attr]
+
+    def check(facts: Facts) -> Outcome:
+        window = _window_text(rule.within, facts)
+        unsure: list[Resolved] = []
+        for entry in facts.treatments:
+            if entry.concept is None or not any(vocab.drug_matches(i, entry.concept) for i in ids):
+                continue
+            if rule.within is not None and entry.start is None and entry.end is None:
+                unsure.append(entry)
+                continue
+            if _in_window(entry, rule.within, facts) is T:
+                return Outcome(
+                    T,
+                    f"received {entry.label}{_period(entry.start, entry.end)}{window}",
+                    (),
+                    (Evidence(entry.path, entry.label, "treatment", None, entry.start),),
+                )
+        if unsure:
+            e = unsure[0]
+            return Outcome(U, f"{e.label} recorded without dates{window}", (f"dates of {e.label}",))
+        return _absent(rule.if_absent, facts, f"{what}{window}", facts.unresolved_treatments)
+
+    return check
+
+
+def _compile_flag(field_name: str, what: str) -> Check:
+    def check(facts: Facts) -> Outcome:
+        p = facts.patient
+        value = getattr(p, field_name)
+        if value is not None:
+            ev = (Evidence(f"$.{field_name}", field_name, value),)
+            return Outcome(T if value else F, f"{field_name}: {'yes' if value else 'no'}", (), ev)
+        if p.sex == "male":
+            return Outcome(
+                F,
+                f"not applicable (sex male): not {field_name}",
+                (),
+                (Evidence("$.sex", "sex", "male"),),
+            )
+        return Outcome(U, f"{what} not recorded", (what,))
+
+    return check
+
+
+# --- criteria and trials ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledCriterion:
+    id: str
+    section: str
+    text: str
+    check: Check
+
+
+@dataclass(frozen=True)
+class CompiledTrial:
+    """A rules file ready to screen many patients."""
+
+    trial_id: str
+    criteria: tuple[CompiledCriterion, ...]
+    rules_sha256: str | None = None
+
+
+def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTrial:
+    return CompiledTrial(
+        rules.trial.id,
+        tuple(
+            CompiledCriterion(
+                c.id,
+                c.section,
+                c.text,
+                compile_rule(c.rule, Where(rules.trial.id, c.id, c.section)),
+            )
+            for c in rules.criteria
+        ),
+        rules_sha256,
+    )
+
+
+def criterion_status(section: str, truth: Truth) -> Status:
+    """Exclusions invert here, once: an exclusion that holds is a fail."""
+    if truth is R:
+        return "review"
+    if truth is U:
+        return "unknown"
+    holds = truth is T
+    return "pass" if holds == (section == "inclusion") else "fail"
+
+
+def verdict_of(statuses: Iterable[Status]) -> Verdict:
+    seen = set(statuses)
+    if "fail" in seen:
+        return "ineligible"
+    if seen <= {"pass"}:
+        return "eligible"
+    return "indeterminate"
+
+
+def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
+    results = []
+    for c in compiled.criteria:
+        o = c.check(facts)
+        status = criterion_status(c.section, o.truth)
+        results.append(
+            CriterionResult(
+                c.id,
+                c.section,
+                c.text,
+                status,
+                o.reason,
+                o.missing if status in ("unknown", "review") else (),
+                o.evidence,
+            )
+        )
+    counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}
+    for r in results:
+        counts[r.status] += 1
+    return ScreeningResult(
+        compiled.trial_id,
+        facts.patient.id,
+        facts.as_of,
+        verdict_of(r.status for r in results),
+        tuple(results),
+        __version__,
+        compiled.rules_sha256,
+        counts,
+    )

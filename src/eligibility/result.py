@@ -1,0 +1,102 @@
+"""Screening results: per-criterion status with reason, missing data and evidence.
+
+Plain frozen dataclasses (not pydantic): cohorts produce millions of these, and they only carry
+data that the evaluator already validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import Any, Literal
+
+Status = Literal["pass", "fail", "unknown", "review"]
+Verdict = Literal["eligible", "ineligible", "indeterminate"]
+
+
+class Truth(Enum):
+    """Kleene truth of a rule's statement about the patient, plus REVIEW for manual rules."""
+
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A fact used: where it is in the profile (``$.labs[2]``), its value, and if derived."""
+
+    path: str
+    label: str
+    value: Any = None
+    unit: str | None = None
+    date: date | None = None
+    derived: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"path": self.path, "label": self.label, "value": self.value}
+        if self.unit is not None:
+            d["unit"] = self.unit
+        if self.date is not None:
+            d["date"] = self.date.isoformat()
+        if self.derived:
+            d["derived"] = True
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    truth: Truth
+    reason: str
+    missing: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    id: str
+    section: str
+    text: str
+    status: Status
+    reason: str
+    missing: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "section": self.section,
+            "text": self.text,
+            "status": self.status,
+            "reason": self.reason,
+            "missing": list(self.missing),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningResult:
+    trial: str
+    patient: str
+    as_of: date
+    verdict: Verdict
+    criteria: tuple[CriterionResult, ...]
+    engine_version: str = ""
+    rules_sha256: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "trial": self.trial,
+            "patient": self.patient,
+            "as_of": self.as_of.isoformat(),
+            "verdict": self.verdict,
+            "counts": dict(self.counts),
+            "criteria": [c.to_dict() for c in self.criteria],
+            "engine_version": self.engine_version,
+        }
+        if self.rules_sha256:
+            d["rules_sha256"] = self.rules_sha256
+        return d
