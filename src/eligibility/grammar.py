@@ -29,9 +29,27 @@ _SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _SUPER_RUN = re.compile(r"(10)\s*([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
 _CHARS = str.maketrans(
     {
-        "≧": "≥", "⩾": "≥", "≦": "≤", "⩽": "≤", "–": "-", "—": "-", "−": "-", "‐": "-",
-        "‑": "-", "~": "-", "～": "-", "µ": "u", "μ": "u", "’": "'", "‘": "'", "`": "'",
-        "“": '"', "”": '"', "\u00a0": " ", "·": ".", "⋅": "×",
+        "≧": "≥",
+        "⩾": "≥",
+        "≦": "≤",
+        "⩽": "≤",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "‐": "-",
+        "‑": "-",
+        "~": "-",
+        "～": "-",
+        "µ": "u",
+        "μ": "u",
+        "’": "'",
+        "‘": "'",
+        "`": "'",
+        "“": '"',
+        "”": '"',
+        "\u00a0": " ",
+        "·": ".",
+        "⋅": "×",
     }
 )
 _ESCAPE = re.compile(r"\\([<>*_\[\]()#.+\-!])")
@@ -49,7 +67,9 @@ def normalise(text: str) -> str:
     Offsets are not kept here: criterion spans come from the splitter, and reasons quote text.
     """
     text = _SUPER_RUN.sub(
-        lambda m: f"10^{m.group(2).translate(_SUPER)}" if m.group(1) else m.group(3).translate(_SUPER),
+        lambda m: (
+            f"10^{m.group(2).translate(_SUPER)}" if m.group(1) else m.group(3).translate(_SUPER)
+        ),
         text,
     )
     text = unicodedata.normalize("NFKC", text).translate(_CHARS)
@@ -208,10 +228,14 @@ def _split_phrases(spec: str) -> list[tuple[str, str | None]]:
         p = p.strip()
         if not p:
             continue
-        phrase, _, payload = p.partition("=") if "=" in p and len(p) > 1 and p[0] != "=" else (
-            p,
-            "",
-            "",
+        phrase, _, payload = (
+            p.partition("=")
+            if "=" in p and len(p) > 1 and p[0] != "="
+            else (
+                p,
+                "",
+                "",
+            )
         )
         out.append((phrase.strip(), payload or None))
     return out
@@ -235,7 +259,9 @@ class _Entry:
     type: str
     value: str
     exact: frozenset[str] | None  # case-sensitive short terms: the allowed raw spellings
-    head: str | None = None  # last word of a drug class name ("antibody"), for "PD-1, PD-L1 … antibody"
+    head: str | None = (
+        None  # last word of a drug class name ("antibody"), for "PD-1, PD-L1 … antibody"
+    )
 
 
 @dataclass(frozen=True)
@@ -247,7 +273,23 @@ class Lexicon:
 
 
 _ANCHOR_TYPES = frozenset(
-    "LAB VITAL MEASURE COND DRUG TARGET ECOG KPS PS CHILDPUGH AGE OLD PREG BF SEXALL".split()
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "PS",
+        "CHILDPUGH",
+        "AGE",
+        "OLD",
+        "PREG",
+        "BF",
+        "SEXALL",
+    ]
 )
 _VOCAB_PRIORITY = {"LAB": 0, "VITAL": 0, "MEASURE": 0, "COND": 1, "DRUG": 1, "TARGET": 2}
 _BASE_RE = re.compile(
@@ -348,7 +390,9 @@ def _unit_re() -> re.Pattern[str]:
                 spellings.add(s)
     alts = []
     for s in sorted(spellings, key=len, reverse=True):
-        pat = re.escape(s).replace(r"\ ", r"\s*").replace("/", r"\s*/\s*").replace(r"\^", r"\s*\^\s*")
+        pat = (
+            re.escape(s).replace(r"\ ", r"\s*").replace("/", r"\s*/\s*").replace(r"\^", r"\s*\^\s*")
+        )
         alts.append(pat)
     sci = r"(?:[×x*]\s*)?10\s*\^\s*\d{1,2}\s*(?:cells\s*)?/\s*(?:L|l|uL|ul|mm3|mm\^3|mcL|cumm)"
     return re.compile(
@@ -462,7 +506,11 @@ def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list
             pos = u.end()
         else:
             utext = u.group("sci") or u.group("unit")
-            canon = None if utext.strip().startswith("G/") or utext.strip() == "mM" else vocab.unit(utext)
+            canon = (
+                None
+                if utext.strip().startswith("G/") or utext.strip() == "mM"
+                else vocab.unit(utext)
+            )
             toks.append(Tok("UNIT" if canon else "WORD", canon or utext, u.start(0), u.end()))
             pos = u.end()
     else:

@@ -25,6 +25,7 @@ from lark import Token, Transformer, v_args
 
 from eligibility import grammar, vocab
 from eligibility.grammar import Tok
+from eligibility.ingest import TrialRecord
 from eligibility.model import (
     AgeRule,
     AllRule,
@@ -32,6 +33,7 @@ from eligibility.model import (
     BreastfeedingRule,
     ChildPughRule,
     ConditionRule,
+    Criterion,
     LabRule,
     ManualRule,
     MeasureRule,
@@ -39,9 +41,12 @@ from eligibility.model import (
     PerformanceRule,
     PregnancyRule,
     Rule,
+    RuleSet,
     Section,
     SexRule,
+    Span,
     TherapyRule,
+    Trial,
     VitalRule,
     Window,
 )
@@ -57,6 +62,7 @@ class NotUnderstood(Exception):
 class Ctx:
     section: Section
     escaped: bool = False
+    primary: tuple[str, ...] = ()  # the trial's own conditions, excepted from "other malignancy"
 
 
 Builder = Callable[[Ctx], Rule]
@@ -145,7 +151,10 @@ def _measure(typ: str, aid: str, op: str, q: Q, ctx: Ctx) -> Rule:
         if typ != "LAB":
             raise NotUnderstood(f"{a.name} relative to {q.unit}")
         return LabRule(
-            analyte=aid, comparator=op, multiple=_num(q.num), of=q.unit  # type: ignore[arg-type]
+            analyte=aid,
+            comparator=op,
+            multiple=_num(q.num),
+            of=q.unit,  # type: ignore[arg-type]
         )
     value = _num(q.num)
     unit = q.unit
@@ -576,14 +585,18 @@ class _Clauses(Transformer):
             for cid, mods in conds:
                 active = True if "ACTIVE" in mods and within is None else None
                 rules.append(
-                    ConditionRule(condition=cid, active=active, within=within, **{"except": excepts})
+                    ConditionRule(
+                        condition=cid, active=active, within=within, **{"except": excepts}
+                    )
                 )
             rule = _flat(_list_kind(seps, ctx, negated), rules)
             return NotRule(rule=rule) if negated else rule
 
         return build
 
-    def cond_negative(self, items: tuple[list[tuple[str, set[str]]], set[str]], _neg: Token) -> Builder:
+    def cond_negative(
+        self, items: tuple[list[tuple[str, set[str]]], set[str]], _neg: Token
+    ) -> Builder:
         conds, _ = items
 
         def build(ctx: Ctx) -> Rule:
@@ -658,7 +671,8 @@ class _Clauses(Transformer):
 
         def build(ctx: Ctx) -> Rule:
             rules: list[Rule] = [
-                PregnancyRule() if k == "PREG" else BreastfeedingRule() for k in dict.fromkeys(kinds)
+                PregnancyRule() if k == "PREG" else BreastfeedingRule()
+                for k in dict.fromkeys(kinds)
             ]
             rule = _flat(_list_kind(seps, ctx, negated), rules)
             return NotRule(rule=rule) if negated else rule
@@ -666,7 +680,7 @@ class _Clauses(Transformer):
         return build
 
     def cond_limit(self, bound: tuple[str, Q], *rest: object):  # type: ignore[no-untyped-def]
-        """"≤ 5 × ULN if liver metastases": the alternative bound and its conditions."""
+        """ "≤ 5 × ULN if liver metastases": the alternative bound and its conditions."""
         op, q = bound
         conds, _ = rest[-1]  # type: ignore[misc]
         if any(mods for _, mods in conds):
@@ -692,8 +706,29 @@ def _transformer() -> _Clauses:
 _SPLIT = frozenset({"COMMA", "AND", "OR", "ANDOR"})
 _SENTENCE = frozenset({"SEMI", "STOP"})
 _CUES = frozenset(
-    "allowed allow allows eligible permitted permissible acceptable accepted selected enrolled "
-    "included unless except excluding however provided but exception exempt if when".split()
+    [
+        "allowed",
+        "allow",
+        "allows",
+        "eligible",
+        "permitted",
+        "permissible",
+        "acceptable",
+        "accepted",
+        "selected",
+        "enrolled",
+        "included",
+        "unless",
+        "except",
+        "excluding",
+        "however",
+        "provided",
+        "but",
+        "exception",
+        "exempt",
+        "if",
+        "when",
+    ]
 )
 _MAX_RUN = 12
 
@@ -719,12 +754,14 @@ def _context_prefix(context: str | None) -> str:
     return {"age": "Age ", "performancestatus": "performance status "}.get(key, "")
 
 
-def parse_criterion(text: str, section: Section, context: str | None = None) -> Rule:
+def parse_criterion(
+    text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
+) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
     norm = grammar.normalise(_context_prefix(context) + text)
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
-    ctx = Ctx(section=section, escaped=grammar.had_escapes(text))
+    ctx = Ctx(section=section, escaped=grammar.had_escapes(text), primary=primary)
     toks = _appositions(grammar.tokenize(norm))
     sentences = _split(toks, _SENTENCE)
     rules: list[Rule] = []
@@ -778,7 +815,7 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
 
 
 def _appositions(toks: list[Tok]) -> list[Tok]:
-    """"International normalised (prothrombin time) ratio (INR) < 1.2": the spelled-out words before
+    """ "International normalised (prothrombin time) ratio (INR) < 1.2": the spelled-out words before
     a parenthesised analyte abbreviation are its name, when a comparator follows."""
     out = toks
     for k in range(len(toks) - 3):
@@ -799,9 +836,9 @@ def _appositions(toks: list[Tok]) -> list[Tok]:
                 if depth == 0:
                     break
                 depth -= 1
-            elif prev.type not in {"WORD", "TIMES"} and depth == 0:
-                break
-            elif depth > 0 and prev.type not in {"WORD", "TIMES"}:
+            elif (prev.type not in {"WORD", "TIMES"} and depth == 0) or (
+                depth > 0 and prev.type not in {"WORD", "TIMES"}
+            ):
                 break
             j -= 1
         run = toks[j:k]
@@ -845,6 +882,7 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             pieces.append(_Piece(start, end, rule))
             boundaries.append(chunks[j_ok - 1][1])
         i = j_ok
+
     def text_of(p: _Piece) -> str:
         return norm[p.start : p.end].strip(" ,;.:")
 
@@ -866,9 +904,7 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         elif "AND" in types:
             kinds.add("and")
     if len(kinds) > 1:
-        return _manual(
-            norm[lo:hi], "connective unclear: 'and' and 'or' at one level"
-        )
+        return _manual(norm[lo:hi], "connective unclear: 'and' and 'or' at one level")
     if kinds == {"or"}:
         kind = "any"
     elif kinds == {"and"}:
@@ -903,3 +939,139 @@ def _try(toks: list[Tok], ctx: Ctx) -> Rule | None:
         if isinstance(exc, ValueError):  # a model validator refused the values
             return None
         raise
+
+
+# --------------------------------------------------------------------------- record assembly
+
+
+def _label_key(label: str | None) -> str | None:
+    if not label:
+        return None
+    key = label.strip().strip("()").rstrip(".)").replace("\\", "").strip()
+    return key or None
+
+
+def parse_record(record: TrialRecord) -> RuleSet:
+    """Every criterion of a record with its id, verbatim text, span, context and rule.
+
+    Ids: ``I<n>``/``E<n>`` for top-level items (the source's own number when it has one),
+    ``I6.1`` for sub-items, ``I6.1a``/``I6.1b`` for the ";"-pieces of one item, and ``age``/``sex``
+    for the registry's structured fields.
+    """
+    from eligibility.split import split_record
+
+    segments = split_record(record)
+    criteria: list[Criterion] = _registry_criteria(record)
+    ids: dict[int, str] = {}
+    counters: dict[object, int] = {}
+    pieces: dict[int, list[int]] = {}  # first piece index -> all piece indices
+    piece_of: dict[int, int] = {}
+    for k, seg in enumerate(segments):
+        if seg.kind == "heading":
+            continue
+        prev = _previous_sibling(segments, k)
+        if (
+            prev is not None
+            and seg.label is None
+            and segments[prev].kind == "criterion"
+            and "\n" not in record.text[segments[prev].end : seg.start]
+        ):
+            first = piece_of.get(prev, prev)
+            piece_of[k] = first
+            pieces.setdefault(first, [first]).append(k)
+    for k, seg in enumerate(segments):
+        if seg.kind == "heading" or k in piece_of:
+            continue
+        parent = seg.parent
+        nested = parent is not None and segments[parent].kind != "heading"
+        scope: object = (seg.section, parent if nested else None)
+        counters[scope] = counters.get(scope, 0) + 1
+        own = _label_key(seg.label)
+        number = own if own is not None else str(counters[scope])
+        if own is not None and own.isdigit():
+            counters[scope] = int(own)
+        prefix = (
+            ids[parent] + "."
+            if nested and parent in ids
+            else ("I" if seg.section == "inclusion" else "E")
+        )
+        ids[k] = prefix + number
+    for first, members in pieces.items():
+        base = ids[first]
+        for n, k in enumerate(members):
+            ids[k] = f"{base}{chr(ord('a') + n)}" if n < 26 else f"{base}.{n}"
+    primary = _primary_conditions(record)
+    seen: set[str] = {c.id for c in criteria}
+    for k, seg in enumerate(segments):
+        if seg.kind != "criterion":
+            continue
+        cid = ids[k]
+        while cid in seen:
+            cid += "'"
+        seen.add(cid)
+        rule = parse_criterion(seg.text, seg.section, seg.context, primary)
+        criteria.append(
+            Criterion(
+                id=cid,
+                section=seg.section,
+                text=seg.text,
+                span=Span(start=seg.start, end=seg.end),
+                context=seg.context,
+                rule=rule,
+            )
+        )
+    trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
+    return RuleSet(trial=trial, criteria=criteria)
+
+
+def _previous_sibling(segments: list, k: int) -> int | None:  # type: ignore[type-arg]
+    for j in range(k - 1, -1, -1):
+        if segments[j].parent == segments[k].parent and segments[j].kind != "heading":
+            return j
+        if j == segments[k].parent:
+            return None
+    return None
+
+
+def _registry_criteria(record: TrialRecord) -> list[Criterion]:
+    """The structured age and sex fields as criteria ``age`` and ``sex`` (section inclusion)."""
+    out: list[Criterion] = []
+    lo = record.min_age.years if record.min_age else None
+    hi = record.max_age.years if record.max_age else None
+    if lo == 0:
+        lo = None
+    if lo is not None or hi is not None:
+        spans = [a.span for a in (record.min_age, record.max_age) if a is not None and a.span]
+        span = (
+            Span(start=min(s.start for s in spans), end=max(s.end for s in spans))
+            if spans
+            else None
+        )
+        raw = " to ".join(a.raw for a in (record.min_age, record.max_age) if a is not None)
+        text = record.text[span.start : span.end] if span else raw
+        out.append(
+            Criterion(
+                id="age", section="inclusion", text=text, span=span, rule=AgeRule(min=lo, max=hi)
+            )
+        )
+    if record.sex:
+        allowed = ["female", "male"] if record.sex == "all" else [record.sex]
+        span = record.sex_span
+        text = record.text[span.start : span.end] if span else record.sex
+        out.append(
+            Criterion(
+                id="sex", section="inclusion", text=text, span=span, rule=SexRule(allowed=allowed)
+            )  # type: ignore[arg-type]
+        )
+    return out
+
+
+def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
+    """Conditions the trial is about, from its title: what "other malignancy" leaves out."""
+    if not record.title:
+        return ()
+    found: list[str] = []
+    for t in grammar.tokenize(grammar.normalise(record.title)):
+        if t.type == "COND" and t.value not in found:
+            found.append(t.value)
+    return tuple(found)
