@@ -258,7 +258,7 @@ class _Clauses(Transformer):
     def q_limit(self, num: Token, *rest: object) -> Q:
         return Q("limit", num.value, rest[-1])  # type: ignore[arg-type]
 
-    def limit(self, tok: Token) -> str:
+    def limit(self, tok: Token, *_gloss: Token) -> str:
         return tok.type
 
     def bound(self, a: object, b: object) -> tuple[str, Q]:
@@ -810,7 +810,7 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
             head = toks[:k]
             if len(head) <= 5 and all(h.type == "WORD" for h in head):
                 return toks[k + 1 :]
-            return toks
+            return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
     return toks
 
 
@@ -904,7 +904,7 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         elif "AND" in types:
             kinds.add("and")
     if len(kinds) > 1:
-        return _manual(norm[lo:hi], "connective unclear: 'and' and 'or' at one level")
+        return _manual(norm[lo:hi], f"connective unclear (and/or at one level): '{norm[lo:hi].strip()}'")
     if kinds == {"or"}:
         kind = "any"
     elif kinds == {"and"}:
