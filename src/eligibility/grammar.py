@@ -106,13 +106,13 @@ _CMP = {
 }
 _CMP_POST = {
     "≥": "or more | or greater | or higher | or above | or over | and above | and over | and more "
-    "| and higher | or older | and older | or later | minimum | at least",
-    "≤": "or less | or lower | or below | or fewer | and below | and under | or younger | and "
-    "younger | maximum | at most",
+    "| and higher | or later | minimum | at least",
+    "≤": "or less | or lower | or below | or fewer | and below | and under | maximum | at most",
 }
 _PHRASES: dict[str, str] = {
     "EQ": "= | equal to | equals | of",
     "BETWEEN": "between",
+    "AGEPOST": "or older=≥ | and older=≥ | years or older=≥ | or younger=≤ | and younger=≤",
     "FROM": "from",
     "TO": "to | through | - | until",
     "AND": "and | & | as well as | plus",

@@ -365,8 +365,9 @@ class _Clauses(Transformer):
                 units.append(t.value)
                 pending = None
                 named = named or t.value == "years"
-            elif t.type in {"CMP", "CMP_POST"}:
+            elif t.type in {"CMP", "CMP_POST", "AGEPOST"}:
                 ops.append(_op(t.value))
+                named = named or t.type == "AGEPOST"
             elif t.type in {"AGE", "OLD"}:
                 named = True
         if pending is not None:
@@ -384,13 +385,15 @@ class _Clauses(Transformer):
 
     def age_range(self, *toks: Token) -> Callable[[], AgeRule]:
         nums, _, named = self._age_parts(toks)
-        if not named:
+        if not named or not any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks) and len(
+            [t for t in toks if t.type == "TIMEUNIT"]
+        ) < 2:
             raise NotUnderstood("a number range that does not say it is an age")
         return lambda: AgeRule(min=nums[0], max=nums[1])
 
     def age_cmp(self, *toks: Token) -> Callable[[], AgeRule]:
         nums, ops, named = self._age_parts(toks)
-        if not named:
+        if not any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks):
             raise NotUnderstood("a number that does not say it is an age")
         return lambda: self._age_bound(ops[0], nums[0])
 
@@ -731,6 +734,17 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
+_LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
+_SELF_NAMED = frozenset(
+    "LAB VITAL MEASURE COND DRUG TARGET ECOG KPS CHILDPUGH AGE PREG BF SEXALL SEX".split()
+)
+_CONTEXT_ANCHORS = frozenset(
+    "LAB VITAL MEASURE COND DRUG TARGET ECOG KPS CHILDPUGH AGE OLD PREG BF SEX".split()
+)
+_RISKY_CONTEXT = re.compile(
+    r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -761,6 +775,12 @@ def parse_criterion(
     norm = grammar.normalise(_context_prefix(context) + text)
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
+    if context and not _context_prefix(context):
+        why = _context_problem(context, section)
+        if why:
+            return ManualRule(reason=why)
+    if _LINKED.search(norm) or re.match(r"(?i)(?:or|and)\b", norm):
+        return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
     ctx = Ctx(section=section, escaped=grammar.had_escapes(text), primary=primary)
     toks = _appositions(grammar.tokenize(norm))
     sentences = _split(toks, _SENTENCE)
@@ -777,6 +797,20 @@ def parse_criterion(
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
         return _manual(norm)
     return _flat("all" if section == "inclusion" else "any", rules)
+
+
+def _context_problem(context: str, section: Section) -> str | None:
+    """A lead-in that names a subgroup ("Under age 18:") or an allowance changes the meaning."""
+    norm = grammar.normalise(context)
+    if _RISKY_CONTEXT.search(norm) or (
+        section == "inclusion" and re.search(r"(?i)\b(?:not|no)\b", norm)
+    ):
+        return f"depends on its lead-in: '{norm[:120]}'"
+    if grammar.has_anchor(norm) and any(
+        t.type in _CONTEXT_ANCHORS for t in grammar.tokenize(norm)
+    ):
+        return f"applies to the subgroup in its lead-in: '{norm[:120]}'"
+    return None
 
 
 def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[Tok]]]:
@@ -808,8 +842,12 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
     for k, t in enumerate(toks):
         if t.type == "COLON":
             head = toks[:k]
+            rest = toks[k + 1 :]
             if len(head) <= 5 and all(h.type == "WORD" for h in head):
-                return toks[k + 1 :]
+                # a label ("Renal:") is dropped only when what follows names its own variable
+                if any(t.type in _SELF_NAMED for t in rest):
+                    return rest
+                return toks
             return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
     return toks
 
