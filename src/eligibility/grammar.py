@@ -139,7 +139,7 @@ _PHRASES: dict[str, str] = {
     "ECOG": "ECOG | ECOG PS | ECOG performance status | ECOG performance score | ECOG score | "
     "ECOG-PS | Eastern Cooperative Oncology Group | Eastern Cooperative Oncology Group performance "
     "status | Eastern Cooperative Oncology Group Performance Status | ECOG/WHO | WHO/ECOG | WHO "
-    "performance status | WHO PS | Zubrod | Zubrod performance status | ECOG PS score | ECOG "
+    "performance status | WHO PS | WHO | Zubrod | Zubrod performance status | ECOG PS score | ECOG "
     "performance status score",
     "KPS": "Karnofsky | KPS | Karnofsky performance status | Karnofsky performance score | "
     "Karnofsky performance scale | Karnofsky score | Karnofsky index | Karnofsky scale | "
@@ -480,7 +480,27 @@ def tokenize(text: str) -> list[Tok]:
         else:
             toks.append(Tok("WORD", raw, start, end))
         i += 1
-    return toks
+    return _glosses(toks)
+
+
+def _glosses(toks: list[Tok]) -> list[Tok]:
+    """"ULN (upper limit of normal)": a parenthesised repeat of the same limit is dropped."""
+    out: list[Tok] = []
+    k = 0
+    while k < len(toks):
+        t = toks[k]
+        out.append(t)
+        if (
+            t.type in {"ULN", "LLN"}
+            and k + 3 < len(toks) + 0
+            and toks[k + 1].type == "LPAR"
+            and toks[k + 2].type == t.type
+            and toks[k + 3].type == "RPAR"
+        ):
+            k += 4
+            continue
+        k += 1
+    return out
 
 
 def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list[Tok]) -> int:

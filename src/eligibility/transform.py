@@ -63,6 +63,7 @@ class Ctx:
     section: Section
     escaped: bool = False
     primary: tuple[str, ...] = ()  # the trial's own conditions, excepted from "other malignancy"
+    implicit_age: bool = True  # "18 to 75 years" alone is an age; under "Life expectancy:" not
 
 
 Builder = Callable[[Ctx], Rule]
@@ -383,23 +384,26 @@ class _Clauses(Transformer):
             raise NotUnderstood(f"an age in {unit}")
         return [round(n * scale, 4) for n in nums], ops, named
 
-    def age_range(self, *toks: Token) -> Callable[[], AgeRule]:
-        nums, _, named = self._age_parts(toks)
-        if not named or not any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks) and len(
-            [t for t in toks if t.type == "TIMEUNIT"]
-        ) < 2:
-            raise NotUnderstood("a number range that does not say it is an age")
-        return lambda: AgeRule(min=nums[0], max=nums[1])
+    @staticmethod
+    def _explicit(toks: tuple[Token, ...]) -> bool:
+        """Says "age", "old", "of age" or "or older"; a bare "18 to 75 years" does not."""
+        return any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks)
 
-    def age_cmp(self, *toks: Token) -> Callable[[], AgeRule]:
+    def age_range(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
+        nums, _, named = self._age_parts(toks)
+        if not named:
+            raise NotUnderstood("a number range that does not say it is an age")
+        return (lambda: AgeRule(min=nums[0], max=nums[1])), self._explicit(toks)
+
+    def age_cmp(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
         nums, ops, named = self._age_parts(toks)
-        if not any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks):
+        if not named:
             raise NotUnderstood("a number that does not say it is an age")
-        return lambda: self._age_bound(ops[0], nums[0])
+        return (lambda: self._age_bound(ops[0], nums[0])), self._explicit(toks)
 
     age_post = age_cmp
 
-    def age_two(self, *toks: Token) -> Callable[[], AgeRule]:
+    def age_two(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
         nums, ops, named = self._age_parts(toks)
         if not named:
             raise NotUnderstood("numbers that do not say they are an age")
@@ -410,7 +414,7 @@ class _Clauses(Transformer):
             merged.pop("kind", None)
             return AgeRule(**merged)
 
-        return build
+        return build, self._explicit(toks)
 
     @staticmethod
     def _age_bound(op: str, n: float) -> AgeRule:
@@ -421,10 +425,12 @@ class _Clauses(Transformer):
         raise NotUnderstood("an exact age")
 
     def age_clause(self, *items: object) -> Builder:
-        spec: Callable[[], AgeRule] = items[-1]  # type: ignore[assignment]
+        spec, explicit = items[-1]  # type: ignore[misc]
         sexes = items[0] if len(items) > 1 else None
 
         def build(ctx: Ctx) -> Rule:
+            if not explicit and not ctx.implicit_age:
+                raise NotUnderstood("years without 'age' under a lead-in")
             age = spec()
             if sexes:
                 return AllRule(rules=[SexRule(allowed=sexes), age])  # type: ignore[arg-type]
@@ -582,6 +588,10 @@ class _Clauses(Transformer):
         conds, seps = next(i for i in items if isinstance(i, tuple))
         within = next((i for i in items if isinstance(i, Window)), None)
         excepts = next((i for i in items if isinstance(i, list)), [])
+
+        if len(conds) > 1 and conds[0][1] and not any(m for _, m in conds[1:]):
+            # "active hepatitis B or C": the first item's modifiers apply to the whole list
+            conds = [(c, conds[0][1]) for c, _ in conds]
 
         def build(ctx: Ctx) -> Rule:
             rules: list[Rule] = []
@@ -781,7 +791,12 @@ def parse_criterion(
             return ManualRule(reason=why)
     if _LINKED.search(norm) or re.match(r"(?i)(?:or|and)\b", norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
-    ctx = Ctx(section=section, escaped=grammar.had_escapes(text), primary=primary)
+    ctx = Ctx(
+        section=section,
+        escaped=grammar.had_escapes(text),
+        primary=primary,
+        implicit_age=not context or bool(_context_prefix(context)),
+    )
     toks = _appositions(grammar.tokenize(norm))
     sentences = _split(toks, _SENTENCE)
     rules: list[Rule] = []
