@@ -82,9 +82,9 @@ def test_exception_cue_in_unparsed_text_makes_whole_manual() -> None:
 
 _TEXT = st.lists(
     st.sampled_from(
-        list("abcdeALTSGPHIVECOGxX×*^⁹µ0123456789.,;:()[]/-–<>=≤≥%\\ ")
-        + ["ULN", " and ", " or ", "ECOG", "Child-Pugh", " A", "ALT", "mg/dL", "10^9/L", "HIV",
-           " not ", " except ", "within", " months", " years", "age", "pregnant", "PD-1"]
+        [*"abcdeALTSGPHIVECOGxX×*^⁹µ0123456789.,;:()[]/-–<>=≤≥%\\ ", "ULN", " and ", " or ",
+         "ECOG", "Child-Pugh", " A", "ALT", "mg/dL", "10^9/L", "HIV", " not ", " except ",
+         "within", " months", " years", "age", "pregnant", "PD-1"]
     ),
     max_size=40,
 ).map("".join)  # fmt: skip

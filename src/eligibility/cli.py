@@ -135,8 +135,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         return 0
     out = _stdout()
     n = max(cov.criteria, 1)
+    rate = cov.criteria / max(cov.seconds, 1e-9)
     out.print(f"{cov.trials} trials, {cov.criteria} criteria in {cov.seconds:.1f} s "
-              f"({cov.criteria / max(cov.seconds, 1e-9):,.0f} criteria/s)", markup=False)  # fmt: skip
+              f"({rate:,.0f} criteria/s)", markup=False)  # fmt: skip
     for name in ("computable", "partial", "manual"):
         v = getattr(cov, name)
         out.print(f"  {name:<11} {v:>7}  {100 * v / n:5.1f}%", markup=False)

@@ -124,9 +124,9 @@ _PHRASES: dict[str, str] = {
     "COMMA": ",",
     "TIMES": "× | x | times | fold | -fold | time | folds | multiples of",
     "ULN": "ULN | IULN | upper limit of normal | upper limit of the normal | upper limit normal | "
-    "upper limits of normal | upper normal limit | upper normal value | upper limit of normal range "
-    "| upper limit of the normal range | upper limit of the normal value | upper limit of normal "
-    "value | normal upper limit | the normal upper limit | upper limit | upper range of normal | "
+    "upper limits of normal | upper normal limit | upper normal value | upper limit of normal "
+    "range | upper limit of the normal range | upper limit of the normal value | "
+    "upper limit of normal value | normal upper limit | the normal upper limit | upper limit | upper range of normal | "
     "upper limit of normal (ULN) | the upper limit of normal | institutional upper limit of normal "
     "| upper limit of institutional normal | ULN for the institution | institutional ULN",
     "LLN": "LLN | lower limit of normal | lower limit of the normal | lower normal limit | normal "
@@ -162,13 +162,13 @@ _PHRASES: dict[str, str] = {
     "breastfeed | breast-feed | nursing mothers | lactating women | breastfeeding women",
     "NOT": "no | not | without | absence of | free of | none | non | neither | nor",
     "NEGATIVE": "negative | seronegative",
-    "ACTIVE": "active | current | currently active | ongoing | concurrent active",
+    "ACTIVE": "active | current | currently active | ongoing | concurrent active | accompanied by",
     "HIST": "history of | a history of | past history of | medical history of | prior history of "
     "| past | previous | prior | previously | had | history | known history of | history of "
     "known | previously received | have received | has received | had received | received | "
-    "prior treatment with | previous treatment with | treatment with | treated with | prior therapy "
-    "with | previous therapy with | therapy with | exposure to | prior exposure to | previous "
-    "exposure to | pretreated with | previously treated with | prior use of | previous use of | "
+    "prior treatment with | previous treatment with | treatment with | treated with | prior "
+    "therapy with | previous therapy with | therapy with | exposure to | prior exposure to | "
+    "previous exposure to | pretreated with | previously treated with | prior use of | previous use of | "
     "prior systemic treatment with | received prior | receipt of | prior receipt of | any prior",
     "POSITIVE": "positive | seropositive | positivity | infected | infection",
     "EXCEPT": "except | except for | excluding | other than | with the exception of | apart from "
@@ -217,7 +217,7 @@ _FILLER = (
     "with | infection by | infection of | any | any of | any kind of | either of | as "
     "follows | of any kind | any form of | any type of | score of | subjects who | patients who "
     "| those who | persons who | known to | documented history of | eg | e.g. | ie | i.e. | "
-    "accompanied by | complicated by | complicated with | combined with | presenting with | "
+    "complicated by | complicated with | combined with | presenting with | "
     "disease | diseases | disorder | disorders"
 )
 
@@ -484,7 +484,7 @@ def tokenize(text: str) -> list[Tok]:
 
 
 def _glosses(toks: list[Tok]) -> list[Tok]:
-    """"ULN (upper limit of normal)": a parenthesised repeat of the same limit is dropped."""
+    """ "ULN (upper limit of normal)": a parenthesised repeat of the same limit is dropped."""
     out: list[Tok] = []
     k = 0
     while k < len(toks):

@@ -90,10 +90,12 @@ def _flat(kind: str, rules: list[Rule]) -> Rule:
     """all/any without a single child and without nesting the same connective."""
     out: list[Rule] = []
     for r in rules:
-        if r.kind == kind:
-            out.extend(r.rules)  # type: ignore[union-attr]
-        elif r not in out:
-            out.append(r)
+        for child in r.rules if r.kind == kind else [r]:  # type: ignore[union-attr]
+            if child.kind == "manual" and out and out[-1].kind == "manual":
+                # neighbouring pieces not understood are one piece to review
+                out[-1] = ManualRule(reason=f"{out[-1].reason}; {child.reason}")  # type: ignore[union-attr]
+            elif child not in out:
+                out.append(child)
     if len(out) == 1:
         return out[0]
     return AllRule(rules=out) if kind == "all" else AnyRule(rules=out)
@@ -432,7 +434,7 @@ class _Clauses(Transformer):
             if not explicit and not ctx.implicit_age:
                 raise NotUnderstood("years without 'age' under a lead-in")
             age = spec()
-            if sexes:
+            if sexes and sexes != ["female", "male"]:  # "male or female" restricts nothing
                 return AllRule(rules=[SexRule(allowed=sexes), age])  # type: ignore[arg-type]
             return age
 
@@ -570,7 +572,7 @@ class _Clauses(Transformer):
         return [i for i in items if isinstance(i, tuple)], _seps(items)
 
     def exception(self, *items: object) -> list[str]:
-        conds, seps = items[-1]  # type: ignore[misc]
+        conds, _seps = items[-1]  # type: ignore[misc]
         if any(mods for _, mods in conds):
             raise NotUnderstood("a qualified exception")
         return [c for c, _ in conds]
@@ -589,7 +591,8 @@ class _Clauses(Transformer):
         within = next((i for i in items if isinstance(i, Window)), None)
         excepts = next((i for i in items if isinstance(i, list)), [])
 
-        if len(conds) > 1 and conds[0][1] and not any(m for _, m in conds[1:]):
+        distinct = len({c for c, _ in conds}) == len(conds)
+        if distinct and len(conds) > 1 and conds[0][1] and not any(m for _, m in conds[1:]):
             # "active hepatitis B or C": the first item's modifiers apply to the whole list
             conds = [(c, conds[0][1]) for c, _ in conds]
 
@@ -602,7 +605,11 @@ class _Clauses(Transformer):
                         condition=cid, active=active, within=within, **{"except": excepts}
                     )
                 )
-            rule = _flat(_list_kind(seps, ctx, negated), rules)
+            kind = _list_kind(seps, ctx, negated)
+            if kind == "any":  # "active X or X": the unqualified one covers both
+                plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
+                rules = [r for r in rules if r.active is None or r.condition not in plain]  # type: ignore[union-attr]
+            rule = _flat(kind, rules)
             return NotRule(rule=rule) if negated else rule
 
         return build
@@ -744,12 +751,93 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
+_LABEL_WORDS = frozenset(
+    [
+        "coagulation",
+        "function",
+        "functions",
+        "hematology",
+        "haematology",
+        "hematologic",
+        "haematological",
+        "hematopoietic",
+        "haematopoietic",
+        "renal",
+        "hepatic",
+        "liver",
+        "kidney",
+        "marrow",
+        "bone",
+        "blood",
+        "routine",
+        "chemistry",
+        "biochemistry",
+        "laboratory",
+        "lab",
+        "labs",
+        "values",
+        "tests",
+        "organ",
+        "organs",
+        "cardiac",
+        "cardiovascular",
+        "pulmonary",
+        "performance",
+        "age",
+        "sex",
+        "gender",
+        "other",
+        "others",
+        "general",
+        "patient",
+        "patients",
+        "characteristics",
+        "criteria",
+        "inclusion",
+        "exclusion",
+        "adequate",
+        "parameters",
+        "requirements",
+        "metabolic",
+        "endocrine",
+    ]
+)
 _LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
 _SELF_NAMED = frozenset(
-    "LAB VITAL MEASURE COND DRUG TARGET ECOG KPS CHILDPUGH AGE PREG BF SEXALL SEX".split()
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "CHILDPUGH",
+        "AGE",
+        "PREG",
+        "BF",
+        "SEXALL",
+        "SEX",
+    ]
 )
 _CONTEXT_ANCHORS = frozenset(
-    "LAB VITAL MEASURE COND DRUG TARGET ECOG KPS CHILDPUGH AGE OLD PREG BF SEX".split()
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "CHILDPUGH",
+        "AGE",
+        "OLD",
+        "PREG",
+        "BF",
+        "SEX",
+    ]
 )
 _RISKY_CONTEXT = re.compile(
     r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
@@ -809,6 +897,9 @@ def parse_criterion(
         lo = seps[-1].end if seps else hi
     if not rules:
         return ManualRule(reason=NO_CONTENT)
+    if norm.endswith(":"):
+        rules.append(ManualRule(reason="ends with ':' and what follows is not part of it"))
+        return _flat("all", rules) if any(r.kind != "manual" for r in rules) else _manual(norm)
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
         return _manual(norm)
     return _flat("all" if section == "inclusion" else "any", rules)
@@ -821,9 +912,7 @@ def _context_problem(context: str, section: Section) -> str | None:
         section == "inclusion" and re.search(r"(?i)\b(?:not|no)\b", norm)
     ):
         return f"depends on its lead-in: '{norm[:120]}'"
-    if grammar.has_anchor(norm) and any(
-        t.type in _CONTEXT_ANCHORS for t in grammar.tokenize(norm)
-    ):
+    if grammar.has_anchor(norm) and any(t.type in _CONTEXT_ANCHORS for t in grammar.tokenize(norm)):
         return f"applies to the subgroup in its lead-in: '{norm[:120]}'"
     return None
 
@@ -859,8 +948,11 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
             head = toks[:k]
             rest = toks[k + 1 :]
             if len(head) <= 5 and all(h.type == "WORD" for h in head):
-                # a label ("Renal:") is dropped only when what follows names its own variable
-                if any(t.type in _SELF_NAMED for t in rest):
+                # a category label ("Renal:", "Coagulation function:") is dropped only when what
+                # follows names its own variable; any other label is text to review
+                if any(t.type in _SELF_NAMED for t in rest) and all(
+                    h.value.lower() in _LABEL_WORDS for h in head
+                ):
                     return rest
                 return toks
             return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
@@ -868,8 +960,11 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
 
 
 def _appositions(toks: list[Tok]) -> list[Tok]:
-    """ "International normalised (prothrombin time) ratio (INR) < 1.2": the spelled-out words before
-    a parenthesised analyte abbreviation are its name, when a comparator follows."""
+    """Spelled-out words before a parenthesised analyte abbreviation are its name.
+
+    "International normalised (prothrombin time) ratio (INR) < 1.2" → INR < 1.2, only when a
+    comparator follows and the words start the clause.
+    """
     out = toks
     for k in range(len(toks) - 3):
         if not (
@@ -895,7 +990,8 @@ def _appositions(toks: list[Tok]) -> list[Tok]:
                 break
             j -= 1
         run = toks[j:k]
-        if run and len(run) <= 8 and all(t.type in {"WORD", "TIMES", "LPAR", "RPAR"} for t in run):
+        plain = all(t.type in {"WORD", "TIMES", "LPAR", "RPAR"} for t in run)
+        if run and len(run) <= 8 and plain:  # noqa: SIM102 - two separate conditions, read apart
             if j == 0 or toks[j - 1].type in {"COLON", "COMMA", "SEMI", "STOP"}:
                 name = toks[k + 1]
                 out = [*toks[:j], Tok(name.type, name.value, toks[j].start, toks[k + 2].end)]
@@ -911,6 +1007,7 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     bad = [any(t.type in grammar._NEVER for t in c) for c, _ in chunks]
     pieces: list[_Piece] = []
     boundaries: list[list[Tok]] = []
+    hidden: set[str] = set()  # connectives swallowed by merged unknown pieces
     i = 0
     while i < len(chunks):
         rule: Rule | None = None
@@ -929,6 +1026,8 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         start = chunks[i - 1][1][-1].end if i > 0 else lo
         end = chunks[j_ok - 1][1][0].start if chunks[j_ok - 1][1] else hi
         if rule is None and pieces and pieces[-1].rule is None and not _has_or(boundaries[-1]):
+            if any(t.type == "AND" for t in boundaries[-1]):
+                hidden.add("and")
             pieces[-1] = _Piece(pieces[-1].start, end, None)  # merge adjacent unknown chunks
             boundaries[-1] = chunks[j_ok - 1][1]
         else:
@@ -944,12 +1043,12 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     unknown = [p for p in pieces if p.rule is None]
     for p in unknown:
         words = {w.lower() for w in re.findall(r"[A-Za-z]+", text_of(p))}
-        if words & _CUES or _has_types(toks, p, {"EXCEPT", "UNLESS", "IF"}):
+        if words & _CUES or _has_types(toks, p, {"EXCEPT", "UNLESS", "NOT", "IF"}):
             return _manual(
                 norm[lo:hi],
-                f"exception or condition not understood: '{text_of(p)}'",
+                f"negation, exception or condition not understood: '{text_of(p)}'",
             )
-    kinds = set()
+    kinds = set(hidden)
     for b in boundaries[:-1]:
         types = {t.type for t in b}
         if "OR" in types or "ANDOR" in types:
@@ -957,7 +1056,9 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         elif "AND" in types:
             kinds.add("and")
     if len(kinds) > 1:
-        return _manual(norm[lo:hi], f"connective unclear (and/or at one level): '{norm[lo:hi].strip()}'")
+        return _manual(
+            norm[lo:hi], f"connective unclear (and/or at one level): '{norm[lo:hi].strip()}'"
+        )
     if kinds == {"or"}:
         kind = "any"
     elif kinds == {"and"}:
@@ -973,7 +1074,10 @@ def _has_or(seps: list[Tok]) -> bool:
 
 
 def _has_types(toks: list[Tok], piece: _Piece, types: set[str]) -> bool:
-    return any(t.type in types and piece.start <= t.start < piece.end for t in toks)
+    """Does the piece hold a negation, exception or condition whose scope we cannot see?"""
+    return any(
+        t.type in types and piece.start <= t.start < piece.end and t.value != "in" for t in toks
+    )
 
 
 def _try(toks: list[Tok], ctx: Ctx) -> Rule | None:
