@@ -15,6 +15,7 @@ from eligibility.ingest import RecordError, read_records
 from eligibility.split import split_record
 
 
+
 def default_corpus() -> Path:
     """``shared/corpus/trials.jsonl`` beside the repository (or beside any folder above it)."""
     here = Path(__file__).resolve().parent
@@ -23,7 +24,6 @@ def default_corpus() -> Path:
         if candidate.exists():
             return candidate
     return here.parent.parent / "shared" / "corpus" / "trials.jsonl"
-
 
 MARKER = re.compile(r"\\?[-*+•·‣◦▪▫●○■□➢►–—]|\(?[0-9A-Za-z]{1,6}(?:\.[0-9]{1,3})*\\?[.)]")
 

@@ -126,7 +126,8 @@ _PHRASES: dict[str, str] = {
     "ULN": "ULN | IULN | upper limit of normal | upper limit of the normal | upper limit normal | "
     "upper limits of normal | upper normal limit | upper normal value | upper limit of normal "
     "range | upper limit of the normal range | upper limit of the normal value | "
-    "upper limit of normal value | normal upper limit | the normal upper limit | upper limit | upper range of normal | "
+    "upper limit of normal value | normal upper limit | the normal upper limit | upper limit | "
+    "upper range of normal | "
     "upper limit of normal (ULN) | the upper limit of normal | institutional upper limit of normal "
     "| upper limit of institutional normal | ULN for the institution | institutional ULN",
     "LLN": "LLN | lower limit of normal | lower limit of the normal | lower normal limit | normal "
@@ -168,7 +169,8 @@ _PHRASES: dict[str, str] = {
     "known | previously received | have received | has received | had received | received | "
     "prior treatment with | previous treatment with | treatment with | treated with | prior "
     "therapy with | previous therapy with | therapy with | exposure to | prior exposure to | "
-    "previous exposure to | pretreated with | previously treated with | prior use of | previous use of | "
+    "previous exposure to | pretreated with | previously treated with | prior use of | "
+    "previous use of | "
     "prior systemic treatment with | received prior | receipt of | prior receipt of | any prior",
     "POSITIVE": "positive | seropositive | positivity | infected | infection",
     "EXCEPT": "except | except for | excluding | other than | with the exception of | apart from "
