@@ -75,7 +75,7 @@ def json_path(loc: tuple[Any, ...]) -> str:
 
 def _shown(value: Any) -> str:
     """A rejected input as quoted in a message: repr, cut short (it may be 100 KB)."""
-    text = repr(value)
+    text = json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
