@@ -27,8 +27,8 @@ from .errors import InputError
 from .model import RuleSet
 from .patient import Patient
 
-MAX_RULES_BYTES = 2 * 1024 * 1024
-"""A rules file: the largest seed is 15 KB; pure-Python YAML reads 2 MiB in a few seconds."""
+MAX_RULES_BYTES = 1024 * 1024
+"""A rules file: the largest seed is 15 KB; pure-Python YAML reads 1 MiB in about 3 s."""
 MAX_JSON_BYTES = 16 * 1024 * 1024
 """A JSON profile, or a JSON list of profiles."""
 MAX_JSONL_LINE_BYTES = 1024 * 1024
