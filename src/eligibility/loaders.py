@@ -261,8 +261,9 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
 
 def _yaml_load(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """Data and the composed node tree (kept to turn field paths into line numbers)."""
-    loader = RulesLoader(text)
+    loader: RulesLoader | None = None
     try:
+        loader = RulesLoader(text)  # the reader already rejects NUL and other specials here
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
@@ -270,7 +271,8 @@ def _yaml_load(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     except RecursionError:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, node
 
 
