@@ -23,7 +23,6 @@ if parse_criterion is None:  # pragma: no cover - the parser's API is not there 
 from eligibility import load_patient  # noqa: E402 - after the skip on purpose
 from eligibility.evaluate import Where, build_facts, compile_rule  # noqa: E402
 from eligibility.model import Criterion  # noqa: E402
-
 from test_fuzz_loaders import FRAGMENTS, fuzz, tricky_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

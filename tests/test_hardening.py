@@ -196,8 +196,8 @@ EVALUATION = [
     ("unknown test", ALT_LE_120, {"labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L"}]}, "unknown", "no ALT result (1 unrecognised test not matched: 'SGPT-x')"),
     ("lab dated after the as-of date", ALT_LE_120, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "date": "2024-06-01"}]}, "unknown", "no ALT result"),
     ("absurdly high but possible lab", ALT_LE_120, {"labs": [{"test": "ALT", "value": 50000, "unit": "U/L"}]}, "fail", "ALT 50000 U/L"),
-    ("×ULN without ref_high", ALT_3ULN, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L"}]}, "unknown", "no ULN given"),
-    ("×ULN with ref_high 0", ALT_3ULN, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "ref_high": 0}]}, "unknown", "no ULN given"),
+    ("ULN multiple without ref_high", ALT_3ULN, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L"}]}, "unknown", "no ULN given"),
+    ("ULN multiple with ref_high 0", ALT_3ULN, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "ref_high": 0}]}, "unknown", "no ULN given"),
     ("birth date after the as-of date", "{kind: age, min: 18}", {"birth_date": "2030-01-01"}, "unknown", "birth date 2030-01-01 is after the as-of date"),
     ("no birth date or age", "{kind: age, min: 18}", {}, "unknown", "age not recorded"),
 ]
@@ -281,3 +281,37 @@ def test_no_clock_below_screen():
         code = path.read_text(encoding="utf-8")
         found = re.findall(r"\.(?:today|now|utcnow)\(|\btime\.time\(", code)
         assert not found, f"{path.relative_to(ROOT)} reads the clock: {found}"
+
+
+# --- the documentation's table is backed by tests -------------------------------------------
+
+SHORTHAND = {
+    "E": "test_errors.py::test_profile_error",
+    "R": "test_hardening.py::test_rules_error",
+    "S": "test_hardening.py::test_semantic_problem",
+    "V": "test_hardening.py::test_evaluation_of_doubtful_data",
+}
+
+
+def test_every_documented_row_names_an_existing_test(request):
+    """Each test named in docs/hardening.md exists, so a row cannot outlive its evidence."""
+    doc = ROOT / "docs/hardening.md"
+    if not doc.exists():
+        pytest.skip("docs/hardening.md has been folded elsewhere")
+    collected = {item.nodeid.split("/")[-1] for item in request.session.items}
+    named = {item.nodeid.split("::")[-1].split("[")[0] for item in request.session.items}
+    if not any("::test_profile_error[" in n for n in collected):
+        pytest.skip("run with the whole suite to see every test")
+    missing = []
+    for tick in re.findall(r"`([^`]+)`", doc.read_text(encoding="utf-8")):
+        short = re.fullmatch(r"([ERSV])\[(.+)\]", tick)
+        if short and short.group(2) != "...":
+            if f"{SHORTHAND[short.group(1)]}[{short.group(2)}]" not in collected:
+                missing.append(tick)
+        elif (
+            re.fullmatch(r"(tests/\S+::)?test_\w+", tick)
+            and "grammar" not in tick
+            and tick.split("::")[-1] not in named
+        ):
+            missing.append(tick)
+    assert not missing, f"docs/hardening.md names tests that do not exist: {missing}"
