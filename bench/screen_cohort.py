@@ -115,7 +115,11 @@ def synthetic_profile(rng: random.Random, n: int) -> dict[str, Any]:
     for name in rng.sample(DRUGS, rng.choice([0, 0, 0, 1, 2])):
         start = AS_OF - timedelta(days=rng.randint(20, 2000))
         treatments.append(
-            {"name": name, "start": start.isoformat(), "end": (start + timedelta(days=90)).isoformat()}
+            {
+                "name": name,
+                "start": start.isoformat(),
+                "end": (start + timedelta(days=90)).isoformat(),
+            }
         )
     sex = rng.choice(["female", "male"])
     trial = rng.choice(list(MANUAL))
@@ -131,7 +135,12 @@ def synthetic_profile(rng: random.Random, n: int) -> dict[str, Any]:
         "screening_date": AS_OF.isoformat(),
         "ecog": rng.choices([0, 1, 2, 3], [60, 25, 10, 5])[0],
         "child_pugh": rng.choices(
-            [{"class": "A", "score": 5}, {"class": "A", "score": 6}, "A", {"class": "B", "score": 7}],
+            [
+                {"class": "A", "score": 5},
+                {"class": "A", "score": 6},
+                "A",
+                {"class": "B", "score": 7},
+            ],
             [40, 20, 25, 15],
         )[0],
         "labs": labs,
@@ -161,34 +170,61 @@ def profiles(n: int, seed: int = 20240301) -> Iterator[dict[str, Any]]:
 # unit factors, no reasons. Manual parts are skipped (treated as satisfied).
 
 _LAB = {
-    "anc": "neutrophils", "platelets": "platelets", "plt": "platelets",
-    "platelet count": "platelets", "hemoglobin": "hemoglobin", "hb": "hemoglobin",
-    "albumin": "albumin", "inr": "inr", "t3": "t3", "t4": "t4",
-    "total bilirubin": "total_bilirubin", "tbil": "total_bilirubin", "alt": "alt", "sgpt": "alt",
-    "ast": "ast", "creatinine": "creatinine", "creatinine clearance": "creatinine_clearance",
-    "ca19-9": "ca19_9", "hbv dna": "hbv_dna",
-}  # fmt: skip
+    "anc": "neutrophils",
+    "platelets": "platelets",
+    "plt": "platelets",
+    "platelet count": "platelets",
+    "hemoglobin": "hemoglobin",
+    "hb": "hemoglobin",
+    "albumin": "albumin",
+    "inr": "inr",
+    "t3": "t3",
+    "t4": "t4",
+    "total bilirubin": "total_bilirubin",
+    "tbil": "total_bilirubin",
+    "alt": "alt",
+    "sgpt": "alt",
+    "ast": "ast",
+    "creatinine": "creatinine",
+    "creatinine clearance": "creatinine_clearance",
+    "ca19-9": "ca19_9",
+    "hbv dna": "hbv_dna",
+}
 # (analyte, unit) -> factor to the unit the rule uses
 _FACTOR = {
-    ("neutrophils", "10^9/L"): 1.0, ("platelets", "10^9/L"): 1.0,
-    ("platelets", "10^3/uL"): 1.0, ("platelets", "/mm3"): 0.001,
-    ("hemoglobin", "g/dL"): 1.0, ("hemoglobin", "g/L"): 0.1, ("albumin", "g/dL"): 1.0,
-    ("inr", None): 1.0, ("creatinine_clearance", "mL/min"): 1.0, ("ca19_9", "U/mL"): 1.0,
+    ("neutrophils", "10^9/L"): 1.0,
+    ("platelets", "10^9/L"): 1.0,
+    ("platelets", "10^3/uL"): 1.0,
+    ("platelets", "/mm3"): 0.001,
+    ("hemoglobin", "g/dL"): 1.0,
+    ("hemoglobin", "g/L"): 0.1,
+    ("albumin", "g/dL"): 1.0,
+    ("inr", None): 1.0,
+    ("creatinine_clearance", "mL/min"): 1.0,
+    ("ca19_9", "U/mL"): 1.0,
     ("hbv_dna", "copies/mL"): 1.0,
-}  # fmt: skip
+}
 _CONDITION_GROUPS = {
     "hepatocellular carcinoma": {"hcc", "malignancy"},
     "intrahepatic cholangiocarcinoma": {"icc", "malignancy"},
-    "hiv infection": {"hiv"}, "chronic hepatitis b": {"hbv", "liver_disease"},
-    "hypertension": {"hypertension"}, "tuberculosis": {"tb"},
-    "psoriasis": {"psoriasis", "autoimmune"}, "rheumatoid arthritis": {"autoimmune"},
-    "interstitial lung disease": {"ild"}, "ascites": {"ascites", "liver_disease"},
+    "hiv infection": {"hiv"},
+    "chronic hepatitis b": {"hbv", "liver_disease"},
+    "hypertension": {"hypertension"},
+    "tuberculosis": {"tb"},
+    "psoriasis": {"psoriasis", "autoimmune"},
+    "rheumatoid arthritis": {"autoimmune"},
+    "interstitial lung disease": {"ild"},
+    "ascites": {"ascites", "liver_disease"},
     "portal vein tumor thrombus": {"pvtt"},
-}  # fmt: skip
+}
 _DRUG_GROUPS = {
-    "nivolumab": "pd1", "pembrolizumab": "pd1", "lenvatinib": "lenvatinib",
-    "prednisone": "steroid", "gemcitabine": "chemo", "sorafenib": "mki",
-}  # fmt: skip
+    "nivolumab": "pd1",
+    "pembrolizumab": "pd1",
+    "lenvatinib": "lenvatinib",
+    "prednisone": "steroid",
+    "gemcitabine": "chemo",
+    "sorafenib": "mki",
+}
 _YEAR = timedelta(days=365.25)
 
 
@@ -240,8 +276,10 @@ def baseline_nct04669496(p: Patient, as_of: date) -> str:
     if p.birth_date is None:
         age_ok = None
     else:
-        age = as_of.year - p.birth_date.year - (
-            (as_of.month, as_of.day) < (p.birth_date.month, p.birth_date.day)
+        age = (
+            as_of.year
+            - p.birth_date.year
+            - ((as_of.month, as_of.day) < (p.birth_date.month, p.birth_date.day))
         )
         age_ok = 18 <= age <= 70
     cp = p.child_pugh
@@ -259,12 +297,17 @@ def baseline_nct04669496(p: Patient, as_of: date) -> str:
         at_least("hemoglobin", 9),
         at_least("albumin", 3.5),
         None if inr is None else inr.value < 1.2,
-        both(ratio("t3", 2, True), ratio("t3", 0.5, False), ratio("t4", 2, True),
-             ratio("t4", 0.5, False)),  # fmt: skip
+        both(
+            ratio("t3", 2, True),
+            ratio("t3", 0.5, False),
+            ratio("t4", 2, True),
+            ratio("t4", 0.5, False),
+        ),
         ratio("total_bilirubin", 1.5, True),
         both(ratio("alt", 3, True), ratio("ast", 3, True)),
         both(ratio("creatinine", 1.5, True), at_least("creatinine_clearance", 60)),
-        None if p.sex == "female" and (p.pregnant is None or p.breastfeeding is None)
+        None
+        if p.sex == "female" and (p.pregnant is None or p.breastfeeding is None)
         else not (p.pregnant or p.breastfeeding),
         not has("hcc"),
         not (drugs & {"pd1", "lenvatinib", "chemo"}),
@@ -274,11 +317,16 @@ def baseline_nct04669496(p: Patient, as_of: date) -> str:
         not has("ild"),
         "steroid" not in drugs,
         not has("hiv"),
-        not (has("hypertension") and (bp.get("systolic blood pressure", 0) >= 140
-                                      or bp.get("diastolic blood pressure", 0) >= 90)),
+        not (
+            has("hypertension")
+            and (
+                bp.get("systolic blood pressure", 0) >= 140
+                or bp.get("diastolic blood pressure", 0) >= 90
+            )
+        ),
         None if hbv is None else not hbv,
         not any(has(g, active=True) for g in ("ascites",)),
-    ]  # fmt: skip
+    ]
     if False in checks:
         return "ineligible"
     return "indeterminate" if None in checks else "eligible"
@@ -308,13 +356,16 @@ def in_memory(n: int) -> None:
         facts = index_fast(p, AS_OF, options)
         for t in trials:
             fast_status(t.fast, facts)
-    fast = _rate("engine, fast path (statuses + verdict)", n * len(trials), time.perf_counter() - t0)
+    fast = _rate(
+        "engine, fast path (statuses + verdict)", n * len(trials), time.perf_counter() - t0
+    )
 
     t0 = time.perf_counter()
     for r in screen_many(trials, patients, as_of=AS_OF, detail=True):
         r.to_dict()
-    _rate("engine, detailed (reasons, evidence, to_dict)", n * len(trials),
-          time.perf_counter() - t0)  # fmt: skip
+    _rate(
+        "engine, detailed (reasons, evidence, to_dict)", n * len(trials), time.perf_counter() - t0
+    )
 
     icc = trials[1]
     t0 = time.perf_counter()
@@ -327,8 +378,10 @@ def in_memory(n: int) -> None:
     hand = time.perf_counter() - t0
     _rate("engine, NCT04669496 only (incl. indexing)", n, engine_one)
     _rate("hand-written baseline, NCT04669496", n, hand)
-    print(f"  ratio engine / hand-written: {engine_one / hand:.2f}×  "
-          f"(target ≤ 2×; screenings/s target ≥ 50,000: {'met' if fast >= 50_000 else 'NOT met'})")  # fmt: skip
+    print(
+        f"  ratio engine / hand-written: {engine_one / hand:.2f}×  "
+        f"(target ≤ 2×; screenings/s target ≥ 50,000: {'met' if fast >= 50_000 else 'NOT met'})"
+    )
 
     tracemalloc.start()
     for _ in screen_many(trials, patients[:2000], as_of=AS_OF, detail=True):
@@ -348,8 +401,16 @@ def streaming(counts: list[int]) -> None:
             with path.open("w", encoding="utf-8") as fh:
                 for d in profiles(n):
                     fh.write(json.dumps(d) + "\n")
-            argv = ["screen", *map(str, TRIALS), str(path), "--format", "csv", "--no-progress",
-                    "--as-of", AS_OF.isoformat()]  # fmt: skip
+            argv = [
+                "screen",
+                *map(str, TRIALS),
+                str(path),
+                "--format",
+                "csv",
+                "--no-progress",
+                "--as-of",
+                AS_OF.isoformat(),
+            ]
             stdout = sys.stdout
             tracemalloc.start()
             t0 = time.perf_counter()
@@ -363,17 +424,24 @@ def streaming(counts: list[int]) -> None:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"  {n:>7,} profiles: {n * len(TRIALS) / seconds:>9,.0f} screenings/s "
-                  f"(parse + validate + screen), peak traced {peak / 1e6:5.1f} MB, "
-                  f"process max RSS {rss:.0f} MB")  # fmt: skip
+            print(
+                f"  {n:>7,} profiles: {n * len(TRIALS) / seconds:>9,.0f} screenings/s "
+                f"(parse + validate + screen), peak traced {peak / 1e6:5.1f} MB, "
+                f"process max RSS {rss:.0f} MB"
+            )
             path.unlink()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20_000, help="profiles held in memory")
-    parser.add_argument("--stream", type=int, nargs="*", default=[10_000, 100_000],
-                        help="profile counts for the JSONL streaming run (none to skip)")  # fmt: skip
+    parser.add_argument(
+        "--stream",
+        type=int,
+        nargs="*",
+        default=[10_000, 100_000],
+        help="profile counts for the JSONL streaming run (none to skip)",
+    )
     args = parser.parse_args()
     in_memory(args.n)
     if args.stream:

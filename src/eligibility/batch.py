@@ -219,9 +219,17 @@ def screen_one(trial: Trial, facts: Any, source: str, *, detail: bool) -> Row:
         verdict = verdict_of(list(statuses))
     failed = tuple(i for i, s in zip(trial.fast.ids, statuses, strict=True) if s == "fail")
     return Row(
-        source, trial.trial_id, facts.patient.id, facts.as_of, verdict, statuses, failed,
-        trial.sha256, None, result,
-    )  # fmt: skip
+        source,
+        trial.trial_id,
+        facts.patient.id,
+        facts.as_of,
+        verdict,
+        statuses,
+        failed,
+        trial.sha256,
+        None,
+        result,
+    )
 
 
 def screen_records(

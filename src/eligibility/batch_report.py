@@ -22,9 +22,20 @@ from .funnel import Funnel
 from .report import STATUS_STYLE, VERDICT_STYLE
 
 CSV_COLUMNS = (
-    "patient", "trial", "as_of", "verdict", "pass", "fail", "unknown", "review", "failed",
-    "source", "error", "rules_sha256", "engine_version",
-)  # fmt: skip
+    "patient",
+    "trial",
+    "as_of",
+    "verdict",
+    "pass",
+    "fail",
+    "unknown",
+    "review",
+    "failed",
+    "source",
+    "error",
+    "rules_sha256",
+    "engine_version",
+)
 
 
 def _dumps(data: Any, indent: int | None = None) -> str:
@@ -50,8 +61,11 @@ def write_json(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
 
 
 def csv_record(row: Row) -> list[str]:
-    counts = row.counts if row.error is None else dict.fromkeys(("pass", "fail", "unknown",
-                                                                  "review"), "")  # fmt: skip
+    counts = (
+        row.counts
+        if row.error is None
+        else dict.fromkeys(("pass", "fail", "unknown", "review"), "")
+    )
     return [
         row.patient or "",
         row.trial or "",
@@ -87,8 +101,17 @@ def summary_table(rows: list[Row]) -> Table:
     table.add_column("Failing criteria / problem", overflow="fold", ratio=1)
     for row in rows:
         if row.error is not None:
-            table.add_row(row.source, row.trial or "", "", Text("ERROR", style="bold magenta"),
-                          "", "", "", "", row.error)  # fmt: skip
+            table.add_row(
+                row.source,
+                row.trial or "",
+                "",
+                Text("ERROR", style="bold magenta"),
+                "",
+                "",
+                "",
+                "",
+                row.error,
+            )
             continue
         c = row.counts
         table.add_row(
@@ -123,13 +146,18 @@ def funnel_table(funnel: Funnel, width: int = 130) -> Table:
         header = Text(status.capitalize(), style=STATUS_STYLE[status])
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("Remaining", justify="right", no_wrap=True)
-    table.add_column("Source text", overflow="ellipsis", no_wrap=True, max_width=max(10, min(70, width - 66)))
+    table.add_column(
+        "Source text", overflow="ellipsis", no_wrap=True, max_width=max(10, min(70, width - 66))
+    )
     for i, (step, left) in enumerate(zip(funnel.steps, funnel.remaining(), strict=True), 1):
         label = f"{'I' if step.section == 'inclusion' else 'E'}: {step.id}"
         table.add_row(
-            str(i), label, *(str(step.counts[s]) for s in ("pass", "fail", "unknown", "review")),
-            str(left), " ".join(step.text.split()),
-        )  # fmt: skip
+            str(i),
+            label,
+            *(str(step.counts[s]) for s in ("pass", "fail", "unknown", "review")),
+            str(left),
+            " ".join(step.text.split()),
+        )
     return table
 
 

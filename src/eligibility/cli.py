@@ -158,9 +158,14 @@ def _progress(args: argparse.Namespace, total: int) -> Progress | None:
     )
 
     progress = Progress(
-        TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=_stderr(), transient=True,
-    )  # fmt: skip
+        TextColumn("screening"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=_stderr(),
+        transient=True,
+    )
     progress.add_task("screen", total=total or None)
     return progress
 
@@ -293,19 +298,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as-of", type=_iso_date, help="screening date (default: the profile's "
-                   "screening_date, else today)")  # fmt: skip
+    p.add_argument(
+        "--as-of",
+        type=_iso_date,
+        help="screening date (default: the profile's screening_date, else today)",
+    )
     p.add_argument(
         "--if-absent",
         choices=["absent", "unknown"],
         default="absent",
         help="a condition or therapy not in the profile is 'absent' (default) or 'unknown'",
     )
-    p.add_argument("--max-lab-age", type=int, metavar="DAYS",
-                   help="ignore results older than DAYS before the as-of date")  # fmt: skip
+    p.add_argument(
+        "--max-lab-age",
+        type=int,
+        metavar="DAYS",
+        help="ignore results older than DAYS before the as-of date",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (it is shown only when stderr is a terminal)")  # fmt: skip
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (it is shown only when stderr is a terminal)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,8 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
             "screening is ineligible, else 3 if any is indeterminate, else 0."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="RULES_OR_PATIENTS",
-                   help="rules files, profiles (JSON or JSONL) or directories")  # fmt: skip
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RULES_OR_PATIENTS",
+        help="rules files, profiles (JSON or JSONL) or directories",
+    )
     _common(p)
     p.add_argument(
         "--format",
@@ -345,8 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="per-criterion pass/fail/unknown/review counts and attrition for a cohort",
         description="Exit code: 0, or 2 if any input could not be screened.",
     )
-    p.add_argument("inputs", nargs="+", metavar="RULES_OR_PATIENTS",
-                   help="rules files, profiles (JSON or JSONL) or directories")  # fmt: skip
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RULES_OR_PATIENTS",
+        help="rules files, profiles (JSON or JSONL) or directories",
+    )
     _common(p)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_funnel)

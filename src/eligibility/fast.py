@@ -65,8 +65,18 @@ class FastFacts:
     them), and it holds the newest result per analyte rather than all of them.
     """
 
-    __slots__ = ("absent_unknown", "age", "as_of", "condition_ids", "conditions", "drug_ids",
-                 "latest", "patient", "reviews", "treatments")  # fmt: skip
+    __slots__ = (
+        "absent_unknown",
+        "age",
+        "as_of",
+        "condition_ids",
+        "conditions",
+        "drug_ids",
+        "latest",
+        "patient",
+        "reviews",
+        "treatments",
+    )
 
     def __init__(
         self,
@@ -139,9 +149,15 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
     for r in patient.reviews:
         reviews[(r.trial, r.criterion)] = r.status  # the last one recorded wins, as in Facts
     return FastFacts(
-        patient, as_of, age, latest, conditions, treatments, reviews,
+        patient,
+        as_of,
+        age,
+        latest,
+        conditions,
+        treatments,
+        reviews,
         options.if_absent == "unknown",
-    )  # fmt: skip
+    )
 
 
 Predicate = Callable[[FastFacts], int]
