@@ -15,7 +15,6 @@ import argparse
 import gc
 import json
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -391,8 +390,28 @@ def in_memory(n: int) -> None:
     print(f"  peak traced memory while screening 2,000 (detailed): {peak / 1e6:.1f} MB")
 
 
+_CHILD = """
+import os, resource, sys, time
+from eligibility.cli import main
+argv = sys.argv[1:]
+t0 = time.perf_counter()
+with open(os.devnull, "w") as sink:
+    sys.stdout = sink
+    code = main(argv)
+sys.stdout = sys.__stdout__
+seconds = time.perf_counter() - t0
+try:  # VmHWM is this process's own peak; ru_maxrss would carry the parent's over exec
+    with open("/proc/self/status") as fh:
+        peak = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(seconds, peak, code)
+"""
+
+
 def streaming(counts: list[int]) -> None:
-    from eligibility.cli import main
+    """Each count in a fresh process, so its peak RSS (VmHWM) is its own."""
+    import subprocess
 
     print("streaming: JSONL on disk → `eligibility screen … --format csv` → /dev/null")
     with tempfile.TemporaryDirectory() as tmp:
@@ -411,23 +430,15 @@ def streaming(counts: list[int]) -> None:
                 "--as-of",
                 AS_OF.isoformat(),
             ]
-            stdout = sys.stdout
-            tracemalloc.start()
-            t0 = time.perf_counter()
-            try:
-                with open("/dev/null", "w") as sink:
-                    sys.stdout = sink
-                    main(argv)
-            finally:
-                sys.stdout = stdout
-            seconds = time.perf_counter() - t0
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            done = subprocess.run(
+                [sys.executable, "-c", _CHILD, *argv], capture_output=True, text=True, check=False
+            )
+            seconds, rss_kb, code = done.stdout.split()
+            mb = path.stat().st_size / 1e6
             print(
-                f"  {n:>7,} profiles: {n * len(TRIALS) / seconds:>9,.0f} screenings/s "
-                f"(parse + validate + screen), peak traced {peak / 1e6:5.1f} MB, "
-                f"process max RSS {rss:.0f} MB"
+                f"  {n:>7,} profiles ({mb:,.0f} MB): {n * len(TRIALS) / float(seconds):>7,.0f} "
+                f"screenings/s (read + validate + screen + CSV), peak RSS "
+                f"{int(rss_kb) / 1024:.0f} MB, exit {code}"
             )
             path.unlink()
 
