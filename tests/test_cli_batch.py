@@ -32,8 +32,10 @@ def test_single_screen_is_unchanged_apart_from_the_audit_digest(capsys: Cap) -> 
     assert {"id", "section", "text", "status", "reason", "missing"} <= set(data["criteria"][0])
     code, out, _ = run(capsys, "screen", str(HCC), str(HCC_PATIENTS[1]))
     assert code == 1 and "INELIGIBLE" in out
-    code, _, err = run(capsys, "screen", str(HCC), str(PATIENTS / "nope.json"))
-    assert code == 2 and "file not found" in err
+    code, out, err = run(capsys, "screen", str(HCC), str(PATIENTS / "nope.json"))
+    assert (code, out) == (2, "") and err.startswith("error: ") and "file not found" in err
+    code, out, err = run(capsys, "screen", str(PATIENTS / "nope.yaml"), str(HCC_PATIENTS[0]))
+    assert (code, out) == (2, "") and "nope.yaml: file not found" in err
 
 
 def test_csv_has_a_row_per_input_and_the_documented_columns(

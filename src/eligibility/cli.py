@@ -73,9 +73,7 @@ def _single_record(args: argparse.Namespace, patient: Path) -> Patient | InputEr
 
     from .batch import iter_records
 
-    if args.format not in ("table", "json", "html") or not all(
-        os.path.isfile(p) for p in args.inputs
-    ):
+    if args.format not in ("table", "json", "html") or any(os.path.isdir(p) for p in args.inputs):
         return None
     records = list(islice(iter_records([patient]), 2))
     if len(records) != 1 or "#" in records[0].source:
