@@ -245,6 +245,21 @@ def compile_predicate(rule: Rule, where: Where | None = None) -> Predicate:
 def _all(children: list[Predicate]) -> Predicate:
     """FALSE if any child is; TRUE if all are; else UNKNOWN before REVIEW."""
     kids = tuple(children)
+    if len(kids) == 2:  # the common shape ("condition and a manual part"): no loop
+        first, second = kids
+
+        def pair(facts: FastFacts) -> int:
+            a = first(facts)
+            if a == FALSE:
+                return FALSE
+            b = second(facts)
+            if b == FALSE:
+                return FALSE
+            if a == UNKNOWN or b == UNKNOWN:
+                return UNKNOWN
+            return REVIEW if a == REVIEW or b == REVIEW else TRUE
+
+        return pair
 
     def check(facts: FastFacts) -> int:
         result = TRUE
@@ -264,6 +279,21 @@ def _all(children: list[Predicate]) -> Predicate:
 def _any(children: list[Predicate]) -> Predicate:
     """TRUE if any child is; FALSE if all are; else REVIEW before UNKNOWN."""
     kids = tuple(children)
+    if len(kids) == 2:
+        first, second = kids
+
+        def pair(facts: FastFacts) -> int:
+            a = first(facts)
+            if a == TRUE:
+                return TRUE
+            b = second(facts)
+            if b == TRUE:
+                return TRUE
+            if a == REVIEW or b == REVIEW:
+                return REVIEW
+            return UNKNOWN if a == UNKNOWN or b == UNKNOWN else FALSE
+
+        return pair
 
     def check(facts: FastFacts) -> int:
         result = FALSE
@@ -533,12 +563,11 @@ def _flag(field_name: str) -> Predicate:
 
 @dataclass(frozen=True, slots=True)
 class FastTrial:
-    """A rules file compiled to predicates; ``statuses`` maps each criterion's truth."""
+    """A rules file compiled to predicates, each paired with its truth -> status table."""
 
     trial_id: str
     ids: tuple[str, ...]
-    predicates: tuple[Predicate, ...]
-    statuses: tuple[tuple[Status, ...], ...]
+    checks: tuple[tuple[Predicate, tuple[Status, ...]], ...]
 
 
 def compile_fast(rules: RuleSet) -> FastTrial:
@@ -546,17 +575,19 @@ def compile_fast(rules: RuleSet) -> FastTrial:
     return FastTrial(
         tid,
         tuple(c.id for c in rules.criteria),
-        tuple(compile_predicate(c.rule, Where(tid, c.id, c.section)) for c in rules.criteria),
-        tuple(_INCLUSION if c.section == "inclusion" else _EXCLUSION for c in rules.criteria),
+        tuple(
+            (
+                compile_predicate(c.rule, Where(tid, c.id, c.section)),
+                _INCLUSION if c.section == "inclusion" else _EXCLUSION,
+            )
+            for c in rules.criteria
+        ),
     )
 
 
 def fast_status(trial: FastTrial, facts: FastFacts) -> list[Status]:
     """Each criterion's status, in rules-file order."""
-    return [
-        table[predicate(facts)]
-        for predicate, table in zip(trial.predicates, trial.statuses, strict=True)
-    ]
+    return [table[predicate(facts)] for predicate, table in trial.checks]
 
 
 def verdict_of(statuses: list[Status]) -> Verdict:
