@@ -51,7 +51,9 @@ _PENDING = {
 
 def _case(c: dict):  # type: ignore[no-untyped-def]
     if c["text"] in _PENDING:
-        return pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="vocab merge regression"))
+        return pytest.param(
+            c, marks=pytest.mark.xfail(strict=True, reason="vocab merge regression")
+        )
     return c
 
 

@@ -658,7 +658,9 @@ def test_cli_vocab_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert counts["analyte"] >= 40 and counts["drug"] >= 80
 
 
-@pytest.mark.parametrize("term", ["other malignancy", "other malignancies", "other malignant tumors"])
+@pytest.mark.parametrize(
+    "term", ["other malignancy", "other malignancies", "other malignant tumors"]
+)
 def test_other_malignancy_is_not_plain_malignancy(term: str) -> None:
     """'Other' excludes the trial's own cancer; as a plain synonym it would exclude every patient."""
     assert vocab.condition(term) is None

@@ -7,15 +7,24 @@ Each subcommand is a ``cmd_*`` function taking parsed arguments and returning an
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 
 from . import __version__
-from .errors import EligibilityError
+from .errors import EligibilityError, InputError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from .batch import Inputs, Row, Trial
+    from .patient import Patient
 
 EXIT_ELIGIBLE, EXIT_INELIGIBLE, EXIT_USAGE, EXIT_INDETERMINATE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 VERDICT_EXIT = {
@@ -36,28 +45,238 @@ def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def _wide(out: IO[str]) -> Console:
+    """Cohort tables have many columns: use the terminal's width, else 160 rather than 80."""
+    terminal = out is sys.stdout and sys.stdout.isatty()
+    return Console(file=out, highlight=False, soft_wrap=False, width=None if terminal else 160)
+
+
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from . import load_patient, load_rules, screen
+    """One rules file and one profile: today's table/JSON and exit code; anything more: a cohort."""
+    from .batch import classify
+
+    inputs = classify(args.inputs)
+    if not inputs.errors and len(inputs.rules) == 1 and len(inputs.patients) == 1:
+        single = _single_record(args, inputs.patients[0])
+        if single is not None:
+            return _screen_single(args, inputs.rules[0], single)
+    return _screen_cohort(args, inputs)
+
+
+def _single_record(args: argparse.Namespace, patient: Path) -> Patient | InputError | None:
+    """The one profile of a ``screen RULES PATIENT`` call, or None when it is a cohort run."""
+    from itertools import islice
+
+    from .batch import iter_records
+
+    if args.format not in ("table", "json", "html") or any(os.path.isdir(p) for p in args.inputs):
+        return None
+    records = list(islice(iter_records([patient]), 2))
+    if len(records) != 1 or "#" in records[0].source:
+        return None
+    return records[0].item
+
+
+def _screen_single(args: argparse.Namespace, rules_path: Path, item: Patient | InputError) -> int:
+    from .batch import compile_file
+    from .evaluate import Options, build_facts, evaluate
     from .report import render_table, to_json
 
-    rules = load_rules(args.rules)
-    patient = load_patient(args.patient)
-    result = screen(
-        rules,
-        patient,
-        args.as_of,
-        if_absent=args.if_absent,
-        max_lab_age_days=args.max_lab_age,
-    )
-    if args.format == "json":
-        sys.stdout.write(to_json(result) + "\n")
-    else:
-        render_table(result, _stdout())
+    trial = compile_file(rules_path)
+    if isinstance(item, InputError):
+        raise item
+    when = args.as_of or item.screening_date or date.today()
+    options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
+    result = evaluate(trial.compiled, build_facts(item, when, options))
+    with _output(args) as out:
+        if args.format == "json":
+            out.write(to_json(result) + "\n")
+        elif args.format == "html":
+            from .worksheet import render_html
+
+            out.writelines(render_html([result], titles={trial.trial_id: trial.rules.trial.title}))
+        elif out is sys.stdout:
+            render_table(result, _stdout())
+        else:
+            render_table(result, Console(file=out, highlight=False, soft_wrap=False))
     return VERDICT_EXIT[result.verdict]
+
+
+class _output:
+    """``-o FILE`` or stdout, as a context manager that closes only what it opened."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.path = getattr(args, "output", None)
+        self.fh: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if self.path and self.path != "-":
+            try:
+                self.fh = open(self.path, "w", encoding="utf-8", newline="")
+            except OSError as exc:
+                raise InputError(f"cannot write: {exc.strerror}", self.path) from None
+            return self.fh
+        return sys.stdout
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+def _count_records(paths: Sequence[Path]) -> int:
+    """Rough number of profiles, for the progress bar only: JSONL lines, else one per file."""
+    total = 0
+    for p in paths:
+        if p.suffix.lower() == ".jsonl":
+            try:
+                with open(p, "rb") as fh:
+                    total += sum(b.count(b"\n") for b in iter(lambda: fh.read(1 << 20), b""))
+            except OSError:
+                total += 1
+        else:
+            total += 1
+    return total
+
+
+def _progress(args: argparse.Namespace, total: int) -> Progress | None:
+    """A rich progress bar on stderr, or None when stderr is not a terminal or not wanted."""
+    if args.no_progress or not sys.stderr.isatty():
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("screening"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=_stderr(),
+        transient=True,
+    )
+    progress.add_task("screen", total=total or None)
+    return progress
+
+
+def _cohort_rows(
+    args: argparse.Namespace, inputs: Inputs, detail: bool
+) -> tuple[list[Trial], Iterator[Row], Progress | None]:
+    """Trials, then rows (error rows for bad inputs first), with problems echoed to stderr."""
+    from .batch import error_row, iter_records, load_trials, screen_records
+    from .evaluate import Options
+
+    err = _stderr()
+    if not inputs.rules and not inputs.errors:
+        raise EligibilityError("no rules file given (.yaml or .yml, or a directory of them)")
+    if not inputs.patients and not inputs.errors:
+        raise EligibilityError("no patient profile given (.json or .jsonl, or a directory)")
+    trials, bad_trials = load_trials(inputs.rules)
+    options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
+    records = iter_records(inputs.patients)
+    progress = _progress(args, _count_records(inputs.patients) * max(len(trials), 1))
+
+    def rows() -> Iterator[Row]:
+        for exc in inputs.errors:
+            yield error_row(exc.file or "", exc)
+        yield from bad_trials
+        yield from screen_records(
+            trials, records, as_of=args.as_of, today=date.today(), options=options, detail=detail
+        )
+
+    def reported() -> Iterator[Row]:
+        for row in rows():
+            if row.error is not None:
+                err.print(f"skipped: {row.error}", markup=False)
+            if progress is not None:
+                progress.advance(0, 1 if row.error is None else max(len(trials), 1))
+            yield row
+
+    return trials, reported(), progress
+
+
+def _screen_cohort(args: argparse.Namespace, inputs: Inputs) -> int:
+    from collections import Counter
+
+    from .batch import exit_code
+    from .batch_report import summary_table, totals_line, write_csv, write_json, write_jsonl
+    from .result import ScreeningResult
+
+    detail = args.format in ("jsonl", "json", "html")
+    trials, rows, progress = _cohort_rows(args, inputs, detail)
+    verdicts: Counter[str] = Counter()
+    with _output(args) as out, progress if progress is not None else _nothing():
+        if args.format == "table":
+            collected = []
+            for row in rows:
+                verdicts[row.verdict] += 1
+                collected.append(row)
+            if progress is not None:
+                progress.stop()
+            console = _wide(out)
+            console.print(summary_table(collected))
+            console.print(totals_line(verdicts), markup=False)
+        elif args.format == "html":
+            from .worksheet import render_html
+
+            errors: list[tuple[str, str]] = []
+
+            def results() -> Iterator[ScreeningResult]:
+                for row in rows:
+                    verdicts[row.verdict] += 1
+                    if row.result is not None:
+                        yield row.result
+                    else:
+                        errors.append((row.source, row.error or ""))
+
+            titles = {t.trial_id: t.rules.trial.title for t in trials}
+            out.writelines(render_html(results(), errors, titles))
+        else:
+            writer = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}[args.format]
+            for row in writer(rows, out):
+                verdicts[row.verdict] += 1
+    if args.format != "table":
+        _stderr().print(totals_line(verdicts), markup=False)
+    return exit_code(verdicts.elements())
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def cmd_funnel(args: argparse.Namespace) -> int:
+    from .batch import classify
+    from .batch_report import render_funnels
+    from .funnel import build_funnels
+
+    inputs = classify(args.inputs)
+    trials, rows, progress = _cohort_rows(args, inputs, detail=False)
+    with progress if progress is not None else _nothing():
+        funnels, errors = build_funnels(trials, rows)
+    with _output(args) as out:
+        if args.format == "json":
+            data = {
+                "as_of": args.as_of.isoformat() if args.as_of else None,
+                "funnels": [f.to_dict() for f in funnels],
+                "errors": [{"source": e.source, "error": e.error} for e in errors],
+            }
+            out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        else:
+            render_funnels(funnels, _wide(out))
+    return EXIT_USAGE if errors else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -225,6 +444,32 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of",
+        type=_iso_date,
+        help="screening date (default: the profile's screening_date, else today)",
+    )
+    p.add_argument(
+        "--if-absent",
+        choices=["absent", "unknown"],
+        default="absent",
+        help="a condition or therapy not in the profile is 'absent' (default) or 'unknown'",
+    )
+    p.add_argument(
+        "--max-lab-age",
+        type=int,
+        metavar="DAYS",
+        help="ignore results older than DAYS before the as-of date",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (it is shown only when stderr is a terminal)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eligibility",
@@ -235,22 +480,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "screen",
-        help="screen a patient profile against a trial's rules",
-        description="Exit code: 0 eligible, 1 ineligible, 3 indeterminate, 2 bad usage or input.",
+        help="screen patient profiles against trials' rules",
+        description=(
+            "Screen one profile against one trial (table or JSON; exit 0 eligible, 1 ineligible, "
+            "3 indeterminate, 2 bad usage or input), or a cohort: any number of rules files "
+            "(.yaml/.yml) and profiles (.json, .jsonl with one profile a line), or directories "
+            "of them, in any order. A cohort run writes one row per screening and one per input "
+            "that could not be screened; exit 2 if any input was skipped, else 1 if any "
+            "screening is ineligible, else 3 if any is indeterminate, else 0."
+        ),
     )
-    p.add_argument("rules", help="rules file (YAML), e.g. rules/NCT03859128.yaml")
-    p.add_argument("patient", help="patient profile (JSON)")
-    p.add_argument("--as-of", type=_iso_date, help="screening date (default: the profile's "
-                   "screening_date, else today)")  # fmt: skip
-    p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument(
-        "--if-absent",
-        choices=["absent", "unknown"],
-        default="absent",
-        help="a condition or therapy not in the profile is 'absent' (default) or 'unknown'",
+        "inputs",
+        nargs="+",
+        metavar="RULES_OR_PATIENTS",
+        help="rules files, profiles (JSON or JSONL) or directories",
     )
-    p.add_argument("--max-lab-age", type=int, metavar="DAYS",
-                   help="ignore results older than DAYS before the as-of date")  # fmt: skip
+    _common(p)
+    p.add_argument(
+        "--format",
+        choices=["table", "json", "jsonl", "csv", "html"],
+        default="table",
+        help="table (default), json, jsonl (one screening a line, streamed), csv (one summary "
+        "row a screening), html (printable worksheets)",
+    )
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser(
@@ -261,6 +514,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("term", nargs="?", help="a name, abbreviation, unit, LOINC/ICD-10/ATC code")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_vocab)
+
+    p = sub.add_parser(
+        "funnel",
+        help="per-criterion pass/fail/unknown/review counts and attrition for a cohort",
+        description="Exit code: 0, or 2 if any input could not be screened.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RULES_OR_PATIENTS",
+        help="rules files, profiles (JSON or JSONL) or directories",
+    )
+    _common(p)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_funnel)
 
     p = sub.add_parser("validate", help="check rules files and report each problem's location")
     p.add_argument("rules", nargs="+", help="rules files (YAML)")

@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from . import __version__, derive, vocab
 from .model import (
@@ -34,7 +36,7 @@ from .model import (
     VitalRule,
     Window,
 )
-from .patient import ConditionEntry, Lab, Patient, Review, Treatment, Vital
+from .patient import ConditionEntry, Patient, Review, Treatment
 from .result import CriterionResult, Evidence, Outcome, ScreeningResult, Status, Truth, Verdict
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
@@ -55,8 +57,10 @@ class Options:
     max_lab_age_days: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
+    """A lab or vital result. A named tuple rather than a frozen dataclass: a cohort run builds
+    one per result per patient, and tuples are several times cheaper to construct."""
+
     path: str
     label: str
     value: float
@@ -70,8 +74,7 @@ class Observation:
         return Evidence(self.path, self.label, self.value, self.unit, self.date, self.derived)
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     """A profile entry (condition or treatment) with the vocabulary concept it names, if any."""
 
     concept: str | None
@@ -107,12 +110,27 @@ def completed_years(birth: date, on: date) -> int:
     return years
 
 
-def _obs_from(entry: Lab | Vital, path: str, label: str) -> Observation:
-    if isinstance(entry, Lab):
-        return Observation(
-            path, label, entry.value, entry.unit, entry.date, entry.ref_low, entry.ref_high
-        )
-    return Observation(path, label, entry.value, entry.unit, entry.date)
+@lru_cache(maxsize=8192)
+def _analyte_id(term: str) -> str | None:
+    """Charted test name -> analyte id, cached: a cohort repeats the same few spellings."""
+    a = vocab.analyte(term)
+    return a.id if a else None
+
+
+@lru_cache(maxsize=8192)
+def _condition_id(term: str) -> str | None:
+    c = vocab.condition(term)
+    return c.id if c else None
+
+
+@lru_cache(maxsize=8192)
+def _drug_id(term: str) -> str | None:
+    d = vocab.drug(term)
+    return d.id if d else None
+
+
+def _newest_first(o: Observation) -> date:
+    return o.date or date.min
 
 
 def build_facts(patient: Patient, as_of: date, options: Options | None = None) -> Facts:
@@ -121,19 +139,37 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
     oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
     obs: dict[str, list[Observation]] = {}
     unresolved: list[str] = []
-    entries: list[tuple[str, Lab | Vital, str]] = [
-        (f"$.labs[{i}]", lab, lab.test) for i, lab in enumerate(patient.labs)
-    ] + [(f"$.vitals[{i}]", v, v.name) for i, v in enumerate(patient.vitals)]
-    for path, entry, name in entries:
-        a = vocab.analyte(name)
-        if a is None:
-            unresolved.append(name)
+    for i, lab in enumerate(patient.labs):
+        aid = _analyte_id(lab.test)
+        if aid is None:
+            unresolved.append(lab.test)
             continue
-        if entry.date is not None and (entry.date > as_of or (oldest and entry.date < oldest)):
+        d = lab.date
+        if d is not None and (d > as_of or (oldest and d < oldest)):
             continue  # after the as-of date, or older than the user's limit
-        obs.setdefault(a.id, []).append(_obs_from(entry, path, name))
+        o = Observation(f"$.labs[{i}]", lab.test, lab.value, lab.unit, d, lab.ref_low, lab.ref_high)
+        found = obs.get(aid)
+        if found is None:
+            obs[aid] = [o]
+        else:
+            found.append(o)
+    for i, v in enumerate(patient.vitals):
+        aid = _analyte_id(v.name)
+        if aid is None:
+            unresolved.append(v.name)
+            continue
+        d = v.date
+        if d is not None and (d > as_of or (oldest and d < oldest)):
+            continue
+        o = Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, d)
+        found = obs.get(aid)
+        if found is None:
+            obs[aid] = [o]
+        else:
+            found.append(o)
     ordered = {
-        k: tuple(sorted(v, key=lambda o: o.date or date.min, reverse=True)) for k, v in obs.items()
+        k: (v[0],) if len(v) == 1 else tuple(sorted(v, key=_newest_first, reverse=True))
+        for k, v in obs.items()
     }
     # Derived values (vocab branch, issue 4): creatinine clearance by Cockcroft-Gault when the
     # profile has no measured value; the observation is marked derived in the evidence.
@@ -193,22 +229,19 @@ def _resolve_conditions(
 ) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
     out, bad = [], []
     for i, c in enumerate(entries):
-        concept = (vocab.condition(c.code) if c.code else None) or (
-            vocab.condition(c.name) if c.name else None
+        cid = (_condition_id(c.code) if c.code else None) or (
+            _condition_id(c.name) if c.name else None
         )
-        label = c.name or (f"{c.code} ({concept.name})" if concept else c.code) or "?"
-        if concept is None:
+        if c.name:
+            label = c.name
+        elif cid:
+            label = f"{c.code} ({vocab.condition(cid).name})"  # type: ignore[union-attr]
+        else:
+            label = c.code or "?"
+        if cid is None:
             bad.append(label)
         out.append(
-            Resolved(
-                concept.id if concept else None,
-                f"$.conditions[{i}]",
-                label,
-                c.onset,
-                c.end,
-                c.status == "active",
-                c.code,
-            )
+            Resolved(cid, f"$.conditions[{i}]", label, c.onset, c.end, c.status == "active", c.code)
         )
     return tuple(out), tuple(bad)
 
@@ -216,14 +249,10 @@ def _resolve_conditions(
 def _resolve_treatments(entries: list[Treatment]) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
     out, bad = [], []
     for i, t in enumerate(entries):
-        concept = vocab.drug(t.name)
-        if concept is None:
+        did = _drug_id(t.name)
+        if did is None:
             bad.append(t.name)
-        out.append(
-            Resolved(
-                concept.id if concept else None, f"$.treatments[{i}]", t.name, t.start, t.end, True
-            )
-        )
+        out.append(Resolved(did, f"$.treatments[{i}]", t.name, t.start, t.end, True))
     return tuple(out), tuple(bad)
 
 
