@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache, partial
 
 from . import vocab
 from .evaluate import (
@@ -90,7 +91,7 @@ class FastFacts:
         as_of: date,
         age: int | None,
         latest: dict[str, Lab | Observation],
-        conditions: tuple[tuple[str | None, date | None, date | None, bool], ...],
+        conditions: tuple[tuple[str | None, date | None, date | None, bool, str | None], ...],
         treatments: tuple[tuple[str | None, date | None, date | None], ...],
         reviews: dict[tuple[str, str], str],
         absent_unknown: bool,
@@ -106,9 +107,9 @@ class FastFacts:
         self.absent_unknown = absent_unknown
         self.options = options
         self._full: Facts | None = None
-        # ICD-10 codes can name several concepts (B18.0 is HBV and HDV): such profiles take the
-        # detailed path for conditions the fast index does not find.
-        self.coded = any(c.code for c in patient.conditions)
+        # ICD-10 codes can name several concepts (B18.0 is HBV and HDV): coded entries are
+        # matched by code as well, so the concept-set shortcut is only for uncoded profiles.
+        self.coded = any(c[4] for c in conditions)
         # Most rules name something the patient does not have: one set test says so.
         self.condition_ids = frozenset(c[0] for c in conditions)
         self.drug_ids = frozenset(t[0] for t in treatments)
@@ -153,6 +154,7 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
             c.onset,
             c.end,
             c.status == "active",
+            c.code,
         )
         for c in patient.conditions
     )
@@ -541,16 +543,29 @@ def _condition(rule: ConditionRule) -> Predicate:
     exceptions = [vocab.condition(e).id for e in rule.except_]  # type: ignore[union-attr]
     members = _members(vocab.conditions(), [c.id], exceptions, "condition")
     active_only, window, absent = rule.active, _since(rule.within), _absent(rule.if_absent)
-    by_code = _detailed(rule)
+    matched = _members(vocab.conditions(), [c.id], [], "condition")
+    excepted = (
+        _members(vocab.conditions(), exceptions, [], "condition") if exceptions else frozenset()
+    )
+    code_in = lru_cache(maxsize=1024)(partial(vocab.code_matches, c.id))
+    code_out = lru_cache(maxsize=1024)(
+        lambda code: any(vocab.code_matches(x, code) for x in exceptions)
+    )
+
+    def hit(concept: str | None, code: str | None) -> bool:
+        """As ``evaluate._condition_hit``: by concept or by code, and not by an exception."""
+        if concept in members and not (code and code_out(code)):
+            return True
+        if not code or not code_in(code):
+            return False
+        return concept not in excepted and not code_out(code)
 
     def check(facts: FastFacts) -> int:
-        if facts.coded:
-            return by_code(facts)
-        if members.isdisjoint(facts.condition_ids):
+        if not facts.coded and members.isdisjoint(facts.condition_ids):
             return absent(facts)
         unsure = False
-        for concept, start, end, active in facts.conditions:
-            if concept not in members or (active_only and not active):
+        for concept, start, end, active, code in facts.conditions:
+            if not hit(concept, code) or (active_only and not active):
                 continue
             timing = _when(start, end, active, window, facts.as_of)
             if timing == TRUE:
