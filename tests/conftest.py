@@ -15,6 +15,11 @@ ICC_PATIENTS = sorted(p for p in PATIENTS.glob("*.json") if p not in HCC_PATIENT
 
 
 @pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
 def cohort_jsonl(tmp_path: Path) -> Path:
     """Five ICC example profiles with a malformed record and an invalid one in the middle."""
     lines = [json.dumps(json.loads(p.read_text())) for p in ICC_PATIENTS[:2]]

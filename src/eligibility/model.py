@@ -152,24 +152,23 @@ class LabRule(_RuleBase):
         return self
 
 
-class VitalRule(_RuleBase):
+class _NumericBound(_RuleBase):
+    name: str = Field(min_length=1)
+    comparator: Comparator
+    value: float
+    unit: str | None = None
+
+
+class VitalRule(_NumericBound):
     """A vital sign bound, e.g. systolic blood pressure >= 140 mmHg."""
 
     kind: Literal["vital"] = "vital"
-    name: str = Field(min_length=1)
-    comparator: Comparator
-    value: float
-    unit: str | None = None
 
 
-class MeasureRule(_RuleBase):
+class MeasureRule(_NumericBound):
     """Another numeric fact, measured or derived (creatinine clearance, LVEF, QTc, BMI)."""
 
     kind: Literal["measure"] = "measure"
-    name: str = Field(min_length=1)
-    comparator: Comparator
-    value: float
-    unit: str | None = None
 
 
 class ConditionRule(_RuleBase):

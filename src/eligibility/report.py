@@ -34,7 +34,9 @@ def summary_line(result: ScreeningResult) -> Text:
 
 
 def render_table(result: ScreeningResult, console: Console) -> None:
-    table = Table(title=f"{result.trial} — patient {result.patient}", show_lines=True, expand=True)
+    table = Table(
+        title=Text(f"{result.trial} — patient {result.patient}"), show_lines=True, expand=True
+    )
     table.add_column("Criterion", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Source text", ratio=2)
@@ -43,7 +45,10 @@ def render_table(result: ScreeningResult, console: Console) -> None:
         reason = c.reason
         if c.missing and c.status == "unknown":
             reason += "\n→ collect: " + ", ".join(c.missing)
-        label = f"{'I' if c.section == 'inclusion' else 'E'}: {c.id}"
-        table.add_row(label, Text(c.status.upper(), style=STATUS_STYLE[c.status]), c.text, reason)
+        label = Text(c.id)
+        label.append("\n" + ("incl." if c.section == "inclusion" else "excl."), style="dim")
+        # Criteria text is untrusted: Text() keeps "[…]" literal instead of parsing it as markup.
+        status = Text(c.status.upper(), style=STATUS_STYLE[c.status])
+        table.add_row(label, status, Text(c.text), Text(reason))
     console.print(table)
     console.print(summary_line(result))

@@ -1,0 +1,678 @@
+"""Rule x patient x as-of -> status tables, with the boundary cases named."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from eligibility.evaluate import (
+    Options,
+    Where,
+    build_facts,
+    compile_rule,
+    criterion_status,
+    verdict_of,
+)
+from eligibility.model import Criterion, RuleSet
+from eligibility.patient import Patient
+from eligibility.result import Truth
+
+AS_OF = date(2024, 3, 1)
+
+
+def run(rule: dict[str, Any], patient: dict[str, Any], section: str = "inclusion", **opts: Any):
+    ruleset = RuleSet.model_validate(
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": section, "text": "t", "rule": rule}],
+        }
+    )
+    crit: Criterion = ruleset.criteria[0]
+    facts = build_facts(Patient.model_validate({"id": "p", **patient}), AS_OF, Options(**opts))
+    outcome = compile_rule(crit.rule, Where("T", "C1", section))(facts)
+    return criterion_status(section, outcome.truth), outcome
+
+
+def lab(test: str, value: float, unit: str | None = None, low=None, high=None, d="2024-02-20"):
+    out: dict[str, Any] = {"test": test, "value": value, "date": d}
+    if unit is not None:
+        out["unit"] = unit
+    if low is not None:
+        out["ref_low"] = low
+    if high is not None:
+        out["ref_high"] = high
+    return out
+
+
+AGE = {"kind": "age", "min": 18, "max": 75}
+ALT3 = {"kind": "lab", "analyte": "alt", "comparator": "<=", "multiple": 3, "of": "ULN"}
+ANC = {"kind": "lab", "analyte": "neutrophils", "comparator": ">=", "value": 1.5, "unit": "10^9/L"}
+PLT = {"kind": "lab", "analyte": "platelets", "comparator": ">=", "value": 90, "unit": "10^9/L"}
+BILI = {
+    "kind": "lab",
+    "analyte": "total_bilirubin",
+    "comparator": "<=",
+    "value": 1.5,
+    "unit": "mg/dL",
+}
+HB = {"kind": "lab", "analyte": "hemoglobin", "comparator": ">=", "value": 9, "unit": "g/dL"}
+HIV = {"kind": "condition", "condition": "hiv_infection"}
+PD1 = {"kind": "therapy", "agents": ["pd1_antibody"], "within": {"amount": 3, "unit": "months"}}
+
+CASES = [
+    # id, rule, patient, section, expected status
+    ("age 18th birthday is in", AGE, {"birth_date": "2006-03-01"}, "inclusion", "pass"),
+    ("age day before 18th birthday is out", AGE, {"birth_date": "2006-03-02"}, "inclusion", "fail"),
+    ("age day before 76th birthday is in", AGE, {"birth_date": "1948-03-02"}, "inclusion", "pass"),
+    ("age 76th birthday is out", AGE, {"birth_date": "1948-03-01"}, "inclusion", "fail"),
+    ("age from stated age", AGE, {"age": 40}, "inclusion", "pass"),
+    ("age missing", AGE, {}, "inclusion", "unknown"),
+    ("sex allowed", {"kind": "sex", "allowed": ["female"]}, {"sex": "female"}, "inclusion", "pass"),
+    (
+        "sex not allowed",
+        {"kind": "sex", "allowed": ["female"]},
+        {"sex": "male"},
+        "inclusion",
+        "fail",
+    ),
+    ("sex missing", {"kind": "sex", "allowed": ["female"]}, {}, "inclusion", "unknown"),
+    (
+        "ecog allowed",
+        {"kind": "performance", "scale": "ecog", "allowed": [0, 1]},
+        {"ecog": 1},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ecog too high",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {"ecog": 2},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "ecog missing",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {},
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "karnofsky at bound",
+        {"kind": "performance", "scale": "karnofsky", "min": 70},
+        {"karnofsky": 70},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "karnofsky below",
+        {"kind": "performance", "scale": "karnofsky", "min": 70},
+        {"karnofsky": 60},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "child-pugh class A",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {"child_pugh": "A"},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "child-pugh class B fails A",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {"child_pugh": {"class": "B", "score": 7}},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "child-pugh A5-B7 with B7",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": {"class": "B", "score": 7}},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "child-pugh A5-B7 with B8",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": {"score": 8}},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "child-pugh A5-B7 with class A only",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": "A"},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "child-pugh A5-B7 with class B only",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": "B"},
+        "inclusion",
+        "unknown",
+    ),
+    ("child-pugh missing", {"kind": "child_pugh", "classes": ["A"]}, {}, "inclusion", "unknown"),
+    (
+        "ALT exactly 3 x ULN passes",
+        ALT3,
+        {"labs": [lab("ALT", 120, "U/L", 7, 40)]},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ALT just above 3 x ULN fails",
+        ALT3,
+        {"labs": [lab("ALT", 120.1, "U/L", 7, 40)]},
+        "inclusion",
+        "fail",
+    ),
+    ("ALT by synonym SGPT", ALT3, {"labs": [lab("SGPT", 85, "IU/L", 7, 40)]}, "inclusion", "pass"),
+    ("ALT by LOINC code", ALT3, {"labs": [lab("1742-6", 200, "U/L", 7, 40)]}, "inclusion", "fail"),
+    ("ALT without ULN is unknown", ALT3, {"labs": [lab("ALT", 50, "U/L")]}, "inclusion", "unknown"),
+    ("ALT missing", ALT3, {}, "inclusion", "unknown"),
+    (
+        "most recent ALT counts",
+        ALT3,
+        {
+            "labs": [
+                lab("ALT", 500, "U/L", 7, 40, "2024-01-01"),
+                lab("ALT", 50, "U/L", 7, 40, "2024-02-25"),
+            ]
+        },
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ALT after as-of is ignored",
+        ALT3,
+        {
+            "labs": [
+                lab("ALT", 50, "U/L", 7, 40, "2024-02-01"),
+                lab("ALT", 500, "U/L", 7, 40, "2024-03-05"),
+            ]
+        },
+        "inclusion",
+        "pass",
+    ),
+    ("ANC in 10^9/L", ANC, {"labs": [lab("ANC", 1.5, "10^9/L")]}, "inclusion", "pass"),
+    (
+        "ANC in /mm3 converts",
+        ANC,
+        {"labs": [lab("neutrophils", 1400, "/mm3")]},
+        "inclusion",
+        "fail",
+    ),
+    ("ANC in 10^3/uL converts", ANC, {"labs": [lab("ANC", 1.6, "10^3/µL")]}, "inclusion", "pass"),
+    (
+        "ANC in cells/uL converts",
+        ANC,
+        {"labs": [lab("ANC", 1600, "cells/uL")]},
+        "inclusion",
+        "pass",
+    ),
+    ("platelets x10^9/L spelling", PLT, {"labs": [lab("PLT", 90, "x10^9/L")]}, "inclusion", "pass"),
+    (
+        "bilirubin in umol/L converts (25.65 = 1.5 mg/dL)",
+        BILI,
+        {"labs": [lab("total bilirubin", 25.6, "µmol/L")]},
+        "inclusion",
+        "pass",
+    ),
+    ("bilirubin in umol/L above", BILI, {"labs": [lab("Tbil", 30, "umol/L")]}, "inclusion", "fail"),
+    ("hemoglobin in g/L converts", HB, {"labs": [lab("Hgb", 85, "g/L")]}, "inclusion", "fail"),
+    (
+        "hemoglobin unknown unit is unknown",
+        HB,
+        {"labs": [lab("Hgb", 85, "bananas")]},
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "INR unitless",
+        {"kind": "lab", "analyte": "inr", "comparator": "<", "value": 1.2},
+        {"labs": [lab("INR", 1.1)]},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "creatinine clearance measure",
+        {
+            "kind": "measure",
+            "name": "creatinine_clearance",
+            "comparator": ">=",
+            "value": 60,
+            "unit": "mL/min",
+        },
+        {"labs": [lab("CrCl", 59, "ml/min")]},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "systolic vital",
+        {"kind": "vital", "name": "systolic_bp", "comparator": ">=", "value": 140, "unit": "mmHg"},
+        {"vitals": [{"name": "SBP", "value": 150, "unit": "mmHg"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "exclusion condition present fails",
+        HIV,
+        {"conditions": [{"name": "HIV"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "exclusion condition by ICD-10 code",
+        HIV,
+        {"conditions": [{"code": "B20.7"}]},
+        "exclusion",
+        "fail",
+    ),
+    ("exclusion condition absent passes", HIV, {"conditions": []}, "exclusion", "pass"),
+    (
+        "absent as unknown when asked",
+        HIV,
+        {"conditions": []},
+        "exclusion",
+        "unknown",
+        {"if_absent": "unknown"},
+    ),
+    (
+        "condition group matches a member",
+        {"kind": "condition", "condition": "autoimmune_disease"},
+        {"conditions": [{"name": "rheumatoid arthritis"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "condition exception",
+        {"kind": "condition", "condition": "malignancy", "except": ["non_melanoma_skin_cancer"]},
+        {"conditions": [{"name": "basal cell carcinoma of skin"}]},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "active only: resolved does not count",
+        {"kind": "condition", "condition": "tuberculosis", "active": True},
+        {
+            "conditions": [
+                {
+                    "name": "tuberculosis",
+                    "status": "resolved",
+                    "onset": "2010-01-01",
+                    "end": "2010-09-01",
+                }
+            ]
+        },
+        "exclusion",
+        "pass",
+    ),
+    (
+        "condition within window",
+        {
+            "kind": "condition",
+            "condition": "tuberculosis",
+            "within": {"amount": 1, "unit": "years"},
+        },
+        {
+            "conditions": [
+                {"name": "TB", "status": "resolved", "onset": "2023-01-01", "end": "2023-07-01"}
+            ]
+        },
+        "exclusion",
+        "fail",
+    ),
+    (
+        "condition outside window",
+        {
+            "kind": "condition",
+            "condition": "tuberculosis",
+            "within": {"amount": 1, "unit": "years"},
+        },
+        {
+            "conditions": [
+                {"name": "TB", "status": "resolved", "onset": "2020-01-01", "end": "2020-07-01"}
+            ]
+        },
+        "exclusion",
+        "pass",
+    ),
+    (
+        "PD-1 within 3 months by brand",
+        PD1,
+        {"treatments": [{"name": "Keytruda", "start": "2023-10-01", "end": "2024-01-15"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "PD-1 before the window",
+        PD1,
+        {"treatments": [{"name": "nivolumab", "start": "2022-01-01", "end": "2022-06-01"}]},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "PD-1 without dates is unknown",
+        PD1,
+        {"treatments": [{"name": "toripalimab"}]},
+        "exclusion",
+        "unknown",
+    ),
+    (
+        "other drug class does not match",
+        PD1,
+        {"treatments": [{"name": "lenvatinib", "start": "2024-01-01"}]},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "pregnant excluded",
+        {"kind": "pregnancy"},
+        {"sex": "female", "pregnant": True},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "pregnancy unknown for a woman",
+        {"kind": "pregnancy"},
+        {"sex": "female"},
+        "exclusion",
+        "unknown",
+    ),
+    (
+        "pregnancy not applicable to a man",
+        {"kind": "pregnancy"},
+        {"sex": "male"},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "breastfeeding no",
+        {"kind": "breastfeeding"},
+        {"sex": "female", "breastfeeding": False},
+        "exclusion",
+        "pass",
+    ),
+    ("manual needs review", {"kind": "manual", "reason": "consent"}, {}, "inclusion", "review"),
+    (
+        "unresolved analyte needs review",
+        {"kind": "lab", "analyte": "unobtainium", "comparator": "<", "value": 1, "unit": "mg/dL"},
+        {},
+        "inclusion",
+        "review",
+    ),
+    (
+        "unresolved condition needs review",
+        {"kind": "condition", "condition": "dragon pox"},
+        {},
+        "exclusion",
+        "review",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,section,expected,opts",
+    [(c[1], c[2], c[3], c[4], c[5] if len(c) > 5 else {}) for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_rule_status(rule, patient, section, expected, opts):
+    status, outcome = run(rule, patient, section, **opts)
+    assert status == expected, outcome.reason
+    assert outcome.reason
+    if status == "unknown":
+        assert outcome.missing, "unknown must name the data to collect"
+
+
+def test_reason_quotes_the_facts():
+    _, o = run(ALT3, {"labs": [lab("ALT", 85, "U/L", 7, 40)]})
+    assert o.reason == "ALT 85 U/L = 2.12 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN"
+    assert o.evidence[0].path == "$.labs[0]"
+
+
+def test_missing_uln_names_the_limit():
+    _, o = run(ALT3, {"labs": [lab("ALT", 50, "U/L")]})
+    assert o.missing == ("ALT upper limit of normal",)
+
+
+def test_conversion_shown_in_reason():
+    _, o = run(PLT, {"labs": [lab("platelets", 85000, "/mm3")]})
+    assert "85000 /mm3 = 85 10^9/L" in o.reason
+
+
+def test_absence_is_stated():
+    _, o = run(HIV, {})
+    assert o.reason == "no HIV infection recorded"
+    _, o = run(HIV, {"conditions": [{"name": "dragon pox"}]})
+    assert "1 unrecognised entry not matched: 'dragon pox'" in o.reason
+
+
+# Kleene tables: (children truths) -> expected truth
+T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
+_LEAF = {
+    T: {"kind": "sex", "allowed": ["female"]},
+    F: {"kind": "sex", "allowed": ["male"]},
+    U: {"kind": "performance", "scale": "ecog", "max": 1},  # the patient has no ECOG
+    R: {"kind": "manual", "reason": "judgement"},
+}
+ALL_TABLE = [
+    ((T, T), T),
+    ((T, F), F),
+    ((F, U), F),
+    ((F, R), F),
+    ((T, U), U),
+    ((U, R), U),
+    ((T, R), R),
+]
+ANY_TABLE = [
+    ((F, F), F),
+    ((T, F), T),
+    ((T, U), T),
+    ((T, R), T),
+    ((F, U), U),
+    ((U, R), R),
+    ((F, R), R),
+]
+
+
+@pytest.mark.parametrize("kids,expected", ALL_TABLE)
+def test_all_is_kleene_and(kids, expected):
+    _, o = run({"kind": "all", "rules": [_LEAF[k] for k in kids]}, {"sex": "female"})
+    assert o.truth is expected
+
+
+@pytest.mark.parametrize("kids,expected", ANY_TABLE)
+def test_any_is_kleene_or(kids, expected):
+    _, o = run({"kind": "any", "rules": [_LEAF[k] for k in kids]}, {"sex": "female"})
+    assert o.truth is expected
+
+
+@pytest.mark.parametrize("kid,expected", [(T, F), (F, T), (U, U), (R, R)])
+def test_not_swaps_only_true_and_false(kid, expected):
+    _, o = run({"kind": "not", "rule": _LEAF[kid]}, {"sex": "female"})
+    assert o.truth is expected
+
+
+@pytest.mark.parametrize(
+    "section,truth,status",
+    [
+        ("inclusion", T, "pass"),
+        ("inclusion", F, "fail"),
+        ("exclusion", T, "fail"),
+        ("exclusion", F, "pass"),
+        ("exclusion", U, "unknown"),
+        ("inclusion", R, "review"),
+    ],
+)
+def test_exclusions_invert_once(section, truth, status):
+    assert criterion_status(section, truth) == status
+
+
+@pytest.mark.parametrize(
+    "statuses,verdict",
+    [
+        (["pass", "pass"], "eligible"),
+        (["pass", "fail", "unknown"], "ineligible"),
+        (["pass", "unknown"], "indeterminate"),
+        (["pass", "review"], "indeterminate"),
+    ],
+)
+def test_verdict(statuses, verdict):
+    assert verdict_of(statuses) == verdict
+
+
+def test_review_answers_manual_part_only():
+    """A recorded review answers the manual part; the computable part still decides."""
+    rule = {"kind": "all", "rules": [ALT3, {"kind": "manual", "reason": "judgement"}]}
+    review = [{"trial": "T", "criterion": "C1", "status": "pass", "by": "JR"}]
+    ruleset = RuleSet.model_validate(
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}],
+        }
+    )
+    from eligibility.evaluate import compile_rules, evaluate
+
+    compiled = compile_rules(ruleset)
+    good = Patient.model_validate(
+        {"id": "a", "labs": [lab("ALT", 50, "U/L", 7, 40)], "reviews": review}
+    )
+    bad = Patient.model_validate(
+        {"id": "b", "labs": [lab("ALT", 500, "U/L", 7, 40)], "reviews": review}
+    )
+    assert evaluate(compiled, build_facts(good, AS_OF)).verdict == "eligible"
+    assert evaluate(compiled, build_facts(bad, AS_OF)).verdict == "ineligible"
+
+
+def test_review_on_exclusion_means_not_excluded():
+    rule = {"kind": "any", "rules": [HIV, {"kind": "manual", "reason": "other"}]}
+    status, _ = run(
+        rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "pass"}]}, "exclusion"
+    )
+    assert status == "pass"
+    status, _ = run(
+        rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "fail"}]}, "exclusion"
+    )
+    assert status == "fail"
+    status, _ = run(
+        rule, {"reviews": [{"trial": "T", "criterion": "C9", "status": "pass"}]}, "exclusion"
+    )
+    assert status == "review"
+
+
+DERIVED = [
+    (
+        "HDV rule matches B18.0 by code",
+        {"kind": "condition", "condition": "hdv_infection"},
+        {"conditions": [{"code": "B18.0"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "ECOG rule from Karnofsky 100",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {"karnofsky": 100},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ECOG rule from Karnofsky 30",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {"karnofsky": 30},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "Karnofsky rule from ECOG 0",
+        {"kind": "performance", "scale": "karnofsky", "min": 70},
+        {"ecog": 0},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "Karnofsky rule from ECOG 2 is not exact",
+        {"kind": "performance", "scale": "karnofsky", "min": 60},
+        {"ecog": 2},
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "Child-Pugh A5 derived from labs",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {
+            "ascites": "none",
+            "encephalopathy": "none",
+            "labs": [
+                lab("total bilirubin", 15, "umol/L"),
+                lab("albumin", 40, "g/L"),
+                lab("INR", 1.1),
+            ],
+        },
+        "inclusion",
+        "pass",
+    ),
+    (
+        "Child-Pugh derived C fails",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {
+            "ascites": "moderate-severe",
+            "encephalopathy": "grade 3-4",
+            "labs": [
+                lab("total bilirubin", 4, "mg/dL"),
+                lab("albumin", 2.5, "g/dL"),
+                lab("INR", 2.5),
+            ],
+        },
+        "inclusion",
+        "fail",
+    ),
+    (
+        "Child-Pugh without grades is unknown",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {
+            "labs": [
+                lab("total bilirubin", 0.8, "mg/dL"),
+                lab("albumin", 4.0, "g/dL"),
+                lab("INR", 1.0),
+            ]
+        },
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "creatinine clearance by Cockcroft-Gault",
+        {
+            "kind": "measure",
+            "name": "creatinine_clearance",
+            "comparator": ">=",
+            "value": 60,
+            "unit": "mL/min",
+        },
+        {
+            "sex": "male",
+            "birth_date": "1964-01-01",
+            "labs": [lab("creatinine", 1.0, "mg/dL")],
+            "vitals": [{"name": "weight", "value": 72, "unit": "kg"}],
+        },
+        "inclusion",
+        "pass",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,section,expected", [c[1:] for c in DERIVED], ids=[c[0] for c in DERIVED]
+)
+def test_derived_values(rule, patient, section, expected):
+    status, outcome = run(rule, patient, section)
+    assert status == expected, outcome.reason
+
+
+def test_derived_child_pugh_names_missing_grades():
+    _, o = run({"kind": "child_pugh", "classes": ["A"]}, {"labs": [lab("INR", 1.0)]})
+    assert "total bilirubin" in o.missing and any("ascites" in m for m in o.missing)
+    assert o.evidence[0].derived
