@@ -254,7 +254,6 @@ SEED_CONDITIONS = [
     ("hepatitis D virus", "hdv_infection"),
     ("hepatocellular carcinoma", "hepatocellular_carcinoma"),
     ("mixed hepatocellular carcinoma", "combined_hepatocellular_cholangiocarcinoma"),
-    ("other malignant tumors", "malignancy"),
     ("non-melanoma skin cancer", "non_melanoma_skin_cancer"),
     ("cervical carcinoma in situ", "cervical_carcinoma_in_situ"),
     ("thyroid papillary carcinoma", "papillary_thyroid_carcinoma"),
@@ -657,3 +656,9 @@ def test_cli_vocab_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["vocab", "--format", "json"]) == 0
     counts = {row["kind"]: row["count"] for row in json.loads(capsys.readouterr().out)}
     assert counts["analyte"] >= 40 and counts["drug"] >= 80
+
+
+@pytest.mark.parametrize("term", ["other malignancy", "other malignancies", "other malignant tumors"])
+def test_other_malignancy_is_not_plain_malignancy(term: str) -> None:
+    """'Other' excludes the trial's own cancer; as a plain synonym it would exclude every patient."""
+    assert vocab.condition(term) is None

@@ -621,6 +621,15 @@ def _latest(facts: Facts, analyte_id: str) -> Observation | None:
     return found[0] if found else None
 
 
+def _unrecognised(facts: Facts) -> str:
+    """Unknown tests are never matched, but a "no result" reason says they were there."""
+    names = facts.unresolved_tests
+    if not names:
+        return ""
+    shown = ", ".join(repr(n) for n in names[:3]) + ("…" if len(names) > 3 else "")
+    return f" ({len(names)} unrecognised test{'s' if len(names) > 1 else ''} not matched: {shown})"
+
+
 def _compile_lab(rule: LabRule) -> Check:
     a = vocab.analyte(rule.analyte)
     if a is None:
@@ -640,7 +649,9 @@ def _compile_lab(rule: LabRule) -> Check:
         def relative(facts: Facts) -> Outcome:
             o = _latest(facts, a.id)
             if o is None:
-                return Outcome(U, f"no {short} result; needs {needs}", missing_value)
+                return Outcome(
+                    U, f"no {short} result{_unrecognised(facts)}; needs {needs}", missing_value
+                )
             ref = o.ref_high if limit == "ULN" else o.ref_low
             shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
             if ref is None or ref <= 0:
@@ -664,12 +675,23 @@ def _compile_lab(rule: LabRule) -> Check:
     threshold = float(rule.value)  # type: ignore[arg-type]
     shown_unit = "" if vocab.unit(target_unit) == "1" else target_unit or ""
     needs = f"{op} {fmt(threshold)} {shown_unit}".rstrip()
+    needs_unit = vocab.unit(a.unit) != "1"
 
     def absolute(facts: Facts) -> Outcome:
         o = _latest(facts, a.id)
         if o is None:
-            return Outcome(U, f"no {short} result; needs {needs}", missing_value)
+            return Outcome(
+                U, f"no {short} result{_unrecognised(facts)}; needs {needs}", missing_value
+            )
         shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+        if not (o.unit or "").strip() and needs_unit:
+            # vocab.unit(None) means "1": for ALT that would be a guess, not a conversion
+            return Outcome(
+                U,
+                f"{shown}{_on(o.date)} has no unit; needs {needs}",
+                (f"{short} unit",),
+                (o.evidence(),),
+            )
         try:
             value = vocab.convert(o.value, o.unit, target_unit, a.id)
         except vocab.UnitError as exc:

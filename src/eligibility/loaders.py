@@ -2,26 +2,57 @@
 
 Every failure becomes an ``InputError`` naming the file, the field path (``$.labs[0].value``,
 with the YAML line where known) and the problem in words a coordinator can act on.
+
+Nothing read here is trusted. Files are read up to a size limit, YAML is composed by a
+``SafeLoader`` that refuses aliases (the "billion laughs"), deep nesting and duplicate keys
+before any object is built, and every string and number is checked once for what would
+otherwise surface later as a crash or a silently different result (control characters,
+unpaired surrogates, infinities). The limits are module constants, documented in SECURITY.md.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .errors import InputError
 from .model import RuleSet
 from .patient import Patient
 
+MAX_RULES_BYTES = 1024 * 1024
+"""A rules file: the largest seed is 15 KB; pure-Python YAML reads 1 MiB in about 3 s."""
+MAX_JSON_BYTES = 16 * 1024 * 1024
+"""A JSON profile, or a JSON list of profiles."""
+MAX_JSONL_LINE_BYTES = 1024 * 1024
+"""One line (one profile) of a JSONL file; the file itself is streamed and has no limit."""
+MAX_DEPTH = 64
+"""Nesting of mappings and lists, in YAML and JSON alike (real files need fewer than 20)."""
+
 _RULE_KINDS = {
     "age", "sex", "performance", "child_pugh", "lab", "vital", "measure", "condition",
     "therapy", "pregnancy", "breastfeeding", "manual", "all", "any", "not",
 }  # fmt: skip
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# C0 controls except tab, LF and CR; DEL and C1 controls (ESC sequences reach terminals through
+# the table reporter); unpaired surrogates (cannot be written as UTF-8).
+_BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _key(name: str) -> str:
+    """A path step for a mapping key: ``.labs`` or, for odd keys, ``["a b"]`` (quoted, short)."""
+    if _PLAIN_KEY.fullmatch(name):
+        return f".{name}"
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    return "[" + json.dumps(shown) + "]"
 
 
 def json_path(loc: tuple[Any, ...]) -> str:
@@ -37,9 +68,15 @@ def json_path(loc: tuple[Any, ...]) -> str:
         elif isinstance(part, str) and part.startswith("function-"):
             continue
         else:
-            out += f".{part}"
+            out += _key(str(part))
         prev = part
     return out
+
+
+def _shown(value: Any) -> str:
+    """A rejected input as quoted in a message: repr, cut short (it may be 100 KB)."""
+    text = json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -49,12 +86,8 @@ def _message(err: dict[str, Any]) -> str:
         return "unknown field (not part of the format; check the spelling)"
     if err.get("type") == "missing":
         return "required field is missing"
-    if (
-        "input" in err
-        and err.get("type") not in {"missing"}
-        and not isinstance(err["input"], dict | list)
-    ):
-        return f"{msg} (got {err['input']!r})"
+    if "input" in err and not isinstance(err["input"], dict | list):
+        return f"{msg} (got {_shown(err['input'])})"
     return msg
 
 
@@ -63,38 +96,204 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
     return [(json_path(tuple(e["loc"])), _message(e)) for e in exc.errors()]  # type: ignore[arg-type]
 
 
-def _read_text(path: Path) -> str:
+# --- reading bytes ------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes; reading stops there, so /dev/zero or a 10 GB file cannot hang."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
     except FileNotFoundError:
         raise InputError("file not found", str(path)) from None
     except IsADirectoryError:
         raise InputError("is a directory, expected a file", str(path)) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", str(path)) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", str(path)) from None
+    if len(raw) > limit:
+        raise InputError(f"file is larger than the {_size(limit)} limit for {what}", str(path))
+    return raw
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+def _decode(raw: bytes, file: str, where: str | None = None) -> str:
+    """UTF-8 with or without a BOM; UTF-16/32 and other encodings are named, not guessed."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InputError("UTF-32 text; save the file as UTF-8", file, where)
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError("UTF-16 text; save the file as UTF-8", file, where)
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", str(path)) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 1].hex()
+        at = where or f"line {line}"
+        raise InputError(f"not UTF-8 text (byte 0x{bad} at offset {exc.start})", file, at) from None
+
+
+def _read_text(path: Path, limit: int = MAX_JSON_BYTES, what: str = "a JSON file") -> str:
+    text = _decode(_read_bytes(path, limit, what), str(path))
     if not text.strip():
         raise InputError("file is empty", str(path))
     return text
 
 
-def _yaml_line(text: str, path: str) -> int | None:
-    """Best-effort 1-based line of a ``$.a[0].b`` path in a YAML document."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    import re
+# --- checking a parsed tree ---------------------------------------------------------------
 
-    for key in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
-        name, index = key
+
+def tree_problem(data: Any, max_depth: int = MAX_DEPTH) -> tuple[str, str] | None:
+    """The first (path, message) in parsed data that no model should ever see, or None.
+
+    Iterative, so it cannot itself overflow the stack; it visits each value once.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "$", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= max_depth:
+                return path, f"nested deeper than {max_depth} levels"
+            if isinstance(value, dict):
+                items = []
+                for k, v in value.items():
+                    if not isinstance(k, str):
+                        return path, f"mapping keys must be text (got {_shown(k)})"
+                    bad = _bad_text(k)
+                    if bad:
+                        return path + _key(_BAD_CHAR.sub("?", k)), f"key {bad}"
+                    items.append((v, path + _key(k), depth + 1))
+            else:
+                items = [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+            stack.extend(reversed(items))
+        elif isinstance(value, str):
+            bad = _bad_text(value)
+            if bad:
+                return path, bad
+        elif isinstance(value, float) and not math.isfinite(value):
+            return path, f"number out of range ({value!r} is not a finite number)"
+    return None
+
+
+def _bad_text(text: str) -> str | None:
+    m = _BAD_CHAR.search(text)
+    if m is None:
+        return None
+    code = ord(m.group())
+    what = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    return f"contains {what} (U+{code:04X} at character {m.start()})"
+
+
+# --- YAML ---------------------------------------------------------------------------------
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that a rules file may not contain (aliases, deep nesting, duplicate keys)."""
+
+
+class RulesLoader(yaml.SafeLoader):
+    """``SafeLoader`` that checks while composing, before anything is built or expanded.
+
+    Aliases are refused outright: rules files are reviewed line by line, and an alias makes a
+    reviewer read one place and the evaluator use another (and ``*a`` nested in ``&b`` lists is
+    the billion-laughs bomb). Duplicate keys are refused because PyYAML would keep the last one
+    silently. Construction errors (a date such as 2024-13-45) are located at their node.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                problem=f"alias *{event.anchor} is not allowed in a rules file (write it out)",
+                problem_mark=event.start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(
+                    problem=f"nested deeper than {MAX_DEPTH} levels",
+                    problem_mark=self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> Any:  # type: ignore[override]
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                k = (key.tag, key.value)
+                if k in seen:
+                    raise _Refused(
+                        problem=f"duplicate key {key.value!r} (first on line {seen[k]})",
+                        problem_mark=key.start_mark,
+                    )
+                seen[k] = key.start_mark.line + 1
+        return node
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _Refused(
+                problem=f"cannot read {_shown(node.value)}: {exc}", problem_mark=node.start_mark
+            ) from None
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, _Refused):
+        return InputError(problem, file, where)
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return InputError(f"unsupported YAML ({problem}); rules hold plain data", file, where)
+    return InputError(f"malformed YAML: {problem}", file, where)
+
+
+def _yaml_load(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """Data and the composed node tree (kept to turn field paths into line numbers)."""
+    loader: RulesLoader | None = None
+    try:
+        loader = RulesLoader(text)  # the reader already rejects NUL and other specials here
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    except RecursionError:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", file) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return data, node
+
+
+_PATH_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def yaml_line(node: yaml.Node | None, path: str) -> int | None:
+    """Best-effort 1-based line of a ``$.a[0].b`` path in a composed YAML document."""
+    for name, index, quoted in _PATH_STEP.findall(path):
         if node is None:
             break
+        if quoted:
+            try:
+                name = json.loads(quoted)
+            except ValueError:
+                break
         if name and isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if getattr(k, "value", None) == name), None)
+            found = next(((k, v) for k, v in node.value if getattr(k, "value", None) == name), None)
+            if found is None:
+                break
+            node = found[1]
         elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
             node = node.value[int(index)]
         else:
@@ -102,59 +301,97 @@ def _yaml_line(text: str, path: str) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
-def _validate(model: type[BaseModel], data: Any, file: str, text: str | None) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = validation_problems(exc)
-        where, msg = problems[0]
-        if text is not None:
-            line = _yaml_line(text, where)
-            if line:
-                where = f"line {line}: {where}"
-        more = f" (and {len(problems) - 1} more problem(s); run `eligibility validate`)"
-        raise InputError(msg + (more if len(problems) > 1 else ""), file, where) from None
+# --- rules files --------------------------------------------------------------------------
 
 
-def _yaml_load(text: str, file: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"malformed YAML: {problem}", file, where) from None
+def _criterion_id(data: Any, path: str) -> str | None:
+    """The ``id`` of the criterion a ``$.criteria[i]…`` path points into, if it has one."""
+    m = re.match(r"\$\.criteria\[(\d+)\]", path)
+    if not m or not isinstance(data, dict) or not isinstance(data.get("criteria"), list):
+        return None
+    items = data["criteria"]
+    i = int(m.group(1))
+    item = items[i] if i < len(items) else None
+    cid = item.get("id") if isinstance(item, dict) else None
+    return cid if isinstance(cid, str) and cid and not _bad_text(cid) and len(cid) <= 40 else None
+
+
+def _where(node: yaml.Node | None, data: Any, path: str) -> str:
+    """``criterion I3: line 12: $.criteria[3].rule.min``: everything that locates a problem."""
+    line = yaml_line(node, path)
+    cid = _criterion_id(data, path)
+    return (f"criterion {cid}: " if cid else "") + (f"line {line}: " if line else "") + path
+
+
+def _rules_data(path: Path) -> tuple[str, Any, yaml.Node | None]:
+    text = _read_text(path, MAX_RULES_BYTES, "a rules file")
+    data, node = _yaml_load(text, str(path))
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping with schema_version, trial and criteria", str(path))
+    bad = tree_problem(data)
+    if bad:
+        raise InputError(bad[1], str(path), _where(node, data, bad[0]))
+    return text, data, node
+
+
+def _model_problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
+    """Pydantic's problems, with a duplicate-id complaint moved from ``$`` to the criterion."""
+    from .checks import duplicate_ids
+
+    out = []
+    for where, msg in validation_problems(exc):
+        if where == "$" and "is used twice" in msg:
+            out.extend((p.path, p.message) for p in duplicate_ids(data))
+        else:
+            out.append((where, msg))
+    return out
 
 
 def load_rules(path: str | Path) -> RuleSet:
     """Load and validate a rules file (``rules/NCT….yaml``)."""
     path = Path(path)
-    text = _read_text(path)
-    data = _yaml_load(text, str(path))
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping with schema_version, trial and criteria", str(path))
-    return _validate(RuleSet, data, str(path), text)
+    _, data, node = _rules_data(path)
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        problems = _model_problems(exc, data)
+        where, msg = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s); run `eligibility validate`)"
+        raise InputError(
+            msg + (more if len(problems) > 1 else ""), str(path), _where(node, data, where)
+        ) from None
 
 
 def rules_problems(path: str | Path) -> list[str]:
-    """Every problem in a rules file, one located line each (for ``eligibility validate``)."""
+    """Every problem in a rules file, one located line each (for ``eligibility validate``).
+
+    Shape problems (pydantic) come first; when the file has the right shape, the semantic checks
+    of ``checks.semantic_problems`` follow (names the vocabulary does not know, units that do not
+    convert, spans that miss the source). Never raises: an unexpected failure is itself reported.
+    """
     path = Path(path)
     try:
-        text = _read_text(path)
-        data = _yaml_load(text, str(path))
+        _, data, node = _rules_data(path)
     except InputError as exc:
         return [str(exc)]
-    if not isinstance(data, dict):
-        return [f"{path}: expected a mapping with schema_version, trial and criteria"]
     try:
-        RuleSet.model_validate(data)
-    except ValidationError as exc:
-        out = []
-        for where, msg in validation_problems(exc):
-            line = _yaml_line(text, where)
-            out.append(f"{path}: {'line ' + str(line) + ': ' if line else ''}{where}: {msg}")
-        return out
-    return []
+        try:
+            ruleset = RuleSet.model_validate(data)
+        except ValidationError as exc:
+            found = _model_problems(exc, data)
+        else:
+            from .checks import find_source, semantic_problems
+
+            found = [
+                (p.path, p.message)
+                for p in semantic_problems(ruleset, find_source(path, ruleset.trial.source))
+            ]
+        return [f"{path}: {_where(node, data, where)}: {msg}" for where, msg in found]
+    except Exception as exc:  # validate must report, never crash; this is a bug to fix
+        return [f"{path}: internal error while checking: {type(exc).__name__}: {exc}"]
+
+
+# --- JSON profiles ------------------------------------------------------------------------
 
 
 def _reject_constant(name: str) -> float:
@@ -165,70 +402,117 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
-            raise ValueError(f"duplicate key {k!r}")
+            raise ValueError(f"duplicate key {_shown(k)}")
         out[k] = v
     return out
 
 
 def parse_json(text: str, file: str, line: int | None = None) -> Any:
-    """Strict JSON: no NaN/Infinity, no duplicate keys (either would change a result silently)."""
+    """Strict JSON: no NaN/Infinity, no duplicate keys (either would change a result silently).
+
+    Also refused: nesting deeper than ``MAX_DEPTH``, numbers that overflow to infinity, control
+    characters and unpaired surrogates in strings. ``line`` is the JSONL line, if any.
+    """
+    at = f"line {line}" if line else None
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
-        where = (
-            f"line {(line or 0) + exc.lineno}, column {exc.colno}"
-            if line is None
-            else f"line {line}"
-        )
+        where = at or f"line {exc.lineno}, column {exc.colno}"
         raise InputError(f"malformed JSON: {exc.msg}", file, where) from None
-    except ValueError as exc:
-        raise InputError(f"malformed JSON: {exc}", file, f"line {line}" if line else None) from None
+    except RecursionError:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", file, at) from None
+    except ValueError as exc:  # from the hooks above, or an integer of over 4300 digits
+        raise InputError(f"malformed JSON: {str(exc).split(';')[0]}", file, at) from None
+    bad = tree_problem(data)
+    if bad:
+        raise InputError(bad[1], file, f"{at}: {bad[0]}" if at else bad[0])
+    return data
+
+
+_JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
+              int: "a number", float: "a number", type(None): "null"}  # fmt: skip
 
 
 def patient_from_data(data: Any, file: str, where: str | None = None) -> Patient:
+    """Validate one parsed profile; ``where`` prefixes paths (``line 3``, ``$[2]``)."""
     if not isinstance(data, dict):
-        raise InputError("expected a JSON object (one patient profile)", file, where)
+        got = _JSON_TYPE.get(type(data), type(data).__name__)
+        raise InputError(f"expected a JSON object (one patient profile), got {got}", file, where)
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
         problems = validation_problems(exc)
         path, msg = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InputError(msg + more, file, f"{where}: {path}" if where else path) from None
+        if where and where.startswith("$"):
+            path = where + path[1:]  # $[2] + $.labs[0] -> $[2].labs[0]
+        elif where:
+            path = f"{where}: {path}"
+        raise InputError(msg + more, file, path) from None
 
 
 def load_patient(path: str | Path) -> Patient:
     """Load and validate one patient profile (JSON)."""
     path = Path(path)
-    text = _read_text(path)
+    text = _read_text(path, MAX_JSON_BYTES, "a JSON file")
     return patient_from_data(parse_json(text, str(path)), str(path))
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) per line, ``None`` for a line over the limit (skipped unread)."""
+    with path.open("rb") as fh:
+        n = 0
+        while True:
+            chunk = fh.readline(MAX_JSONL_LINE_BYTES + 1)
+            if not chunk:
+                return
+            n += 1
+            if len(chunk) > MAX_JSONL_LINE_BYTES and not chunk.endswith(b"\n"):
+                while chunk and not chunk.endswith(b"\n"):
+                    chunk = fh.readline(MAX_JSONL_LINE_BYTES)
+                yield n, None
+            else:
+                yield n, chunk
 
 
 def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
     """Profiles from JSON (one or a list) or JSONL; a bad record is yielded as its error."""
     path = Path(path)
     if path.suffix.lower() == ".jsonl":
+        file = str(path)
+        seen = False
         try:
-            fh = path.open("r", encoding="utf-8")
-        except OSError as exc:
-            yield InputError(f"cannot read: {exc.strerror}", str(path))
-            return
-        with fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
+            for n, raw in _jsonl_lines(path):
+                where = f"line {n}"
+                if raw is None:
+                    seen = True
+                    limit = _size(MAX_JSONL_LINE_BYTES)
+                    yield InputError(f"line is longer than the {limit} limit", file, where)
                     continue
                 try:
-                    yield patient_from_data(parse_json(line, str(path), n), str(path), f"line {n}")
+                    line = _decode(raw, file, where) if n == 1 else _decode_line(raw, file, where)
+                    if not line.strip():
+                        continue
+                    seen = True
+                    yield patient_from_data(parse_json(line, file, n), file, where)
                 except InputError as exc:
+                    seen = True
                     yield exc
+        except OSError as exc:
+            yield InputError(f"cannot read: {exc.strerror or exc}", file)
+            return
+        if not seen:
+            yield InputError("file is empty", file)
         return
     try:
-        text = _read_text(path)
+        text = _read_text(path, MAX_JSON_BYTES, "a JSON file")
         data = parse_json(text, str(path))
     except InputError as exc:
         yield exc
         return
     if isinstance(data, list):
+        if not data:
+            yield InputError("the list of profiles is empty", str(path))
         for i, item in enumerate(data):
             try:
                 yield patient_from_data(item, str(path), f"$[{i}]")
@@ -239,3 +523,13 @@ def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
             yield patient_from_data(data, str(path))
         except InputError as exc:
             yield exc
+
+
+def _decode_line(raw: bytes, file: str, where: str) -> str:
+    """A JSONL line after the first: plain UTF-8 (a BOM mid-file is an error, not skipped)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1].hex()
+        msg = f"not UTF-8 text (byte 0x{bad} at column {exc.start + 1})"
+        raise InputError(msg, file, where) from None

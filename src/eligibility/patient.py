@@ -3,15 +3,50 @@
 Unknown fields are errors, not silently dropped: a misspelt ``"ecgo"`` must not read as "ECOG
 unknown". Dates are ISO dates. Names of tests, conditions and drugs are kept as written and
 resolved against the vocabulary by the evaluator, so a profile keeps the chart's own words.
+
+Types are strict where lax coercion would change a fact silently: a number is a JSON number
+(``true`` is not 1, ``"85"`` is not 85), a flag is ``true``/``false`` (``"no"`` is not false), a
+date is an ISO ``YYYY-MM-DD`` string (``1700000000`` is not a timestamp). Values that cannot be
+true are errors (a negative concentration, ECOG 9, an end before its start, a screening date
+before birth); values that are merely extreme (ALT 20000 U/L) are accepted as recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from . import vocab
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(v: object) -> object:
+    """Only ``YYYY-MM-DD`` (or a ``date`` from library callers): no timestamps, no 20240101."""
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, str) and _ISO_DATE.fullmatch(v):
+        return v
+    raise ValueError("expected an ISO date YYYY-MM-DD")
+
+
+Number = Annotated[float, Field(strict=True)]
+"""A JSON number (an integer is fine); never a string or a boolean."""
+Integer = Annotated[int, Field(strict=True)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class _Strict(BaseModel):
@@ -24,17 +59,31 @@ def _finite(v: float | None) -> float | None:
     return v
 
 
+def _not_negative(v: float | None, info: ValidationInfo) -> float | None:
+    """Every analyte in the vocabulary is a count, concentration, activity, ratio, pressure or
+    size: a negative value is a data error, not a low result. Unrecognised tests are left alone
+    (they are never matched), so a signed quantity such as base excess still loads."""
+    name = info.data.get("test") or info.data.get("name")
+    if v is not None and v < 0 and isinstance(name, str):
+        a = vocab.analyte(name)
+        if a is not None:
+            what = name if info.field_name == "value" else f"{name} {info.field_name}"
+            raise ValueError(f"{what} cannot be negative ({a.name})")
+    return v
+
+
 class Lab(_Strict):
     """One result; ``ref_low``/``ref_high`` are the lab's own normal range (LLN/ULN)."""
 
     test: str = Field(min_length=1)
-    value: float
+    value: Number
     unit: str | None = None
-    ref_low: float | None = None
-    ref_high: float | None = None
-    date: dt.date | None = None
+    ref_low: Number | None = None
+    ref_high: Number | None = None
+    date: IsoDate | None = None
 
     _finite_value = field_validator("value", "ref_low", "ref_high")(_finite)
+    _sign = field_validator("value", "ref_low", "ref_high")(_not_negative)
 
     @model_validator(mode="after")
     def _range(self) -> Lab:
@@ -45,11 +94,12 @@ class Lab(_Strict):
 
 class Vital(_Strict):
     name: str = Field(min_length=1)
-    value: float
+    value: Number
     unit: str | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
     _finite_value = field_validator("value")(_finite)
+    _sign = field_validator("value")(_not_negative)
 
 
 class ConditionEntry(_Strict):
@@ -58,8 +108,8 @@ class ConditionEntry(_Strict):
     name: str | None = None
     code: str | None = None
     status: Literal["active", "resolved"] = "active"
-    onset: dt.date | None = None
-    end: dt.date | None = None
+    onset: IsoDate | None = None
+    end: IsoDate | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ConditionEntry:
@@ -72,8 +122,8 @@ class ConditionEntry(_Strict):
 
 class Treatment(_Strict):
     name: str = Field(min_length=1)
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: IsoDate | None = None
+    end: IsoDate | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Treatment:
@@ -84,7 +134,7 @@ class Treatment(_Strict):
 
 class ChildPugh(_Strict):
     class_: Literal["A", "B", "C"] | None = Field(default=None, alias="class")
-    score: int | None = Field(default=None, ge=5, le=15)
+    score: Integer | None = Field(default=None, ge=5, le=15)
 
     @model_validator(mode="after")
     def _check(self) -> ChildPugh:
@@ -116,25 +166,25 @@ class Review(_Strict):
     criterion: str = Field(min_length=1)
     status: Literal["pass", "fail"]
     by: str | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
     note: str | None = None
 
 
 class Patient(_Strict):
     id: str = Field(min_length=1)
     sex: Literal["female", "male"] | None = None
-    birth_date: dt.date | None = None
-    age: float | None = Field(default=None, ge=0, le=130)
-    screening_date: dt.date | None = None
-    ecog: int | None = Field(default=None, ge=0, le=5)
-    karnofsky: int | None = Field(default=None, ge=0, le=100)
+    birth_date: IsoDate | None = None
+    age: Number | None = Field(default=None, ge=0, le=130)
+    screening_date: IsoDate | None = None
+    ecog: Integer | None = Field(default=None, ge=0, le=5)
+    karnofsky: Integer | None = Field(default=None, ge=0, le=100)
     child_pugh: ChildPugh | None = None
     labs: list[Lab] = Field(default_factory=list)
     vitals: list[Vital] = Field(default_factory=list)
     conditions: list[ConditionEntry] = Field(default_factory=list)
     treatments: list[Treatment] = Field(default_factory=list)
-    pregnant: bool | None = None
-    breastfeeding: bool | None = None
+    pregnant: StrictBool | None = None
+    breastfeeding: StrictBool | None = None
     # Child-Pugh inputs that are not lab values, used when ``child_pugh`` itself is not given.
     ascites: Literal["none", "mild", "moderate-severe"] | None = None
     encephalopathy: Literal["none", "grade 1-2", "grade 3-4"] | None = None
@@ -145,6 +195,16 @@ class Patient(_Strict):
     def _child_pugh_letter(cls, v: object) -> object:
         """Accept the common shorthand ``"A"`` as well as ``{"class": "A", "score": 5}``."""
         return {"class": v.strip().upper()} if isinstance(v, str) else v
+
+    @field_validator("screening_date")
+    @classmethod
+    def _after_birth(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """A birth date after today is only known at evaluation (it gives ``unknown``); one
+        after the profile's own screening date is a contradiction in the file itself."""
+        born = info.data.get("birth_date")
+        if v is not None and born is not None and born > v:
+            raise ValueError(f"is before birth_date {born}")
+        return v
 
     @field_validator("karnofsky")
     @classmethod
