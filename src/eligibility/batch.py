@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import __version__
+from . import today as _today
 from .errors import InputError
 from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
 from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
@@ -247,7 +248,7 @@ def screen_records(
     once by the caller, so a run that crosses midnight stays consistent).
     """
     options = options or Options()
-    fallback = today or date.today()
+    fallback = today or _today()
     for record in records:
         item = record.item
         if isinstance(item, InputError):

@@ -516,11 +516,16 @@ def _lab(rule: LabRule) -> Predicate:
     threshold = float(rule.value)  # type: ignore[arg-type]
     conversions: dict[str | None, vocab.Conversion | None] = {}
 
+    needs_unit = vocab.unit(a.unit) != "1"
+
     def conversion(unit: str | None) -> vocab.Conversion | None:
-        try:
-            c: vocab.Conversion | None = vocab.conversion(unit, target, aid)
-        except vocab.UnitError:
-            c = None
+        """None when the unit does not convert, or is missing where the analyte has one."""
+        c: vocab.Conversion | None = None
+        if not (needs_unit and not (unit or "").strip()):
+            try:
+                c = vocab.conversion(unit, target, aid)
+            except vocab.UnitError:
+                c = None
         if len(conversions) < _MAX_CACHED_UNITS:
             conversions[unit] = c
         return c
