@@ -6,19 +6,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def root() -> Path:
-    return ROOT
-
-
 RULES = ROOT / "rules"
 PATIENTS = ROOT / "examples" / "patients"
 HCC = RULES / "NCT03859128.yaml"
 ICC = RULES / "NCT04669496.yaml"
 HCC_PATIENTS = sorted(p for p in PATIENTS.glob("p0[1-48]_*.json"))
 ICC_PATIENTS = sorted(p for p in PATIENTS.glob("*.json") if p not in HCC_PATIENTS)
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
 
 
 @pytest.fixture

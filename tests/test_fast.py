@@ -60,6 +60,8 @@ LAB_NAMES = [
     "CA19-9",
     "HBV DNA",
     "1742-6",
+    "weight",
+    "body weight",
     "mystery test",
 ]
 UNITS = [
@@ -79,6 +81,10 @@ UNITS = [
     "nmol/L",
     "copies/mL",
     "IU/mL",
+    "kg",
+    "lb",
+    "log10 IU/mL",
+    "G/L",
     "furlongs",
 ]
 CONDITIONS = [
@@ -98,6 +104,9 @@ CONDITIONS = [
     "gilbert syndrome",
     "hepatitis B",
     "C22.0",
+    "B18.0",
+    "B18.1",
+    "C78.7",
     "C22.1",
     "B20",
     "made-up disease",
@@ -180,6 +189,9 @@ def profiles(draw: st.DrawFn) -> dict:
         "birth_date": birth and birth.isoformat(),
         "age": None if birth else draw(st.none() | st.floats(min_value=0, max_value=100)),
         "ecog": draw(st.none() | st.integers(0, 5)),
+        "karnofsky": draw(st.none() | st.integers(0, 10).map(lambda k: 10 * k)),
+        "ascites": draw(st.sampled_from([None, "none", "mild", "moderate-severe"])),
+        "encephalopathy": draw(st.sampled_from([None, "none", "grade 1-2", "grade 3-4"])),
         "child_pugh": draw(
             st.none()
             | st.sampled_from(["A", "B", "C"])

@@ -401,15 +401,19 @@ def test_split_is_linear_on_a_pathological_run_on_line() -> None:
 )
 def test_nesting_depth_stays_bounded(unit: str) -> None:
     def seconds(size: int) -> float:
+        """Best of three, so a busy machine does not decide the test."""
         text = unit * (size // len(unit)) + " 2) end"
-        t0 = time.perf_counter()
-        segs = split_block(text, Block(section="inclusion", start=0, end=len(text)))
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            segs = split_block(text, Block(section="inclusion", start=0, end=len(text)))
+            best = min(best, time.perf_counter() - t0)
         assert segs or not text.strip()
-        return time.perf_counter() - t0
+        return best
 
     small, large = seconds(5_000), seconds(50_000)
-    assert large < 1.5
-    assert large / max(small, 1e-3) < 30
+    assert large < 5  # quadratic behaviour on 50 KB takes minutes, linear well under a second
+    assert large / max(small, 1e-3) < 30  # 10x the input: linear is ~10x, quadratic ~100x
 
 
 def test_short_label_before_a_heading_is_a_heading_not_a_criterion() -> None:

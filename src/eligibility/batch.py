@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import __version__
+from . import today as _today
 from .errors import InputError
 from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
 from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
@@ -249,17 +250,13 @@ def screen_records(
     once by the caller, so a run that crosses midnight stays consistent).
     """
     options = options or Options()
-    fallback = today
+    fallback = today or _today()
     for record in records:
         item = record.item
         if isinstance(item, InputError):
             yield error_row(record.source, item)
             continue
         when = as_of or item.screening_date or fallback
-        if when is None:
-            problem = "no as-of date: give --as-of or a screening_date in the profile"
-            yield error_row(record.source, InputError(problem, record.source))
-            continue
         facts = build_facts(item, when, options) if detail else index_fast(item, when, options)
         for trial in trials:
             yield screen_one(trial, facts, record.source, detail=detail)

@@ -17,14 +17,13 @@ from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 
-from . import __version__
+from . import __version__, today
 from .errors import EligibilityError, InputError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from .batch import Inputs, Row, Trial
-    from .patient import Patient
 
 EXIT_ELIGIBLE, EXIT_INELIGIBLE, EXIT_USAGE, EXIT_INDETERMINATE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 VERDICT_EXIT = {
@@ -56,40 +55,33 @@ def _stderr() -> Console:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    """One rules file and one profile: today's table/JSON and exit code; anything more: a cohort."""
+    """One rules file and one ``.json`` profile: today's single screening (table, JSON or HTML;
+    exit code by verdict; a file that is not one profile is an error). Anything else: a cohort."""
     from .batch import classify
 
     inputs = classify(args.inputs)
-    if not inputs.errors and len(inputs.rules) == 1 and len(inputs.patients) == 1:
-        single = _single_record(args, inputs.patients[0])
-        if single is not None:
-            return _screen_single(args, inputs.rules[0], single)
+    single = (
+        not inputs.errors
+        and len(inputs.rules) == 1
+        and len(inputs.patients) == 1
+        and inputs.patients[0].suffix.lower() == ".json"
+        and args.format in ("table", "json", "html")
+        and not any(os.path.isdir(p) for p in args.inputs)
+    )
+    if single:
+        return _screen_single(args, inputs.rules[0], inputs.patients[0])
     return _screen_cohort(args, inputs)
 
 
-def _single_record(args: argparse.Namespace, patient: Path) -> Patient | InputError | None:
-    """The one profile of a ``screen RULES PATIENT`` call, or None when it is a cohort run."""
-    from itertools import islice
-
-    from .batch import iter_records
-
-    if args.format not in ("table", "json", "html") or any(os.path.isdir(p) for p in args.inputs):
-        return None
-    records = list(islice(iter_records([patient]), 2))
-    if len(records) != 1 or "#" in records[0].source:
-        return None
-    return records[0].item
-
-
-def _screen_single(args: argparse.Namespace, rules_path: Path, item: Patient | InputError) -> int:
+def _screen_single(args: argparse.Namespace, rules_path: Path, patient_path: Path) -> int:
     from .batch import compile_file
     from .evaluate import Options, build_facts, evaluate
+    from .loaders import load_patient
     from .report import render_table, to_json
 
     trial = compile_file(rules_path)
-    if isinstance(item, InputError):
-        raise item
-    when = args.as_of or item.screening_date or date.today()
+    item = load_patient(patient_path)
+    when = args.as_of or item.screening_date or today()
     options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
     result = evaluate(trial.compiled, build_facts(item, when, options))
     with _output(args) as out:
@@ -190,7 +182,7 @@ def _cohort_rows(
             yield error_row(exc.file or "", exc)
         yield from bad_trials
         yield from screen_records(
-            trials, records, as_of=args.as_of, today=date.today(), options=options, detail=detail
+            trials, records, as_of=args.as_of, today=today(), options=options, detail=detail
         )
 
     def reported() -> Iterator[Row]:
@@ -293,6 +285,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             console.print(f"{path}: OK", markup=False)
     return EXIT_USAGE if bad else 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of",
+        type=_iso_date,
+        help="screening date (default: the profile's screening_date, else today)",
+    )
+    p.add_argument(
+        "--if-absent",
+        choices=["absent", "unknown"],
+        default="absent",
+        help="a condition or therapy not in the profile is 'absent' (default) or 'unknown'",
+    )
+    p.add_argument(
+        "--max-lab-age",
+        type=int,
+        metavar="DAYS",
+        help="ignore results older than DAYS before the as-of date",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (it is shown only when stderr is a terminal)",
+    )
 
 
 def cmd_vocab(args: argparse.Namespace) -> int:
@@ -444,32 +462,6 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--as-of",
-        type=_iso_date,
-        help="screening date (default: the profile's screening_date, else today)",
-    )
-    p.add_argument(
-        "--if-absent",
-        choices=["absent", "unknown"],
-        default="absent",
-        help="a condition or therapy not in the profile is 'absent' (default) or 'unknown'",
-    )
-    p.add_argument(
-        "--max-lab-age",
-        type=int,
-        metavar="DAYS",
-        help="ignore results older than DAYS before the as-of date",
-    )
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
-    p.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bar (it is shown only when stderr is a terminal)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eligibility",
@@ -507,15 +499,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser(
-        "vocab",
-        help="show what a term resolves to (analyte, unit, condition, drug)",
-        description="Exit code: 0 when the term resolves, 1 when it does not.",
-    )
-    p.add_argument("term", nargs="?", help="a name, abbreviation, unit, LOINC/ICD-10/ATC code")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-    p.set_defaults(func=cmd_vocab)
-
-    p = sub.add_parser(
         "funnel",
         help="per-criterion pass/fail/unknown/review counts and attrition for a cohort",
         description="Exit code: 0, or 2 if any input could not be screened.",
@@ -529,6 +512,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=cmd_funnel)
+
+    p = sub.add_parser(
+        "vocab",
+        help="show what a term resolves to (analyte, unit, condition, drug)",
+        description="Exit code: 0 when the term resolves, 1 when it does not.",
+    )
+    p.add_argument("term", nargs="?", help="a name, abbreviation, unit, LOINC/ICD-10/ATC code")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_vocab)
 
     p = sub.add_parser("validate", help="check rules files and report each problem's location")
     p.add_argument("rules", nargs="+", help="rules files (YAML)")

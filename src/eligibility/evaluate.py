@@ -240,9 +240,8 @@ def _resolve_conditions(
             label = c.code or "?"
         if cid is None:
             bad.append(label)
-        out.append(
-            Resolved(cid, f"$.conditions[{i}]", label, c.onset, c.end, c.status == "active", c.code)
-        )
+        path = f"$.conditions[{i}]"
+        out.append(Resolved(cid, path, label, c.onset, c.end, c.status == "active", c.code))
     return tuple(out), tuple(bad)
 
 

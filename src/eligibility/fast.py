@@ -16,20 +16,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache, partial
+from functools import lru_cache
 
-from . import vocab
+from . import derive, vocab
 from .evaluate import (
     _CP_SCORES,
-    Facts,
     Observation,
     Options,
     Where,
     _analyte_id,
     _condition_id,
+    _derived_creatinine_clearance,
     _drug_id,
-    build_facts,
-    compile_rule,
     completed_years,
 )
 from .model import (
@@ -53,7 +51,7 @@ from .model import (
     Window,
 )
 from .patient import Lab, Patient
-from .result import Status, Truth, Verdict
+from .result import Status, Verdict
 
 # Kleene truth as ints: cheap to return and compare; REVIEW is the manual-rule value.
 FALSE, TRUE, UNKNOWN, REVIEW = 0, 1, 2, 3
@@ -70,16 +68,13 @@ class FastFacts:
     """
 
     __slots__ = (
-        "_full",
         "absent_unknown",
         "age",
         "as_of",
-        "coded",
         "condition_ids",
         "conditions",
         "drug_ids",
         "latest",
-        "options",
         "patient",
         "reviews",
         "treatments",
@@ -91,11 +86,10 @@ class FastFacts:
         as_of: date,
         age: int | None,
         latest: dict[str, Lab | Observation],
-        conditions: tuple[tuple[str | None, date | None, date | None, bool, str | None], ...],
+        conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...],
         treatments: tuple[tuple[str | None, date | None, date | None], ...],
         reviews: dict[tuple[str, str], str],
         absent_unknown: bool,
-        options: Options | None = None,
     ) -> None:
         self.patient = patient
         self.as_of = as_of
@@ -105,13 +99,8 @@ class FastFacts:
         self.treatments = treatments
         self.reviews = reviews
         self.absent_unknown = absent_unknown
-        self.options = options
-        self._full: Facts | None = None
-        # ICD-10 codes can name several concepts (B18.0 is HBV and HDV): coded entries are
-        # matched by code as well, so the concept-set shortcut is only for uncoded profiles.
-        self.coded = any(c[4] for c in conditions)
         # Most rules name something the patient does not have: one set test says so.
-        self.condition_ids = frozenset(c[0] for c in conditions)
+        self.condition_ids = frozenset().union(*(c[0] for c in conditions))
         self.drug_ids = frozenset(t[0] for t in treatments)
 
 
@@ -147,14 +136,20 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         age = None if birth > as_of else completed_years(birth, as_of)
     else:
         age = None if patient.age is None else int(patient.age)
+    if "creatinine_clearance" not in latest and "creatinine" in latest:
+        crcl = _derived_crcl(patient, as_of, latest)
+        if crcl is not None:
+            latest["creatinine_clearance"] = crcl
     conditions = tuple(
         (
-            (_condition_id(c.code) if c.code else None)
-            or (_condition_id(c.name) if c.name else None),
+            _hits(
+                (_condition_id(c.code) if c.code else None)
+                or (_condition_id(c.name) if c.name else None),
+                c.code,
+            ),
             c.onset,
             c.end,
             c.status == "active",
-            c.code,
         )
         for c in patient.conditions
     )
@@ -171,28 +166,33 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         treatments,
         reviews,
         options.if_absent == "unknown",
-        options,
     )
 
 
-_TRUTH_INT = {Truth.FALSE: FALSE, Truth.TRUE: TRUE, Truth.UNKNOWN: UNKNOWN, Truth.REVIEW: REVIEW}
+@lru_cache(maxsize=4096)
+def _hits(concept: str | None, code: str | None) -> frozenset[str]:
+    """Every condition a profile entry counts as: by its concept (and the groups above it) or
+    by its ICD-10 code (B18.0 is both HBV and HDV), as ``evaluate._condition_hit`` decides."""
+    return frozenset(
+        c.id
+        for c in vocab.conditions()
+        if (concept is not None and vocab.condition_matches(c.id, concept))
+        or (code is not None and vocab.code_matches(c.id, code))
+    )
 
 
-def _full_facts(facts: FastFacts) -> Facts:
-    """The detailed index, built at most once per profile, for the rare cases derived here."""
-    if facts._full is None:
-        facts._full = build_facts(facts.patient, facts.as_of, facts.options)
-    return facts._full
-
-
-def _detailed(rule: Rule) -> Predicate:
-    """Truth from the detailed evaluator: one implementation of derived values, not two."""
-    check = compile_rule(rule)
-
-    def run(facts: FastFacts) -> int:
-        return _TRUTH_INT[check(_full_facts(facts)).truth]
-
-    return run
+def _derived_crcl(
+    patient: Patient, as_of: date, latest: dict[str, Lab | Observation]
+) -> Observation | None:
+    """Cockcroft-Gault when not measured: the detailed path's own function, on the same values."""
+    scr, weight = latest.get("creatinine"), latest.get("body_weight")
+    if scr is None or weight is None:
+        return None
+    obs = {
+        "creatinine": (Observation("", "", scr.value, scr.unit, scr.date),),
+        "body_weight": (Observation("", "", weight.value, weight.unit, weight.date),),
+    }
+    return _derived_creatinine_clearance(patient, as_of, obs)
 
 
 Predicate = Callable[[FastFacts], int]
@@ -398,18 +398,31 @@ def _sex(rule: SexRule) -> Predicate:
 
 def _performance(rule: PerformanceRule) -> Predicate:
     scale, allowed, lo, hi = rule.scale, rule.allowed, rule.min, rule.max
-    derived = _detailed(rule)  # ECOG <-> Karnofsky ranges when only the other scale is given
+    other = "karnofsky" if scale == "ecog" else "ecog"
+    mapped = (
+        derive.ecog_range_from_karnofsky
+        if other == "karnofsky"
+        else derive.karnofsky_range_from_ecog
+    )
+    step = 1 if scale == "ecog" else 10
 
-    def check(facts: FastFacts) -> int:
-        value = getattr(facts.patient, scale)
-        if value is None:
-            return derived(facts)
-        ok = (
+    def ok(value: int) -> bool:
+        return (
             (allowed is None or value in allowed)
             and (lo is None or value >= lo)
             and (hi is None or value <= hi)
         )
-        return TRUE if ok else FALSE
+
+    def check(facts: FastFacts) -> int:
+        value = getattr(facts.patient, scale)
+        if value is not None:
+            return TRUE if ok(value) else FALSE
+        given = getattr(facts.patient, other)
+        if given is None:
+            return UNKNOWN
+        low, high = mapped(given)  # the other scale's range, as the detailed path maps it
+        hits = {ok(v) for v in range(low, high + 1, step)}
+        return TRUE if hits == {True} else FALSE if hits == {False} else UNKNOWN
 
     return check
 
@@ -420,7 +433,30 @@ def _child_pugh(rule: ChildPughRule) -> Predicate:
     rmin = rule.min_score if rule.min_score is not None else 5
     rmax = rule.max_score if rule.max_score is not None else 15
 
-    derived = _detailed(rule)  # scored from bilirubin, albumin, INR and the recorded grades
+    def derived(facts: FastFacts) -> int:
+        """Not recorded: score it from labs and grades, as ``evaluate._derive_child_pugh``."""
+        p = facts.patient
+        cp = derive.child_pugh_partial(
+            _value(facts, "total_bilirubin", "mg/dL"),
+            _value(facts, "albumin", "g/dL"),
+            _value(facts, "inr", "1"),
+            p.ascites,
+            p.encephalopathy,
+        )
+        truths = set()
+        if classes:
+            inside = {c in classes for c in cp.classes}
+            truths.add(TRUE if inside == {True} else FALSE if inside == {False} else UNKNOWN)
+        if scored:
+            if rmin <= cp.min_score and cp.max_score <= rmax:
+                truths.add(TRUE)
+            elif cp.max_score < rmin or cp.min_score > rmax:
+                truths.add(FALSE)
+            else:
+                truths.add(UNKNOWN)
+        if FALSE in truths:
+            return FALSE
+        return TRUE if truths == {TRUE} else UNKNOWN
 
     def check(facts: FastFacts) -> int:
         cp = facts.patient.child_pugh
@@ -441,7 +477,16 @@ def _child_pugh(rule: ChildPughRule) -> Predicate:
     return check
 
 
-_NOT_CONVERTIBLE = -1.0  # a cached "this unit cannot be converted" (factors are positive)
+def _value(facts: FastFacts, analyte_id: str, unit: str) -> float | None:
+    o = facts.latest.get(analyte_id)
+    if o is None:
+        return None
+    try:
+        return vocab.convert(o.value, o.unit, unit, analyte_id)
+    except vocab.UnitError:
+        return None
+
+
 _MAX_CACHED_UNITS = 256  # bound the per-rule cache: unit strings come from untrusted profiles
 
 
@@ -469,27 +514,38 @@ def _lab(rule: LabRule) -> Predicate:
 
     target = rule.unit if rule.unit is not None else a.unit
     threshold = float(rule.value)  # type: ignore[arg-type]
-    factors: dict[str | None, float] = {}
+    conversions: dict[str | None, vocab.Conversion | None] = {}
 
-    def factor(unit: str | None) -> float:
-        try:
-            f = vocab.conversion_factor(unit, target, aid)
-        except vocab.UnitError:
-            f = _NOT_CONVERTIBLE
-        if len(factors) < _MAX_CACHED_UNITS:
-            factors[unit] = f
-        return f
+    needs_unit = vocab.unit(a.unit) != "1"
+
+    def conversion(unit: str | None) -> vocab.Conversion | None:
+        """None when the unit does not convert, or is missing where the analyte has one."""
+        c: vocab.Conversion | None = None
+        if not (needs_unit and not (unit or "").strip()):
+            try:
+                c = vocab.conversion(unit, target, aid)
+            except vocab.UnitError:
+                c = None
+        if len(conversions) < _MAX_CACHED_UNITS:
+            conversions[unit] = c
+        return c
 
     def absolute(facts: FastFacts) -> int:
         o = facts.latest.get(aid)
         if o is None:
             return UNKNOWN
-        f = factors.get(o.unit)
-        if f is None:
-            f = factor(o.unit)
-        if f == _NOT_CONVERTIBLE:
+        unit = o.unit
+        c = conversions[unit] if unit in conversions else conversion(unit)
+        if c is None:
             return UNKNOWN
-        return TRUE if cmp(o.value * f, threshold) else FALSE
+        if c.is_factor:
+            value = c.slope * o.value + c.offset
+        else:
+            try:
+                value = c.apply(o.value)
+            except vocab.UnitError:
+                return UNKNOWN
+        return TRUE if cmp(value, threshold) else FALSE
 
     return absolute
 
@@ -540,32 +596,16 @@ def _condition(rule: ConditionRule) -> Predicate:
     c = vocab.condition(rule.condition)
     if c is None or any(vocab.condition(e) is None for e in rule.except_):
         return _constant(REVIEW)
-    exceptions = [vocab.condition(e).id for e in rule.except_]  # type: ignore[union-attr]
-    members = _members(vocab.conditions(), [c.id], exceptions, "condition")
+    cid = c.id
+    exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     active_only, window, absent = rule.active, _since(rule.within), _absent(rule.if_absent)
-    matched = _members(vocab.conditions(), [c.id], [], "condition")
-    excepted = (
-        _members(vocab.conditions(), exceptions, [], "condition") if exceptions else frozenset()
-    )
-    code_in = lru_cache(maxsize=1024)(partial(vocab.code_matches, c.id))
-    code_out = lru_cache(maxsize=1024)(
-        lambda code: any(vocab.code_matches(x, code) for x in exceptions)
-    )
-
-    def hit(concept: str | None, code: str | None) -> bool:
-        """As ``evaluate._condition_hit``: by concept or by code, and not by an exception."""
-        if concept in members and not (code and code_out(code)):
-            return True
-        if not code or not code_in(code):
-            return False
-        return concept not in excepted and not code_out(code)
 
     def check(facts: FastFacts) -> int:
-        if not facts.coded and members.isdisjoint(facts.condition_ids):
+        if cid not in facts.condition_ids:
             return absent(facts)
         unsure = False
-        for concept, start, end, active, code in facts.conditions:
-            if not hit(concept, code) or (active_only and not active):
+        for hits, start, end, active in facts.conditions:
+            if cid not in hits or not exceptions.isdisjoint(hits) or (active_only and not active):
                 continue
             timing = _when(start, end, active, window, facts.as_of)
             if timing == TRUE:
