@@ -1105,6 +1105,9 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 norm[lo:hi],
                 f"negation, exception or condition not understood: '{text_of(p)}'",
             )
+    if any(p.rule is not None and p.rule.kind == "not" for p in pieces[:-1]):
+        # "No diabetes or ALT > 3 × ULN": the negation may reach over what follows it
+        return _manual(norm[lo:hi], f"scope of a negation unclear: '{norm[lo:hi].strip()}'")
     kinds = set(hidden)
     for b in boundaries[:-1]:
         types = {t.type for t in b}
