@@ -17,7 +17,11 @@ def _types(text: str) -> list[str]:
 
 def test_normalise_superscripts_before_nfkc() -> None:
     assert grammar.normalise("1.5 x 10⁹/L") == "1.5 × 10^9/L"
-    assert grammar.normalise("mm³") == "mm3"
+    assert grammar.normalise("mm³") == "mm^3"
+    assert [(t.type, t.value) for t in grammar.tokenize(grammar.normalise("1500/mm³"))] == [
+        ("NUM", "1500"),
+        ("UNIT", "/mm3"),
+    ]
 
 
 def test_normalise_escapes_and_comparators() -> None:

@@ -12,7 +12,6 @@ directly, which keeps a parse in the tens of microseconds.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,37 +21,22 @@ from lark.exceptions import LarkError
 from lark.lexer import Lexer
 
 from eligibility import vocab
+from eligibility.normalize import normalize as fold_characters
 
 # --------------------------------------------------------------------------- normalisation
 
-_SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_SUPER_RUN = re.compile(r"(10)\s*([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+# Character folding (comparator variants, dashes, micro signs, superscript powers, markdown
+# escapes, HTML entities, NFKC) is ``eligibility.normalize``'s, shared with ingest. What follows
+# is only the tokeniser's own canonical spelling on top of it.
 _CHARS = str.maketrans(
     {
-        "≧": "≥",
-        "⩾": "≥",
-        "≦": "≤",
-        "⩽": "≤",
-        "–": "-",
-        "—": "-",
-        "−": "-",
-        "‐": "-",
-        "‑": "-",
-        "~": "-",
-        "～": "-",
-        "µ": "u",
-        "μ": "u",
-        "’": "'",
-        "‘": "'",
+        "µ": "u",  # unit spellings: "/µL" and "/uL" are one key
+        "~": "-",  # "18~75": a range
         "`": "'",
-        "“": '"',
-        "”": '"',
-        "\u00a0": " ",
-        "·": ".",
+        "·": ".",  # "1·5": a decimal point
         "⋅": "×",
     }
 )
-_ESCAPE = re.compile(r"\\([<>*_\[\]()#.+\-!])")
 _TIMES_BEFORE = re.compile(
     r"(?<=[\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
 )
@@ -60,20 +44,14 @@ _SPACE = re.compile(r"[ \t\r\n]+")
 
 
 def normalise(text: str) -> str:
-    """Canonical characters for the tokeniser: comparators, dashes, µ, superscript powers, escapes.
+    """Canonical text for the tokeniser: ``normalize`` plus ">=" → "≥", "3xULN" → "3 × ULN".
 
-    Superscripts are resolved *before* NFKC, which would turn "10⁹" into the misleading "109".
-    Markdown escapes are removed ("\\>" → ">"); the caller learns of them via ``had_escapes``.
-    Offsets are not kept here: criterion spans come from the splitter, and reasons quote text.
+    Superscripts become "^n" there *before* NFKC, which would turn "10⁹" into the misleading
+    "109". Markdown escapes are removed ("\\>" → ">"); the caller learns of them via
+    ``had_escapes``. Offsets are not kept: criterion spans come from the splitter, and reasons
+    quote text.
     """
-    text = _SUPER_RUN.sub(
-        lambda m: (
-            f"10^{m.group(2).translate(_SUPER)}" if m.group(1) else m.group(3).translate(_SUPER)
-        ),
-        text,
-    )
-    text = unicodedata.normalize("NFKC", text).translate(_CHARS)
-    text = _ESCAPE.sub(r"\1", text)
+    text = fold_characters(text).text.translate(_CHARS)
     text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
     text = _TIMES_BEFORE.sub(" × ", text)
     return _SPACE.sub(" ", text).strip()
