@@ -17,7 +17,11 @@ def _types(text: str) -> list[str]:
 
 def test_normalise_superscripts_before_nfkc() -> None:
     assert grammar.normalise("1.5 x 10⁹/L") == "1.5 × 10^9/L"
-    assert grammar.normalise("mm³") == "mm3"
+    assert grammar.normalise("mm³") == "mm^3"
+    assert [(t.type, t.value) for t in grammar.tokenize(grammar.normalise("1500/mm³"))] == [
+        ("NUM", "1500"),
+        ("UNIT", "/mm3"),
+    ]
 
 
 def test_normalise_escapes_and_comparators() -> None:
@@ -104,3 +108,29 @@ def test_yaml_round_trip_is_lossless(text: str, section: str) -> None:
     dumped = crit.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     again = Criterion.model_validate(yaml.safe_load(yaml.safe_dump(dumped, allow_unicode=True)))
     assert again == crit
+
+
+def test_gloss_inside_an_analyte_name_is_swallowed_never_a_rule_of_its_own():
+    toks = grammar.tokenize(
+        grammar.normalise("International standardization (prothrombin time) ratio")
+    )
+    assert [(t.type, t.value) for t in toks] == [("LAB", "inr")]
+    assert toks[0].start == 0 and toks[0].end == len(
+        "International standardization (prothrombin time) ratio"
+    )
+    # an unrelated test inside the name is not a gloss: nothing is merged
+    assert "inr" not in {t.value for t in grammar.tokenize("International normalized (APTT) ratio")}
+
+
+def test_test_named_beside_its_condition_reads_as_the_condition():
+    text = grammar.normalise("Human immunodeficiency virus (HIV, HIV1/2 antibody) positive")
+    assert [t.value for t in grammar.tokenize(text) if t.type in {"LAB", "COND"}] == [
+        "hiv_infection"
+    ] * 3
+    # alone, a test name stays the test
+    assert _types("HIV1/2 antibody") == ["LAB"]
+
+
+def test_vocabulary_terms_led_by_grammar_words_are_left_to_the_grammar():
+    assert _types("other malignancy") == ["OTHER", "COND"]
+    assert _types("second primary malignancy") == ["OTHER", "WORD", "COND"]

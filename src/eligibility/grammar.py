@@ -12,7 +12,6 @@ directly, which keeps a parse in the tens of microseconds.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,37 +21,22 @@ from lark.exceptions import LarkError
 from lark.lexer import Lexer
 
 from eligibility import vocab
+from eligibility.normalize import normalize as fold_characters
 
 # --------------------------------------------------------------------------- normalisation
 
-_SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_SUPER_RUN = re.compile(r"(10)\s*([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+# Character folding (comparator variants, dashes, micro signs, superscript powers, markdown
+# escapes, HTML entities, NFKC) is ``eligibility.normalize``'s, shared with ingest. What follows
+# is only the tokeniser's own canonical spelling on top of it.
 _CHARS = str.maketrans(
     {
-        "≧": "≥",
-        "⩾": "≥",
-        "≦": "≤",
-        "⩽": "≤",
-        "–": "-",
-        "—": "-",
-        "−": "-",
-        "‐": "-",
-        "‑": "-",
-        "~": "-",
-        "～": "-",
-        "µ": "u",
-        "μ": "u",
-        "’": "'",
-        "‘": "'",
+        "µ": "u",  # unit spellings: "/µL" and "/uL" are one key
+        "~": "-",  # "18~75": a range
         "`": "'",
-        "“": '"',
-        "”": '"',
-        "\u00a0": " ",
-        "·": ".",
+        "·": ".",  # "1·5": a decimal point
         "⋅": "×",
     }
 )
-_ESCAPE = re.compile(r"\\([<>*_\[\]()#.+\-!])")
 _TIMES_BEFORE = re.compile(
     r"(?<=[\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
 )
@@ -60,20 +44,14 @@ _SPACE = re.compile(r"[ \t\r\n]+")
 
 
 def normalise(text: str) -> str:
-    """Canonical characters for the tokeniser: comparators, dashes, µ, superscript powers, escapes.
+    """Canonical text for the tokeniser: ``normalize`` plus ">=" → "≥", "3xULN" → "3 × ULN".
 
-    Superscripts are resolved *before* NFKC, which would turn "10⁹" into the misleading "109".
-    Markdown escapes are removed ("\\>" → ">"); the caller learns of them via ``had_escapes``.
-    Offsets are not kept here: criterion spans come from the splitter, and reasons quote text.
+    Superscripts become "^n" there *before* NFKC, which would turn "10⁹" into the misleading
+    "109". Markdown escapes are removed ("\\>" → ">"); the caller learns of them via
+    ``had_escapes``. Offsets are not kept: criterion spans come from the splitter, and reasons
+    quote text.
     """
-    text = _SUPER_RUN.sub(
-        lambda m: (
-            f"10^{m.group(2).translate(_SUPER)}" if m.group(1) else m.group(3).translate(_SUPER)
-        ),
-        text,
-    )
-    text = unicodedata.normalize("NFKC", text).translate(_CHARS)
-    text = _ESCAPE.sub(r"\1", text)
+    text = fold_characters(text).text.translate(_CHARS)
     text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
     text = _TIMES_BEFORE.sub(" × ", text)
     return _SPACE.sub(" ", text).strip()
@@ -254,6 +232,7 @@ class Tok:
     value: str
     start: int
     end: int
+    alt: tuple[tuple[str, str], ...] = ()  # other vocabulary readings of the same words
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +273,12 @@ _ANCHOR_TYPES = frozenset(
     ]
 )
 _VOCAB_PRIORITY = {"LAB": 0, "VITAL": 0, "MEASURE": 0, "COND": 1, "DRUG": 1, "TARGET": 2}
+_VOCAB_TYPES = frozenset(_VOCAB_PRIORITY)
+_ANALYTE_TYPES = frozenset({"LAB", "VITAL", "MEASURE"})
+# Words the grammar reads itself: a vocabulary term starting with one is left to the grammar
+# ("active tuberculosis" → ACTIVE COND; "other malignancy" → OTHER COND, which is relative to the
+# trial's own disease and stays manual — never the unconditional "malignancy").
+_GRAMMAR_LEADS = ("active ", "other ", "another ", "second ", "additional ")
 _BASE_RE = re.compile(
     r"(?P<amb>\b[1-9]\d{0,2}(?:\.\d{3})+(?![\d.]))"
     r"|(?P<num>\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)"
@@ -342,8 +327,8 @@ def _vocab_entries() -> list[tuple[str, _Entry]]:
             add(term, typ, a.id)
     for c in vocab.conditions():
         for term in (c.name, *c.synonyms):
-            if term.lower().startswith("active "):
-                continue  # "active" is grammar: it sets ``active: true``
+            if term.lower().startswith(_GRAMMAR_LEADS):
+                continue  # grammar words: "active" sets ``active: true``, "other" → manual
             add(term, "COND", c.id)
     for d in vocab.drugs():
         for term in (d.name, *d.synonyms):
@@ -441,28 +426,44 @@ def tokenize(text: str) -> list[Tok]:
             toks.append(Tok("TO", "-", start, end))
             i += 1
             continue
-        best: tuple[int, _Entry] | None = None
+        best: tuple[int, _Entry, tuple[tuple[str, str], ...]] | None = None
         if kind in {"word", "punct"} and folded[i]:
             key = ""
             j = i
-            while j < n and j - i < lex.max_len + 4:
+            gloss: tuple[int, int] | None = None  # base indices of "(" and ")" skipped inside
+            while j < n and j - i < lex.max_len + 4 + (gloss[1] - gloss[0] + 1 if gloss else 0):
                 piece = folded[j]
                 if j > i and base[j][0] == "punct" and base[j][1] not in _JOINERS:
-                    break
+                    close = _gloss_end(base, j) if gloss is None and key in lex.prefixes else None
+                    if close is None:
+                        break
+                    gloss = (j, close)  # "International normalised (…) ratio": look past it
+                    j = close + 1
+                    continue
                 if piece:
                     key = f"{key} {piece}" if key else piece
-                    for entry in lex.entries.get(key, ()):
+                    bucket = lex.entries.get(key, ())
+                    for entry in bucket:
                         if entry.exact is not None:
                             compact = re.sub(r"[\s\-.'’]", "", text[start : base[j][3]])
                             if compact not in entry.exact:
                                 continue
-                        best = (j, entry)
+                        if gloss is not None and not _glosses_analyte(
+                            entry, text[base[gloss[0]][3] : base[gloss[1]][2]]
+                        ):
+                            continue
+                        alt = tuple(
+                            (e.type, e.value)
+                            for e in bucket
+                            if e is not entry and {e.type, entry.type} <= _VOCAB_TYPES
+                        )
+                        best = (j, entry, alt)
                         break
                     if key not in lex.prefixes:
                         break
                 j += 1
         if best is not None:
-            j, entry = best
+            j, entry, alt = best
             t_end = base[j][3]
             value = entry.value
             if entry.type == "DRUG" and entry.head:
@@ -470,7 +471,7 @@ def tokenize(text: str) -> list[Tok]:
             if entry.type == "CHILDPUGH":
                 cp_seen = True
             if entry.type != "FILLER":
-                toks.append(Tok(entry.type, value, start, t_end))
+                toks.append(Tok(entry.type, value, start, t_end, alt))
             i = j + 1
             continue
         if kind == "word" and raw.lower() in {"a", "an"}:
@@ -485,8 +486,64 @@ def tokenize(text: str) -> list[Tok]:
     return _glosses(toks)
 
 
+def _gloss_end(base: list[tuple[str, str, int, int]], j: int) -> int | None:
+    """Index of the ")" closing a short parenthesis of words opened at ``base[j]``, if any."""
+    if base[j][1] != "(":
+        return None
+    for c in range(j + 1, min(j + 7, len(base))):
+        if base[c][1] == ")":
+            return c if c > j + 1 else None
+        if base[c][0] not in {"word", "punct"} or base[c][1] in "();,":
+            return None
+    return None
+
+
+def _glosses_analyte(entry: _Entry, inner: str) -> bool:
+    """Is ``inner`` (a parenthesis inside a term's words) a gloss of that analyte?
+
+    Only one analyte term is allowed, and it must be the same analyte or a test named inside one
+    of its names ("prothrombin time" of "prothrombin time INR"): "International standardization
+    (prothrombin time) ratio" is the INR, never a prothrombin-time rule.
+    """
+    if entry.type not in _ANALYTE_TYPES:
+        return False
+    toks = tokenize(inner)
+    if len(toks) != 1 or toks[0].type not in _ANALYTE_TYPES:
+        return False
+    if toks[0].value == entry.value:
+        return True
+    return _fold_key(inner) in _sub_phrases(entry.value)
+
+
+def _fold_key(text: str) -> str:
+    pieces = (_fold_piece(m.group(0)) for m in _BASE_RE.finditer(normalise(text)))
+    return " ".join(p for p in pieces if p)
+
+
+@cache
+def _sub_phrases(analyte_id: str) -> frozenset[str]:
+    """Every run of words inside the names of an analyte, folded."""
+    a = vocab.analyte(analyte_id)
+    out: set[str] = set()
+    for term in (a.name, *a.synonyms) if a else ():
+        words = _fold_key(term).split(" ")
+        out |= {
+            " ".join(words[x:y]) for x in range(len(words)) for y in range(x + 1, len(words) + 1)
+        }
+    return frozenset(out)
+
+
 def _glosses(toks: list[Tok]) -> list[Tok]:
-    """ "ULN (upper limit of normal)": a parenthesised repeat of the same limit is dropped."""
+    """Parenthesised glosses that repeat the term they follow.
+
+    * "ULN (upper limit of normal)": the repeated limit is dropped.
+    * "Human immunodeficiency virus (HIV, HIV1/2 antibody)": inside a parenthesis after a
+      condition (or an analyte), a term the vocabulary also lists as a name of *that* concept
+      takes that reading — the diagnostic test named beside its condition is the condition.
+    * "HIV antibody positive": a term that names both a test and a condition, followed by
+      "positive"/"negative", is the condition (no lab rule reads "positive").
+    """
+    toks = _agree(toks)
     out: list[Tok] = []
     k = 0
     while k < len(toks):
@@ -503,6 +560,40 @@ def _glosses(toks: list[Tok]) -> list[Tok]:
             continue
         k += 1
     return out
+
+
+def _retyped(t: Tok, typ: str, value: str) -> Tok:
+    return Tok(typ, value, t.start, t.end, ((t.type, t.value),))
+
+
+def _agree(toks: list[Tok]) -> list[Tok]:
+    """Give ambiguous vocabulary terms the reading their gloss head or "positive" demands."""
+    if not any(t.alt for t in toks):
+        return toks
+    out = list(toks)
+    for k, t in enumerate(out):
+        if not t.alt:
+            continue
+        nxt = out[k + 1].type if k + 1 < len(out) else None
+        if t.type != "COND" and nxt in {"POSITIVE", "NEGATIVE"}:
+            cond = next((v for typ, v in t.alt if typ == "COND"), None)
+            if cond is not None:
+                out[k] = _retyped(t, "COND", cond)
+                continue
+        head = _gloss_head(out, k)
+        if head is not None and head.type != t.type and (head.type, head.value) in t.alt:
+            out[k] = _retyped(t, head.type, head.value)
+    return out
+
+
+def _gloss_head(toks: list[Tok], k: int) -> Tok | None:
+    """The vocabulary term a parenthesis holding ``toks[k]`` directly follows, if any."""
+    j = k - 1
+    while j >= 0 and toks[j].type in {"COMMA", "SLASH", "OR", "AND", *_VOCAB_TYPES}:
+        j -= 1
+    if j >= 1 and toks[j].type == "LPAR" and toks[j - 1].type in _VOCAB_TYPES:
+        return toks[j - 1]
+    return None
 
 
 def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list[Tok]) -> int:

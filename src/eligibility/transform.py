@@ -906,15 +906,72 @@ def parse_criterion(
 
 
 def _context_problem(context: str, section: Section) -> str | None:
-    """A lead-in that names a subgroup ("Under age 18:") or an allowance changes the meaning."""
+    """Why a lead-in changes its items' meaning, or None when it only introduces them.
+
+    A lead-in is harmless only when every word of it is list glue ("Patients must have the
+    following:", "Adequate organ function as defined below:", "Hepatic:"). Anything else can name
+    a subgroup ("Recurrent tumor:", "DONOR:", "Healthy control subjects …:"), a time window
+    ("None of the following within the past 6 months:"), a negation, or alternatives ("at least
+    2 of the following:") — the items are then not rules on their own, so they stay manual.
+    """
     norm = grammar.normalise(context)
-    if _RISKY_CONTEXT.search(norm) or (
-        section == "inclusion" and re.search(r"(?i)\b(?:not|no)\b", norm)
-    ):
-        return f"depends on its lead-in: '{norm[:120]}'"
-    if grammar.has_anchor(norm) and any(t.type in _CONTEXT_ANCHORS for t in grammar.tokenize(norm)):
-        return f"applies to the subgroup in its lead-in: '{norm[:120]}'"
+    quoted = norm[:120]
+    if _RISKY_CONTEXT.search(norm):
+        return f"depends on its lead-in: '{quoted}'"
+    if _SOME_OF.search(norm) or (section == "inclusion" and _ANY_OF.search(norm)):
+        return f"one of alternatives listed in its lead-in: '{quoted}'"
+    if section == "exclusion":  # "Patients with any of the following … are excluded:"
+        norm = _WITH_THE_FOLLOWING.sub(" ", norm)
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", norm)]
+    glue = _LEAD_GLUE | (_LEAD_GLUE_EXCLUSION if section == "exclusion" else frozenset())
+    if section == "exclusion" and _NOT_ELIGIBLE.search(norm):
+        glue = glue | {"not"}
+    odd = [w for w in words if w not in glue]
+    if odd or not words or set(words) <= _POPULATION:
+        return f"depends on its lead-in: '{quoted}'"
     return None
+
+
+# Words of lead-ins that only introduce a list, restate the section or name an NCI category
+# ("Hepatic:", "Biologic therapy:"), read off the corpus's most frequent lead-ins.
+# fmt: off
+_LEAD_GLUE = frozenset([
+    "a", "adequate", "all", "an", "and", "applicable", "are", "as", "assessed", "at", "based",
+    "baseline", "be", "below", "biologic", "biological", "blood", "bone", "by", "cardiac",
+    "cardiovascular", "characteristics", "chemotherapy", "coagulation", "concurrent", "criteria",
+    "criterion", "defined", "demonstrate", "determined", "eligibility", "eligible", "end",
+    "endocrine", "entry", "expectancy", "following", "follows", "for", "function", "functional",
+    "functions", "gender", "general", "haematological", "haematology", "have", "hematologic",
+    "hematological", "hematology", "hematopoietic", "hepatic", "hormonal", "if", "important",
+    "in", "include", "includes", "including", "inclusion", "indicators", "is", "kidney", "lab",
+    "laboratory", "life", "liver", "major", "marrow", "may", "meet", "meets", "must", "normal",
+    "of", "organ", "organs", "other", "others", "parameter", "parameters", "participant",
+    "participants", "participate", "participation", "patient", "patients", "performance", "prior",
+    "pulmonary", "qualify", "radiotherapy", "renal", "requirement", "requirements", "result",
+    "results", "routine", "screening", "sex", "should", "status", "studies", "study", "subject",
+    "subjects", "sufficient", "surgery", "test", "tests", "that", "the", "therapy", "these",
+    "they", "this", "to", "trial", "value", "values", "volunteer", "volunteers", "who", "will",
+    "you", "your",
+])
+_LEAD_GLUE_EXCLUSION = frozenset([
+    "any", "conditions", "diseases", "exclusion", "excluded", "exclude", "following", "from",
+    "reasons", "symptoms",
+])
+# A lead-in that is only a population noun ("PATIENT:" beside "DONOR:") names a subgroup.
+_POPULATION = frozenset([
+    "patient", "patients", "participant", "participants", "subject", "subjects", "volunteer",
+    "volunteers",
+])
+# fmt: on
+_WITH_THE_FOLLOWING = re.compile(r"(?i)\bwith\s+(?:any\s+of\s+)?the\s+following\b")
+_NOT_ELIGIBLE = re.compile(
+    r"(?i)\bnot\s+(?:be\s+)?(?:eligible|enrolled|included|qualify|allowed\s+to\s+participate)"
+)
+_SOME_OF = re.compile(
+    r"(?i)\b(?:at\s+least|minimum\s+of|\d+|two|three|four|five)\s+(?:or\s+more\s+)?"
+    r"(?:of|out\s+of)\b"
+)
+_ANY_OF = re.compile(r"(?i)\b(?:one|any|either|some)\s+(?:or\s+more\s+)?of\b|\beither\b|\bor\b")
 
 
 def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[Tok]]]:
@@ -1048,6 +1105,9 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 norm[lo:hi],
                 f"negation, exception or condition not understood: '{text_of(p)}'",
             )
+    if any(p.rule is not None and p.rule.kind == "not" for p in pieces[:-1]):
+        # "No diabetes or ALT > 3 × ULN": the negation may reach over what follows it
+        return _manual(norm[lo:hi], f"scope of a negation unclear: '{norm[lo:hi].strip()}'")
     kinds = set(hidden)
     for b in boundaries[:-1]:
         types = {t.type for t in b}
