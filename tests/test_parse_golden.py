@@ -25,9 +25,6 @@ SEEDS = {
 }
 # criterion -> why the parser stays more cautious than the reviewer (see docs/parser.md)
 KNOWN = {
-    # Regressions from the broader vocabulary (being fixed): the parser stays manual, never wrong.
-    ("NCT04669496", "I6.2"): "'(prothrombin time)' inside the INR name now reads as the PT analyte",
-    ("NCT04669496", "E9"): "'HIV1/2 antibody' in the apposition now reads as the HIV antibody test",
     ("NCT04669496", "I4"): "label 'Pathological diagnosis by biopsy:' is not a category label",
     ("NCT04669496", "I5"): "nested 'or' lists inside parentheses; left manual",
     ("NCT04669496", "I8"): "negation inside 'For women who are not …' has unclear scope",

@@ -42,22 +42,7 @@ def test_table_size() -> None:
     assert len(manual) >= 30
 
 
-# Cautious regressions from the broader vocabulary (the parser says manual; being fixed).
-_PENDING = {
-    "Coagulation function: International standardization (prothrombin time) ratio (INR) \\<1.2;",
-    "Human immunodeficiency virus (HIV, HIV1/2 antibody) positive;",
-}
-
-
-def _case(c: dict):  # type: ignore[no-untyped-def]
-    if c["text"] in _PENDING:
-        return pytest.param(
-            c, marks=pytest.mark.xfail(strict=True, reason="vocab merge regression")
-        )
-    return c
-
-
-@pytest.mark.parametrize("case", [_case(c) for c in TABLE], ids=[c["text"][:60] for c in TABLE])
+@pytest.mark.parametrize("case", TABLE, ids=[c["text"][:60] for c in TABLE])
 def test_phrasing(case: dict) -> None:
     rule = parse_criterion(case["text"], case["section"], case.get("context"))
     got = _shape(rule.model_dump(mode="json", by_alias=True, exclude_defaults=True))
