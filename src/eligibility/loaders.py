@@ -456,7 +456,7 @@ def _json_suspect(text: str) -> bool:
     """True when ``tree_problem`` must look: a suspicious character, or deep nesting."""
     if "\\" in text and _ESCAPED_BAD.search(text):
         return True
-    if not text.isascii() and _RAW_BAD.search(text):
+    if "\x7f" in text or (not text.isascii() and _RAW_BAD.search(text)):  # DEL is ASCII
         return True
     if text.count("[") + text.count("{") < MAX_DEPTH:
         return False
