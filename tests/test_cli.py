@@ -81,9 +81,19 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 ERRORS = [
     ("missing file", None, "nope.json", "nope.json: file not found"),
     ("malformed JSON", "p.json", '{"id": "x",', "malformed JSON"),
-    ("ECOG 9", "p.json", '{"id": "x", "ecog": 9}', "$.ecog: Input should be less than or equal to 5"),
+    (
+        "ECOG 9",
+        "p.json",
+        '{"id": "x", "ecog": 9}',
+        "$.ecog: Input should be less than or equal to 5",
+    ),
     ("unknown field", "p.json", '{"id": "x", "ecgo": 1}', "$.ecgo: unknown field"),
-    ("wrong type", "p.json", '{"id": "x", "labs": [{"test": "ALT", "value": "high"}]}', "$.labs[0].value"),
+    (
+        "wrong type",
+        "p.json",
+        '{"id": "x", "labs": [{"test": "ALT", "value": "high"}]}',
+        "$.labs[0].value",
+    ),
     ("NaN", "p.json", '{"id": "x", "age": NaN}', "NaN is not a number JSON allows"),
     ("duplicate key", "p.json", '{"id": "x", "id": "y"}', "duplicate key 'id'"),
     ("empty file", "p.json", "", "file is empty"),
@@ -101,7 +111,11 @@ def test_patient_errors_are_one_line(tmp_path, capsys, name, fname, text, expect
 
 RULE_ERRORS = [
     ("unknown kind", "kind: magic", "$.criteria[0].rule: Input tag 'magic'"),
-    ("bad comparator", "kind: lab\n      analyte: alt\n      comparator: '=='\n      value: 1", "line 11: $.criteria[0].rule.comparator"),
+    (
+        "bad comparator",
+        "kind: lab\n      analyte: alt\n      comparator: '=='\n      value: 1",
+        "line 11: $.criteria[0].rule.comparator",
+    ),
     ("min above max", "kind: age\n      min: 80\n      max: 18", "min age 80 is above max age 18"),
 ]
 
@@ -139,7 +153,16 @@ def test_bad_as_of_is_usage_error(capsys):
 
 def test_console_script_runs():
     proc = subprocess.run(
-        [sys.executable, "-m", "eligibility", "screen", HCC, str(P / "p03_ineligible_ecog.json"), "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "eligibility",
+            "screen",
+            HCC,
+            str(P / "p03_ineligible_ecog.json"),
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=False,

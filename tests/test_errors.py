@@ -116,8 +116,9 @@ def test_missing_file(tmp_path, capsys):
 
 
 def test_directory_for_a_file(tmp_path, capsys):
+    # A directory is read for its profiles (cohort screening, issue 5); an empty one is an error.
     assert main(["screen", HCC, str(tmp_path)]) == 2
-    assert "is a directory, expected a file" in capsys.readouterr().err
+    assert "no .yaml, .yml, .json or .jsonl files" in capsys.readouterr().err
 
 
 def test_profile_over_the_size_limit(tmp_path, capsys):

@@ -24,7 +24,10 @@ AS_OF = date(2024, 3, 1)
 
 def run(rule: dict[str, Any], patient: dict[str, Any], section: str = "inclusion", **opts: Any):
     ruleset = RuleSet.model_validate(
-        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": section, "text": "t", "rule": rule}]}
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": section, "text": "t", "rule": rule}],
+        }
     )
     crit: Criterion = ruleset.criteria[0]
     facts = build_facts(Patient.model_validate({"id": "p", **patient}), AS_OF, Options(**opts))
@@ -47,7 +50,13 @@ AGE = {"kind": "age", "min": 18, "max": 75}
 ALT3 = {"kind": "lab", "analyte": "alt", "comparator": "<=", "multiple": 3, "of": "ULN"}
 ANC = {"kind": "lab", "analyte": "neutrophils", "comparator": ">=", "value": 1.5, "unit": "10^9/L"}
 PLT = {"kind": "lab", "analyte": "platelets", "comparator": ">=", "value": 90, "unit": "10^9/L"}
-BILI = {"kind": "lab", "analyte": "total_bilirubin", "comparator": "<=", "value": 1.5, "unit": "mg/dL"}
+BILI = {
+    "kind": "lab",
+    "analyte": "total_bilirubin",
+    "comparator": "<=",
+    "value": 1.5,
+    "unit": "mg/dL",
+}
 HB = {"kind": "lab", "analyte": "hemoglobin", "comparator": ">=", "value": 9, "unit": "g/dL"}
 HIV = {"kind": "condition", "condition": "hiv_infection"}
 PD1 = {"kind": "therapy", "agents": ["pd1_antibody"], "within": {"amount": 3, "unit": "months"}}
@@ -61,60 +70,348 @@ CASES = [
     ("age from stated age", AGE, {"age": 40}, "inclusion", "pass"),
     ("age missing", AGE, {}, "inclusion", "unknown"),
     ("sex allowed", {"kind": "sex", "allowed": ["female"]}, {"sex": "female"}, "inclusion", "pass"),
-    ("sex not allowed", {"kind": "sex", "allowed": ["female"]}, {"sex": "male"}, "inclusion", "fail"),
+    (
+        "sex not allowed",
+        {"kind": "sex", "allowed": ["female"]},
+        {"sex": "male"},
+        "inclusion",
+        "fail",
+    ),
     ("sex missing", {"kind": "sex", "allowed": ["female"]}, {}, "inclusion", "unknown"),
-    ("ecog allowed", {"kind": "performance", "scale": "ecog", "allowed": [0, 1]}, {"ecog": 1}, "inclusion", "pass"),
-    ("ecog too high", {"kind": "performance", "scale": "ecog", "max": 1}, {"ecog": 2}, "inclusion", "fail"),
-    ("ecog missing", {"kind": "performance", "scale": "ecog", "max": 1}, {}, "inclusion", "unknown"),
-    ("karnofsky at bound", {"kind": "performance", "scale": "karnofsky", "min": 70}, {"karnofsky": 70}, "inclusion", "pass"),
-    ("karnofsky below", {"kind": "performance", "scale": "karnofsky", "min": 70}, {"karnofsky": 60}, "inclusion", "fail"),
-    ("child-pugh class A", {"kind": "child_pugh", "classes": ["A"]}, {"child_pugh": "A"}, "inclusion", "pass"),
-    ("child-pugh class B fails A", {"kind": "child_pugh", "classes": ["A"]}, {"child_pugh": {"class": "B", "score": 7}}, "inclusion", "fail"),
-    ("child-pugh A5-B7 with B7", {"kind": "child_pugh", "max_score": 7}, {"child_pugh": {"class": "B", "score": 7}}, "inclusion", "pass"),
-    ("child-pugh A5-B7 with B8", {"kind": "child_pugh", "max_score": 7}, {"child_pugh": {"score": 8}}, "inclusion", "fail"),
-    ("child-pugh A5-B7 with class A only", {"kind": "child_pugh", "max_score": 7}, {"child_pugh": "A"}, "inclusion", "pass"),
-    ("child-pugh A5-B7 with class B only", {"kind": "child_pugh", "max_score": 7}, {"child_pugh": "B"}, "inclusion", "unknown"),
+    (
+        "ecog allowed",
+        {"kind": "performance", "scale": "ecog", "allowed": [0, 1]},
+        {"ecog": 1},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ecog too high",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {"ecog": 2},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "ecog missing",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {},
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "karnofsky at bound",
+        {"kind": "performance", "scale": "karnofsky", "min": 70},
+        {"karnofsky": 70},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "karnofsky below",
+        {"kind": "performance", "scale": "karnofsky", "min": 70},
+        {"karnofsky": 60},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "child-pugh class A",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {"child_pugh": "A"},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "child-pugh class B fails A",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {"child_pugh": {"class": "B", "score": 7}},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "child-pugh A5-B7 with B7",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": {"class": "B", "score": 7}},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "child-pugh A5-B7 with B8",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": {"score": 8}},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "child-pugh A5-B7 with class A only",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": "A"},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "child-pugh A5-B7 with class B only",
+        {"kind": "child_pugh", "max_score": 7},
+        {"child_pugh": "B"},
+        "inclusion",
+        "unknown",
+    ),
     ("child-pugh missing", {"kind": "child_pugh", "classes": ["A"]}, {}, "inclusion", "unknown"),
-    ("ALT exactly 3 x ULN passes", ALT3, {"labs": [lab("ALT", 120, "U/L", 7, 40)]}, "inclusion", "pass"),
-    ("ALT just above 3 x ULN fails", ALT3, {"labs": [lab("ALT", 120.1, "U/L", 7, 40)]}, "inclusion", "fail"),
+    (
+        "ALT exactly 3 x ULN passes",
+        ALT3,
+        {"labs": [lab("ALT", 120, "U/L", 7, 40)]},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ALT just above 3 x ULN fails",
+        ALT3,
+        {"labs": [lab("ALT", 120.1, "U/L", 7, 40)]},
+        "inclusion",
+        "fail",
+    ),
     ("ALT by synonym SGPT", ALT3, {"labs": [lab("SGPT", 85, "IU/L", 7, 40)]}, "inclusion", "pass"),
     ("ALT by LOINC code", ALT3, {"labs": [lab("1742-6", 200, "U/L", 7, 40)]}, "inclusion", "fail"),
     ("ALT without ULN is unknown", ALT3, {"labs": [lab("ALT", 50, "U/L")]}, "inclusion", "unknown"),
     ("ALT missing", ALT3, {}, "inclusion", "unknown"),
-    ("most recent ALT counts", ALT3, {"labs": [lab("ALT", 500, "U/L", 7, 40, "2024-01-01"), lab("ALT", 50, "U/L", 7, 40, "2024-02-25")]}, "inclusion", "pass"),
-    ("ALT after as-of is ignored", ALT3, {"labs": [lab("ALT", 50, "U/L", 7, 40, "2024-02-01"), lab("ALT", 500, "U/L", 7, 40, "2024-03-05")]}, "inclusion", "pass"),
+    (
+        "most recent ALT counts",
+        ALT3,
+        {
+            "labs": [
+                lab("ALT", 500, "U/L", 7, 40, "2024-01-01"),
+                lab("ALT", 50, "U/L", 7, 40, "2024-02-25"),
+            ]
+        },
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ALT after as-of is ignored",
+        ALT3,
+        {
+            "labs": [
+                lab("ALT", 50, "U/L", 7, 40, "2024-02-01"),
+                lab("ALT", 500, "U/L", 7, 40, "2024-03-05"),
+            ]
+        },
+        "inclusion",
+        "pass",
+    ),
     ("ANC in 10^9/L", ANC, {"labs": [lab("ANC", 1.5, "10^9/L")]}, "inclusion", "pass"),
-    ("ANC in /mm3 converts", ANC, {"labs": [lab("neutrophils", 1400, "/mm3")]}, "inclusion", "fail"),
+    (
+        "ANC in /mm3 converts",
+        ANC,
+        {"labs": [lab("neutrophils", 1400, "/mm3")]},
+        "inclusion",
+        "fail",
+    ),
     ("ANC in 10^3/uL converts", ANC, {"labs": [lab("ANC", 1.6, "10^3/µL")]}, "inclusion", "pass"),
-    ("ANC in cells/uL converts", ANC, {"labs": [lab("ANC", 1600, "cells/uL")]}, "inclusion", "pass"),
+    (
+        "ANC in cells/uL converts",
+        ANC,
+        {"labs": [lab("ANC", 1600, "cells/uL")]},
+        "inclusion",
+        "pass",
+    ),
     ("platelets x10^9/L spelling", PLT, {"labs": [lab("PLT", 90, "x10^9/L")]}, "inclusion", "pass"),
-    ("bilirubin in umol/L converts (25.65 = 1.5 mg/dL)", BILI, {"labs": [lab("total bilirubin", 25.6, "µmol/L")]}, "inclusion", "pass"),
+    (
+        "bilirubin in umol/L converts (25.65 = 1.5 mg/dL)",
+        BILI,
+        {"labs": [lab("total bilirubin", 25.6, "µmol/L")]},
+        "inclusion",
+        "pass",
+    ),
     ("bilirubin in umol/L above", BILI, {"labs": [lab("Tbil", 30, "umol/L")]}, "inclusion", "fail"),
     ("hemoglobin in g/L converts", HB, {"labs": [lab("Hgb", 85, "g/L")]}, "inclusion", "fail"),
-    ("hemoglobin unknown unit is unknown", HB, {"labs": [lab("Hgb", 85, "bananas")]}, "inclusion", "unknown"),
-    ("INR unitless", {"kind": "lab", "analyte": "inr", "comparator": "<", "value": 1.2}, {"labs": [lab("INR", 1.1)]}, "inclusion", "pass"),
-    ("creatinine clearance measure", {"kind": "measure", "name": "creatinine_clearance", "comparator": ">=", "value": 60, "unit": "mL/min"}, {"labs": [lab("CrCl", 59, "ml/min")]}, "inclusion", "fail"),
-    ("systolic vital", {"kind": "vital", "name": "systolic_bp", "comparator": ">=", "value": 140, "unit": "mmHg"}, {"vitals": [{"name": "SBP", "value": 150, "unit": "mmHg"}]}, "exclusion", "fail"),
-    ("exclusion condition present fails", HIV, {"conditions": [{"name": "HIV"}]}, "exclusion", "fail"),
-    ("exclusion condition by ICD-10 code", HIV, {"conditions": [{"code": "B20.7"}]}, "exclusion", "fail"),
+    (
+        "hemoglobin unknown unit is unknown",
+        HB,
+        {"labs": [lab("Hgb", 85, "bananas")]},
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "INR unitless",
+        {"kind": "lab", "analyte": "inr", "comparator": "<", "value": 1.2},
+        {"labs": [lab("INR", 1.1)]},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "creatinine clearance measure",
+        {
+            "kind": "measure",
+            "name": "creatinine_clearance",
+            "comparator": ">=",
+            "value": 60,
+            "unit": "mL/min",
+        },
+        {"labs": [lab("CrCl", 59, "ml/min")]},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "systolic vital",
+        {"kind": "vital", "name": "systolic_bp", "comparator": ">=", "value": 140, "unit": "mmHg"},
+        {"vitals": [{"name": "SBP", "value": 150, "unit": "mmHg"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "exclusion condition present fails",
+        HIV,
+        {"conditions": [{"name": "HIV"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "exclusion condition by ICD-10 code",
+        HIV,
+        {"conditions": [{"code": "B20.7"}]},
+        "exclusion",
+        "fail",
+    ),
     ("exclusion condition absent passes", HIV, {"conditions": []}, "exclusion", "pass"),
-    ("absent as unknown when asked", HIV, {"conditions": []}, "exclusion", "unknown", {"if_absent": "unknown"}),
-    ("condition group matches a member", {"kind": "condition", "condition": "autoimmune_disease"}, {"conditions": [{"name": "rheumatoid arthritis"}]}, "exclusion", "fail"),
-    ("condition exception", {"kind": "condition", "condition": "malignancy", "except": ["non_melanoma_skin_cancer"]}, {"conditions": [{"name": "basal cell carcinoma of skin"}]}, "exclusion", "pass"),
-    ("active only: resolved does not count", {"kind": "condition", "condition": "tuberculosis", "active": True}, {"conditions": [{"name": "tuberculosis", "status": "resolved", "onset": "2010-01-01", "end": "2010-09-01"}]}, "exclusion", "pass"),
-    ("condition within window", {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}, {"conditions": [{"name": "TB", "status": "resolved", "onset": "2023-01-01", "end": "2023-07-01"}]}, "exclusion", "fail"),
-    ("condition outside window", {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}, {"conditions": [{"name": "TB", "status": "resolved", "onset": "2020-01-01", "end": "2020-07-01"}]}, "exclusion", "pass"),
-    ("PD-1 within 3 months by brand", PD1, {"treatments": [{"name": "Keytruda", "start": "2023-10-01", "end": "2024-01-15"}]}, "exclusion", "fail"),
-    ("PD-1 before the window", PD1, {"treatments": [{"name": "nivolumab", "start": "2022-01-01", "end": "2022-06-01"}]}, "exclusion", "pass"),
-    ("PD-1 without dates is unknown", PD1, {"treatments": [{"name": "toripalimab"}]}, "exclusion", "unknown"),
-    ("other drug class does not match", PD1, {"treatments": [{"name": "lenvatinib", "start": "2024-01-01"}]}, "exclusion", "pass"),
-    ("pregnant excluded", {"kind": "pregnancy"}, {"sex": "female", "pregnant": True}, "exclusion", "fail"),
-    ("pregnancy unknown for a woman", {"kind": "pregnancy"}, {"sex": "female"}, "exclusion", "unknown"),
-    ("pregnancy not applicable to a man", {"kind": "pregnancy"}, {"sex": "male"}, "exclusion", "pass"),
-    ("breastfeeding no", {"kind": "breastfeeding"}, {"sex": "female", "breastfeeding": False}, "exclusion", "pass"),
+    (
+        "absent as unknown when asked",
+        HIV,
+        {"conditions": []},
+        "exclusion",
+        "unknown",
+        {"if_absent": "unknown"},
+    ),
+    (
+        "condition group matches a member",
+        {"kind": "condition", "condition": "autoimmune_disease"},
+        {"conditions": [{"name": "rheumatoid arthritis"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "condition exception",
+        {"kind": "condition", "condition": "malignancy", "except": ["non_melanoma_skin_cancer"]},
+        {"conditions": [{"name": "basal cell carcinoma of skin"}]},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "active only: resolved does not count",
+        {"kind": "condition", "condition": "tuberculosis", "active": True},
+        {
+            "conditions": [
+                {
+                    "name": "tuberculosis",
+                    "status": "resolved",
+                    "onset": "2010-01-01",
+                    "end": "2010-09-01",
+                }
+            ]
+        },
+        "exclusion",
+        "pass",
+    ),
+    (
+        "condition within window",
+        {
+            "kind": "condition",
+            "condition": "tuberculosis",
+            "within": {"amount": 1, "unit": "years"},
+        },
+        {
+            "conditions": [
+                {"name": "TB", "status": "resolved", "onset": "2023-01-01", "end": "2023-07-01"}
+            ]
+        },
+        "exclusion",
+        "fail",
+    ),
+    (
+        "condition outside window",
+        {
+            "kind": "condition",
+            "condition": "tuberculosis",
+            "within": {"amount": 1, "unit": "years"},
+        },
+        {
+            "conditions": [
+                {"name": "TB", "status": "resolved", "onset": "2020-01-01", "end": "2020-07-01"}
+            ]
+        },
+        "exclusion",
+        "pass",
+    ),
+    (
+        "PD-1 within 3 months by brand",
+        PD1,
+        {"treatments": [{"name": "Keytruda", "start": "2023-10-01", "end": "2024-01-15"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "PD-1 before the window",
+        PD1,
+        {"treatments": [{"name": "nivolumab", "start": "2022-01-01", "end": "2022-06-01"}]},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "PD-1 without dates is unknown",
+        PD1,
+        {"treatments": [{"name": "toripalimab"}]},
+        "exclusion",
+        "unknown",
+    ),
+    (
+        "other drug class does not match",
+        PD1,
+        {"treatments": [{"name": "lenvatinib", "start": "2024-01-01"}]},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "pregnant excluded",
+        {"kind": "pregnancy"},
+        {"sex": "female", "pregnant": True},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "pregnancy unknown for a woman",
+        {"kind": "pregnancy"},
+        {"sex": "female"},
+        "exclusion",
+        "unknown",
+    ),
+    (
+        "pregnancy not applicable to a man",
+        {"kind": "pregnancy"},
+        {"sex": "male"},
+        "exclusion",
+        "pass",
+    ),
+    (
+        "breastfeeding no",
+        {"kind": "breastfeeding"},
+        {"sex": "female", "breastfeeding": False},
+        "exclusion",
+        "pass",
+    ),
     ("manual needs review", {"kind": "manual", "reason": "consent"}, {}, "inclusion", "review"),
-    ("unresolved analyte needs review", {"kind": "lab", "analyte": "unobtainium", "comparator": "<", "value": 1, "unit": "mg/dL"}, {}, "inclusion", "review"),
-    ("unresolved condition needs review", {"kind": "condition", "condition": "dragon pox"}, {}, "exclusion", "review"),
+    (
+        "unresolved analyte needs review",
+        {"kind": "lab", "analyte": "unobtainium", "comparator": "<", "value": 1, "unit": "mg/dL"},
+        {},
+        "inclusion",
+        "review",
+    ),
+    (
+        "unresolved condition needs review",
+        {"kind": "condition", "condition": "dragon pox"},
+        {},
+        "exclusion",
+        "review",
+    ),
 ]
 
 
@@ -162,8 +459,24 @@ _LEAF = {
     U: {"kind": "performance", "scale": "ecog", "max": 1},  # the patient has no ECOG
     R: {"kind": "manual", "reason": "judgement"},
 }
-ALL_TABLE = [((T, T), T), ((T, F), F), ((F, U), F), ((F, R), F), ((T, U), U), ((U, R), U), ((T, R), R)]
-ANY_TABLE = [((F, F), F), ((T, F), T), ((T, U), T), ((T, R), T), ((F, U), U), ((U, R), R), ((F, R), R)]
+ALL_TABLE = [
+    ((T, T), T),
+    ((T, F), F),
+    ((F, U), F),
+    ((F, R), F),
+    ((T, U), U),
+    ((U, R), U),
+    ((T, R), R),
+]
+ANY_TABLE = [
+    ((F, F), F),
+    ((T, F), T),
+    ((T, U), T),
+    ((T, R), T),
+    ((F, U), U),
+    ((U, R), R),
+    ((F, R), R),
+]
 
 
 @pytest.mark.parametrize("kids,expected", ALL_TABLE)
@@ -217,22 +530,149 @@ def test_review_answers_manual_part_only():
     rule = {"kind": "all", "rules": [ALT3, {"kind": "manual", "reason": "judgement"}]}
     review = [{"trial": "T", "criterion": "C1", "status": "pass", "by": "JR"}]
     ruleset = RuleSet.model_validate(
-        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}]}
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}],
+        }
     )
     from eligibility.evaluate import compile_rules, evaluate
 
     compiled = compile_rules(ruleset)
-    good = Patient.model_validate({"id": "a", "labs": [lab("ALT", 50, "U/L", 7, 40)], "reviews": review})
-    bad = Patient.model_validate({"id": "b", "labs": [lab("ALT", 500, "U/L", 7, 40)], "reviews": review})
+    good = Patient.model_validate(
+        {"id": "a", "labs": [lab("ALT", 50, "U/L", 7, 40)], "reviews": review}
+    )
+    bad = Patient.model_validate(
+        {"id": "b", "labs": [lab("ALT", 500, "U/L", 7, 40)], "reviews": review}
+    )
     assert evaluate(compiled, build_facts(good, AS_OF)).verdict == "eligible"
     assert evaluate(compiled, build_facts(bad, AS_OF)).verdict == "ineligible"
 
 
 def test_review_on_exclusion_means_not_excluded():
     rule = {"kind": "any", "rules": [HIV, {"kind": "manual", "reason": "other"}]}
-    status, _ = run(rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "pass"}]}, "exclusion")
+    status, _ = run(
+        rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "pass"}]}, "exclusion"
+    )
     assert status == "pass"
-    status, _ = run(rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "fail"}]}, "exclusion")
+    status, _ = run(
+        rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "fail"}]}, "exclusion"
+    )
     assert status == "fail"
-    status, _ = run(rule, {"reviews": [{"trial": "T", "criterion": "C9", "status": "pass"}]}, "exclusion")
+    status, _ = run(
+        rule, {"reviews": [{"trial": "T", "criterion": "C9", "status": "pass"}]}, "exclusion"
+    )
     assert status == "review"
+
+
+DERIVED = [
+    (
+        "HDV rule matches B18.0 by code",
+        {"kind": "condition", "condition": "hdv_infection"},
+        {"conditions": [{"code": "B18.0"}]},
+        "exclusion",
+        "fail",
+    ),
+    (
+        "ECOG rule from Karnofsky 100",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {"karnofsky": 100},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "ECOG rule from Karnofsky 30",
+        {"kind": "performance", "scale": "ecog", "max": 1},
+        {"karnofsky": 30},
+        "inclusion",
+        "fail",
+    ),
+    (
+        "Karnofsky rule from ECOG 0",
+        {"kind": "performance", "scale": "karnofsky", "min": 70},
+        {"ecog": 0},
+        "inclusion",
+        "pass",
+    ),
+    (
+        "Karnofsky rule from ECOG 2 is not exact",
+        {"kind": "performance", "scale": "karnofsky", "min": 60},
+        {"ecog": 2},
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "Child-Pugh A5 derived from labs",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {
+            "ascites": "none",
+            "encephalopathy": "none",
+            "labs": [
+                lab("total bilirubin", 15, "umol/L"),
+                lab("albumin", 40, "g/L"),
+                lab("INR", 1.1),
+            ],
+        },
+        "inclusion",
+        "pass",
+    ),
+    (
+        "Child-Pugh derived C fails",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {
+            "ascites": "moderate-severe",
+            "encephalopathy": "grade 3-4",
+            "labs": [
+                lab("total bilirubin", 4, "mg/dL"),
+                lab("albumin", 2.5, "g/dL"),
+                lab("INR", 2.5),
+            ],
+        },
+        "inclusion",
+        "fail",
+    ),
+    (
+        "Child-Pugh without grades is unknown",
+        {"kind": "child_pugh", "classes": ["A"]},
+        {
+            "labs": [
+                lab("total bilirubin", 0.8, "mg/dL"),
+                lab("albumin", 4.0, "g/dL"),
+                lab("INR", 1.0),
+            ]
+        },
+        "inclusion",
+        "unknown",
+    ),
+    (
+        "creatinine clearance by Cockcroft-Gault",
+        {
+            "kind": "measure",
+            "name": "creatinine_clearance",
+            "comparator": ">=",
+            "value": 60,
+            "unit": "mL/min",
+        },
+        {
+            "sex": "male",
+            "birth_date": "1964-01-01",
+            "labs": [lab("creatinine", 1.0, "mg/dL")],
+            "vitals": [{"name": "weight", "value": 72, "unit": "kg"}],
+        },
+        "inclusion",
+        "pass",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,section,expected", [c[1:] for c in DERIVED], ids=[c[0] for c in DERIVED]
+)
+def test_derived_values(rule, patient, section, expected):
+    status, outcome = run(rule, patient, section)
+    assert status == expected, outcome.reason
+
+
+def test_derived_child_pugh_names_missing_grades():
+    _, o = run({"kind": "child_pugh", "classes": ["A"]}, {"labs": [lab("INR", 1.0)]})
+    assert "total bilirubin" in o.missing and any("ascites" in m for m in o.missing)
+    assert o.evidence[0].derived

@@ -26,7 +26,9 @@ from eligibility.model import Criterion  # noqa: E402
 from test_fuzz_loaders import FRAGMENTS, fuzz, tricky_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FACTS = build_facts(load_patient(ROOT / "examples/patients/p01_eligible_hcc.json"), date(2024, 3, 1))
+FACTS = build_facts(
+    load_patient(ROOT / "examples/patients/p01_eligible_hcc.json"), date(2024, 3, 1)
+)
 
 CRITERIA_LIKE = [
     "ALT ≤ 3 × ULN", "AST and ALT ≤ 2.5 x ULN", "platelets ≥ 100 × 10⁹/L", "ANC ≥１.５×10^9/L",

@@ -72,9 +72,9 @@ FRAGMENTS = [
     "!!python/object", "{", "}", "[", "]", "\t", "\n", "\r\n", "\ufeff", "\u200b", "\u202e",
     "ALT", "AST", "bilirubin", "creatinine", "HIV", "nivolumab", "年龄", "≥ 18 岁", "é", "🙂",
 ]  # fmt: skip
-tricky_text = st.lists(
-    st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=25
-).map("".join)
+tricky_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=25).map(
+    "".join
+)
 
 json_scalars = st.one_of(
     st.none(),
@@ -85,7 +85,9 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -215,7 +217,9 @@ def test_any_profile_loads_or_fails_cleanly_and_screens(data):
 @given(st.lists(criteria, min_size=1, max_size=4), st.booleans())
 def test_any_rules_load_or_fail_cleanly_and_screen(scratch, crits, replace):
     path = scratch / "r.yaml"
-    path.write_text(yaml.safe_dump(rules_data(crits, replace), allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(rules_data(crits, replace), allow_unicode=True), encoding="utf-8"
+    )
     problems = rules_problems(path)
     assert all(isinstance(p, str) and "\n" not in p for p in problems)
     assert not any("internal error" in p for p in problems), problems
@@ -228,7 +232,11 @@ def test_any_rules_load_or_fail_cleanly_and_screen(scratch, crits, replace):
 
 
 @fuzz(300)
-@given(st.one_of(st.binary(max_size=300), tricky_text.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+@given(
+    st.one_of(
+        st.binary(max_size=300), tricky_text.map(lambda t: t.encode("utf-8", "surrogatepass"))
+    )
+)
 def test_any_bytes_as_a_file(scratch, raw):
     """Profiles, cohorts and rules files from arbitrary bytes: only InputError, ever."""
     for name in ("p.json", "c.jsonl", "r.yaml"):
@@ -288,7 +296,12 @@ def test_text_survives_loading_unchanged(scratch, text, reason):
     # YAML reads NEL, LS and PS as line breaks and folds them to spaces, and PyYAML's dumper
     # writes them raw inside quotes: a round trip through YAML itself cannot keep them.
     assume(not any(c in text + reason for c in "\x85\u2028\u2029"))
-    crit = {"id": "I1", "section": "inclusion", "text": text, "rule": {"kind": "manual", "reason": reason or "r"}}
+    crit = {
+        "id": "I1",
+        "section": "inclusion",
+        "text": text,
+        "rule": {"kind": "manual", "reason": reason or "r"},
+    }
     path = scratch / "t.yaml"
     path.write_text(yaml.safe_dump(rules_data([crit], True), allow_unicode=True), encoding="utf-8")
     try:
@@ -304,9 +317,16 @@ def test_text_survives_loading_unchanged(scratch, text, reason):
 def test_hundred_kilobyte_run_on_line(scratch):
     """A 100 KB criterion (no line breaks) loads, validates and screens."""
     text = ("ALT ≤ 3 × ULN and platelets ≥ 100 × 10⁹/L, " * 2400)[:100_000]
-    crit = {"id": "I1", "section": "inclusion", "text": text, "rule": {"kind": "manual", "reason": text}}
+    crit = {
+        "id": "I1",
+        "section": "inclusion",
+        "text": text,
+        "rule": {"kind": "manual", "reason": text},
+    }
     path = scratch / "long.yaml"
-    path.write_text(yaml.safe_dump(rules_data([crit], True), allow_unicode=True, width=10**7), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(rules_data([crit], True), allow_unicode=True, width=10**7), encoding="utf-8"
+    )
     ruleset = load_rules(path)
     assert ruleset.criteria[0].text == text and rules_problems(path) == []
     screened_ok(ruleset, P01)

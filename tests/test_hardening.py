@@ -43,33 +43,126 @@ def write(tmp_path: Path, text: str | bytes, name: str = "r.yaml") -> str:
     return str(path)
 
 
-BILLION_LAUGHS = 'lol: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
-    f"l{i}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9)
+BILLION_LAUGHS = (
+    'lol: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    + "".join(
+        f"l{i}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9)
+    )
 )
 
 RULES_ERRORS = [
     # (name, file text, where, message)
-    ("billion laughs", BILLION_LAUGHS, "line 2, column 9", "alias *a is not allowed in a rules file"),
-    ("a single alias", HEAD + criterion("&r {kind: pregnancy}") + criterion("*r", cid="I2"), "line 13, column 11", "alias *r is not allowed"),
-    ("nesting 100 deep", "a: " + "[" * 100 + "]" * 100, "line 1, column 67", "nested deeper than 64 levels"),
-    ("nesting 100000 deep", "a: " + "[" * 100_000 + "]" * 100_000, "line 1, column 67", "nested deeper than 64 levels"),
-    ("duplicate YAML key", HEAD + criterion("{kind: age, min: 18, min: 21}"), "line 9, column 32", "duplicate key 'min' (first on line 9)"),
-    ("python object tag", HEAD + criterion("!!python/object/apply:os.system ['touch pwned']"), "line 9, column 11", "unsupported YAML (could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system')"),
-    ("impossible YAML date", HEAD + criterion("{kind: manual, reason: x}", text="x") + "    note: 2024-13-45\n", "line 10, column 11", "cannot read '2024-13-45': month must be in 1..12"),
-    ("YAML .nan", HEAD + criterion("{kind: lab, analyte: alt, comparator: '<', value: .nan, unit: U/L}"), "criterion I1: line 9: $.criteria[0].rule.value", "not a finite number"),
-    ("YAML .inf", HEAD + criterion("{kind: age, max: .inf}"), "criterion I1: line 9: $.criteria[0].rule.max", "not a finite number"),
-    ("non-text key", HEAD + criterion("{kind: pregnancy, 1: x}"), "criterion I1: line 9: $.criteria[0].rule", "mapping keys must be text (got 1)"),
-    ("control character in text", HEAD + criterion("{kind: pregnancy}").replace("'t'", '"\\e[2J"'), "criterion I1: line 8: $.criteria[0].text", "contains a control character (U+001B"),
-    ("malformed YAML", "trial: [unclosed\n", "line 2, column 1", "malformed YAML: expected ',' or ']', but got '<stream end>'"),
+    (
+        "billion laughs",
+        BILLION_LAUGHS,
+        "line 2, column 9",
+        "alias *a is not allowed in a rules file",
+    ),
+    (
+        "a single alias",
+        HEAD + criterion("&r {kind: pregnancy}") + criterion("*r", cid="I2"),
+        "line 13, column 11",
+        "alias *r is not allowed",
+    ),
+    (
+        "nesting 100 deep",
+        "a: " + "[" * 100 + "]" * 100,
+        "line 1, column 67",
+        "nested deeper than 64 levels",
+    ),
+    (
+        "nesting 100000 deep",
+        "a: " + "[" * 100_000 + "]" * 100_000,
+        "line 1, column 67",
+        "nested deeper than 64 levels",
+    ),
+    (
+        "duplicate YAML key",
+        HEAD + criterion("{kind: age, min: 18, min: 21}"),
+        "line 9, column 32",
+        "duplicate key 'min' (first on line 9)",
+    ),
+    (
+        "python object tag",
+        HEAD + criterion("!!python/object/apply:os.system ['touch pwned']"),
+        "line 9, column 11",
+        "unsupported YAML (could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system')",
+    ),
+    (
+        "impossible YAML date",
+        HEAD + criterion("{kind: manual, reason: x}", text="x") + "    note: 2024-13-45\n",
+        "line 10, column 11",
+        "cannot read '2024-13-45': month must be in 1..12",
+    ),
+    (
+        "YAML .nan",
+        HEAD + criterion("{kind: lab, analyte: alt, comparator: '<', value: .nan, unit: U/L}"),
+        "criterion I1: line 9: $.criteria[0].rule.value",
+        "not a finite number",
+    ),
+    (
+        "YAML .inf",
+        HEAD + criterion("{kind: age, max: .inf}"),
+        "criterion I1: line 9: $.criteria[0].rule.max",
+        "not a finite number",
+    ),
+    (
+        "non-text key",
+        HEAD + criterion("{kind: pregnancy, 1: x}"),
+        "criterion I1: line 9: $.criteria[0].rule",
+        "mapping keys must be text (got 1)",
+    ),
+    (
+        "control character in text",
+        HEAD + criterion("{kind: pregnancy}").replace("'t'", '"\\e[2J"'),
+        "criterion I1: line 8: $.criteria[0].text",
+        "contains a control character (U+001B",
+    ),
+    (
+        "malformed YAML",
+        "trial: [unclosed\n",
+        "line 2, column 1",
+        "malformed YAML: expected ',' or ']', but got '<stream end>'",
+    ),
     ("top-level list", "- 1\n", None, "expected a mapping with schema_version, trial and criteria"),
     ("empty rules file", "", None, "file is empty"),
     ("non-UTF-8 rules file", b"trial: caf\xe9\n", "line 1", "not UTF-8 text (byte 0xe9"),
-    ("unknown kind", HEAD + criterion("{kind: magic}"), "criterion I1: line 9: $.criteria[0].rule", "Input tag 'magic' found using 'kind' does not match"),
-    ("empty any", HEAD + criterion("{kind: any, rules: []}"), "criterion I1: line 9: $.criteria[0].rule.rules", "List should have at least 1 item after validation, not 0"),
-    ("empty all", HEAD + criterion("{kind: all, rules: []}"), "criterion I1: line 9: $.criteria[0].rule.rules", "List should have at least 1 item"),
-    ("min age above max age", HEAD + criterion("{kind: age, min: 80, max: 18}"), "criterion I1: line 9: $.criteria[0].rule", "min age 80 is above max age 18"),
-    ("duplicate criterion ids", HEAD + criterion("{kind: pregnancy}") + criterion("{kind: pregnancy}"), "criterion I1: line 10: $.criteria[1].id", "criterion id 'I1' is used twice (first at $.criteria[0])"),
-    ("unknown field in a rule", HEAD + criterion("{kind: age, minn: 18}"), "criterion I1: line 9: $.criteria[0].rule.minn", "unknown field"),
+    (
+        "unknown kind",
+        HEAD + criterion("{kind: magic}"),
+        "criterion I1: line 9: $.criteria[0].rule",
+        "Input tag 'magic' found using 'kind' does not match",
+    ),
+    (
+        "empty any",
+        HEAD + criterion("{kind: any, rules: []}"),
+        "criterion I1: line 9: $.criteria[0].rule.rules",
+        "List should have at least 1 item after validation, not 0",
+    ),
+    (
+        "empty all",
+        HEAD + criterion("{kind: all, rules: []}"),
+        "criterion I1: line 9: $.criteria[0].rule.rules",
+        "List should have at least 1 item",
+    ),
+    (
+        "min age above max age",
+        HEAD + criterion("{kind: age, min: 80, max: 18}"),
+        "criterion I1: line 9: $.criteria[0].rule",
+        "min age 80 is above max age 18",
+    ),
+    (
+        "duplicate criterion ids",
+        HEAD + criterion("{kind: pregnancy}") + criterion("{kind: pregnancy}"),
+        "criterion I1: line 10: $.criteria[1].id",
+        "criterion id 'I1' is used twice (first at $.criteria[0])",
+    ),
+    (
+        "unknown field in a rule",
+        HEAD + criterion("{kind: age, minn: 18}"),
+        "criterion I1: line 9: $.criteria[0].rule.minn",
+        "unknown field",
+    ),
 ]
 
 
@@ -108,32 +201,133 @@ def test_rules_file_at_the_size_limit_reads_in_bounded_time(tmp_path):
 
 
 def test_validate_lists_every_problem(tmp_path):
-    path = write(tmp_path, HEAD + criterion("{kind: age, min: 80, max: 18}") + criterion("{kind: sex}", "I2"))
+    path = write(
+        tmp_path, HEAD + criterion("{kind: age, min: 80, max: 18}") + criterion("{kind: sex}", "I2")
+    )
     problems = rules_problems(path)
     assert len(problems) == 2
-    assert problems[1] == f"{path}: criterion I2: line 13: $.criteria[1].rule.allowed: required field is missing"
+    assert (
+        problems[1]
+        == f"{path}: criterion I2: line 13: $.criteria[1].rule.allowed: required field is missing"
+    )
 
 
 # --- semantic checks (validate only: the file loads and screens) ---------------------------
 
 SEMANTIC = [
     # (name, rule, extra criterion lines, path, message)
-    ("lab with an unknown analyte", "{kind: lab, analyte: XYZ, comparator: '<=', value: 3, unit: U/L}", "", "$.criteria[0].rule.analyte", "unknown analyte 'XYZ' (not in the vocabulary)"),
-    ("unknown measurement", "{kind: vital, name: aura, comparator: '<', value: 3}", "", "$.criteria[0].rule.name", "unknown measurement 'aura'"),
-    ("condition not in the vocabulary", "{kind: condition, condition: dragon pox}", "", "$.criteria[0].rule.condition", "unknown condition 'dragon pox'"),
-    ("exception not in the vocabulary", "{kind: condition, condition: HIV, except: [spattergroit]}", "", "$.criteria[0].rule.except[0]", "unknown condition 'spattergroit'"),
-    ("drug not in the vocabulary", "{kind: therapy, agents: [nivolumab, felix felicis]}", "", "$.criteria[0].rule.agents[1]", "unknown drug or drug class 'felix felicis'"),
-    ("ULN multiple without a normal range", "{kind: lab, analyte: creatinine clearance, comparator: '>=', multiple: 1, of: LLN}", "", "$.criteria[0].rule.of", "creatinine clearance is a measure without a laboratory normal range"),
-    ("unit not convertible", "{kind: lab, analyte: ALT, comparator: '<=', value: 3, unit: mg/dL}", "", "$.criteria[0].rule.unit", "unit mg/dL cannot be converted to U/L for alanine aminotransferase"),
-    ("unit unknown", "{kind: lab, analyte: ALT, comparator: '<=', value: 3, unit: furlongs}", "", "$.criteria[0].rule.unit", "unknown unit 'furlongs'"),
-    ("absolute bound without a unit", "{kind: lab, analyte: platelets, comparator: '>=', value: 100}", "", "$.criteria[0].rule.unit", "no unit given for platelet count (measured in 10^9/L)"),
-    ("not of a manual", "{kind: not, rule: {kind: manual, reason: consent}}", "", "$.criteria[0].rule.rule", "`not` of a manual rule"),
-    ("age bounds meet exclusively", "{kind: age, min: 18, max: 18, max_inclusive: false}", "", "$.criteria[0].rule", "no age satisfies both bounds at 18 years"),
-    ("ECOG set outside the bounds", "{kind: performance, scale: ecog, allowed: [0, 1], min: 2}", "", "$.criteria[0].rule", "no ecog value satisfies"),
-    ("Karnofsky off the 10-point scale", "{kind: performance, scale: karnofsky, allowed: [75]}", "", "$.criteria[0].rule.allowed", "Karnofsky is given in steps of 10; 75 can never match"),
-    ("Child-Pugh class outside the score bounds", "{kind: child_pugh, classes: [A], min_score: 7}", "", "$.criteria[0].rule", "no Child-Pugh class and score satisfy"),
-    ("span outside the source", "{kind: pregnancy}", "    span: {start: 5, end: 500}\n", "$.criteria[0].span", "span 5–500 is outside the source (24 characters)"),
-    ("text differs from the source", "{kind: pregnancy}", "    span: {start: 0, end: 8}\n", "$.criteria[0].text", "text differs from the source at span 0–8"),
+    (
+        "lab with an unknown analyte",
+        "{kind: lab, analyte: XYZ, comparator: '<=', value: 3, unit: U/L}",
+        "",
+        "$.criteria[0].rule.analyte",
+        "unknown analyte 'XYZ' (not in the vocabulary)",
+    ),
+    (
+        "unknown measurement",
+        "{kind: vital, name: aura, comparator: '<', value: 3}",
+        "",
+        "$.criteria[0].rule.name",
+        "unknown measurement 'aura'",
+    ),
+    (
+        "condition not in the vocabulary",
+        "{kind: condition, condition: dragon pox}",
+        "",
+        "$.criteria[0].rule.condition",
+        "unknown condition 'dragon pox'",
+    ),
+    (
+        "exception not in the vocabulary",
+        "{kind: condition, condition: HIV, except: [spattergroit]}",
+        "",
+        "$.criteria[0].rule.except[0]",
+        "unknown condition 'spattergroit'",
+    ),
+    (
+        "drug not in the vocabulary",
+        "{kind: therapy, agents: [nivolumab, felix felicis]}",
+        "",
+        "$.criteria[0].rule.agents[1]",
+        "unknown drug or drug class 'felix felicis'",
+    ),
+    (
+        "ULN multiple without a normal range",
+        "{kind: lab, analyte: creatinine clearance, comparator: '>=', multiple: 1, of: LLN}",
+        "",
+        "$.criteria[0].rule.of",
+        "creatinine clearance is a measure without a laboratory normal range",
+    ),
+    (
+        "unit not convertible",
+        "{kind: lab, analyte: ALT, comparator: '<=', value: 3, unit: mg/dL}",
+        "",
+        "$.criteria[0].rule.unit",
+        "unit mg/dL cannot be converted to U/L for alanine aminotransferase",
+    ),
+    (
+        "unit unknown",
+        "{kind: lab, analyte: ALT, comparator: '<=', value: 3, unit: furlongs}",
+        "",
+        "$.criteria[0].rule.unit",
+        "unknown unit 'furlongs'",
+    ),
+    (
+        "absolute bound without a unit",
+        "{kind: lab, analyte: platelets, comparator: '>=', value: 100}",
+        "",
+        "$.criteria[0].rule.unit",
+        "no unit given for platelet count (measured in 10^9/L)",
+    ),
+    (
+        "not of a manual",
+        "{kind: not, rule: {kind: manual, reason: consent}}",
+        "",
+        "$.criteria[0].rule.rule",
+        "`not` of a manual rule",
+    ),
+    (
+        "age bounds meet exclusively",
+        "{kind: age, min: 18, max: 18, max_inclusive: false}",
+        "",
+        "$.criteria[0].rule",
+        "no age satisfies both bounds at 18 years",
+    ),
+    (
+        "ECOG set outside the bounds",
+        "{kind: performance, scale: ecog, allowed: [0, 1], min: 2}",
+        "",
+        "$.criteria[0].rule",
+        "no ecog value satisfies",
+    ),
+    (
+        "Karnofsky off the 10-point scale",
+        "{kind: performance, scale: karnofsky, allowed: [75]}",
+        "",
+        "$.criteria[0].rule.allowed",
+        "Karnofsky is given in steps of 10; 75 can never match",
+    ),
+    (
+        "Child-Pugh class outside the score bounds",
+        "{kind: child_pugh, classes: [A], min_score: 7}",
+        "",
+        "$.criteria[0].rule",
+        "no Child-Pugh class and score satisfy",
+    ),
+    (
+        "span outside the source",
+        "{kind: pregnancy}",
+        "    span: {start: 5, end: 500}\n",
+        "$.criteria[0].span",
+        "span 5–500 is outside the source (24 characters)",
+    ),
+    (
+        "text differs from the source",
+        "{kind: pregnancy}",
+        "    span: {start: 0, end: 8}\n",
+        "$.criteria[0].text",
+        "text differs from the source at span 0–8",
+    ),
 ]
 
 
@@ -143,8 +337,16 @@ def test_semantic_problem(tmp_path, capsys, name, rule, extra, path, message):
     file = write(tmp_path, HEAD + criterion(rule, text="ECOG 0-2", extra=extra))
     assert main(["validate", file]) == 2
     out = capsys.readouterr().out
-    line = 9 + extra.count("\n") if path.startswith("$.criteria[0].rule") else 8 + (path.endswith("span") and 1)
-    assert out == f"{file}: criterion I1: line {line}: {path}: {message}" + out[out.index(message) + len(message) :]
+    line = (
+        9 + extra.count("\n")
+        if path.startswith("$.criteria[0].rule")
+        else 8 + (path.endswith("span") and 1)
+    )
+    assert (
+        out
+        == f"{file}: criterion I1: line {line}: {path}: {message}"
+        + out[out.index(message) + len(message) :]
+    )
     assert out.count("\n") == 1
     load_rules(file)  # loads: these are for validate, screen still works
 
@@ -152,7 +354,10 @@ def test_semantic_problem(tmp_path, capsys, name, rule, extra, path, message):
 def test_span_matching_the_source_is_fine(tmp_path):
     (tmp_path / "src.txt").write_text("Inclusion: ECOG 0-1 only", encoding="utf-8")
     extra = "    span: {start: 11, end: 19}\n"
-    file = write(tmp_path, HEAD + criterion("{kind: performance, scale: ecog, max: 1}", text="ECOG 0-1", extra=extra))
+    file = write(
+        tmp_path,
+        HEAD + criterion("{kind: performance, scale: ecog, max: 1}", text="ECOG 0-1", extra=extra),
+    )
     assert rules_problems(file) == []
 
 
@@ -162,7 +367,9 @@ def test_source_outside_the_tree_is_not_read(tmp_path):
     sub = tmp_path / "rules"
     sub.mkdir()
     for source in ("../secret.txt", str(tmp_path / "secret.txt")):
-        text = HEAD.replace("src.txt", source) + criterion("{kind: pregnancy}", extra="    span: {start: 0, end: 99}\n")
+        text = HEAD.replace("src.txt", source) + criterion(
+            "{kind: pregnancy}", extra="    span: {start: 0, end: 99}\n"
+        )
         assert rules_problems(write(sub, text)) == []
 
 
@@ -187,30 +394,111 @@ ALT_3ULN = "{kind: lab, analyte: ALT, comparator: '<=', multiple: 3, of: ULN}"
 
 EVALUATION = [
     # (name, rule, profile fields, status, reason fragment)
-    ("lab without a unit", ALT_LE_120, {"labs": [{"test": "ALT", "value": 85}]}, "unknown", "ALT 85 has no unit; needs ≤ 120 U/L"),
-    ("lab with an empty unit", ALT_LE_120, {"labs": [{"test": "ALT", "value": 85, "unit": " "}]}, "unknown", "has no unit"),
-    ("unitless analyte without a unit", "{kind: lab, analyte: INR, comparator: '<', value: 1.5}", {"labs": [{"test": "INR", "value": 1.1}]}, "pass", "INR 1.1"),
-    ("lab in an unknown unit", ALT_LE_120, {"labs": [{"test": "ALT", "value": 85, "unit": "furlongs"}]}, "unknown", "unknown unit 'furlongs'"),
-    ("lab in a unit that does not convert", ALT_LE_120, {"labs": [{"test": "ALT", "value": 85, "unit": "mg/dL"}]}, "unknown", "cannot convert mg/dL to U/L"),
-    ("mixed units, newest counts", BILI_LE_2, {"labs": [{"test": "TBIL", "value": 1.0, "unit": "mg/dL", "date": "2024-01-01"}, {"test": "bilirubin", "value": 51.3, "unit": "µmol/L", "date": "2024-02-20"}]}, "fail", "total bilirubin 51.3 µmol/L = 2.999 mg/dL on 2024-02-20; needs ≤ 2 mg/dL"),
-    ("unknown test", ALT_LE_120, {"labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L"}]}, "unknown", "no ALT result (1 unrecognised test not matched: 'SGPT-x')"),
-    ("lab dated after the as-of date", ALT_LE_120, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "date": "2024-06-01"}]}, "unknown", "no ALT result"),
-    ("absurdly high but possible lab", ALT_LE_120, {"labs": [{"test": "ALT", "value": 50000, "unit": "U/L"}]}, "fail", "ALT 50000 U/L"),
-    ("ULN multiple without ref_high", ALT_3ULN, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L"}]}, "unknown", "no ULN given"),
-    ("ULN multiple with ref_high 0", ALT_3ULN, {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "ref_high": 0}]}, "unknown", "no ULN given"),
-    ("birth date after the as-of date", "{kind: age, min: 18}", {"birth_date": "2030-01-01"}, "unknown", "birth date 2030-01-01 is after the as-of date"),
+    (
+        "lab without a unit",
+        ALT_LE_120,
+        {"labs": [{"test": "ALT", "value": 85}]},
+        "unknown",
+        "ALT 85 has no unit; needs ≤ 120 U/L",
+    ),
+    (
+        "lab with an empty unit",
+        ALT_LE_120,
+        {"labs": [{"test": "ALT", "value": 85, "unit": " "}]},
+        "unknown",
+        "has no unit",
+    ),
+    (
+        "unitless analyte without a unit",
+        "{kind: lab, analyte: INR, comparator: '<', value: 1.5}",
+        {"labs": [{"test": "INR", "value": 1.1}]},
+        "pass",
+        "INR 1.1",
+    ),
+    (
+        "lab in an unknown unit",
+        ALT_LE_120,
+        {"labs": [{"test": "ALT", "value": 85, "unit": "furlongs"}]},
+        "unknown",
+        "unknown unit 'furlongs'",
+    ),
+    (
+        "lab in a unit that does not convert",
+        ALT_LE_120,
+        {"labs": [{"test": "ALT", "value": 85, "unit": "mg/dL"}]},
+        "unknown",
+        "cannot convert mg/dL to U/L",
+    ),
+    (
+        "mixed units, newest counts",
+        BILI_LE_2,
+        {
+            "labs": [
+                {"test": "TBIL", "value": 1.0, "unit": "mg/dL", "date": "2024-01-01"},
+                {"test": "bilirubin", "value": 51.3, "unit": "µmol/L", "date": "2024-02-20"},
+            ]
+        },
+        "fail",
+        "total bilirubin 51.3 µmol/L = 2.999 mg/dL on 2024-02-20; needs ≤ 2 mg/dL",
+    ),
+    (
+        "unknown test",
+        ALT_LE_120,
+        {"labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L"}]},
+        "unknown",
+        "no ALT result (1 unrecognised test not matched: 'SGPT-x')",
+    ),
+    (
+        "lab dated after the as-of date",
+        ALT_LE_120,
+        {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "date": "2024-06-01"}]},
+        "unknown",
+        "no ALT result",
+    ),
+    (
+        "absurdly high but possible lab",
+        ALT_LE_120,
+        {"labs": [{"test": "ALT", "value": 50000, "unit": "U/L"}]},
+        "fail",
+        "ALT 50000 U/L",
+    ),
+    (
+        "ULN multiple without ref_high",
+        ALT_3ULN,
+        {"labs": [{"test": "ALT", "value": 85, "unit": "U/L"}]},
+        "unknown",
+        "no ULN given",
+    ),
+    (
+        "ULN multiple with ref_high 0",
+        ALT_3ULN,
+        {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "ref_high": 0}]},
+        "unknown",
+        "no ULN given",
+    ),
+    (
+        "birth date after the as-of date",
+        "{kind: age, min: 18}",
+        {"birth_date": "2030-01-01"},
+        "unknown",
+        "birth date 2030-01-01 is after the as-of date",
+    ),
     ("no birth date or age", "{kind: age, min: 18}", {}, "unknown", "age not recorded"),
 ]
 
 
-@pytest.mark.parametrize("name,rule,fields,status,reason", EVALUATION, ids=[row[0] for row in EVALUATION])
+@pytest.mark.parametrize(
+    "name,rule,fields,status,reason", EVALUATION, ids=[row[0] for row in EVALUATION]
+)
 def test_evaluation_of_doubtful_data(tmp_path, name, rule, fields, status, reason):
     result = run(tmp_path, rule, **fields)
     assert result.status == status and reason in result.reason, result.reason
 
 
 def test_unknown_tests_are_kept_and_listed():
-    patient = Patient.model_validate({"id": "x", "labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L"}]})
+    patient = Patient.model_validate(
+        {"id": "x", "labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L"}]}
+    )
     assert patient.labs[0].test == "SGPT-x"
     assert build_facts(patient, AS_OF).unresolved_tests == ("SGPT-x",)
 
@@ -244,13 +532,22 @@ def test_jsonl_bad_lines_are_located_and_skipped(tmp_path):
 
 
 def test_empty_cohort_files(tmp_path):
-    assert outcomes(write(tmp_path, b"\n\n", "c.jsonl")) == [f"{tmp_path / 'c.jsonl'}: file is empty"]
-    assert outcomes(write(tmp_path, b"[]", "c.json")) == [f"{tmp_path / 'c.json'}: the list of profiles is empty"]
+    assert outcomes(write(tmp_path, b"\n\n", "c.jsonl")) == [
+        f"{tmp_path / 'c.jsonl'}: file is empty"
+    ]
+    assert outcomes(write(tmp_path, b"[]", "c.json")) == [
+        f"{tmp_path / 'c.json'}: the list of profiles is empty"
+    ]
 
 
 def test_json_list_errors_name_the_item(tmp_path):
-    path = write(tmp_path, b'[{"id": "a"}, {"id": "b", "labs": [{"test": "ALT", "value": -1}]}]', "c.json")
-    assert outcomes(path)[1] == f"{path}: $[1].labs[0].value: ALT cannot be negative (alanine aminotransferase) (got -1)"
+    path = write(
+        tmp_path, b'[{"id": "a"}, {"id": "b", "labs": [{"test": "ALT", "value": -1}]}]', "c.json"
+    )
+    assert (
+        outcomes(path)[1]
+        == f"{path}: $[1].labs[0].value: ALT cannot be negative (alanine aminotransferase) (got -1)"
+    )
 
 
 # --- determinism ----------------------------------------------------------------------------
@@ -263,7 +560,16 @@ def test_same_inputs_give_byte_identical_json_across_processes():
         env = {**os.environ, "PYTHONHASHSEED": seed}
         args = ["screen", ICC, str(ROOT / "examples/patients/p09_indeterminate_missing_labs.json")]
         proc = subprocess.run(
-            [sys.executable, "-m", "eligibility", *args, "--format", "json", "--as-of", "2024-03-01"],
+            [
+                sys.executable,
+                "-m",
+                "eligibility",
+                *args,
+                "--format",
+                "json",
+                "--as-of",
+                "2024-03-01",
+            ],
             capture_output=True,
             env=env,
             check=False,
@@ -274,9 +580,9 @@ def test_same_inputs_give_byte_identical_json_across_processes():
 
 
 def test_no_clock_below_screen():
-    """Only ``screen()`` (the public entry point) may read today's date."""
+    """Only the entry points (``screen()`` and the CLI) may read today's date."""
     for path in sorted((ROOT / "src/eligibility").rglob("*.py")):
-        if path.name == "__init__.py" and path.parent.name == "eligibility":
+        if path.parent.name == "eligibility" and path.name in ("__init__.py", "cli.py"):
             continue
         code = path.read_text(encoding="utf-8")
         found = re.findall(r"\.(?:today|now|utcnow)\(|\btime\.time\(", code)

@@ -18,6 +18,10 @@ def test_ruff_clean():
     if ruff is None:
         pytest.skip("ruff is not installed (it comes with the test extras)")
     proc = subprocess.run(
-        [ruff, "check", "src", "tests", "bench"], cwd=ROOT, capture_output=True, text=True, check=False
+        [ruff, "check", "src", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -20,6 +20,12 @@ from .patient import Patient
 from .result import CriterionResult, ScreeningResult
 
 
+def today() -> date:
+    """The date the caller runs on: the one clock read in the package (screen() and cohort runs
+    without an as-of date use it; evaluation below never does)."""
+    return date.today()
+
+
 def screen(
     rules: RuleSet,
     patient: Patient,
@@ -35,7 +41,7 @@ def screen(
     """
     from .evaluate import Options, build_facts, compile_rules, evaluate
 
-    when = as_of or patient.screening_date or date.today()
+    when = as_of or patient.screening_date or today()
     options = Options(if_absent=if_absent, max_lab_age_days=max_lab_age_days)  # type: ignore[arg-type]
     return evaluate(compile_rules(rules), build_facts(patient, when, options))
 

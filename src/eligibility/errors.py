@@ -1,4 +1,8 @@
-"""One error root, so the CLI can turn any failure into one line: file, where, problem."""
+"""One error root, so the CLI can turn any failure into one line: file, where, problem.
+
+Each error names the file, the place inside it (a field path such as ``$.labs[0].value`` or a
+line such as ``line 12``) and a short message a trial coordinator can act on.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,16 @@ class EligibilityError(Exception):
         self.where = where
 
     def __str__(self) -> str:
+        """One line, ``file: where: message``, leaving out the parts that are unknown."""
         return ": ".join(part for part in (self.file, self.where, self.message) if part)
 
 
 class InputError(EligibilityError):
     """A rules file or patient profile that cannot be read or does not validate."""
+
+
+class IngestError(EligibilityError):
+    """A trial record could not be read or understood (arguments in record order)."""
+
+    def __init__(self, file: str | None, where: str | None, message: str) -> None:
+        super().__init__(message, file, where)

@@ -11,8 +11,10 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
-from . import __version__, vocab
+from . import __version__, derive, vocab
 from .model import (
     AgeRule,
     AllRule,
@@ -34,7 +36,7 @@ from .model import (
     VitalRule,
     Window,
 )
-from .patient import ConditionEntry, Lab, Patient, Review, Treatment, Vital
+from .patient import ConditionEntry, Patient, Review, Treatment
 from .result import CriterionResult, Evidence, Outcome, ScreeningResult, Status, Truth, Verdict
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
@@ -55,8 +57,10 @@ class Options:
     max_lab_age_days: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
+    """A lab or vital result. A named tuple rather than a frozen dataclass: a cohort run builds
+    one per result per patient, and tuples are several times cheaper to construct."""
+
     path: str
     label: str
     value: float
@@ -70,8 +74,7 @@ class Observation:
         return Evidence(self.path, self.label, self.value, self.unit, self.date, self.derived)
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     """A profile entry (condition or treatment) with the vocabulary concept it names, if any."""
 
     concept: str | None
@@ -80,6 +83,7 @@ class Resolved:
     start: date | None
     end: date | None
     active: bool
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,27 @@ def completed_years(birth: date, on: date) -> int:
     return years
 
 
-def _obs_from(entry: Lab | Vital, path: str, label: str) -> Observation:
-    if isinstance(entry, Lab):
-        return Observation(
-            path, label, entry.value, entry.unit, entry.date, entry.ref_low, entry.ref_high
-        )
-    return Observation(path, label, entry.value, entry.unit, entry.date)
+@lru_cache(maxsize=8192)
+def _analyte_id(term: str) -> str | None:
+    """Charted test name -> analyte id, cached: a cohort repeats the same few spellings."""
+    a = vocab.analyte(term)
+    return a.id if a else None
+
+
+@lru_cache(maxsize=8192)
+def _condition_id(term: str) -> str | None:
+    c = vocab.condition(term)
+    return c.id if c else None
+
+
+@lru_cache(maxsize=8192)
+def _drug_id(term: str) -> str | None:
+    d = vocab.drug(term)
+    return d.id if d else None
+
+
+def _newest_first(o: Observation) -> date:
+    return o.date or date.min
 
 
 def build_facts(patient: Patient, as_of: date, options: Options | None = None) -> Facts:
@@ -120,20 +139,44 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
     oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
     obs: dict[str, list[Observation]] = {}
     unresolved: list[str] = []
-    entries: list[tuple[str, Lab | Vital, str]] = [
-        (f"$.labs[{i}]", lab, lab.test) for i, lab in enumerate(patient.labs)
-    ] + [(f"$.vitals[{i}]", v, v.name) for i, v in enumerate(patient.vitals)]
-    for path, entry, name in entries:
-        a = vocab.analyte(name)
-        if a is None:
-            unresolved.append(name)
+    for i, lab in enumerate(patient.labs):
+        aid = _analyte_id(lab.test)
+        if aid is None:
+            unresolved.append(lab.test)
             continue
-        if entry.date is not None and (entry.date > as_of or (oldest and entry.date < oldest)):
+        d = lab.date
+        if d is not None and (d > as_of or (oldest and d < oldest)):
             continue  # after the as-of date, or older than the user's limit
-        obs.setdefault(a.id, []).append(_obs_from(entry, path, name))
+        o = Observation(f"$.labs[{i}]", lab.test, lab.value, lab.unit, d, lab.ref_low, lab.ref_high)
+        found = obs.get(aid)
+        if found is None:
+            obs[aid] = [o]
+        else:
+            found.append(o)
+    for i, v in enumerate(patient.vitals):
+        aid = _analyte_id(v.name)
+        if aid is None:
+            unresolved.append(v.name)
+            continue
+        d = v.date
+        if d is not None and (d > as_of or (oldest and d < oldest)):
+            continue
+        o = Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, d)
+        found = obs.get(aid)
+        if found is None:
+            obs[aid] = [o]
+        else:
+            found.append(o)
     ordered = {
-        k: tuple(sorted(v, key=lambda o: o.date or date.min, reverse=True)) for k, v in obs.items()
+        k: (v[0],) if len(v) == 1 else tuple(sorted(v, key=_newest_first, reverse=True))
+        for k, v in obs.items()
     }
+    # Derived values (vocab branch, issue 4): creatinine clearance by Cockcroft-Gault when the
+    # profile has no measured value; the observation is marked derived in the evidence.
+    if "creatinine_clearance" not in ordered:
+        crcl = _derived_creatinine_clearance(patient, as_of, ordered)
+        if crcl is not None:
+            ordered["creatinine_clearance"] = (crcl,)
     conds, bad_conds = _resolve_conditions(patient.conditions)
     treats, bad_treats = _resolve_treatments(patient.treatments)
     reviews = {(r.trial, r.criterion): (i, r) for i, r in enumerate(patient.reviews)}
@@ -151,41 +194,64 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
     )
 
 
+def _derived_creatinine_clearance(
+    patient: Patient, as_of: date, obs: dict[str, tuple[Observation, ...]]
+) -> Observation | None:
+    """Cockcroft-Gault from the latest creatinine and weight, age and sex; None if any is
+    missing or in a unit that does not convert (the rule then reports the measured value as
+    missing)."""
+    from .derive import age_years, creatinine_clearance_cg
+
+    scr, weight = obs.get("creatinine"), obs.get("body_weight")
+    if not scr or not weight or patient.sex is None:
+        return None
+    if patient.birth_date is not None and patient.birth_date <= as_of:
+        age: float = age_years(patient.birth_date, as_of)
+    elif patient.age is not None:
+        age = patient.age
+    else:
+        return None
+    try:
+        scr_mg_dl = vocab.convert(scr[0].value, scr[0].unit, "mg/dL", "creatinine")
+        kg = vocab.convert(weight[0].value, weight[0].unit, "kg", "body_weight")
+        value = creatinine_clearance_cg(age, kg, scr_mg_dl, patient.sex)
+    except (vocab.UnitError, ValueError):
+        return None
+    label = (
+        f"creatinine clearance (Cockcroft-Gault: age {fmt(age)}, {fmt(round(kg, 1))} kg, "
+        f"creatinine {fmt(round(scr_mg_dl, 2))} mg/dL, {patient.sex})"
+    )
+    return Observation(scr[0].path, label, round(value, 1), "mL/min", scr[0].date, derived=True)
+
+
 def _resolve_conditions(
     entries: list[ConditionEntry],
 ) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
     out, bad = [], []
     for i, c in enumerate(entries):
-        concept = (vocab.condition(c.code) if c.code else None) or (
-            vocab.condition(c.name) if c.name else None
+        cid = (_condition_id(c.code) if c.code else None) or (
+            _condition_id(c.name) if c.name else None
         )
-        label = c.name or (f"{c.code} ({concept.name})" if concept else c.code) or "?"
-        if concept is None:
+        if c.name:
+            label = c.name
+        elif cid:
+            label = f"{c.code} ({vocab.condition(cid).name})"  # type: ignore[union-attr]
+        else:
+            label = c.code or "?"
+        if cid is None:
             bad.append(label)
-        out.append(
-            Resolved(
-                concept.id if concept else None,
-                f"$.conditions[{i}]",
-                label,
-                c.onset,
-                c.end,
-                c.status == "active",
-            )
-        )
+        path = f"$.conditions[{i}]"
+        out.append(Resolved(cid, path, label, c.onset, c.end, c.status == "active", c.code))
     return tuple(out), tuple(bad)
 
 
 def _resolve_treatments(entries: list[Treatment]) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
     out, bad = [], []
     for i, t in enumerate(entries):
-        concept = vocab.drug(t.name)
-        if concept is None:
+        did = _drug_id(t.name)
+        if did is None:
             bad.append(t.name)
-        out.append(
-            Resolved(
-                concept.id if concept else None, f"$.treatments[{i}]", t.name, t.start, t.end, True
-            )
-        )
+        out.append(Resolved(did, f"$.treatments[{i}]", t.name, t.start, t.end, True))
     return tuple(out), tuple(bad)
 
 
@@ -415,19 +481,43 @@ def _compile_performance(rule: PerformanceRule) -> Check:
         parts.append(f"≤ {rule.max}{unit}")
     needs = f"{name} " + " and ".join(parts)
 
-    def check(facts: Facts) -> Outcome:
-        value = getattr(facts.patient, rule.scale)
-        if value is None:
-            return Outcome(
-                U, f"{name} performance status not recorded", (f"{name} performance status",)
-            )
-        ok = (
+    def ok(value: int) -> bool:
+        return (
             (rule.allowed is None or value in rule.allowed)
             and (rule.min is None or value >= rule.min)
             and (rule.max is None or value <= rule.max)
         )
-        ev = (Evidence(f"$.{rule.scale}", name, value),)
-        return Outcome(T if ok else F, f"{name} {value}{unit}; needs {needs}", (), ev)
+
+    other = "karnofsky" if rule.scale == "ecog" else "ecog"
+
+    def check(facts: Facts) -> Outcome:
+        value = getattr(facts.patient, rule.scale)
+        if value is not None:
+            ev = (Evidence(f"$.{rule.scale}", name, value),)
+            return Outcome(T if ok(value) else F, f"{name} {value}{unit}; needs {needs}", (), ev)
+        given = getattr(facts.patient, other)
+        if given is None:
+            missing = (f"{name} performance status",)
+            return Outcome(U, f"{name} performance status not recorded", missing)
+        lo, hi = (
+            derive.ecog_range_from_karnofsky(given)
+            if other == "karnofsky"
+            else derive.karnofsky_range_from_ecog(given)
+        )
+        step = 1 if rule.scale == "ecog" else 10
+        hits = {ok(v) for v in range(lo, hi + 1, step)}
+        shown = f"Karnofsky {given}%" if other == "karnofsky" else f"ECOG {given}"
+        mapped = f"{name} {lo}{unit}" if lo == hi else f"{name} {lo}–{hi}{unit}"
+        reason = f"{shown} corresponds to {mapped}; needs {needs}"
+        label = f"{name} (derived from {shown})"
+        ev = (Evidence(f"$.{other}", label, f"{lo}-{hi}", derived=True),)
+        if hits == {True}:
+            return Outcome(T, reason, (), ev)
+        if hits == {False}:
+            return Outcome(F, reason, (), ev)
+        return Outcome(
+            U, reason + " (the mapping is not exact)", (f"{name} performance status",), ev
+        )
 
     return check
 
@@ -445,10 +535,39 @@ def _compile_child_pugh(rule: ChildPughRule) -> Check:
         )
     needs = "Child-Pugh " + " and ".join(parts)
 
+    def derived(facts: Facts) -> Outcome:
+        cp = _derive_child_pugh(facts)
+        span = f"{cp.min_score}-{cp.max_score}"
+        ev = (Evidence("$.labs", "Child-Pugh (derived)", span, derived=True),)
+        items = ", ".join(f"{k} {v}" for k, v in cp.points.items())
+        if cp.score is not None:
+            shown = f"Child-Pugh {cp.classes[0]}{cp.score} derived ({items} points)"
+        else:
+            shown = f"Child-Pugh score {cp.min_score}–{cp.max_score} from {items or 'nothing'}"
+        truths = set()
+        if rule.classes:
+            inside = {c in rule.classes for c in cp.classes}
+            truths.add(T if inside == {True} else F if inside == {False} else U)
+        if rule.min_score is not None or rule.max_score is not None:
+            rmin = rule.min_score if rule.min_score is not None else 5
+            rmax = rule.max_score if rule.max_score is not None else 15
+            if rmin <= cp.min_score and cp.max_score <= rmax:
+                truths.add(T)
+            elif cp.max_score < rmin or cp.min_score > rmax:
+                truths.add(F)
+            else:
+                truths.add(U)
+        if F in truths:
+            return Outcome(F, f"{shown}; needs {needs}", (), ev)
+        if truths == {T}:
+            return Outcome(T, f"{shown}; needs {needs}", (), ev)
+        missing = cp.missing or ("Child-Pugh class and score",)
+        return Outcome(U, f"Child-Pugh not recorded; {shown}; needs {needs}", missing, ev)
+
     def check(facts: Facts) -> Outcome:
         cp = facts.patient.child_pugh
         if cp is None:
-            return Outcome(U, "Child-Pugh class not recorded", ("Child-Pugh class and score",))
+            return derived(facts)
         cls = cp.resolved_class()
         shown = f"Child-Pugh {cls}{cp.score or ''}"
         ev = (Evidence("$.child_pugh", "Child-Pugh", f"{cls}{cp.score or ''}"),)
@@ -473,6 +592,28 @@ def display_name(a: vocab.Analyte) -> str:
     if len(a.name) <= 20:
         return a.name
     return min(a.synonyms, key=len) if a.synonyms else a.name
+
+
+def _derive_child_pugh(facts: Facts) -> derive.ChildPugh:
+    """Score Child-Pugh from the latest bilirubin, albumin and INR and the recorded grades."""
+
+    def value(analyte_id: str, unit: str) -> float | None:
+        o = _latest(facts, analyte_id)
+        if o is None:
+            return None
+        try:
+            return vocab.convert(o.value, o.unit, unit, analyte_id)
+        except vocab.UnitError:
+            return None
+
+    p = facts.patient
+    return derive.child_pugh_partial(
+        value("total_bilirubin", "mg/dL"),
+        value("albumin", "g/dL"),
+        value("inr", "1"),
+        p.ascites,
+        p.encephalopathy,
+    )
 
 
 def _latest(facts: Facts, analyte_id: str) -> Observation | None:
@@ -633,6 +774,13 @@ def _in_window(entry: Resolved, window: Window | None, facts: Facts) -> Truth:
     return U  # resolved at an unknown date
 
 
+def _condition_hit(concept_id: str, entry: Resolved) -> bool:
+    """By concept, or by any ICD-10 code the entry carries (B18.0 is both HBV and HDV)."""
+    if entry.concept is not None and vocab.condition_matches(concept_id, entry.concept):
+        return True
+    return entry.code is not None and vocab.code_matches(concept_id, entry.code)
+
+
 def _compile_condition(rule: ConditionRule) -> Check:
     c = vocab.condition(rule.condition)
     bad_exceptions = [e for e in rule.except_ if vocab.condition(e) is None]
@@ -654,9 +802,9 @@ def _compile_condition(rule: ConditionRule) -> Check:
         window = _window_text(rule.within, facts)
         unsure: list[Resolved] = []
         for entry in facts.conditions:
-            if entry.concept is None or not vocab.condition_matches(c.id, entry.concept):
+            if not _condition_hit(c.id, entry):
                 continue
-            if any(vocab.condition_matches(x, entry.concept) for x in exceptions):
+            if any(_condition_hit(x, entry) for x in exceptions):
                 continue
             if rule.active and not entry.active:
                 continue

@@ -185,6 +185,9 @@ class Patient(_Strict):
     treatments: list[Treatment] = Field(default_factory=list)
     pregnant: StrictBool | None = None
     breastfeeding: StrictBool | None = None
+    # Child-Pugh inputs that are not lab values, used when ``child_pugh`` itself is not given.
+    ascites: Literal["none", "mild", "moderate-severe"] | None = None
+    encephalopathy: Literal["none", "grade 1-2", "grade 3-4"] | None = None
     reviews: list[Review] = Field(default_factory=list)
 
     @field_validator("child_pugh", mode="before")

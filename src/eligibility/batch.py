@@ -1,0 +1,292 @@
+"""Cohort screening: many rules files × many profiles, streamed, one row per input.
+
+Rules files are compiled once (both the detailed evaluator and the truth-only fast path) and
+fingerprinted by SHA-256; profiles are read one at a time (JSONL files are never held in memory)
+and indexed once into ``Facts`` shared by every trial. A rules file or profile that cannot be
+read becomes an error row and the run goes on, so nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from . import __version__
+from . import today as _today
+from .errors import InputError
+from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
+from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
+from .loaders import iter_patients, load_rules
+from .model import RuleSet
+from .patient import Patient
+from .result import ScreeningResult, Status
+
+RULES_SUFFIXES = frozenset({".yaml", ".yml"})
+PATIENT_SUFFIXES = frozenset({".json", ".jsonl"})
+STATUSES: tuple[Status, ...] = ("pass", "fail", "unknown", "review")
+
+RowVerdict = Literal["eligible", "ineligible", "indeterminate", "error"]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Fingerprint of the exact bytes screened against, for the audit trail."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One rules file, compiled for both paths, with the file it came from and its digest."""
+
+    path: str
+    rules: RuleSet
+    compiled: CompiledTrial
+    fast: FastTrial
+    sha256: str
+
+    @property
+    def trial_id(self) -> str:
+        return self.compiled.trial_id
+
+
+def compile_file(path: str | Path) -> Trial:
+    """Load, validate and compile a rules file; raises ``InputError`` with its location."""
+    rules = load_rules(path)
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:  # vanished between the two reads
+        raise InputError(f"cannot read: {exc.strerror}", str(path)) from None
+    compiled = compile_rules(rules, rules_sha256=digest)
+    return Trial(str(path), rules, compiled, compile_fast(rules), digest)
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    """Positional arguments sorted into rules files and patient files, plus what was rejected."""
+
+    rules: list[Path] = field(default_factory=list)
+    patients: list[Path] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def classify(paths: Iterable[str | Path]) -> Inputs:
+    """``.yaml/.yml`` are rules, ``.json/.jsonl`` are profiles; a directory contributes its files.
+
+    Directory contents are taken in name order (not recursively) so a run is reproducible;
+    files of other types inside a directory are ignored, but a named file of an unknown type
+    or a path that does not exist is an error.
+    """
+    out = Inputs()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = False
+            for child in sorted(path.iterdir()):
+                suffix = child.suffix.lower()
+                if child.is_file() and suffix in RULES_SUFFIXES | PATIENT_SUFFIXES:
+                    (out.rules if suffix in RULES_SUFFIXES else out.patients).append(child)
+                    found = True
+            if not found:
+                out.errors.append(InputError("no .yaml, .yml, .json or .jsonl files", str(path)))
+        elif path.suffix.lower() in RULES_SUFFIXES:
+            out.rules.append(path)
+        elif path.suffix.lower() in PATIENT_SUFFIXES:
+            out.patients.append(path)
+        elif not path.exists():
+            out.errors.append(InputError("file not found", str(path)))
+        else:
+            out.errors.append(
+                InputError("not a rules (.yaml, .yml) or patient (.json, .jsonl) file", str(path))
+            )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A profile read from ``source`` (``file`` or ``file#3`` for the 3rd record of a list)."""
+
+    source: str
+    item: Patient | InputError
+
+
+def iter_records(paths: Iterable[Path]) -> Iterator[Record]:
+    """Profiles one at a time, in file order; JSONL is read line by line.
+
+    A file holding one profile is named as is; records of a JSONL file or a JSON list are
+    numbered from 1 (``cohort.jsonl#7``; for JSONL without blank lines, the line number).
+    """
+    for path in paths:
+        items = iter_patients(path)
+        first = next(items, None)
+        if first is None:
+            continue
+        second = next(items, None)
+        if second is None and path.suffix.lower() != ".jsonl" and not _in_list(first):
+            yield Record(str(path), first)
+            continue
+        yield Record(f"{path}#1", first)
+        if second is not None:
+            yield Record(f"{path}#2", second)
+        for n, item in enumerate(items, 3):
+            yield Record(f"{path}#{n}", item)
+
+
+def _in_list(item: Patient | InputError) -> bool:
+    """An error located at ``$[3]…`` came from a JSON list (``$["key"]`` is a key, not an index)."""
+    return isinstance(item, InputError) and re.match(r"\$\[\d+\]", item.where or "") is not None
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a cohort report: a screening, or an input that could not be screened.
+
+    ``result`` (reasons, evidence) is filled only when the run asked for detail; summaries
+    (verdict, counts, failing criteria) are always there.
+    """
+
+    source: str
+    trial: str | None
+    patient: str | None
+    as_of: date | None
+    verdict: RowVerdict
+    statuses: tuple[Status, ...] = ()
+    failed: tuple[str, ...] = ()
+    rules_sha256: str | None = None
+    error: str | None = None
+    result: ScreeningResult | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: self.statuses.count(s) for s in STATUSES}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The single-screen JSON fields (when detailed) plus ``source``; errors say why."""
+        if self.result is not None:
+            return {**self.result.to_dict(), "source": self.source}
+        d: dict[str, Any] = {
+            "trial": self.trial,
+            "patient": self.patient,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "verdict": self.verdict,
+        }
+        if self.error is None:
+            d["counts"] = self.counts
+            d["failed"] = list(self.failed)
+            d["engine_version"] = __version__
+            if self.rules_sha256:
+                d["rules_sha256"] = self.rules_sha256
+        else:
+            d["error"] = self.error
+        d["source"] = self.source
+        return d
+
+
+def error_row(source: str, exc: InputError, trial: str | None = None) -> Row:
+    return Row(source, trial, None, None, "error", error=str(exc))
+
+
+def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
+    """Compile every rules file; a bad one becomes an error row (and is skipped)."""
+    trials, errors = [], []
+    for path in paths:
+        try:
+            trials.append(compile_file(path))
+        except InputError as exc:
+            errors.append(error_row(str(path), exc))
+    return trials, errors
+
+
+def screen_one(trial: Trial, facts: Any, source: str, *, detail: bool) -> Row:
+    """Screen indexed facts against one trial: detailed (with reasons) or truth-only."""
+    if detail:
+        result = evaluate(trial.compiled, facts)
+        statuses = tuple(c.status for c in result.criteria)
+        verdict = result.verdict
+    else:
+        result = None
+        statuses = tuple(fast_status(trial.fast, facts))
+        verdict = verdict_of(list(statuses))
+    failed = tuple(i for i, s in zip(trial.fast.ids, statuses, strict=True) if s == "fail")
+    return Row(
+        source,
+        trial.trial_id,
+        facts.patient.id,
+        facts.as_of,
+        verdict,
+        statuses,
+        failed,
+        trial.sha256,
+        None,
+        result,
+    )
+
+
+def screen_records(
+    trials: list[Trial],
+    records: Iterable[Record],
+    *,
+    as_of: date | None = None,
+    today: date | None = None,
+    options: Options | None = None,
+    detail: bool = True,
+) -> Iterator[Row]:
+    """Rows for each record × trial, patient by patient; a bad record gives one error row.
+
+    The as-of date is ``as_of``, else each profile's ``screening_date``, else ``today`` (read
+    once by the caller, so a run that crosses midnight stays consistent).
+    """
+    options = options or Options()
+    fallback = today or _today()
+    for record in records:
+        item = record.item
+        if isinstance(item, InputError):
+            yield error_row(record.source, item)
+            continue
+        when = as_of or item.screening_date or fallback
+        facts = build_facts(item, when, options) if detail else index_fast(item, when, options)
+        for trial in trials:
+            yield screen_one(trial, facts, record.source, detail=detail)
+
+
+def screen_many(
+    trials: list[Trial],
+    patients: Iterable[Patient],
+    *,
+    as_of: date | None = None,
+    options: Options | None = None,
+    detail: bool = True,
+) -> Iterator[ScreeningResult | Row]:
+    """Library convenience for in-memory profiles: detailed results, or summary rows."""
+    records = (Record(p.id, p) for p in patients)
+    for row in screen_records(trials, records, as_of=as_of, options=options, detail=detail):
+        yield row.result if detail and row.result is not None else row
+
+
+def exit_code(verdicts: Iterable[RowVerdict]) -> int:
+    """The run's exit code, read like one screening's verdict (see docs/cohort.md).
+
+    2 if any input could not be screened; else 1 if any screening is ineligible; else 3 if any
+    is indeterminate; else 0 (every screening eligible). No screenings at all is 2.
+    """
+    seen = set(verdicts)
+    if "error" in seen or not seen:
+        return 2
+    if "ineligible" in seen:
+        return 1
+    if "indeterminate" in seen:
+        return 3
+    return 0

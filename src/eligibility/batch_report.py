@@ -1,0 +1,171 @@
+"""Cohort output: JSONL, JSON list, CSV, a summary table and the funnel table.
+
+Writers take rows as they come and write to the stream they are given, so a JSONL or CSV run
+of any size holds one row at a time. Only the CLI decides where the stream goes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .batch import Row
+from .funnel import Funnel
+from .report import STATUS_STYLE, VERDICT_STYLE
+
+CSV_COLUMNS = (
+    "patient",
+    "trial",
+    "as_of",
+    "verdict",
+    "pass",
+    "fail",
+    "unknown",
+    "review",
+    "failed",
+    "source",
+    "error",
+    "rules_sha256",
+    "engine_version",
+)
+
+
+def _dumps(data: Any, indent: int | None = None) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=indent)
+
+
+def write_jsonl(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
+    """One screening per line, flushed as it comes; rows pass through for the caller."""
+    for row in rows:
+        out.write(_dumps(row.to_dict()) + "\n")
+        yield row
+
+
+def write_json(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
+    """A JSON list, still written row by row."""
+    out.write("[")
+    first = True
+    for row in rows:
+        out.write(("\n" if first else ",\n") + _dumps(row.to_dict(), indent=2))
+        first = False
+        yield row
+    out.write("\n]\n" if not first else "]\n")
+
+
+def csv_record(row: Row) -> list[str]:
+    counts = (
+        row.counts
+        if row.error is None
+        else dict.fromkeys(("pass", "fail", "unknown", "review"), "")
+    )
+    return [
+        row.patient or "",
+        row.trial or "",
+        row.as_of.isoformat() if row.as_of else "",
+        row.verdict,
+        *(str(counts[s]) for s in ("pass", "fail", "unknown", "review")),
+        ";".join(row.failed),
+        row.source,
+        row.error or "",
+        row.rules_sha256 or "",
+        __version__ if row.error is None else "",
+    ]
+
+
+def write_csv(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
+    """Columns: ``CSV_COLUMNS``; failing criterion ids are joined with ``;``."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(csv_record(row))
+        yield row
+
+
+def summary_table(rows: list[Row]) -> Table:
+    """One line per screening (or per input that could not be screened)."""
+    table = Table(title="Cohort screening")
+    table.add_column("Patient", overflow="fold")
+    table.add_column("Trial", no_wrap=True)
+    table.add_column("As of", no_wrap=True)
+    table.add_column("Verdict", no_wrap=True)
+    for name in ("Pass", "Fail", "Unknown", "Review"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("Failing criteria / problem", overflow="fold", ratio=1)
+    for row in rows:
+        if row.error is not None:
+            table.add_row(
+                row.source,
+                row.trial or "",
+                "",
+                Text("ERROR", style="bold magenta"),
+                "",
+                "",
+                "",
+                "",
+                row.error,
+            )
+            continue
+        c = row.counts
+        table.add_row(
+            row.patient or "",
+            row.trial or "",
+            row.as_of.isoformat() if row.as_of else "",
+            Text(row.verdict.upper(), style=VERDICT_STYLE.get(row.verdict, "")),
+            *(str(c[s]) for s in ("pass", "fail", "unknown", "review")),
+            ", ".join(row.failed),
+        )
+    return table
+
+
+def totals_line(verdicts: Counter[str]) -> str:
+    n = sum(v for k, v in verdicts.items() if k != "error")
+    return (
+        f"{n} screening(s): {verdicts['eligible']} eligible, {verdicts['ineligible']} "
+        f"ineligible, {verdicts['indeterminate']} indeterminate; "
+        f"{verdicts['error']} input(s) could not be screened"
+    )
+
+
+def funnel_table(funnel: Funnel, width: int = 130) -> Table:
+    """Per criterion in order: counts by status and the patients still in the running."""
+    table = Table(
+        title=f"{funnel.trial} — {funnel.screened} patient(s) screened",
+        caption="Remaining: patients with no failing criterion up to and including this one.",
+    )
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Criterion", no_wrap=True)
+    for status in ("pass", "fail", "unknown", "review"):
+        header = Text(status.capitalize(), style=STATUS_STYLE[status])
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Remaining", justify="right", no_wrap=True)
+    table.add_column(
+        "Source text", overflow="ellipsis", no_wrap=True, max_width=max(10, min(70, width - 66))
+    )
+    for i, (step, left) in enumerate(zip(funnel.steps, funnel.remaining(), strict=True), 1):
+        label = f"{'I' if step.section == 'inclusion' else 'E'}: {step.id}"
+        table.add_row(
+            str(i),
+            label,
+            *(str(step.counts[s]) for s in ("pass", "fail", "unknown", "review")),
+            str(left),
+            " ".join(step.text.split()),
+        )
+    return table
+
+
+def render_funnels(funnels: list[Funnel], console: Console) -> None:
+    for f in funnels:
+        console.print(funnel_table(f, console.width))
+        v = f.verdicts
+        console.print(
+            f"{f.trial}: {v['eligible']} eligible, {v['ineligible']} ineligible, "
+            f"{v['indeterminate']} indeterminate"
+        )

@@ -1,0 +1,698 @@
+"""Truth-only evaluation: statuses and verdicts without reasons, for cohort summaries.
+
+The detailed evaluator (``evaluate.py``) formats a reason, missing items and evidence for every
+rule it visits; a CSV row, a funnel or a verdict count needs none of that. Here each rule
+compiles to a predicate returning a small int (Kleene truth), composites short-circuit, unit
+factors and concept sets are resolved at compile time, and nothing is allocated per rule.
+Reasons are built by the detailed path only for outputs that show them.
+
+The two paths must agree on every status: ``tests/test_fast.py`` compares them on the example
+patients and on generated profiles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from . import derive, vocab
+from .evaluate import (
+    _CP_SCORES,
+    Observation,
+    Options,
+    Where,
+    _analyte_id,
+    _condition_id,
+    _derived_creatinine_clearance,
+    _drug_id,
+    completed_years,
+)
+from .model import (
+    AgeRule,
+    AllRule,
+    AnyRule,
+    BreastfeedingRule,
+    ChildPughRule,
+    ConditionRule,
+    LabRule,
+    ManualRule,
+    MeasureRule,
+    NotRule,
+    PerformanceRule,
+    PregnancyRule,
+    Rule,
+    RuleSet,
+    SexRule,
+    TherapyRule,
+    VitalRule,
+    Window,
+)
+from .patient import Lab, Patient
+from .result import Status, Verdict
+
+# Kleene truth as ints: cheap to return and compare; REVIEW is the manual-rule value.
+FALSE, TRUE, UNKNOWN, REVIEW = 0, 1, 2, 3
+# Status by truth, indexed by the int above; exclusions invert at the criterion level.
+_INCLUSION: tuple[Status, ...] = ("fail", "pass", "unknown", "review")
+_EXCLUSION: tuple[Status, ...] = ("pass", "fail", "unknown", "review")
+
+
+class FastFacts:
+    """A profile indexed for truth-only evaluation: just what the predicates read.
+
+    Unlike ``evaluate.Facts`` it keeps no paths, labels or unresolved names (only reasons use
+    them), and it holds the newest result per analyte rather than all of them.
+    """
+
+    __slots__ = (
+        "absent_unknown",
+        "age",
+        "as_of",
+        "condition_ids",
+        "conditions",
+        "drug_ids",
+        "latest",
+        "patient",
+        "reviews",
+        "treatments",
+    )
+
+    def __init__(
+        self,
+        patient: Patient,
+        as_of: date,
+        age: int | None,
+        latest: dict[str, Lab | Observation],
+        conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...],
+        treatments: tuple[tuple[str | None, date | None, date | None], ...],
+        reviews: dict[tuple[str, str], str],
+        absent_unknown: bool,
+    ) -> None:
+        self.patient = patient
+        self.as_of = as_of
+        self.age = age
+        self.latest = latest
+        self.conditions = conditions
+        self.treatments = treatments
+        self.reviews = reviews
+        self.absent_unknown = absent_unknown
+        # Most rules name something the patient does not have: one set test says so.
+        self.condition_ids = frozenset().union(*(c[0] for c in conditions))
+        self.drug_ids = frozenset(t[0] for t in treatments)
+
+
+def index_fast(patient: Patient, as_of: date, options: Options | None = None) -> FastFacts:
+    """Same selection as ``evaluate.build_facts``: the newest result per analyte on or before
+    the as-of date (first listed wins a tie), names resolved through the same cached lookups."""
+    options = options or Options()
+    oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
+    latest: dict[str, Lab | Observation] = {}
+    low = date.min
+    for lab in patient.labs:
+        aid = _analyte_id(lab.test)
+        if aid is None:
+            continue
+        d = lab.date
+        if d is not None and (d > as_of or (oldest and d < oldest)):
+            continue
+        seen = latest.get(aid)
+        if seen is None or (d or low) > (seen.date or low):
+            latest[aid] = lab
+    for v in patient.vitals:
+        aid = _analyte_id(v.name)
+        if aid is None:
+            continue
+        d = v.date
+        if d is not None and (d > as_of or (oldest and d < oldest)):
+            continue
+        seen = latest.get(aid)
+        if seen is None or (d or low) > (seen.date or low):
+            latest[aid] = Observation("", v.name, v.value, v.unit, d)
+    birth = patient.birth_date
+    if birth is not None:
+        age = None if birth > as_of else completed_years(birth, as_of)
+    else:
+        age = None if patient.age is None else int(patient.age)
+    if "creatinine_clearance" not in latest and "creatinine" in latest:
+        crcl = _derived_crcl(patient, as_of, latest)
+        if crcl is not None:
+            latest["creatinine_clearance"] = crcl
+    conditions = tuple(
+        (
+            _hits(
+                (_condition_id(c.code) if c.code else None)
+                or (_condition_id(c.name) if c.name else None),
+                c.code,
+            ),
+            c.onset,
+            c.end,
+            c.status == "active",
+        )
+        for c in patient.conditions
+    )
+    treatments = tuple((_drug_id(t.name), t.start, t.end) for t in patient.treatments)
+    reviews: dict[tuple[str, str], str] = {}
+    for r in patient.reviews:
+        reviews[(r.trial, r.criterion)] = r.status  # the last one recorded wins, as in Facts
+    return FastFacts(
+        patient,
+        as_of,
+        age,
+        latest,
+        conditions,
+        treatments,
+        reviews,
+        options.if_absent == "unknown",
+    )
+
+
+@lru_cache(maxsize=4096)
+def _hits(concept: str | None, code: str | None) -> frozenset[str]:
+    """Every condition a profile entry counts as: by its concept (and the groups above it) or
+    by its ICD-10 code (B18.0 is both HBV and HDV), as ``evaluate._condition_hit`` decides."""
+    return frozenset(
+        c.id
+        for c in vocab.conditions()
+        if (concept is not None and vocab.condition_matches(c.id, concept))
+        or (code is not None and vocab.code_matches(c.id, code))
+    )
+
+
+def _derived_crcl(
+    patient: Patient, as_of: date, latest: dict[str, Lab | Observation]
+) -> Observation | None:
+    """Cockcroft-Gault when not measured: the detailed path's own function, on the same values."""
+    scr, weight = latest.get("creatinine"), latest.get("body_weight")
+    if scr is None or weight is None:
+        return None
+    obs = {
+        "creatinine": (Observation("", "", scr.value, scr.unit, scr.date),),
+        "body_weight": (Observation("", "", weight.value, weight.unit, weight.date),),
+    }
+    return _derived_creatinine_clearance(patient, as_of, obs)
+
+
+Predicate = Callable[[FastFacts], int]
+
+
+def _constant(value: int) -> Predicate:
+    return lambda facts: value
+
+
+# --- comparisons: identical to evaluate.compare, without building a dict per call ---------
+
+
+def _isclose(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _lt(a: float, b: float) -> bool:
+    return a < b and not _isclose(a, b)
+
+
+def _le(a: float, b: float) -> bool:
+    return a < b or _isclose(a, b)
+
+
+def _gt(a: float, b: float) -> bool:
+    return a > b and not _isclose(a, b)
+
+
+def _ge(a: float, b: float) -> bool:
+    return a > b or _isclose(a, b)
+
+
+COMPARE: dict[str, Callable[[float, float], bool]] = {"<": _lt, "<=": _le, ">": _gt, ">=": _ge}
+
+
+# --- compilation --------------------------------------------------------------------------
+
+
+def compile_predicate(rule: Rule, where: Where | None = None) -> Predicate:
+    """Mirror of ``evaluate.compile_rule`` returning truths only."""
+    where = where or Where()
+    match rule:
+        case AllRule():
+            return _all([compile_predicate(r, where) for r in rule.rules])
+        case AnyRule():
+            return _any([compile_predicate(r, where) for r in rule.rules])
+        case NotRule():
+            flipped = Where(where.trial, where.criterion, where.section, not where.negated)
+            return _not(compile_predicate(rule.rule, flipped))
+        case AgeRule():
+            return _age(rule)
+        case SexRule():
+            return _sex(rule)
+        case PerformanceRule():
+            return _performance(rule)
+        case ChildPughRule():
+            return _child_pugh(rule)
+        case LabRule():
+            return _lab(rule)
+        case VitalRule() | MeasureRule():
+            a = vocab.analyte(rule.name)
+            if a is None:
+                return _constant(REVIEW)
+            return _lab(
+                LabRule(
+                    analyte=a.id,
+                    comparator=rule.comparator,
+                    value=rule.value,
+                    unit=rule.unit or a.unit,
+                )
+            )
+        case ConditionRule():
+            return _condition(rule)
+        case TherapyRule():
+            return _therapy(rule)
+        case PregnancyRule():
+            return _flag("pregnant")
+        case BreastfeedingRule():
+            return _flag("breastfeeding")
+        case ManualRule():
+            return _manual(where)
+    raise TypeError(f"no evaluator for rule kind {type(rule).__name__}")  # pragma: no cover
+
+
+def _all(children: list[Predicate]) -> Predicate:
+    """FALSE if any child is; TRUE if all are; else UNKNOWN before REVIEW."""
+    kids = tuple(children)
+    if len(kids) == 2:  # the common shape ("condition and a manual part"): no loop
+        first, second = kids
+
+        def pair(facts: FastFacts) -> int:
+            a = first(facts)
+            if a == FALSE:
+                return FALSE
+            b = second(facts)
+            if b == FALSE:
+                return FALSE
+            if a == UNKNOWN or b == UNKNOWN:
+                return UNKNOWN
+            return REVIEW if a == REVIEW or b == REVIEW else TRUE
+
+        return pair
+
+    def check(facts: FastFacts) -> int:
+        result = TRUE
+        for child in kids:
+            v = child(facts)
+            if v == FALSE:
+                return FALSE
+            if v == UNKNOWN:
+                result = UNKNOWN
+            elif v == REVIEW and result == TRUE:
+                result = REVIEW
+        return result
+
+    return check
+
+
+def _any(children: list[Predicate]) -> Predicate:
+    """TRUE if any child is; FALSE if all are; else REVIEW before UNKNOWN."""
+    kids = tuple(children)
+    if len(kids) == 2:
+        first, second = kids
+
+        def pair(facts: FastFacts) -> int:
+            a = first(facts)
+            if a == TRUE:
+                return TRUE
+            b = second(facts)
+            if b == TRUE:
+                return TRUE
+            if a == REVIEW or b == REVIEW:
+                return REVIEW
+            return UNKNOWN if a == UNKNOWN or b == UNKNOWN else FALSE
+
+        return pair
+
+    def check(facts: FastFacts) -> int:
+        result = FALSE
+        for child in kids:
+            v = child(facts)
+            if v == TRUE:
+                return TRUE
+            if v == REVIEW:
+                result = REVIEW
+            elif v == UNKNOWN and result == FALSE:
+                result = UNKNOWN
+        return result
+
+    return check
+
+
+def _not(child: Predicate) -> Predicate:
+    flip = (TRUE, FALSE, UNKNOWN, REVIEW)
+    return lambda facts: flip[child(facts)]
+
+
+def _manual(where: Where) -> Predicate:
+    key = (where.trial, where.criterion)
+    inclusion = where.section == "inclusion"
+    # holds = (status == "pass") == inclusion; truth = holds != negated
+    on_pass = TRUE if inclusion != where.negated else FALSE
+    on_fail = FALSE if on_pass == TRUE else TRUE
+
+    def check(facts: FastFacts) -> int:
+        found = facts.reviews.get(key)
+        if found is None:
+            return REVIEW
+        return on_pass if found == "pass" else on_fail
+
+    return check
+
+
+def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool) -> bool:
+    if lo is not None and not (_ge(value, lo) if lo_inc else _gt(value, lo)):
+        return False
+    return hi is None or (_le(value, hi) if hi_inc else _lt(value, hi))
+
+
+def _age(rule: AgeRule) -> Predicate:
+    lo, hi, lo_inc, hi_inc = rule.min, rule.max, rule.min_inclusive, rule.max_inclusive
+
+    def check(facts: FastFacts) -> int:
+        age = facts.age
+        if age is None:
+            return UNKNOWN
+        return TRUE if _within(age, lo, hi, lo_inc, hi_inc) else FALSE
+
+    return check
+
+
+def _sex(rule: SexRule) -> Predicate:
+    allowed = frozenset(rule.allowed)
+
+    def check(facts: FastFacts) -> int:
+        sex = facts.patient.sex
+        if sex is None:
+            return UNKNOWN
+        return TRUE if sex in allowed else FALSE
+
+    return check
+
+
+def _performance(rule: PerformanceRule) -> Predicate:
+    scale, allowed, lo, hi = rule.scale, rule.allowed, rule.min, rule.max
+    other = "karnofsky" if scale == "ecog" else "ecog"
+    mapped = (
+        derive.ecog_range_from_karnofsky
+        if other == "karnofsky"
+        else derive.karnofsky_range_from_ecog
+    )
+    step = 1 if scale == "ecog" else 10
+
+    def ok(value: int) -> bool:
+        return (
+            (allowed is None or value in allowed)
+            and (lo is None or value >= lo)
+            and (hi is None or value <= hi)
+        )
+
+    def check(facts: FastFacts) -> int:
+        value = getattr(facts.patient, scale)
+        if value is not None:
+            return TRUE if ok(value) else FALSE
+        given = getattr(facts.patient, other)
+        if given is None:
+            return UNKNOWN
+        low, high = mapped(given)  # the other scale's range, as the detailed path maps it
+        hits = {ok(v) for v in range(low, high + 1, step)}
+        return TRUE if hits == {True} else FALSE if hits == {False} else UNKNOWN
+
+    return check
+
+
+def _child_pugh(rule: ChildPughRule) -> Predicate:
+    classes = rule.classes
+    scored = rule.min_score is not None or rule.max_score is not None
+    rmin = rule.min_score if rule.min_score is not None else 5
+    rmax = rule.max_score if rule.max_score is not None else 15
+
+    def derived(facts: FastFacts) -> int:
+        """Not recorded: score it from labs and grades, as ``evaluate._derive_child_pugh``."""
+        p = facts.patient
+        cp = derive.child_pugh_partial(
+            _value(facts, "total_bilirubin", "mg/dL"),
+            _value(facts, "albumin", "g/dL"),
+            _value(facts, "inr", "1"),
+            p.ascites,
+            p.encephalopathy,
+        )
+        truths = set()
+        if classes:
+            inside = {c in classes for c in cp.classes}
+            truths.add(TRUE if inside == {True} else FALSE if inside == {False} else UNKNOWN)
+        if scored:
+            if rmin <= cp.min_score and cp.max_score <= rmax:
+                truths.add(TRUE)
+            elif cp.max_score < rmin or cp.min_score > rmax:
+                truths.add(FALSE)
+            else:
+                truths.add(UNKNOWN)
+        if FALSE in truths:
+            return FALSE
+        return TRUE if truths == {TRUE} else UNKNOWN
+
+    def check(facts: FastFacts) -> int:
+        cp = facts.patient.child_pugh
+        if cp is None:
+            return derived(facts)
+        cls = cp.resolved_class()
+        if classes and cls not in classes:
+            return FALSE
+        if not scored:
+            return TRUE
+        lo, hi = (cp.score, cp.score) if cp.score else _CP_SCORES[cls or "C"]
+        if rmin <= lo and hi <= rmax:
+            return TRUE
+        if hi < rmin or lo > rmax:
+            return FALSE
+        return UNKNOWN
+
+    return check
+
+
+def _value(facts: FastFacts, analyte_id: str, unit: str) -> float | None:
+    o = facts.latest.get(analyte_id)
+    if o is None:
+        return None
+    try:
+        return vocab.convert(o.value, o.unit, unit, analyte_id)
+    except vocab.UnitError:
+        return None
+
+
+_MAX_CACHED_UNITS = 256  # bound the per-rule cache: unit strings come from untrusted profiles
+
+
+def _lab(rule: LabRule) -> Predicate:
+    a = vocab.analyte(rule.analyte)
+    if a is None:
+        return _constant(REVIEW)
+    aid = a.id
+    cmp = COMPARE[rule.comparator]
+
+    if rule.of is not None:
+        upper = rule.of == "ULN"
+        multiple = float(rule.multiple or 1.0)
+
+        def relative(facts: FastFacts) -> int:
+            o = facts.latest.get(aid)
+            if o is None:
+                return UNKNOWN
+            ref = o.ref_high if upper else o.ref_low
+            if ref is None or ref <= 0:
+                return UNKNOWN
+            return TRUE if cmp(o.value, multiple * ref) else FALSE
+
+        return relative
+
+    target = rule.unit if rule.unit is not None else a.unit
+    threshold = float(rule.value)  # type: ignore[arg-type]
+    conversions: dict[str | None, vocab.Conversion | None] = {}
+
+    needs_unit = vocab.unit(a.unit) != "1"
+
+    def conversion(unit: str | None) -> vocab.Conversion | None:
+        """None when the unit does not convert, or is missing where the analyte has one."""
+        c: vocab.Conversion | None = None
+        if not (needs_unit and not (unit or "").strip()):
+            try:
+                c = vocab.conversion(unit, target, aid)
+            except vocab.UnitError:
+                c = None
+        if len(conversions) < _MAX_CACHED_UNITS:
+            conversions[unit] = c
+        return c
+
+    def absolute(facts: FastFacts) -> int:
+        o = facts.latest.get(aid)
+        if o is None:
+            return UNKNOWN
+        unit = o.unit
+        c = conversions[unit] if unit in conversions else conversion(unit)
+        if c is None:
+            return UNKNOWN
+        if c.is_factor:
+            value = c.slope * o.value + c.offset
+        else:
+            try:
+                value = c.apply(o.value)
+            except vocab.UnitError:
+                return UNKNOWN
+        return TRUE if cmp(value, threshold) else FALSE
+
+    return absolute
+
+
+def _when(
+    start: date | None, end: date | None, active: bool, window: timedelta | None, as_of: date
+) -> int:
+    """``evaluate._in_window`` on plain values: present at some time in [as_of - window, as_of]?"""
+    if start is not None and start > as_of:
+        return FALSE
+    if window is None:
+        return TRUE
+    since = as_of - window
+    if end is not None:
+        return TRUE if end >= since else FALSE
+    if active:
+        return TRUE
+    if start is not None and start >= since:
+        return TRUE
+    return UNKNOWN
+
+
+def _absent(if_absent: str | None) -> Callable[[FastFacts], int]:
+    """What no matching entry means: the rule's own setting, else the run's option."""
+    if if_absent is not None:
+        value = UNKNOWN if if_absent == "unknown" else FALSE
+        return lambda facts: value
+    return lambda facts: UNKNOWN if facts.absent_unknown else FALSE
+
+
+def _members(
+    concepts: list[vocab.Concept], targets: list[str], excepted: list[str], kind: str
+) -> frozenset[str]:
+    """Concept ids that match one of ``targets`` and none of ``excepted`` (precomputed once)."""
+    matches = vocab.condition_matches if kind == "condition" else vocab.drug_matches
+    return frozenset(
+        c.id
+        for c in concepts
+        if any(matches(t, c.id) for t in targets) and not any(matches(x, c.id) for x in excepted)
+    )
+
+
+def _since(window: Window | None) -> timedelta | None:
+    return None if window is None else timedelta(days=window.days())
+
+
+def _condition(rule: ConditionRule) -> Predicate:
+    c = vocab.condition(rule.condition)
+    if c is None or any(vocab.condition(e) is None for e in rule.except_):
+        return _constant(REVIEW)
+    cid = c.id
+    exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
+    active_only, window, absent = rule.active, _since(rule.within), _absent(rule.if_absent)
+
+    def check(facts: FastFacts) -> int:
+        if cid not in facts.condition_ids:
+            return absent(facts)
+        unsure = False
+        for hits, start, end, active in facts.conditions:
+            if cid not in hits or not exceptions.isdisjoint(hits) or (active_only and not active):
+                continue
+            timing = _when(start, end, active, window, facts.as_of)
+            if timing == TRUE:
+                return TRUE
+            if timing == UNKNOWN:
+                unsure = True
+        return UNKNOWN if unsure else absent(facts)
+
+    return check
+
+
+def _therapy(rule: TherapyRule) -> Predicate:
+    concepts = [vocab.drug(a) for a in rule.agents]
+    if any(x is None for x in concepts):
+        return _constant(REVIEW)
+    members = _members(vocab.drugs(), [x.id for x in concepts], [], "drug")  # type: ignore[union-attr]
+    window, absent = _since(rule.within), _absent(rule.if_absent)
+
+    def check(facts: FastFacts) -> int:
+        if members.isdisjoint(facts.drug_ids):
+            return absent(facts)
+        unsure = False
+        for concept, start, end in facts.treatments:
+            if concept not in members:
+                continue
+            if window is not None and start is None and end is None:
+                unsure = True
+                continue
+            if _when(start, end, True, window, facts.as_of) == TRUE:
+                return TRUE
+        return UNKNOWN if unsure else absent(facts)
+
+    return check
+
+
+def _flag(field_name: str) -> Predicate:
+    def check(facts: FastFacts) -> int:
+        p = facts.patient
+        value = getattr(p, field_name)
+        if value is not None:
+            return TRUE if value else FALSE
+        return FALSE if p.sex == "male" else UNKNOWN
+
+    return check
+
+
+# --- trials -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FastTrial:
+    """A rules file compiled to predicates, each paired with its truth -> status table."""
+
+    trial_id: str
+    ids: tuple[str, ...]
+    checks: tuple[tuple[Predicate, tuple[Status, ...]], ...]
+
+
+def compile_fast(rules: RuleSet) -> FastTrial:
+    tid = rules.trial.id
+    return FastTrial(
+        tid,
+        tuple(c.id for c in rules.criteria),
+        tuple(
+            (
+                compile_predicate(c.rule, Where(tid, c.id, c.section)),
+                _INCLUSION if c.section == "inclusion" else _EXCLUSION,
+            )
+            for c in rules.criteria
+        ),
+    )
+
+
+def fast_status(trial: FastTrial, facts: FastFacts) -> list[Status]:
+    """Each criterion's status, in rules-file order."""
+    return [table[predicate(facts)] for predicate, table in trial.checks]
+
+
+def verdict_of(statuses: list[Status]) -> Verdict:
+    """Same rule as ``evaluate.verdict_of``: any fail, else all pass, else indeterminate."""
+    if "fail" in statuses:
+        return "ineligible"
+    if "unknown" in statuses or "review" in statuses:
+        return "indeterminate"
+    return "eligible"
+
+
+def fast_screen(trial: FastTrial, facts: FastFacts) -> tuple[Verdict, list[Status]]:
+    statuses = fast_status(trial, facts)
+    return verdict_of(statuses), statuses

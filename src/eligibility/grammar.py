@@ -1,0 +1,599 @@
+"""Criterion text → token stream → LALR parse of short clause islands.
+
+Why a lexicon tokeniser in front of Lark: criteria are free prose in which only a few islands
+("ALT ≤ 3 × ULN", "ECOG 0-1") are computable. A master regex splits the text into words, numbers
+and punctuation; a greedy longest-match over folded n-grams turns vocabulary terms (generated from
+``eligibility.vocab``, the one source of truth) and the grammar's phrase table below into typed
+tokens; unknown words stay ``WORD``, which no grammar rule accepts, so any clause containing one
+is not computable. The LALR parser (``criteria.lark``) is built once and fed those tokens
+directly, which keeps a parse in the tens of microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError
+from lark.lexer import Lexer
+
+from eligibility import vocab
+
+# --------------------------------------------------------------------------- normalisation
+
+_SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SUPER_RUN = re.compile(r"(10)\s*([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_CHARS = str.maketrans(
+    {
+        "≧": "≥",
+        "⩾": "≥",
+        "≦": "≤",
+        "⩽": "≤",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "‐": "-",
+        "‑": "-",
+        "~": "-",
+        "～": "-",
+        "µ": "u",
+        "μ": "u",
+        "’": "'",
+        "‘": "'",
+        "`": "'",
+        "“": '"',
+        "”": '"',
+        "\u00a0": " ",
+        "·": ".",
+        "⋅": "×",
+    }
+)
+_ESCAPE = re.compile(r"\\([<>*_\[\]()#.+\-!])")
+_TIMES_BEFORE = re.compile(
+    r"(?<=[\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
+)
+_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def normalise(text: str) -> str:
+    """Canonical characters for the tokeniser: comparators, dashes, µ, superscript powers, escapes.
+
+    Superscripts are resolved *before* NFKC, which would turn "10⁹" into the misleading "109".
+    Markdown escapes are removed ("\\>" → ">"); the caller learns of them via ``had_escapes``.
+    Offsets are not kept here: criterion spans come from the splitter, and reasons quote text.
+    """
+    text = _SUPER_RUN.sub(
+        lambda m: (
+            f"10^{m.group(2).translate(_SUPER)}" if m.group(1) else m.group(3).translate(_SUPER)
+        ),
+        text,
+    )
+    text = unicodedata.normalize("NFKC", text).translate(_CHARS)
+    text = _ESCAPE.sub(r"\1", text)
+    text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
+    text = _TIMES_BEFORE.sub(" × ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def had_escapes(text: str) -> bool:
+    """Markdown-escaped comparators mark pages whose superscripts were flattened ("\\>104")."""
+    return "\\>" in text or "\\<" in text or "\\*" in text
+
+
+# --------------------------------------------------------------------------- phrase table
+# Grammar words: token type -> phrases (matched case-insensitively, longest first, after folding
+# case, spaces, hyphens and dots). Values after "=" are the token's payload.
+
+_CMP = {
+    "≥": "≥ | at least | no less than | not less than | greater than or equal to | greater than or "
+    "equal | equal to or greater than | equal or greater than | more than or equal to | equal to "
+    "or more than | higher than or equal to | equal to or higher than | equal or above | minimum "
+    "| minimum of | a minimum of | not below | not lower than | no lower than | no fewer than | "
+    "not fewer than | above or equal to | over or equal to | ≥ or =",
+    ">": "> | greater than | more than | higher than | above | over | exceed | exceeds | exceeding "
+    "| in excess of | elevated above | superior to | >/",
+    "≤": "≤ | at most | no more than | not more than | no greater than | not greater than | no "
+    "higher than | not higher than | not exceed | not exceeding | does not exceed | do not exceed "
+    "| not to exceed | should not exceed | must not exceed | not above | less than or equal to | "
+    "less than or equal | equal to or less than | equal or less than | lower than or equal to | "
+    "equal to or lower than | up to | maximum | maximum of | a maximum of | below or equal to | "
+    "under or equal to | ≤ or =",
+    "<": "< | less than | lower than | below | under | fewer than | inferior to",
+}
+_CMP_POST = {
+    "≥": "or more | or greater | or higher | or above | or over | and above | and over | and more "
+    "| and higher | or later | minimum | at least",
+    "≤": "or less | or lower | or below | or fewer | and below | and under | maximum | at most",
+}
+_PHRASES: dict[str, str] = {
+    "EQ": "= | equal to | equals | of",
+    "BETWEEN": "between",
+    "AGEPOST": "or older=≥ | and older=≥ | years or older=≥ | or younger=≤ | and younger=≤",
+    "FROM": "from",
+    "TO": "to | through | - | until",
+    "AND": "and | & | as well as | plus",
+    "OR": "or | either",
+    "ANDOR": "and/or | and or",
+    "SLASH": "/",
+    "LPAR": "( | [",
+    "RPAR": ") | ]",
+    "COMMA": ",",
+    "TIMES": "× | x | times | fold | -fold | time | folds | multiples of",
+    "ULN": "ULN | IULN | upper limit of normal | upper limit of the normal | upper limit normal | "
+    "upper limits of normal | upper normal limit | upper normal value | upper limit of normal "
+    "range | upper limit of the normal range | upper limit of the normal value | "
+    "upper limit of normal value | normal upper limit | the normal upper limit | upper limit | "
+    "upper range of normal | "
+    "upper limit of normal (ULN) | the upper limit of normal | institutional upper limit of normal "
+    "| upper limit of institutional normal | ULN for the institution | institutional ULN",
+    "LLN": "LLN | lower limit of normal | lower limit of the normal | lower normal limit | normal "
+    "lower limit | lower limit of normal range | lower limit of the normal range | lower limits of "
+    "normal | institutional lower limit of normal",
+    "NORMRANGE": "normal upper and lower limits | the normal upper and lower limits | upper and "
+    "lower limits of normal | upper and lower limit of normal | normal upper and lower limit | the "
+    "upper and lower limits of normal | upper and lower limits of the normal range",
+    "BY": "by",
+    "ECOG": "ECOG | ECOG PS | ECOG performance status | ECOG performance score | ECOG score | "
+    "ECOG-PS | Eastern Cooperative Oncology Group | Eastern Cooperative Oncology Group performance "
+    "status | Eastern Cooperative Oncology Group Performance Status | ECOG/WHO | WHO/ECOG | WHO "
+    "performance status | WHO PS | WHO | Zubrod | Zubrod performance status | ECOG PS score | ECOG "
+    "performance status score",
+    "KPS": "Karnofsky | KPS | Karnofsky performance status | Karnofsky performance score | "
+    "Karnofsky performance scale | Karnofsky score | Karnofsky index | Karnofsky scale | "
+    "Karnofsky PS",
+    "PS": "performance status | PS | performance score | performance status score",
+    "CHILDPUGH": "Child-Pugh | Child Pugh | Child-Puch | Child-Turcotte-Pugh | Child-Pugh-Turcotte "
+    "| CTP | Child-Pugh liver function | Child-Pugh score | Child-Pugh class | Child-Pugh "
+    "classification | Child-Pugh grade | Child-Pugh rating | liver function Child-Pugh",
+    "CLASS": "class | grade | rating | score | classification | stage | category | level",
+    "AGE": "age | aged | ages | age of | age at | age range | age limit | aged between",
+    "OLD": "old | of age | years old | year old | years of age | year of age | y/o | yo",
+    "SEX": "male=male | males=male | men=male | man=male | female=female | females=female | "
+    "women=female | woman=female",
+    "SEXALL": "male or female | female or male | males or females | females or males | men or "
+    "women | women or men | males and females | females and males | men and women | women and men "
+    "| both sexes | either sex | any sex | both genders | either gender | any gender | all sexes",
+    "PREG": "pregnant | pregnancy | pregnant women | pregnant woman | pregnant female | currently "
+    "pregnant | pregnant or planning to become pregnant",
+    "BF": "breastfeeding | breast-feeding | breast feeding | lactating | lactation | nursing | "
+    "breastfeed | breast-feed | nursing mothers | lactating women | breastfeeding women",
+    "NOT": "no | not | without | absence of | free of | none | non | neither | nor",
+    "NEGATIVE": "negative | seronegative",
+    "ACTIVE": "active | current | currently active | ongoing | concurrent active | accompanied by",
+    "HIST": "history of | a history of | past history of | medical history of | prior history of "
+    "| past | previous | prior | previously | had | history | known history of | history of "
+    "known | previously received | have received | has received | had received | received | "
+    "prior treatment with | previous treatment with | treatment with | treated with | prior "
+    "therapy with | previous therapy with | therapy with | exposure to | prior exposure to | "
+    "previous exposure to | pretreated with | previously treated with | prior use of | "
+    "previous use of | "
+    "prior systemic treatment with | received prior | receipt of | prior receipt of | any prior",
+    "POSITIVE": "positive | seropositive | positivity | infected | infection",
+    "EXCEPT": "except | except for | excluding | other than | with the exception of | apart from "
+    "| but not | besides | save for | with exception of",
+    "UNLESS": "unless | provided that | as long as | if not",
+    "IF": "if | for | in | in case of | in the case of | in the presence of | when | where | in "
+    "patients with | in subjects with | for patients with | for subjects with | in those with | "
+    "in the setting of | due to | attributable to | secondary to | if due to",
+    "WITHIN": "within | within the last | within the past | within the previous | in the last | "
+    "in the previous | during the last | during the past | during the previous | in the preceding "
+    "| within the preceding | within a period of",
+    "PAST": "in the past | ever | at any time | at any time in the past",
+    "BEFORE": "before | prior to | preceding | of | before the start of | prior to the start of",
+    "REF": "enrollment | enrolment | screening | randomization | randomisation | registration | "
+    "study entry | entry | inclusion | study start | the study | study enrollment | the first dose "
+    "| first dose | first dose of study drug | first dose of study treatment | the first dose of "
+    "study drug | the first dose of study treatment | first dose of study medication | the first "
+    "dose of study medication | start of study treatment | start of treatment | study treatment | "
+    "treatment start | initiation of study treatment | initiation of treatment | day 1 | cycle 1 "
+    "day 1 | C1D1 | signing informed consent | signing the informed consent | informed consent | "
+    "the first administration | first administration | the start of study treatment | "
+    "the initiation of study treatment | study drug administration | the first dose of the study "
+    "drug | the first study treatment",
+    "AGO": "ago",
+    "OTHER": "other | another | second | additional",
+    "HEAD": "antibody | antibodies | inhibitor | inhibitors | monoclonal antibody | monoclonal "
+    "antibodies | blocker | blockers | agent | agents | therapy | therapies | drug | drugs | "
+    "targeted agent | targeted therapy | antibody therapy",
+    "TIMEUNIT": "",  # only directly after a number (see _after_number)
+}
+# Words that carry no meaning for the rules: dropped inside a clause. Kept short on purpose;
+# a word missing here only costs coverage, a wrong one here costs precision.
+_FILLER = (
+    "the | a | an | is | are | be | been | being | was | were | must | should | shall | will | "
+    "would | has | have | having | patient | patients | subject | subjects | participant | "
+    "participants | person | persons | individual | individuals | people | with | who | that | "
+    "which | whose | level | levels | count | counts | value | values | concentration | "
+    "concentrations | result | results | points | point | status | documented | known | "
+    "diagnosed | diagnosed with | diagnosis of | diagnosis | evidence of | presence of | "
+    "institutional | laboratory | lab | at screening | at baseline | at the time of screening | "
+    "at the screening visit | at the time of signing informed consent | at the time of signing "
+    "the informed consent | at the time of signing the informed consent form | at the time of "
+    "informed consent | at time of consent | at the time of consent | on the day of signing "
+    "informed consent | at the time of enrollment | at study entry | at enrollment | suffer from "
+    "| suffering from | suffers from | suffered from | infected with | infected by | infection "
+    "with | infection by | infection of | any | any of | any kind of | either of | as "
+    "follows | of any kind | any form of | any type of | score of | subjects who | patients who "
+    "| those who | persons who | known to | documented history of | eg | e.g. | ie | i.e. | "
+    "complicated by | complicated with | combined with | presenting with | "
+    "disease | diseases | disorder | disorders"
+)
+
+
+def _split_phrases(spec: str) -> list[tuple[str, str | None]]:
+    out = []
+    for p in spec.split(" | "):
+        p = p.strip()
+        if not p:
+            continue
+        phrase, _, payload = (
+            p.partition("=")
+            if "=" in p and len(p) > 1 and p[0] != "="
+            else (
+                p,
+                "",
+                "",
+            )
+        )
+        out.append((phrase.strip(), payload or None))
+    return out
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Tok:
+    """One token: grammar type, payload (vocabulary id, comparator, number text), source offsets."""
+
+    type: str
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    type: str
+    value: str
+    exact: frozenset[str] | None  # case-sensitive short terms: the allowed raw spellings
+    head: str | None = (
+        None  # last word of a drug class name ("antibody"), for "PD-1, PD-L1 … antibody"
+    )
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    entries: dict[str, list[_Entry]]
+    prefixes: frozenset[str]
+    anchors: frozenset[str]  # folded first words of anchor terms, for the pre-filter
+    max_len: int
+
+
+_ANCHOR_TYPES = frozenset(
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "PS",
+        "CHILDPUGH",
+        "AGE",
+        "OLD",
+        "PREG",
+        "BF",
+        "SEXALL",
+    ]
+)
+_VOCAB_PRIORITY = {"LAB": 0, "VITAL": 0, "MEASURE": 0, "COND": 1, "DRUG": 1, "TARGET": 2}
+_BASE_RE = re.compile(
+    r"(?P<amb>\b[1-9]\d{0,2}(?:\.\d{3})+(?![\d.]))"
+    r"|(?P<num>\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?)"
+    r"|(?P<word>(?:[^\W\d_]\.){2,}|[^\W\d_][\w']*)"
+    r"|(?P<punct>≥ or =|≤ or =|and/or|>/|[^\w\s])"
+)
+_JOINERS = frozenset("-/.'")
+
+
+def _fold_piece(text: str) -> str:
+    return "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
+
+
+def _short(term: str) -> bool:
+    return len(vocab.fold(term)) <= 4
+
+
+def _phrase_entries() -> list[tuple[str, _Entry]]:
+    out: list[tuple[str, _Entry]] = []
+    for op, spec in _CMP.items():
+        out += [(p, _Entry("CMP", op, None)) for p, _ in _split_phrases(spec)]
+    for op, spec in _CMP_POST.items():
+        out += [(p, _Entry("CMP_POST", op, None)) for p, _ in _split_phrases(spec)]
+    for typ, spec in _PHRASES.items():
+        for p, payload in _split_phrases(spec):
+            exact = frozenset({p}) if p.isupper() and _short(p) else None
+            out.append((p, _Entry(typ, payload or p.lower(), exact)))
+    out += [(p, _Entry("FILLER", p, None)) for p, _ in _split_phrases(_FILLER)]
+    return out
+
+
+def _vocab_entries() -> list[tuple[str, _Entry]]:
+    out: list[tuple[str, _Entry]] = []
+    heads = ("antibody", "antibodies", "inhibitor", "inhibitors")
+
+    def add(term: str, typ: str, value: str, head: str | None = None) -> None:
+        exact = None
+        if _short(term):
+            compact = re.sub(r"[\s\-.'’]", "", term)
+            exact = frozenset({compact, compact.upper()} if compact.isupper() else {compact})
+        out.append((term, _Entry(typ, value, exact, head)))
+
+    for a in vocab.analytes():
+        typ = {"vital": "VITAL", "measure": "MEASURE"}.get(a.category, "LAB")
+        for term in (a.name, *a.synonyms):
+            add(term, typ, a.id)
+    for c in vocab.conditions():
+        for term in (c.name, *c.synonyms):
+            if term.lower().startswith("active "):
+                continue  # "active" is grammar: it sets ``active: true``
+            add(term, "COND", c.id)
+    for d in vocab.drugs():
+        for term in (d.name, *d.synonyms):
+            words = term.split()
+            head = words[-1].lower() if len(words) > 1 and words[-1].lower() in heads else None
+            add(term, "DRUG", d.id, head)
+            if head and len(words) == 2 and not words[0].lower().startswith("anti"):
+                add(words[0], "TARGET", vocab.fold(words[0]))
+    return out
+
+
+@cache
+def lexicon() -> Lexicon:
+    """Folded n-gram → entries, built once from the vocabulary and the phrase table."""
+    entries: dict[str, list[_Entry]] = {}
+    for term, entry in _vocab_entries() + _phrase_entries():
+        pieces = [m.group(0) for m in _BASE_RE.finditer(normalise(term))]
+        key = " ".join(_fold_piece(p) for p in pieces if _fold_piece(p))
+        if not key:
+            continue
+        bucket = entries.setdefault(key, [])
+        if entry not in bucket:
+            bucket.append(entry)
+    for bucket in entries.values():
+        bucket.sort(key=lambda e: _VOCAB_PRIORITY.get(e.type, 3))
+    prefixes = set()
+    for key in entries:
+        parts = key.split(" ")
+        for i in range(1, len(parts)):
+            prefixes.add(" ".join(parts[:i]))
+    anchors = frozenset(
+        key.split(" ")[0]
+        for key, bucket in entries.items()
+        if any(e.type in _ANCHOR_TYPES for e in bucket)
+    )
+    return Lexicon(entries, frozenset(prefixes), anchors, max(len(k.split(" ")) for k in entries))
+
+
+# Units are recognised only directly after a number, so "s" or "cm" elsewhere stay words.
+@cache
+def _unit_re() -> re.Pattern[str]:
+    spellings: set[str] = set()
+    for canonical, spec in vocab._load("units.yaml")["units"].items():
+        for s in (canonical, *spec.get("spellings", ())):
+            if s and s not in {"1", "ratio"}:
+                spellings.add(s)
+    alts = []
+    for s in sorted(spellings, key=len, reverse=True):
+        pat = (
+            re.escape(s).replace(r"\ ", r"\s*").replace("/", r"\s*/\s*").replace(r"\^", r"\s*\^\s*")
+        )
+        alts.append(pat)
+    sci = r"(?:[×x*]\s*)?10\s*\^\s*\d{1,2}\s*(?:cells\s*)?/\s*(?:L|l|uL|ul|mm3|mm\^3|mcL|cumm)"
+    return re.compile(
+        rf"\s*(?P<sci>{sci})(?![A-Za-z])|\s*(?P<mangled>\*\s*10(?:9|12)\s*/\s*[lL])(?![A-Za-z])"
+        rf"|\s*(?P<unit>{'|'.join(alts)})(?![A-Za-z0-9])",
+        re.IGNORECASE,
+    )
+
+
+_TIME_RE = re.compile(
+    r"\s*-?\s*(?P<u>days?|d|weeks?|wks?|w|months?|mos?|years?|yrs?|y|hours?|hrs?|h)\b\.?",
+    re.IGNORECASE,
+)
+_TIME_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
+_POW_RE = re.compile(r"\s*(?:×\s*)?10\s*\^\s*(\d{1,2})(?!\s*(?:cells\s*)?/\s*(?:L|l|u|mm|mc))")
+_CP_SCORE = re.compile(r"[ABC](?:[5-9]|1[0-5])")
+
+
+def tokenize(text: str) -> list[Tok]:
+    """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
+    lex = lexicon()
+    base = [(m.lastgroup or "", m.group(0), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
+    folded = [_fold_piece(b[1]) if b[0] != "num" else b[1] for b in base]
+    toks: list[Tok] = []
+    cp_seen = False
+    i, n = 0, len(base)
+    while i < n:
+        kind, raw, start, end = base[i]
+        if kind == "num":
+            i = _number(text, base, i, toks)
+            continue
+        if kind == "amb":
+            toks.append(Tok("AMBIG", raw, start, end))
+            i += 1
+            continue
+        if kind == "word" and cp_seen and (raw in {"A", "B", "C"} or _CP_SCORE.fullmatch(raw)):
+            toks.append(Tok("CPLETTER" if len(raw) == 1 else "CPSCORE", raw, start, end))
+            i += 1
+            continue
+        if raw == "-":
+            if i + 1 < n and base[i + 1][1].lower() in {"fold", "folds", "times"}:
+                i += 1  # "2.5-fold": the dash belongs to the multiplier
+                continue
+            toks.append(Tok("TO", "-", start, end))
+            i += 1
+            continue
+        best: tuple[int, _Entry] | None = None
+        if kind in {"word", "punct"} and folded[i]:
+            key = ""
+            j = i
+            while j < n and j - i < lex.max_len + 4:
+                piece = folded[j]
+                if j > i and base[j][0] == "punct" and base[j][1] not in _JOINERS:
+                    break
+                if piece:
+                    key = f"{key} {piece}" if key else piece
+                    for entry in lex.entries.get(key, ()):
+                        if entry.exact is not None:
+                            compact = re.sub(r"[\s\-.'’]", "", text[start : base[j][3]])
+                            if compact not in entry.exact:
+                                continue
+                        best = (j, entry)
+                        break
+                    if key not in lex.prefixes:
+                        break
+                j += 1
+        if best is not None:
+            j, entry = best
+            t_end = base[j][3]
+            value = entry.value
+            if entry.type == "DRUG" and entry.head:
+                value = f"{value}#{entry.head}"
+            if entry.type == "CHILDPUGH":
+                cp_seen = True
+            if entry.type != "FILLER":
+                toks.append(Tok(entry.type, value, start, t_end))
+            i = j + 1
+            continue
+        if kind == "word" and raw.lower() in {"a", "an"}:
+            pass
+        elif kind == "punct" and raw in {":", ";"}:
+            toks.append(Tok("SEMI" if raw == ";" else "COLON", raw, start, end))
+        elif kind == "punct" and raw == ".":
+            toks.append(Tok("STOP", raw, start, end))
+        else:
+            toks.append(Tok("WORD", raw, start, end))
+        i += 1
+    return _glosses(toks)
+
+
+def _glosses(toks: list[Tok]) -> list[Tok]:
+    """ "ULN (upper limit of normal)": a parenthesised repeat of the same limit is dropped."""
+    out: list[Tok] = []
+    k = 0
+    while k < len(toks):
+        t = toks[k]
+        out.append(t)
+        if (
+            t.type in {"ULN", "LLN"}
+            and k + 3 < len(toks) + 0
+            and toks[k + 1].type == "LPAR"
+            and toks[k + 2].type == t.type
+            and toks[k + 3].type == "RPAR"
+        ):
+            k += 4
+            continue
+        k += 1
+    return out
+
+
+def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list[Tok]) -> int:
+    """A number, its power of ten and its unit or time unit; returns the next base index."""
+    _, raw, start, end = base[i]
+    value = raw
+    pos = end
+    m = _POW_RE.match(text, pos)
+    if m and raw != "10":
+        value = f"{raw}e{m.group(1)}"
+        pos = m.end()
+    elif raw == "10" and text.startswith("^", pos):
+        m2 = re.compile(r"\^\s*(\d{1,2})(?!\s*(?:cells\s*)?/)").match(text, pos)
+        if m2:
+            value = f"1e{m2.group(1)}"
+            pos = m2.end()
+    toks.append(Tok("NUM", value, start, pos))
+    u = _unit_re().match(text, pos)
+    if u:
+        if u.group("mangled"):
+            canon = "10^12/L" if "12" in u.group("mangled") else "10^9/L"
+            toks.append(Tok("MANGLED", canon, u.start("mangled"), u.end()))
+            pos = u.end()
+        else:
+            utext = u.group("sci") or u.group("unit")
+            canon = (
+                None
+                if utext.strip().startswith("G/") or utext.strip() == "mM"
+                else vocab.unit(utext)
+            )
+            toks.append(Tok("UNIT" if canon else "WORD", canon or utext, u.start(0), u.end()))
+            pos = u.end()
+    else:
+        t = _TIME_RE.match(text, pos)
+        if t:
+            unit_word = t.group("u").lower()
+            canon = _TIME_UNITS.get(unit_word[0], "")
+            if unit_word.startswith("mo") or unit_word == "m":
+                canon = "months"
+            toks.append(Tok("TIMEUNIT", canon, t.start("u"), t.end()))
+            pos = t.end()
+    j = i + 1
+    while j < len(base) and base[j][2] < pos:
+        j += 1
+    return j
+
+
+def has_anchor(text: str) -> bool:
+    """Cheap pre-filter: any word that can start an anchor term, or a comparator symbol?"""
+    if any(c in text for c in "≥≤<>"):
+        return True
+    anchors = lexicon().anchors
+    return any(_fold_piece(w) in anchors for w in re.findall(r"[^\W\d_][\w']*", text))
+
+
+# --------------------------------------------------------------------------- parser
+
+
+class _Feed(Lexer):
+    """Lark "lexer" that hands over the tokens we already made."""
+
+    def __init__(self, conf: object) -> None:
+        pass
+
+    def lex(self, data):  # type: ignore[no-untyped-def,override]
+        return iter(data)
+
+
+def grammar_text() -> str:
+    return resources.files("eligibility").joinpath("criteria.lark").read_text(encoding="utf-8")
+
+
+@cache
+def parser() -> Lark:
+    """The LALR parser, built once per process (a few ms)."""
+    return Lark(grammar_text(), parser="lalr", lexer=_Feed, start="start")
+
+
+def parse_tokens(toks: list[Tok]) -> Tree | None:
+    """Parse one clause island; None when the tokens are not a sentence of the grammar."""
+    if not toks:
+        return None
+    for t in toks:
+        if t.type in _NEVER:
+            return None
+    try:
+        return parser().parse(
+            [Token(t.type, t.value, start_pos=t.start, end_pos=t.end) for t in toks]
+        )
+    except LarkError:
+        return None
+
+
+_NEVER = frozenset({"WORD", "AMBIG", "SEMI", "STOP", "UNLESS", "AGO", "COLON"})

@@ -1,0 +1,140 @@
+"""Fold the many spellings of the same symbol into one, keeping a map back to the source.
+
+The grammar sees one comparator "≥" whether the record wrote "≧", "⩾", "&ge;" or "&#8805;", one
+"-" for the dashes and minus signs, "10^9" for "10⁹", "µ" for both micro signs, plain digits for
+full-width ones, and markdown escapes ("\\>", "\\*") undone. Every output character remembers the
+source characters it came from, so a parsed span can be cited in the original text.
+
+Left alone on purpose: "×", "✕" and "x" (the grammar tells a multiplication from a letter) and
+thousands separators ("50.000" and "50,000" are ambiguous without context).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+__all__ = ["Normalized", "normalize"]
+
+_FIXED: dict[str, str] = {
+    "≦": "≤",
+    "⩽": "≤",
+    "≧": "≥",
+    "⩾": "≥",
+    "µ": "µ",
+    "μ": "µ",
+    "–": "-",
+    "—": "-",
+    "−": "-",
+    "‒": "-",
+    "‐": "-",
+    "‑": "-",
+    "﹣": "-",
+    "⁃": "-",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "\u00a0": " ",
+    "\u3000": " ",
+    "\u202f": " ",
+    "\u205f": " ",
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\u2060": "",
+    "\ufeff": "",
+    "\u00ad": "",
+}
+_KEEP = frozenset("≤≥×✕°±·•≠≈")
+_SUPERSCRIPTS = {
+    "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4",
+    "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9", "⁻": "-",
+}  # fmt: skip
+_SPECIAL_RE = re.compile(
+    r"\\[!-/:-@\[-`{-~]"
+    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,7});"
+    r"|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+"
+    r"|[^\x00-\x7f]"
+)
+
+
+@lru_cache(maxsize=4096)
+def _fold(ch: str) -> str:
+    """One non-ASCII character, folded (possibly to nothing or to several characters)."""
+    if ch in _FIXED:
+        return _FIXED[ch]
+    if ch in _KEEP:
+        return ch
+    if ch in _SUPERSCRIPTS:
+        return "^" + _SUPERSCRIPTS[ch]
+    if 0x2000 <= ord(ch) <= 0x200A:
+        return " "
+    folded = unicodedata.normalize("NFKC", ch)
+    return "".join(_FIXED.get(c, c) for c in folded)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Folded text; ``offsets[i]`` is the source offset where ``text[i]`` comes from."""
+
+    text: str
+    offsets: list[int]
+    ends: list[int] = field(repr=False)
+    source_length: int
+
+    def to_source(self, start: int, end: int) -> tuple[int, int]:
+        """The source span [s, e) that produced ``text[start:end]``."""
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError(f"span {start}:{end} is outside 0:{len(self.text)}")
+        if start == end:
+            s = self.offsets[start] if start < len(self.text) else self.source_length
+            return s, s
+        return self.offsets[start], self.ends[end - 1]
+
+
+def normalize(text: str) -> Normalized:
+    """Fold ``text`` in one linear pass; never raises."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def emit(chunk: str, s: int, e: int) -> None:
+        out.append(chunk)
+        starts.extend([s] * len(chunk))
+        ends.extend([e] * len(chunk))
+
+    pos = 0
+    for m in _SPECIAL_RE.finditer(text):
+        a, b = m.span()
+        if pos < a:
+            out.append(text[pos:a])
+            starts.extend(range(pos, a))
+            ends.extend(range(pos + 1, a + 1))
+        token = m.group()
+        first = token[0]
+        if first == "\\":
+            emit(token[1], a, b)
+        elif first == "&":
+            decoded = html.unescape(token)
+            if decoded == token:
+                out.append(token)
+                starts.extend(range(a, b))
+                ends.extend(range(a + 1, b + 1))
+            else:
+                emit("".join(_fold(c) if ord(c) > 127 else c for c in decoded), a, b)
+        elif first in _SUPERSCRIPTS:
+            emit("^", a, a + 1)
+            for i, ch in enumerate(token):
+                emit(_SUPERSCRIPTS[ch], a + i, a + i + 1)
+        else:
+            emit(_fold(token), a, b)
+        pos = b
+    if pos < len(text):
+        out.append(text[pos:])
+        starts.extend(range(pos, len(text)))
+        ends.extend(range(pos + 1, len(text) + 1))
+    return Normalized("".join(out), starts, ends, len(text))

@@ -1,0 +1,586 @@
+"""Split criteria blocks into single criteria, keeping each one's exact place in the source.
+
+Every non-blank character of a block ends up in exactly one segment, or in a list marker (a
+bullet such as ``-`` or a label such as ``6)``) that sits between segments, so no word of the
+record is lost. Segments are criteria, headings ("Inclusion Criteria:", "DISEASE
+CHARACTERISTICS:") or lead-ins ("… meet the following requirements"); only criteria are to be
+parsed, the other two are returned so that the text is accounted for and so children can cite
+them as context.
+
+The rules, in the order they apply:
+
+1. Lines. A line starting with a bullet (``- * • ·`` …) or a label (``1.`` ``1)`` ``(1)``
+   ``a)`` ``iv.`` ``2.1.``, markdown-escaped ``1\\)`` too) starts an item. A plain line starts
+   an item too, unless it continues the previous one: it starts with a lower-case letter after a
+   line that does not end in ``. ; : ! ?``, or it is indented under a bulleted line.
+2. Nesting. An item is the sibling of the nearest open item with the same marker style and
+   indentation; otherwise it is a child of the item above it. Plain lines are children only of a
+   lead-in (a line ending with ":" or "the following …").
+3. Inline labels. Inside an item, ``N)`` ``(N)`` ``N.`` start a new item only when N continues an
+   open list of the same style (the label sequence must increase by one, so "T3", "1.5",
+   "RECIST1.1", "HIV1/2" never split) and the label follows the start, white space, ``;`` or
+   ``:``. ``N.`` also needs a preceding ``. ; :``; a bare ``N)`` after a word needs balanced
+   parentheses before it. A continued outer list closes the inner ones, so "5. … 7) …" goes back
+   to the top level. A new list may start inline only right after ":" with "1" when a "2"
+   follows.
+4. Semicolons. An item is split at ``;`` (outside parentheses) only when it is a list: a sub-item,
+   or a top-level item with at least three pieces, and only when every piece has at least two
+   words, none starts with a joining word ("or", "and", "unless", "except", …) and none holds a
+   ":" (as in "Phase II: …; Phase III: …"). Each piece keeps its ``;``.
+5. Kinds. Heading lines are ``heading``, and so is an unbulleted label of at most four words
+   ending in ":" with nothing under it before the next heading ("Prior Medication:" then
+   "Excluded:"); an item with children that reads as a lead-in is ``lead_in``; everything
+   else, including a longer line ending in ":" that has no children, is a ``criterion``.
+   ``context`` is the parent's text unless the parent is a heading.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from eligibility.ingest import Block, TrialRecord, heading_kind, heading_prefix
+from eligibility.model import Section
+
+SegmentKind = Literal["criterion", "heading", "lead_in"]
+
+__all__ = ["Segment", "SegmentKind", "looks_like_lead_in", "split_block", "split_record"]
+
+
+class Segment(BaseModel):
+    """One piece of a block: ``text == record.text[start:end]``, marker and outer spaces trimmed.
+
+    ``parent`` is the index (in the same list) of the heading or item this one is nested under;
+    ``label`` is the source numbering ("6)", "1.") when the piece starts with one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    section: Section
+    kind: SegmentKind
+    start: int
+    end: int
+    text: str
+    label: str | None = None
+    context: str | None = None
+    parent: int | None = None
+
+
+# --------------------------------------------------------------------------- patterns
+
+_BULLET_RE = re.compile(r"(?:\\?[-*+]|[•·‣◦▪▫●○■□➢►–—])(?=\s|$)")
+_LABEL_RE = re.compile(
+    r"\((?P<p>\d{1,3}|[A-Za-z]|[ivxIVX]{2,6})\)"
+    r"|(?P<m>\d{1,3}(?:\.\d{1,3})+)\\?[.)]"
+    r"|(?P<n>\d{1,3}|[A-Za-z]|[ivxIVX]{2,6})\\?(?P<d>[.)])"
+)
+_INLINE_RE = re.compile(
+    r"(?<![^\s;:])(?:\((?P<p>\d{1,2}|[A-Za-z]|[ivxIVX]{2,6})\)"
+    r"|(?P<n>\d{1,2}|[A-Za-z]|[ivxIVX]{2,6})\\?(?P<d>[.)]))"
+)
+_LEAD_IN_RE = re.compile(
+    r"(?:\bthe\s+following(?:\s+[\w-]+){0,3}|\bas\s+follows|\b(?:any|one|all|each|both)\s+of"
+    r"|\bfollowing\s+(?:requirements|criteria|conditions))[\s*_]*[:.]?[\s*_]*$",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[^\W_]+")
+_LETTERS2_RE = re.compile(r"[^\W\d_]{2}")
+# A ";" piece starting like this continues a sentence; one holding ":" has its own structure.
+_CONTINUATION_RE = re.compile(
+    r"(?:or|and|but|nor|unless|except|if|then|which|who|that|including|i\.e\.|e\.g\.)\b",
+    re.IGNORECASE,
+)
+_PROTOCOL_DEFINED_RE = re.compile(r"\bprotocol[- ]defined\b", re.IGNORECASE)
+_NCI_HEADINGS = frozenset(
+    {"disease characteristics", "patient characteristics", "prior concurrent therapy"}
+)
+_ROMAN = {
+    "i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
+    "xi": 11, "xii": 12, "xiii": 13, "xiv": 14, "xv": 15, "xvi": 16, "xvii": 17, "xviii": 18,
+    "xix": 19, "xx": 20,
+}  # fmt: skip
+
+_MAX_DEPTH = 12
+
+Style = tuple[str, str]
+Option = tuple[Style, int | None]
+
+
+def looks_like_lead_in(text: str) -> bool:
+    """True for text that introduces a list: ends with ":" or with "the following …"."""
+    tail = text[-160:].rstrip(" \t\n*_")
+    return tail.endswith(":") or _LEAD_IN_RE.search(tail) is not None
+
+
+def _is_heading(line: str) -> bool:
+    if heading_kind(line) is not None:
+        return True
+    if len(line) > 80:
+        return False
+    bare = line.strip(" \t*_#").rstrip(":").strip(" \t*_").lower()
+    if bare in _NCI_HEADINGS:
+        return True
+    if not line.rstrip(" *_").endswith(":") or any(c.isdigit() for c in line):
+        return False
+    words = [w for w in _WORD_RE.findall(line) if len(w) >= 2]
+    letters = [c for c in line if c.isalpha()]
+    return 2 <= len(words) <= 8 and all(c.isupper() for c in letters)
+
+
+def _options(token: str, form: str) -> list[Option]:
+    """Readings of a label token: "3" is a number; "i" is a letter or a roman numeral."""
+    if token.isdigit():
+        return [(("num", form), int(token))]
+    case = "u" if token.isupper() else "l"
+    opts: list[Option] = []
+    roman = _ROMAN.get(token.lower())
+    if roman is not None and token.isalpha() and (token.islower() or token.isupper()):
+        opts.append(((f"roman_{case}", form), roman))
+    if len(token) == 1:
+        opts.append(((f"alpha_{case}", form), ord(token.lower()) - 96))
+    return opts
+
+
+def _nontrivial(piece: str) -> bool:
+    return len(_WORD_RE.findall(piece)) >= 2 and _LETTERS2_RE.search(piece) is not None
+
+
+def _indent(text: str, start: int, end: int) -> int:
+    width = 0
+    for ch in text[start:end]:
+        width += 4 if ch == "\t" else 1
+    return width
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class _Level:
+    """An open list level: its marker style, last label value and the item children attach to."""
+
+    indent: int
+    style: Style | None
+    last: int | None
+    item: int | None
+    lead_in: bool
+    child_mode: str | None = None
+
+
+@dataclass(slots=True)
+class _Line:
+    """A logical line: content span (marker excluded) plus what its start looked like."""
+
+    start: int
+    end: int
+    indent: int
+    content: int
+    bullet: str | None
+    label: str | None
+    options: list[Option]
+    heading: bool = False
+    blank_before: bool = False
+    after_bullet: int = 0
+    multi_letter: bool = False
+
+
+@dataclass(slots=True)
+class _Seg:
+    start: int
+    end: int
+    kind: SegmentKind
+    label: str | None
+    parent: int | None
+    plain: bool = False
+
+
+class _Splitter:
+    def __init__(self, text: str, block: Block) -> None:
+        self.text = text
+        self.block = block
+        self.segs: list[_Seg] = []
+        self.stack: list[_Level] = [_Level(-1, None, None, None, False)]
+
+    # ----------------------------------------------------------------- lines
+
+    def _line(self, cs: int, ce: int, indent: int, blank: bool) -> _Line:
+        """A line item with its marker (bullet and/or label) read from its start."""
+        text = self.text
+        pos = cs
+        bullet = None
+        m = _BULLET_RE.match(text, pos, ce)
+        if m:
+            bullet = m.group().lstrip("\\")
+            pos = m.end()
+            while pos < ce and text[pos].isspace():
+                pos += 1
+        line = _Line(cs, ce, indent, pos, bullet, None, [], False, blank, pos)
+        m = _LABEL_RE.match(text, pos, ce)
+        if m is None:
+            return line
+        after = m.end()
+        nxt = text[after] if after < ce else " "
+        token = m.group("p") or m.group("n") or ""
+        numeric = m.group("m") is not None or token.isdigit()
+        if not (nxt.isspace() or (numeric and nxt.isalpha())):
+            return line
+        if m.group("m"):
+            opts: list[Option] = [(("multi", ")" if m.group().endswith(")") else "."), None)]
+        else:
+            opts = _options(token, "()" if m.group("p") else m.group("d"))
+        if not opts:
+            return line
+        content = after
+        while content < ce and text[content].isspace():
+            content += 1
+        line.content, line.label, line.options = content, m.group().replace("\\", ""), opts
+        line.multi_letter = len(token) > 1
+        return line
+
+    def _lines(self) -> list[_Line]:
+        text, block = self.text, self.block
+        out: list[_Line] = []
+        pos, hi = block.start, block.end
+        blank = False
+        while pos <= hi:
+            nl = text.find("\n", pos, hi)
+            le = hi if nl < 0 else nl
+            ls = pos
+            pos = le + 1
+            cs, ce = ls, le
+            while cs < ce and text[cs].isspace():
+                cs += 1
+            while ce > cs and text[ce - 1].isspace():
+                ce -= 1
+            if cs == ce:
+                blank = True
+                if nl < 0:
+                    break
+                continue
+            indent = _indent(text, ls, cs)
+            line = text[cs:ce]
+            if _is_heading(line):
+                out.append(_Line(cs, ce, indent, cs, None, None, [], True, blank, cs))
+            elif (prefix := heading_prefix(line)) is not None:
+                out.append(_Line(cs, cs + prefix[1], indent, cs, None, None, [], True, blank, cs))
+                rs = cs + prefix[1]
+                while text[rs].isspace():
+                    rs += 1
+                out.append(self._line(rs, ce, indent + 1, False))
+            else:
+                item = self._line(cs, ce, indent, blank)
+                prev = out[-1] if out else None
+                if (
+                    prev is not None
+                    and not blank
+                    and not prev.heading
+                    and item.bullet is None
+                    and item.label is None
+                    and self._continues(prev, text[cs], indent)
+                ):
+                    prev.end = ce
+                else:
+                    out.append(item)
+            blank = False
+            if nl < 0:
+                break
+        return out
+
+    def _continues(self, prev: _Line, first: str, indent: int) -> bool:
+        last = self.text[prev.end - 1]
+        if last == ":":
+            return False
+        if first.islower() and last not in ".;!?":
+            return True
+        return (prev.bullet is not None or prev.label is not None) and indent > prev.indent
+
+    # ----------------------------------------------------------------- placing items
+
+    def _reset(self, heading: int) -> None:
+        self.stack = [_Level(-1, None, None, heading, False)]
+
+    def _place_marker(self, line: _Line) -> tuple[int, Option] | None:
+        """Stack position of the item's level after placing it; None when the label is not one."""
+        opts = line.options or [(("bullet", line.bullet or "-"), None)]
+        stack = self.stack
+        for k in range(len(stack) - 1, 0, -1):
+            lv = stack[k]
+            for style, value in opts:
+                if style != lv.style:
+                    continue
+                continues = value is not None and lv.last is not None and value == lv.last + 1
+                lenient = style[0] in ("num", "multi", "bullet")
+                if continues or (lenient and lv.indent == line.indent):
+                    del stack[k + 1 :]
+                    lv.last = value
+                    return k, (style, value)
+        chosen: Option | None = None
+        for opt in opts:
+            (kind, _), value = opt
+            plain_number = kind in ("num", "multi", "bullet")
+            if plain_number or value == 1 or (kind.startswith("roman") and line.multi_letter):
+                chosen = opt
+                break
+        if chosen is None:
+            return None
+        top = stack[-1]
+        # A lead-in still waiting for its items adopts the next list whatever its indentation.
+        if not (len(stack) > 1 and top.lead_in and top.child_mode is None):
+            while len(stack) > 1 and stack[-1].indent > line.indent:
+                stack.pop()
+        del stack[_MAX_DEPTH:]  # bounded depth keeps every search over the stack O(1)
+        stack[-1].child_mode = "marker"
+        stack.append(_Level(line.indent, chosen[0], chosen[1], None, False))
+        return len(stack) - 1, chosen
+
+    def _place_plain(self, line: _Line, text: str) -> int:
+        """Stack position that a plain line's item belongs to (its parent is one below)."""
+        stack = self.stack
+        top = stack[-1]
+        lead_in = looks_like_lead_in(text)
+        if (
+            len(stack) > 1
+            and top.lead_in
+            and top.child_mode != "marker"
+            and line.indent >= top.indent
+            and not lead_in
+            and not _PROTOCOL_DEFINED_RE.search(text)
+        ):
+            top.child_mode = "plain"
+            return -1
+        nest = lead_in and top.style is None and top.lead_in and top.child_mode is None
+        if nest and 1 < len(stack) < _MAX_DEPTH:
+            # "Concurrent Medication:" directly followed by "Allowed:": a sub-heading.
+            top.child_mode = "plain"
+            stack.append(_Level(line.indent, None, None, None, True))
+            return len(stack) - 1
+        del stack[1:]
+        if lead_in:
+            stack.append(_Level(line.indent, None, None, None, True))
+            return len(stack) - 1
+        return -1
+
+    # ----------------------------------------------------------------- emitting
+
+    def _emit(
+        self, a: int, b: int, label: str | None, parent: int | None, sub: bool, plain: bool
+    ) -> int | None:
+        """Add the piece text[a:b] (trimmed, maybe split at ";"); index of its first segment."""
+        text = self.text
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a == b:
+            return None
+        first = len(self.segs)
+        for i, (s, e) in enumerate(self._semicolons(a, b, sub)):
+            self.segs.append(_Seg(s, e, "criterion", label if i == 0 else None, parent, plain))
+        return first
+
+    def _semicolons(self, a: int, b: int, sub: bool) -> list[tuple[int, int]]:
+        text = self.text
+        if text.find(";", a, b) < 0:
+            return [(a, b)]
+        pieces: list[tuple[int, int]] = []
+        depth, pos, start = 0, a, a
+        while True:
+            semi = text.find(";", pos, b)
+            if semi < 0:
+                break
+            depth = max(0, depth + text.count("(", pos, semi) - text.count(")", pos, semi))
+            pos = semi + 1
+            if depth == 0:
+                pieces.append((start, pos))
+                start = pos
+        rest = text[start:b]
+        if rest.strip():
+            if _WORD_RE.search(rest) or not pieces:
+                pieces.append((start, b))
+            else:
+                pieces[-1] = (pieces[-1][0], b)
+        trimmed = []
+        for s, e in pieces:
+            while s < e and text[s].isspace():
+                s += 1
+            trimmed.append((s, e))
+        if len(trimmed) < (2 if sub else 3):
+            return [(a, b)]
+        if not all(_nontrivial(text[s:e]) for s, e in trimmed):
+            return [(a, b)]
+        if any(_CONTINUATION_RE.match(text, s, e) or text.find(":", s, e) >= 0 for s, e in trimmed):
+            return [(a, b)]
+        return trimmed
+
+    def _parent_of(self, k: int) -> int | None:
+        return self.stack[k - 1].item if k >= 1 else self.stack[0].item
+
+    def _is_sub(self, parent: int | None) -> bool:
+        return parent is not None and self.segs[parent].kind != "heading"
+
+    def _item(self, line: _Line, k: int, label: str | None) -> None:
+        """Emit one logical item at stack level ``k``, splitting at inline labels."""
+        text = self.text
+        cs, ce = line.content, line.end
+        start, cur_label = cs, label
+        depth, depth_pos = 0, cs
+        cands = [m for m in _INLINE_RE.finditer(text, cs, ce) if m.start() > cs]
+        twos: dict[Style, list[int]] = {}
+        for m in cands:
+            token = m.group("p") or m.group("n") or ""
+            form = "()" if m.group("p") else m.group("d")
+            for style, value in _options(token, form):
+                if value == 2:
+                    twos.setdefault(style, []).append(m.start())
+        for m in cands:
+            token = m.group("p") or m.group("n") or ""
+            form = "()" if m.group("p") else m.group("d")
+            after = m.end()
+            nxt = text[after] if after < ce else ""
+            if not nxt or not (nxt.isspace() or (nxt.isalpha() and form != ".")):
+                continue
+            if form == "." and not token.isdigit():
+                continue
+            back = m.start() - 1
+            newline = False
+            while back >= start and text[back].isspace():
+                newline = newline or text[back] == "\n"
+                back -= 1
+            if back < start:
+                continue
+            prev = text[back]
+            strong = newline or prev in ";:."
+            if form == "." and not strong:
+                continue
+            depth = max(0, depth + text.count("(", depth_pos, m.start())
+                        - text.count(")", depth_pos, m.start()))  # fmt: skip
+            depth_pos = m.start()
+            if form == ")" and not strong and depth > 0:
+                continue
+            hit = self._continuing(_options(token, form))
+            if hit is None and prev == ":" and len(self.stack) < _MAX_DEPTH:
+                for style, value in _options(token, form):
+                    later = twos.get(style, [])
+                    if value == 1 and bisect.bisect_right(later, m.start()) < len(later):
+                        hit = (-1, (style, value))
+                        break
+            if hit is None:
+                continue
+            level, (style, value) = hit
+            self._close(start, m.start(), k, cur_label)
+            if level < 0:
+                self.stack.append(_Level(line.indent + 1, style, value, None, False))
+                k = len(self.stack) - 1
+            else:
+                del self.stack[level + 1 :]
+                self.stack[level].last = value
+                k = level
+            start, cur_label = after, m.group().replace("\\", "")
+            depth, depth_pos = 0, after
+        self._close(start, ce, k, cur_label)
+
+    def _continuing(self, opts: list[Option]) -> tuple[int, Option] | None:
+        for k in range(len(self.stack) - 1, 0, -1):
+            lv = self.stack[k]
+            for style, value in opts:
+                if lv.style == style and lv.last is not None and value == lv.last + 1:
+                    return k, (style, value)
+        return None
+
+    def _close(self, a: int, b: int, k: int, label: str | None) -> None:
+        parent = self._parent_of(k)
+        lv = self.stack[k]
+        plain = lv.style is None and label is None
+        first = self._emit(a, b, label, parent, self._is_sub(parent), plain)
+        lv.item = first if first is not None else parent
+        lv.lead_in = first is not None and looks_like_lead_in(self.text[a:b])
+        lv.child_mode = None
+
+    # ----------------------------------------------------------------- driver
+
+    def run(self) -> list[Segment]:
+        for line in self._lines():
+            if line.heading:
+                self.segs.append(_Seg(line.start, line.end, "heading", None, None))
+                self._reset(len(self.segs) - 1)
+                continue
+            if line.label is not None or line.bullet is not None:
+                placed = self._place_marker(line)
+                if placed is None and line.bullet is not None:
+                    line.label, line.options, line.content = None, [], line.after_bullet
+                    placed = self._place_marker(line)
+                if placed is not None:
+                    self._item(line, placed[0], line.label)
+                    continue
+                line.label, line.options, line.content = None, [], line.start
+            k = self._place_plain(line, self.text[line.content : line.end])
+            if k >= 0:
+                self._item(line, k, None)
+                continue
+            # A plain leaf: give it a throw-away level so inline lists after ":" still split.
+            depth = len(self.stack)
+            self.stack.append(_Level(line.indent, None, None, None, False))
+            self._item(line, depth, None)
+            del self.stack[depth:]
+        return self._segments()
+
+    def _segments(self) -> list[Segment]:
+        text, section = self.text, self.block.section
+        has_children = {s.parent for s in self.segs if s.parent is not None}
+        kinds: list[SegmentKind] = []
+        last = len(self.segs) - 1
+        for i, s in enumerate(self.segs):
+            seg_text = text[s.start : s.end]
+            if s.kind == "criterion" and i in has_children and looks_like_lead_in(seg_text):
+                kinds.append("lead_in")
+            elif (
+                s.plain
+                and s.kind == "criterion"
+                and i not in has_children
+                and seg_text.endswith(":")
+                and len(seg_text.split()) <= 4
+                and (i == last or self.segs[i + 1].kind == "heading")
+            ):
+                kinds.append("heading")  # "Prior Medication:" right before "Excluded:"
+            else:
+                kinds.append(s.kind)
+        out: list[Segment] = []
+        for s, kind in zip(self.segs, kinds, strict=True):
+            context = None
+            if s.parent is not None and kinds[s.parent] != "heading":
+                p = self.segs[s.parent]
+                context = text[p.start : p.end]
+            out.append(
+                Segment(
+                    section=section,
+                    kind=kind,
+                    start=s.start,
+                    end=s.end,
+                    text=text[s.start : s.end],
+                    label=s.label,
+                    context=context,
+                    parent=s.parent,
+                )
+            )
+        return out
+
+
+def split_block(text: str, block: Block) -> list[Segment]:
+    """Segments of ``text[block.start:block.end]``, in order, with offsets into ``text``."""
+    return _Splitter(text, block).run()
+
+
+def split_record(record: TrialRecord) -> list[Segment]:
+    """Segments of all blocks of a record; ``parent`` indexes into this combined list."""
+    out: list[Segment] = []
+    for block in record.blocks:
+        base = len(out)
+        for seg in split_block(record.text, block):
+            if seg.parent is not None:
+                seg = seg.model_copy(update={"parent": seg.parent + base})
+            out.append(seg)
+    return out

@@ -1,0 +1,1234 @@
+"""Parse trees → rule models, and criterion text → one rule with every word accounted for.
+
+Three layers, each small:
+
+* ``_Clauses`` (a Lark transformer, applied inside the LALR parser) turns one clause's tree into
+  a *builder*: a function of the criterion's context (section, escaped page) that returns a rule
+  or raises ``NotUnderstood`` — section-dependent readings (an exclusion list of conditions is a
+  disjunction) are decided there, once.
+* ``parse_criterion`` splits the criterion into sentences and, inside a sentence, into chunks at
+  its top-level connectives; runs of chunks are parsed longest-first, and what does not parse
+  becomes a ``manual`` piece quoting the text. Pieces are joined by the sentence's connective;
+  when that is unclear, or an un-understood piece holds an exception or condition, the whole
+  sentence is ``manual``: a wrong computable rule is worse than none.
+* ``parse_record`` (record assembly) gives every split criterion its id, span, context and rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from lark import Token, Transformer, v_args
+
+from eligibility import grammar, vocab
+from eligibility.grammar import Tok
+from eligibility.ingest import TrialRecord
+from eligibility.model import (
+    AgeRule,
+    AllRule,
+    AnyRule,
+    BreastfeedingRule,
+    ChildPughRule,
+    ConditionRule,
+    Criterion,
+    LabRule,
+    ManualRule,
+    MeasureRule,
+    NotRule,
+    PerformanceRule,
+    PregnancyRule,
+    Rule,
+    RuleSet,
+    Section,
+    SexRule,
+    Span,
+    TherapyRule,
+    Trial,
+    VitalRule,
+    Window,
+)
+
+NO_CONTENT = "no computable content recognised"
+
+
+class NotUnderstood(Exception):
+    """A clause parsed but cannot be stated as a rule (unit mismatch, unknown name, …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    section: Section
+    escaped: bool = False
+    primary: tuple[str, ...] = ()  # the trial's own conditions, excepted from "other malignancy"
+    implicit_age: bool = True  # "18 to 75 years" alone is an age; under "Life expectancy:" not
+
+
+Builder = Callable[[Ctx], Rule]
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _int(text: str) -> int:
+    value = _num(text)
+    if not value.is_integer():
+        raise NotUnderstood(f"{text} is not a whole number")
+    return int(value)
+
+
+def _op(symbol: str) -> str:
+    return {"≥": ">=", "≤": "<=", ">": ">", "<": "<", "=": "="}[symbol]
+
+
+def _flat(kind: str, rules: list[Rule]) -> Rule:
+    """all/any without a single child and without nesting the same connective."""
+    out: list[Rule] = []
+    for r in rules:
+        for child in r.rules if r.kind == kind else [r]:  # type: ignore[union-attr]
+            if child.kind == "manual" and out and out[-1].kind == "manual":
+                # neighbouring pieces not understood are one piece to review
+                out[-1] = ManualRule(reason=f"{out[-1].reason}; {child.reason}")  # type: ignore[union-attr]
+            elif child not in out:
+                out.append(child)
+    if len(out) == 1:
+        return out[0]
+    return AllRule(rules=out) if kind == "all" else AnyRule(rules=out)
+
+
+def _seps(items: Iterable[object]) -> set[str]:
+    """Connective words among the children of a list rule."""
+    found: set[str] = set()
+    for it in items:
+        if isinstance(it, set):
+            found |= it
+    return found
+
+
+def _list_kind(seps: set[str], ctx: Ctx, negated: bool = False) -> str:
+    """How a list of names sharing one predicate combines.
+
+    Exclusion lists enumerate what excludes ("HIV, HBV and HCV"): any. Under a negation "no X or
+    Y" means none of them: any inside the not. Inclusion lists follow their connective.
+    """
+    if ctx.section == "exclusion" or negated:
+        return "any"
+    if "or" in seps and "and" in seps:
+        raise NotUnderstood("a list joined by both 'and' and 'or'")
+    return "any" if "or" in seps else "all"
+
+
+@cache
+def _analyte(aid: str) -> vocab.Analyte:
+    a = vocab.analyte(aid)
+    if a is None:  # pragma: no cover - ids come from the vocabulary itself
+        raise NotUnderstood(f"unrecognised analyte {aid!r}")
+    return a
+
+
+_VIRAL_MANGLED = re.compile(r"10([3-9])")
+
+
+# --------------------------------------------------------------------------- quantities
+
+
+@dataclass(frozen=True, slots=True)
+class Q:
+    """A parsed quantity: number text with unit, mangled cell unit, bare, or a ULN/LLN multiple."""
+
+    kind: str  # unit | mangled | bare | limit
+    num: str
+    unit: str | None = None
+
+
+def _measure(typ: str, aid: str, op: str, q: Q, ctx: Ctx) -> Rule:
+    a = _analyte(aid)
+    if op == "=":
+        raise NotUnderstood(f"an exact value for {a.name}")
+    if q.kind == "limit":
+        if typ != "LAB":
+            raise NotUnderstood(f"{a.name} relative to {q.unit}")
+        return LabRule(
+            analyte=aid,
+            comparator=op,
+            multiple=_num(q.num),
+            of=q.unit,  # type: ignore[arg-type]
+        )
+    value = _num(q.num)
+    unit = q.unit
+    if q.kind == "mangled":
+        if a.unit not in {"10^9/L", "10^12/L"}:
+            raise NotUnderstood(f"'*10…/L' after {a.name}, which is not a cell count")
+    elif q.kind == "bare":
+        m = _VIRAL_MANGLED.fullmatch(q.num)
+        if a.unit == "1":
+            unit = None
+        else:
+            raise NotUnderstood(f"{a.name} {q.num} has no unit")
+        del m
+    if q.kind == "unit" and "copies/mL" in a.units and ctx.escaped:
+        m = _VIRAL_MANGLED.fullmatch(q.num)
+        if m:  # "HBV DNA \>104 copies/ml": a superscript lost on the page, i.e. 10^4
+            value = 10.0 ** int(m.group(1))
+    if unit is not None:
+        _check_unit(a, unit)
+    if typ == "VITAL":
+        return VitalRule(name=aid, comparator=op, value=value, unit=unit)  # type: ignore[arg-type]
+    if typ == "MEASURE":
+        return MeasureRule(name=aid, comparator=op, value=value, unit=unit)  # type: ignore[arg-type]
+    return LabRule(analyte=aid, comparator=op, value=value, unit=unit)  # type: ignore[arg-type]
+
+
+@cache
+def _check_unit(a: vocab.Analyte, unit: str) -> None:
+    if unit == a.unit or unit in a.units:
+        return
+    if a.units and "copies/mL" in a.units:
+        raise NotUnderstood(f"unit {unit} for {a.name}")
+    try:
+        vocab.conversion_factor(unit, a.unit, a.id)
+    except vocab.UnitError as exc:
+        raise NotUnderstood(f"unit {unit} does not fit {a.name}") from exc
+
+
+# --------------------------------------------------------------------------- the transformer
+
+
+def _window(amount: str, unit: str) -> Window:
+    if unit not in {"days", "weeks", "months", "years"}:
+        raise NotUnderstood(f"a window in {unit or 'unknown units'}")
+    value = _num(amount)
+    if value <= 0:
+        raise NotUnderstood("a zero-length window")
+    return Window(amount=value, unit=unit)  # type: ignore[arg-type]
+
+
+_CP_CLASS_SCORES = {"A": range(5, 7), "B": range(7, 10), "C": range(10, 16)}
+
+
+def _cp_rule(scores: set[int]) -> ChildPughRule:
+    classes = [c for c, r in _CP_CLASS_SCORES.items() if set(r) <= scores]
+    if scores == {s for c in classes for s in _CP_CLASS_SCORES[c]}:
+        return ChildPughRule(classes=classes)  # type: ignore[arg-type]
+    lo, hi = min(scores), max(scores)
+    if scores != set(range(lo, hi + 1)):
+        raise NotUnderstood("Child-Pugh scores that are not one range")
+    return ChildPughRule(min_score=lo if lo > 5 else None, max_score=hi if hi < 15 else None)
+
+
+@v_args(inline=True)
+class _Clauses(Transformer):
+    """Tree → builder. Method names are the grammar's rule names (see criteria.lark)."""
+
+    def start(self, clause: Builder) -> Builder:
+        return clause
+
+    # -- connectives
+    def sep(self, *toks: Token) -> set[str]:
+        words = {t.type for t in toks}
+        if "ANDOR" in words or "OR" in words:
+            return {"or"}
+        if "AND" in words:
+            return {"and"}
+        return {"comma"}
+
+    # -- labs
+    def analyte(self, *toks: Token) -> tuple[str, str]:
+        ids = {t.value for t in toks if t.type in {"LAB", "VITAL", "MEASURE"}}
+        if len(ids) != 1:
+            raise NotUnderstood("an analyte glossed by a different one")
+        first = toks[0]
+        return (first.type, first.value)
+
+    def analytes(self, *items: object) -> tuple[list[tuple[str, str]], set[str]]:
+        names = [i for i in items if isinstance(i, tuple)]
+        return names, _seps(items)
+
+    def q_unit(self, num: Token, unit: Token) -> Q:
+        return Q("unit", num.value, unit.value)
+
+    def q_mangled(self, num: Token, unit: Token) -> Q:
+        return Q("mangled", num.value, unit.value)
+
+    def q_bare(self, num: Token) -> Q:
+        return Q("bare", num.value)
+
+    def q_limit(self, num: Token, *rest: object) -> Q:
+        return Q("limit", num.value, rest[-1])  # type: ignore[arg-type]
+
+    def limit(self, tok: Token, *_gloss: Token) -> str:
+        return tok.type
+
+    def bound(self, a: object, b: object) -> tuple[str, Q]:
+        if isinstance(a, Token):  # CMP quantity
+            return (_op(a.value), b)  # type: ignore[return-value]
+        return (_op(b.value), a)  # type: ignore[union-attr,return-value]  # quantity CMP_POST
+
+    def bound_eq(self, _eq: Token, q: Q) -> tuple[str, Q]:
+        return ("=", q)
+
+    def bound_limit(self, cmp: Token, limit: str) -> tuple[str, Q]:
+        return (_op(cmp.value), Q("limit", "1", limit))
+
+    def plain(self, bound: tuple[str, Q]) -> Callable[[str, str, Ctx], Rule]:
+        op, q = bound
+        return lambda typ, aid, ctx: _measure(typ, aid, op, q, ctx)
+
+    def conditional(self, bound: tuple[str, Q], *rest: object) -> Callable[[str, str, Ctx], Rule]:
+        cond_b = next(r for r in rest if callable(r) and not isinstance(r, Token))
+        op, q = bound
+
+        def build(typ: str, aid: str, ctx: Ctx) -> Rule:
+            base = _measure(typ, aid, op, q, ctx)
+            cop, cq, conds = cond_b(ctx)  # type: ignore[misc]
+            cond = _flat("any", conds) if len(conds) > 1 else conds[0]
+            return AnyRule(rules=[base, AllRule(rules=[cond, _measure(typ, aid, cop, cq, ctx)])])
+
+        return build
+
+    def two_sided(self, cmp: Token, *rest: Token) -> Callable[[str, str, Ctx], Rule]:
+        num = next(t for t in rest if t.type == "NUM")
+        if _op(cmp.value) not in {"<=", "<"}:
+            raise NotUnderstood("a two-sided limit with a lower-bound comparator")
+        n = _num(num.value)
+
+        def build(typ: str, aid: str, ctx: Ctx) -> Rule:
+            if typ != "LAB" or n < 1:
+                raise NotUnderstood("a two-sided normal-range limit")
+            return AllRule(
+                rules=[
+                    LabRule(analyte=aid, comparator="<=", multiple=n, of="ULN"),
+                    LabRule(analyte=aid, comparator=">=", multiple=round(1 / n, 6), of="LLN"),
+                ]
+            )
+
+        return build
+
+    def between(self, _b: Token, lo: Q, _and: Token, hi: Q) -> Callable[[str, str, Ctx], Rule]:
+        return self._range(lo, hi)
+
+    def between_to(self, lo: Q, _to: Token, hi: Q) -> Callable[[str, str, Ctx], Rule]:
+        return self._range(lo, hi)
+
+    @staticmethod
+    def _range(lo: Q, hi: Q) -> Callable[[str, str, Ctx], Rule]:
+        if lo.kind == "bare" and hi.kind in {"unit", "limit"}:
+            lo = Q(hi.kind, lo.num, hi.unit)
+
+        def build(typ: str, aid: str, ctx: Ctx) -> Rule:
+            return AllRule(
+                rules=[_measure(typ, aid, ">=", lo, ctx), _measure(typ, aid, "<=", hi, ctx)]
+            )
+
+        return build
+
+    def lab_clause(self, names: tuple[list[tuple[str, str]], set[str]], bounds) -> Builder:  # type: ignore[no-untyped-def]
+        analytes, seps = names
+
+        def build(ctx: Ctx) -> Rule:
+            rules = [bounds(typ, aid, ctx) for typ, aid in analytes]
+            return _flat(_list_kind(seps, ctx), rules)
+
+        return build
+
+    # -- age and sex
+    def sexes(self, *toks: object) -> list[str]:
+        out: set[str] = set()
+        for t in toks:
+            if isinstance(t, Token):
+                out |= {"female", "male"} if t.type == "SEXALL" else {t.value}
+        return sorted(out)
+
+    def sex_clause(self, sexes: list[str]) -> Builder:
+        return lambda ctx: SexRule(allowed=sexes)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _age_parts(toks: tuple[Token, ...]) -> tuple[list[float], list[str], bool]:
+        """Numbers (in years), comparators, and whether the clause names age at all."""
+        nums: list[float] = []
+        ops: list[str] = []
+        named = False
+        pending: float | None = None
+        units: list[str] = []
+        for t in toks:
+            if t.type == "NUM":
+                if pending is not None:
+                    nums.append(pending)
+                    units.append("")
+                pending = _num(t.value)
+            elif t.type == "TIMEUNIT":
+                if pending is None:
+                    raise NotUnderstood("a time unit without a number")
+                nums.append(pending)
+                units.append(t.value)
+                pending = None
+                named = named or t.value == "years"
+            elif t.type in {"CMP", "CMP_POST", "AGEPOST"}:
+                ops.append(_op(t.value))
+                named = named or t.type == "AGEPOST"
+            elif t.type in {"AGE", "OLD"}:
+                named = True
+        if pending is not None:
+            nums.append(pending)
+            units.append("")
+        # a bare number shares the unit written after the other one ("18 to 75 years")
+        known = {u for u in units if u}
+        if len(known) > 1:
+            raise NotUnderstood("an age range in mixed units")
+        unit = known.pop() if known else "years"
+        scale = {"years": 1.0, "months": 1 / 12}.get(unit)
+        if scale is None:
+            raise NotUnderstood(f"an age in {unit}")
+        return [round(n * scale, 4) for n in nums], ops, named
+
+    @staticmethod
+    def _explicit(toks: tuple[Token, ...]) -> bool:
+        """Says "age", "old", "of age" or "or older"; a bare "18 to 75 years" does not."""
+        return any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks)
+
+    def age_range(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
+        nums, _, named = self._age_parts(toks)
+        if not named:
+            raise NotUnderstood("a number range that does not say it is an age")
+        return (lambda: AgeRule(min=nums[0], max=nums[1])), self._explicit(toks)
+
+    def age_cmp(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
+        nums, ops, named = self._age_parts(toks)
+        if not named:
+            raise NotUnderstood("a number that does not say it is an age")
+        return (lambda: self._age_bound(ops[0], nums[0])), self._explicit(toks)
+
+    age_post = age_cmp
+
+    def age_two(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
+        nums, ops, named = self._age_parts(toks)
+        if not named:
+            raise NotUnderstood("numbers that do not say they are an age")
+
+        def build() -> AgeRule:
+            a, b = self._age_bound(ops[0], nums[0]), self._age_bound(ops[1], nums[1])
+            merged = {**a.model_dump(exclude_defaults=True), **b.model_dump(exclude_defaults=True)}
+            merged.pop("kind", None)
+            return AgeRule(**merged)
+
+        return build, self._explicit(toks)
+
+    @staticmethod
+    def _age_bound(op: str, n: float) -> AgeRule:
+        if op in {">=", ">"}:
+            return AgeRule(min=n, min_inclusive=op == ">=")
+        if op in {"<=", "<"}:
+            return AgeRule(max=n, max_inclusive=op == "<=")
+        raise NotUnderstood("an exact age")
+
+    def age_clause(self, *items: object) -> Builder:
+        spec, explicit = items[-1]  # type: ignore[misc]
+        sexes = items[0] if len(items) > 1 else None
+
+        def build(ctx: Ctx) -> Rule:
+            if not explicit and not ctx.implicit_age:
+                raise NotUnderstood("years without 'age' under a lead-in")
+            age = spec()
+            if sexes and sexes != ["female", "male"]:  # "male or female" restricts nothing
+                return AllRule(rules=[SexRule(allowed=sexes), age])  # type: ignore[arg-type]
+            return age
+
+        return build
+
+    # -- performance status
+    def scale(self, *toks: Token) -> str:
+        kinds = {t.type for t in toks if t.type in {"ECOG", "KPS", "PS"}}
+        if "ECOG" in kinds and "KPS" in kinds:
+            raise NotUnderstood("ECOG and Karnofsky in one clause")
+        return "karnofsky" if "KPS" in kinds else ("ecog" if "ECOG" in kinds else "ps")
+
+    @staticmethod
+    def _perf_nums(toks: tuple[object, ...]) -> list[int]:
+        out = []
+        for t in toks:
+            if isinstance(t, Token) and t.type == "NUM":
+                out.append(_int(t.value))
+            elif isinstance(t, Token) and t.type == "UNIT" and t.value != "%":
+                raise NotUnderstood(f"performance status in {t.value}")
+        return out
+
+    def perf_cmp(self, cmp: Token, *rest: Token) -> tuple[str, list[int]]:
+        return (_op(cmp.value), self._perf_nums(rest))
+
+    def perf_post(self, *toks: Token) -> tuple[str, list[int]]:
+        post = next(t for t in toks if t.type == "CMP_POST")
+        return (_op(post.value), self._perf_nums(toks))
+
+    def perf_range(self, *toks: Token) -> tuple[str, list[int]]:
+        lo, hi = self._perf_nums(toks)
+        if lo > hi:
+            raise NotUnderstood("a descending range")
+        return ("range", [lo, hi])
+
+    def perf_list(self, *toks: object) -> tuple[str, list[int]]:
+        return ("in", self._perf_nums(toks))
+
+    def perf_clause(self, scale: str, spec: tuple[str, list[int]]) -> Builder:
+        op, nums = spec
+        if scale == "ps":
+            if max(nums) > 5:
+                raise NotUnderstood("a performance status without its scale")
+            scale = "ecog"
+        if scale == "karnofsky" and op in {"in", "range"} and op == "in" and len(nums) == 1:
+            pass
+
+        def build(ctx: Ctx) -> Rule:
+            n = nums[0]
+            if op == ">=":
+                return PerformanceRule(scale=scale, min=n)  # type: ignore[arg-type]
+            if op == ">":
+                return PerformanceRule(scale=scale, min=n + 1)  # type: ignore[arg-type]
+            if op == "<=":
+                return PerformanceRule(scale=scale, max=n)  # type: ignore[arg-type]
+            if op == "<":
+                return PerformanceRule(scale=scale, max=n - 1)  # type: ignore[arg-type]
+            if op == "range":
+                if scale == "karnofsky":
+                    return PerformanceRule(scale=scale, min=nums[0], max=nums[1])  # type: ignore[arg-type]
+                return PerformanceRule(scale=scale, allowed=list(range(nums[0], nums[1] + 1)))  # type: ignore[arg-type]
+            if op == "=" or op == "in":
+                return PerformanceRule(scale=scale, allowed=sorted(set(nums)))  # type: ignore[arg-type]
+            raise NotUnderstood("a performance status comparison")
+
+        return build
+
+    # -- Child-Pugh
+    def cp_letter(self, letter: Token, *rest: object) -> set[int]:
+        scores = set(_CP_CLASS_SCORES[letter.value])
+        nums = [_int(t.value) for t in rest if isinstance(t, Token) and t.type == "NUM"]
+        if nums:
+            stated = set(range(nums[0], nums[-1] + 1))
+            if not stated <= scores:
+                raise NotUnderstood(f"Child-Pugh {letter.value} with scores outside the class")
+            scores = stated
+        return scores
+
+    def cp_score(self, tok: Token) -> set[int]:
+        score = int(tok.value[1:])
+        if score not in _CP_CLASS_SCORES[tok.value[0]]:
+            raise NotUnderstood(f"Child-Pugh {tok.value} is not a valid class and score")
+        return {score}
+
+    def cp_num(self, tok: Token) -> set[int]:
+        score = _int(tok.value)
+        if not 5 <= score <= 15:
+            raise NotUnderstood(f"Child-Pugh score {score} is outside 5-15")
+        return {score}
+
+    def cp_cmp(self, cmp: Token, tok: Token) -> set[int]:
+        score = int(tok.value[1:]) if tok.type == "CPSCORE" else _int(tok.value)
+        op = _op(cmp.value)
+        return {s for s in range(5, 16) if _compare(s, op, score)}
+
+    def cp_post(self, tok: Token, post: Token) -> set[int]:
+        return self.cp_cmp(post, tok)
+
+    def cp_items(self, *items: object) -> set[int]:
+        scores: set[int] = set()
+        pending_to = False
+        prev: set[int] | None = None
+        for it in items:
+            if isinstance(it, Token) and it.type == "TO":
+                pending_to = True
+            elif isinstance(it, set) and all(isinstance(x, int) for x in it) and it:
+                if pending_to and prev is not None:
+                    scores |= set(range(min(prev), max(it) + 1))
+                scores |= it
+                prev = it
+                pending_to = False
+            elif isinstance(it, set) and "and" in it:
+                raise NotUnderstood("Child-Pugh classes joined by 'and'")
+        return scores
+
+    def cp_clause(self, *items: object) -> Builder:
+        scores = next(i for i in items if isinstance(i, set))
+        rule = _cp_rule(scores)
+        return lambda ctx: rule
+
+    # -- conditions
+    def cmod(self, tok: Token) -> str:
+        return tok.type
+
+    def cond_item(self, *items: object) -> tuple[str, set[str]]:
+        mods = {i for i in items if isinstance(i, str) and not isinstance(i, Token)}
+        ids = {t.value for t in items if isinstance(t, Token) and t.type == "COND"}
+        if len(ids) != 1:
+            raise NotUnderstood("a condition glossed by a different one")
+        if "OTHER" in mods:
+            raise NotUnderstood("'other' relative to the trial's own condition")
+        return (ids.pop(), mods)
+
+    def cond_items(self, *items: object) -> tuple[list[tuple[str, set[str]]], set[str]]:
+        return [i for i in items if isinstance(i, tuple)], _seps(items)
+
+    def exception(self, *items: object) -> list[str]:
+        conds, _seps = items[-1]  # type: ignore[misc]
+        if any(mods for _, mods in conds):
+            raise NotUnderstood("a qualified exception")
+        return [c for c, _ in conds]
+
+    def window(self, *toks: Token) -> Window:
+        num = next(t for t in toks if t.type == "NUM")
+        unit = next(t for t in toks if t.type == "TIMEUNIT")
+        return _window(num.value, unit.value)
+
+    def ever(self, _tok: Token) -> None:
+        return None
+
+    def cond_clause(self, *items: object) -> Builder:
+        negated = any(isinstance(i, Token) and i.type == "NOT" for i in items)
+        conds, seps = next(i for i in items if isinstance(i, tuple))
+        within = next((i for i in items if isinstance(i, Window)), None)
+        excepts = next((i for i in items if isinstance(i, list)), [])
+
+        distinct = len({c for c, _ in conds}) == len(conds)
+        if distinct and len(conds) > 1 and conds[0][1] and not any(m for _, m in conds[1:]):
+            # "active hepatitis B or C": the first item's modifiers apply to the whole list
+            conds = [(c, conds[0][1]) for c, _ in conds]
+
+        def build(ctx: Ctx) -> Rule:
+            rules: list[Rule] = []
+            for cid, mods in conds:
+                active = True if "ACTIVE" in mods and within is None else None
+                rules.append(
+                    ConditionRule(
+                        condition=cid, active=active, within=within, **{"except": excepts}
+                    )
+                )
+            kind = _list_kind(seps, ctx, negated)
+            if kind == "any":  # "active X or X": the unqualified one covers both
+                plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
+                rules = [r for r in rules if r.active is None or r.condition not in plain]  # type: ignore[union-attr]
+            rule = _flat(kind, rules)
+            return NotRule(rule=rule) if negated else rule
+
+        return build
+
+    def cond_negative(
+        self, items: tuple[list[tuple[str, set[str]]], set[str]], _neg: Token
+    ) -> Builder:
+        conds, _ = items
+
+        def build(ctx: Ctx) -> Rule:
+            rules: list[Rule] = [ConditionRule(condition=c) for c, mods in conds if not mods]
+            if len(rules) != len(conds):
+                raise NotUnderstood("a qualified negative finding")
+            return NotRule(rule=_flat("any", rules))
+
+        return build
+
+    # -- therapy
+    def drug(self, *toks: Token) -> tuple[str, str | None]:
+        values = [t.value for t in toks if t.type == "DRUG"]
+        ids = {v.split("#")[0] for v in values}
+        if len(ids) != 1:
+            raise NotUnderstood("a drug glossed by a different one")
+        head = values[0].split("#")[1] if "#" in values[0] else None
+        return (ids.pop(), head)
+
+    def target(self, tok: Token, head: Token | None = None) -> tuple[str, str | None]:
+        return ("?" + tok.value, head.value if head is not None else None)
+
+    def drugs(self, *items: object) -> tuple[list[str], set[str]]:
+        entries = [i for i in items if isinstance(i, tuple)]
+        tail = next((t.value for t in items if isinstance(t, Token) and t.type == "HEAD"), None)
+        heads = [h for _, h in entries if h] + ([tail] if tail else [])
+        agents: list[str] = []
+        for value, head in entries:
+            if value.startswith("?"):
+                head = head or (heads[-1] if heads else None)
+                if head is None:
+                    raise NotUnderstood(f"{value[1:]} without 'antibody' or 'inhibitor'")
+                concept = vocab.drug(f"{value[1:]} {head}") or vocab.drug(
+                    f"{value[1:]} {head.rstrip('s').replace('antibodie', 'antibody')}"
+                )
+                if concept is None:
+                    raise NotUnderstood(f"unrecognised drug '{value[1:]} {head}'")
+                value = concept.id
+            if value not in agents:
+                agents.append(value)
+        if tail and not any(h for _, h in entries):
+            raise NotUnderstood(f"drug names followed by {tail!r}")
+        return agents, _seps(items)
+
+    def therapy_clause(self, *items: object) -> Builder:
+        negated = any(isinstance(i, Token) and i.type == "NOT" for i in items)
+        agents, seps = next(i for i in items if isinstance(i, tuple))
+        within = next((i for i in items if isinstance(i, Window)), None)
+
+        def build(ctx: Ctx) -> Rule:
+            if ctx.section == "inclusion" and not negated and "and" in seps:
+                rule: Rule = AllRule(rules=[TherapyRule(agents=[a], within=within) for a in agents])
+            else:
+                rule = TherapyRule(agents=agents, within=within)
+            return NotRule(rule=rule) if negated else rule
+
+        return build
+
+    # -- pregnancy and breastfeeding
+    def repro(self, tok: Token) -> str:
+        return tok.type
+
+    def repro_items(self, *items: object) -> tuple[list[str], set[str]]:
+        return [i for i in items if type(i) is str], _seps(items)
+
+    def repro_clause(self, *items: object) -> Builder:
+        negated = any(isinstance(i, Token) and i.type == "NOT" for i in items)
+        kinds, seps = next(i for i in items if isinstance(i, tuple))
+        sexes = [i for i in items if isinstance(i, list)]
+        if any(s != ["female"] for s in sexes):
+            raise NotUnderstood("pregnancy stated for males")
+
+        def build(ctx: Ctx) -> Rule:
+            rules: list[Rule] = [
+                PregnancyRule() if k == "PREG" else BreastfeedingRule()
+                for k in dict.fromkeys(kinds)
+            ]
+            rule = _flat(_list_kind(seps, ctx, negated), rules)
+            return NotRule(rule=rule) if negated else rule
+
+        return build
+
+    def cond_limit(self, bound: tuple[str, Q], *rest: object):  # type: ignore[no-untyped-def]
+        """ "≤ 5 × ULN if liver metastases": the alternative bound and its conditions."""
+        op, q = bound
+        conds, _ = rest[-1]  # type: ignore[misc]
+        if any(mods for _, mods in conds):
+            raise NotUnderstood("a qualified condition in a conditional limit")
+
+        def inner(ctx: Ctx) -> tuple[str, Q, list[Rule]]:
+            return op, q, [ConditionRule(condition=c) for c, _ in conds]
+
+        return inner
+
+
+def _compare(a: float, op: str, b: float) -> bool:
+    return {">=": a >= b, ">": a > b, "<=": a <= b, "<": a < b, "=": a == b}[op]
+
+
+@cache
+def _transformer() -> _Clauses:
+    return _Clauses()
+
+
+# --------------------------------------------------------------------------- criterion level
+
+_SPLIT = frozenset({"COMMA", "AND", "OR", "ANDOR"})
+_SENTENCE = frozenset({"SEMI", "STOP"})
+_CUES = frozenset(
+    [
+        "allowed",
+        "allow",
+        "allows",
+        "eligible",
+        "permitted",
+        "permissible",
+        "acceptable",
+        "accepted",
+        "selected",
+        "enrolled",
+        "included",
+        "unless",
+        "except",
+        "excluding",
+        "however",
+        "provided",
+        "but",
+        "exception",
+        "exempt",
+        "if",
+        "when",
+    ]
+)
+_MAX_RUN = 12
+_LABEL_WORDS = frozenset(
+    [
+        "coagulation",
+        "function",
+        "functions",
+        "hematology",
+        "haematology",
+        "hematologic",
+        "haematological",
+        "hematopoietic",
+        "haematopoietic",
+        "renal",
+        "hepatic",
+        "liver",
+        "kidney",
+        "marrow",
+        "bone",
+        "blood",
+        "routine",
+        "chemistry",
+        "biochemistry",
+        "laboratory",
+        "lab",
+        "labs",
+        "values",
+        "tests",
+        "organ",
+        "organs",
+        "cardiac",
+        "cardiovascular",
+        "pulmonary",
+        "performance",
+        "age",
+        "sex",
+        "gender",
+        "other",
+        "others",
+        "general",
+        "patient",
+        "patients",
+        "characteristics",
+        "criteria",
+        "inclusion",
+        "exclusion",
+        "adequate",
+        "parameters",
+        "requirements",
+        "metabolic",
+        "endocrine",
+    ]
+)
+_LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
+_SELF_NAMED = frozenset(
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "CHILDPUGH",
+        "AGE",
+        "PREG",
+        "BF",
+        "SEXALL",
+        "SEX",
+    ]
+)
+_CONTEXT_ANCHORS = frozenset(
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "CHILDPUGH",
+        "AGE",
+        "OLD",
+        "PREG",
+        "BF",
+        "SEX",
+    ]
+)
+_RISKY_CONTEXT = re.compile(
+    r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    start: int
+    end: int
+    rule: Rule | None  # None: not understood
+    reason: str | None = None
+
+
+def _manual(text: str, reason: str | None = None) -> ManualRule:
+    snippet = text if len(text) <= 160 else text[:157] + "…"
+    return ManualRule(reason=reason or f"not understood: '{snippet}'")
+
+
+def _context_prefix(context: str | None) -> str:
+    """An "Age:" or "Performance status:" lead-in names the variable its items leave out."""
+    if not context:
+        return ""
+    key = vocab.fold(context.strip().rstrip(":"))
+    return {"age": "Age ", "performancestatus": "performance status "}.get(key, "")
+
+
+def parse_criterion(
+    text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
+) -> Rule:
+    """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
+    norm = grammar.normalise(_context_prefix(context) + text)
+    if not norm or not grammar.has_anchor(norm):
+        return ManualRule(reason=NO_CONTENT)
+    if context and not _context_prefix(context):
+        why = _context_problem(context, section)
+        if why:
+            return ManualRule(reason=why)
+    if _LINKED.search(norm) or re.match(r"(?i)(?:or|and)\b", norm):
+        return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
+    ctx = Ctx(
+        section=section,
+        escaped=grammar.had_escapes(text),
+        primary=primary,
+        implicit_age=not context or bool(_context_prefix(context)),
+    )
+    toks = _appositions(grammar.tokenize(norm))
+    sentences = _split(toks, _SENTENCE)
+    rules: list[Rule] = []
+    lo = 0
+    for sent, seps in sentences:
+        hi = seps[0].start if seps else len(norm)
+        sent = _strip_label(sent)
+        if sent:
+            rules.append(_sentence(sent, norm, ctx, max(lo, 0), hi))
+        lo = seps[-1].end if seps else hi
+    if not rules:
+        return ManualRule(reason=NO_CONTENT)
+    if norm.endswith(":"):
+        rules.append(ManualRule(reason="ends with ':' and what follows is not part of it"))
+        return _flat("all", rules) if any(r.kind != "manual" for r in rules) else _manual(norm)
+    if all(r.kind == "manual" for r in rules) and len(rules) > 1:
+        return _manual(norm)
+    return _flat("all" if section == "inclusion" else "any", rules)
+
+
+def _context_problem(context: str, section: Section) -> str | None:
+    """A lead-in that names a subgroup ("Under age 18:") or an allowance changes the meaning."""
+    norm = grammar.normalise(context)
+    if _RISKY_CONTEXT.search(norm) or (
+        section == "inclusion" and re.search(r"(?i)\b(?:not|no)\b", norm)
+    ):
+        return f"depends on its lead-in: '{norm[:120]}'"
+    if grammar.has_anchor(norm) and any(t.type in _CONTEXT_ANCHORS for t in grammar.tokenize(norm)):
+        return f"applies to the subgroup in its lead-in: '{norm[:120]}'"
+    return None
+
+
+def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[Tok]]]:
+    """Chunks at depth-0 separators: [(chunk tokens, separator tokens after it)]."""
+    out: list[tuple[list[Tok], list[Tok]]] = []
+    cur: list[Tok] = []
+    seps: list[Tok] = []
+    depth = 0
+    for t in toks:
+        if t.type == "LPAR":
+            depth += 1
+        elif t.type == "RPAR":
+            depth = max(0, depth - 1)
+        if depth == 0 and t.type in at:
+            if cur:
+                seps.append(t)
+            continue
+        if seps:
+            out.append((cur, seps))
+            cur, seps = [], []
+        cur.append(t)
+    if cur:
+        out.append((cur, seps))
+    return out
+
+
+def _strip_label(toks: list[Tok]) -> list[Tok]:
+    """Drop a short label before a colon ("Coagulation function: INR < 1.2")."""
+    for k, t in enumerate(toks):
+        if t.type == "COLON":
+            head = toks[:k]
+            rest = toks[k + 1 :]
+            if len(head) <= 5 and all(h.type == "WORD" for h in head):
+                # a category label ("Renal:", "Coagulation function:") is dropped only when what
+                # follows names its own variable; any other label is text to review
+                if any(t.type in _SELF_NAMED for t in rest) and all(
+                    h.value.lower() in _LABEL_WORDS for h in head
+                ):
+                    return rest
+                return toks
+            return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
+    return toks
+
+
+def _appositions(toks: list[Tok]) -> list[Tok]:
+    """Spelled-out words before a parenthesised analyte abbreviation are its name.
+
+    "International normalised (prothrombin time) ratio (INR) < 1.2" → INR < 1.2, only when a
+    comparator follows and the words start the clause.
+    """
+    out = toks
+    for k in range(len(toks) - 3):
+        if not (
+            toks[k].type == "LPAR"
+            and toks[k + 1].type in {"LAB", "MEASURE", "VITAL"}
+            and toks[k + 2].type == "RPAR"
+            and toks[k + 3].type in {"CMP", "EQ"}
+        ):
+            continue
+        j = k
+        depth = 0
+        while j > 0:
+            prev = toks[j - 1]
+            if prev.type == "RPAR":
+                depth += 1
+            elif prev.type == "LPAR":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif (prev.type not in {"WORD", "TIMES"} and depth == 0) or (
+                depth > 0 and prev.type not in {"WORD", "TIMES"}
+            ):
+                break
+            j -= 1
+        run = toks[j:k]
+        plain = all(t.type in {"WORD", "TIMES", "LPAR", "RPAR"} for t in run)
+        if run and len(run) <= 8 and plain:  # noqa: SIM102 - two separate conditions, read apart
+            if j == 0 or toks[j - 1].type in {"COLON", "COMMA", "SEMI", "STOP"}:
+                name = toks[k + 1]
+                out = [*toks[:j], Tok(name.type, name.value, toks[j].start, toks[k + 2].end)]
+                return out + _appositions(toks[k + 3 :])
+    return out
+
+
+def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
+    whole = _try(toks, ctx)
+    if whole is not None:
+        return whole
+    chunks = _split(toks, _SPLIT)
+    bad = [any(t.type in grammar._NEVER for t in c) for c, _ in chunks]
+    pieces: list[_Piece] = []
+    boundaries: list[list[Tok]] = []
+    hidden: set[str] = set()  # connectives swallowed by merged unknown pieces
+    i = 0
+    while i < len(chunks):
+        rule: Rule | None = None
+        j_ok = i + 1
+        if not bad[i]:
+            limit = i + 1
+            while limit < len(chunks) and limit - i < _MAX_RUN and not bad[limit]:
+                limit += 1
+            for j in range(limit, i, -1):
+                run = [t for c, s in chunks[i:j] for t in (*c, *s)]
+                run = run[: len(run) - len(chunks[j - 1][1])]
+                rule = _try(run, ctx)
+                if rule is not None:
+                    j_ok = j
+                    break
+        start = chunks[i - 1][1][-1].end if i > 0 else lo
+        end = chunks[j_ok - 1][1][0].start if chunks[j_ok - 1][1] else hi
+        if rule is None and pieces and pieces[-1].rule is None and not _has_or(boundaries[-1]):
+            if any(t.type == "AND" for t in boundaries[-1]):
+                hidden.add("and")
+            pieces[-1] = _Piece(pieces[-1].start, end, None)  # merge adjacent unknown chunks
+            boundaries[-1] = chunks[j_ok - 1][1]
+        else:
+            pieces.append(_Piece(start, end, rule))
+            boundaries.append(chunks[j_ok - 1][1])
+        i = j_ok
+
+    def text_of(p: _Piece) -> str:
+        return norm[p.start : p.end].strip(" ,;.:")
+
+    if all(p.rule is None for p in pieces):
+        return _manual(norm[lo:hi].strip(" ,;.:"))
+    unknown = [p for p in pieces if p.rule is None]
+    for p in unknown:
+        words = {w.lower() for w in re.findall(r"[A-Za-z]+", text_of(p))}
+        if words & _CUES or _has_types(toks, p, {"EXCEPT", "UNLESS", "NOT", "IF"}):
+            return _manual(
+                norm[lo:hi],
+                f"negation, exception or condition not understood: '{text_of(p)}'",
+            )
+    kinds = set(hidden)
+    for b in boundaries[:-1]:
+        types = {t.type for t in b}
+        if "OR" in types or "ANDOR" in types:
+            kinds.add("or")
+        elif "AND" in types:
+            kinds.add("and")
+    if len(kinds) > 1:
+        return _manual(
+            norm[lo:hi], f"connective unclear (and/or at one level): '{norm[lo:hi].strip()}'"
+        )
+    if kinds == {"or"}:
+        kind = "any"
+    elif kinds == {"and"}:
+        kind = "all"
+    else:
+        kind = "all" if ctx.section == "inclusion" else "any"
+    rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
+    return _flat(kind, rules)
+
+
+def _has_or(seps: list[Tok]) -> bool:
+    return any(t.type in {"OR", "ANDOR"} for t in seps)
+
+
+def _has_types(toks: list[Tok], piece: _Piece, types: set[str]) -> bool:
+    """Does the piece hold a negation, exception or condition whose scope we cannot see?"""
+    return any(
+        t.type in types and piece.start <= t.start < piece.end and t.value != "in" for t in toks
+    )
+
+
+def _try(toks: list[Tok], ctx: Ctx) -> Rule | None:
+    """Parse and build one clause; None when it is not a clause of the grammar or not buildable."""
+    tree = grammar.parse_tokens(toks)
+    if tree is None:
+        return None
+    try:
+        builder = _transformer().transform(tree)
+        return builder(ctx)
+    except NotUnderstood:
+        return None
+    except Exception as exc:  # VisitError wraps NotUnderstood raised inside the transformer
+        if isinstance(getattr(exc, "orig_exc", None), NotUnderstood):
+            return None
+        if isinstance(exc, ValueError):  # a model validator refused the values
+            return None
+        raise
+
+
+# --------------------------------------------------------------------------- record assembly
+
+
+def _label_key(label: str | None) -> str | None:
+    if not label:
+        return None
+    key = label.strip().strip("()").rstrip(".)").replace("\\", "").strip()
+    return key or None
+
+
+def parse_record(record: TrialRecord) -> RuleSet:
+    """Every criterion of a record with its id, verbatim text, span, context and rule.
+
+    Ids: ``I<n>``/``E<n>`` for top-level items (the source's own number when it has one),
+    ``I6.1`` for sub-items, ``I6.1a``/``I6.1b`` for the ";"-pieces of one item, and ``age``/``sex``
+    for the registry's structured fields.
+    """
+    from eligibility.split import split_record
+
+    segments = split_record(record)
+    criteria: list[Criterion] = _registry_criteria(record)
+    ids: dict[int, str] = {}
+    counters: dict[object, int] = {}
+    pieces: dict[int, list[int]] = {}  # first piece index -> all piece indices
+    piece_of: dict[int, int] = {}
+    for k, seg in enumerate(segments):
+        if seg.kind == "heading":
+            continue
+        prev = _previous_sibling(segments, k)
+        if (
+            prev is not None
+            and seg.label is None
+            and segments[prev].kind == "criterion"
+            and "\n" not in record.text[segments[prev].end : seg.start]
+        ):
+            first = piece_of.get(prev, prev)
+            piece_of[k] = first
+            pieces.setdefault(first, [first]).append(k)
+    for k, seg in enumerate(segments):
+        if seg.kind == "heading" or k in piece_of:
+            continue
+        parent = seg.parent
+        nested = parent is not None and segments[parent].kind != "heading"
+        scope: object = (seg.section, parent if nested else None)
+        counters[scope] = counters.get(scope, 0) + 1
+        own = _label_key(seg.label)
+        number = own if own is not None else str(counters[scope])
+        if own is not None and own.isdigit():
+            counters[scope] = int(own)
+        prefix = (
+            ids[parent] + "."
+            if nested and parent in ids
+            else ("I" if seg.section == "inclusion" else "E")
+        )
+        ids[k] = prefix + number
+    for first, members in pieces.items():
+        base = ids[first]
+        for n, k in enumerate(members):
+            ids[k] = f"{base}{chr(ord('a') + n)}" if n < 26 else f"{base}.{n}"
+    primary = _primary_conditions(record)
+    seen: set[str] = {c.id for c in criteria}
+    for k, seg in enumerate(segments):
+        if seg.kind != "criterion":
+            continue
+        cid = ids[k]
+        while cid in seen:
+            cid += "'"
+        seen.add(cid)
+        rule = parse_criterion(seg.text, seg.section, seg.context, primary)
+        criteria.append(
+            Criterion(
+                id=cid,
+                section=seg.section,
+                text=seg.text,
+                span=Span(start=seg.start, end=seg.end),
+                context=seg.context,
+                rule=rule,
+            )
+        )
+    trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
+    return RuleSet(trial=trial, criteria=criteria)
+
+
+def _previous_sibling(segments: list, k: int) -> int | None:  # type: ignore[type-arg]
+    for j in range(k - 1, -1, -1):
+        if segments[j].parent == segments[k].parent and segments[j].kind != "heading":
+            return j
+        if j == segments[k].parent:
+            return None
+    return None
+
+
+def _registry_criteria(record: TrialRecord) -> list[Criterion]:
+    """The structured age and sex fields as criteria ``age`` and ``sex`` (section inclusion)."""
+    out: list[Criterion] = []
+    lo = record.min_age.years if record.min_age else None
+    hi = record.max_age.years if record.max_age else None
+    if lo == 0:
+        lo = None
+    if lo is not None or hi is not None:
+        spans = [a.span for a in (record.min_age, record.max_age) if a is not None and a.span]
+        span = (
+            Span(start=min(s.start for s in spans), end=max(s.end for s in spans))
+            if spans
+            else None
+        )
+        raw = " to ".join(a.raw for a in (record.min_age, record.max_age) if a is not None)
+        text = record.text[span.start : span.end] if span else raw
+        out.append(
+            Criterion(
+                id="age", section="inclusion", text=text, span=span, rule=AgeRule(min=lo, max=hi)
+            )
+        )
+    if record.sex:
+        allowed = ["female", "male"] if record.sex == "all" else [record.sex]
+        span = record.sex_span
+        text = record.text[span.start : span.end] if span else record.sex
+        out.append(
+            Criterion(
+                id="sex", section="inclusion", text=text, span=span, rule=SexRule(allowed=allowed)
+            )  # type: ignore[arg-type]
+        )
+    return out
+
+
+def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
+    """Conditions the trial is about, from its title: what "other malignancy" leaves out."""
+    if not record.title:
+        return ()
+    found: list[str] = []
+    for t in grammar.tokenize(grammar.normalise(record.title)):
+        if t.type == "COND" and t.value not in found:
+            found.append(t.value)
+    return tuple(found)

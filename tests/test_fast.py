@@ -1,0 +1,235 @@
+"""The truth-only fast path must give exactly the detailed evaluator's statuses and verdicts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from eligibility import Patient, load_patient
+from eligibility.batch import Trial, compile_file
+from eligibility.evaluate import Options, build_facts, evaluate
+from eligibility.fast import fast_screen, index_fast
+
+ROOT = Path(__file__).resolve().parent.parent
+TRIALS = [compile_file(p) for p in sorted((ROOT / "rules").glob("*.yaml"))]
+EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.json"))
+OPTIONS = [Options(), Options(if_absent="unknown"), Options(max_lab_age_days=10)]
+
+
+def both(trial: Trial, patient: Patient, as_of: date, options: Options) -> None:
+    detailed = evaluate(trial.compiled, build_facts(patient, as_of, options))
+    verdict, statuses = fast_screen(trial.fast, index_fast(patient, as_of, options))
+    assert statuses == [c.status for c in detailed.criteria], (patient.id, trial.trial_id)
+    assert verdict == detailed.verdict
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("options", OPTIONS, ids=["absent", "unknown", "max-lab-age"])
+def test_examples_same_on_both_paths(path: Path, options: Options) -> None:
+    patient = load_patient(path)
+    for trial in TRIALS:
+        for as_of in (date(2024, 3, 1), date(2020, 1, 1), date(2030, 6, 30)):
+            both(trial, patient, as_of, options)
+
+
+# --- generated profiles ---------------------------------------------------------------------
+
+LAB_NAMES = [
+    "ANC",
+    "neutrophils",
+    "platelets",
+    "PLT",
+    "hemoglobin",
+    "Hb",
+    "albumin",
+    "INR",
+    "T3",
+    "T4",
+    "total bilirubin",
+    "TBIL",
+    "ALT",
+    "SGPT",
+    "AST",
+    "creatinine",
+    "creatinine clearance",
+    "CA19-9",
+    "HBV DNA",
+    "1742-6",
+    "weight",
+    "body weight",
+    "mystery test",
+]
+UNITS = [
+    None,
+    "1",
+    "10^9/L",
+    "10^3/uL",
+    "/mm3",
+    "g/dL",
+    "g/L",
+    "mg/dL",
+    "umol/L",
+    "µmol/L",
+    "U/L",
+    "U/mL",
+    "mL/min",
+    "nmol/L",
+    "copies/mL",
+    "IU/mL",
+    "kg",
+    "lb",
+    "log10 IU/mL",
+    "G/L",
+    "furlongs",
+]
+CONDITIONS = [
+    "hepatocellular carcinoma",
+    "intrahepatic cholangiocarcinoma",
+    "HIV infection",
+    "hypertension",
+    "tuberculosis",
+    "psoriasis",
+    "hypothyroidism",
+    "lupus",
+    "interstitial lung disease",
+    "pneumonitis",
+    "ascites",
+    "skin cancer",
+    "cancer",
+    "gilbert syndrome",
+    "hepatitis B",
+    "C22.0",
+    "B18.0",
+    "B18.1",
+    "C78.7",
+    "C22.1",
+    "B20",
+    "made-up disease",
+]
+DRUGS = [
+    "nivolumab",
+    "Keytruda",
+    "toripalimab",
+    "atezolizumab",
+    "ipilimumab",
+    "lenvatinib",
+    "prednisone",
+    "tacrolimus",
+    "gemcitabine",
+    "aspirin",
+]
+CRITERIA = [(t.trial_id, c) for t in TRIALS for c in t.fast.ids]
+
+dates = st.dates(min_value=date(2015, 1, 1), max_value=date(2025, 12, 31))
+opt_dates = st.none() | dates
+numbers = st.floats(min_value=0, max_value=500, allow_nan=False) | st.sampled_from(
+    [0.5, 1.2, 1.5, 3.5, 9, 37, 60, 90, 120, 140, 10000]
+)
+
+
+@st.composite
+def labs(draw: st.DrawFn) -> dict:
+    lo = draw(st.none() | st.floats(min_value=0, max_value=50))
+    hi = draw(st.none() | st.floats(min_value=0.1, max_value=200))
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    return {
+        "test": draw(st.sampled_from(LAB_NAMES)),
+        "value": draw(numbers),
+        "unit": draw(st.sampled_from(UNITS)),
+        "ref_low": lo,
+        "ref_high": hi,
+        "date": draw(opt_dates.map(lambda d: d and d.isoformat())),
+    }
+
+
+@st.composite
+def conditions(draw: st.DrawFn) -> dict:
+    onset = draw(opt_dates)
+    end = draw(opt_dates)
+    if onset and end and end < onset:
+        onset, end = end, onset
+    name = draw(st.sampled_from(CONDITIONS))
+    key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
+    return {
+        key: name,
+        "status": draw(st.sampled_from(["active", "resolved"])),
+        "onset": onset and onset.isoformat(),
+        "end": end and end.isoformat(),
+    }
+
+
+@st.composite
+def treatments(draw: st.DrawFn) -> dict:
+    start, end = draw(opt_dates), draw(opt_dates)
+    if start and end and end < start:
+        start, end = end, start
+    return {
+        "name": draw(st.sampled_from(DRUGS)),
+        "start": start and start.isoformat(),
+        "end": end and end.isoformat(),
+    }
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> dict:
+    birth = draw(st.none() | st.dates(min_value=date(1930, 1, 1), max_value=date(2015, 1, 1)))
+    reviews = [
+        {"trial": t, "criterion": c, "status": draw(st.sampled_from(["pass", "fail"]))}
+        for t, c in draw(st.lists(st.sampled_from(CRITERIA), max_size=12, unique=True))
+    ]
+    return {
+        "id": "H",
+        "sex": draw(st.sampled_from([None, "female", "male"])),
+        "birth_date": birth and birth.isoformat(),
+        "age": None if birth else draw(st.none() | st.floats(min_value=0, max_value=100)),
+        "ecog": draw(st.none() | st.integers(0, 5)),
+        "karnofsky": draw(st.none() | st.integers(0, 10).map(lambda k: 10 * k)),
+        "ascites": draw(st.sampled_from([None, "none", "mild", "moderate-severe"])),
+        "encephalopathy": draw(st.sampled_from([None, "none", "grade 1-2", "grade 3-4"])),
+        "child_pugh": draw(
+            st.none()
+            | st.sampled_from(["A", "B", "C"])
+            | st.integers(5, 15).map(lambda s: {"score": s})
+        ),
+        "labs": draw(st.lists(labs(), max_size=12)),
+        "vitals": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "name": st.sampled_from(
+                            ["systolic blood pressure", "diastolic blood pressure"]
+                        ),
+                        "value": st.floats(min_value=40, max_value=220),
+                        "unit": st.just("mmHg"),
+                        "date": opt_dates.map(lambda d: d and d.isoformat()),
+                    }
+                ),
+                max_size=3,
+            )
+        ),
+        "conditions": draw(st.lists(conditions(), max_size=4)),
+        "treatments": draw(st.lists(treatments(), max_size=3)),
+        "pregnant": draw(st.sampled_from([None, True, False])),
+        "breastfeeding": draw(st.sampled_from([None, True, False])),
+        "reviews": reviews,
+    }
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profile=profiles(), as_of=dates, options=st.sampled_from(OPTIONS))
+def test_generated_profiles_same_on_both_paths(
+    profile: dict, as_of: date, options: Options
+) -> None:
+    try:
+        patient = Patient.model_validate(profile)
+    except ValidationError:
+        return  # an impossible profile is the loader's business, not the evaluator's
+    for trial in TRIALS:
+        both(trial, patient, as_of, options)
+        both(trial, patient, as_of + timedelta(days=400), options)

@@ -1,0 +1,426 @@
+"""Splitting blocks into criteria: the seeds one by one, real list shapes, invariants."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eligibility.ingest import Block, corpus_text, parse_record_text, read_record
+from eligibility.split import Segment, looks_like_lead_in, split_block, split_record
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+MARKER = re.compile(r"\\?[-*+•·‣◦▪▫●○■□➢►–—]|\(?[0-9A-Za-z]{1,6}(?:\.[0-9]{1,3})*\\?[.)]")
+
+
+def split_text(text: str, section: str = "inclusion") -> list[Segment]:
+    return split_block(text, Block(section=section, start=0, end=len(text)))  # type: ignore[arg-type]
+
+
+def criteria(text: str) -> list[tuple[str | None, str]]:
+    return [(s.label, s.text) for s in split_text(text) if s.kind == "criterion"]
+
+
+def assert_accounted(text: str, block: Block, segs: list[Segment]) -> None:
+    """Spans in order, inside the block, disjoint; outside them only spaces and list markers."""
+    pos = block.start
+    for s in segs:
+        assert text[s.start : s.end] == s.text
+        assert s.text and not s.text[0].isspace() and not s.text[-1].isspace()
+        assert block.start <= s.start < s.end <= block.end
+        gap = text[pos : s.start]
+        assert all(MARKER.fullmatch(t) for t in gap.split()), (gap, s)
+        pos = s.end
+    assert all(MARKER.fullmatch(t) for t in text[pos : block.end].split())
+
+
+# --------------------------------------------------------------------------- seeds
+
+CLASSIC_EXPECTED = {
+    "inclusion": [
+        ("heading", None, "Inclusion Criteria:"),
+        ("criterion", None, "HCC with at least one protocol defined r"),
+        ("criterion", None, "BICR confirmed no resdual tumor lesions "),
+        ("criterion", None, "Child-Puch score, Class A;"),
+        ("criterion", None, "ECOG score is 0;"),
+    ],
+    "exclusion": [
+        ("heading", None, "Exclusion Criteria:"),
+        ("criterion", None, "Patients previously received PD-1 antibo"),
+        ("criterion", None, "Portal vein tumor thrombi or liver metas"),
+        ("criterion", None, "With symptoms of central nervous system "),
+        ("criterion", None, "With any history of active autoimmune di"),
+        ("criterion", None, "Known liver diseases with clinical signi"),
+        # Ends with ":" but nothing follows it, so it is a criterion, not a lead-in.
+        ("criterion", None, "Patients infected by hepatitis B virus ("),
+        # Record text inside the criteria area: kept (as a criterion) so every word is accounted.
+        ("criterion", None, "Other protocol defined inclusion/exclusi"),
+    ],
+}
+
+REGISTRY_EXPECTED = {
+    "inclusion": [
+        ("heading", None, "Inclusion Criteria"),
+        ("criterion", "1)", "Sign written informed consent"),
+        ("criterion", "2)", "Male or female patients aged 18-70;"),
+        ("criterion", "3)", "ECOG score 0 points, Child-Pugh rating A"),
+        ("criterion", "4)", "Pathological diagnosis by biopsy: Intrah"),
+        ("criterion", "5)", "Resectable ICC patients with high risk f"),
+        ("lead_in", "6)", "The functional indicators of important o"),
+        ("criterion", "1.", "Neutrophils≥1.5\\*109/L;"),
+        ("criterion", None, "platelets≥90\\*109/L;"),
+        ("criterion", None, "hemoglobin≥9g/dl;"),
+        ("criterion", None, "serum albumin≥3.5g/dl;"),
+        ("criterion", "2.", "Coagulation function: International stan"),
+        ("criterion", "3.", "T3 and T4 do not exceed the normal upper"),
+        ("criterion", "4.", "Bilirubin ≤ 1.5 times the upper limit of"),
+        ("criterion", None, "ALT and AST ≤ 3 times the upper limit of"),
+        ("criterion", "5.", "Serum creatinine ≤ 1.5 times the upper l"),
+        ("criterion", "7)", "The subject has at least 1 measurable li"),
+        ("criterion", "8)", "For women who are not breastfeeding or p"),
+    ],
+    "exclusion": [
+        ("heading", None, "Exclusion Criteria"),
+        ("criterion", "1)", "Pathological diagnosis of hepatocellular"),
+        ("criterion", "2)", "Patients who relapse after surgery, have"),
+        ("criterion", "3)", "Past or simultaneous suffering from othe"),
+        ("criterion", "4)", "Active tuberculosis infection. Patients "),
+        ("criterion", "5)", "Suffer from active, known or suspected a"),
+        ("criterion", "6)", "Past interstitial lung disease, or (non-"),
+        ("criterion", "7)", "Long-term use of systemic hormones (dose"),
+        ("criterion", "8)", "Active infections that require systemic "),
+        ("criterion", "9)", "Human immunodeficiency virus (HIV, HIV1/"),
+        ("criterion", "10)", "A history of psychotropic drug abuse, al"),
+        ("criterion", "11)", "Significant clinically significant bleed"),
+        ("criterion", "12)", "Suspected of being allergic to study dru"),
+        ("criterion", "13)", "Suffer from hypertension, and cannot be "),
+        ("criterion", "14)", "After antiviral therapy, HBvDNA\\>104 cop"),
+        ("criterion", "15)", "Accompanied by ascites, hepatic encephal"),
+        ("criterion", "16)", "Other factors judged by the investigator"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("seed", "expected"),
+    [
+        ("NCT03859128_ctgov_classic.txt", CLASSIC_EXPECTED),
+        ("NCT04669496_registry_page.txt", REGISTRY_EXPECTED),
+    ],
+)
+def test_seed_splits_into_expected_criteria(seed: str, expected: dict[str, list]) -> None:
+    [record] = read_record(SEEDS / seed)
+    segs = split_record(record)
+    for section, rows in expected.items():
+        got = [(s.kind, s.label, s.text[:40]) for s in segs if s.section == section]
+        assert got == rows
+    for block in record.blocks:
+        assert_accounted(record.text, block, [s for s in segs if s.section == block.section])
+
+
+def test_registry_seed_context_and_full_texts() -> None:
+    [record] = read_record(SEEDS / "NCT04669496_registry_page.txt")
+    segs = split_record(record)
+    lead = next(s for s in segs if s.kind == "lead_in")
+    assert lead.text == (
+        "The functional indicators of important organs meet the following requirements"
+    )
+    subs = [s for s in segs if s.parent is not None and segs[s.parent] == lead]
+    assert len(subs) == 9
+    assert all(s.context == lead.text for s in subs)
+    by_label = {s.label: s for s in segs if s.section == "inclusion" and s.label}
+    assert by_label["5."].text == (
+        "Serum creatinine ≤ 1.5 times the upper limit of normal, creatinine clearance ≥ 60ml/min;"
+    )
+    assert by_label["7)"].context is None and segs[by_label["7)"].parent or 0].kind == "heading"
+    assert by_label["7)"].text.endswith("(according to RECIST1.1);")
+    exclusion_2 = next(s for s in segs if s.section == "exclusion" and s.label == "2)")
+    assert exclusion_2.text.endswith("in other clinical trials 30 days before screening;")
+
+
+# --------------------------------------------------------------------------- shapes
+
+SPLIT_CASES = [
+    pytest.param(
+        "- Age ≥ 18 years\n- ECOG 0-1\n* Platelets ≥ 100 × 10^9/L\n• HIV negative",
+        [(None, "Age ≥ 18 years"), (None, "ECOG 0-1"), (None, "Platelets ≥ 100 × 10^9/L"),
+         (None, "HIV negative")],
+        id="bullets",
+    ),
+    pytest.param(
+        "1. Age ≥ 18\n2) ECOG 0-1\n(3) Child-Pugh A\na) sub a\nb) sub b",
+        [("1.", "Age ≥ 18"), ("2)", "ECOG 0-1"), ("(3)", "Child-Pugh A"), ("a)", "sub a"),
+         ("b)", "sub b")],
+        id="labels",
+    ),
+    pytest.param(
+        "i. first\nii. second\niii. third",
+        [("i.", "first"), ("ii.", "second"), ("iii.", "third")],
+        id="roman",
+    ),
+    pytest.param(
+        "1) Age 18-70 years 2) ECOG 0 3) Bilirubin ≤ 1.5 ULN",
+        [("1)", "Age 18-70 years"), ("2)", "ECOG 0"), ("3)", "Bilirubin ≤ 1.5 ULN")],
+        id="inline-after-words",
+    ),
+    pytest.param(
+        "1. ANC ≥ 1.5 × 10^9/L; 2. RECIST1.1 lesion. 3. T3 and T4 normal",
+        [("1.", "ANC ≥ 1.5 × 10^9/L;"), ("2.", "RECIST1.1 lesion."), ("3.", "T3 and T4 normal")],
+        id="inline-dots-after-punctuation",
+    ),
+    pytest.param(
+        "1) Toxicity resolved (to grade 1 or 2) within 3 months",
+        [("1)", "Toxicity resolved (to grade 1 or 2) within 3 months")],
+        id="no-split-inside-parentheses",
+    ),
+    pytest.param(
+        "1. Toxicity ≤ grade 2. Patients with HIV1/2 are excluded 3 months after 10^9/L",
+        [("1.", "Toxicity ≤ grade 2. Patients with HIV1/2 are excluded 3 months after 10^9/L")],
+        id="no-split-number-after-word",
+    ),
+    pytest.param(
+        "1) Consent 3) Age ≥ 18",
+        [("1)", "Consent 3) Age ≥ 18")],
+        id="labels-must-increase-by-one",
+    ),
+    pytest.param(
+        "- Adequate organ function: 1) ANC ≥ 1500/µL; 2) platelets ≥ 100000/µL",
+        [("1)", "ANC ≥ 1500/µL;"), ("2)", "platelets ≥ 100000/µL")],
+        id="inline-list-after-colon",
+    ),
+    pytest.param(
+        "- Patients with either 1) cirrhosis or 2) portal hypertension",
+        [(None, "Patients with either 1) cirrhosis or 2) portal hypertension")],
+        id="no-new-inline-list-without-colon",
+    ),
+    pytest.param(
+        "- Hemoglobin ≥ 9 g/dL; platelets ≥ 75 × 10^9/L; ANC ≥ 1.5 × 10^9/L",
+        [(None, "Hemoglobin ≥ 9 g/dL;"), (None, "platelets ≥ 75 × 10^9/L;"),
+         (None, "ANC ≥ 1.5 × 10^9/L")],
+        id="semicolons-three-pieces-top-level",
+    ),
+    pytest.param(
+        "- Prior PD-1 antibody; participated in other trials within 30 days",
+        [(None, "Prior PD-1 antibody; participated in other trials within 30 days")],
+        id="semicolons-two-pieces-top-level-kept",
+    ),
+    pytest.param(
+        "- Prior chemotherapy; or radiotherapy within 4 weeks; or surgery within 4 weeks",
+        [(None, "Prior chemotherapy; or radiotherapy within 4 weeks; or surgery within 4 weeks")],
+        id="semicolons-or-pieces-kept",
+    ),
+    pytest.param(
+        "- HBV DNA < 500 IU/mL (tested twice; repeated at week 2; confirmed by PCR) at baseline",
+        [(None, "HBV DNA < 500 IU/mL (tested twice; repeated at week 2; confirmed by PCR) at "
+                "baseline")],
+        id="semicolons-in-parentheses-kept",
+    ),
+    pytest.param(
+        "- Labs as follows:\n  - WBC ≥ 3000; Hb ≥ 9\n  - INR ≤ 1.5; x",
+        [(None, "WBC ≥ 3000;"), (None, "Hb ≥ 9"), (None, "INR ≤ 1.5; x")],
+        id="semicolons-sub-item-pieces-need-two-words",
+    ),
+    pytest.param(
+        "- Histologically confirmed carcinoma of the\nliver, not amenable to surgery\n- ECOG 0",
+        [(None, "Histologically confirmed carcinoma of the\nliver, not amenable to surgery"),
+         (None, "ECOG 0")],
+        id="wrapped-line-continues",
+    ),
+    pytest.param(
+        "Age 18-75 years.\nEvidence of Cushing syndrome.",
+        [(None, "Age 18-75 years."), (None, "Evidence of Cushing syndrome.")],
+        id="plain-lines",
+    ),
+    pytest.param(
+        "1\\) Sign consent 2\\) Age ≥ 18; 3) ECOG 0",
+        [("1)", "Sign consent"), ("2)", "Age ≥ 18;"), ("3)", "ECOG 0")],
+        id="markdown-escaped-labels",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), SPLIT_CASES)
+def test_split_shapes(text: str, expected: list[tuple[str | None, str]]) -> None:
+    assert criteria(text) == expected
+    assert_accounted(text, Block(section="inclusion", start=0, end=len(text)), split_text(text))
+
+
+def test_nci_headings_and_lead_ins_give_context() -> None:
+    text, blocks = corpus_text(
+        "DISEASE CHARACTERISTICS:\n-  Histologically confirmed breast cancer\n"
+        "PATIENT CHARACTERISTICS:\nAge:\n-  18 and over\nHematopoietic:\n"
+        "-  WBC at least 3,000/mm^3\n-  Platelet count at least 100,000/mm^3\n"
+        "PRIOR CONCURRENT THERAPY:\n-  No prior chemotherapy",
+        "",
+    )
+    segs = split_block(text, blocks[0])
+    rows = [(s.kind, s.text, s.context) for s in segs]
+    assert rows == [
+        ("heading", "Inclusion Criteria:", None),
+        ("heading", "DISEASE CHARACTERISTICS:", None),
+        ("criterion", "Histologically confirmed breast cancer", None),
+        ("heading", "PATIENT CHARACTERISTICS:", None),
+        ("lead_in", "Age:", None),
+        ("criterion", "18 and over", "Age:"),
+        ("lead_in", "Hematopoietic:", None),
+        ("criterion", "WBC at least 3,000/mm^3", "Hematopoietic:"),
+        ("criterion", "Platelet count at least 100,000/mm^3", "Hematopoietic:"),
+        ("heading", "PRIOR CONCURRENT THERAPY:", None),
+        ("criterion", "No prior chemotherapy", None),
+    ]
+
+
+def test_nested_lists_by_indentation_and_style() -> None:
+    text = (
+        "1. Adequate function, defined as:\n"
+        "   a. ANC ≥ 1500\n"
+        "   b. Any of the following:\n"
+        "      - Platelets ≥ 100000\n"
+        "      - Hb ≥ 9\n"
+        "2. ECOG 0-1\n"
+    )
+    segs = split_text(text)
+    got = [(s.kind, s.label, s.text, segs[s.parent].text if s.parent is not None else None)
+           for s in segs]  # fmt: skip
+    assert got == [
+        ("lead_in", "1.", "Adequate function, defined as:", None),
+        ("criterion", "a.", "ANC ≥ 1500", "Adequate function, defined as:"),
+        ("lead_in", "b.", "Any of the following:", "Adequate function, defined as:"),
+        ("criterion", None, "Platelets ≥ 100000", "Any of the following:"),
+        ("criterion", None, "Hb ≥ 9", "Any of the following:"),
+        ("criterion", "2.", "ECOG 0-1", None),
+    ]
+
+
+def test_heading_with_text_on_the_same_line() -> None:
+    segs = split_text("Inclusion Criteria: 1) Age ≥ 18 2) ECOG 0-1")
+    assert [(s.kind, s.label, s.text) for s in segs] == [
+        ("heading", None, "Inclusion Criteria:"),
+        ("criterion", "1)", "Age ≥ 18"),
+        ("criterion", "2)", "ECOG 0-1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Adequate organ function as defined by the following:", True),
+        ("meet the following requirements", True),
+        ("at least one of the following criteria", True),
+        ("Hepatic:", True),
+        ("Age ≥ 18 years", False),
+        ("ALT ≤ 3 × ULN, following surgery", False),
+    ],
+)
+def test_looks_like_lead_in(text: str, expected: bool) -> None:
+    assert looks_like_lead_in(text) is expected
+
+
+def test_api_v2_record_splits_into_sub_items() -> None:
+    path = Path(__file__).parent / "fixtures" / "ingest" / "api_v2_study.json"
+    [record] = read_record(path)
+    segs = split_record(record)
+    rows = [(s.section, s.kind, s.text[:50]) for s in segs]
+    assert rows == [
+        ("inclusion", "heading", "Inclusion Criteria:"),
+        ("inclusion", "criterion", "Age 18 to 75 years"),
+        ("inclusion", "criterion", "ECOG performance status 0-1"),
+        ("inclusion", "lead_in", "Adequate organ function, defined as:"),
+        ("inclusion", "criterion", "Absolute neutrophil count ≥ 1.5 × 10⁹/L"),
+        ("inclusion", "criterion", "Platelets ≥ 100 × 10⁹/L"),
+        ("inclusion", "criterion", "Total bilirubin ≤ 1.5 × ULN;"),
+        ("inclusion", "criterion", "ALT and AST ≤ 3 × ULN"),
+        ("exclusion", "heading", "Exclusion Criteria:"),
+        ("exclusion", "criterion", "Prior treatment with an anti-PD-1, anti-PD-L1 or a"),
+        ("exclusion", "criterion", "Active autoimmune disease requiring systemic treat"),
+        ("exclusion", "criterion", "Pregnant or breastfeeding"),
+    ]  # fmt: skip
+    lead = segs[3]
+    assert all(s.context == lead.text for s in segs[4:8])
+
+
+def test_split_record_parents_index_the_combined_list() -> None:
+    [record] = parse_record_text("Inclusion Criteria:\n- A\nExclusion Criteria:\n- B", "x.txt")
+    segs = split_record(record)
+    assert [s.parent for s in segs] == [None, 0, None, 2]
+
+
+# --------------------------------------------------------------------------- invariants
+
+LIST_ALPHABET = st.sampled_from(
+    ["\n", "\n\n", " ", "  ", "\t", "- ", "* ", "• ", "1.", "2.", "3)", "1)", "2)", "(1)", "(2)",
+     "a)", "b)", "i.", "ii.", "\\)", "\\*", ";", ":", "(", ")", "Age", "ECOG", "1.5", "10^9/L",
+     "RECIST1.1", "T3", "following", "Inclusion Criteria:", "DISEASE CHARACTERISTICS:", "Age:",
+     "meet the following requirements", "x", "É", "≥", "\r"]
+)  # fmt: skip
+list_texts = st.lists(LIST_ALPHABET, max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), list_texts), st.data())
+def test_every_character_is_accounted_for(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    block = Block(section="exclusion", start=start, end=end)
+    segs = split_block(text, block)
+    assert_accounted(text, block, segs)
+    for i, s in enumerate(segs):
+        assert s.section == "exclusion"
+        assert s.parent is None or 0 <= s.parent < i
+
+
+def test_split_is_linear_on_a_pathological_run_on_line() -> None:
+    unit = "1) a (b 2) c; 1. 1.5 10^9/L 3) (1) a) i. ii) "
+
+    def seconds(size: int) -> float:
+        text = "- " + unit * (size // len(unit))
+        block = Block(section="inclusion", start=0, end=len(text))
+        t0 = time.perf_counter()
+        split_block(text, block)
+        return time.perf_counter() - t0
+
+    small = min(seconds(10_000) for _ in range(3))
+    large = min(seconds(100_000) for _ in range(2))
+    assert large < 1.0
+    assert large / max(small, 1e-4) < 30  # linear is ~10x; quadratic would be ~100x
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "x: 1) ",  # a new inline list after every colon
+        "a)\n",  # a new lettered level on every line
+        "Hepatic:\n",  # lead-ins nested under lead-ins
+        "(",  # unbalanced parentheses before every candidate
+        "*" * 50 + " 2) ",
+    ],
+)
+def test_nesting_depth_stays_bounded(unit: str) -> None:
+    def seconds(size: int) -> float:
+        """Best of three, so a busy machine does not decide the test."""
+        text = unit * (size // len(unit)) + " 2) end"
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            segs = split_block(text, Block(section="inclusion", start=0, end=len(text)))
+            best = min(best, time.perf_counter() - t0)
+        assert segs or not text.strip()
+        return best
+
+    small, large = seconds(5_000), seconds(50_000)
+    assert large < 5  # quadratic behaviour on 50 KB takes minutes, linear well under a second
+    assert large / max(small, 1e-3) < 30  # 10x the input: linear is ~10x, quadratic ~100x
+
+
+def test_short_label_before_a_heading_is_a_heading_not_a_criterion() -> None:
+    segs = split_text("Prior Medication:\nExcluded:\n-  Antibiotics.\n-  Patients infected by HBV:")
+    assert [(s.kind, s.text) for s in segs] == [
+        ("heading", "Prior Medication:"),
+        ("heading", "Excluded:"),
+        ("criterion", "Antibiotics."),
+        ("criterion", "Patients infected by HBV:"),  # a colon with nothing under it stays
+    ]
