@@ -414,8 +414,21 @@ def parse_json(text: str, file: str, line: int | None = None) -> Any:
     characters and unpaired surrogates in strings. ``line`` is the JSONL line, if any.
     """
     at = f"line {line}" if line else None
+    overflow = False
+
+    def number(literal: str) -> float:
+        nonlocal overflow
+        value = float(literal)
+        overflow = overflow or not math.isfinite(value)
+        return value
+
     try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+        data = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=number,
+            object_pairs_hook=_no_duplicates,
+        )
     except json.JSONDecodeError as exc:
         where = at or f"line {exc.lineno}, column {exc.colno}"
         raise InputError(f"malformed JSON: {exc.msg}", file, where) from None
@@ -423,10 +436,35 @@ def parse_json(text: str, file: str, line: int | None = None) -> Any:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", file, at) from None
     except ValueError as exc:  # from the hooks above, or an integer of over 4300 digits
         raise InputError(f"malformed JSON: {str(exc).split(';')[0]}", file, at) from None
-    bad = tree_problem(data)
-    if bad:
-        raise InputError(bad[1], file, f"{at}: {bad[0]}" if at else bad[0])
+    if overflow or _json_suspect(text):
+        bad = tree_problem(data)
+        if bad:
+            raise InputError(bad[1], file, f"{at}: {bad[0]}" if at else bad[0])
     return data
+
+
+# Raw JSON text can hold a bad character only escaped, or raw outside the C0 range (the decoder
+# refuses raw C0 controls). Checking the text at C speed keeps the per-node walk of
+# ``tree_problem`` off the path of clean profiles.
+_RAW_BAD = re.compile(r"[\x7f-\x9f\ud800-\udfff]")
+_ESCAPED_BAD = re.compile(r"\\(?:u(?:00[01]|007f|00[89]|d[89a-f])|[bf])", re.IGNORECASE)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_suspect(text: str) -> bool:
+    """True when ``tree_problem`` must look: a suspicious character, or deep nesting."""
+    if "\\" in text and _ESCAPED_BAD.search(text):
+        return True
+    if "\x7f" in text or (not text.isascii() and _RAW_BAD.search(text)):  # DEL is ASCII
+        return True
+    if text.count("[") + text.count("{") < MAX_DEPTH:
+        return False
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest >= MAX_DEPTH
 
 
 _JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
