@@ -2,7 +2,7 @@
 
 Every row is (name, file bytes, where, message fragment): the CLI must print exactly one line
 ``error: FILE: WHERE: MESSAGE`` on stderr, exit 2 and show no traceback. The names are the
-rows of the table in docs/hardening.md.
+rows of the hostile-input table in README.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Hostile rules files, semantic checks, evaluation of doubtful data, JSONL, determinism.
 
-Rows are named after the table in docs/hardening.md. Rules-file errors are checked through
+Rows are named after the hostile-input table in README.md. Rules-file errors are checked through
 both ``eligibility screen`` (stderr, exit 2) and ``eligibility validate`` (stdout, exit 2).
 """
 
@@ -600,10 +600,9 @@ SHORTHAND = {
 
 
 def test_every_documented_row_names_an_existing_test(request):
-    """Each test named in docs/hardening.md exists, so a row cannot outlive its evidence."""
-    doc = ROOT / "docs/hardening.md"
-    if not doc.exists():
-        pytest.skip("docs/hardening.md has been folded elsewhere")
+    """Each test named in the README's hostile-input table exists, so a row cannot outlive its
+    evidence."""
+    doc = ROOT / "README.md"
     collected = {item.nodeid.split("/")[-1] for item in request.session.items}
     named = {item.nodeid.split("::")[-1].split("[")[0] for item in request.session.items}
     if not any("::test_profile_error[" in n for n in collected):
@@ -620,4 +619,4 @@ def test_every_documented_row_names_an_existing_test(request):
             and tick.split("::")[-1] not in named
         ):
             missing.append(tick)
-    assert not missing, f"docs/hardening.md names tests that do not exist: {missing}"
+    assert not missing, f"README.md names tests that do not exist: {missing}"
