@@ -433,7 +433,12 @@ def tokenize(text: str) -> list[Tok]:
             gloss: tuple[int, int] | None = None  # base indices of "(" and ")" skipped inside
             while j < n and j - i < lex.max_len + 4 + (gloss[1] - gloss[0] + 1 if gloss else 0):
                 piece = folded[j]
-                if j > i and base[j][0] == "punct" and base[j][1] not in _JOINERS:
+                if (
+                    j > i
+                    and base[j][0] == "punct"
+                    and base[j][1] not in _JOINERS
+                    and f"{key} {piece}" not in lex.prefixes  # "(non-infectious) pneumonia"
+                ):
                     close = _gloss_end(base, j) if gloss is None and key in lex.prefixes else None
                     if close is None:
                         break
@@ -483,7 +488,29 @@ def tokenize(text: str) -> list[Tok]:
         else:
             toks.append(Tok("WORD", raw, start, end))
         i += 1
-    return _glosses(toks)
+    return _glosses(_ellipses(toks, text))
+
+
+def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
+    """ "alcohol or drug abuse": a word before "or"/"and" shares the next condition's head noun.
+
+    The word becomes that condition only when "word + head noun" is itself a vocabulary name of a
+    condition ("alcohol abuse"); otherwise it stays an unknown word.
+    """
+    out = toks
+    for k in range(len(toks) - 2):
+        t, sep, cond = toks[k], toks[k + 1], toks[k + 2]
+        if t.type not in {"WORD", "HEAD"} or sep.type not in {"OR", "AND"} or cond.type != "COND":
+            continue
+        words = text[cond.start : cond.end].split()
+        if len(words) < 2:
+            continue
+        key = f"{_fold_piece(text[t.start : t.end])} {_fold_piece(words[-1])}"
+        entry = next((e for e in lexicon().entries.get(key, ()) if e.type == "COND"), None)
+        if entry is not None and entry.exact is None:
+            out = out if out is not toks else list(toks)
+            out[k] = Tok("COND", entry.value, t.start, t.end)
+    return out
 
 
 def _gloss_end(base: list[tuple[str, str, int, int]], j: int) -> int | None:

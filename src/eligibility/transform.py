@@ -1060,6 +1060,13 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     whole = _try(toks, ctx)
     if whole is not None:
         return whole
+    qualified = (
+        _prefixed(toks, norm, ctx, lo, hi)
+        or _with_qualified(toks, norm, ctx, hi)
+        or _requiring(toks, norm, ctx, hi)
+    )
+    if qualified is not None:
+        return qualified
     chunks = _split(toks, _SPLIT)
     bad = [any(t.type in grammar._NEVER for t in c) for c, _ in chunks]
     pieces: list[_Piece] = []
@@ -1127,6 +1134,147 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         kind = "all" if ctx.section == "inclusion" else "any"
     rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
     return _flat(kind, rules)
+
+
+# ------------------------------------------------------------------ qualified conditions
+# A recognised condition with words that can only *narrow* it ("symptomatic brain metastases",
+# "liver disease with clinical significance") is the condition AND a manual remainder: when the
+# condition is absent the criterion cannot hold (inclusion fails, exclusion does not apply);
+# when it is present a person reads the rest. Words that could *widen* it ("suspected", "or
+# history of"), allowances and exceptions never take this path.
+
+# Sentence-initial modifiers that only narrow what follows (all words must be from these sets).
+_NARROW_WORDS = frozenset(
+    ["symptoms", "symptom", "symptomatic", "uncontrolled", "untreated", "unstable", "severe",
+     "serious", "significant", "clinically", "decompensated", "poorly", "inadequately",
+     "controlled"]
+)  # fmt: skip
+# How the diagnosis was made ("histologically confirmed", "pathological diagnosis by biopsy:"):
+# a requirement to review, in either section.
+_DIAG_KEYS = frozenset(
+    ["pathological", "pathologically", "histological", "histologically", "cytological",
+     "cytologically", "histopathological", "histopathologically", "biopsy"]
+)  # fmt: skip
+_DIAG_WORDS = _DIAG_KEYS | {"confirmed", "proven", "diagnosis", "diagnosed", "by", "documented"}
+_PREFIX_GLUE = frozenset(["with", "of", "known", "a", "an", "the", "any", "patients", "subjects"])
+# Words that make a "with …" remainder more than a narrowing qualifier.
+_NOT_NARROWING = frozenset(
+    ["suspected", "suspect", "suspicion", "suspicious", "possible", "possibly", "probable",
+     "presumed", "presumptive", "equivalent", "similar", "required", "require", "necessary",
+     "mandatory", "needed", "optional", "excluded", "exclude", "qualify", "participate",
+     "enrolled", "enroll", "may", "can", "could"]
+)  # fmt: skip
+_ANCHORS = _SELF_NAMED | {"OLD", "CHILDPUGH"}
+
+
+def _conditions_only(rule: Rule) -> bool:
+    if rule.kind == "condition":
+        return True
+    if rule.kind in {"all", "any"}:
+        return all(_conditions_only(r) for r in rule.rules)  # type: ignore[union-attr]
+    return False
+
+
+def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
+    """ "Symptomatic brain metastases", "Histologically confirmed HCC": a narrowing prefix."""
+    k = next((i for i, t in enumerate(toks) if t.type not in {"WORD", "EQ", "BY", "COLON"}), None)
+    if not k or toks[k].type != "COND":
+        return None
+    k_at = toks[k].start
+    prefix = norm[lo:k_at]
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", prefix)}
+    diag = bool(words & _DIAG_KEYS) and words <= _DIAG_WORDS | _PREFIX_GLUE
+    narrow = bool(words & _NARROW_WORDS) and words <= _NARROW_WORDS | _DIAG_WORDS | _PREFIX_GLUE
+    if not (diag or narrow):
+        return None
+    rest = _sentence(toks[k:], norm, ctx, toks[k].start, hi)
+    if not any(r.kind != "manual" for r in _leaves(rest)):
+        return None
+    return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])
+
+
+def _cut(norm: str, start: int, end: int) -> str:
+    return norm[start:end].strip(" ,;.:")
+
+
+def _leaves(rule: Rule) -> list[Rule]:
+    if rule.kind in {"all", "any"}:
+        return [x for r in rule.rules for x in _leaves(r)]  # type: ignore[union-attr]
+    return [rule]
+
+
+def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
+    """ "HCC with at least one risk factor, …": conditions, then a "with"/"by" qualifier.
+
+    The conditions must start the sentence and the qualifier run to its end, with no other
+    computable piece and no "or" after it (which could start a new alternative).
+    """
+    k = next(
+        (
+            i
+            for i in range(1, len(toks))
+            if toks[i].type == "BY"
+            or re.search(r"(?i)\bwith\s*$", norm[toks[i - 1].end : toks[i].start])
+        ),
+        None,
+    )
+    if k is None:
+        return None
+    head = _try(toks[:k], ctx)
+    if head is None or not _conditions_only(head):
+        return None
+    tail = toks[k:]
+    text = norm[toks[k - 1].end : hi].strip(" ,;.:")
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    if words & (_CUES | _NOT_NARROWING) or any(t.type in {"EXCEPT", "UNLESS"} for t in tail):
+        return None
+    chunks = _split(tail, _SPLIT)
+    if any(t.type in {"OR", "ANDOR"} for _, seps in chunks for t in seps):
+        return None
+    if any(t.type in _ANCHORS for c, _ in chunks[1:] for t in c):
+        return None
+    first = chunks[0][0]
+    parsed = _try(first[1:] if first[0].type == "BY" else first, ctx)
+    end = chunks[0][1][0].start if len(chunks) > 1 else hi
+    qual = parsed or _manual("", f"qualifier not understood: '{_cut(norm, toks[k - 1].end, end)}'")
+    rest = [_manual(_cut(norm, chunks[0][1][-1].end, hi))] if len(chunks) > 1 else []
+    if ctx.section == "exclusion" and rest:
+        return _flat("any", [_flat("all", [head, qual]), *rest])
+    return _flat("all", [head, qual, *rest])
+
+
+_NEED = frozenset(
+    ["need", "needs", "needed", "needing", "require", "requires", "required", "requiring"]
+)  # fmt: skip
+# what a "requiring oral or intravenous steroids" remainder may hold: words and treatments, no
+# other condition, lab or time (which could be a new alternative rather than the requirement)
+_NEED_TYPES = frozenset(["WORD", "OR", "AND", "ANDOR", "DRUG", "HEAD", "LPAR", "RPAR", "SLASH"])
+
+
+def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
+    """ "ILD, or pneumonitis and need oral or intravenous steroid therapy": a list of conditions
+    qualified by the treatment it needs. The need narrows the whole list (whether it applies to
+    one item or all, the conditions are necessary), so: all[conditions, manual(need)]."""
+    k = next(
+        (
+            i
+            for i, t in enumerate(toks)
+            if t.type == "WORD" and t.value.lower() in _NEED and i > 0
+        ),
+        None,
+    )
+    if k is None:
+        return None
+    cut = k - 1 if toks[k - 1].type == "AND" else k
+    head = _try(toks[:cut], ctx) if cut > 0 else None
+    if head is None or not _conditions_only(head):
+        return None
+    tail = toks[cut:]
+    text = _cut(norm, toks[cut - 1].end, hi)
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    if words & (_CUES | _NOT_NARROWING - _NEED) or any(t.type not in _NEED_TYPES for t in tail):
+        return None
+    return _flat("all", [head, _manual("", f"qualifier not understood: '{text}'")])
 
 
 def _has_or(seps: list[Tok]) -> bool:
