@@ -507,8 +507,8 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
         if t.type not in {"WORD", "HEAD"} or sep.type not in {"OR", "AND"} or cond.type != "COND":
             continue
         words = text[cond.start : cond.end].split()
-        if len(words) < 2:
-            continue
+        if len(words) < 2 or text[t.end : sep.start].strip() or text[sep.end : cond.start].strip():
+            continue  # "CNS disease or brain metastases": a dropped word breaks the ellipsis
         key = f"{_fold_piece(text[t.start : t.end])} {_fold_piece(words[-1])}"
         entry = next((e for e in lexicon().entries.get(key, ()) if e.type == "COND"), None)
         if entry is None or entry.exact is not None:
