@@ -495,20 +495,28 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
     """ "alcohol or drug abuse": a word before "or"/"and" shares the next condition's head noun.
 
     The word becomes that condition only when "word + head noun" is itself a vocabulary name of a
-    condition ("alcohol abuse"); otherwise it stays an unknown word.
+    condition ("alcohol abuse"); otherwise it stays an unknown word. When both name the same
+    condition the pair is one term ("active alcohol or drug abuse" → ACTIVE substance_abuse), so
+    modifiers before it and qualifiers after it apply to the whole.
     """
     out = toks
-    for k in range(len(toks) - 2):
-        t, sep, cond = toks[k], toks[k + 1], toks[k + 2]
+    k = -1
+    while k + 3 < len(out):
+        k += 1
+        t, sep, cond = out[k], out[k + 1], out[k + 2]
         if t.type not in {"WORD", "HEAD"} or sep.type not in {"OR", "AND"} or cond.type != "COND":
             continue
         words = text[cond.start : cond.end].split()
-        if len(words) < 2:
-            continue
+        if len(words) < 2 or text[t.end : sep.start].strip() or text[sep.end : cond.start].strip():
+            continue  # "CNS disease or brain metastases": a dropped word breaks the ellipsis
         key = f"{_fold_piece(text[t.start : t.end])} {_fold_piece(words[-1])}"
         entry = next((e for e in lexicon().entries.get(key, ()) if e.type == "COND"), None)
-        if entry is not None and entry.exact is None:
-            out = out if out is not toks else list(toks)
+        if entry is None or entry.exact is not None:
+            continue
+        out = out if out is not toks else list(toks)
+        if entry.value == cond.value:
+            out[k : k + 3] = [Tok("COND", cond.value, t.start, cond.end)]
+        else:
             out[k] = Tok("COND", entry.value, t.start, t.end)
     return out
 

@@ -887,6 +887,12 @@ def parse_criterion(
     )
     toks = _appositions(grammar.tokenize(norm))
     sentences = _split(toks, _SENTENCE)
+    if section == "inclusion" and any(
+        sent and sent[0].type in {"OR", "ANDOR"} for sent, _ in sentences[1:]
+    ):
+        # "HIV infection documented by ELISA; OR positive HIV culture; OR …": the sentences are
+        # alternatives, and which of them the "or" joins is not clear
+        return _manual(norm, f"alternatives across sentences: '{norm[:120]}'")
     rules: list[Rule] = []
     lo = 0
     for sent, seps in sentences:
@@ -1273,6 +1279,14 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
     text = _cut(norm, toks[cut - 1].end, hi)
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
     if words & (_CUES | _NOT_NARROWING - _NEED) or any(t.type not in _NEED_TYPES for t in tail):
+        return None
+    ors = [i for i, t in enumerate(tail) if t.type in {"OR", "ANDOR"}]
+    drugs = [i for i, t in enumerate(tail) if t.type == "DRUG"]
+    ends_in_drug = len(drugs) == 1 and all(t.type == "HEAD" for t in tail[drugs[0] + 1 :])
+    if ors and not (ends_in_drug and drugs[0] > ors[-1]):
+        # "requiring oral or intravenous steroids" ends in its treatment; in "requiring
+        # chemotherapy or radiotherapy or certain nervous system diseases" the "or" may start a
+        # new alternative
         return None
     return _flat("all", [head, _manual("", f"qualifier not understood: '{text}'")])
 
