@@ -32,16 +32,12 @@ KNOWN = {
         "reads 'mixed hepatocellular carcinoma' as cHCC-CCA, which it is not here; and 'non-' "
         "in an unread piece keeps the sentence manual"
     ),
-    ("NCT04669496", "E3"): (
-        "'Past or simultaneous … other malignant tumors, except for fully treated …': the "
-        "'past or simultaneous' lead and a qualified exception; the golden's split into "
-        "malignancy-except plus all[exceptions, manual] is not derived"
-    ),
     ("NCT04669496", "E4"): "third sentence ('more than 1 year before') kept whole as manual",
-    ("NCT04669496", "E5"): "'known or suspected' widens; exceptions in a 'can be selected' sentence",
+    (
+        "NCT04669496",
+        "E5",
+    ): "'known or suspected' widens; exceptions in a 'can be selected' sentence",
     ("NCT04669496", "E7"): "steroid dose and 'can be selected' exception",
-    ("NCT04669496", "E13"): "'cannot be well controlled … (SBP/DBP)': a parenthesis as definition",
-    ("NCT04669496", "E14"): "leading 'After antiviral therapy' qualifier kept as manual",
 }
 
 

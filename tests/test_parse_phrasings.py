@@ -44,6 +44,7 @@ def test_table_size() -> None:
 
 @pytest.mark.parametrize("case", TABLE, ids=[c["text"][:60] for c in TABLE])
 def test_phrasing(case: dict) -> None:
-    rule = parse_criterion(case["text"], case["section"], case.get("context"))
+    primary = tuple(case.get("primary", ()))  # the trial's own conditions, for "other …"
+    rule = parse_criterion(case["text"], case["section"], case.get("context"), primary)
     got = _shape(rule.model_dump(mode="json", by_alias=True, exclude_defaults=True))
     assert got == _expected(case["expect"])

@@ -149,11 +149,19 @@ _PHRASES: dict[str, str] = {
     "therapy with | previous therapy with | therapy with | exposure to | prior exposure to | "
     "previous exposure to | pretreated with | previously treated with | prior use of | "
     "previous use of | "
-    "prior systemic treatment with | received prior | receipt of | prior receipt of | any prior",
+    "prior systemic treatment with | received prior | receipt of | prior receipt of | any prior | "
+    # "past or current X" is a history at any time, current included
+    "past or simultaneous | past or concurrent | past or current | current or past | previous or "
+    "current | current or previous | prior or current | current or prior | past or present | "
+    "present or past",
     "POSITIVE": "positive | seropositive | positivity | infected | infection",
     "EXCEPT": "except | except for | excluding | other than | with the exception of | apart from "
     "| but not | besides | save for | with exception of",
     "UNLESS": "unless | provided that | as long as | if not",
+    # what an exception asks of the excepted conditions ("except for fully treated …")
+    "TREATED": "fully treated | adequately treated | curatively treated | successfully treated | "
+    "radically treated | completely treated | definitively treated | completely resected | "
+    "curatively resected | adequately controlled | treated",
     "IF": "if | for | in | in case of | in the case of | in the presence of | when | where | in "
     "patients with | in subjects with | for patients with | for subjects with | in those with | "
     "in the setting of | due to | attributable to | secondary to | if due to",
@@ -714,10 +722,15 @@ def parse_tokens(toks: list[Tok]) -> Tree | None:
     for t in toks:
         if t.type in _NEVER:
             return None
+    # ", except …": the comma only marks the exception; as a token LALR would read it as the
+    # separator of a longer list of conditions and fail at "except"
+    feed = [
+        Token(t.type, t.value, start_pos=t.start, end_pos=t.end)
+        for k, t in enumerate(toks)
+        if not (t.type == "COMMA" and k + 1 < len(toks) and toks[k + 1].type == "EXCEPT")
+    ]
     try:
-        return parser().parse(
-            [Token(t.type, t.value, start_pos=t.start, end_pos=t.end) for t in toks]
-        )
+        return parser().parse(feed)
     except LarkError:
         return None
 

@@ -199,6 +199,22 @@ def _check_unit(a: vocab.Analyte, unit: str) -> None:
 # --------------------------------------------------------------------------- the transformer
 
 
+@dataclass(frozen=True, slots=True)
+class _Except:
+    """What an "except …" names, and what it asks of them ("fully treated"), if anything."""
+
+    conditions: list[str]
+    qualifier: str
+
+
+def _others(cid: str, ctx: Ctx) -> list[str]:
+    """ "Other malignancy" in a trial of ICC: every malignancy but the trial's own."""
+    own = [p for p in ctx.primary if p != cid and vocab.condition_matches(cid, p)]
+    if not own:
+        raise NotUnderstood("'other' relative to a condition the trial's title does not name")
+    return own
+
+
 def _window(amount: str, unit: str) -> Window:
     if unit not in {"days", "weeks", "months", "years"}:
         raise NotUnderstood(f"a window in {unit or 'unknown units'}")
@@ -564,18 +580,17 @@ class _Clauses(Transformer):
         ids = {t.value for t in items if isinstance(t, Token) and t.type == "COND"}
         if len(ids) != 1:
             raise NotUnderstood("a condition glossed by a different one")
-        if "OTHER" in mods:
-            raise NotUnderstood("'other' relative to the trial's own condition")
         return (ids.pop(), mods)
 
     def cond_items(self, *items: object) -> tuple[list[tuple[str, set[str]]], set[str]]:
         return [i for i in items if isinstance(i, tuple)], _seps(items)
 
-    def exception(self, *items: object) -> list[str]:
+    def exception(self, *items: object) -> _Except:
         conds, _seps = items[-1]  # type: ignore[misc]
         if any(mods for _, mods in conds):
             raise NotUnderstood("a qualified exception")
-        return [c for c, _ in conds]
+        treated = next((t.value for t in items if isinstance(t, Token) and t.type == "TREATED"), "")
+        return _Except([c for c, _ in conds], treated)
 
     def window(self, *toks: Token) -> Window:
         num = next(t for t in toks if t.type == "NUM")
@@ -589,7 +604,10 @@ class _Clauses(Transformer):
         negated = any(isinstance(i, Token) and i.type == "NOT" for i in items)
         conds, seps = next(i for i in items if isinstance(i, tuple))
         within = next((i for i in items if isinstance(i, Window)), None)
-        excepts = next((i for i in items if isinstance(i, list)), [])
+        exc = next((i for i in items if isinstance(i, _Except)), _Except([], ""))
+        excepts = exc.conditions
+        if exc.qualifier and len(conds) > 1:
+            raise NotUnderstood("a qualified exception to a list of conditions")
 
         distinct = len({c for c, _ in conds}) == len(conds)
         if distinct and len(conds) > 1 and conds[0][1] and not any(m for _, m in conds[1:]):
@@ -600,11 +618,34 @@ class _Clauses(Transformer):
             rules: list[Rule] = []
             for cid, mods in conds:
                 active = True if "ACTIVE" in mods and within is None else None
+                own = _others(cid, ctx) if "OTHER" in mods else []
                 rules.append(
                     ConditionRule(
-                        condition=cid, active=active, within=within, **{"except": excepts}
+                        condition=cid,
+                        active=active,
+                        within=within,
+                        **{"except": [*own, *(e for e in excepts if e not in own)]},
                     )
                 )
+            if exc.qualifier:
+                # "except fully treated X, Y and Z": X, Y, Z are excepted only when the qualifier
+                # holds (read as reaching every item: more review, never a wrong pass), so a
+                # patient with one of them is for a person to judge
+                rules.append(
+                    AllRule(
+                        rules=[
+                            _flat(
+                                "any", [ConditionRule(condition=e, within=within) for e in excepts]
+                            ),
+                            ManualRule(
+                                reason=f"the exception applies only if {exc.qualifier}: "
+                                + ", ".join(vocab.condition(e).name for e in excepts)  # type: ignore[union-attr]
+                            ),
+                        ]
+                    )
+                )
+                rule = AnyRule(rules=rules)
+                return NotRule(rule=rule) if negated else rule
             kind = _list_kind(seps, ctx, negated)
             if kind == "any":  # "active X or X": the unqualified one covers both
                 plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
@@ -1067,7 +1108,9 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     if whole is not None:
         return whole
     qualified = (
-        _prefixed(toks, norm, ctx, lo, hi)
+        _controlled(toks, norm, ctx, lo, hi)
+        or _led_by_time(toks, norm, ctx, lo, hi)
+        or _prefixed(toks, norm, ctx, lo, hi)
         or _with_qualified(toks, norm, ctx, hi)
         or _requiring(toks, norm, ctx, hi)
     )
@@ -1262,11 +1305,7 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
     qualified by the treatment it needs. The need narrows the whole list (whether it applies to
     one item or all, the conditions are necessary), so: all[conditions, manual(need)]."""
     k = next(
-        (
-            i
-            for i, t in enumerate(toks)
-            if t.type == "WORD" and t.value.lower() in _NEED and i > 0
-        ),
+        (i for i, t in enumerate(toks) if t.type == "WORD" and t.value.lower() in _NEED and i > 0),
         None,
     )
     if k is None:
@@ -1289,6 +1328,95 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
         # new alternative
         return None
     return _flat("all", [head, _manual("", f"qualifier not understood: '{text}'")])
+
+
+# "Uncontrolled hypertension (SBP ≥ 140 mmHg or DBP ≥ 90 mmHg)", "hypertension, and cannot be well
+# controlled by antihypertensive medication (…)", "Poorly controlled diabetes, defined as HbA1c >
+# 8%": the parenthesis (or "defined as …") states in numbers what "not controlled" means, so the
+# rule is the condition AND those limits. Only upper limits (">", "≥") qualify: "(SBP < 140 and
+# DBP < 90)" states the control target, whose failure is not a rule we can write.
+_CONTROL_WORDS = frozenset(
+    ["suffer", "suffers", "suffering", "from", "with", "known", "and", "that", "which", "is", "are",
+     "was", "cannot", "can", "could", "not", "be", "been", "being", "well", "adequately",
+     "sufficiently", "insufficiently", "inadequately", "poorly", "badly", "controlled",
+     "uncontrolled", "by", "despite", "on", "antihypertensive", "anti", "hypertensive",
+     "medication", "medications", "medicine", "medicines", "drug", "drugs", "treatment",
+     "treatments", "therapy", "medical", "optimal", "standard", "agents", "management", "defined",
+     "as", "a", "an", "the", "of", "patients", "subjects"]
+)  # fmt: skip
+_UNCONTROLLED = re.compile(
+    r"(?i)\b(?:uncontrolled|(?:not|cannot|can\s+not|could\s+not|poorly|inadequately|"
+    r"insufficiently|badly)\s+(?:be\s+)?(?:well\s+|adequately\s+|sufficiently\s+)?controlled)\b"
+)
+_CONTROL_TYPES = frozenset(["WORD", "COMMA", "AND", "BY", "NOT", "HEAD", "COND"])
+
+
+def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
+    """A condition "not controlled", with the limits that define it: all[condition, limits]."""
+    if len(toks) < 4 or not _UNCONTROLLED.search(norm[lo:hi]):
+        return None
+    if toks[-1].type == "RPAR":  # the definition is the parenthesis that ends the sentence
+        depth, d = 0, None
+        for k in range(len(toks) - 1, -1, -1):
+            depth += {"RPAR": 1, "LPAR": -1}.get(toks[k].type, 0)
+            if depth == 0:
+                d = k
+                break
+        if not d:
+            return None
+        head, inner = toks[:d], toks[d + 1 : -1]
+    else:  # "…, defined as SBP > 150 mmHg or DBP > 100 mmHg"
+        d = next(
+            (k for k, t in enumerate(toks) if t.type == "WORD" and t.value.lower() == "defined"),
+            None,
+        )
+        if d is None or d + 2 >= len(toks) or toks[d + 1].value.lower() != "as":
+            return None
+        head, inner = toks[:d], toks[d + 2 :]
+    conds = [t for t in head if t.type == "COND"]
+    if len(conds) != 1 or not inner or any(t.type not in _CONTROL_TYPES for t in head):
+        return None
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[lo : inner[0].start])}
+    named = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[conds[0].start : conds[0].end])}
+    if not words <= _CONTROL_WORDS | named:
+        return None
+    if not _UNCONTROLLED.search(norm[lo : inner[0].start]):
+        return None
+    seps = {t.type for _, s in _split(inner, _SPLIT) for t in s}
+    if seps - {"OR", "ANDOR"} and seps - {"AND"}:
+        return None  # commas, or "and" beside "or": which limits go together is unclear
+    limits = _sentence(inner, norm, ctx, inner[0].start, inner[-1].end)
+    leaves = _leaves(limits)
+    if not all(
+        r.kind in {"vital", "lab", "measure"} and r.comparator in {">", ">="}  # type: ignore[union-attr]
+        for r in leaves
+    ):
+        return None
+    return _flat("all", [ConditionRule(condition=conds[0].value), limits])
+
+
+# "After antiviral therapy, HBV DNA > 10^4 copies/mL, HCV RNA > 1000": a leading "after …,"
+# says when the values count. It can only narrow who is excluded, so the values are necessary and
+# the lead is for a person: all[manual(lead), rest]. Read as one more piece of an exclusion list it
+# would be an alternative (any[manual, values]), excluding on the values alone. (An inclusion's
+# pieces are and-ed anyway.)
+_TIME_LEADS = frozenset(["after", "following", "despite"])
+
+
+def _led_by_time(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
+    """ "After antiviral therapy, …" in an exclusion: all[manual(lead), the rest]."""
+    if ctx.section != "exclusion" or not toks or toks[0].type != "WORD":
+        return None
+    if toks[0].value.lower() not in _TIME_LEADS:
+        return None
+    c = next((k for k, t in enumerate(toks) if t.type == "COMMA"), None)
+    if c is None or c + 1 >= len(toks) or any(t.type not in {"WORD", "HEAD"} for t in toks[:c]):
+        return None
+    rest = _sentence(toks[c + 1 :], norm, ctx, toks[c].end, hi)
+    if not any(r.kind != "manual" for r in _leaves(rest)):
+        return None
+    lead = _cut(norm, lo, toks[c].start)
+    return AllRule(rules=[_manual("", f"applies only {lead[0].lower()}{lead[1:]}"), rest])
 
 
 def _has_or(seps: list[Tok]) -> bool:
