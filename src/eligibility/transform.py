@@ -1401,6 +1401,7 @@ def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule 
 # would be an alternative (any[manual, values]), excluding on the values alone. (An inclusion's
 # pieces are and-ed anyway.)
 _TIME_LEADS = frozenset(["after", "following", "despite"])
+_LEAD_TYPES = frozenset(["WORD", "HEAD", "COND", "DRUG", "REF"])  # "after liver transplantation"
 
 
 def _led_by_time(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
@@ -1410,7 +1411,7 @@ def _led_by_time(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule
     if toks[0].value.lower() not in _TIME_LEADS:
         return None
     c = next((k for k, t in enumerate(toks) if t.type == "COMMA"), None)
-    if c is None or c + 1 >= len(toks) or any(t.type not in {"WORD", "HEAD"} for t in toks[:c]):
+    if c is None or c + 1 >= len(toks) or any(t.type not in _LEAD_TYPES for t in toks[:c]):
         return None
     rest = _sentence(toks[c + 1 :], norm, ctx, toks[c].end, hi)
     if not any(r.kind != "manual" for r in _leaves(rest)):
