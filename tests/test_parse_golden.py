@@ -32,7 +32,6 @@ KNOWN = {
         "reads 'mixed hepatocellular carcinoma' as cHCC-CCA, which it is not here; and 'non-' "
         "in an unread piece keeps the sentence manual"
     ),
-    ("NCT04669496", "E4"): "third sentence ('more than 1 year before') kept whole as manual",
     (
         "NCT04669496",
         "E5",

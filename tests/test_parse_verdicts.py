@@ -41,7 +41,7 @@ VERDICTS = {
 # criteria the parser leaves for review where the reviewer resolved part of them (any patient)
 CAUTIOUS = {
     "NCT03859128": set(),
-    "NCT04669496": {"E4", "E7"},
+    "NCT04669496": {"E7"},
 }
 _TOWARD_INDETERMINATE = {
     ("eligible", "indeterminate"),

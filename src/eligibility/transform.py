@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from lark import Token, Transformer, v_args
 
@@ -1113,6 +1114,7 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         or _prefixed(toks, norm, ctx, lo, hi)
         or _with_qualified(toks, norm, ctx, hi)
         or _requiring(toks, norm, ctx, hi)
+        or _about_one(toks, norm, ctx, lo, hi)
     )
     if qualified is not None:
         return qualified
@@ -1418,6 +1420,41 @@ def _led_by_time(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule
         return None
     lead = _cut(norm, lo, toks[c].start)
     return AllRule(rules=[_manual("", f"applies only {lead[0].lower()}{lead[1:]}"), rest])
+
+
+# "a history of active tuberculosis infection more than 1 year before enrollment, no formal
+# anti-tuberculosis treatment or tuberculosis is still active": a history of one condition, and
+# every piece of the sentence (its alternatives included) speaks of that same condition. Whatever
+# the pieces mean, the condition is necessary: all[condition, manual(sentence)].
+_OTHER_ANCHORS = _ANCHORS - {"COND"}
+
+
+def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
+    """A history of one condition, qualified in words that all speak of it."""
+    k = next((i for i, t in enumerate(toks) if t.type != "WORD"), None)
+    if k is None or toks[k].type != "HIST":
+        return None
+    j = k + 1 + (k + 1 < len(toks) and toks[k + 1].type == "ACTIVE")
+    if j >= len(toks) or toks[j].type != "COND":
+        return None
+    cid = toks[j].value
+    types = {t.type for t in toks}
+    if types & (_OTHER_ANCHORS | {"EXCEPT", "UNLESS", "IF", "OTHER", "POSITIVE", "NEGATIVE"}):
+        return None
+    if {t.value for t in toks if t.type == "COND"} != {cid}:
+        return None
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[lo:hi])}
+    if words & (_CUES | _NOT_NARROWING):
+        return None
+    for a, b in pairwise(toks):
+        if a.type == "NOT" and b.type in {"COND", "HIST", "ACTIVE"}:
+            return None  # "… or no tuberculosis": a piece without the condition
+    if not all(any(t.type == "COND" for t in c) for c, _ in _split(toks, _SPLIT)):
+        return None
+    text = _cut(norm, lo, hi)
+    return AllRule(
+        rules=[ConditionRule(condition=cid), _manual("", f"qualifier not understood: '{text}'")]
+    )
 
 
 def _has_or(seps: list[Tok]) -> bool:
