@@ -32,11 +32,6 @@ KNOWN = {
         "reads 'mixed hepatocellular carcinoma' as cHCC-CCA, which it is not here; and 'non-' "
         "in an unread piece keeps the sentence manual"
     ),
-    (
-        "NCT04669496",
-        "E5",
-    ): "'known or suspected' widens; exceptions in a 'can be selected' sentence",
-    ("NCT04669496", "E7"): "steroid dose and 'can be selected' exception",
 }
 
 

@@ -36,12 +36,12 @@ VERDICTS = {
     "p06": ("NCT04669496", "ineligible", "ineligible"),
     "p07": ("NCT04669496", "ineligible", "ineligible"),
     "p09": ("NCT04669496", "indeterminate", "indeterminate"),
-    "p10": ("NCT04669496", "eligible", "indeterminate"),
+    "p10": ("NCT04669496", "eligible", "eligible"),
 }
 # criteria the parser leaves for review where the reviewer resolved part of them (any patient)
 CAUTIOUS = {
     "NCT03859128": set(),
-    "NCT04669496": {"E7"},
+    "NCT04669496": set(),
 }
 _TOWARD_INDETERMINATE = {
     ("eligible", "indeterminate"),

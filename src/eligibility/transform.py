@@ -793,6 +793,11 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
+# a sentence of these words that is not understood lets patients in: "… can be selected"
+_ALLOWANCE = frozenset(
+    ["allowed", "allow", "allows", "eligible", "permitted", "permissible", "acceptable",
+     "accepted", "selected", "enrolled", "included", "exempt", "except", "unless", "however"]
+)  # fmt: skip
 _LABEL_WORDS = frozenset(
     [
         "coagulation",
@@ -936,13 +941,27 @@ def parse_criterion(
         # alternatives, and which of them the "or" joins is not clear
         return _manual(norm, f"alternatives across sentences: '{norm[:120]}'")
     rules: list[Rule] = []
+    allowances: list[Rule] = []
     lo = 0
     for sent, seps in sentences:
         hi = seps[0].start if seps else len(norm)
         sent = _strip_label(sent)
         if sent:
-            rules.append(_sentence(sent, norm, ctx, max(lo, 0), hi))
+            rule = _sentence(sent, norm, ctx, max(lo, 0), hi)
+            words = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[lo:hi])}
+            if rule.kind == "manual" and words & _ALLOWANCE and len(sentences) > 1:
+                allowances.append(_manual(_cut(norm, lo, hi)))
+            else:
+                rules.append(rule)
         lo = seps[-1].end if seps else hi
+    if allowances and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
+        # "Brain metastases. Patients with treated brain metastases can be enrolled.": an
+        # allowance only takes patients out of an exclusion (all[rest, manual]) and only lets
+        # more into an inclusion (any[rest, manual]); as one more piece of the list it would
+        # exclude the very patients it allows
+        rest = _flat("all" if section == "inclusion" else "any", rules)
+        return _flat("any" if section == "inclusion" else "all", [rest, *allowances])
+    rules += allowances
     if not rules:
         return ManualRule(reason=NO_CONTENT)
     if norm.endswith(":"):
@@ -1115,6 +1134,8 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         or _with_qualified(toks, norm, ctx, hi)
         or _requiring(toks, norm, ctx, hi)
         or _about_one(toks, norm, ctx, lo, hi)
+        or _suspected(toks, norm, ctx, lo, hi)
+        or _needs_therapy(toks, norm, ctx, lo, hi)
     )
     if qualified is not None:
         return qualified
@@ -1455,6 +1476,85 @@ def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule |
     return AllRule(
         rules=[ConditionRule(condition=cid), _manual("", f"qualifier not understood: '{text}'")]
     )
+
+
+# "Known or suspected autoimmune disease": the known disease is computable, the suspicion is for a
+# person: any[condition, manual]. A bare "suspected X" stays manual.
+_SUSPECT_LEAD = re.compile(
+    r"(?i)^(?:(?:suffer(?:s|ing)?\s+from|patients\s+with|subjects\s+with|with|have|has)\s+)?"
+    r"((?:(?:active|current|known|documented|confirmed|suspected)(?:\s*,\s*(?:or\s+)?|\s+or\s+|"
+    r"\s+and/or\s+))+(?:active|current|known|documented|confirmed|suspected))\s*$"
+)
+
+
+def _suspected(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
+    """ "Active, known or suspected X": any[X, manual(suspected X)]."""
+    k = next((i for i, t in enumerate(toks) if t.type == "COND"), None)
+    if k is None:
+        return None
+    m = _SUSPECT_LEAD.match(norm[lo : toks[k].start].strip())
+    if not m:
+        return None
+    said = set(re.findall(r"[a-z]+", m.group(1).lower()))
+    if "suspected" not in said or said == {"suspected"}:
+        return None
+    plain = said & {"known", "documented", "confirmed"}
+    head = [Tok("ACTIVE", "active", toks[k].start, toks[k].start)] if not plain else []
+    rule = _try([*head, *toks[k:]], ctx)
+    if rule is None or not _conditions_only(rule):
+        return None
+    what = _cut(norm, toks[k].start, hi)
+    return _flat("any", [rule, _manual("", f"suspected {what}: for a person to judge")])
+
+
+# "Long-term use of systemic hormones (dose equivalent to >10mg prednisone/day) or any other form of
+# immunosuppressive therapy is required": in an exclusion, every alternative names the treatment,
+# so exposure to one of them is necessary; how long, how much and whether it is still needed are
+# for a person: all[therapy, manual]. A dose in parentheses only narrows.
+_NEED_WORDS = frozenset(
+    ["long", "term", "use", "using", "used", "of", "any", "form", "forms", "type", "types", "other",
+     "is", "are", "required", "requires", "requiring", "require", "need", "needs", "needing",
+     "chronic", "current", "currently", "ongoing", "receiving", "receive", "treatment", "therapy",
+     "with", "systemic", "the", "a", "an", "daily", "regular", "continuous", "continued",
+     "prolonged", "concurrent", "concomitant"]
+)  # fmt: skip
+_NEED_THERAPY_TYPES = frozenset(
+    ["WORD", "DRUG", "HEAD", "OTHER", "EQ", "TO", "OR", "ANDOR", "COMMA", "ACTIVE"]
+)
+# a bare drug name ("Corticosteroids.") says nothing of use; one of these words must say it
+_USE_WORDS = frozenset(
+    ["use", "using", "used", "required", "requires", "requiring", "require", "need", "needs",
+     "needing", "receiving", "receive"]
+)  # fmt: skip
+_DOSE = re.compile(r"(?i)\b\d+(?:\.\d+)?\s*(?:mg|milligrams?)\b")
+
+
+def _needs_therapy(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
+    """Current or long-term use of named treatments, in an exclusion: all[therapy, manual]."""
+    if ctx.section != "exclusion" or not any(t.type == "DRUG" for t in toks):
+        return None
+    outside: list[Tok] = []
+    depth, opened = 0, 0
+    for t in toks:
+        if t.type == "LPAR":
+            depth += 1
+            opened = t.start
+        elif t.type == "RPAR":
+            depth -= 1
+            if depth < 0 or not _DOSE.search(norm[opened : t.end]):
+                return None  # only a dose may stand in parentheses
+        elif depth == 0:
+            outside.append(t)
+    if depth or any(t.type not in _NEED_THERAPY_TYPES for t in outside):
+        return None
+    words = {t.value.lower() for t in outside if t.type == "WORD"}
+    if not words <= _NEED_WORDS or not words & _USE_WORDS:
+        return None
+    if not all(any(t.type == "DRUG" for t in c) for c, _ in _split(outside, _SPLIT)):
+        return None  # an alternative that names no treatment
+    agents = list(dict.fromkeys(t.value.split("#")[0] for t in outside if t.type == "DRUG"))
+    reason = f"qualifier not understood: '{_cut(norm, lo, hi)}'"
+    return AllRule(rules=[TherapyRule(agents=agents), _manual("", reason)])
 
 
 def _has_or(seps: list[Tok]) -> bool:
