@@ -782,6 +782,8 @@ _CUES = frozenset(
         "included",
         "unless",
         "except",
+        "excepting",
+        "exceptions",
         "excluding",
         "however",
         "provided",
@@ -793,11 +795,12 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
-# a sentence of these words that is not understood lets patients in: "… can be selected"
-_ALLOWANCE = frozenset(
-    ["allowed", "allow", "allows", "eligible", "permitted", "permissible", "acceptable",
-     "accepted", "selected", "enrolled", "included", "exempt", "except", "unless", "however"]
-)  # fmt: skip
+# a sentence not understood that says it lets patients in: "… can be selected", "EXCEPTION: …"
+_ALLOWANCE = re.compile(
+    r"(?i)\b(?:is|are|be|were)\s+(?:also\s+)?(?:allowed|eligible|permitted|permissible|selected|"
+    r"enrolled|included|acceptable|exempt)\b|\bmay\s+(?:participate|enrol|enroll|be\s+eligible)\b|"
+    r"\bexcept|\bunless\b|\bexception"
+)
 _LABEL_WORDS = frozenset(
     [
         "coagulation",
@@ -948,8 +951,7 @@ def parse_criterion(
         sent = _strip_label(sent)
         if sent:
             rule = _sentence(sent, norm, ctx, max(lo, 0), hi)
-            words = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[lo:hi])}
-            if rule.kind == "manual" and words & _ALLOWANCE and len(sentences) > 1:
+            if rule.kind == "manual" and _ALLOWANCE.search(norm[lo:hi]) and len(sentences) > 1:
                 allowances.append(_manual(_cut(norm, lo, hi)))
             else:
                 rules.append(rule)
@@ -1448,13 +1450,23 @@ def _led_by_time(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule
 # every piece of the sentence (its alternatives included) speaks of that same condition. Whatever
 # the pieces mean, the condition is necessary: all[condition, manual(sentence)].
 _OTHER_ANCHORS = _ANCHORS - {"COND"}
+_HISTORY = re.compile(r"(?i)\bhistory\b|^(?:past|previous|previously|prior)$")
+# nouns a condition's name can modify, so that the phrase is not the condition at all
+_MODIFIED_NOUNS = frozenset(
+    ["vaccine", "vaccines", "vaccination", "vaccinations", "vaccinated", "immunization",
+     "immunisation", "prophylaxis", "prophylactic", "test", "tests", "testing", "screening",
+     "screen", "exposure", "exposed", "contact", "contacts", "risk", "carrier", "carriers", "free",
+     "medication", "medications", "trial", "trials", "study", "studies", "program", "programme",
+     "clinic", "ward", "unit", "center", "centre", "survivor", "survivors", "family", "relative",
+     "relatives", "partner", "partners", "mother", "mothers", "status", "serology", "research"]
+)  # fmt: skip
 
 
 def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
     """A history of one condition, qualified in words that all speak of it."""
     k = next((i for i, t in enumerate(toks) if t.type != "WORD"), None)
-    if k is None or toks[k].type != "HIST":
-        return None
+    if k is None or toks[k].type != "HIST" or not _HISTORY.search(toks[k].value):
+        return None  # "prior treatment with", "received": a treatment, not the condition
     j = k + 1 + (k + 1 < len(toks) and toks[k + 1].type == "ACTIVE")
     if j >= len(toks) or toks[j].type != "COND":
         return None
@@ -1472,6 +1484,11 @@ def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule |
             return None  # "… or no tuberculosis": a piece without the condition
     if not all(any(t.type == "COND" for t in c) for c, _ in _split(toks, _SPLIT)):
         return None
+    for a, b in pairwise(toks):
+        if a.type == "COND" and (
+            b.type in {"HEAD", "DRUG", "LAB"} or b.value.lower() in _MODIFIED_NOUNS
+        ):
+            return None  # "HIV vaccine", "TB test": the condition names something else
     text = _cut(norm, lo, hi)
     return AllRule(
         rules=[ConditionRule(condition=cid), _manual("", f"qualifier not understood: '{text}'")]
