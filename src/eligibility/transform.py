@@ -795,12 +795,18 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
-# a sentence not understood that says it lets patients in: "… can be selected", "EXCEPTION: …"
+# a later sentence, not understood, that lets patients in: "… can be selected", "Exception: …"
 _ALLOWANCE = re.compile(
     r"(?i)\b(?:is|are|be|were)\s+(?:also\s+)?(?:allowed|eligible|permitted|permissible|selected|"
     r"enrolled|included|acceptable|exempt)\b|\bmay\s+(?:participate|enrol|enroll|be\s+eligible)\b|"
-    r"\bexcept|\bunless\b|\bexception"
+    r"^\W*(?:note\W+)?exceptions?\b"
 )
+_NOT_ALLOWED = re.compile(
+    r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
+    r"enrolled|included|participate)|\bineligible\b"
+)
+# an exception or condition whose scope may run on into the sentences after it
+_REACHES_ON = re.compile(r"(?i)\bexcept|\bunless\b|\bexcluding\b|\bother\s+than\b|:\s*$")
 _LABEL_WORDS = frozenset(
     [
         "coagulation",
@@ -945,16 +951,21 @@ def parse_criterion(
         return _manual(norm, f"alternatives across sentences: '{norm[:120]}'")
     rules: list[Rule] = []
     allowances: list[Rule] = []
+    reaching = False  # an exception not understood, with sentences after it
     lo = 0
-    for sent, seps in sentences:
+    for k, (sent, seps) in enumerate(sentences):
         hi = seps[0].start if seps else len(norm)
         sent = _strip_label(sent)
         if sent:
+            if reaching:
+                return _manual(norm, f"an exception whose reach is unclear: '{norm[:120]}'")
             rule = _sentence(sent, norm, ctx, max(lo, 0), hi)
-            if rule.kind == "manual" and _ALLOWANCE.search(norm[lo:hi]) and len(sentences) > 1:
-                allowances.append(_manual(_cut(norm, lo, hi)))
+            said = _cut(norm, lo, hi)
+            if rule.kind == "manual" and k > 0 and _is_allowance(said):
+                allowances.append(_manual(said))
             else:
                 rules.append(rule)
+                reaching = rule.kind == "manual" and bool(_REACHES_ON.search(said))
         lo = seps[-1].end if seps else hi
     if allowances and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
         # "Brain metastases. Patients with treated brain metastases can be enrolled.": an
@@ -972,6 +983,10 @@ def parse_criterion(
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
         return _manual(norm)
     return _flat("all" if section == "inclusion" else "any", rules)
+
+
+def _is_allowance(sentence: str) -> bool:
+    return bool(_ALLOWANCE.search(sentence)) and not _NOT_ALLOWED.search(sentence)
 
 
 def _context_problem(context: str, section: Section) -> str | None:
@@ -1135,12 +1150,23 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         or _prefixed(toks, norm, ctx, lo, hi)
         or _with_qualified(toks, norm, ctx, hi)
         or _requiring(toks, norm, ctx, hi)
-        or _about_one(toks, norm, ctx, lo, hi)
-        or _suspected(toks, norm, ctx, lo, hi)
-        or _needs_therapy(toks, norm, ctx, lo, hi)
     )
     if qualified is not None:
         return qualified
+    rule = _chunked(toks, norm, ctx, lo, hi)
+    if rule.kind != "manual":
+        return rule
+    # readings of a whole sentence the pieces could not give: only when the pieces gave nothing
+    return (
+        _about_one(toks, norm, ctx, lo, hi)
+        or _suspected(toks, norm, ctx, lo, hi)
+        or _needs_therapy(toks, norm, ctx, lo, hi)
+        or rule
+    )
+
+
+def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
+    """The sentence cut at its top-level connectives, runs parsed longest-first."""
     chunks = _split(toks, _SPLIT)
     bad = [any(t.type in grammar._NEVER for t in c) for c, _ in chunks]
     pieces: list[_Piece] = []
@@ -1472,7 +1498,9 @@ def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule |
         return None
     cid = toks[j].value
     types = {t.type for t in toks}
-    if types & (_OTHER_ANCHORS | {"EXCEPT", "UNLESS", "IF", "OTHER", "POSITIVE", "NEGATIVE"}):
+    if types & (
+        _OTHER_ANCHORS | {"EXCEPT", "UNLESS", "IF", "OTHER", "POSITIVE", "NEGATIVE", "HEAD"}
+    ):
         return None
     if {t.value for t in toks if t.type == "COND"} != {cid}:
         return None
