@@ -153,7 +153,8 @@ _PHRASES: dict[str, str] = {
     # "past or current X" is a history at any time, current included
     "past or simultaneous | past or concurrent | past or current | current or past | previous or "
     "current | current or previous | prior or current | current or prior | past or present | "
-    "present or past",
+    "present or past | current or prior use of | current or previous use of | prior or current use "
+    "of | past or current use of",
     "POSITIVE": "positive | seropositive | positivity | infected | infection",
     "EXCEPT": "except | except for | excluding | other than | with the exception of | apart from "
     "| but not | besides | save for | with exception of",

@@ -806,7 +806,7 @@ _NOT_ALLOWED = re.compile(
     r"enrolled|included|participate)|\bineligible\b"
 )
 # an exception or condition whose scope may run on into the sentences after it
-_REACHES_ON = re.compile(r"(?i)\bexcept|\bunless\b|\bexcluding\b|\bother\s+than\b|:\s*$")
+_REACHES_ON = re.compile(r"(?i)\bexcept|\bunless\b|\bexcluding\b|\bother\s+than\b")
 _LABEL_WORDS = frozenset(
     [
         "coagulation",
@@ -951,21 +951,25 @@ def parse_criterion(
         return _manual(norm, f"alternatives across sentences: '{norm[:120]}'")
     rules: list[Rule] = []
     allowances: list[Rule] = []
-    reaching = False  # an exception not understood, with sentences after it
+    reach: str | None = None  # an exception not understood, ended by a full stop
     lo = 0
     for k, (sent, seps) in enumerate(sentences):
         hi = seps[0].start if seps else len(norm)
         sent = _strip_label(sent)
         if sent:
-            if reaching:
-                return _manual(norm, f"an exception whose reach is unclear: '{norm[:120]}'")
             rule = _sentence(sent, norm, ctx, max(lo, 0), hi)
             said = _cut(norm, lo, hi)
+            if reach and any(r.kind == "condition" for r in _leaves(rule)):
+                # "… except: Curatively treated BCC. Cervical carcinoma in situ.": the sentences
+                # after it may be the exception's items, not criteria
+                return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
             if rule.kind == "manual" and k > 0 and _is_allowance(said):
                 allowances.append(_manual(said))
             else:
                 rules.append(rule)
-                reaching = rule.kind == "manual" and bool(_REACHES_ON.search(said))
+                stop = bool(seps) and seps[0].type == "STOP"
+                if rule.kind == "manual" and stop and _REACHES_ON.search(said):
+                    reach = said[:120]
         lo = seps[-1].end if seps else hi
     if allowances and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
         # "Brain metastases. Patients with treated brain metastases can be enrolled.": an
@@ -1484,7 +1488,8 @@ _MODIFIED_NOUNS = frozenset(
      "screen", "exposure", "exposed", "contact", "contacts", "risk", "carrier", "carriers", "free",
      "medication", "medications", "trial", "trials", "study", "studies", "program", "programme",
      "clinic", "ward", "unit", "center", "centre", "survivor", "survivors", "family", "relative",
-     "relatives", "partner", "partners", "mother", "mothers", "status", "serology", "research"]
+     "relatives", "partner", "partners", "mother", "mothers", "status", "serology", "research",
+     "defining"]
 )  # fmt: skip
 
 
