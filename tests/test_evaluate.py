@@ -676,3 +676,174 @@ def test_derived_child_pugh_names_missing_grades():
     _, o = run({"kind": "child_pugh", "classes": ["A"]}, {"labs": [lab("INR", 1.0)]})
     assert "total bilirubin" in o.missing and any("ascites" in m for m in o.missing)
     assert o.evidence[0].derived
+
+
+# Several results of one test on the newest date: which one counts would be a guess, so they
+# decide only together (the order they are listed in never matters).
+ALT5_EXCL = {"kind": "lab", "analyte": "alt", "comparator": ">", "multiple": 5, "of": "ULN"}
+SBP160 = {"kind": "vital", "name": "systolic_bp", "comparator": "<", "value": 160, "unit": "mmHg"}
+D2, D3 = "2024-02-20", "2024-02-25"
+
+
+def alt(value: float, d: str | None = D2) -> dict[str, Any]:
+    return lab("ALT", value, "U/L", 7, 40, d)
+
+
+def sbp(value: float, d: str | None = D2) -> dict[str, Any]:
+    return {"name": "SBP", "value": value, "unit": "mmHg", "date": d}
+
+
+SAME_DAY = [
+    # id, rule, patient, section, status, reason (exact, or the part in parentheses), missing,
+    # how many results the evidence shows (those that decided, and only those)
+    (
+        "both pass: pass, and the reason says there were two",
+        ALT3,
+        {"labs": [alt(35), alt(40)]},
+        "inclusion",
+        "pass",
+        "(2 ALT results on 2024-02-20 agree: 35 U/L, 40 U/L)",
+        (),
+        2,
+    ),
+    (
+        "both fail: fail",
+        ALT3,
+        {"labs": [alt(130), alt(150)]},
+        "inclusion",
+        "fail",
+        "(2 ALT results on 2024-02-20 agree: 130 U/L, 150 U/L)",
+        (),
+        2,
+    ),
+    (
+        "one passes, one fails: unknown, naming the conflict",
+        ALT3,
+        {"labs": [alt(35), alt(130)]},
+        "inclusion",
+        "unknown",
+        "2 ALT results on 2024-02-20 disagree: 35 U/L, 130 U/L; needs ≤ 3 × ULN",
+        ("confirmed ALT result",),
+        2,
+    ),
+    (
+        "the order listed does not matter (first listed used to win)",
+        ALT3,
+        {"labs": [alt(130), alt(35)]},
+        "inclusion",
+        "unknown",
+        "2 ALT results on 2024-02-20 disagree: 130 U/L, 35 U/L; needs ≤ 3 × ULN",
+        ("confirmed ALT result",),
+        2,
+    ),
+    (
+        "a conflict on an exclusion is unknown too, not a pass",
+        ALT5_EXCL,
+        {"labs": [alt(100), alt(250)]},
+        "exclusion",
+        "unknown",
+        "2 ALT results on 2024-02-20 disagree: 100 U/L, 250 U/L; needs > 5 × ULN",
+        ("confirmed ALT result",),
+        2,
+    ),
+    (
+        "a newer single result settles an older conflict",
+        ALT3,
+        {"labs": [alt(35), alt(130), alt(50, D3)]},
+        "inclusion",
+        "pass",
+        "ALT 50 U/L = 1.25 × ULN (40 U/L) on 2024-02-25; needs ≤ 3 × ULN",
+        (),
+        1,
+    ),
+    (
+        "three results, one disagreeing",
+        PLT,
+        {"labs": [lab("PLT", 120, "10^9/L"), lab("PLT", 80, "10^9/L"), lab("PLT", 95, "10^9/L")]},
+        "inclusion",
+        "unknown",
+        "3 platelet count results on 2024-02-20 disagree: 120 10^9/L, 80 10^9/L, 95 10^9/L; "
+        "needs ≥ 90 10^9/L",
+        ("confirmed platelet count result",),
+        3,
+    ),
+    (
+        "agreeing in different units, each converted",
+        PLT,
+        {"labs": [lab("platelets", 85000, "/mm3"), lab("PLT", 85, "10^9/L")]},
+        "inclusion",
+        "fail",
+        "(2 platelet count results on 2024-02-20 agree: 85000 /mm3, 85 10^9/L)",
+        (),
+        2,
+    ),
+    (
+        "one passes, the other has no unit: unknown, naming what is missing",
+        PLT,
+        {"labs": [lab("PLT", 120, "10^9/L"), lab("PLT", 60)]},
+        "inclusion",
+        "unknown",
+        "2 platelet count results on 2024-02-20 (120 10^9/L, 60), not all decidable: "
+        "platelet count 60 on 2024-02-20 has no unit; needs ≥ 90 10^9/L",
+        ("platelet count unit",),
+        2,
+    ),
+    (
+        "both without a ULN: unknown, the limit missing",
+        ALT3,
+        {"labs": [lab("ALT", 35, "U/L"), lab("ALT", 130, "U/L")]},
+        "inclusion",
+        "unknown",
+        "(2 ALT results on 2024-02-20: 35 U/L, 130 U/L)",
+        ("ALT upper limit of normal",),
+        2,
+    ),
+    (
+        "undated results, none dated: they tie too",
+        ALT3,
+        {"labs": [alt(35, None), alt(130, None)]},
+        "inclusion",
+        "unknown",
+        "2 undated ALT results disagree: 35 U/L, 130 U/L; needs ≤ 3 × ULN",
+        ("confirmed ALT result",),
+        2,
+    ),
+    (
+        "vitals: two blood pressures on one day disagree",
+        SBP160,
+        {"vitals": [sbp(150), sbp(170)]},
+        "inclusion",
+        "unknown",
+        "2 SBP results on 2024-02-20 disagree: 150 mmHg, 170 mmHg; needs < 160 mmHg",
+        ("confirmed SBP result",),
+        2,
+    ),
+    (
+        "vitals: a newer reading settles it",
+        SBP160,
+        {"vitals": [sbp(150), sbp(170), sbp(140, D3)]},
+        "inclusion",
+        "pass",
+        "SBP 140 mmHg on 2024-02-25; needs < 160 mmHg",
+        (),
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,section,expected,reason,missing,evidence",
+    [c[1:] for c in SAME_DAY],
+    ids=[c[0] for c in SAME_DAY],
+)
+def test_results_on_the_same_newest_date(
+    rule, patient, section, expected, reason, missing, evidence
+):
+    status, outcome = run(rule, patient, section)
+    assert status == expected, outcome.reason
+    if reason.startswith("("):
+        assert outcome.reason.endswith(" " + reason)
+    else:
+        assert outcome.reason == reason
+    assert outcome.missing == missing
+    assert len(outcome.evidence) == evidence

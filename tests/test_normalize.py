@@ -23,6 +23,20 @@ CASES = [
     ("&gt; 5 &lt; 6 &amp; &le; 7 &ge; 8 &#8805; 9 &#x2264; 1", "> 5 < 6 & ≤ 7 ≥ 8 ≥ 9 ≤ 1"),
     ("&amp;gt; stays one level", "&gt; stays one level"),
     ("&unknown; kept", "&unknown; kept"),
+    # misspelt comparators, as the registry has them (html.unescape: "&lte;" -> "<e;")
+    ("creatinine &lte; 2.0 mg/dL", "creatinine ≤ 2.0 mg/dL"),
+    ("glucose &gte; 150 mg/dL", "glucose ≥ 150 mg/dL"),
+    ("&LTE; 1 &Gte; 2 &GTE; 3", "≤ 1 ≥ 2 ≥ 3"),
+    ("&GE; 1 &LE; 2 &Ge; 3 &lE; 4", "≥ 1 ≤ 2 ≥ 3 ≤ 4"),
+    ("pressure & GT; 140 mmHg, & lt; 5, & gte; 6, & LE; 7", "pressure > 140 mmHg, < 5, ≥ 6, ≤ 7"),
+    ("&GT; 1 &LT; 2", "> 1 < 2"),
+    ("&Gt; and &Lt; are HTML's ≫ and ≪", "≫ and ≪ are HTML's ≫ and ≪"),
+    ("&amp;gte; stays one level", "&gte; stays one level"),
+    (
+        "only whole entities: &notit; &gtx; &ge 5 &  gt; R& D;",
+        "only whole entities: &notit; &gtx; &ge 5 &  gt; R& D;",
+    ),
+    ("&notin; decodes", "∉ decodes"),
     ("a\u00a0b\u2009c\u3000d\u200be", "a b c de"),
     ("50.000/mmc and 50,000/µL", "50.000/mmc and 50,000/µL"),
     ("1.5 x ULN, 2 ✕ ULN", "1.5 x ULN, 2 ✕ ULN"),
@@ -46,6 +60,16 @@ def test_to_source_maps_a_normalised_span_back() -> None:
     assert n.to_source(len(n.text), len(n.text)) == (len(source), len(source))
     with pytest.raises(ValueError):
         n.to_source(3, 2)
+
+
+@pytest.mark.parametrize("entity", ["&lte;", "&GTE;", "& GT;", "&LE;"])
+def test_misspelt_comparator_maps_back_to_the_whole_entity(entity: str) -> None:
+    source = f"ALT {entity} 3 × ULN; AST &gt; 40"
+    n = normalize(source)
+    i = n.text.index("3")
+    assert source[slice(*n.to_source(4, 5))] == entity  # the one comparator character
+    assert source[slice(*n.to_source(i, len(n.text)))] == "3 × ULN; AST &gt; 40"
+    assert n.text[5:] == " 3 × ULN; AST > 40"
 
 
 @settings(max_examples=300, deadline=None)

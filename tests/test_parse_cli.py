@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eligibility.cli import main
 from eligibility.loaders import load_rules
@@ -42,6 +43,99 @@ def test_parse_api_v2_study(tmp_path: Path) -> None:
 
 
 def test_parse_api_v2_list_names_a_bad_study(capsys: pytest.CaptureFixture[str]) -> None:
-    # the fixture's third study has sex "BOTH SEXES": parse stops and says where, exit 2
+    # the fixture's third study has sex "BOTH SEXES": the other two are parsed, that one is a
+    # located line on stderr, and the run exits 2 like a cohort screening with a bad input
     assert main(["parse", str(FIXTURES / "api_v2_studies.json")]) == 2
-    assert "$.studies[2].protocolSection.eligibilityModule.sex" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert [d["trial"]["id"] for d in yaml.safe_load_all(out)] == ["NCT05000002", "NCT05000003"]
+    assert err == (
+        f"skipped: {FIXTURES / 'api_v2_studies.json'}: "
+        "$.studies[2].protocolSection.eligibilityModule.sex: "
+        "expected ALL, FEMALE or MALE, got 'BOTH SEXES'\n"
+    )
+
+
+def _study(nct: str, criteria: object) -> dict[str, object]:
+    return {
+        "protocolSection": {
+            "identificationModule": {"nctId": nct},
+            "eligibilityModule": {"eligibilityCriteria": criteria, "minimumAge": "18 Years"},
+        }
+    }
+
+
+GOOD = "Inclusion Criteria:\n* ECOG 0-1\n\nExclusion Criteria:\n* Pregnancy"
+BATCHES = [
+    # id, document, the bad studies' paths: every other study is parsed
+    (
+        "studies object, bad fourth study",
+        {"studies": [_study(f"NCT0000000{i}", 7 if i == 3 else GOOD) for i in range(5)]},
+        ["$.studies[3].protocolSection.eligibilityModule.eligibilityCriteria"],
+    ),
+    (
+        "top-level list, two bad studies",
+        [_study("NCT00000000", GOOD), "not a study", _study("NCT00000002", GOOD), None],
+        ["$[1]", "$[3]"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("doc", "bad"), [b[1:] for b in BATCHES], ids=[b[0] for b in BATCHES])
+def test_parse_batch_goes_on_past_bad_studies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: object, bad: list[str]
+) -> None:
+    src, out = tmp_path / "batch.json", tmp_path / "batch.yaml"
+    src.write_text(json.dumps(doc), encoding="utf-8")
+    assert main(["parse", str(src), "-o", str(out)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[2] for line in lines] == bad  # one line each: file, path, problem
+    assert all(line.startswith(f"skipped: {src}: $") for line in lines)
+    assert "Traceback" not in "".join(lines)
+    docs = list(yaml.safe_load_all(out.read_text(encoding="utf-8")))
+    studies = doc["studies"] if isinstance(doc, dict) else doc
+    assert len(docs) == len(studies) - len(bad)
+    assert all(d["criteria"][0]["id"] == "age" for d in docs)
+
+
+def test_parse_a_lone_bad_record_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "one.json"
+    src.write_text(json.dumps(_study("NCT00000001", ["not text"])), encoding="utf-8")
+    assert main(["parse", str(src)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"error: {src}: $.protocolSection.eligibilityModule.eligibilityCriteria")
+
+
+def test_parser_failure_on_one_study_is_a_bug_but_not_a_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eligibility.coverage
+
+    real = eligibility.coverage.parse_record
+
+    def flaky(record):  # type: ignore[no-untyped-def]
+        if record.id == "NCT00000001":
+            raise RuntimeError("boom\non two lines")
+        return real(record)
+
+    monkeypatch.setattr(eligibility.coverage, "parse_record", flaky)
+    src = tmp_path / "batch.json"
+    src.write_text(json.dumps([_study(f"NCT0000000{i}", GOOD) for i in range(3)]), "utf-8")
+    assert main(["parse", str(src)]) == 4  # exit 4: a bug, reported once the rest is written
+    out, err = capsys.readouterr()
+    assert [d["trial"]["id"] for d in yaml.safe_load_all(out)] == ["NCT00000000", "NCT00000002"]
+    assert err == f"skipped: {src}: NCT00000001: internal error: RuntimeError: boom on two lines\n"
+    monkeypatch.setenv("ELIGIBILITY_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["parse", str(src)])
+
+
+def test_coverage_counts_bad_studies_and_goes_on() -> None:
+    from eligibility.coverage import measure
+
+    cov = measure([FIXTURES / "api_v2_studies.json"])
+    assert cov.trials == 2
+    [error] = cov.errors
+    assert "$.studies[2].protocolSection.eligibilityModule.sex" in error

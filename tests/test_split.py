@@ -225,6 +225,18 @@ SPLIT_CASES = [
         id="semicolons-sub-item-pieces-need-two-words",
     ),
     pytest.param(
+        "- Serum creatinine &lte; 2.0 mg/dL or clearance &gte; 40 ml/min (if creatinine &gt; 2)",
+        [(None, "Serum creatinine &lte; 2.0 mg/dL or clearance &gte; 40 ml/min (if creatinine "
+                "&gt; 2)")],
+        id="semicolons-of-html-entities-kept",
+    ),
+    pytest.param(
+        "- Systolic pressure & GT; 150 mmHg; ER positive & GT; 10%; bilirubin &LE; 1.5 mg/dL",
+        [(None, "Systolic pressure & GT; 150 mmHg;"), (None, "ER positive & GT; 10%;"),
+         (None, "bilirubin &LE; 1.5 mg/dL")],
+        id="semicolons-split-around-misspelt-entities",
+    ),
+    pytest.param(
         "- Histologically confirmed carcinoma of the\nliver, not amenable to surgery\n- ECOG 0",
         [(None, "Histologically confirmed carcinoma of the\nliver, not amenable to surgery"),
          (None, "ECOG 0")],

@@ -396,24 +396,31 @@ def _dump_rules(ruleset) -> str:  # type: ignore[no-untyped-def]
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    """Every good record's rules are written; each bad one is a ``skipped:`` line on stderr and
+    makes the exit code 2 (4 if the parser failed on it), as in a cohort screening."""
     from pathlib import Path
 
-    from .ingest import RecordError, read_records
-    from .transform import parse_record
+    from .coverage import parse_records
+    from .ingest import RecordError
 
     docs: list[str] = []
-    for item in read_records(Path(args.trial)):
+    skipped: list[RecordError] = []
+    for item in parse_records(Path(args.trial), reraise=bool(os.environ.get("ELIGIBILITY_DEBUG"))):
         if isinstance(item, RecordError):
-            raise item.exception()
-        docs.append(_dump_rules(parse_record(item)))
-    if not docs:
+            skipped.append(item)
+        else:
+            docs.append(_dump_rules(item))
+    if not docs and not skipped:
         raise EligibilityError("no trial record found", file=args.trial)
-    text = "---\n".join(docs)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    err = _stderr()
+    for e in skipped:  # "skipped" when others were parsed; a lone bad record is just an error
+        err.print(f"{'skipped' if docs else 'error'}: {e}", markup=False)
+    if docs:
+        with _output(args) as out:
+            out.write("---\n".join(docs))
+    if any(e.internal for e in skipped):
+        return EXIT_INTERNAL
+    return EXIT_USAGE if skipped else 0
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eligibility.ingest import RecordError, read_records
-from eligibility.model import Rule, iter_rules
+from eligibility.model import Rule, RuleSet, iter_rules
 from eligibility.transform import parse_record
 
 _QUOTED = re.compile(r"'(.*)'", re.DOTALL)
@@ -80,19 +80,35 @@ def add_rule(cov: Coverage, rule: Rule) -> None:
             cov.by_kind[r.kind] += 1
 
 
+def parse_records(path: Path, *, reraise: bool = False) -> Iterator[RuleSet | RecordError]:
+    """Each record of a file parsed into rules, or a RecordError saying why it could not be.
+
+    In batch work one bad record never stops the rest: a malformed record and one the parser
+    fails on (``internal``; re-raised with ``reraise``, for a traceback) are both yielded as
+    errors and reading goes on. Raises IngestError only when the file itself cannot be read.
+    """
+    for item in read_records(path):
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        try:
+            yield parse_record(item)
+        except Exception as exc:
+            if reraise:
+                raise
+            detail = " ".join(str(exc).split())[:300]  # one line, however the parser words it
+            message = f"internal error: {type(exc).__name__}: {detail}"
+            yield RecordError(item.source, None, item.id, message, internal=True)
+
+
 def measure(paths: Iterable[Path], progress: Callable[[int], None] | None = None) -> Coverage:
     """Parse every record of every file; ``progress`` is called with bytes-free record counts."""
     cov = Coverage()
     started = time.perf_counter()
     for path in paths:
-        for item in read_records(path):
-            if isinstance(item, RecordError):
-                cov.errors.append(str(item))
-                continue
-            try:
-                ruleset = parse_record(item)
-            except Exception as exc:  # a record the parser chokes on is an error, not a stop
-                cov.errors.append(f"{item.source}: {type(exc).__name__}: {exc}")
+        for ruleset in parse_records(path):
+            if isinstance(ruleset, RecordError):
+                cov.errors.append(str(ruleset))
                 continue
             cov.trials += 1
             for c in ruleset.criteria:

@@ -621,6 +621,52 @@ def _latest(facts: Facts, analyte_id: str) -> Observation | None:
     return found[0] if found else None
 
 
+def _latest_day(facts: Facts, analyte_id: str) -> tuple[Observation, ...]:
+    """Every result of the newest date (or every undated one, when none is dated)."""
+    found = facts.observations.get(analyte_id, ())
+    n = 1
+    while n < len(found) and found[n].date == found[0].date:
+        n += 1
+    return found[:n]
+
+
+def _same_day(short: str, needs: str, day: tuple[Observation, ...], outs: list[Outcome]) -> Outcome:
+    """Several results on the newest date: which one counts would be a guess, so they decide
+    only together: their common truth, else ``unknown`` naming the conflict."""
+    values = ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in day)
+    d = day[0].date
+    results = (
+        f"{len(day)} {short} results on {d.isoformat()}"
+        if d
+        else f"{len(day)} undated {short} results"
+    )
+    missing, evidence = _combine_missing(outs), _evidence(outs)
+    truths = {o.truth for o in outs}
+    if len(truths) == 1:
+        agree = " agree" if outs[0].truth is not U else ""
+        return Outcome(
+            outs[0].truth, f"{outs[0].reason} ({results}{agree}: {values})", missing, evidence
+        )
+    if {T, F} <= truths:
+        reason = f"{results} disagree: {values}; needs {needs}"
+        return Outcome(U, reason, (f"confirmed {short} result", *missing), evidence)
+    undecided = _join(o for o in outs if o.truth is U)
+    return Outcome(U, f"{results} ({values}), not all decidable: {undecided}", missing, evidence)
+
+
+def _on_latest_day(
+    facts: Facts, analyte_id: str, short: str, needs: str, one: Callable[[Observation], Outcome]
+) -> Outcome:
+    """``one`` applied to the newest result; see ``_same_day`` when there are several."""
+    day = _latest_day(facts, analyte_id)
+    if not day:
+        reason = f"no {short} result{_unrecognised(facts)}; needs {needs}"
+        return Outcome(U, reason, (f"{short} result",))
+    if len(day) == 1:
+        return one(day[0])
+    return _same_day(short, needs, day, [one(o) for o in day])
+
+
 def _unrecognised(facts: Facts) -> str:
     """Unknown tests are never matched, but a "no result" reason says they were there."""
     names = facts.unresolved_tests
@@ -639,19 +685,13 @@ def _compile_lab(rule: LabRule) -> Check:
         return lambda facts: outcome
     op = _SYMBOL[rule.comparator]
     short = display_name(a)
-    missing_value = (f"{short} result",)
 
     if rule.of is not None:
         limit, multiple = rule.of, float(rule.multiple or 1.0)
         needs = f"{op} {fmt(multiple)} × {limit}"
         missing_limit = (f"{short} {'upper' if limit == 'ULN' else 'lower'} limit of normal",)
 
-        def relative(facts: Facts) -> Outcome:
-            o = _latest(facts, a.id)
-            if o is None:
-                return Outcome(
-                    U, f"no {short} result{_unrecognised(facts)}; needs {needs}", missing_value
-                )
+        def relative(o: Observation) -> Outcome:
             ref = o.ref_high if limit == "ULN" else o.ref_low
             shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
             if ref is None or ref <= 0:
@@ -669,7 +709,7 @@ def _compile_lab(rule: LabRule) -> Check:
             )
             return Outcome(T if ok else F, reason, (), (o.evidence(),))
 
-        return relative
+        return lambda facts: _on_latest_day(facts, a.id, short, needs, relative)
 
     target_unit = rule.unit if rule.unit is not None else a.unit
     threshold = float(rule.value)  # type: ignore[arg-type]
@@ -677,12 +717,7 @@ def _compile_lab(rule: LabRule) -> Check:
     needs = f"{op} {fmt(threshold)} {shown_unit}".rstrip()
     needs_unit = vocab.unit(a.unit) != "1"
 
-    def absolute(facts: Facts) -> Outcome:
-        o = _latest(facts, a.id)
-        if o is None:
-            return Outcome(
-                U, f"no {short} result{_unrecognised(facts)}; needs {needs}", missing_value
-            )
+    def absolute(o: Observation) -> Outcome:
         shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
         if not (o.unit or "").strip() and needs_unit:
             # vocab.unit(None) means "1": for ALT that would be a guess, not a conversion
@@ -711,7 +746,7 @@ def _compile_lab(rule: LabRule) -> Check:
             T if ok else F, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), (o.evidence(),)
         )
 
-    return absolute
+    return lambda facts: _on_latest_day(facts, a.id, short, needs, absolute)
 
 
 def _compile_numeric(rule: VitalRule | MeasureRule) -> Check:

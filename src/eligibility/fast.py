@@ -64,7 +64,8 @@ class FastFacts:
     """A profile indexed for truth-only evaluation: just what the predicates read.
 
     Unlike ``evaluate.Facts`` it keeps no paths, labels or unresolved names (only reasons use
-    them), and it holds the newest result per analyte rather than all of them.
+    them), and it holds the newest result per analyte rather than all of them; ``ties`` has all
+    results of the newest date, only for the (rare) analytes that have several on that date.
     """
 
     __slots__ = (
@@ -77,6 +78,7 @@ class FastFacts:
         "latest",
         "patient",
         "reviews",
+        "ties",
         "treatments",
     )
 
@@ -86,6 +88,7 @@ class FastFacts:
         as_of: date,
         age: int | None,
         latest: dict[str, Lab | Observation],
+        ties: dict[str, list[Lab | Observation]],
         conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...],
         treatments: tuple[tuple[str | None, date | None, date | None], ...],
         reviews: dict[tuple[str, str], str],
@@ -95,6 +98,7 @@ class FastFacts:
         self.as_of = as_of
         self.age = age
         self.latest = latest
+        self.ties = ties
         self.conditions = conditions
         self.treatments = treatments
         self.reviews = reviews
@@ -106,10 +110,12 @@ class FastFacts:
 
 def index_fast(patient: Patient, as_of: date, options: Options | None = None) -> FastFacts:
     """Same selection as ``evaluate.build_facts``: the newest result per analyte on or before
-    the as-of date (first listed wins a tie), names resolved through the same cached lookups."""
+    the as-of date (first listed in ``latest``, all of them in ``ties`` when several share that
+    date), names resolved through the same cached lookups."""
     options = options or Options()
     oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
     latest: dict[str, Lab | Observation] = {}
+    ties: dict[str, list[Lab | Observation]] = {}
     low = date.min
     for lab in patient.labs:
         aid = _analyte_id(lab.test)
@@ -121,6 +127,10 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         seen = latest.get(aid)
         if seen is None or (d or low) > (seen.date or low):
             latest[aid] = lab
+            if ties:
+                ties.pop(aid, None)
+        elif d == seen.date:
+            ties.setdefault(aid, [seen]).append(lab)
     for v in patient.vitals:
         aid = _analyte_id(v.name)
         if aid is None:
@@ -131,6 +141,10 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         seen = latest.get(aid)
         if seen is None or (d or low) > (seen.date or low):
             latest[aid] = Observation("", v.name, v.value, v.unit, d)
+            if ties:
+                ties.pop(aid, None)
+        elif d == seen.date:
+            ties.setdefault(aid, [seen]).append(Observation("", v.name, v.value, v.unit, d))
     birth = patient.birth_date
     if birth is not None:
         age = None if birth > as_of else completed_years(birth, as_of)
@@ -162,6 +176,7 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         as_of,
         age,
         latest,
+        ties,
         conditions,
         treatments,
         reviews,
@@ -501,16 +516,13 @@ def _lab(rule: LabRule) -> Predicate:
         upper = rule.of == "ULN"
         multiple = float(rule.multiple or 1.0)
 
-        def relative(facts: FastFacts) -> int:
-            o = facts.latest.get(aid)
-            if o is None:
-                return UNKNOWN
+        def relative(o: Lab | Observation) -> int:
             ref = o.ref_high if upper else o.ref_low
             if ref is None or ref <= 0:
                 return UNKNOWN
             return TRUE if cmp(o.value, multiple * ref) else FALSE
 
-        return relative
+        return _on_latest_day(aid, relative)
 
     target = rule.unit if rule.unit is not None else a.unit
     threshold = float(rule.value)  # type: ignore[arg-type]
@@ -530,10 +542,7 @@ def _lab(rule: LabRule) -> Predicate:
             conversions[unit] = c
         return c
 
-    def absolute(facts: FastFacts) -> int:
-        o = facts.latest.get(aid)
-        if o is None:
-            return UNKNOWN
+    def absolute(o: Lab | Observation) -> int:
         unit = o.unit
         c = conversions[unit] if unit in conversions else conversion(unit)
         if c is None:
@@ -547,7 +556,23 @@ def _lab(rule: LabRule) -> Predicate:
                 return UNKNOWN
         return TRUE if cmp(value, threshold) else FALSE
 
-    return absolute
+    return _on_latest_day(aid, absolute)
+
+
+def _on_latest_day(aid: str, one: Callable[[Lab | Observation], int]) -> Predicate:
+    """``one`` on the newest result; several on that date decide only together, else unknown
+    (as ``evaluate._same_day``)."""
+
+    def check(facts: FastFacts) -> int:
+        o = facts.latest.get(aid)
+        if o is None:
+            return UNKNOWN
+        if facts.ties and aid in facts.ties:
+            truths = {one(t) for t in facts.ties[aid]}
+            return truths.pop() if len(truths) == 1 else UNKNOWN
+        return one(o)
+
+    return check
 
 
 def _when(

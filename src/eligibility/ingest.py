@@ -103,12 +103,17 @@ class TrialRecord(_Frozen):
 
 @dataclass(frozen=True, slots=True)
 class RecordError:
-    """A record that could not be read; reading goes on with the next one."""
+    """A record that could not be read; reading goes on with the next one.
+
+    ``internal`` marks a record the parser failed on (a bug), not one that is malformed: a CLI
+    reports both and goes on, but exits 4 rather than 2 for a bug.
+    """
 
     file: str
     line: int | None
     where: str | None
     message: str
+    internal: bool = False
 
     def exception(self) -> IngestError:
         where = self.where if self.where else (f"line {self.line}" if self.line else None)

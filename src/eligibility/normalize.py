@@ -1,9 +1,10 @@
 """Fold the many spellings of the same symbol into one, keeping a map back to the source.
 
-The grammar sees one comparator "≥" whether the record wrote "≧", "⩾", "&ge;" or "&#8805;", one
-"-" for the dashes and minus signs, "10^9" for "10⁹", "µ" for both micro signs, plain digits for
-full-width ones, and markdown escapes ("\\>", "\\*") undone. Every output character remembers the
-source characters it came from, so a parsed span can be cited in the original text.
+The grammar sees one comparator "≥" whether the record wrote "≧", "⩾", "&ge;", "&#8805;" or the
+misspelt "&gte;", one "-" for the dashes and minus signs, "10^9" for "10⁹", "µ" for both micro
+signs, plain digits for full-width ones, and markdown escapes ("\\>", "\\*") undone. Every
+output character remembers the source characters it came from, so a parsed span can be cited in
+the original text.
 
 Left alone on purpose: "×", "✕" and "x" (the grammar tells a multiplication from a letter) and
 thousands separators ("50.000" and "50,000" are ambiguous without context).
@@ -12,12 +13,13 @@ thousands separators ("50.000" and "50,000" are ambiguous without context).
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = ["Normalized", "normalize"]
+__all__ = ["ENTITY", "Normalized", "normalize"]
 
 _FIXED: dict[str, str] = {
     "≦": "≤",
@@ -54,12 +56,29 @@ _SUPERSCRIPTS = {
     "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4",
     "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9", "⁻": "-",
 }  # fmt: skip
+# An HTML entity token, numeric, named or a misspelt comparator ("& GT;"); split.py uses it too,
+# so that a criterion is never cut at an entity's ";".
+ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,7}| (?i:[gl]te?|[gl]e));"
 _SPECIAL_RE = re.compile(
-    r"\\[!-/:-@\[-`{-~]"
-    r"|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,7});"
-    r"|[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+"
-    r"|[^\x00-\x7f]"
+    "|".join((r"\\[!-/:-@\[-`{-~]", ENTITY, r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", r"[^\x00-\x7f]"))
 )
+
+
+# Comparator entities as the registry misspells them: "&gte;", "&LTE;", "&GE;" (no such HTML
+# entities) and "& GT;" (a space after the ampersand). html.unescape reads "&gte;" as "&gt" + "e;".
+_COMPARATOR_ENTITIES = {"gte": "≥", "ge": "≥", "lte": "≤", "le": "≤", "gt": ">", "lt": "<"}
+
+
+def _entity(token: str) -> str | None:
+    """The text of an HTML entity token, or None to keep it as written.
+
+    Only a whole entity decodes: "&notin;" is "∉", but "&notit;" stays rather than becoming
+    "¬it;" (HTML's legacy prefix rule); comparators misspelt as above decode to what they mean.
+    """
+    name = token[1:]
+    if name.startswith("#") or name in html.entities.html5:
+        return html.unescape(token)
+    return _COMPARATOR_ENTITIES.get(name[:-1].lstrip().lower())
 
 
 @lru_cache(maxsize=4096)
@@ -119,8 +138,8 @@ def normalize(text: str) -> Normalized:
         if first == "\\":
             emit(token[1], a, b)
         elif first == "&":
-            decoded = html.unescape(token)
-            if decoded == token:
+            decoded = _entity(token)
+            if decoded is None or decoded == token:
                 out.append(token)
                 starts.extend(range(a, b))
                 ends.extend(range(a + 1, b + 1))

@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eligibility.ingest import Block, TrialRecord, heading_kind, heading_prefix
 from eligibility.model import Section
+from eligibility.normalize import ENTITY
 
 SegmentKind = Literal["criterion", "heading", "lead_in"]
 
@@ -88,6 +89,7 @@ _LEAD_IN_RE = re.compile(
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(r"[^\W_]+")
+_ENTITY_RE = re.compile(ENTITY)
 _LETTERS2_RE = re.compile(r"[^\W\d_]{2}")
 # A ";" piece starting like this continues a sentence; one holding ":" has its own structure.
 _CONTINUATION_RE = re.compile(
@@ -388,13 +390,15 @@ class _Splitter:
             return [(a, b)]
         pieces: list[tuple[int, int]] = []
         depth, pos, start = 0, a, a
+        # the ";" of "&gt;" or "&gte;" is part of a comparator, not a list separator
+        entities = {m.end() - 1 for m in _ENTITY_RE.finditer(text, a, b)} if "&" in text else ()
         while True:
             semi = text.find(";", pos, b)
             if semi < 0:
                 break
             depth = max(0, depth + text.count("(", pos, semi) - text.count(")", pos, semi))
             pos = semi + 1
-            if depth == 0:
+            if depth == 0 and semi not in entities:
                 pieces.append((start, pos))
                 start = pos
         rest = text[start:b]
