@@ -25,12 +25,17 @@ SEEDS = {
 }
 # criterion -> why the parser stays more cautious than the reviewer (see docs/parser.md)
 KNOWN = {
-    ("NCT04669496", "I5"): "nested 'or' lists inside parentheses; left manual",
-    ("NCT04669496", "I8"): "negation inside 'For women who are not …' has unclear scope",
+    ("NCT04669496", "I5"): (
+        "'Preoperative CA19-9 > 37 U/mL': which result counts depends on the trial's design "
+        "(neoadjuvant here, so the reviewer could read it); the parser does not read the design"
+    ),
+    ("NCT04669496", "I8"): (
+        "'For women who are not breastfeeding or pregnant, use contraception': literally a "
+        "condition; the reviewer read it as requiring non-pregnancy (the trial says it nowhere else)"
+    ),
     ("NCT04669496", "E1"): (
-        "'mixed hepatocellular carcinoma and other non-biliary … components': the vocabulary "
-        "reads 'mixed hepatocellular carcinoma' as cHCC-CCA, which it is not here; and 'non-' "
-        "in an unread piece keeps the sentence manual"
+        "'hepatocellular carcinoma, mixed hepatocellular carcinoma and other non-biliary … "
+        "components': ',' and 'and' in one list whose last item is not understood"
     ),
 }
 
