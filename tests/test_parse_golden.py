@@ -33,10 +33,6 @@ KNOWN = {
         "'For women who are not breastfeeding or pregnant, use contraception': literally a "
         "condition; the reviewer read it as requiring non-pregnancy (the trial says it nowhere else)"
     ),
-    ("NCT04669496", "E1"): (
-        "'hepatocellular carcinoma, mixed hepatocellular carcinoma and other non-biliary … "
-        "components': ',' and 'and' in one list whose last item is not understood"
-    ),
 }
 
 

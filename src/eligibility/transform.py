@@ -1220,11 +1220,11 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         # "No diabetes or ALT > 3 × ULN": the negation may reach over what follows it
         return _manual(norm[lo:hi], f"scope of a negation unclear: '{norm[lo:hi].strip()}'")
     kinds = set(hidden)
-    for b in boundaries[:-1]:
+    for b, after in zip(boundaries[:-1], pieces[1:], strict=True):
         types = {t.type for t in b}
         if "OR" in types or "ANDOR" in types:
             kinds.add("or")
-        elif "AND" in types:
+        elif "AND" in types and not (ctx.section == "exclusion" and _starts_other(toks, after)):
             kinds.add("and")
     if len(kinds) > 1:
         return _manual(
@@ -1614,8 +1614,30 @@ def _has_or(seps: list[Tok]) -> bool:
 def _has_types(toks: list[Tok], piece: _Piece, types: set[str]) -> bool:
     """Does the piece hold a negation, exception or condition whose scope we cannot see?"""
     return any(
-        t.type in types and piece.start <= t.start < piece.end and t.value != "in" for t in toks
+        t.type in types
+        and piece.start <= t.start < piece.end
+        and t.value != "in"
+        and not (k > 0 and toks[k - 1].start >= piece.start and _word_prefix(toks, k))
+        for k, t in enumerate(toks)
     )
+
+
+def _starts_other(toks: list[Tok], piece: _Piece) -> bool:
+    """ "A, B and other C" closes an enumeration with a catch-all: "and" lists, it does not join."""
+    first = next((t for t in toks if t.start >= piece.start), None)
+    return first is not None and first.type == "OTHER" and first.start < piece.end
+
+
+def _word_prefix(toks: list[Tok], k: int) -> bool:
+    """ "other non-biliary …": "non" hyphened to its word inside a phrase is no negation.
+
+    At the start of a piece it may be one ("Diabetes, non-compliant with treatment").
+    """
+    t = toks[k]
+    if t.type != "NOT" or t.value.lower() != "non" or k + 1 >= len(toks):
+        return False
+    nxt = toks[k + 1]
+    return nxt.value == "-" and nxt.start == t.end
 
 
 def _try(toks: list[Tok], ctx: Ctx) -> Rule | None:
