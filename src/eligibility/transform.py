@@ -1203,6 +1203,15 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             boundaries.append(chunks[j_ok - 1][1])
         i = j_ok
 
+    for k in range(len(pieces) - 1):
+        here, nxt = pieces[k], pieces[k + 1]
+        if here.rule is not None and here.rule.kind == "sex" and nxt.rule is None:
+            first = next((t for t in toks if t.start >= nxt.start), None)
+            if first is not None and first.type == "SEX":
+                # "Male and female smoking participants, …": "male" shares the noun the next
+                # piece does not read; alone it would admit men only
+                pieces[k] = _Piece(here.start, here.end, None)
+
     def text_of(p: _Piece) -> str:
         return norm[p.start : p.end].strip(" ,;.:")
 
@@ -1617,7 +1626,7 @@ def _has_types(toks: list[Tok], piece: _Piece, types: set[str]) -> bool:
         t.type in types
         and piece.start <= t.start < piece.end
         and t.value != "in"
-        and not (k > 0 and toks[k - 1].start >= piece.start and _word_prefix(toks, k))
+        and not (_starts_other(toks, piece) and _word_prefix(toks, k))
         for k, t in enumerate(toks)
     )
 
@@ -1629,9 +1638,11 @@ def _starts_other(toks: list[Tok], piece: _Piece) -> bool:
 
 
 def _word_prefix(toks: list[Tok], k: int) -> bool:
-    """ "other non-biliary …": "non" hyphened to its word inside a phrase is no negation.
+    """ "and other non-biliary … components": "non" hyphened to its word is no negation there.
 
-    At the start of a piece it may be one ("Diabetes, non-compliant with treatment").
+    Elsewhere it may be one ("Diabetes, non-compliant with treatment"), and it keeps a sentence
+    manual whose chunks would otherwise be read apart ("Males or (non-pregnant) females must be
+    at least 18 Years of age").
     """
     t = toks[k]
     if t.type != "NOT" or t.value.lower() != "non" or k + 1 >= len(toks):
