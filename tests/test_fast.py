@@ -24,9 +24,12 @@ OPTIONS = [Options(), Options(if_absent="unknown"), Options(max_lab_age_days=10)
 
 def both(trial: Trial, patient: Patient, as_of: date, options: Options) -> None:
     detailed = evaluate(trial.compiled, build_facts(patient, as_of, options))
-    verdict, statuses = fast_screen(trial.fast, index_fast(patient, as_of, options))
+    facts = index_fast(patient, as_of, options)
+    verdict, statuses = fast_screen(trial.fast, facts)
     assert statuses == [c.status for c in detailed.criteria], (patient.id, trial.trial_id)
     assert verdict == detailed.verdict
+    # the same-date-aware predicates (used only when some analyte has a tie) agree everywhere
+    assert [table[check(facts)] for check, table in trial.fast.tied] == statuses
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

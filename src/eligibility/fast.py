@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import attrgetter
 
 from . import derive, vocab
 from .evaluate import (
@@ -28,7 +29,6 @@ from .evaluate import (
     _condition_id,
     _derived_creatinine_clearance,
     _drug_id,
-    completed_years,
 )
 from .model import (
     AgeRule,
@@ -50,7 +50,7 @@ from .model import (
     VitalRule,
     Window,
 )
-from .patient import Lab, Patient
+from .patient import ChildPugh, Lab, Patient
 from .result import Status, Verdict
 
 # Kleene truth as ints: cheap to return and compare; REVIEW is the manual-rule value.
@@ -65,11 +65,12 @@ class FastFacts:
 
     Unlike ``evaluate.Facts`` it keeps no paths, labels or unresolved names (only reasons use
     them), and it holds the newest result per analyte rather than all of them; ``ties`` has all
-    results of the newest date, only for the (rare) analytes that have several on that date.
+    results of the newest date, only for the (rare) analytes that have several on that date, and
+    is None when there are none (then no predicate looks at it: see ``fast_status``).
     """
 
     __slots__ = (
-        "absent_unknown",
+        "absent",
         "age",
         "as_of",
         "condition_ids",
@@ -88,11 +89,13 @@ class FastFacts:
         as_of: date,
         age: int | None,
         latest: dict[str, Lab | Observation],
-        ties: dict[str, list[Lab | Observation]],
+        ties: dict[str, list[Lab | Observation]] | None,
         conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...],
+        condition_ids: frozenset[str],
         treatments: tuple[tuple[str | None, date | None, date | None], ...],
+        drug_ids: frozenset[str | None],
         reviews: dict[tuple[str, str], str],
-        absent_unknown: bool,
+        absent: int,
     ) -> None:
         self.patient = patient
         self.as_of = as_of
@@ -100,12 +103,16 @@ class FastFacts:
         self.latest = latest
         self.ties = ties
         self.conditions = conditions
-        self.treatments = treatments
-        self.reviews = reviews
-        self.absent_unknown = absent_unknown
         # Most rules name something the patient does not have: one set test says so.
-        self.condition_ids = frozenset().union(*(c[0] for c in conditions))
-        self.drug_ids = frozenset(t[0] for t in treatments)
+        self.condition_ids = condition_ids
+        self.treatments = treatments
+        self.drug_ids = drug_ids
+        self.reviews = reviews
+        self.absent = absent  # what a missing condition or therapy means: FALSE or UNKNOWN
+
+
+_NONE: frozenset[str] = frozenset()
+_LOW = date.min
 
 
 def index_fast(patient: Patient, as_of: date, options: Options | None = None) -> FastFacts:
@@ -114,63 +121,78 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
     date), names resolved through the same cached lookups."""
     options = options or Options()
     oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
+    earliest = _LOW if oldest is None else oldest  # nothing is before date.min
     latest: dict[str, Lab | Observation] = {}
-    ties: dict[str, list[Lab | Observation]] = {}
-    low = date.min
+    ties: dict[str, list[Lab | Observation]] | None = None
+    seen_of = latest.get
+    analyte_id = _analyte_id
     for lab in patient.labs:
-        aid = _analyte_id(lab.test)
+        aid = analyte_id(lab.test)
         if aid is None:
             continue
         d = lab.date
-        if d is not None and (d > as_of or (oldest and d < oldest)):
+        if d is not None and (d > as_of or d < earliest):
             continue
-        seen = latest.get(aid)
-        if seen is None or (d or low) > (seen.date or low):
+        seen = seen_of(aid)
+        if seen is None:
+            latest[aid] = lab
+        elif (d or _LOW) > (seen.date or _LOW):
             latest[aid] = lab
             if ties:
                 ties.pop(aid, None)
         elif d == seen.date:
+            if ties is None:
+                ties = {}
             ties.setdefault(aid, [seen]).append(lab)
     for v in patient.vitals:
-        aid = _analyte_id(v.name)
+        aid = analyte_id(v.name)
         if aid is None:
             continue
         d = v.date
-        if d is not None and (d > as_of or (oldest and d < oldest)):
+        if d is not None and (d > as_of or d < earliest):
             continue
-        seen = latest.get(aid)
-        if seen is None or (d or low) > (seen.date or low):
-            latest[aid] = Observation("", v.name, v.value, v.unit, d)
+        seen = seen_of(aid)
+        if seen is None or (d or _LOW) > (seen.date or _LOW):
+            latest[aid] = _observation(v.name, v.value, v.unit, d)
             if ties:
                 ties.pop(aid, None)
         elif d == seen.date:
-            ties.setdefault(aid, [seen]).append(Observation("", v.name, v.value, v.unit, d))
+            if ties is None:
+                ties = {}
+            ties.setdefault(aid, [seen]).append(_observation(v.name, v.value, v.unit, d))
     birth = patient.birth_date
     if birth is not None:
-        age = None if birth > as_of else completed_years(birth, as_of)
+        if birth > as_of:
+            age = None
+        else:  # completed years, as ``evaluate.completed_years``
+            age = as_of.year - birth.year
+            if (as_of.month, as_of.day) < (birth.month, birth.day):
+                age -= 1
     else:
         age = None if patient.age is None else int(patient.age)
-    if "creatinine_clearance" not in latest and "creatinine" in latest:
+    if "creatinine" in latest and "creatinine_clearance" not in latest:
         crcl = _derived_crcl(patient, as_of, latest)
         if crcl is not None:
             latest["creatinine_clearance"] = crcl
-    conditions = tuple(
-        (
-            _hits(
-                (_condition_id(c.code) if c.code else None)
-                or (_condition_id(c.name) if c.name else None),
-                c.code,
-            ),
-            c.onset,
-            c.end,
-            c.status == "active",
+    entries = patient.conditions
+    if entries:
+        conditions = tuple(
+            [(_entry_hits(c.code, c.name), c.onset, c.end, c.status == "active") for c in entries]
         )
-        for c in patient.conditions
-    )
-    treatments = tuple((_drug_id(t.name), t.start, t.end) for t in patient.treatments)
-    reviews: dict[tuple[str, str], str] = {}
-    for r in patient.reviews:
-        reviews[(r.trial, r.criterion)] = r.status  # the last one recorded wins, as in Facts
+        condition_ids = (
+            conditions[0][0]
+            if len(conditions) == 1
+            else frozenset().union(*[c[0] for c in conditions])
+        )
+    else:
+        conditions, condition_ids = (), _NONE
+    if patient.treatments:
+        treatments = tuple([(_drug_id(t.name), t.start, t.end) for t in patient.treatments])
+        drug_ids: frozenset[str | None] = frozenset([t[0] for t in treatments])
+    else:
+        treatments, drug_ids = (), _NONE
+    # the last one recorded wins, as in Facts
+    reviews = {(r.trial, r.criterion): r.status for r in patient.reviews}
     return FastFacts(
         patient,
         as_of,
@@ -178,10 +200,29 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         latest,
         ties,
         conditions,
+        condition_ids,
         treatments,
+        drug_ids,
         reviews,
-        options.if_absent == "unknown",
+        UNKNOWN if options.if_absent == "unknown" else FALSE,
     )
+
+
+def _observation(label: str, value: float, unit: str | None, d: date | None) -> Observation:
+    """``Observation("", label, value, unit, d)`` without the Python-level ``__new__``."""
+    return _tuple_new(Observation, ("", label, value, unit, d, *_DEFAULTS))
+
+
+_tuple_new = tuple.__new__
+_DEFAULTS = tuple(Observation._field_defaults[f] for f in Observation._fields[5:])
+
+
+@lru_cache(maxsize=4096)
+def _entry_hits(code: str | None, name: str | None) -> frozenset[str]:
+    """What a condition entry counts as: its code's concept, else its name's (as
+    ``evaluate._resolve_conditions``), with the groups above it and its code's own matches."""
+    concept = (_condition_id(code) if code else None) or (_condition_id(name) if name else None)
+    return _hits(concept, code)
 
 
 @lru_cache(maxsize=4096)
@@ -243,20 +284,50 @@ def _ge(a: float, b: float) -> bool:
 COMPARE: dict[str, Callable[[float, float], bool]] = {"<": _lt, "<=": _le, ">": _gt, ">=": _ge}
 
 
+# The same comparisons returning a truth, with the tolerance test inlined: one call per lab
+# rule instead of three. ``a <= b`` covers ``a == b``, which is always close.
+def _lt_truth(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
+    return TRUE if a < b and not close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
+
+
+def _le_truth(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
+    return TRUE if a <= b or close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
+
+
+def _gt_truth(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
+    return TRUE if a > b and not close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
+
+
+def _ge_truth(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
+    return TRUE if a >= b or close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
+
+
+_TRUTH: dict[str, Callable[[float, float], int]] = {
+    "<": _lt_truth,
+    "<=": _le_truth,
+    ">": _gt_truth,
+    ">=": _ge_truth,
+}
+
+
 # --- compilation --------------------------------------------------------------------------
 
 
-def compile_predicate(rule: Rule, where: Where | None = None) -> Predicate:
-    """Mirror of ``evaluate.compile_rule`` returning truths only."""
+def compile_predicate(rule: Rule, where: Where | None = None, ties: bool = True) -> Predicate:
+    """Mirror of ``evaluate.compile_rule`` returning truths only.
+
+    With ``ties=False`` lab and vital rules read only ``latest`` and never ``ties``: such a
+    predicate is right only for facts whose ``ties`` is empty (``fast_status`` picks it then).
+    """
     where = where or Where()
     match rule:
         case AllRule():
-            return _all([compile_predicate(r, where) for r in rule.rules])
+            return _all([compile_predicate(r, where, ties) for r in rule.rules])
         case AnyRule():
-            return _any([compile_predicate(r, where) for r in rule.rules])
+            return _any([compile_predicate(r, where, ties) for r in rule.rules])
         case NotRule():
             flipped = Where(where.trial, where.criterion, where.section, not where.negated)
-            return _not(compile_predicate(rule.rule, flipped))
+            return _not(compile_predicate(rule.rule, flipped, ties))
         case AgeRule():
             return _age(rule)
         case SexRule():
@@ -266,7 +337,7 @@ def compile_predicate(rule: Rule, where: Where | None = None) -> Predicate:
         case ChildPughRule():
             return _child_pugh(rule)
         case LabRule():
-            return _lab(rule)
+            return _lab(rule, ties)
         case VitalRule() | MeasureRule():
             a = vocab.analyte(rule.name)
             if a is None:
@@ -277,7 +348,8 @@ def compile_predicate(rule: Rule, where: Where | None = None) -> Predicate:
                     comparator=rule.comparator,
                     value=rule.value,
                     unit=rule.unit or a.unit,
-                )
+                ),
+                ties,
             )
         case ConditionRule():
             return _condition(rule)
@@ -295,6 +367,8 @@ def compile_predicate(rule: Rule, where: Where | None = None) -> Predicate:
 def _all(children: list[Predicate]) -> Predicate:
     """FALSE if any child is; TRUE if all are; else UNKNOWN before REVIEW."""
     kids = tuple(children)
+    if len(kids) == 1:
+        return kids[0]
     if len(kids) == 2:  # the common shape ("condition and a manual part"): no loop
         first, second = kids
 
@@ -329,6 +403,8 @@ def _all(children: list[Predicate]) -> Predicate:
 def _any(children: list[Predicate]) -> Predicate:
     """TRUE if any child is; FALSE if all are; else REVIEW before UNKNOWN."""
     kids = tuple(children)
+    if len(kids) == 1:
+        return kids[0]
     if len(kids) == 2:
         first, second = kids
 
@@ -387,14 +463,23 @@ def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_i
     return hi is None or (_le(value, hi) if hi_inc else _lt(value, hi))
 
 
+_MAX_MEMO = 256  # bound per-rule memo tables: their keys come from untrusted profiles
+
+
 def _age(rule: AgeRule) -> Predicate:
     lo, hi, lo_inc, hi_inc = rule.min, rule.max, rule.min_inclusive, rule.max_inclusive
+    memo: dict[int, int] = {}  # completed years -> truth: a cohort has few distinct ages
 
     def check(facts: FastFacts) -> int:
         age = facts.age
         if age is None:
             return UNKNOWN
-        return TRUE if _within(age, lo, hi, lo_inc, hi_inc) else FALSE
+        truth = memo.get(age)
+        if truth is None:
+            truth = TRUE if _within(age, lo, hi, lo_inc, hi_inc) else FALSE
+            if len(memo) < _MAX_MEMO:
+                memo[age] = truth
+        return truth
 
     return check
 
@@ -420,6 +505,8 @@ def _performance(rule: PerformanceRule) -> Predicate:
         else derive.karnofsky_range_from_ecog
     )
     step = 1 if scale == "ecog" else 10
+    own_of, other_of = attrgetter(scale), attrgetter(other)
+    memo: dict[int, int] = {}  # recorded value -> truth
 
     def ok(value: int) -> bool:
         return (
@@ -429,10 +516,16 @@ def _performance(rule: PerformanceRule) -> Predicate:
         )
 
     def check(facts: FastFacts) -> int:
-        value = getattr(facts.patient, scale)
+        p = facts.patient
+        value = own_of(p)
         if value is not None:
-            return TRUE if ok(value) else FALSE
-        given = getattr(facts.patient, other)
+            truth = memo.get(value)
+            if truth is None:
+                truth = TRUE if ok(value) else FALSE
+                if len(memo) < _MAX_MEMO:
+                    memo[value] = truth
+            return truth
+        given = other_of(p)
         if given is None:
             return UNKNOWN
         low, high = mapped(given)  # the other scale's range, as the detailed path maps it
@@ -447,6 +540,7 @@ def _child_pugh(rule: ChildPughRule) -> Predicate:
     scored = rule.min_score is not None or rule.max_score is not None
     rmin = rule.min_score if rule.min_score is not None else 5
     rmax = rule.max_score if rule.max_score is not None else 15
+    memo: dict[tuple[str | None, int | None], int] = {}  # (class, score) as recorded -> truth
 
     def derived(facts: FastFacts) -> int:
         """Not recorded: score it from labs and grades, as ``evaluate._derive_child_pugh``."""
@@ -473,10 +567,7 @@ def _child_pugh(rule: ChildPughRule) -> Predicate:
             return FALSE
         return TRUE if truths == {TRUE} else UNKNOWN
 
-    def check(facts: FastFacts) -> int:
-        cp = facts.patient.child_pugh
-        if cp is None:
-            return derived(facts)
+    def recorded(cp: ChildPugh) -> int:
         cls = cp.resolved_class()
         if classes and cls not in classes:
             return FALSE
@@ -488,6 +579,18 @@ def _child_pugh(rule: ChildPughRule) -> Predicate:
         if hi < rmin or lo > rmax:
             return FALSE
         return UNKNOWN
+
+    def check(facts: FastFacts) -> int:
+        cp = facts.patient.child_pugh
+        if cp is None:
+            return derived(facts)
+        key = (cp.class_, cp.score)
+        truth = memo.get(key)
+        if truth is None:
+            truth = recorded(cp)
+            if len(memo) < _MAX_MEMO:
+                memo[key] = truth
+        return truth
 
     return check
 
@@ -505,29 +608,36 @@ def _value(facts: FastFacts, analyte_id: str, unit: str) -> float | None:
 _MAX_CACHED_UNITS = 256  # bound the per-rule cache: unit strings come from untrusted profiles
 
 
-def _lab(rule: LabRule) -> Predicate:
+def _lab(rule: LabRule, ties: bool = True) -> Predicate:
+    """The rule on the newest result (reading ``facts.latest`` only); with ``ties``, several
+    results on that date decide only together (see ``_on_latest_day``)."""
     a = vocab.analyte(rule.analyte)
     if a is None:
         return _constant(REVIEW)
     aid = a.id
-    cmp = COMPARE[rule.comparator]
+    truth = _TRUTH[rule.comparator]
 
     if rule.of is not None:
         upper = rule.of == "ULN"
         multiple = float(rule.multiple or 1.0)
 
-        def relative(o: Lab | Observation) -> int:
+        def relative(facts: FastFacts) -> int:
+            o = facts.latest.get(aid)
+            if o is None:
+                return UNKNOWN
             ref = o.ref_high if upper else o.ref_low
             if ref is None or ref <= 0:
                 return UNKNOWN
-            return TRUE if cmp(o.value, multiple * ref) else FALSE
+            return truth(o.value, multiple * ref)
 
-        return _on_latest_day(aid, relative)
+        return _on_latest_day(aid, relative) if ties else relative
 
     target = rule.unit if rule.unit is not None else a.unit
     threshold = float(rule.value)  # type: ignore[arg-type]
-    conversions: dict[str | None, vocab.Conversion | None] = {}
-
+    # unit as charted -> (slope, offset) when one multiplication converts (nearly always),
+    # else -> the Conversion, or None when it does not convert; filled on first sight
+    factors: dict[str | None, tuple[float, float]] = {}
+    others: dict[str | None, vocab.Conversion | None] = {}
     needs_unit = vocab.unit(a.unit) != "1"
 
     def conversion(unit: str | None) -> vocab.Conversion | None:
@@ -538,13 +648,17 @@ def _lab(rule: LabRule) -> Predicate:
                 c = vocab.conversion(unit, target, aid)
             except vocab.UnitError:
                 c = None
-        if len(conversions) < _MAX_CACHED_UNITS:
-            conversions[unit] = c
+        if len(factors) + len(others) < _MAX_CACHED_UNITS:
+            if c is not None and c.is_factor:
+                factors[unit] = (c.slope, c.offset)
+            else:
+                others[unit] = c
         return c
 
-    def absolute(o: Lab | Observation) -> int:
+    def converted(o: Lab | Observation) -> int:
+        """The first result in a unit, or one that does not convert by a single factor."""
         unit = o.unit
-        c = conversions[unit] if unit in conversions else conversion(unit)
+        c = others[unit] if unit in others else conversion(unit)
         if c is None:
             return UNKNOWN
         if c.is_factor:
@@ -554,23 +668,39 @@ def _lab(rule: LabRule) -> Predicate:
                 value = c.apply(o.value)
             except vocab.UnitError:
                 return UNKNOWN
-        return TRUE if cmp(value, threshold) else FALSE
+        return truth(value, threshold)
 
-    return _on_latest_day(aid, absolute)
+    def absolute(facts: FastFacts) -> int:
+        o = facts.latest.get(aid)
+        if o is None:
+            return UNKNOWN
+        f = factors.get(o.unit)
+        if f is None:
+            return converted(o)
+        return truth(f[0] * o.value + f[1], threshold)
+
+    return _on_latest_day(aid, absolute) if ties else absolute
 
 
-def _on_latest_day(aid: str, one: Callable[[Lab | Observation], int]) -> Predicate:
+class _Single:
+    """Stands in for the facts when a lab predicate is applied to one of several results."""
+
+    __slots__ = ("latest",)
+
+    def __init__(self, aid: str, o: Lab | Observation) -> None:
+        self.latest = {aid: o}
+
+
+def _on_latest_day(aid: str, one: Predicate) -> Predicate:
     """``one`` on the newest result; several on that date decide only together, else unknown
     (as ``evaluate._same_day``)."""
 
     def check(facts: FastFacts) -> int:
-        o = facts.latest.get(aid)
-        if o is None:
-            return UNKNOWN
-        if facts.ties and aid in facts.ties:
-            truths = {one(t) for t in facts.ties[aid]}
-            return truths.pop() if len(truths) == 1 else UNKNOWN
-        return one(o)
+        tied = facts.ties.get(aid) if facts.ties else None
+        if tied is None:
+            return one(facts)
+        truths = {one(_Single(aid, t)) for t in tied}  # type: ignore[arg-type]
+        return truths.pop() if len(truths) == 1 else UNKNOWN
 
     return check
 
@@ -593,12 +723,11 @@ def _when(
     return UNKNOWN
 
 
-def _absent(if_absent: str | None) -> Callable[[FastFacts], int]:
-    """What no matching entry means: the rule's own setting, else the run's option."""
-    if if_absent is not None:
-        value = UNKNOWN if if_absent == "unknown" else FALSE
-        return lambda facts: value
-    return lambda facts: UNKNOWN if facts.absent_unknown else FALSE
+def _absent_value(if_absent: str | None) -> int | None:
+    """What no matching entry means by the rule's own setting; None: the run's (facts.absent)."""
+    if if_absent is None:
+        return None
+    return UNKNOWN if if_absent == "unknown" else FALSE
 
 
 def _members(
@@ -623,11 +752,11 @@ def _condition(rule: ConditionRule) -> Predicate:
         return _constant(REVIEW)
     cid = c.id
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
-    active_only, window, absent = rule.active, _since(rule.within), _absent(rule.if_absent)
+    active_only, window, own = rule.active, _since(rule.within), _absent_value(rule.if_absent)
 
     def check(facts: FastFacts) -> int:
         if cid not in facts.condition_ids:
-            return absent(facts)
+            return facts.absent if own is None else own
         unsure = False
         for hits, start, end, active in facts.conditions:
             if cid not in hits or not exceptions.isdisjoint(hits) or (active_only and not active):
@@ -637,7 +766,9 @@ def _condition(rule: ConditionRule) -> Predicate:
                 return TRUE
             if timing == UNKNOWN:
                 unsure = True
-        return UNKNOWN if unsure else absent(facts)
+        if unsure:
+            return UNKNOWN
+        return facts.absent if own is None else own
 
     return check
 
@@ -647,11 +778,11 @@ def _therapy(rule: TherapyRule) -> Predicate:
     if any(x is None for x in concepts):
         return _constant(REVIEW)
     members = _members(vocab.drugs(), [x.id for x in concepts], [], "drug")  # type: ignore[union-attr]
-    window, absent = _since(rule.within), _absent(rule.if_absent)
+    window, own = _since(rule.within), _absent_value(rule.if_absent)
 
     def check(facts: FastFacts) -> int:
         if members.isdisjoint(facts.drug_ids):
-            return absent(facts)
+            return facts.absent if own is None else own
         unsure = False
         for concept, start, end in facts.treatments:
             if concept not in members:
@@ -661,15 +792,19 @@ def _therapy(rule: TherapyRule) -> Predicate:
                 continue
             if _when(start, end, True, window, facts.as_of) == TRUE:
                 return TRUE
-        return UNKNOWN if unsure else absent(facts)
+        if unsure:
+            return UNKNOWN
+        return facts.absent if own is None else own
 
     return check
 
 
 def _flag(field_name: str) -> Predicate:
+    flag_of = attrgetter(field_name)
+
     def check(facts: FastFacts) -> int:
         p = facts.patient
-        value = getattr(p, field_name)
+        value = flag_of(p)
         if value is not None:
             return TRUE if value else FALSE
         return FALSE if p.sex == "male" else UNKNOWN
@@ -682,31 +817,37 @@ def _flag(field_name: str) -> Predicate:
 
 @dataclass(frozen=True, slots=True)
 class FastTrial:
-    """A rules file compiled to predicates, each paired with its truth -> status table."""
+    """A rules file compiled to predicates, each paired with its truth -> status table.
+
+    ``checks`` is for facts with no same-date results (nearly all profiles): its lab rules
+    never look at ``ties``; ``tied`` is the same criteria for facts that have some.
+    """
 
     trial_id: str
     ids: tuple[str, ...]
     checks: tuple[tuple[Predicate, tuple[Status, ...]], ...]
+    tied: tuple[tuple[Predicate, tuple[Status, ...]], ...]
 
 
 def compile_fast(rules: RuleSet) -> FastTrial:
     tid = rules.trial.id
-    return FastTrial(
-        tid,
-        tuple(c.id for c in rules.criteria),
-        tuple(
+
+    def compiled(ties: bool) -> tuple[tuple[Predicate, tuple[Status, ...]], ...]:
+        return tuple(
             (
-                compile_predicate(c.rule, Where(tid, c.id, c.section)),
+                compile_predicate(c.rule, Where(tid, c.id, c.section), ties),
                 _INCLUSION if c.section == "inclusion" else _EXCLUSION,
             )
             for c in rules.criteria
-        ),
-    )
+        )
+
+    return FastTrial(tid, tuple(c.id for c in rules.criteria), compiled(False), compiled(True))
 
 
 def fast_status(trial: FastTrial, facts: FastFacts) -> list[Status]:
     """Each criterion's status, in rules-file order."""
-    return [table[predicate(facts)] for predicate, table in trial.checks]
+    checks = trial.tied if facts.ties else trial.checks
+    return [table[predicate(facts)] for predicate, table in checks]
 
 
 def verdict_of(statuses: list[Status]) -> Verdict:
