@@ -877,24 +877,6 @@ _SELF_NAMED = frozenset(
         "SEX",
     ]
 )
-_CONTEXT_ANCHORS = frozenset(
-    [
-        "LAB",
-        "VITAL",
-        "MEASURE",
-        "COND",
-        "DRUG",
-        "TARGET",
-        "ECOG",
-        "KPS",
-        "CHILDPUGH",
-        "AGE",
-        "OLD",
-        "PREG",
-        "BF",
-        "SEX",
-    ]
-)
 _RISKY_CONTEXT = re.compile(
     r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
     re.IGNORECASE,
@@ -1206,7 +1188,7 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     for k in range(len(pieces) - 1):
         here, nxt = pieces[k], pieces[k + 1]
         if here.rule is not None and here.rule.kind == "sex" and nxt.rule is None:
-            first = next((t for t in toks if t.start >= nxt.start), None)
+            first = _first_at(toks, nxt.start)
             if first is not None and first.type == "SEX":
                 # "Male and female smoking participants, …": "male" shares the noun the next
                 # piece does not read; alone it would admit men only
@@ -1219,7 +1201,7 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         return _manual(norm[lo:hi].strip(" ,;.:"))
     unknown = [p for p in pieces if p.rule is None]
     for p in unknown:
-        words = {w.lower() for w in re.findall(r"[A-Za-z]+", text_of(p))}
+        words = _words(text_of(p))
         if words & _CUES or _has_types(toks, p, {"EXCEPT", "UNLESS", "NOT", "IF"}):
             return _manual(
                 norm[lo:hi],
@@ -1295,7 +1277,7 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
         return None
     k_at = toks[k].start
     prefix = norm[lo:k_at]
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", prefix)}
+    words = _words(prefix)
     diag = bool(words & _DIAG_KEYS) and words <= _DIAG_WORDS | _PREFIX_GLUE
     narrow = bool(words & _NARROW_WORDS) and words <= _NARROW_WORDS | _DIAG_WORDS | _PREFIX_GLUE
     if not (diag or narrow):
@@ -1304,6 +1286,16 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
     if not any(r.kind != "manual" for r in _leaves(rest)):
         return None
     return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])
+
+
+def _words(text: str) -> set[str]:
+    """The text's words, lower-cased: what the cue and qualifier word lists are matched against."""
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+
+
+def _first_at(toks: list[Tok], start: int) -> Tok | None:
+    """The first token at or after an offset (the first of a piece)."""
+    return next((t for t in toks if t.start >= start), None)
 
 
 def _cut(norm: str, start: int, end: int) -> str:
@@ -1338,7 +1330,7 @@ def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | Non
         return None
     tail = toks[k:]
     text = norm[toks[k - 1].end : hi].strip(" ,;.:")
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    words = _words(text)
     if words & (_CUES | _NOT_NARROWING) or any(t.type in {"EXCEPT", "UNLESS"} for t in tail):
         return None
     chunks = _split(tail, _SPLIT)
@@ -1380,7 +1372,7 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
         return None
     tail = toks[cut:]
     text = _cut(norm, toks[cut - 1].end, hi)
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    words = _words(text)
     if words & (_CUES | _NOT_NARROWING - _NEED) or any(t.type not in _NEED_TYPES for t in tail):
         return None
     ors = [i for i, t in enumerate(tail) if t.type in {"OR", "ANDOR"}]
@@ -1440,8 +1432,8 @@ def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule 
     conds = [t for t in head if t.type == "COND"]
     if len(conds) != 1 or not inner or any(t.type not in _CONTROL_TYPES for t in head):
         return None
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[lo : inner[0].start])}
-    named = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[conds[0].start : conds[0].end])}
+    words = _words(norm[lo : inner[0].start])
+    named = _words(norm[conds[0].start : conds[0].end])
     if not words <= _CONTROL_WORDS | named:
         return None
     if not _UNCONTROLLED.search(norm[lo : inner[0].start]):
@@ -1518,19 +1510,18 @@ def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule |
         return None
     if {t.value for t in toks if t.type == "COND"} != {cid}:
         return None
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", norm[lo:hi])}
+    words = _words(norm[lo:hi])
     if words & (_CUES | _NOT_NARROWING):
         return None
     for a, b in pairwise(toks):
         if a.type == "NOT" and b.type in {"COND", "HIST", "ACTIVE"}:
             return None  # "… or no tuberculosis": a piece without the condition
-    if not all(any(t.type == "COND" for t in c) for c, _ in _split(toks, _SPLIT)):
-        return None
-    for a, b in pairwise(toks):
         if a.type == "COND" and (
             b.type in {"HEAD", "DRUG", "LAB"} or b.value.lower() in _MODIFIED_NOUNS
         ):
             return None  # "HIV vaccine", "TB test": the condition names something else
+    if not all(any(t.type == "COND" for t in c) for c, _ in _split(toks, _SPLIT)):
+        return None
     text = _cut(norm, lo, hi)
     return AllRule(
         rules=[ConditionRule(condition=cid), _manual("", f"qualifier not understood: '{text}'")]
@@ -1554,7 +1545,7 @@ def _suspected(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule |
     m = _SUSPECT_LEAD.match(norm[lo : toks[k].start].strip())
     if not m:
         return None
-    said = set(re.findall(r"[a-z]+", m.group(1).lower()))
+    said = _words(m.group(1))
     if "suspected" not in said or said == {"suspected"}:
         return None
     plain = said & {"known", "documented", "confirmed"}
@@ -1633,7 +1624,7 @@ def _has_types(toks: list[Tok], piece: _Piece, types: set[str]) -> bool:
 
 def _starts_other(toks: list[Tok], piece: _Piece) -> bool:
     """ "A, B and other C" closes an enumeration with a catch-all: "and" lists, it does not join."""
-    first = next((t for t in toks if t.start >= piece.start), None)
+    first = _first_at(toks, piece.start)
     return first is not None and first.type == "OTHER" and first.start < piece.end
 
 
