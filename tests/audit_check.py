@@ -1,0 +1,45 @@
+"""Screen one audit-ledger item's patient against the rule the parser gives its text *today*.
+
+Used by ``test_audit_ledger.py`` and by readers checking the patient they wrote:
+``python tests/audit_check.py ITEM.json`` prints the criterion's status and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+from eligibility import screen
+from eligibility.loaders import patient_from_data
+from eligibility.model import Criterion, Rule, RuleSet, Trial
+from eligibility.transform import _primary_conditions, parse_criterion
+
+
+def parsed_rule(item: dict[str, Any]) -> Rule:
+    primary = _primary_conditions(SimpleNamespace(title=item.get("title")))  # type: ignore[arg-type]
+    return parse_criterion(item["text"], item["section"], item.get("context"), primary)
+
+
+def status(item: dict[str, Any]) -> tuple[str, str, Rule]:
+    """(status, reason, rule) of the item's criterion for the item's patient."""
+    rule = parsed_rule(item)
+    rules = RuleSet(
+        trial=Trial(id=item.get("nct", "audit")),
+        criteria=[Criterion(id="c", section=item["section"], text=item["text"], rule=rule)],
+    )
+    patient = patient_from_data(item["patient"], "ledger")
+    result = screen(rules, patient, as_of=patient.screening_date)
+    c = result.criteria[0]
+    return c.status, c.reason, rule
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        text = fh.read().strip()
+    items = [json.loads(line) for line in text.splitlines()] if text.startswith("{") else []
+    for it in items:
+        st, why, rule = status(it)
+        ok = "ok" if st in it.get("acceptable", [st]) else "STILL WRONG"
+        print(f"{it.get('n', '?')}: {st} ({ok}) — {why}")
