@@ -206,10 +206,16 @@ class BreastfeedingRule(_RuleBase):
 
 
 class ManualRule(_RuleBase):
-    """Not computable: consent, investigator judgement, or text outside the grammar."""
+    """Not computable: consent, investigator judgement, or text outside the grammar.
+
+    ``evidence`` is a computable piece the text contains but that cannot decide the criterion
+    alone (a modifier it did not read reaches it: "MI, stroke or other events within 6 months").
+    It is evaluated and shown to the reviewer, never used as a verdict: the status stays review.
+    """
 
     kind: Literal["manual"] = "manual"
     reason: str = Field(min_length=1)
+    evidence: Rule | None = None
 
 
 class AllRule(_RuleBase):
@@ -246,7 +252,7 @@ Rule = Annotated[
     Field(discriminator="kind"),
 ]
 
-for _composite in (AllRule, AnyRule, NotRule):
+for _composite in (ManualRule, AllRule, AnyRule, NotRule):
     _composite.model_rebuild()
 
 

@@ -98,6 +98,10 @@ class Concept:
     prednisone_equivalent: float | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
     components: tuple[str, ...] = ()
+    # A condition is an *event* (MI, stroke, a fracture: dated by its onset, so "within 6 months"
+    # asks when it happened) or a *state* (infection, diabetes: within a window when present at
+    # some time during it). Drugs leave it at "state".
+    nature: str = "state"
 
 
 _FOLD_RE = re.compile(r"[\s\-_.,'’()]+")
@@ -515,6 +519,7 @@ def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> 
                 ),
                 extra=extra,
                 components=_tuple(raw.get("components")),
+                nature=str(raw.get("nature", "state")),
             )
         )
     return out
