@@ -25,7 +25,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _corpus import classify, find_corpus  # noqa: E402
+from _corpus import classify, find_corpus  # noqa: E402  (a script beside its helper)
 
 
 def _dump(src: Path, corpus: Path, out: Path) -> dict[tuple[str, str, str], dict]:
@@ -98,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"## {n}. {row['nct']} {row['id']} ({row['section']}: "
                     f"{row['old_class']} -> {row['class']})\n"
                     + (f"Lead-in: {row['context']}\n" if row.get("context") else "")
-                    + "> " + row["text"].replace("\n", "\n> ") + "\n\nBefore:\n```yaml\n"
-                    + _show(row["old_rule"]) + "\n```\nNow:\n```yaml\n" + _show(row["rule"])
+                    + "> "
+                    + row["text"].replace("\n", "\n> ")
+                    + "\n\nBefore:\n```yaml\n"
+                    + _show(row["old_rule"])
+                    + "\n```\nNow:\n```yaml\n"
+                    + _show(row["rule"])
                     + "\n```\n\n"
                 )
         print(f"sample of {len(picked)} (seed {args.seed}): {out / 'sample.md'}")

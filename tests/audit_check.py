@@ -40,6 +40,8 @@ if __name__ == "__main__":
         text = fh.read().strip()
     items = [json.loads(line) for line in text.splitlines()] if text.startswith("{") else []
     for it in items:
+        if "patient" not in it:
+            continue
         st, why, rule = status(it)
         ok = "ok" if st in it.get("acceptable", [st]) else "STILL WRONG"
         print(f"{it.get('n', '?')}: {st} ({ok}) — {why}")

@@ -216,6 +216,9 @@ class ManualRule(_RuleBase):
     kind: Literal["manual"] = "manual"
     reason: str = Field(min_length=1)
     evidence: Rule | None = None
+    # Inside all/any: the composition law under which the computable siblings may decide
+    # without this part (separate | qualifier | allowance; see eligibility.compose).
+    law: Literal["separate", "qualifier", "allowance"] | None = None
 
 
 class AllRule(_RuleBase):

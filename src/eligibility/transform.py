@@ -24,7 +24,7 @@ from itertools import pairwise
 
 from lark import Token, Transformer, v_args
 
-from eligibility import grammar, vocab
+from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.ingest import TrialRecord
 from eligibility.model import (
@@ -92,9 +92,17 @@ def _flat(kind: str, rules: list[Rule]) -> Rule:
     out: list[Rule] = []
     for r in rules:
         for child in r.rules if r.kind == kind else [r]:  # type: ignore[union-attr]
-            if child.kind == "manual" and out and out[-1].kind == "manual":
+            if (
+                child.kind == "manual"
+                and out
+                and out[-1].kind == "manual"
+                and child.evidence is None  # type: ignore[union-attr]
+                and out[-1].evidence is None  # type: ignore[union-attr]
+            ):
                 # neighbouring pieces not understood are one piece to review
-                out[-1] = ManualRule(reason=f"{out[-1].reason}; {child.reason}")  # type: ignore[union-attr]
+                out[-1] = out[-1].model_copy(  # type: ignore[union-attr]
+                    update={"reason": f"{out[-1].reason}; {child.reason}"}  # type: ignore[union-attr]
+                )
             elif child not in out:
                 out.append(child)
     if len(out) == 1:
@@ -1227,8 +1235,24 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         kind = "all"
     else:
         kind = "all" if ctx.section == "inclusion" else "any"
+    for k, p in enumerate(pieces):
+        if p.rule is not None:
+            continue
+        forward, backward = compose.reach(text_of(p))
+        before = any(q.rule is not None for q in pieces[:k])
+        after = any(q.rule is not None for q in pieces[k + 1 :])
+        scoped = (backward if before else None) or (forward if after else None)
+        if scoped is not None:
+            # "MI, stroke or other arterial events within the past 6 months": the unread piece's
+            # modifier may reach the pieces read, so none of them decides (compose: scope law)
+            read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+            return compose.assisted(
+                norm[lo:hi],
+                f"{scoped[0]} word '{scoped[1]}' in an unread part may reach the rest",
+                read,
+            )
     rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
-    return _flat(kind, rules)
+    return compose.with_law(_flat(kind, rules), "separate")
 
 
 # ------------------------------------------------------------------ qualified conditions

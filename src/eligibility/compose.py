@@ -1,0 +1,154 @@
+"""Composition laws: when a computable piece may decide a criterion that holds unread words.
+
+A criterion is parsed into pieces; the pieces that the grammar reads become rules, the rest
+``manual``. Joining them by the sentence's connective is sound only under these laws (written out
+with examples in docs/parser.md, checked per law and section by tests/test_compose.py):
+
+* ``separate`` — ``any[X, manual]`` / ``all[X, manual]`` where the unread part is another
+  alternative (or requirement) of its own: it shares no modifier with X, so X decides alone
+  when it is true (``any``) or false (``all``).
+* ``qualifier`` — ``all[X, manual]`` where the unread words only narrow X ("symptomatic brain
+  metastases", "After antiviral therapy, HBV DNA > 2000 IU/mL"): X is necessary.
+* ``allowance`` — a later sentence lets patients in ("Treated brain metastases are eligible"):
+  exclusion ``all[rest, manual]``, inclusion ``any[rest, manual]``.
+
+The law that is *not* allowed is the silent one: an unread piece that carries a word of a
+**scope class** — a time, a status, a severity, a setting, a test or finding, a subject other
+than the patient, a cause — may reach its neighbours ("MI, stroke or other arterial events within
+the past 6 months"; "AIDS-related infection or cancer"). Then no piece decides: the criterion is
+``manual`` with the computable pieces kept as ``evidence`` for the reviewer (*assisted*).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from eligibility.model import AllRule, AnyRule, ManualRule, Rule
+
+Law = Literal["separate", "qualifier", "allowance"]
+
+# Words that may scope over a neighbouring piece, by class. Matched as whole lower-case words of
+# the unread piece; each class is what a reviewer is told ("time word 'within'").
+# fmt: off
+SCOPE_CLASSES: dict[str, frozenset[str]] = {
+    "time": frozenset([
+        "within", "last", "preceding", "recent", "recently", "current", "currently",
+        "ongoing", "concurrent", "concurrently", "concomitant", "since", "before", "after",
+        "during", "until", "month", "months", "week", "weeks", "day", "days", "year", "years",
+        "hours", "period",
+    ]),
+    "status": frozenset([
+        "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
+        "asymptomatic", "untreated", "treated", "progressive", "progressing", "progression",
+        "refractory", "recurrent", "relapsed", "chronic", "acute", "resolved", "persistent",
+        "residual", "unresolved", "decompensated", "compensated",
+    ]),
+    "severity": frozenset([
+        "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",
+        "mild", "major", "life", "threatening", "requiring", "require", "requires", "need",
+        "needing", "needs", "necessitating", "hospitalization", "hospitalisation",
+        "hospitalized", "hospitalised", "intervention",
+    ]),
+    "setting": frozenset([
+        "metastatic", "adjuvant", "neoadjuvant", "setting", "line", "maintenance", "advanced",
+        "stage",
+    ]),
+    "test": frozenset([
+        "ecg", "ekg", "electrocardiogram", "mri", "ct", "pet", "scan", "scans", "imaging",
+        "radiograph", "radiographic", "radiological", "echocardiogram", "test", "tests", "tested",
+        "testing", "evidence", "presence", "finding", "findings", "biopsy", "serology",
+        "serologic", "serological", "pcr", "assay", "culture", "detectable", "detected",
+        "screening", "titer", "titre",
+    ]),
+    "subject": frozenset([
+        "parent", "parents", "mother", "mothers", "father", "fathers", "partner", "partners",
+        "spouse", "household", "contact", "contacts", "sibling", "siblings", "family", "relative",
+        "relatives", "donor", "donors", "recipient", "recipients", "caregiver", "caregivers",
+        "infant", "infants", "baby", "babies", "fetus", "offspring", "sexual",
+    ]),
+    "cause": frozenset([
+        "related", "associated", "induced", "due", "secondary", "caused", "attributable",
+        "because", "defining",
+    ]),
+}
+# fmt: on
+_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+# Words that open a post-modifier ("… within 6 months", "… on MRI", "… requiring treatment"):
+# scope words after one reach back over the pieces before; scope words before one (or in a
+# piece that starts with one: "In the past 12 months: …") reach forward over the pieces after.
+# fmt: off
+_TAIL = frozenset([
+    "within", "in", "on", "at", "during", "after", "before", "since", "over", "for",
+    "requiring", "requires", "required", "that", "which", "who", "whose", "with", "without",
+    "by", "due", "related", "associated", "secondary", "induced", "following", "from",
+    "despite", "under", "as", "when", "while", "where", "including", "such", "prior",
+])
+# fmt: on
+
+
+def _scope_class(word: str) -> str | None:
+    for part in word.split("-"):
+        for name, words in SCOPE_CLASSES.items():
+            if part in words:
+                return name
+    return None
+
+
+def scope_word(text: str) -> tuple[str, str] | None:
+    """The first (class, word) of a scope class in ``text``, or None."""
+    for w in _WORD.findall(text):
+        cls = _scope_class(w.lower())
+        if cls is not None:
+            return cls, w.lower()
+    return None
+
+
+def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """Scope words of an unread piece that reach forward and backward: (forward, backward).
+
+    A hyphened compound ("AIDS-related infection") is a pre-modifier, so it reaches forward.
+    """
+    words = [w.lower() for w in _WORD.findall(text)]
+    cut = next((i for i, w in enumerate(words) if w in _TAIL), len(words))
+    forward = backward = None
+    if cut == 0:  # a lead phrase: "In the past 12 months: MI, stroke"
+        return scope_word(text), None
+    for i, w in enumerate(words):
+        cls = _scope_class(w)
+        if cls is None:
+            continue
+        if i < cut:
+            forward = forward or (cls, w)
+        else:
+            backward = backward or (cls, w)
+    return forward, backward
+
+
+def assisted(text: str, why: str, evidence: Rule) -> ManualRule:
+    """A criterion no piece can decide: manual, with what was read kept as evidence."""
+    snippet = text.strip() if len(text.strip()) <= 160 else text.strip()[:157] + "…"
+    return ManualRule(reason=f"{why}: '{snippet}'", evidence=evidence)
+
+
+def computable_part(rule: Rule) -> Rule | None:
+    """``rule`` without its manual parts (None when nothing computable is left)."""
+    if rule.kind == "manual":
+        return None
+    if isinstance(rule, AllRule | AnyRule):
+        kept = [c for c in (computable_part(r) for r in rule.rules) if c is not None]
+        if not kept:
+            return None
+        if len(kept) == 1:
+            return kept[0]
+        return type(rule)(rules=kept)
+    return rule
+
+
+def with_law(rule: Rule, law: Law) -> Rule:
+    """Name the law under which ``rule``'s manual parts leave its computable parts deciding."""
+    if isinstance(rule, ManualRule):
+        return rule if rule.law is not None else rule.model_copy(update={"law": law})
+    if isinstance(rule, AllRule | AnyRule):
+        return type(rule)(rules=[with_law(r, law) for r in rule.rules])
+    return rule
