@@ -87,6 +87,16 @@ _TAIL = frozenset([
 # fmt: on
 
 
+# A time that points into the trial ("planning to become pregnant during the study") does not
+# narrow what the patient is now ("pregnant, breastfeeding, or planning …").
+_FUTURE = re.compile(
+    r"(?i)\b(?:during|throughout|within\s+the\s+(?:\w+\s+)?duration\s+of|for\s+the\s+duration"
+    r"\s+of|until|through)\b[^.;]*"
+    r"\b(?:study|trial|participation|treatment\s+period)\b|\bafter\s+the\s+last\s+dose\b"
+)
+_PAST = re.compile(r"(?i)\b(?:within|prior|before|last|preceding|previous|since|ago|past)\b")
+
+
 def _scope_class(word: str) -> str | None:
     for part in word.split("-"):
         for name, words in SCOPE_CLASSES.items():
@@ -114,9 +124,10 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     forward = backward = None
     if cut == 0:  # a lead phrase: "In the past 12 months: MI, stroke"
         return scope_word(text), None
+    future = _FUTURE.search(text) is not None and not _PAST.search(_FUTURE.sub(" ", text))
     for i, w in enumerate(words):
         cls = _scope_class(w)
-        if cls is None:
+        if cls is None or (cls == "time" and future):
             continue
         if i < cut:
             forward = forward or (cls, w)
@@ -146,9 +157,17 @@ def computable_part(rule: Rule) -> Rule | None:
 
 
 def with_law(rule: Rule, law: Law) -> Rule:
-    """Name the law under which ``rule``'s manual parts leave its computable parts deciding."""
+    """Name the law under which ``rule``'s manual parts leave its computable parts deciding.
+
+    Only manual parts inside all/any get one (a criterion that is manual as a whole needs none),
+    and a part keeps the law it was given where it was made.
+    """
+    if not isinstance(rule, AllRule | AnyRule):
+        return rule
+    return type(rule)(rules=[_named(r, law) for r in rule.rules])
+
+
+def _named(rule: Rule, law: Law) -> Rule:
     if isinstance(rule, ManualRule):
         return rule if rule.law is not None else rule.model_copy(update={"law": law})
-    if isinstance(rule, AllRule | AnyRule):
-        return type(rule)(rules=[with_law(r, law) for r in rule.rules])
-    return rule
+    return with_law(rule, law)

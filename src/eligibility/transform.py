@@ -971,12 +971,23 @@ def parse_criterion(
     rules += allowances
     if not rules:
         return ManualRule(reason=NO_CONTENT)
+    kind = "all" if section == "inclusion" else "any"
     if norm.endswith(":"):
         rules.append(ManualRule(reason="ends with ':' and what follows is not part of it"))
-        return _flat("all", rules) if any(r.kind != "manual" for r in rules) else _manual(norm)
+        if any(r.kind != "manual" for r in rules):
+            return compose.with_law(_flat("all", rules), "qualifier")
+        return _kept_as_evidence(norm, rules, kind)
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
+        return _kept_as_evidence(norm, rules, kind)
+    return compose.with_law(_flat(kind, rules), "separate")
+
+
+def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
+    """Sentences none of which decides: one manual rule, keeping what they read as evidence."""
+    read = [r.evidence for r in rules if isinstance(r, ManualRule) and r.evidence is not None]
+    if not read:
         return _manual(norm)
-    return _flat("all" if section == "inclusion" else "any", rules)
+    return compose.assisted(norm, "no part decides alone", _flat(kind, read))
 
 
 def _is_allowance(sentence: str) -> bool:
