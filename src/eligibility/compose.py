@@ -67,6 +67,12 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "relatives", "donor", "donors", "recipient", "recipients", "caregiver", "caregivers",
         "infant", "infants", "baby", "babies", "fetus", "offspring", "sexual",
     ]),
+    "judgement": frozenset([
+        "would", "could", "might", "interfere", "interferes", "interfering", "compromise",
+        "compromises", "limit", "limits", "preclude", "precludes", "affect", "affects",
+        "jeopardize", "jeopardise", "impair", "impairs", "opinion", "investigator",
+    ]),
+    "restriction": frozenset(["only", "solely", "exclusively", "isolated", "sole"]),
     "cause": frozenset([
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
         "because", "defining",
@@ -122,8 +128,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     words = [w.lower() for w in _WORD.findall(text)]
     cut = next((i for i, w in enumerate(words) if w in _TAIL), len(words))
     forward = backward = None
-    if cut == 0:  # a lead phrase: "In the past 12 months: MI, stroke"
-        return scope_word(text), None
+    if cut == 0:  # "In the past 12 months: MI, …" leads; "…, that requires treatment" trails
+        found = scope_word(text)
+        return found, found
+    if ":" in text:  # "Any of the following within 6 months: MI, …": the lead-in reaches on
+        forward = scope_word(text.rsplit(":", 1)[0])
     future = _FUTURE.search(text) is not None and not _PAST.search(_FUTURE.sub(" ", text))
     for i, w in enumerate(words):
         cls = _scope_class(w)

@@ -16,6 +16,7 @@ Three layers, each small:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -200,9 +201,20 @@ def _check_unit(a: vocab.Analyte, unit: str) -> None:
     if a.units and "copies/mL" in a.units:
         raise NotUnderstood(f"unit {unit} for {a.name}")
     try:
-        vocab.conversion_factor(unit, a.unit, a.id)
+        factor = vocab.conversion_factor(unit, a.unit, a.id)
     except vocab.UnitError as exc:
         raise NotUnderstood(f"unit {unit} does not fit {a.name}") from exc
+    # "Bilirubin ≤ 2.0 g/dL" (for mg/dL) converts to 2,000 mg/dL and never binds: a unit a
+    # hundredfold or more away from every unit the analyte is reported in is a typo, not a bound
+    usual = [u for u in (a.unit, *a.units) if u]
+    spread = []
+    for u in usual:
+        try:
+            spread.append(abs(math.log10(factor / vocab.conversion_factor(u, a.unit, a.id))))
+        except (vocab.UnitError, ValueError, ZeroDivisionError):
+            continue
+    if spread and min(spread) >= 2:
+        raise NotUnderstood(f"unit {unit} is implausible for {a.name} (usually {', '.join(usual)})")
 
 
 # --------------------------------------------------------------------------- the transformer
@@ -957,9 +969,8 @@ def parse_criterion(
                 allowances.append(_manual(said))
             else:
                 rules.append(rule)
-                stop = bool(seps) and seps[0].type == "STOP"
-                if rule.kind == "manual" and stop and _REACHES_ON.search(said):
-                    reach = said[:120]
+                if rule.kind == "manual" and seps and _REACHES_ON.search(said):
+                    reach = said[:120]  # "… OTHER THAN CIS of the cervix; basal cell …; or …"
         lo = seps[-1].end if seps else hi
     if allowances and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
         # "Brain metastases. Patients with treated brain metastases can be enrolled.": an
@@ -974,17 +985,42 @@ def parse_criterion(
     kind = "all" if section == "inclusion" else "any"
     if norm.endswith(":"):
         rules.append(ManualRule(reason="ends with ':' and what follows is not part of it"))
-        if any(r.kind != "manual" for r in rules):
+        if section == "exclusion" and any(r.kind != "manual" for r in rules):
+            # "Patients infected by HBV, HCV, HDV:" — excluded only if they have one of them
             return compose.with_law(_flat("all", rules), "qualifier")
+        # "Age 65-70 years:" in an inclusion may name the subgroup the items after it are for
+        return _kept_as_evidence(norm, rules, kind)
+    if len(rules) > 1 and any(
+        r.kind == "manual" and _SUBGROUP.search(_reason_text(r)) for r in rules
+    ):
+        # "ALT/AST > 2 × ULN. For patients with hepatic metastases, ALT/AST > 5 × ULN …": a
+        # sentence for a subgroup, not read, changes what the others mean for that subgroup
+        return _kept_as_evidence(norm, rules, kind)
+    if section == "exclusion" and any(r.kind == "not" for r in rules):
+        # "No other liver disease" listed under exclusions: "no" restates the section or
+        # turns the item into a requirement; which one the text means is for a person
         return _kept_as_evidence(norm, rules, kind)
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
         return _kept_as_evidence(norm, rules, kind)
     return compose.with_law(_flat(kind, rules), "separate")
 
 
+_SUBGROUP = re.compile(
+    r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
+    r"females|males|children|adults|cases)\b"
+)
+
+
+def _reason_text(rule: Rule) -> str:
+    return rule.reason if isinstance(rule, ManualRule) else ""
+
+
 def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
     """Sentences none of which decides: one manual rule, keeping what they read as evidence."""
-    read = [r.evidence for r in rules if isinstance(r, ManualRule) and r.evidence is not None]
+    read = [
+        r.evidence if isinstance(r, ManualRule) else compose.computable_part(r) for r in rules
+    ]
+    read = [r for r in read if r is not None]
     if not read:
         return _manual(norm)
     return compose.assisted(norm, "no part decides alone", _flat(kind, read))
