@@ -492,6 +492,8 @@ def tokenize(text: str) -> list[Tok]:
             pass
         elif kind == "punct" and raw in {":", ";"}:
             toks.append(Tok("SEMI" if raw == ";" else "COLON", raw, start, end))
+        elif kind == "punct" and raw == "." and _genus_dot(toks, text, end):
+            toks.append(Tok("WORD", raw, start, end))  # "M. tuberculosis": no full stop
         elif kind == "punct" and raw == ".":
             toks.append(Tok("STOP", raw, start, end))
         else:
@@ -734,6 +736,21 @@ def parse_tokens(toks: list[Tok]) -> Tree | None:
         return parser().parse(feed)
     except LarkError:
         return None
+
+
+_GENUS_NEXT = re.compile(r" [a-z]{3,}")
+
+
+def _genus_dot(toks: list[Tok], text: str, end: int) -> bool:
+    """A single capital before ". lower-case word" abbreviates a genus (M. tuberculosis)."""
+    last = toks[-1] if toks else None
+    return (
+        last is not None
+        and last.end == end - 1
+        and len(last.value) == 1
+        and last.value.isupper()
+        and _GENUS_NEXT.match(text, end) is not None
+    )
 
 
 _NEVER = frozenset({"WORD", "AMBIG", "SEMI", "STOP", "UNLESS", "AGO", "COLON"})

@@ -120,7 +120,7 @@ def _seps(items: Iterable[object]) -> set[str]:
     return found
 
 
-def _list_kind(seps: set[str], ctx: Ctx, negated: bool = False) -> str:
+def _list_kind(seps: set[str], ctx: Ctx, negated: bool = False, slash_or: bool = False) -> str:
     """How a list of names sharing one predicate combines.
 
     Exclusion lists enumerate what excludes ("HIV, HBV and HCV"): any. Under a negation "no X or
@@ -128,6 +128,8 @@ def _list_kind(seps: set[str], ctx: Ctx, negated: bool = False) -> str:
     """
     if ctx.section == "exclusion" or negated:
         return "any"
+    if "slash" in seps:  # "ALT/AST ≤ 3 × ULN" is both; "Stroke/TIA" is either
+        seps = (seps - {"slash"}) | {"or" if slash_or else "comma"}
     if "or" in seps and "and" in seps:
         raise NotUnderstood("a list joined by both 'and' and 'or'")
     return "any" if "or" in seps else "all"
@@ -272,7 +274,7 @@ class _Clauses(Transformer):
             return {"or"}
         if "AND" in words:
             return {"and"}
-        return {"comma"}
+        return {"slash"} if words == {"SLASH"} else {"comma"}
 
     # -- labs
     def analyte(self, *toks: Token) -> tuple[str, str]:
@@ -667,7 +669,7 @@ class _Clauses(Transformer):
                 )
                 rule = AnyRule(rules=rules)
                 return NotRule(rule=rule) if negated else rule
-            kind = _list_kind(seps, ctx, negated)
+            kind = _list_kind(seps, ctx, negated, slash_or=True)
             if kind == "any":  # "active X or X": the unqualified one covers both
                 plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
                 rules = [r for r in rules if r.active is None or r.condition not in plain]  # type: ignore[union-attr]
@@ -1252,6 +1254,9 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     def text_of(p: _Piece) -> str:
         return norm[p.start : p.end].strip(" ,;.:")
 
+    grouped = _sex_groups(toks, pieces, norm[lo:hi])
+    if grouped is not None:
+        return grouped
     if all(p.rule is None for p in pieces):
         return _manual(norm[lo:hi].strip(" ,;.:"))
     unknown = [p for p in pieces if p.rule is None]
@@ -1300,6 +1305,40 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             )
     rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
     return compose.with_law(_flat(kind, rules), "separate")
+
+
+def _sex_groups(toks: list[Tok], pieces: list[_Piece], text: str) -> Rule | None:
+    """ "Women aged 9-45 and men aged 9-15": one group per sex, each with its own limits.
+
+    Read as one conjunction it would fail every patient; the groups are alternatives. When a
+    group's piece is not read the criterion is assisted (no group decides for the others).
+    """
+    sexes = [
+        {t.value for t in toks if t.type == "SEX" and p.start <= t.start < p.end} for p in pieces
+    ]
+    named = [k for k, found in enumerate(sexes) if len(found) == 1]
+    if len(named) < 2 or len({next(iter(sexes[k])) for k in named}) < 2:
+        return None
+    groups: list[list[_Piece]] = []
+    for k, p in enumerate(pieces):
+        if k in named or not groups:
+            groups.append([p])
+        else:
+            groups[-1].append(p)
+    if any(len(g) < 2 for g in groups):
+        return None  # "Male and female patients, 18 years or older": one group, both sexes
+    rules: list[Rule] = []
+    for g in groups:
+        read = [p.rule for p in g]
+        if any(r is None for r in read) or not any(
+            isinstance(r, SexRule) for r in read for r in _leaves(r)  # type: ignore[arg-type]
+        ):
+            parsed = [r for p in pieces if (r := p.rule) is not None]
+            return compose.assisted(
+                text, "groups with their own limits, one not read", _flat("any", parsed)
+            ) if parsed else _manual(text)
+        rules.append(_flat("all", read))  # type: ignore[arg-type]
+    return _flat("any", rules)
 
 
 # ------------------------------------------------------------------ qualified conditions
