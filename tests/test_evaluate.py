@@ -847,3 +847,151 @@ def test_results_on_the_same_newest_date(
         assert outcome.reason == reason
     assert outcome.missing == missing
     assert len(outcome.evidence) == evidence
+
+
+# --- both evaluators on one rule ------------------------------------------------------------
+
+
+def run_both(
+    rule: dict[str, Any],
+    patient: dict[str, Any],
+    section: str = "inclusion",
+    as_of: date = AS_OF,
+    **opts: Any,
+):
+    """The detailed status and outcome; the fast path must give the same status."""
+    from eligibility.fast import compile_fast, fast_screen, index_fast
+
+    ruleset = RuleSet.model_validate(
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": section, "text": "t", "rule": rule}],
+        }
+    )
+    p = Patient.model_validate({"id": "p", **patient})
+    options = Options(**opts)
+    outcome = compile_rule(ruleset.criteria[0].rule, Where("T", "C1", section))(
+        build_facts(p, as_of, options)
+    )
+    status = criterion_status(section, outcome.truth)
+    fast = compile_fast(ruleset)
+    facts = index_fast(p, as_of, options)
+    _, statuses = fast_screen(fast, facts)
+    assert statuses == [status], ("fast path disagrees", outcome.reason)
+    assert [table[check(facts)] for check, table in fast.tied] == statuses
+    return status, outcome
+
+
+# --- age: inclusive bounds in completed years, strict bounds on exact age -------------------
+
+OVER_18 = {"kind": "age", "min": 18, "min_inclusive": False}
+FROM_18 = {"kind": "age", "min": 18}
+UNDER_65 = {"kind": "age", "max": 65, "max_inclusive": False}
+TO_65 = {"kind": "age", "max": 65}
+ADULT_UNDER_65 = {"kind": "age", "min": 18, "max": 65, "min_inclusive": False, "max_inclusive": False}
+OVER_20 = {"kind": "age", "min": 20, "min_inclusive": False}
+
+AGE_BOUNDS = [
+    # id, rule, birth date or recorded age, as-of, status
+    ("> 18 on the day before the 18th birthday", OVER_18, "2006-05-10", "2024-05-09", "fail"),
+    ("> 18 on the 18th birthday: exactly 18", OVER_18, "2006-05-10", "2024-05-10", "fail"),
+    ("> 18 on the day after the 18th birthday", OVER_18, "2006-05-10", "2024-05-11", "pass"),
+    ("> 18 at 18 years 364 days", OVER_18, "2006-05-10", "2025-05-09", "pass"),
+    ("> 18 on the 19th birthday", OVER_18, "2006-05-10", "2025-05-10", "pass"),
+    ("≥ 18 on the 18th birthday", FROM_18, "2006-05-10", "2024-05-10", "pass"),
+    ("≥ 18 on the day before", FROM_18, "2006-05-10", "2024-05-09", "fail"),
+    ("< 65 on the day before the 65th birthday", UNDER_65, "1960-05-10", "2025-05-09", "pass"),
+    ("< 65 on the 65th birthday", UNDER_65, "1960-05-10", "2025-05-10", "fail"),
+    ("≤ 65 at 65 years 364 days", TO_65, "1960-05-10", "2026-05-09", "pass"),
+    ("≤ 65 on the 66th birthday", TO_65, "1960-05-10", "2026-05-10", "fail"),
+    ("> 18 and < 65 at 18 years 1 day", ADULT_UNDER_65, "2006-05-10", "2024-05-11", "pass"),
+    ("> 18 and < 65 on the 65th birthday", ADULT_UNDER_65, "1959-05-10", "2024-05-10", "fail"),
+    # 29 February birthdays fall on 1 March in common years (as completed years count them)
+    ("29 Feb: > 18 on 28 Feb of a common year", OVER_18, "2008-02-29", "2026-02-28", "fail"),
+    ("29 Feb: > 18 on 1 Mar of a common year (exactly 18)", OVER_18, "2008-02-29", "2026-03-01", "fail"),
+    ("29 Feb: > 18 on 2 Mar of a common year", OVER_18, "2008-02-29", "2026-03-02", "pass"),
+    ("29 Feb: ≥ 18 on 1 Mar of a common year", FROM_18, "2008-02-29", "2026-03-01", "pass"),
+    ("29 Feb: > 20 on 29 Feb of a leap year (exactly 20)", OVER_20, "2008-02-29", "2028-02-29", "fail"),
+    ("29 Feb: > 20 on 1 Mar of a leap year", OVER_20, "2008-02-29", "2028-03-01", "pass"),
+    ("29 Feb: < 65 on 28 Feb of a common year", UNDER_65, "1960-02-29", "2025-02-28", "pass"),
+    ("29 Feb: < 65 on 1 Mar of a common year", UNDER_65, "1960-02-29", "2025-03-01", "fail"),
+    # only completed years recorded: a strict bound is decided when every exact age agrees
+    ("recorded 18 against > 18: could be 18 y 0 d", OVER_18, 18, "2024-03-01", "unknown"),
+    ("recorded 18.9 against > 18: still completed 18", OVER_18, 18.9, "2024-03-01", "unknown"),
+    ("recorded 19 against > 18", OVER_18, 19, "2024-03-01", "pass"),
+    ("recorded 17 against > 18", OVER_18, 17, "2024-03-01", "fail"),
+    ("recorded 18 against ≥ 18", FROM_18, 18, "2024-03-01", "pass"),
+    ("recorded 64 against < 65", UNDER_65, 64, "2024-03-01", "pass"),
+    ("recorded 65 against < 65", UNDER_65, 65, "2024-03-01", "fail"),
+    ("recorded 18 against > 18 and < 65", ADULT_UNDER_65, 18, "2024-03-01", "unknown"),
+    ("recorded 70 against > 18 and < 65", ADULT_UNDER_65, 70, "2024-03-01", "fail"),
+    ("recorded 40 against > 18 and < 65", ADULT_UNDER_65, 40, "2024-03-01", "pass"),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,given,as_of,expected", [c[1:] for c in AGE_BOUNDS], ids=[c[0] for c in AGE_BOUNDS]
+)
+def test_age_bounds(rule, given, as_of, expected):
+    patient = {"birth_date": given} if isinstance(given, str) else {"age": given}
+    status, outcome = run_both(rule, patient, as_of=date.fromisoformat(as_of))
+    assert status == expected, outcome.reason
+    if status == "unknown":
+        assert outcome.missing == ("birth date",)
+    else:
+        assert outcome.missing == ()
+
+
+def test_age_strict_bound_reasons():
+    _, o = run_both(OVER_18, {"birth_date": "2006-05-10"}, as_of=date(2024, 5, 10))
+    assert o.reason == (
+        "age 18 (born 2006-05-10, as of 2024-05-10); exactly 18 years on 2024-05-10; needs > 18 years"
+    )
+    _, o = run_both(OVER_18, {"age": 18})
+    assert o.reason == (
+        "age 18 (as recorded); completed years cannot tell whether exact age is > 18; "
+        "needs > 18 years"
+    )
+    assert o.missing == ("birth date",)
+
+
+def test_age_strict_bound_in_an_exclusion():
+    """An exclusion "aged > 75" on a recorded completed age of 75 is unknown, not a pass."""
+    status, o = run_both({"kind": "age", "min": 75, "min_inclusive": False}, {"age": 75}, "exclusion")
+    assert status == "unknown"
+    assert o.missing == ("birth date",)
+
+
+@pytest.mark.parametrize(
+    "birth,years,day",
+    [
+        ("2006-05-10", 18, "2024-05-10"),
+        ("2008-02-29", 18, "2026-03-01"),
+        ("2008-02-29", 20, "2028-02-29"),
+        ("2000-01-31", 0.25, "2000-05-01"),  # 3 months: 31 April rolls to 1 May
+        ("2000-01-10", 1.5, "2001-07-10"),
+        ("2000-01-10", 0.1, "2000-02-16"),  # not a whole month: 36.525 days, rounded up
+        ("2000-01-10", 9000, "9999-12-31"),  # beyond the calendar
+    ],
+)
+def test_anniversary(birth, years, day):
+    from eligibility.evaluate import anniversary
+
+    assert anniversary(date.fromisoformat(birth), years) == date.fromisoformat(day)
+
+
+@pytest.mark.parametrize(
+    "rule,flagged",
+    [
+        ({"kind": "age", "min": 18, "max": 18, "min_inclusive": False}, False),  # 18 y 1 d …
+        ({"kind": "age", "min": 18, "max": 18, "max_inclusive": False}, True),
+        ({"kind": "age", "min": 18, "max": 18, "min_inclusive": False, "max_inclusive": False}, True),
+    ],
+)
+def test_age_bounds_meeting_at_one_number(rule, flagged):
+    from eligibility.checks import semantic_problems
+
+    ruleset = RuleSet.model_validate(
+        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}]}
+    )
+    assert bool(semantic_problems(ruleset)) == flagged

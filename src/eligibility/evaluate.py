@@ -110,6 +110,32 @@ def completed_years(birth: date, on: date) -> int:
     return years
 
 
+def anniversary(birth: date, years: float) -> date:
+    """The day on which exact age reaches ``years``: the birthday of that year, where a
+    29 February birthday falls on 1 March in common years (as in ``completed_years``: the
+    patient born 29 February 2008 is exactly 18 on 1 March 2026, and over 18 from 2 March).
+    A fraction of a year counts as whole months when it is one (1.5 years: 18 months), else as
+    days (365.25 a year, rounded up); a month end that does not exist rolls to the 1st.
+    Dates beyond the calendar are ``date.max``."""
+    whole = int(years)
+    months = round((years - whole) * 12)
+    extra_days = 0
+    if not math.isclose((years - whole) * 12, months, abs_tol=1e-9):
+        months, extra_days = 0, math.ceil((years - whole) * 365.25)
+    year, month = birth.year + whole, birth.month + months
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    if year > date.max.year:
+        return date.max
+    try:
+        day = date(year, month, birth.day)
+    except ValueError:  # 29 February in a common year, 31 April, …: the next 1st
+        day = date(year + month // 12, month % 12 + 1, 1) if year < date.max.year else date.max
+    try:
+        return day + timedelta(days=extra_days)
+    except OverflowError:
+        return date.max
+
+
 @lru_cache(maxsize=8192)
 def _analyte_id(term: str) -> str | None:
     """Charted test name -> analyte id, cached: a cohort repeats the same few spellings."""
@@ -424,13 +450,50 @@ def _bounds_text(lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool,
     return " and ".join(parts) + f" {unit}"
 
 
-def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool) -> bool:
-    if lo is not None and not (compare(value, ">=" if lo_inc else ">", lo)):
-        return False
-    return hi is None or compare(value, "<=" if hi_inc else "<", hi)
+def _age_truth(
+    rule: AgeRule, completed: int, birth: date | None, as_of: date
+) -> tuple[Truth, str | None]:
+    """Each bound on its own: an inclusive bound compares completed years, a strict one exact
+    age (``birth`` known: the as-of date against the birthday the bound names; only completed
+    years: decided when every exact age they allow agrees). Any false is false, then any
+    unknown; the note says what exact age showed or could not show."""
+    truths, notes = [], []
+    if rule.min is not None:
+        if rule.min_inclusive:
+            truths.append(T if compare(completed, ">=", rule.min) else F)
+        elif birth is not None:
+            day = anniversary(birth, rule.min)
+            truths.append(T if as_of > day else F)
+            if as_of == day:
+                notes.append(f"exactly {fmt(rule.min)} years on {as_of.isoformat()}")
+        elif compare(completed, ">", rule.min):
+            truths.append(T)
+        elif compare(completed + 1, "<=", rule.min):
+            truths.append(F)
+        else:
+            truths.append(U)
+            notes.append(f"completed years cannot tell whether exact age is > {fmt(rule.min)}")
+    if rule.max is not None:
+        if rule.max_inclusive:
+            truths.append(T if compare(completed, "<=", rule.max) else F)
+        elif birth is not None:
+            day = anniversary(birth, rule.max)
+            truths.append(T if as_of < day else F)
+            if as_of == day:
+                notes.append(f"exactly {fmt(rule.max)} years on {as_of.isoformat()}")
+        elif compare(completed + 1, "<=", rule.max):
+            truths.append(T)
+        elif compare(completed, ">=", rule.max):
+            truths.append(F)
+        else:
+            truths.append(U)
+            notes.append(f"completed years cannot tell whether exact age is < {fmt(rule.max)}")
+    truth = F if F in truths else U if U in truths else T
+    return truth, "; ".join(notes) or None
 
 
 def _compile_age(rule: AgeRule) -> Check:
+    """Inclusive bounds compare completed years; strict ones exact age (see ``_age_truth``)."""
     needs = _bounds_text(rule.min, rule.max, rule.min_inclusive, rule.max_inclusive, "years")
 
     def check(facts: Facts) -> Outcome:
@@ -449,8 +512,11 @@ def _compile_age(rule: AgeRule) -> Check:
             source = f"age {fmt(p.age)} (as recorded)"
         else:
             return Outcome(U, "age not recorded", ("birth date or age",))
-        ok = _within(age, rule.min, rule.max, rule.min_inclusive, rule.max_inclusive)
-        return Outcome(T if ok else F, f"{source}; needs {needs}", (), (ev,))
+        truth, note = _age_truth(rule, age, p.birth_date, facts.as_of)
+        shown = f"{source}; {note}" if note else source
+        if truth is U:
+            return Outcome(U, f"{shown}; needs {needs}", ("birth date",), (ev,))
+        return Outcome(truth, f"{shown}; needs {needs}", (), (ev,))
 
     return check
 

@@ -29,6 +29,7 @@ from .evaluate import (
     _condition_id,
     _derived_creatinine_clearance,
     _drug_id,
+    anniversary,
 )
 from .model import (
     AgeRule,
@@ -457,17 +458,58 @@ def _manual(where: Where) -> Predicate:
     return check
 
 
-def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool) -> bool:
-    if lo is not None and not (_ge(value, lo) if lo_inc else _gt(value, lo)):
-        return False
-    return hi is None or (_le(value, hi) if hi_inc else _lt(value, hi))
-
-
 _MAX_MEMO = 256  # bound per-rule memo tables: their keys come from untrusted profiles
 
 
 def _age(rule: AgeRule) -> Predicate:
+    """Inclusive bounds on completed years (memoised); a strict bound on exact age, as
+    ``evaluate._age_truth``: the as-of date against the birthday the bound names, or, with only
+    completed years recorded, decided when all the exact ages they allow agree."""
     lo, hi, lo_inc, hi_inc = rule.min, rule.max, rule.min_inclusive, rule.max_inclusive
+    if (lo is None or lo_inc) and (hi is None or hi_inc):
+        return _completed_age(lo, hi)
+
+    def check(facts: FastFacts) -> int:
+        age = facts.age
+        if age is None:
+            return UNKNOWN
+        birth = facts.patient.birth_date
+        result = TRUE
+        if lo is not None:
+            if lo_inc:
+                ok = _ge(age, lo)
+            elif birth is not None:
+                ok = facts.as_of > anniversary(birth, lo)
+            elif _gt(age, lo):
+                ok = True
+            elif _le(age + 1, lo):
+                ok = False
+            else:
+                result = UNKNOWN
+                ok = True
+            if not ok:
+                return FALSE
+        if hi is not None:
+            if hi_inc:
+                ok = _le(age, hi)
+            elif birth is not None:
+                ok = facts.as_of < anniversary(birth, hi)
+            elif _le(age + 1, hi):
+                ok = True
+            elif _ge(age, hi):
+                ok = False
+            else:
+                result = UNKNOWN
+                ok = True
+            if not ok:
+                return FALSE
+        return result
+
+    return check
+
+
+def _completed_age(lo: float | None, hi: float | None) -> Predicate:
+    """Inclusive bounds only: completed years decide."""
     memo: dict[int, int] = {}  # completed years -> truth: a cohort has few distinct ages
 
     def check(facts: FastFacts) -> int:
@@ -476,7 +518,7 @@ def _age(rule: AgeRule) -> Predicate:
             return UNKNOWN
         truth = memo.get(age)
         if truth is None:
-            truth = TRUE if _within(age, lo, hi, lo_inc, hi_inc) else FALSE
+            truth = TRUE if (lo is None or _ge(age, lo)) and (hi is None or _le(age, hi)) else FALSE
             if len(memo) < _MAX_MEMO:
                 memo[age] = truth
         return truth
