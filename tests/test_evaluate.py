@@ -995,3 +995,102 @@ def test_age_bounds_meeting_at_one_number(rule, flagged):
         {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}]}
     )
     assert bool(semantic_problems(ruleset)) == flagged
+
+
+# --- windows: events are dated by their onset, states by when they were present -------------
+
+MI6 = {"kind": "condition", "condition": "myocardial_infarction", "within": {"amount": 6, "unit": "months"}}
+MI_EVER = {"kind": "condition", "condition": "myocardial_infarction"}
+STROKE3 = {"kind": "condition", "condition": "stroke", "within": {"amount": 3, "unit": "months"}}
+CVD6 = {"kind": "condition", "condition": "cerebrovascular_disease", "within": {"amount": 6, "unit": "months"}}
+TB1Y = {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}
+
+
+def cond(name: str, status: str = "active", onset: str | None = None, end: str | None = None):
+    key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
+    out: dict[str, Any] = {key: name, "status": status}
+    if onset:
+        out["onset"] = onset
+    if end:
+        out["end"] = end
+    return out
+
+
+WINDOWS = [
+    # id, rule, conditions, exclusion status, missing
+    ("event: an MI of 2012 recorded as active is not within 6 months", MI6, [cond("MI", onset="2012-03-04")], "pass", ()),
+    ("event: MI with onset inside the window", MI6, [cond("MI", onset="2024-01-10")], "fail", ()),
+    ("event: MI with onset on the window's first day", MI6, [cond("MI", onset="2023-09-01")], "fail", ()),
+    ("event: MI with onset the day before the window", MI6, [cond("MI", onset="2023-08-31")], "pass", ()),
+    ("event: MI with onset on the as-of date", MI6, [cond("MI", onset="2024-03-01")], "fail", ()),
+    ("event: MI with onset after the as-of date", MI6, [cond("MI", onset="2024-03-02")], "pass", ()),
+    ("event: active MI without onset is unknown", MI6, [cond("MI")], "unknown", ("onset date of MI",)),
+    ("event: resolved MI without any date is unknown", MI6, [cond("MI", "resolved")], "unknown", ("onset date of MI",)),
+    ("event: resolved MI with only an end date is unknown", MI6, [cond("MI", "resolved", end="2024-01-01")], "unknown", ("onset date of MI",)),
+    ("event: an old MI resolved inside the window did not happen in it", MI6, [cond("MI", "resolved", "2023-01-01", "2023-12-01")], "pass", ()),
+    ("event: by ICD-10 code, onset 2012", MI6, [cond("I21.9", onset="2012-03-04")], "pass", ()),
+    ("event: by ICD-10 code, onset inside", MI6, [cond("I21.9", onset="2024-02-01")], "fail", ()),
+    ("event: without a window nothing changes (MI of 2012 counts)", MI_EVER, [cond("MI", onset="2012-03-04")], "fail", ()),
+    ("event: without a window an undated MI counts", MI_EVER, [cond("MI")], "fail", ()),
+    ("event: one undated MI, one old: unknown", MI6, [cond("MI", onset="2012-03-04"), cond("heart attack")], "unknown", ("onset date of heart attack",)),
+    ("event: one undated MI, one recent: the recent one decides", MI6, [cond("MI"), cond("MI", onset="2024-02-01")], "fail", ()),
+    ("event: stroke of 2020 recorded as active", STROKE3, [cond("stroke", onset="2020-06-01")], "pass", ()),
+    ("event: stroke 2 months ago", STROKE3, [cond("ischemic stroke", "resolved", onset="2024-01-01")], "fail", ()),
+    ("event member of a state group: stroke of 2020 under cerebrovascular disease", CVD6, [cond("stroke", onset="2020-06-01")], "pass", ()),
+    ("event member of a state group: stroke inside the window", CVD6, [cond("CVA", onset="2024-01-01")], "fail", ()),
+    ("state member of the group: active TIA of 2020 is present now", CVD6, [cond("TIA", onset="2020-06-01")], "fail", ()),
+    ("state: active since 2012 is present in the window", TB1Y, [cond("tuberculosis", onset="2012-01-01")], "fail", ()),
+    ("state: active, no dates, is present", TB1Y, [cond("tuberculosis")], "fail", ()),
+    ("state: resolved with its end inside the window", TB1Y, [cond("tuberculosis", "resolved", "2010-01-01", "2023-06-01")], "fail", ()),
+    ("state: resolved with its end before the window", TB1Y, [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")], "pass", ()),
+    ("state: resolved, no end, onset inside the window", TB1Y, [cond("tuberculosis", "resolved", "2023-06-01")], "fail", ()),
+    ("state: resolved, no end, onset before the window", TB1Y, [cond("tuberculosis", "resolved", "2020-01-01")], "unknown", ("end date of tuberculosis",)),
+    ("state: resolved without any date", TB1Y, [cond("tuberculosis", "resolved")], "unknown", ("end date of tuberculosis",)),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,conditions,expected,missing", [c[1:] for c in WINDOWS], ids=[c[0] for c in WINDOWS]
+)
+def test_events_and_states_in_windows(events_vocab, rule, conditions, expected, missing):
+    status, outcome = run_both(rule, {"conditions": conditions}, "exclusion")
+    assert status == expected, outcome.reason
+    assert outcome.missing == missing
+    # the same entries in an inclusion ("history of …") give the opposite decided status
+    flipped = run_both(rule, {"conditions": conditions}, "inclusion")[0]
+    assert flipped == {"pass": "fail", "fail": "pass"}.get(expected, expected)
+
+
+def test_event_reasons(events_vocab):
+    _, o = run_both(MI6, {"conditions": [cond("MI", onset="2012-03-04")]}, "exclusion")
+    assert o.reason == (
+        "no myocardial infarction within 6 months before 2024-03-01 recorded; "
+        "MI recorded (active), onset 2012-03-04, before the window"
+    )
+    assert [e.path for e in o.evidence] == ["$.conditions[0]"]
+    _, o = run_both(MI6, {"conditions": [cond("MI", onset="2024-01-10")]}, "exclusion")
+    assert o.reason == "MI recorded (active), onset 2024-01-10 within 6 months before 2024-03-01"
+    _, o = run_both(MI6, {"conditions": [cond("MI")]}, "exclusion")
+    assert o.reason == (
+        "MI recorded (active) without an onset date: when it happened decides "
+        "within 6 months before 2024-03-01"
+    )
+    _, o = run_both(TB1Y, {"conditions": [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")]})
+    assert o.reason.endswith("; tuberculosis recorded (resolved), ended 2022-06-01, before the window")
+
+
+def test_nature_is_read_from_the_vocabulary():
+    """Without the fixture the shipped vocabulary decides; with it, MI is an event."""
+    from eligibility import vocab
+    from eligibility.evaluate import event_concepts
+
+    assert vocab.condition("tuberculosis").nature == "state"
+    assert "tuberculosis" not in event_concepts("tuberculosis")
+
+
+def test_event_concepts_cover_members(events_vocab):
+    from eligibility.evaluate import event_concepts
+
+    assert event_concepts("myocardial_infarction") == {"myocardial_infarction"}
+    assert event_concepts("cerebrovascular_disease") == {"stroke"}
+    assert event_concepts("tuberculosis") == frozenset()

@@ -875,6 +875,27 @@ def _in_window(entry: Resolved, window: Window | None, facts: Facts) -> Truth:
     return U  # resolved at an unknown date
 
 
+def _onset_in_window(entry: Resolved, window: Window, facts: Facts) -> Truth:
+    """For an event (MI, stroke): did it happen in [as_of - window, as_of]? Only the onset
+    says; being recorded as active says nothing about when. No onset: unknown."""
+    if entry.start is None:
+        return U
+    if entry.start > facts.as_of:
+        return F
+    return T if entry.start >= facts.as_of - timedelta(days=window.days()) else F
+
+
+def event_concepts(concept_id: str) -> frozenset[str]:
+    """The event concepts (``nature: event``) a condition rule on ``concept_id`` covers: the
+    concept itself and its members. An entry recorded as one of them (by name or ICD-10 code)
+    is dated by its onset in a window; any other entry is a state."""
+    return frozenset(
+        x.id
+        for x in vocab.conditions()
+        if x.nature == "event" and vocab.condition_matches(concept_id, x.id)
+    )
+
+
 def _condition_hit(concept_id: str, entry: Resolved) -> bool:
     """By concept, or by any ICD-10 code the entry carries (B18.0 is both HBV and HDV)."""
     if entry.concept is not None and vocab.condition_matches(concept_id, entry.concept):
@@ -899,9 +920,12 @@ def _compile_condition(rule: ConditionRule) -> Check:
         else ""
     )
 
+    events = event_concepts(c.id)
+
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
-        unsure: list[Resolved] = []
+        unsure: list[Outcome] = []
+        outside: list[tuple[Resolved, bool]] = []
         for entry in facts.conditions:
             if not _condition_hit(c.id, entry):
                 continue
@@ -909,27 +933,60 @@ def _compile_condition(rule: ConditionRule) -> Check:
                 continue
             if rule.active and not entry.active:
                 continue
-            timing = _in_window(entry, rule.within, facts)
+            event = bool(events) and any(_condition_hit(x, entry) for x in events)
+            if event and rule.within is not None:
+                timing = _onset_in_window(entry, rule.within, facts)
+            else:
+                timing = _in_window(entry, rule.within, facts)
+            status = "active" if entry.active else "resolved"
+            ev = Evidence(entry.path, entry.label, status, None, entry.start)
             if timing is T:
-                status = "active" if entry.active else "resolved"
-                return Outcome(
-                    T,
-                    f"{entry.label} recorded ({status}){_period(entry.start, entry.end)}{window}",
-                    (),
-                    (Evidence(entry.path, entry.label, status, None, entry.start),),
+                when = (
+                    f", onset {entry.start.isoformat()}"  # type: ignore[union-attr]
+                    if event and rule.within is not None
+                    else _period(entry.start, entry.end)
                 )
-            if timing is U:
-                unsure.append(entry)
+                return Outcome(T, f"{entry.label} recorded ({status}){when}{window}", (), (ev,))
+            if timing is U and event:
+                unsure.append(
+                    Outcome(
+                        U,
+                        f"{entry.label} recorded ({status}) without an onset date: when it "
+                        f"happened decides{window}",
+                        (f"onset date of {entry.label}",),
+                        (ev,),
+                    )
+                )
+            elif timing is U:
+                unsure.append(
+                    Outcome(
+                        U,
+                        f"{entry.label} resolved at an unknown date{window}",
+                        (f"end date of {entry.label}",),
+                        (ev,),
+                    )
+                )
+            elif rule.within is not None and not (entry.start and entry.start > facts.as_of):
+                outside.append((entry, event))
         if unsure:
-            e = unsure[0]
-            return Outcome(
-                U,
-                f"{e.label} resolved at an unknown date{window}",
-                (f"end date of {e.label}",),
-                (Evidence(e.path, e.label, "resolved", None, e.start),),
-            )
-        return _absent(
+            return Outcome(U, _join(unsure), _combine_missing(unsure), _evidence(unsure))
+        absent = _absent(
             rule.if_absent, facts, f"{what}{except_text}{window}", facts.unresolved_conditions
+        )
+        if not outside:
+            return absent
+        notes, evidence = [], []
+        for entry, event in outside:
+            status = "active" if entry.active else "resolved"
+            day = entry.start if event else entry.end
+            when = f"{'onset' if event else 'ended'} {day.isoformat()}"  # type: ignore[union-attr]
+            notes.append(f"{entry.label} recorded ({status}), {when}, before the window")
+            evidence.append(Evidence(entry.path, entry.label, status, None, entry.start))
+        return Outcome(
+            absent.truth,
+            f"{absent.reason}; " + "; ".join(dict.fromkeys(notes)),
+            absent.missing,
+            tuple(evidence),
         )
 
     return check

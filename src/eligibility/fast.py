@@ -30,6 +30,7 @@ from .evaluate import (
     _derived_creatinine_clearance,
     _drug_id,
     anniversary,
+    event_concepts,
 )
 from .model import (
     AgeRule,
@@ -765,6 +766,15 @@ def _when(
     return UNKNOWN
 
 
+def _onset(start: date | None, window: timedelta, as_of: date) -> int:
+    """``evaluate._onset_in_window``: did the event happen in [as_of - window, as_of]?"""
+    if start is None:
+        return UNKNOWN
+    if start > as_of:
+        return FALSE
+    return TRUE if start >= as_of - window else FALSE
+
+
 def _absent_value(if_absent: str | None) -> int | None:
     """What no matching entry means by the rule's own setting; None: the run's (facts.absent)."""
     if if_absent is None:
@@ -795,6 +805,8 @@ def _condition(rule: ConditionRule) -> Predicate:
     cid = c.id
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     active_only, window, own = rule.active, _since(rule.within), _absent_value(rule.if_absent)
+    # with a window, an entry recorded as an event is dated by its onset (``_onset``)
+    events = event_concepts(cid) if window is not None else _NONE
 
     def check(facts: FastFacts) -> int:
         if cid not in facts.condition_ids:
@@ -803,7 +815,10 @@ def _condition(rule: ConditionRule) -> Predicate:
         for hits, start, end, active in facts.conditions:
             if cid not in hits or not exceptions.isdisjoint(hits) or (active_only and not active):
                 continue
-            timing = _when(start, end, active, window, facts.as_of)
+            if events and not events.isdisjoint(hits):
+                timing = _onset(start, window, facts.as_of)  # type: ignore[arg-type]
+            else:
+                timing = _when(start, end, active, window, facts.as_of)
             if timing == TRUE:
                 return TRUE
             if timing == UNKNOWN:
