@@ -1094,3 +1094,135 @@ def test_event_concepts_cover_members(events_vocab):
     assert event_concepts("myocardial_infarction") == {"myocardial_infarction"}
     assert event_concepts("cerebrovascular_disease") == {"stroke"}
     assert event_concepts("tuberculosis") == frozenset()
+
+
+# --- assisted review: a manual rule's evidence is shown, never decides ----------------------
+
+
+def assisted(evidence: dict[str, Any], reason: str = "the text asks within 6 months") -> dict[str, Any]:
+    return {"kind": "manual", "reason": reason, "evidence": evidence}
+
+
+MI_2012 = [cond("MI", onset="2012-03-04")]
+ALT_LOW = [lab("ALT", 30, "U/L", 7, 40)]
+ALT_HIGH = [lab("ALT", 500, "U/L", 7, 40)]
+
+ASSISTED = [
+    # id, evidence rule, profile, evidence line, missing beyond the reviewer's decision, facts
+    ("condition evidence holds", MI_EVER, {"conditions": MI_2012}, "MI recorded (active) (since 2012-03-04)", (), 1),
+    ("condition evidence does not hold", MI_EVER, {}, "no myocardial infarction recorded", (), 0),
+    (
+        "condition evidence unknown",
+        MI6,
+        {"conditions": [cond("MI")]},
+        "MI recorded (active) without an onset date: when it happened decides within 6 months "
+        "before 2024-03-01 (to collect: onset date of MI)",
+        ("onset date of MI",),
+        1,
+    ),
+    (
+        "event evidence outside the window",
+        MI6,
+        {"conditions": MI_2012},
+        "no myocardial infarction within 6 months before 2024-03-01 recorded; "
+        "MI recorded (active), onset 2012-03-04, before the window",
+        (),
+        1,
+    ),
+    ("lab evidence holds", ALT3, {"labs": ALT_LOW}, "ALT 30 U/L = 0.75 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN", (), 1),
+    ("lab evidence fails", ALT3, {"labs": ALT_HIGH}, "ALT 500 U/L = 12.50 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN", (), 1),
+    ("lab evidence missing", ALT3, {}, "no ALT result; needs ≤ 3 × ULN (to collect: ALT result)", ("ALT result",), 0),
+]
+
+
+@pytest.mark.parametrize("section", ["inclusion", "exclusion"])
+@pytest.mark.parametrize(
+    "evidence,patient,line,missing,facts", [c[1:] for c in ASSISTED], ids=[c[0] for c in ASSISTED]
+)
+def test_assisted_review_is_always_review(events_vocab, section, evidence, patient, line, missing, facts):
+    status, o = run_both(assisted(evidence), patient, section)
+    assert status == "review"
+    assert o.truth is Truth.REVIEW
+    assert o.reason == f"needs review: the text asks within 6 months; evidence: {line}"
+    assert o.assisted == (line,)
+    assert o.missing == ("reviewer's decision", *missing)
+    assert len(o.evidence) == facts
+
+
+@pytest.mark.parametrize("section", ["inclusion", "exclusion"])
+@pytest.mark.parametrize("decision", ["pass", "fail"])
+@pytest.mark.parametrize("patient", [{"conditions": MI_2012}, {}], ids=["evidence holds", "evidence does not"])
+def test_assisted_review_is_answered_by_a_recorded_review(section, decision, patient):
+    review = {"trial": "T", "criterion": "C1", "status": decision, "by": "JR"}
+    status, o = run_both(assisted(MI_EVER), {**patient, "reviews": [review]}, section)
+    assert status == decision
+    assert o.reason == f"reviewed by JR as {decision}"
+    assert o.assisted == ()
+    assert [e.path for e in o.evidence] == ["$.reviews[0]"]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,expected",
+    [
+        ({"kind": "all", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_HIGH, "conditions": MI_2012}, "fail"),
+        ({"kind": "all", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_LOW, "conditions": MI_2012}, "review"),
+        ({"kind": "any", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_LOW}, "pass"),
+        ({"kind": "any", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_HIGH, "conditions": MI_2012}, "review"),
+        ({"kind": "all", "rules": [{"kind": "lab", "analyte": "ast", "comparator": "<=", "multiple": 3, "of": "ULN"}, assisted(MI_EVER)]}, {"conditions": MI_2012}, "unknown"),
+    ],
+)
+def test_assisted_review_inside_composites(rule, patient, expected):
+    status, o = run_both(rule, patient)
+    assert status == expected, o.reason
+    if expected in ("review", "unknown"):
+        assert o.assisted == ("MI recorded (active) (since 2012-03-04)",)
+        assert "; evidence: MI recorded (active) (since 2012-03-04)" in o.reason
+    else:
+        assert o.assisted == ()
+
+
+def test_assisted_review_shown_in_json_table_and_worksheet():
+    import io
+
+    from rich.console import Console
+
+    from eligibility.evaluate import compile_rules, evaluate
+    from eligibility.report import render_table
+    from eligibility.worksheet import worksheet
+
+    rule = {"kind": "all", "rules": [assisted(MI_EVER), ALT3]}
+    ruleset = RuleSet.model_validate(
+        {"trial": {"id": "T"}, "criteria": [{"id": "E9", "section": "exclusion", "text": "MI or other events within 6 months", "rule": rule}]}
+    )
+    patient = Patient.model_validate({"id": "p", "conditions": MI_2012, "labs": ALT_LOW})
+    result = evaluate(compile_rules(ruleset), build_facts(patient, AS_OF))
+    [c] = result.criteria
+    assert c.status == "review"
+    line = "MI recorded (active) (since 2012-03-04)"
+    d = c.to_dict()
+    assert d["assisted"] == [line]
+    assert d["reason"] == (
+        f"needs review: the text asks within 6 months; evidence: {line}; "
+        "ALT 30 U/L = 0.75 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN"
+    )
+    assert {e["path"] for e in d["evidence"]} == {"$.conditions[0]", "$.labs[0]"}
+    assert d["missing"] == ["reviewer's decision"]
+    out = io.StringIO()
+    render_table(result, Console(file=out, width=400, color_system=None))
+    assert f"→ evidence (does not decide): {line}" in out.getvalue()
+    assert "needs review: the text asks within 6 months; ALT 30 U/L" in out.getvalue()
+    html = worksheet(result)
+    # the evidence on a line of its own, set apart from the rest of the reason
+    assert f"<span class=assist>Evidence (does not decide): {line}</span>" in html
+    assert "needs review: the text asks within 6 months; ALT 30 U/L" in html
+    assert f"; evidence: {line}" not in html
+
+
+def test_validate_looks_inside_evidence():
+    from eligibility.checks import semantic_problems
+
+    ruleset = RuleSet.model_validate(
+        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": assisted({"kind": "condition", "condition": "dragon pox"})}]}
+    )
+    [problem] = semantic_problems(ruleset)
+    assert problem.path == "$.criteria[0].rule.evidence.condition"

@@ -119,6 +119,8 @@ def _walk(rule: Rule, path: str) -> Iterator[tuple[str, Rule]]:
             yield from _walk(child, f"{path}.rules[{j}]")
     elif isinstance(rule, NotRule):
         yield from _walk(rule.rule, f"{path}.rule")
+    elif isinstance(rule, ManualRule) and rule.evidence is not None:
+        yield from _walk(rule.evidence, f"{path}.evidence")
 
 
 def _span_problems(start: int, end: int, text: str, source: str, base: str) -> list[Problem]:

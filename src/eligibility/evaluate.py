@@ -37,7 +37,16 @@ from .model import (
     Window,
 )
 from .patient import ConditionEntry, Patient, Review, Treatment
-from .result import CriterionResult, Evidence, Outcome, ScreeningResult, Status, Truth, Verdict
+from .result import (
+    EVIDENCE_MARK,
+    CriterionResult,
+    Evidence,
+    Outcome,
+    ScreeningResult,
+    Status,
+    Truth,
+    Verdict,
+)
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
 
@@ -377,14 +386,29 @@ def compile_rule(rule: Rule, where: Where | None = None) -> Check:
 
 
 def _compile_manual(rule: ManualRule, where: Where) -> Check:
-    """Needs review, unless the profile records a coordinator's decision on this criterion."""
+    """Needs review, unless the profile records a coordinator's decision on this criterion.
+
+    A manual rule's ``evidence`` (assisted review) is evaluated and shown — its reason, facts
+    and missing data join the outcome — but never decides: the truth stays review.
+    """
     pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
     key = (where.trial, where.criterion)
+    assist = compile_rule(rule.evidence, where) if rule.evidence is not None else None
 
     def check(facts: Facts) -> Outcome:
         found = facts.reviews.get(key)
         if found is None:
-            return pending
+            if assist is None:
+                return pending
+            o = assist(facts)
+            line = o.reason + (f" (to collect: {', '.join(o.missing)})" if o.missing else "")
+            return Outcome(
+                R,
+                f"{pending.reason}{EVIDENCE_MARK}{line}",
+                _combine_missing((pending, o)),
+                o.evidence,
+                (line,),
+            )
         i, review = found
         holds = (review.status == "pass") == (where.section == "inclusion")
         truth = T if holds != where.negated else F
@@ -397,17 +421,21 @@ def _compile_manual(rule: ManualRule, where: Where) -> Check:
     return check
 
 
+def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(line for o in outcomes for line in o.assisted))
+
+
 def _compile_all(children: list[Check]) -> Check:
     def check(facts: Facts) -> Outcome:
         outs = [c(facts) for c in children]
         truths = {o.truth for o in outs}
         if F in truths:
             bad = [o for o in outs if o.truth is F]
-            return Outcome(F, _join(bad), (), _evidence(bad))
+            return Outcome(F, _join(bad), (), _evidence(bad), _assisted(bad))
         if truths == {T}:
-            return Outcome(T, _join(outs), (), _evidence(outs))
+            return Outcome(T, _join(outs), (), _evidence(outs), _assisted(outs))
         truth = U if U in truths else R
-        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs), _assisted(outs))
 
     return check
 
@@ -418,11 +446,11 @@ def _compile_any(children: list[Check]) -> Check:
         truths = {o.truth for o in outs}
         if T in truths:
             good = [o for o in outs if o.truth is T]
-            return Outcome(T, _join(good), (), _evidence(good))
+            return Outcome(T, _join(good), (), _evidence(good), _assisted(good))
         if truths == {F}:
-            return Outcome(F, _join(outs), (), _evidence(outs))
+            return Outcome(F, _join(outs), (), _evidence(outs), _assisted(outs))
         truth = R if R in truths else U
-        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs), _assisted(outs))
 
     return check
 
@@ -431,9 +459,9 @@ def _compile_not(child: Check) -> Check:
     def check(facts: Facts) -> Outcome:
         o = child(facts)
         if o.truth is T:
-            return Outcome(F, o.reason, o.missing, o.evidence)
+            return Outcome(F, o.reason, o.missing, o.evidence, o.assisted)
         if o.truth is F:
-            return Outcome(T, o.reason, o.missing, o.evidence)
+            return Outcome(T, o.reason, o.missing, o.evidence, o.assisted)
         return o
 
     return check
@@ -1115,6 +1143,7 @@ def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
                 o.reason,
                 o.missing if status in ("unknown", "review") else (),
                 o.evidence,
+                o.assisted,
             )
         )
     counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}
