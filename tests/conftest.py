@@ -28,3 +28,23 @@ def cohort_jsonl(tmp_path: Path) -> Path:
     path = tmp_path / "cohort.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def events_vocab():
+    """The vocabulary with myocardial infarction and stroke as events (``nature: event``),
+    whatever conditions.yaml says: rules compiled inside the test see them so."""
+    import dataclasses
+
+    from eligibility import vocab
+
+    table = vocab._conditions()
+    saved = {k: table.by_id[k] for k in ("myocardial_infarction", "stroke")}
+    for k, c in saved.items():
+        table.by_id[k] = dataclasses.replace(c, nature="event")
+    vocab.condition.cache_clear()
+    try:
+        yield
+    finally:
+        table.by_id.update(saved)
+        vocab.condition.cache_clear()

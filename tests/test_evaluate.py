@@ -847,3 +847,382 @@ def test_results_on_the_same_newest_date(
         assert outcome.reason == reason
     assert outcome.missing == missing
     assert len(outcome.evidence) == evidence
+
+
+# --- both evaluators on one rule ------------------------------------------------------------
+
+
+def run_both(
+    rule: dict[str, Any],
+    patient: dict[str, Any],
+    section: str = "inclusion",
+    as_of: date = AS_OF,
+    **opts: Any,
+):
+    """The detailed status and outcome; the fast path must give the same status."""
+    from eligibility.fast import compile_fast, fast_screen, index_fast
+
+    ruleset = RuleSet.model_validate(
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": section, "text": "t", "rule": rule}],
+        }
+    )
+    p = Patient.model_validate({"id": "p", **patient})
+    options = Options(**opts)
+    outcome = compile_rule(ruleset.criteria[0].rule, Where("T", "C1", section))(
+        build_facts(p, as_of, options)
+    )
+    status = criterion_status(section, outcome.truth)
+    fast = compile_fast(ruleset)
+    facts = index_fast(p, as_of, options)
+    _, statuses = fast_screen(fast, facts)
+    assert statuses == [status], ("fast path disagrees", outcome.reason)
+    assert [table[check(facts)] for check, table in fast.tied] == statuses
+    return status, outcome
+
+
+# --- age: inclusive bounds in completed years, strict bounds on exact age -------------------
+
+OVER_18 = {"kind": "age", "min": 18, "min_inclusive": False}
+FROM_18 = {"kind": "age", "min": 18}
+UNDER_65 = {"kind": "age", "max": 65, "max_inclusive": False}
+TO_65 = {"kind": "age", "max": 65}
+ADULT_UNDER_65 = {"kind": "age", "min": 18, "max": 65, "min_inclusive": False, "max_inclusive": False}
+OVER_20 = {"kind": "age", "min": 20, "min_inclusive": False}
+
+AGE_BOUNDS = [
+    # id, rule, birth date or recorded age, as-of, status
+    ("> 18 on the day before the 18th birthday", OVER_18, "2006-05-10", "2024-05-09", "fail"),
+    ("> 18 on the 18th birthday: exactly 18", OVER_18, "2006-05-10", "2024-05-10", "fail"),
+    ("> 18 on the day after the 18th birthday", OVER_18, "2006-05-10", "2024-05-11", "pass"),
+    ("> 18 at 18 years 364 days", OVER_18, "2006-05-10", "2025-05-09", "pass"),
+    ("> 18 on the 19th birthday", OVER_18, "2006-05-10", "2025-05-10", "pass"),
+    ("≥ 18 on the 18th birthday", FROM_18, "2006-05-10", "2024-05-10", "pass"),
+    ("≥ 18 on the day before", FROM_18, "2006-05-10", "2024-05-09", "fail"),
+    ("< 65 on the day before the 65th birthday", UNDER_65, "1960-05-10", "2025-05-09", "pass"),
+    ("< 65 on the 65th birthday", UNDER_65, "1960-05-10", "2025-05-10", "fail"),
+    ("≤ 65 at 65 years 364 days", TO_65, "1960-05-10", "2026-05-09", "pass"),
+    ("≤ 65 on the 66th birthday", TO_65, "1960-05-10", "2026-05-10", "fail"),
+    ("> 18 and < 65 at 18 years 1 day", ADULT_UNDER_65, "2006-05-10", "2024-05-11", "pass"),
+    ("> 18 and < 65 on the 65th birthday", ADULT_UNDER_65, "1959-05-10", "2024-05-10", "fail"),
+    # 29 February birthdays fall on 1 March in common years (as completed years count them)
+    ("29 Feb: > 18 on 28 Feb of a common year", OVER_18, "2008-02-29", "2026-02-28", "fail"),
+    ("29 Feb: > 18 on 1 Mar of a common year (exactly 18)", OVER_18, "2008-02-29", "2026-03-01", "fail"),
+    ("29 Feb: > 18 on 2 Mar of a common year", OVER_18, "2008-02-29", "2026-03-02", "pass"),
+    ("29 Feb: ≥ 18 on 1 Mar of a common year", FROM_18, "2008-02-29", "2026-03-01", "pass"),
+    ("29 Feb: > 20 on 29 Feb of a leap year (exactly 20)", OVER_20, "2008-02-29", "2028-02-29", "fail"),
+    ("29 Feb: > 20 on 1 Mar of a leap year", OVER_20, "2008-02-29", "2028-03-01", "pass"),
+    ("29 Feb: < 65 on 28 Feb of a common year", UNDER_65, "1960-02-29", "2025-02-28", "pass"),
+    ("29 Feb: < 65 on 1 Mar of a common year", UNDER_65, "1960-02-29", "2025-03-01", "fail"),
+    # only completed years recorded: a strict bound is decided when every exact age agrees
+    ("recorded 18 against > 18: could be 18 y 0 d", OVER_18, 18, "2024-03-01", "unknown"),
+    ("recorded 18.9 against > 18: still completed 18", OVER_18, 18.9, "2024-03-01", "unknown"),
+    ("recorded 19 against > 18", OVER_18, 19, "2024-03-01", "pass"),
+    ("recorded 17 against > 18", OVER_18, 17, "2024-03-01", "fail"),
+    ("recorded 18 against ≥ 18", FROM_18, 18, "2024-03-01", "pass"),
+    ("recorded 64 against < 65", UNDER_65, 64, "2024-03-01", "pass"),
+    ("recorded 65 against < 65", UNDER_65, 65, "2024-03-01", "fail"),
+    ("recorded 18 against > 18 and < 65", ADULT_UNDER_65, 18, "2024-03-01", "unknown"),
+    ("recorded 70 against > 18 and < 65", ADULT_UNDER_65, 70, "2024-03-01", "fail"),
+    ("recorded 40 against > 18 and < 65", ADULT_UNDER_65, 40, "2024-03-01", "pass"),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,given,as_of,expected", [c[1:] for c in AGE_BOUNDS], ids=[c[0] for c in AGE_BOUNDS]
+)
+def test_age_bounds(rule, given, as_of, expected):
+    patient = {"birth_date": given} if isinstance(given, str) else {"age": given}
+    status, outcome = run_both(rule, patient, as_of=date.fromisoformat(as_of))
+    assert status == expected, outcome.reason
+    if status == "unknown":
+        assert outcome.missing == ("birth date",)
+    else:
+        assert outcome.missing == ()
+
+
+def test_age_strict_bound_reasons():
+    _, o = run_both(OVER_18, {"birth_date": "2006-05-10"}, as_of=date(2024, 5, 10))
+    assert o.reason == (
+        "age 18 (born 2006-05-10, as of 2024-05-10); exactly 18 years on 2024-05-10; needs > 18 years"
+    )
+    _, o = run_both(OVER_18, {"age": 18})
+    assert o.reason == (
+        "age 18 (as recorded); completed years cannot tell whether exact age is > 18; "
+        "needs > 18 years"
+    )
+    assert o.missing == ("birth date",)
+
+
+def test_age_strict_bound_in_an_exclusion():
+    """An exclusion "aged > 75" on a recorded completed age of 75 is unknown, not a pass."""
+    status, o = run_both({"kind": "age", "min": 75, "min_inclusive": False}, {"age": 75}, "exclusion")
+    assert status == "unknown"
+    assert o.missing == ("birth date",)
+
+
+@pytest.mark.parametrize(
+    "birth,years,day",
+    [
+        ("2006-05-10", 18, "2024-05-10"),
+        ("2008-02-29", 18, "2026-03-01"),
+        ("2008-02-29", 20, "2028-02-29"),
+        ("2000-01-31", 0.25, "2000-05-01"),  # 3 months: 31 April rolls to 1 May
+        ("2000-01-10", 1.5, "2001-07-10"),
+        ("2000-01-10", 0.1, "2000-02-16"),  # not a whole month: 36.525 days, rounded up
+        ("2000-01-10", 9000, "9999-12-31"),  # beyond the calendar
+    ],
+)
+def test_anniversary(birth, years, day):
+    from eligibility.evaluate import anniversary
+
+    assert anniversary(date.fromisoformat(birth), years) == date.fromisoformat(day)
+
+
+@pytest.mark.parametrize(
+    "rule,flagged",
+    [
+        ({"kind": "age", "min": 18, "max": 18, "min_inclusive": False}, False),  # 18 y 1 d …
+        ({"kind": "age", "min": 18, "max": 18, "max_inclusive": False}, True),
+        ({"kind": "age", "min": 18, "max": 18, "min_inclusive": False, "max_inclusive": False}, True),
+    ],
+)
+def test_age_bounds_meeting_at_one_number(rule, flagged):
+    from eligibility.checks import semantic_problems
+
+    ruleset = RuleSet.model_validate(
+        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}]}
+    )
+    assert bool(semantic_problems(ruleset)) == flagged
+
+
+# --- windows: events are dated by their onset, states by when they were present -------------
+
+MI6 = {"kind": "condition", "condition": "myocardial_infarction", "within": {"amount": 6, "unit": "months"}}
+MI_EVER = {"kind": "condition", "condition": "myocardial_infarction"}
+STROKE3 = {"kind": "condition", "condition": "stroke", "within": {"amount": 3, "unit": "months"}}
+CVD6 = {"kind": "condition", "condition": "cerebrovascular_disease", "within": {"amount": 6, "unit": "months"}}
+TB1Y = {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}
+
+
+def cond(name: str, status: str = "active", onset: str | None = None, end: str | None = None):
+    key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
+    out: dict[str, Any] = {key: name, "status": status}
+    if onset:
+        out["onset"] = onset
+    if end:
+        out["end"] = end
+    return out
+
+
+WINDOWS = [
+    # id, rule, conditions, exclusion status, missing
+    ("event: an MI of 2012 recorded as active is not within 6 months", MI6, [cond("MI", onset="2012-03-04")], "pass", ()),
+    ("event: MI with onset inside the window", MI6, [cond("MI", onset="2024-01-10")], "fail", ()),
+    ("event: MI with onset on the window's first day", MI6, [cond("MI", onset="2023-09-01")], "fail", ()),
+    ("event: MI with onset the day before the window", MI6, [cond("MI", onset="2023-08-31")], "pass", ()),
+    ("event: MI with onset on the as-of date", MI6, [cond("MI", onset="2024-03-01")], "fail", ()),
+    ("event: MI with onset after the as-of date", MI6, [cond("MI", onset="2024-03-02")], "pass", ()),
+    ("event: active MI without onset is unknown", MI6, [cond("MI")], "unknown", ("onset date of MI",)),
+    ("event: resolved MI without any date is unknown", MI6, [cond("MI", "resolved")], "unknown", ("onset date of MI",)),
+    ("event: resolved MI with only an end date is unknown", MI6, [cond("MI", "resolved", end="2024-01-01")], "unknown", ("onset date of MI",)),
+    ("event: an old MI resolved inside the window did not happen in it", MI6, [cond("MI", "resolved", "2023-01-01", "2023-12-01")], "pass", ()),
+    ("event: by ICD-10 code, onset 2012", MI6, [cond("I21.9", onset="2012-03-04")], "pass", ()),
+    ("event: by ICD-10 code, onset inside", MI6, [cond("I21.9", onset="2024-02-01")], "fail", ()),
+    ("event: without a window nothing changes (MI of 2012 counts)", MI_EVER, [cond("MI", onset="2012-03-04")], "fail", ()),
+    ("event: without a window an undated MI counts", MI_EVER, [cond("MI")], "fail", ()),
+    ("event: one undated MI, one old: unknown", MI6, [cond("MI", onset="2012-03-04"), cond("heart attack")], "unknown", ("onset date of heart attack",)),
+    ("event: one undated MI, one recent: the recent one decides", MI6, [cond("MI"), cond("MI", onset="2024-02-01")], "fail", ()),
+    ("event: stroke of 2020 recorded as active", STROKE3, [cond("stroke", onset="2020-06-01")], "pass", ()),
+    ("event: stroke 2 months ago", STROKE3, [cond("ischemic stroke", "resolved", onset="2024-01-01")], "fail", ()),
+    ("event member of a state group: stroke of 2020 under cerebrovascular disease", CVD6, [cond("stroke", onset="2020-06-01")], "pass", ()),
+    ("event member of a state group: stroke inside the window", CVD6, [cond("CVA", onset="2024-01-01")], "fail", ()),
+    ("state member of the group: active TIA of 2020 is present now", CVD6, [cond("TIA", onset="2020-06-01")], "fail", ()),
+    ("state: active since 2012 is present in the window", TB1Y, [cond("tuberculosis", onset="2012-01-01")], "fail", ()),
+    ("state: active, no dates, is present", TB1Y, [cond("tuberculosis")], "fail", ()),
+    ("state: resolved with its end inside the window", TB1Y, [cond("tuberculosis", "resolved", "2010-01-01", "2023-06-01")], "fail", ()),
+    ("state: resolved with its end before the window", TB1Y, [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")], "pass", ()),
+    ("state: resolved, no end, onset inside the window", TB1Y, [cond("tuberculosis", "resolved", "2023-06-01")], "fail", ()),
+    ("state: resolved, no end, onset before the window", TB1Y, [cond("tuberculosis", "resolved", "2020-01-01")], "unknown", ("end date of tuberculosis",)),
+    ("state: resolved without any date", TB1Y, [cond("tuberculosis", "resolved")], "unknown", ("end date of tuberculosis",)),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,conditions,expected,missing", [c[1:] for c in WINDOWS], ids=[c[0] for c in WINDOWS]
+)
+def test_events_and_states_in_windows(events_vocab, rule, conditions, expected, missing):
+    status, outcome = run_both(rule, {"conditions": conditions}, "exclusion")
+    assert status == expected, outcome.reason
+    assert outcome.missing == missing
+    # the same entries in an inclusion ("history of …") give the opposite decided status
+    flipped = run_both(rule, {"conditions": conditions}, "inclusion")[0]
+    assert flipped == {"pass": "fail", "fail": "pass"}.get(expected, expected)
+
+
+def test_event_reasons(events_vocab):
+    _, o = run_both(MI6, {"conditions": [cond("MI", onset="2012-03-04")]}, "exclusion")
+    assert o.reason == (
+        "no myocardial infarction within 6 months before 2024-03-01 recorded; "
+        "MI recorded (active), onset 2012-03-04, before the window"
+    )
+    assert [e.path for e in o.evidence] == ["$.conditions[0]"]
+    _, o = run_both(MI6, {"conditions": [cond("MI", onset="2024-01-10")]}, "exclusion")
+    assert o.reason == "MI recorded (active), onset 2024-01-10 within 6 months before 2024-03-01"
+    _, o = run_both(MI6, {"conditions": [cond("MI")]}, "exclusion")
+    assert o.reason == (
+        "MI recorded (active) without an onset date: when it happened decides "
+        "within 6 months before 2024-03-01"
+    )
+    _, o = run_both(TB1Y, {"conditions": [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")]})
+    assert o.reason.endswith("; tuberculosis recorded (resolved), ended 2022-06-01, before the window")
+
+
+def test_nature_is_read_from_the_vocabulary():
+    """Without the fixture the shipped vocabulary decides; with it, MI is an event."""
+    from eligibility import vocab
+    from eligibility.evaluate import event_concepts
+
+    assert vocab.condition("tuberculosis").nature == "state"
+    assert "tuberculosis" not in event_concepts("tuberculosis")
+
+
+def test_event_concepts_cover_members(events_vocab):
+    from eligibility.evaluate import event_concepts
+
+    assert event_concepts("myocardial_infarction") == {"myocardial_infarction"}
+    assert event_concepts("cerebrovascular_disease") == {"stroke"}
+    assert event_concepts("tuberculosis") == frozenset()
+
+
+# --- assisted review: a manual rule's evidence is shown, never decides ----------------------
+
+
+def assisted(evidence: dict[str, Any], reason: str = "the text asks within 6 months") -> dict[str, Any]:
+    return {"kind": "manual", "reason": reason, "evidence": evidence}
+
+
+MI_2012 = [cond("MI", onset="2012-03-04")]
+ALT_LOW = [lab("ALT", 30, "U/L", 7, 40)]
+ALT_HIGH = [lab("ALT", 500, "U/L", 7, 40)]
+
+ASSISTED = [
+    # id, evidence rule, profile, evidence line, missing beyond the reviewer's decision, facts
+    ("condition evidence holds", MI_EVER, {"conditions": MI_2012}, "MI recorded (active) (since 2012-03-04)", (), 1),
+    ("condition evidence does not hold", MI_EVER, {}, "no myocardial infarction recorded", (), 0),
+    (
+        "condition evidence unknown",
+        MI6,
+        {"conditions": [cond("MI")]},
+        "MI recorded (active) without an onset date: when it happened decides within 6 months "
+        "before 2024-03-01 (to collect: onset date of MI)",
+        ("onset date of MI",),
+        1,
+    ),
+    (
+        "event evidence outside the window",
+        MI6,
+        {"conditions": MI_2012},
+        "no myocardial infarction within 6 months before 2024-03-01 recorded; "
+        "MI recorded (active), onset 2012-03-04, before the window",
+        (),
+        1,
+    ),
+    ("lab evidence holds", ALT3, {"labs": ALT_LOW}, "ALT 30 U/L = 0.75 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN", (), 1),
+    ("lab evidence fails", ALT3, {"labs": ALT_HIGH}, "ALT 500 U/L = 12.50 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN", (), 1),
+    ("lab evidence missing", ALT3, {}, "no ALT result; needs ≤ 3 × ULN (to collect: ALT result)", ("ALT result",), 0),
+]
+
+
+@pytest.mark.parametrize("section", ["inclusion", "exclusion"])
+@pytest.mark.parametrize(
+    "evidence,patient,line,missing,facts", [c[1:] for c in ASSISTED], ids=[c[0] for c in ASSISTED]
+)
+def test_assisted_review_is_always_review(events_vocab, section, evidence, patient, line, missing, facts):
+    status, o = run_both(assisted(evidence), patient, section)
+    assert status == "review"
+    assert o.truth is Truth.REVIEW
+    assert o.reason == f"needs review: the text asks within 6 months; evidence: {line}"
+    assert o.assisted == (line,)
+    assert o.missing == ("reviewer's decision", *missing)
+    assert len(o.evidence) == facts
+
+
+@pytest.mark.parametrize("section", ["inclusion", "exclusion"])
+@pytest.mark.parametrize("decision", ["pass", "fail"])
+@pytest.mark.parametrize("patient", [{"conditions": MI_2012}, {}], ids=["evidence holds", "evidence does not"])
+def test_assisted_review_is_answered_by_a_recorded_review(section, decision, patient):
+    review = {"trial": "T", "criterion": "C1", "status": decision, "by": "JR"}
+    status, o = run_both(assisted(MI_EVER), {**patient, "reviews": [review]}, section)
+    assert status == decision
+    assert o.reason == f"reviewed by JR as {decision}"
+    assert o.assisted == ()
+    assert [e.path for e in o.evidence] == ["$.reviews[0]"]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,expected",
+    [
+        ({"kind": "all", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_HIGH, "conditions": MI_2012}, "fail"),
+        ({"kind": "all", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_LOW, "conditions": MI_2012}, "review"),
+        ({"kind": "any", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_LOW}, "pass"),
+        ({"kind": "any", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_HIGH, "conditions": MI_2012}, "review"),
+        ({"kind": "all", "rules": [{"kind": "lab", "analyte": "ast", "comparator": "<=", "multiple": 3, "of": "ULN"}, assisted(MI_EVER)]}, {"conditions": MI_2012}, "unknown"),
+    ],
+)
+def test_assisted_review_inside_composites(rule, patient, expected):
+    status, o = run_both(rule, patient)
+    assert status == expected, o.reason
+    if expected in ("review", "unknown"):
+        assert o.assisted == ("MI recorded (active) (since 2012-03-04)",)
+        assert "; evidence: MI recorded (active) (since 2012-03-04)" in o.reason
+    else:
+        assert o.assisted == ()
+
+
+def test_assisted_review_shown_in_json_table_and_worksheet():
+    import io
+
+    from rich.console import Console
+
+    from eligibility.evaluate import compile_rules, evaluate
+    from eligibility.report import render_table
+    from eligibility.worksheet import worksheet
+
+    rule = {"kind": "all", "rules": [assisted(MI_EVER), ALT3]}
+    ruleset = RuleSet.model_validate(
+        {"trial": {"id": "T"}, "criteria": [{"id": "E9", "section": "exclusion", "text": "MI or other events within 6 months", "rule": rule}]}
+    )
+    patient = Patient.model_validate({"id": "p", "conditions": MI_2012, "labs": ALT_LOW})
+    result = evaluate(compile_rules(ruleset), build_facts(patient, AS_OF))
+    [c] = result.criteria
+    assert c.status == "review"
+    line = "MI recorded (active) (since 2012-03-04)"
+    d = c.to_dict()
+    assert d["assisted"] == [line]
+    assert d["reason"] == (
+        f"needs review: the text asks within 6 months; evidence: {line}; "
+        "ALT 30 U/L = 0.75 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN"
+    )
+    assert {e["path"] for e in d["evidence"]} == {"$.conditions[0]", "$.labs[0]"}
+    assert d["missing"] == ["reviewer's decision"]
+    out = io.StringIO()
+    render_table(result, Console(file=out, width=400, color_system=None))
+    assert f"→ evidence (does not decide): {line}" in out.getvalue()
+    assert "needs review: the text asks within 6 months; ALT 30 U/L" in out.getvalue()
+    html = worksheet(result)
+    # the evidence on a line of its own, set apart from the rest of the reason
+    assert f"<span class=assist>Evidence (does not decide): {line}</span>" in html
+    assert "needs review: the text asks within 6 months; ALT 30 U/L" in html
+    assert f"; evidence: {line}" not in html
+
+
+def test_validate_looks_inside_evidence():
+    from eligibility.checks import semantic_problems
+
+    ruleset = RuleSet.model_validate(
+        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": assisted({"kind": "condition", "condition": "dragon pox"})}]}
+    )
+    [problem] = semantic_problems(ruleset)
+    assert problem.path == "$.criteria[0].rule.evidence.condition"

@@ -275,3 +275,96 @@ def test_same_date_alt_results_on_a_seed_trial(alts: tuple[float, float], status
     [alt_ast] = [c for c in detailed.criteria if c.id == "I6.4b"]
     assert alt_ast.status == status, alt_ast.reason
     both(trial, patient, date(2024, 3, 1), Options())
+
+
+# --- exact-age bounds, events in windows and assisted review on both paths ------------------
+
+_MI6 = {"kind": "condition", "condition": "myocardial_infarction", "within": {"amount": 6, "unit": "months"}}
+_STROKE3 = {"kind": "condition", "condition": "stroke", "within": {"amount": 3, "unit": "months"}}
+_OVER_18 = {"kind": "age", "min": 18, "min_inclusive": False}
+NEW_SHAPES = {
+    "trial": {"id": "TNEW"},
+    "criteria": [
+        {"id": "I1", "section": "inclusion", "text": "t", "rule": _OVER_18},
+        {"id": "I2", "section": "inclusion", "text": "t", "rule": {"kind": "age", "min": 18, "max": 65, "min_inclusive": False, "max_inclusive": False}},
+        {"id": "I3", "section": "inclusion", "text": "t", "rule": {"kind": "age", "min": 18, "max": 65, "max_inclusive": False}},
+        {"id": "I4", "section": "inclusion", "text": "t", "rule": {"kind": "age", "min": 18.5, "max": 64.25, "min_inclusive": False, "max_inclusive": False}},
+        {"id": "I5", "section": "inclusion", "text": "t", "rule": {"kind": "manual", "reason": "r", "evidence": _OVER_18}},
+        {"id": "I6", "section": "inclusion", "text": "t", "rule": {"kind": "all", "rules": [_OVER_18, {"kind": "manual", "reason": "r", "evidence": _MI6}]}},
+        {"id": "E1", "section": "exclusion", "text": "t", "rule": _MI6},
+        {"id": "E2", "section": "exclusion", "text": "t", "rule": _STROKE3},
+        {"id": "E3", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "cerebrovascular_disease", "within": {"amount": 6, "unit": "months"}}},
+        {"id": "E4", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "myocardial_infarction"}},
+        {"id": "E5", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}},
+        {"id": "E6", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "myocardial_infarction", "active": True, "within": {"amount": 6, "unit": "months"}}},
+        {"id": "E7", "section": "exclusion", "text": "t", "rule": {"kind": "manual", "reason": "r", "evidence": _MI6}},
+        {"id": "E8", "section": "exclusion", "text": "t", "rule": {"kind": "any", "rules": [_MI6, {"kind": "manual", "reason": "r", "evidence": _STROKE3}]}},
+    ],
+}
+EVENT_CONDITIONS = ["MI", "heart attack", "I21.9", "I25.2", "stroke", "CVA", "TIA", "tuberculosis", "cerebrovascular disease", "made-up disease"]
+near = st.dates(min_value=date(2023, 1, 1), max_value=date(2024, 3, 1))
+
+
+@st.composite
+def event_entries(draw: st.DrawFn) -> dict:
+    onset, end = draw(st.none() | near | dates), draw(st.none() | near)
+    if onset and end and end < onset:
+        onset, end = end, onset
+    name = draw(st.sampled_from(EVENT_CONDITIONS))
+    key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
+    return {
+        key: name,
+        "status": draw(st.sampled_from(["active", "resolved"])),
+        "onset": onset and onset.isoformat(),
+        "end": end and end.isoformat(),
+    }
+
+
+@st.composite
+def near_birthdays(draw: st.DrawFn, as_of: date) -> date:
+    """A birth date a few days either side of an 18th, 19th, 64th or 65th birthday (or 29 Feb)."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from([date(1960, 2, 29), date(2004, 2, 29), date(2008, 2, 29)]))
+    years = draw(st.sampled_from([17, 18, 19, 64, 65, 66]))
+    try:
+        day = as_of.replace(year=as_of.year - years)
+    except ValueError:
+        day = date(as_of.year - years, 3, 1)
+    return day + timedelta(days=draw(st.integers(-3, 3)))
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_new_rule_shapes_same_on_both_paths(events_vocab, data: st.DataObject) -> None:
+    from eligibility.evaluate import compile_rules
+    from eligibility.fast import compile_fast
+    from eligibility.model import RuleSet
+
+    rules = RuleSet.model_validate(NEW_SHAPES)
+    detailed_trial, fast_trial = compile_rules(rules), compile_fast(rules)
+    as_of = data.draw(st.sampled_from([date(2024, 3, 1), date(2026, 3, 1), date(2028, 2, 29)]) | near)
+    age_kind = data.draw(st.sampled_from(["birth", "age", "none"]))
+    profile: dict = {"id": "N", "conditions": data.draw(st.lists(event_entries(), max_size=3))}
+    if age_kind == "birth":
+        profile["birth_date"] = data.draw(near_birthdays(as_of)).isoformat()
+    elif age_kind == "age":
+        profile["age"] = data.draw(st.sampled_from([17, 18, 18.5, 19, 63, 64, 64.9, 65, 66]))
+    profile["reviews"] = [
+        {"trial": "TNEW", "criterion": c, "status": data.draw(st.sampled_from(["pass", "fail"]))}
+        for c in data.draw(st.lists(st.sampled_from(["I5", "I6", "E7", "E8"]), unique=True))
+    ]
+    patient = Patient.model_validate(profile)
+    options = data.draw(st.sampled_from(OPTIONS))
+    detailed = evaluate(detailed_trial, build_facts(patient, as_of, options))
+    facts = index_fast(patient, as_of, options)
+    verdict, statuses = fast_screen(fast_trial, facts)
+    assert statuses == [c.status for c in detailed.criteria], [c.reason for c in detailed.criteria]
+    assert verdict == detailed.verdict
+    assert [table[check(facts)] for check, table in fast_trial.tied] == statuses
+    for c in detailed.criteria:
+        if c.id in {"I5", "E7"} and c.status == "review":
+            assert c.assisted and c.reason.startswith("needs review: r; evidence: ")

@@ -139,3 +139,62 @@ def test_coverage_counts_bad_studies_and_goes_on() -> None:
     assert cov.trials == 2
     [error] = cov.errors
     assert "$.studies[2].protocolSection.eligibilityModule.sex" in error
+
+
+_MANUAL = {"kind": "manual", "reason": "not understood: 'other events'"}
+_EVIDENCE = {**_MANUAL, "evidence": {"kind": "condition", "condition": "myocardial_infarction"}}
+_LAB = {"kind": "lab", "analyte": "alt", "comparator": "<=", "multiple": 3, "of": "ULN"}
+
+
+@pytest.mark.parametrize(
+    "rule,expected",
+    [
+        (_LAB, "computable"),
+        ({"kind": "all", "rules": [_LAB, _MANUAL]}, "partial"),
+        ({"kind": "all", "rules": [_LAB, _EVIDENCE]}, "partial"),
+        (_MANUAL, "manual"),
+        ({"kind": "any", "rules": [_MANUAL, _MANUAL]}, "manual"),
+        (_EVIDENCE, "assisted"),
+        ({"kind": "any", "rules": [_MANUAL, _EVIDENCE]}, "assisted"),
+        ({"kind": "not", "rule": _EVIDENCE}, "assisted"),
+    ],
+)
+def test_coverage_classifies_assisted_apart(rule: dict, expected: str) -> None:
+    from pydantic import TypeAdapter
+
+    from eligibility.coverage import Coverage, add_rule, classify
+    from eligibility.model import Rule
+
+    parsed = TypeAdapter(Rule).validate_python(rule)
+    assert classify(parsed) == expected
+    cov = Coverage()
+    add_rule(cov, parsed)
+    counts = {k: getattr(cov, k) for k in ("computable", "partial", "assisted", "manual")}
+    assert counts == {k: int(k == expected) for k in counts}
+    # the evidence is not counted as a computable rule kind: it never decides
+    assert "condition" not in cov.by_kind
+
+
+def test_coverage_shows_the_assisted_column(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eligibility.coverage
+    from eligibility.model import ManualRule, RuleSet
+
+    real = eligibility.coverage.parse_record
+
+    def with_evidence(record):  # type: ignore[no-untyped-def]
+        rules = real(record)
+        evidence = ManualRule.model_validate(_EVIDENCE)
+        c = rules.criteria[-1].model_copy(update={"rule": evidence})
+        return RuleSet(trial=rules.trial, criteria=[*rules.criteria[:-1], c])
+
+    monkeypatch.setattr(eligibility.coverage, "parse_record", with_evidence)
+    src = FIXTURES / "api_v2_study.json"
+    assert main(["coverage", str(src), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["assisted"] == 1
+    assert list(data)[:6] == ["trials", "criteria", "computable", "partial", "assisted", "manual"]
+    assert main(["coverage", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "  assisted          1" in out

@@ -119,6 +119,8 @@ def _walk(rule: Rule, path: str) -> Iterator[tuple[str, Rule]]:
             yield from _walk(child, f"{path}.rules[{j}]")
     elif isinstance(rule, NotRule):
         yield from _walk(rule.rule, f"{path}.rule")
+    elif isinstance(rule, ManualRule) and rule.evidence is not None:
+        yield from _walk(rule.evidence, f"{path}.evidence")
 
 
 def _span_problems(start: int, end: int, text: str, source: str, base: str) -> list[Problem]:
@@ -211,11 +213,13 @@ def _unit_problems(a: vocab.Analyte, unit: str | None) -> list[tuple[str, str]]:
 
 
 def _age_problems(rule: AgeRule) -> list[tuple[str, str]]:
+    # An inclusive bound compares completed years, a strict one exact age: "> 18 and ≤ 18"
+    # admits 18 years and 1 day to 18 years 364 days; "≥ 18 and < 18" or "> 18 and < 18" no one.
     if (
         rule.min is not None
         and rule.max is not None
         and rule.min == rule.max
-        and not (rule.min_inclusive and rule.max_inclusive)
+        and not rule.max_inclusive
     ):
         return [("", f"no age satisfies both bounds at {rule.min:g} years (one is exclusive)")]
     return []

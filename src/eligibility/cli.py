@@ -456,7 +456,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     rate = cov.criteria / max(cov.seconds, 1e-9)
     out.print(f"{cov.trials} trials, {cov.criteria} criteria in {cov.seconds:.1f} s "
               f"({rate:,.0f} criteria/s)", markup=False)  # fmt: skip
-    for name in ("computable", "partial", "manual"):
+    for name in ("computable", "partial", "assisted", "manual"):
         v = getattr(cov, name)
         out.print(f"  {name:<11} {v:>7}  {100 * v / n:5.1f}%", markup=False)
     out.print(f"  {'errors':<11} {len(cov.errors):>7}", markup=False)

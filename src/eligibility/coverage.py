@@ -1,9 +1,11 @@
 """How much of a set of records the parser turns into computable rules: the team's to-do list.
 
 A criterion is *computable* when its rule holds no ``manual`` part, *partial* when it holds both
-computable and manual parts, *manual* otherwise. ``by_kind`` counts the computable rule kinds
-(age, lab, …) found in every criterion; ``top_unparsed`` lists the most frequent texts quoted by
-manual rules, normalised (lower case, numbers as ``#``) so recurring phrasings add up.
+computable and manual parts, *assisted* when all its parts are manual and at least one carries
+``evidence`` (a computable piece shown to the reviewer, never a verdict), *manual* otherwise.
+``by_kind`` counts the computable rule kinds (age, lab, …) found in every criterion, not inside
+evidence; ``top_unparsed`` lists the most frequent texts quoted by manual rules, normalised
+(lower case, numbers as ``#``) so recurring phrasings add up.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eligibility.ingest import RecordError, read_records
-from eligibility.model import Rule, RuleSet, iter_rules
+from eligibility.model import ManualRule, Rule, RuleSet, iter_rules
 from eligibility.transform import parse_record
 
 _QUOTED = re.compile(r"'(.*)'", re.DOTALL)
@@ -31,6 +33,7 @@ class Coverage:
     criteria: int = 0
     computable: int = 0
     partial: int = 0
+    assisted: int = 0
     manual: int = 0
     errors: list[str] = field(default_factory=list)
     by_kind: Counter[str] = field(default_factory=Counter)
@@ -46,6 +49,7 @@ class Coverage:
             "criteria": self.criteria,
             "computable": self.computable,
             "partial": self.partial,
+            "assisted": self.assisted,
             "manual": self.manual,
             "errors": len(self.errors),
             "by_kind": dict(sorted(self.by_kind.items())),
@@ -54,12 +58,18 @@ class Coverage:
 
 
 def classify(rule: Rule) -> str:
-    """computable | partial | manual."""
-    kinds = [r.kind for r in iter_rules(rule) if r.kind not in {"all", "any", "not"}]
-    manual = sum(k == "manual" for k in kinds)
-    if manual == 0:
+    """computable | partial | assisted | manual.
+
+    A manual rule's ``evidence`` is not looked into: it never decides, so a criterion whose
+    parts are all manual is still not computable — ``assisted`` when one of them has evidence.
+    """
+    leaves = [r for r in iter_rules(rule) if r.kind not in {"all", "any", "not"}]
+    manual = [r for r in leaves if isinstance(r, ManualRule)]
+    if not manual:
         return "computable"
-    return "manual" if manual == len(kinds) else "partial"
+    if len(manual) < len(leaves):
+        return "partial"
+    return "assisted" if any(r.evidence is not None for r in manual) else "manual"
 
 
 def phrasing(text: str) -> str:

@@ -37,7 +37,16 @@ from .model import (
     Window,
 )
 from .patient import ConditionEntry, Patient, Review, Treatment
-from .result import CriterionResult, Evidence, Outcome, ScreeningResult, Status, Truth, Verdict
+from .result import (
+    EVIDENCE_MARK,
+    CriterionResult,
+    Evidence,
+    Outcome,
+    ScreeningResult,
+    Status,
+    Truth,
+    Verdict,
+)
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
 
@@ -108,6 +117,32 @@ def completed_years(birth: date, on: date) -> int:
     if (on.month, on.day) < (birth.month, birth.day):
         years -= 1
     return years
+
+
+def anniversary(birth: date, years: float) -> date:
+    """The day on which exact age reaches ``years``: the birthday of that year, where a
+    29 February birthday falls on 1 March in common years (as in ``completed_years``: the
+    patient born 29 February 2008 is exactly 18 on 1 March 2026, and over 18 from 2 March).
+    A fraction of a year counts as whole months when it is one (1.5 years: 18 months), else as
+    days (365.25 a year, rounded up); a month end that does not exist rolls to the 1st.
+    Dates beyond the calendar are ``date.max``."""
+    whole = int(years)
+    months = round((years - whole) * 12)
+    extra_days = 0
+    if not math.isclose((years - whole) * 12, months, abs_tol=1e-9):
+        months, extra_days = 0, math.ceil((years - whole) * 365.25)
+    year, month = birth.year + whole, birth.month + months
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    if year > date.max.year:
+        return date.max
+    try:
+        day = date(year, month, birth.day)
+    except ValueError:  # 29 February in a common year, 31 April, …: the next 1st
+        day = date(year + month // 12, month % 12 + 1, 1) if year < date.max.year else date.max
+    try:
+        return day + timedelta(days=extra_days)
+    except OverflowError:
+        return date.max
 
 
 @lru_cache(maxsize=8192)
@@ -351,14 +386,29 @@ def compile_rule(rule: Rule, where: Where | None = None) -> Check:
 
 
 def _compile_manual(rule: ManualRule, where: Where) -> Check:
-    """Needs review, unless the profile records a coordinator's decision on this criterion."""
+    """Needs review, unless the profile records a coordinator's decision on this criterion.
+
+    A manual rule's ``evidence`` (assisted review) is evaluated and shown — its reason, facts
+    and missing data join the outcome — but never decides: the truth stays review.
+    """
     pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
     key = (where.trial, where.criterion)
+    assist = compile_rule(rule.evidence, where) if rule.evidence is not None else None
 
     def check(facts: Facts) -> Outcome:
         found = facts.reviews.get(key)
         if found is None:
-            return pending
+            if assist is None:
+                return pending
+            o = assist(facts)
+            line = o.reason + (f" (to collect: {', '.join(o.missing)})" if o.missing else "")
+            return Outcome(
+                R,
+                f"{pending.reason}{EVIDENCE_MARK}{line}",
+                _combine_missing((pending, o)),
+                o.evidence,
+                (line,),
+            )
         i, review = found
         holds = (review.status == "pass") == (where.section == "inclusion")
         truth = T if holds != where.negated else F
@@ -371,17 +421,21 @@ def _compile_manual(rule: ManualRule, where: Where) -> Check:
     return check
 
 
+def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(line for o in outcomes for line in o.assisted))
+
+
 def _compile_all(children: list[Check]) -> Check:
     def check(facts: Facts) -> Outcome:
         outs = [c(facts) for c in children]
         truths = {o.truth for o in outs}
         if F in truths:
             bad = [o for o in outs if o.truth is F]
-            return Outcome(F, _join(bad), (), _evidence(bad))
+            return Outcome(F, _join(bad), (), _evidence(bad), _assisted(bad))
         if truths == {T}:
-            return Outcome(T, _join(outs), (), _evidence(outs))
+            return Outcome(T, _join(outs), (), _evidence(outs), _assisted(outs))
         truth = U if U in truths else R
-        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs), _assisted(outs))
 
     return check
 
@@ -392,11 +446,11 @@ def _compile_any(children: list[Check]) -> Check:
         truths = {o.truth for o in outs}
         if T in truths:
             good = [o for o in outs if o.truth is T]
-            return Outcome(T, _join(good), (), _evidence(good))
+            return Outcome(T, _join(good), (), _evidence(good), _assisted(good))
         if truths == {F}:
-            return Outcome(F, _join(outs), (), _evidence(outs))
+            return Outcome(F, _join(outs), (), _evidence(outs), _assisted(outs))
         truth = R if R in truths else U
-        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs))
+        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs), _assisted(outs))
 
     return check
 
@@ -405,9 +459,9 @@ def _compile_not(child: Check) -> Check:
     def check(facts: Facts) -> Outcome:
         o = child(facts)
         if o.truth is T:
-            return Outcome(F, o.reason, o.missing, o.evidence)
+            return Outcome(F, o.reason, o.missing, o.evidence, o.assisted)
         if o.truth is F:
-            return Outcome(T, o.reason, o.missing, o.evidence)
+            return Outcome(T, o.reason, o.missing, o.evidence, o.assisted)
         return o
 
     return check
@@ -424,13 +478,50 @@ def _bounds_text(lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool,
     return " and ".join(parts) + f" {unit}"
 
 
-def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool) -> bool:
-    if lo is not None and not (compare(value, ">=" if lo_inc else ">", lo)):
-        return False
-    return hi is None or compare(value, "<=" if hi_inc else "<", hi)
+def _age_truth(
+    rule: AgeRule, completed: int, birth: date | None, as_of: date
+) -> tuple[Truth, str | None]:
+    """Each bound on its own: an inclusive bound compares completed years, a strict one exact
+    age (``birth`` known: the as-of date against the birthday the bound names; only completed
+    years: decided when every exact age they allow agrees). Any false is false, then any
+    unknown; the note says what exact age showed or could not show."""
+    truths, notes = [], []
+    if rule.min is not None:
+        if rule.min_inclusive:
+            truths.append(T if compare(completed, ">=", rule.min) else F)
+        elif birth is not None:
+            day = anniversary(birth, rule.min)
+            truths.append(T if as_of > day else F)
+            if as_of == day:
+                notes.append(f"exactly {fmt(rule.min)} years on {as_of.isoformat()}")
+        elif compare(completed, ">", rule.min):
+            truths.append(T)
+        elif compare(completed + 1, "<=", rule.min):
+            truths.append(F)
+        else:
+            truths.append(U)
+            notes.append(f"completed years cannot tell whether exact age is > {fmt(rule.min)}")
+    if rule.max is not None:
+        if rule.max_inclusive:
+            truths.append(T if compare(completed, "<=", rule.max) else F)
+        elif birth is not None:
+            day = anniversary(birth, rule.max)
+            truths.append(T if as_of < day else F)
+            if as_of == day:
+                notes.append(f"exactly {fmt(rule.max)} years on {as_of.isoformat()}")
+        elif compare(completed + 1, "<=", rule.max):
+            truths.append(T)
+        elif compare(completed, ">=", rule.max):
+            truths.append(F)
+        else:
+            truths.append(U)
+            notes.append(f"completed years cannot tell whether exact age is < {fmt(rule.max)}")
+    truth = F if F in truths else U if U in truths else T
+    return truth, "; ".join(notes) or None
 
 
 def _compile_age(rule: AgeRule) -> Check:
+    """Inclusive bounds compare completed years; strict ones exact age (see ``_age_truth``)."""
     needs = _bounds_text(rule.min, rule.max, rule.min_inclusive, rule.max_inclusive, "years")
 
     def check(facts: Facts) -> Outcome:
@@ -449,8 +540,11 @@ def _compile_age(rule: AgeRule) -> Check:
             source = f"age {fmt(p.age)} (as recorded)"
         else:
             return Outcome(U, "age not recorded", ("birth date or age",))
-        ok = _within(age, rule.min, rule.max, rule.min_inclusive, rule.max_inclusive)
-        return Outcome(T if ok else F, f"{source}; needs {needs}", (), (ev,))
+        truth, note = _age_truth(rule, age, p.birth_date, facts.as_of)
+        shown = f"{source}; {note}" if note else source
+        if truth is U:
+            return Outcome(U, f"{shown}; needs {needs}", ("birth date",), (ev,))
+        return Outcome(truth, f"{shown}; needs {needs}", (), (ev,))
 
     return check
 
@@ -809,6 +903,27 @@ def _in_window(entry: Resolved, window: Window | None, facts: Facts) -> Truth:
     return U  # resolved at an unknown date
 
 
+def _onset_in_window(entry: Resolved, window: Window, facts: Facts) -> Truth:
+    """For an event (MI, stroke): did it happen in [as_of - window, as_of]? Only the onset
+    says; being recorded as active says nothing about when. No onset: unknown."""
+    if entry.start is None:
+        return U
+    if entry.start > facts.as_of:
+        return F
+    return T if entry.start >= facts.as_of - timedelta(days=window.days()) else F
+
+
+def event_concepts(concept_id: str) -> frozenset[str]:
+    """The event concepts (``nature: event``) a condition rule on ``concept_id`` covers: the
+    concept itself and its members. An entry recorded as one of them (by name or ICD-10 code)
+    is dated by its onset in a window; any other entry is a state."""
+    return frozenset(
+        x.id
+        for x in vocab.conditions()
+        if x.nature == "event" and vocab.condition_matches(concept_id, x.id)
+    )
+
+
 def _condition_hit(concept_id: str, entry: Resolved) -> bool:
     """By concept, or by any ICD-10 code the entry carries (B18.0 is both HBV and HDV)."""
     if entry.concept is not None and vocab.condition_matches(concept_id, entry.concept):
@@ -833,9 +948,12 @@ def _compile_condition(rule: ConditionRule) -> Check:
         else ""
     )
 
+    events = event_concepts(c.id)
+
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
-        unsure: list[Resolved] = []
+        unsure: list[Outcome] = []
+        outside: list[tuple[Resolved, bool]] = []
         for entry in facts.conditions:
             if not _condition_hit(c.id, entry):
                 continue
@@ -843,27 +961,60 @@ def _compile_condition(rule: ConditionRule) -> Check:
                 continue
             if rule.active and not entry.active:
                 continue
-            timing = _in_window(entry, rule.within, facts)
+            event = bool(events) and any(_condition_hit(x, entry) for x in events)
+            if event and rule.within is not None:
+                timing = _onset_in_window(entry, rule.within, facts)
+            else:
+                timing = _in_window(entry, rule.within, facts)
+            status = "active" if entry.active else "resolved"
+            ev = Evidence(entry.path, entry.label, status, None, entry.start)
             if timing is T:
-                status = "active" if entry.active else "resolved"
-                return Outcome(
-                    T,
-                    f"{entry.label} recorded ({status}){_period(entry.start, entry.end)}{window}",
-                    (),
-                    (Evidence(entry.path, entry.label, status, None, entry.start),),
+                when = (
+                    f", onset {entry.start.isoformat()}"  # type: ignore[union-attr]
+                    if event and rule.within is not None
+                    else _period(entry.start, entry.end)
                 )
-            if timing is U:
-                unsure.append(entry)
+                return Outcome(T, f"{entry.label} recorded ({status}){when}{window}", (), (ev,))
+            if timing is U and event:
+                unsure.append(
+                    Outcome(
+                        U,
+                        f"{entry.label} recorded ({status}) without an onset date: when it "
+                        f"happened decides{window}",
+                        (f"onset date of {entry.label}",),
+                        (ev,),
+                    )
+                )
+            elif timing is U:
+                unsure.append(
+                    Outcome(
+                        U,
+                        f"{entry.label} resolved at an unknown date{window}",
+                        (f"end date of {entry.label}",),
+                        (ev,),
+                    )
+                )
+            elif rule.within is not None and not (entry.start and entry.start > facts.as_of):
+                outside.append((entry, event))
         if unsure:
-            e = unsure[0]
-            return Outcome(
-                U,
-                f"{e.label} resolved at an unknown date{window}",
-                (f"end date of {e.label}",),
-                (Evidence(e.path, e.label, "resolved", None, e.start),),
-            )
-        return _absent(
+            return Outcome(U, _join(unsure), _combine_missing(unsure), _evidence(unsure))
+        absent = _absent(
             rule.if_absent, facts, f"{what}{except_text}{window}", facts.unresolved_conditions
+        )
+        if not outside:
+            return absent
+        notes, evidence = [], []
+        for entry, event in outside:
+            status = "active" if entry.active else "resolved"
+            day = entry.start if event else entry.end
+            when = f"{'onset' if event else 'ended'} {day.isoformat()}"  # type: ignore[union-attr]
+            notes.append(f"{entry.label} recorded ({status}), {when}, before the window")
+            evidence.append(Evidence(entry.path, entry.label, status, None, entry.start))
+        return Outcome(
+            absent.truth,
+            f"{absent.reason}; " + "; ".join(dict.fromkeys(notes)),
+            absent.missing,
+            tuple(evidence),
         )
 
     return check
@@ -992,6 +1143,7 @@ def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
                 o.reason,
                 o.missing if status in ("unknown", "review") else (),
                 o.evidence,
+                o.assisted,
             )
         )
     counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}

@@ -29,6 +29,8 @@ from .evaluate import (
     _condition_id,
     _derived_creatinine_clearance,
     _drug_id,
+    anniversary,
+    event_concepts,
 )
 from .model import (
     AgeRule,
@@ -457,17 +459,58 @@ def _manual(where: Where) -> Predicate:
     return check
 
 
-def _within(value: float, lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool) -> bool:
-    if lo is not None and not (_ge(value, lo) if lo_inc else _gt(value, lo)):
-        return False
-    return hi is None or (_le(value, hi) if hi_inc else _lt(value, hi))
-
-
 _MAX_MEMO = 256  # bound per-rule memo tables: their keys come from untrusted profiles
 
 
 def _age(rule: AgeRule) -> Predicate:
+    """Inclusive bounds on completed years (memoised); a strict bound on exact age, as
+    ``evaluate._age_truth``: the as-of date against the birthday the bound names, or, with only
+    completed years recorded, decided when all the exact ages they allow agree."""
     lo, hi, lo_inc, hi_inc = rule.min, rule.max, rule.min_inclusive, rule.max_inclusive
+    if (lo is None or lo_inc) and (hi is None or hi_inc):
+        return _completed_age(lo, hi)
+
+    def check(facts: FastFacts) -> int:
+        age = facts.age
+        if age is None:
+            return UNKNOWN
+        birth = facts.patient.birth_date
+        result = TRUE
+        if lo is not None:
+            if lo_inc:
+                ok = _ge(age, lo)
+            elif birth is not None:
+                ok = facts.as_of > anniversary(birth, lo)
+            elif _gt(age, lo):
+                ok = True
+            elif _le(age + 1, lo):
+                ok = False
+            else:
+                result = UNKNOWN
+                ok = True
+            if not ok:
+                return FALSE
+        if hi is not None:
+            if hi_inc:
+                ok = _le(age, hi)
+            elif birth is not None:
+                ok = facts.as_of < anniversary(birth, hi)
+            elif _le(age + 1, hi):
+                ok = True
+            elif _ge(age, hi):
+                ok = False
+            else:
+                result = UNKNOWN
+                ok = True
+            if not ok:
+                return FALSE
+        return result
+
+    return check
+
+
+def _completed_age(lo: float | None, hi: float | None) -> Predicate:
+    """Inclusive bounds only: completed years decide."""
     memo: dict[int, int] = {}  # completed years -> truth: a cohort has few distinct ages
 
     def check(facts: FastFacts) -> int:
@@ -476,7 +519,7 @@ def _age(rule: AgeRule) -> Predicate:
             return UNKNOWN
         truth = memo.get(age)
         if truth is None:
-            truth = TRUE if _within(age, lo, hi, lo_inc, hi_inc) else FALSE
+            truth = TRUE if (lo is None or _ge(age, lo)) and (hi is None or _le(age, hi)) else FALSE
             if len(memo) < _MAX_MEMO:
                 memo[age] = truth
         return truth
@@ -723,6 +766,15 @@ def _when(
     return UNKNOWN
 
 
+def _onset(start: date | None, window: timedelta, as_of: date) -> int:
+    """``evaluate._onset_in_window``: did the event happen in [as_of - window, as_of]?"""
+    if start is None:
+        return UNKNOWN
+    if start > as_of:
+        return FALSE
+    return TRUE if start >= as_of - window else FALSE
+
+
 def _absent_value(if_absent: str | None) -> int | None:
     """What no matching entry means by the rule's own setting; None: the run's (facts.absent)."""
     if if_absent is None:
@@ -753,6 +805,8 @@ def _condition(rule: ConditionRule) -> Predicate:
     cid = c.id
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     active_only, window, own = rule.active, _since(rule.within), _absent_value(rule.if_absent)
+    # with a window, an entry recorded as an event is dated by its onset (``_onset``)
+    events = event_concepts(cid) if window is not None else _NONE
 
     def check(facts: FastFacts) -> int:
         if cid not in facts.condition_ids:
@@ -761,7 +815,10 @@ def _condition(rule: ConditionRule) -> Predicate:
         for hits, start, end, active in facts.conditions:
             if cid not in hits or not exceptions.isdisjoint(hits) or (active_only and not active):
                 continue
-            timing = _when(start, end, active, window, facts.as_of)
+            if events and not events.isdisjoint(hits):
+                timing = _onset(start, window, facts.as_of)  # type: ignore[arg-type]
+            else:
+                timing = _when(start, end, active, window, facts.as_of)
             if timing == TRUE:
                 return TRUE
             if timing == UNKNOWN:

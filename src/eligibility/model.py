@@ -58,7 +58,16 @@ class Window(_Strict):
 
 
 class AgeRule(_RuleBase):
-    """Age in completed years at the as-of date; registry bounds are inclusive whole years."""
+    """Age at the as-of date; registry bounds are inclusive whole years.
+
+    An inclusive bound compares age in completed years ("≥ 18": from the 18th birthday; "≤ 75":
+    until the day before the 76th). A strict bound compares exact age by date arithmetic: "> 18"
+    holds from the day after the 18th birthday (on the birthday exact age is 18, not more), and
+    "< 65" until the day before the 65th. A 29 February birthday falls on 1 March in common
+    years. With only ``age`` recorded (completed years), a strict bound is decided when every
+    exact age it allows agrees: completed 18 against "> 18" is unknown (it could be 18 years and
+    0 days) and asks for the birth date; 19 passes; 64 against "< 65" passes.
+    """
 
     kind: Literal["age"] = "age"
     min: float | None = Field(default=None, ge=0)

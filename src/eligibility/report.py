@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .result import ScreeningResult
+from .result import EVIDENCE_MARK, ScreeningResult
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow", "review": "cyan"}
 VERDICT_STYLE = {"eligible": "bold green", "ineligible": "bold red", "indeterminate": "bold yellow"}
@@ -43,6 +43,9 @@ def render_table(result: ScreeningResult, console: Console) -> None:
     table.add_column("Reason", ratio=3)
     for c in result.criteria:
         reason = c.reason
+        for line in c.assisted:  # a manual rule's evidence: on its own line, never a verdict
+            reason = reason.replace(EVIDENCE_MARK + line, "", 1)
+            reason += "\n→ evidence (does not decide): " + line
         if c.missing and c.status == "unknown":
             reason += "\n→ collect: " + ", ".join(c.missing)
         label = Text(c.id)

@@ -12,6 +12,11 @@ from enum import Enum
 from typing import Any, Literal
 
 Status = Literal["pass", "fail", "unknown", "review"]
+
+# Joins a manual rule's reason and what its ``evidence`` rule found ("needs review: …; evidence:
+# MI recorded (active) …"): the evidence is shown, never a verdict. Renderers may break the
+# line here.
+EVIDENCE_MARK = "; evidence: "
 Verdict = Literal["eligible", "ineligible", "indeterminate"]
 
 
@@ -48,10 +53,14 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """``assisted``: what the evidence of manual parts found, each line exactly as it follows
+    ``EVIDENCE_MARK`` in the reason (so a renderer can set it apart without guessing)."""
+
     truth: Truth
     reason: str
     missing: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    assisted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +72,10 @@ class CriterionResult:
     reason: str
     missing: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    assisted: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "section": self.section,
             "text": self.text,
@@ -74,6 +84,9 @@ class CriterionResult:
             "missing": list(self.missing),
             "evidence": [e.to_dict() for e in self.evidence],
         }
+        if self.assisted:
+            d["assisted"] = list(self.assisted)  # evidence for the reviewer, not a verdict
+        return d
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from html import escape
 
-from .result import CriterionResult, Evidence, ScreeningResult
+from .result import EVIDENCE_MARK, CriterionResult, Evidence, ScreeningResult
 
 STATUS_MARK = {
     "pass": ("✓", "PASS"),
@@ -43,6 +43,7 @@ col.id { width: 5.5em; } col.status { width: 7.5em; } col.initials { width: 4.5e
 .s-fail { border-left: 4px solid #b00; } .s-pass { border-left: 4px solid #070; }
 .s-unknown { border-left: 4px dashed #a60; } .s-review { border-left: 4px dotted #06a; }
 .text { white-space: pre-wrap; }
+.assist { font-style: italic; }
 ul { margin: 0; padding-left: 1.1em; }
 .small { font-size: 9pt; }
 .errors td { font-family: monospace; }
@@ -68,6 +69,19 @@ def _evidence(items: Iterable[Evidence]) -> str:
     return f"<ul>{''.join(out)}</ul>" if out else ""
 
 
+def _reason(c: CriterionResult) -> str:
+    """The reason; what a manual rule's evidence found goes on a line of its own, marked as
+    evidence for the reviewer, not a verdict."""
+    reason = c.reason
+    for line in c.assisted:
+        reason = reason.replace(EVIDENCE_MARK + line, "", 1)
+    found = "".join(
+        f"<br><span class=assist>Evidence (does not decide): {_e(line)}</span>"
+        for line in c.assisted
+    )
+    return _e(reason) + found
+
+
 def _row(c: CriterionResult) -> str:
     mark, word = STATUS_MARK[c.status]
     collect = "".join(f"<li>☐ {_e(m)}</li>" for m in c.missing)
@@ -77,7 +91,7 @@ def _row(c: CriterionResult) -> str:
         f"<td>{_e(c.id)}<br><span class=small>{section}</span></td>"
         f"<td class=text>{_e(c.text)}</td>"
         f"<td class=status>{mark} {_e(word)}</td>"
-        f"<td>{_e(c.reason)}</td>"
+        f"<td>{_reason(c)}</td>"
         f"<td>{_evidence(c.evidence)}</td>"
         f"<td>{f'<ul>{collect}</ul>' if collect else ''}</td>"
         "<td></td></tr>"
