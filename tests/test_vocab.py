@@ -264,7 +264,7 @@ SEED_CONDITIONS = [
     ("(non-infectious) pneumonia", "pneumonitis"),
     ("Active infections", "active_infection"),
     ("Human immunodeficiency virus", "hiv_infection"),
-    ("psychotropic drug abuse", "substance_abuse"),
+    ("psychotropic drug abuse", "drug_use_disorder"),  # alcohol is not a psychotropic drug
     ("hypertension", "hypertension"),
     ("ascites", "ascites"),
     ("hepatic encephalopathy", "hepatic_encephalopathy"),
@@ -385,7 +385,7 @@ def test_icd10_code_matches(rule_id: str, code: str, expected: bool) -> None:
 
 
 CODE_LOOKUP = [
-    ("B18.1", "hbv_infection"),
+    ("B18.1", "chronic_hepatitis_b"),
     ("C22.0", "hepatocellular_carcinoma"),
     ("C22.1", "intrahepatic_cholangiocarcinoma"),
     ("C50.9", "malignancy"),  # no breast-cancer concept: the range catches it

@@ -506,9 +506,10 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
     """ "alcohol or drug abuse": a word before "or"/"and" shares the next condition's head noun.
 
     The word becomes that condition only when "word + head noun" is itself a vocabulary name of a
-    condition ("alcohol abuse"); otherwise it stays an unknown word. When both name the same
-    condition the pair is one term ("active alcohol or drug abuse" → ACTIVE substance_abuse), so
-    modifiers before it and qualifiers after it apply to the whole.
+    condition ("alcohol abuse"); otherwise it stays an unknown word. When one concept means both
+    (the same one, one under the other, or a group that is exactly the two: see
+    ``vocab.condition_union``) the pair is one term ("active alcohol or drug abuse" → ACTIVE
+    substance_abuse), so modifiers before it and qualifiers after it apply to the whole.
     """
     out = toks
     k = -1
@@ -525,8 +526,9 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
         if entry is None or entry.exact is not None:
             continue
         out = out if out is not toks else list(toks)
-        if entry.value == cond.value:
-            out[k : k + 3] = [Tok("COND", cond.value, t.start, cond.end)]
+        union = vocab.condition_union([entry.value, cond.value])
+        if len(union) == 1:  # one concept means both: "alcohol or drug abuse" → substance abuse
+            out[k : k + 3] = [Tok("COND", union[0], t.start, cond.end)]
         else:
             out[k] = Tok("COND", entry.value, t.start, t.end)
     return out

@@ -84,6 +84,27 @@ def _int(text: str) -> int:
     return int(value)
 
 
+def _union(rules: list[Rule]) -> list[Rule]:
+    """Alternatives of conditions read the same way, as few as mean the same: "alcohol or drug
+    abuse" is substance abuse, "CNS or brain metastases" CNS metastases (vocab.condition_union).
+    Only conditions with identical qualifiers are merged."""
+    groups: dict[str, list[str]] = {}
+    for r in rules:
+        if r.kind == "condition":
+            key = r.model_dump_json(exclude={"condition"})
+            groups.setdefault(key, []).append(r.condition)  # type: ignore[union-attr]
+    keep = {key: vocab.condition_union(ids) for key, ids in groups.items()}
+    out: list[Rule] = []
+    for r in rules:
+        if r.kind != "condition":
+            out.append(r)
+            continue
+        key = r.model_dump_json(exclude={"condition"})
+        for cid in keep.pop(key, []):
+            out.append(r.model_copy(update={"condition": cid}))
+    return out
+
+
 def _op(symbol: str) -> str:
     return {"≥": ">=", "≤": "<=", ">": ">", "<": "<", "=": "="}[symbol]
 
@@ -673,6 +694,7 @@ class _Clauses(Transformer):
             if kind == "any":  # "active X or X": the unqualified one covers both
                 plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
                 rules = [r for r in rules if r.active is None or r.condition not in plain]  # type: ignore[union-attr]
+                rules = _union(rules)
             rule = _flat(kind, rules)
             return NotRule(rule=rule) if negated else rule
 

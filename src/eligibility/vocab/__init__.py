@@ -35,6 +35,7 @@ __all__ = [
     "code_matches",
     "condition",
     "condition_matches",
+    "condition_union",
     "conditions",
     "conversion",
     "conversion_factor",
@@ -102,6 +103,18 @@ class Concept:
     # asks when it happened) or a *state* (infection, diabetes: within a window when present at
     # some time during it). Drugs leave it at "state".
     nature: str = "state"
+    # ICD-10 codes carved out of ``codes`` (D68.5 thrombophilia out of D65-D69 bleeding
+    # disorders); the patterns of ``codes`` that exist only in WHO ICD-10, not ICD-10-CM; and
+    # ICD-10-CM codes deleted from the current tabular that older records still carry.
+    exclude: tuple[str, ...] = ()
+    who_only: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+
+    def has_code(self, code: str) -> bool:
+        """True when a (normalised) ICD-10 code is one of this concept's own codes."""
+        return any(_icd_match(code, p) for p in self.codes) and not any(
+            _icd_match(code, p) for p in self.exclude
+        )
 
 
 _FOLD_RE = re.compile(r"[\s\-_.,'’()]+")
@@ -501,7 +514,7 @@ def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> 
         atc = _tuple(raw.get("atc"))
         equivalent = raw.get("equivalent_dose_mg")
         extra: dict[str, object] = {
-            k: raw[k] for k in ("note", "grading") if raw.get(k) is not None
+            k: raw[k] for k in ("note", "grading", "members_exhaustive") if raw.get(k) is not None
         }
         if len(atc) > 1:
             extra["atc_codes"] = atc
@@ -510,7 +523,11 @@ def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> 
                 id=raw["id"],
                 name=raw["name"],
                 synonyms=_tuple(raw.get("synonyms")),
-                codes=_tuple(raw.get("icd10")),
+                codes=(
+                    _tuple(raw.get("icd10"))
+                    + _tuple(raw.get("icd10_who"))
+                    + _tuple(raw.get("icd10_retired"))
+                ),
                 parents=_tuple(raw.get(parent_key)),
                 kind=kind,
                 atc=atc[0] if atc else None,
@@ -520,6 +537,9 @@ def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> 
                 extra=extra,
                 components=_tuple(raw.get("components")),
                 nature=str(raw.get("nature", "state")),
+                exclude=_tuple(raw.get("icd10_exclude")),
+                who_only=_tuple(raw.get("icd10_who")),
+                retired=_tuple(raw.get("icd10_retired")),
             )
         )
     return out
@@ -610,6 +630,8 @@ def condition(term: str) -> Concept | None:
     # inflammatory bowel disease, both K51) wins.
     best: tuple[tuple[float, int], Concept] | None = None
     for c in table.by_id.values():
+        if any(_icd_match(code, p) for p in c.exclude):
+            continue
         for pattern in c.codes:
             if _icd_match(code, pattern):
                 length = len(pattern) if "-" not in pattern else len(pattern.split("-")[0]) - 0.5
@@ -624,6 +646,41 @@ def condition_matches(rule_id: str, patient_id: str) -> bool:
     return rule_id in _conditions().ancestors.get(patient_id, frozenset({patient_id}))
 
 
+def condition_union(ids: Iterable[str]) -> list[str]:
+    """The shortest list of concepts meaning "any of ``ids``", order kept.
+
+    A concept under another one in the list adds nothing ("alcohol or substance abuse" is
+    substance abuse), and all the members of a group marked ``members_exhaustive`` (a group that
+    means exactly the union of its members) are the group ("alcohol or drug abuse" is substance
+    abuse; "DVT or PE" is venous thromboembolism). Unknown ids are kept as they are.
+    """
+    table = _conditions()
+    out = list(dict.fromkeys(ids))
+    changed = True
+    while changed:
+        changed = False
+        present = set(out)
+        for cid, c in table.by_id.items():
+            if cid in present or not c.extra.get("members_exhaustive"):
+                continue
+            members = [m for m, mc in table.by_id.items() if cid in mc.parents]
+            if len(members) > 1 and all(m in present for m in members):
+                first = min(out.index(m) for m in members)
+                out = [x for x in out if x not in members]
+                out.insert(min(first, len(out)), cid)
+                changed = True
+                break
+        known = [x for x in out if x in table.by_id]
+        kept = [
+            x
+            for x in out
+            if x not in table.by_id or not any(o != x and o in table.ancestors[x] for o in known)
+        ]
+        if kept != out:
+            out, changed = kept, True
+    return out
+
+
 @lru_cache(maxsize=8192)
 def code_matches(rule_id: str, code: str) -> bool:
     """True when an ICD-10 code falls under the rule's condition or any of its members.
@@ -635,11 +692,7 @@ def code_matches(rule_id: str, code: str) -> bool:
     normal = _icd_normal(code)
     if normal is None or rule_id not in table.by_id:
         return False
-    return any(
-        _icd_match(normal, pattern)
-        for member in table.descendants[rule_id]
-        for pattern in table.by_id[member].codes
-    )
+    return any(table.by_id[member].has_code(normal) for member in table.descendants[rule_id])
 
 
 @lru_cache(maxsize=4096)
@@ -741,6 +794,8 @@ def describe(term: str) -> list[dict[str, Any]]:
                 "id": c.id,
                 "name": c.name,
                 "codes": {"ICD-10": list(c.codes)},
+                "excluded_codes": {"ICD-10": list(c.exclude)},
+                "nature": c.nature,
                 "parents": _ordered_ancestors(table, c.id),
                 "members": sorted(m for m in table.descendants[c.id] if m != c.id),
                 "synonyms": list(c.synonyms),

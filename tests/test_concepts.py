@@ -1,0 +1,205 @@
+"""Condition concepts against the official ICD-10-CM tabular, and docs/concepts.md up to date.
+
+Every code or range end in conditions.yaml must be a real ICD-10-CM code or category, except
+patterns marked ``icd10_who`` (WHO ICD-10 only) or ``icd10_retired`` (deleted from ICD-10-CM).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+cm = pytest.importorskip("simple_icd_10_cm", reason="simple-icd-10-cm comes with the test extras")
+
+from eligibility import vocab  # noqa: E402
+from eligibility.vocab import code_matches, condition_matches  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import concepts_doc  # noqa: E402
+
+
+def _ends(pattern: str) -> list[str]:
+    return pattern.split("-") if "-" in pattern else [pattern]
+
+
+def _cases() -> list[tuple[str, str]]:
+    return [
+        (c.id, p)
+        for c in vocab.conditions()
+        for p in (*c.codes, *c.exclude)
+        if p not in c.who_only and p not in c.retired
+    ]
+
+
+@pytest.mark.parametrize(("concept", "pattern"), _cases())
+def test_code_is_in_icd10cm(concept: str, pattern: str) -> None:
+    for end in _ends(pattern):
+        assert cm.is_valid_item(end), (
+            f"{concept}: {end!r} is not an ICD-10-CM code or category; fix it, or mark it "
+            "icd10_who / icd10_retired in conditions.yaml if it is WHO-only or deleted"
+        )
+
+
+@pytest.mark.parametrize(
+    ("concept", "pattern"),
+    [(c.id, p) for c in vocab.conditions() for p in (*c.who_only, *c.retired)],
+)
+def test_marked_codes_are_really_not_in_icd10cm(concept: str, pattern: str) -> None:
+    assert not all(cm.is_valid_item(end) for end in _ends(pattern)), (concept, pattern)
+
+
+def test_exclusions_fall_inside_the_codes() -> None:
+    for c in vocab.conditions():
+        for pattern in c.exclude:
+            code = pattern.split("-")[0]
+            assert any(vocab._icd_match(code, p) for p in c.codes), (c.id, pattern)
+
+
+def test_nature_is_event_or_state() -> None:
+    for c in vocab.conditions():
+        assert c.nature in {"event", "state"}, (c.id, c.nature)
+
+
+def test_concepts_doc_is_up_to_date() -> None:
+    path = ROOT / "docs" / "concepts.md"
+    current = path.read_text("utf-8") if path.exists() else ""
+    assert current == concepts_doc.render(), (
+        "docs/concepts.md is out of date: run `python bench/concepts_doc.py`"
+    )
+
+
+# rule concept, ICD-10-CM code, matches? (the splits of the soundness review)
+SPLITS = [
+    ("substance_abuse", "F17.210", False),  # a smoker has no "history of alcoholism"
+    ("mental_disorder", "F17.210", False),  # nor a psychiatric illness
+    ("nicotine_dependence", "F17.210", True),
+    ("substance_abuse", "F10.20", True),
+    ("substance_abuse", "F11.20", True),
+    ("alcohol_use_disorder", "F11.20", False),
+    ("drug_use_disorder", "F10.20", False),
+    ("alcohol_use_disorder", "F10.90", False),  # use, uncomplicated: not a disorder
+    ("mental_disorder", "F10.20", True),
+    ("mental_disorder", "F32.9", True),
+    ("mental_disorder", "F70", False),
+    ("mental_disorder", "F84.0", False),
+    ("myocardial_infarction", "I21.4", True),
+    ("myocardial_infarction", "I25.2", True),
+    ("acute_myocardial_infarction", "I25.2", False),
+    ("old_myocardial_infarction", "I21.4", False),
+    ("bleeding_disorder", "D68.51", False),  # factor V Leiden clots
+    ("bleeding_disorder", "D68.61", False),  # antiphospholipid syndrome
+    ("bleeding_disorder", "D68.312", True),  # antiphospholipid antibody with haemorrhage
+    ("bleeding_disorder", "D66", True),
+    ("bleeding_disorder", "D69.3", True),
+    ("thrombophilia", "D68.51", True),
+    ("thrombophilia", "D68.61", True),
+    ("coagulopathy", "D69.6", False),
+    ("pneumonitis", "J70.0", True),
+    ("pneumonitis", "J70.4", True),
+    ("pneumonitis", "J70.1", False),  # radiation fibrosis
+    ("pneumonitis", "J70.5", False),  # smoke inhalation
+    ("pneumonitis", "J68.1", False),  # pulmonary oedema due to chemicals
+    ("radiation_pneumonitis", "J70.4", False),
+    ("drug_induced_pneumonitis", "J70.0", False),
+    ("interstitial_lung_disease", "J70.3", True),
+    ("interstitial_lung_disease", "J70.1", True),
+    ("stroke", "I62.00", False),
+    ("stroke", "I64", True),  # WHO-only
+    ("ischemic_stroke", "I61.9", False),
+    ("transient_ischemic_attack", "G45.4", False),
+    ("venous_thromboembolism", "I82.401", True),
+    ("venous_thromboembolism", "I26.99", True),
+    ("venous_thromboembolism", "I26.90", False),  # septic embolism
+    ("atrial_fibrillation", "I48.92", False),
+    ("atrial_flutter", "I48.92", True),
+    ("carcinoma_in_situ", "D03.9", False),  # melanoma in situ
+    ("cirrhosis", "K74.3", False),
+    ("cns_metastases", "C79.31", True),
+    ("brain_metastases", "C79.32", False),
+    ("basal_cell_carcinoma_skin", "C44.311", True),
+    ("basal_cell_carcinoma_skin", "C44.321", False),
+    ("ankylosing_spondylitis", "M45.A1", False),
+    ("vasculitis", "M31.10", False),  # thrombotic microangiopathy
+    ("hiv_infection", "B20", True),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "code", "expected"), SPLITS)
+def test_split_code_sets(rule_id: str, code: str, expected: bool) -> None:
+    assert code_matches(rule_id, code) is expected
+
+
+# synonym -> the concept it means exactly
+EXACT = [
+    ("alcohol abuse", "alcohol_use_disorder"),
+    ("alcoholism", "alcohol_use_disorder"),
+    ("alcohol dependence", "alcohol_use_disorder"),
+    ("drug abuse", "drug_use_disorder"),
+    ("drug addiction", "drug_use_disorder"),
+    ("substance abuse", "substance_abuse"),
+    ("substance use disorder", "substance_abuse"),
+    ("nicotine dependence", "nicotine_dependence"),
+    ("old myocardial infarction", "old_myocardial_infarction"),
+    ("acute myocardial infarction", "acute_myocardial_infarction"),
+    ("MI", "myocardial_infarction"),
+    ("radiation pneumonitis", "radiation_pneumonitis"),
+    ("drug-induced pneumonitis", "drug_induced_pneumonitis"),
+    ("immune-related pneumonitis", "immune_related_pneumonitis"),
+    ("non-infectious pneumonitis", "pneumonitis"),
+    ("thrombophilia", "thrombophilia"),
+    ("coagulopathy", "coagulopathy"),
+    ("brain metastases", "brain_metastases"),
+    ("cerebrovascular event", "cerebrovascular_event"),
+    ("atrial flutter", "atrial_flutter"),
+    ("AIDS", "aids"),
+]
+
+
+@pytest.mark.parametrize(("term", "expected"), EXACT)
+def test_synonym_means_its_concept(term: str, expected: str | None) -> None:
+    found = vocab.condition(term)
+    assert (found.id if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["uncontrolled infection", "serious infection", "systemic infection", "thromboembolism",
+     "thromboembolic event", "venous thrombosis", "STEMI", "varices", "neuropathy",
+     "in situ neoplasm", "second primary malignancy", "HCV antibody positive"],
+)  # fmt: skip
+def test_broader_or_narrower_words_resolve_to_nothing(term: str) -> None:
+    assert vocab.condition(term) is None
+
+
+def test_groups() -> None:
+    assert condition_matches("myocardial_infarction", "old_myocardial_infarction")
+    assert condition_matches("myocardial_infarction", "acute_myocardial_infarction")
+    assert condition_matches("substance_abuse", "alcohol_use_disorder")
+    assert condition_matches("substance_abuse", "drug_use_disorder")
+    assert not condition_matches("substance_abuse", "nicotine_dependence")
+    assert not condition_matches("mental_disorder", "nicotine_dependence")
+    assert not condition_matches("bleeding_disorder", "thrombophilia")
+    assert not condition_matches("bleeding_disorder", "antiphospholipid_syndrome")
+    assert condition_matches("pneumonitis", "radiation_pneumonitis")
+    assert not condition_matches("radiation_pneumonitis", "pneumonitis")
+    assert condition_matches("cerebrovascular_event", "stroke")
+    assert condition_matches("cerebrovascular_disease", "transient_ischemic_attack")
+
+
+@pytest.mark.parametrize(
+    "cid",
+    ["myocardial_infarction", "acute_myocardial_infarction", "old_myocardial_infarction",
+     "stroke", "transient_ischemic_attack", "pulmonary_embolism", "deep_vein_thrombosis",
+     "gastrointestinal_bleeding"],
+)  # fmt: skip
+def test_events(cid: str) -> None:
+    assert vocab.condition(cid).nature == "event"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("cid", ["diabetes_mellitus", "active_infection", "heart_failure"])
+def test_states(cid: str) -> None:
+    assert vocab.condition(cid).nature == "state"  # type: ignore[union-attr]
