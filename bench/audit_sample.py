@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _corpus import classify, find_corpus  # noqa: E402
+from _corpus import classify, find_corpus
 
 LEDGER_DIR = Path(__file__).parent.parent / "tests" / "data" / "audit"
 
