@@ -436,3 +436,235 @@ def test_short_label_before_a_heading_is_a_heading_not_a_criterion() -> None:
         ("criterion", "Antibiotics."),
         ("criterion", "Patients infected by HBV:"),  # a colon with nothing under it stays
     ]
+
+
+# --------------------------------------------------------------------------- joined lines
+# Real corpus text (quoted verbatim; NCT id in the case id). A criterion ending or starting with
+# "or"/"and" is one criterion with its neighbour; a line that only continues the one above joins
+# it; where a join is unclear both are `linked` (manual), never computable on their own.
+
+JOIN_CASES = [
+    pytest.param(
+        "inclusion",
+        "Renal:\n-  Creatinine no greater than 1.5 mg/dL OR\n-  Creatinine clearance at least 60 mL/min\n-  No history of chronic renal insufficiency",
+        [("Creatinine no greater than 1.5 mg/dL OR\n-  Creatinine clearance at least 60 mL/min", False),
+         ("No history of chronic renal insufficiency", False)],
+        id="NCT00002697-bulleted-or",
+    ),
+    pytest.param(
+        "inclusion",
+        "Performance status:\n-  ECOG 0-2 OR\n-  Karnofsky 70-100%\nLife expectancy:\n-  At least 3 months",
+        [("ECOG 0-2 OR\n-  Karnofsky 70-100%", False), ("At least 3 months", False)],
+        id="NCT00002475-performance-or",
+    ),
+    pytest.param(
+        "inclusion",
+        "Platelets at least 100,000.\nHemoglobin greater than 9 g/dL OR;\nHematocrit greater than 27 g/dL.\nHepatic:",
+        [("Platelets at least 100,000.", False),
+         ("Hemoglobin greater than 9 g/dL OR;\nHematocrit greater than 27 g/dL.", False)],
+        id="NCT00001427-or-semicolon-plain-lines",
+    ),
+    pytest.param(
+        "inclusion",
+        "-  IIB - including only those patients with autoimmune thrombocytopenia (platelet count = or < 100000 platelets/mm3).\n-  OR Lymphopenia (lymphocyte count = or < 1000 cells/mm3).\n-  OR Helper cell lymphopenia (helper cells < the mean of normals).",
+        [("IIB - including only those patients with autoimmune thrombocytopenia (platelet count = or < 100000 platelets/mm3).\n-  OR Lymphopenia (lymphocyte count = or < 1000 cells/mm3).\n-  OR Helper cell lymphopenia (helper cells < the mean of normals).", False)],
+        id="NCT00002023-leading-or",
+    ),
+    pytest.param(
+        "inclusion",
+        "Lung biopsy (transbronchial, surgical, transthoracic) judged to be diagnostic by the Tissue Core pathologists;\nOR\nBiopsy of lymph node or other mass judged to be diagnostic by the Tissue Core pathologists;",
+        [("Lung biopsy (transbronchial, surgical, transthoracic) judged to be diagnostic by the Tissue Core pathologists;\nOR\nBiopsy of lymph node or other mass judged to be diagnostic by the Tissue Core pathologists;", False)],
+        id="NCT00001869-or-alone-on-a-line",
+    ),
+    pytest.param(
+        "inclusion",
+        "1. APML diagnosis based upon morphological, histochemical, and/or flow cytometric criteria, confirmed upon review by a central, study-designated hematologic pathologist;\nOR\nany relapsed acute leukemia bearing a t(15:17) translocation\n2. disease in first or subsequent relapse",
+        [("APML diagnosis based upon morphological, histochemical, and/or flow cytometric criteria, confirmed upon review by a central, study-designated hematologic pathologist;\nOR\nany relapsed acute leukemia bearing a t(15:17) translocation", False),
+         ("disease in first or subsequent relapse", False)],
+        id="NCT00008697-numbered-item-or-then-next-number",
+    ),
+    pytest.param(
+        "inclusion",
+        "IHC 2+ HER2 patients are eligible with reflex FISH-positive testing with the ratio ≥2.0.\nAnd/or patients with HER2 positive cells in the cerebral spinal fluid.",
+        [("IHC 2+ HER2 patients are eligible with reflex FISH-positive testing with the ratio ≥2.0.\nAnd/or patients with HER2 positive cells in the cerebral spinal fluid.", False)],
+        id="NCT04588545-leading-and-or",
+    ),
+    pytest.param(
+        "inclusion",
+        "No distant metastatic disease\nEastern Cooperative Oncology Group Performance Status: 0\n1\nHRR gene mutation: at least one pathogenic variant",
+        [("No distant metastatic disease", False),
+         ("Eastern Cooperative Oncology Group Performance Status: 0\n1", False),
+         ("HRR gene mutation: at least one pathogenic variant", False)],
+        id="NCT05761470-bare-number-line",
+    ),
+    pytest.param(
+        "inclusion",
+        "Age ≥18 and ≤70 years old, female.\nBMI index in the range of 19.0\n28.0\nECOG≤1, and the expected os ≥3 months",
+        [("Age ≥18 and ≤70 years old, female.", False), ("BMI index in the range of 19.0\n28.0", False),
+         ("ECOG≤1, and the expected os ≥3 months", False)],
+        id="NCT05131841-split-range",
+    ),
+    pytest.param(
+        "inclusion",
+        "7. Adequate liver functions: Transaminase (AST/ALT) < 3 X upper normal value & Bilirubin\n< 2 X upper normal value",
+        [("Adequate liver functions: Transaminase (AST/ALT) < 3 X upper normal value & Bilirubin\n< 2 X upper normal value", False)],
+        id="NCT03794167-line-starting-with-a-comparator",
+    ),
+    pytest.param(
+        "exclusion",
+        "-  Active malignant diseases\n-  Previous thyroid disease and\n-  Pregnancy.",
+        [("Active malignant diseases", False), ("Previous thyroid disease and", True), ("Pregnancy.", True)],
+        id="NCT00498238-exclusion-and-is-unclear",
+    ),
+    pytest.param(
+        "inclusion",
+        "  -  Histological verification may be waived for brainstem glioma and classic optic glioma, but biopsy recommended OR\n-  Histologically or cytologically proven non-Hodgkin's lymphoma\n  -  Refractory to standard treatment and no curative therapy available\n-  Measurable disease",
+        [("Histological verification may be waived for brainstem glioma and classic optic glioma, but biopsy recommended OR", True),
+         ("Histologically or cytologically proven non-Hodgkin's lymphoma", True),
+         ("Refractory to standard treatment and no curative therapy available", True),
+         ("Measurable disease", False)],
+        id="NCT00006102-or-into-another-level",
+    ),
+    pytest.param(
+        "inclusion",
+        "- ECOG 0\n- 1\n- Age ≥ 18",
+        [("ECOG 0", True), ("1", True), ("Age ≥ 18", False)],
+        id="bare-number-bullet-is-unclear",
+    ),
+    pytest.param(
+        "inclusion",
+        "- Age ≥ 18 and\nInclusion Criteria:\n- Consent",
+        [("Age ≥ 18 and", False), ("Consent", False)],
+        id="headings-are-never-joined",
+    ),
+    pytest.param(
+        "inclusion",
+        "- Total bilirubin ≤ 1.5 mg/dL OR\n- conjugated bilirubin ≤ 0.3 mg/dL\n- Signed informed consent",
+        [("Total bilirubin ≤ 1.5 mg/dL OR\n- conjugated bilirubin ≤ 0.3 mg/dL", False),
+         ("Signed informed consent", False)],
+        id="brief-bilirubin-or",
+    ),
+    pytest.param(
+        "inclusion",
+        "- Age ≥ 18\n- ECOG 0-1\n- Xor-1 negative",
+        [("Age ≥ 18", False), ("ECOG 0-1", False), ("Xor-1 negative", False)],
+        id="no-connective-no-join",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("section", "text", "expected"), JOIN_CASES)
+def test_joined_lines(section: str, text: str, expected: list[tuple[str, bool]]) -> None:
+    segs = split_text(text, section)
+    assert [(s.text, s.linked) for s in segs if s.kind == "criterion"] == expected
+    assert_accounted(text, Block(section=section, start=0, end=len(text)), segs)  # type: ignore[arg-type]
+
+
+def test_joined_criterion_reads_without_markers_or_punctuation_after_the_connective() -> None:
+    text = "Hemoglobin greater than 9 g/dL OR;\n-  Hematocrit greater than 27 g/dL."
+    [seg] = split_text(text)
+    assert seg.parts == ((0, 34), (38, len(text)))
+    assert seg.reading == "Hemoglobin greater than 9 g/dL OR Hematocrit greater than 27 g/dL."
+    assert seg.text == text
+
+
+def test_joined_items_keep_the_first_label_and_parent() -> None:
+    text = "Labs as follows:\n  1. WBC ≥ 3000 or\n  2. ANC ≥ 1500\n  3. Platelets ≥ 100000"
+    segs = split_text(text)
+    rows = [(s.kind, s.label, s.text, s.parent) for s in segs]
+    assert rows == [
+        ("lead_in", None, "Labs as follows:", None),
+        ("criterion", "1.", "WBC ≥ 3000 or\n  2. ANC ≥ 1500", 0),
+        ("criterion", "3.", "Platelets ≥ 100000", 0),
+    ]
+    assert segs[1].reading == "WBC ≥ 3000 or ANC ≥ 1500"
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _rules(inclusion: str, exclusion: str = "- Pregnant") -> list[tuple[str, str, dict]]:
+    from eligibility.transform import parse_record
+
+    [record] = parse_record_text(
+        f"Inclusion Criteria:\n{inclusion}\n\nExclusion Criteria:\n{exclusion}", "x.txt"
+    )
+    return [
+        (c.id, c.text, c.rule.model_dump(mode="json", exclude_defaults=True))
+        for c in parse_record(record).criteria
+    ]
+
+
+def _kinds(rule: dict) -> list[str]:
+    return [r["kind"] for r in rule.get("rules", [])]
+
+
+def test_or_across_bullets_is_one_alternative_and_no_neighbour_stands_alone() -> None:
+    # NCT00002697, verbatim
+    rows = _rules(
+        "Renal:\n-  Creatinine no greater than 1.5 mg/dL OR\n-  Creatinine clearance at least 60 "
+        "mL/min\n-  No history of chronic renal insufficiency"
+    )
+    joined = rows[0]
+    assert joined[0] == "I1.1"  # under the lead-in "Renal:"
+    assert joined[2]["kind"] == "any"
+    assert _kinds(joined[2]) == ["lab", "measure"]
+    assert joined[2]["rules"][1]["name"] == "creatinine_clearance"
+    assert [r[0] for r in rows] == ["I1.1", "I1.3", "E1"]  # later items keep their numbers
+    assert not any(r[1].startswith("Creatinine clearance") for r in rows)
+
+
+def test_or_followed_by_a_semicolon_is_still_an_alternative() -> None:
+    # NCT00001427, verbatim: the ";" after "OR" used to make the two an "and"
+    rows = _rules("Hemoglobin greater than 9 g/dL OR;\nHematocrit greater than 27 g/dL.")
+    assert rows[0][2]["kind"] == "any"
+    assert rows[0][2]["rules"][0]["analyte"] == "hemoglobin"
+    assert len([r for r in rows if r[0].startswith("I")]) == 1
+
+
+def test_brief_example_bilirubin_or_conjugated_bilirubin() -> None:
+    rows = _rules(
+        "- Total bilirubin ≤ 1.5 mg/dL OR\n- conjugated bilirubin ≤ 0.3 mg/dL\n- ECOG 0-1"
+    )
+    assert rows[0][2]["kind"] == "any"
+    assert [r["analyte"] for r in rows[0][2]["rules"]] == ["total_bilirubin", "direct_bilirubin"]
+    assert [r[0] for r in rows] == ["I1", "I3", "E1"]
+    assert rows[1][2]["kind"] == "performance"
+
+
+def test_ecog_0_then_a_line_1_is_not_ecog_0() -> None:
+    # NCT05761470, verbatim
+    rows = _rules(
+        "No distant metastatic disease\nEastern Cooperative Oncology Group Performance Status: 0\n1"
+        "\nHRR gene mutation: at least one pathogenic or likely pathogenic variant"
+    )
+    ecog = next(r for r in rows if "Performance Status" in r[1])
+    assert ecog[1].endswith(": 0\n1")
+    assert ecog[2]["kind"] == "manual"
+    assert not any(r[2]["kind"] == "performance" for r in rows)
+
+
+def test_unclear_links_are_manual_on_both_sides() -> None:
+    # NCT00498238 (exclusion, verbatim): "and" may be the list's own last "and"
+    rows = _rules(
+        "- Age ≥ 18", "-  Active malignant diseases\n-  Previous thyroid disease and\n-  Pregnancy."
+    )
+    by_text = {r[1]: r[2] for r in rows}
+    assert by_text["Pregnancy."]["kind"] == "manual"
+    assert "linked" in by_text["Pregnancy."]["reason"]
+    assert by_text["Previous thyroid disease and"]["kind"] == "manual"
+    # a bullet "1" after "ECOG 0": a lost range or another item? Both manual.
+    rows = _rules("- ECOG 0\n- 1\n- Age ≥ 18")
+    assert [r[2]["kind"] for r in rows[:3]] == ["manual", "manual", "age"]
+
+
+def test_leading_or_joins_the_previous_item() -> None:
+    # NCT00002023, verbatim
+    rows = _rules(
+        "-  IIB - including only those patients with autoimmune thrombocytopenia (platelet count = "
+        "or < 100000 platelets/mm3).\n-  OR Lymphopenia (lymphocyte count = or < 1000 cells/mm3).\n"
+        "-  ECOG performance status 0 or 1."
+    )
+    assert [r[0] for r in rows] == ["I1", "I3", "E1"]
+    assert "OR Lymphopenia" in rows[0][1]
+    assert rows[1][2]["kind"] == "performance"

@@ -32,6 +32,18 @@ The rules, in the order they apply:
    "Excluded:"); an item with children that reads as a lead-in is ``lead_in``; everything
    else, including a longer line ending in ":" that has no children, is a ``criterion``.
    ``context`` is the parent's text unless the parent is a heading.
+6. Joined lines. A criterion ending with a connective ("… ≤ 1.5 mg/dL OR", "…; or", "and,",
+   "and/or") is joined with the next one, and one starting with a connective ("OR …", "and …",
+   a line "OR" alone) with the one before, across a bullet or a label too, when both are
+   criteria of the same list (same parent, no children): one criterion whose span covers both,
+   with the first one's label; ``parts`` keeps the pieces' spans, and ``reading`` is the
+   criterion without the markers between them. A plain line that only continues the one above
+   (a bare number or range such as "1" after "ECOG 0", a lone unit, or one starting with a
+   comparator after a line with no end punctuation) joins it as in rule 1. Where a link cannot
+   be joined (the neighbour is at another level, has items under it, a bare number is a bullet
+   of its own, or an exclusion item ends or starts with "and", which may be the list's own
+   "and") the neighbours are marked ``linked``: they are to be read by a person, never on their
+   own.
 """
 
 from __future__ import annotations
@@ -56,7 +68,9 @@ class Segment(BaseModel):
     """One piece of a block: ``text == record.text[start:end]``, marker and outer spaces trimmed.
 
     ``parent`` is the index (in the same list) of the heading or item this one is nested under;
-    ``label`` is the source numbering ("6)", "1.") when the piece starts with one.
+    ``label`` is the source numbering ("6)", "1.") when the piece starts with one. A criterion
+    joined from list items linked by "or"/"and" has their spans in ``parts`` (empty otherwise);
+    ``linked`` marks a criterion linked to a neighbour it could not be joined with.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,6 +83,25 @@ class Segment(BaseModel):
     label: str | None = None
     context: str | None = None
     parent: int | None = None
+    parts: tuple[tuple[int, int], ...] = ()
+    linked: bool = False
+
+    @property
+    def reading(self) -> str:
+        """The text to parse: the joined parts without the list markers between them.
+
+        The punctuation after a part's closing connective goes too ("… mg/dL OR;" + "…" reads
+        "… mg/dL OR …"): a ";" there would make the parser read two sentences joined by the
+        section's default, an "and" where the source says "or".
+        """
+        if not self.parts:
+            return self.text
+        pieces = [self.text[s - self.start : e - self.start] for s, e in self.parts]
+        for k, piece in enumerate(pieces[:-1]):
+            m = _ENDS_LINKED_RE.search(piece)
+            if m is not None:
+                pieces[k] = piece[: m.start()] + m.group(1)
+        return " ".join(pieces)
 
 
 # --------------------------------------------------------------------------- patterns
@@ -96,6 +129,16 @@ _CONTINUATION_RE = re.compile(
     r"(?:or|and|but|nor|unless|except|if|then|which|who|that|including|i\.e\.|e\.g\.)\b",
     re.IGNORECASE,
 )
+# A criterion linked to its neighbour: ends with "or"/"and"/"and/or" (maybe before ; , . :), or
+# starts with one.
+_ENDS_LINKED_RE = re.compile(r"(?<![^\W_])(or|and|and/or)[\s;,.:]*$", re.IGNORECASE)
+_STARTS_LINKED_RE = re.compile(r"(?:or|and/or|and)(?![^\W_])", re.IGNORECASE)
+# A line that can only continue the one above: a bare number or range, a lone unit, a comparator.
+_NUM = r"[-–~]?\s*\d+(?:[.,]\d+)?(?:\s*(?:-|–|~|to)\s*\d+(?:[.,]\d+)?)?"
+_ULN = r"(?:[x×*]\s*)?(?:ULN|LLN|upper\s+limit\s+of\s+normal)"
+_UNIT = rf"{_ULN}|%|[A-Za-zµμ^0-9]*/[A-Za-zµμ^0-9.]+|mmHg|mg|g|years?|months?|weeks?|days?"
+_BARE_RE = re.compile(rf"(?:{_NUM}(?:\s*(?:{_UNIT}))?|{_ULN})\s*[.;,)]*", re.IGNORECASE)
+_COMPARATOR_START_RE = re.compile(r"\\?[<>≤≥=]|&(?:[lg]te?|[lg]t);|&\s?(?:gt|lt|ge|le);", re.I)
 _PROTOCOL_DEFINED_RE = re.compile(r"\bprotocol[- ]defined\b", re.IGNORECASE)
 _NCI_HEADINGS = frozenset(
     {"disease characteristics", "patient characteristics", "prior concurrent therapy"}
@@ -156,6 +199,36 @@ def _indent(text: str, start: int, end: int) -> int:
     for ch in text[start:end]:
         width += 4 if ch == "\t" else 1
     return width
+
+
+def _is_bare(text: str, start: int, end: int) -> bool:
+    """A bare number or range ("1", "0-1", "1.5 mg/dL;") or a lone unit ("× ULN", "mg/dL")."""
+    if _BARE_RE.fullmatch(text, start, end) is not None:
+        return True
+    if not 2 <= end - start <= 24 or not any(c.isalpha() for c in text[start:end]):
+        return False
+    from eligibility.grammar import _unit_re  # the vocabulary's units; loaded on first use
+
+    m = _unit_re().match(text, start, end)
+    return m is not None and not text[m.end() : end].strip(" .;,)")
+
+
+def _is_fragment(text: str, start: int, end: int) -> bool:
+    """A line that cannot stand alone: bare (see ``_is_bare``) or starting with a comparator."""
+    return _is_bare(text, start, end) or _COMPARATOR_START_RE.match(text, start, end) is not None
+
+
+def _ends_linked(text: str, start: int, end: int) -> str | None:
+    """The connective ``text[start:end]`` ends with, lower-cased (only its tail is searched)."""
+    # the look-behind sees the character before the tail, so "xor" is not cut to "or"
+    m = _ENDS_LINKED_RE.search(text, max(start, end - 24), end)
+    return None if m is None else m.group(1).lower()
+
+
+def _starts_linked(text: str, start: int, end: int) -> str | None:
+    """The connective ``text[start:end]`` starts with, lower-cased ("and/or" included)."""
+    m = _STARTS_LINKED_RE.match(text, start, end)
+    return None if m is None else m.group().lower()
 
 
 # --------------------------------------------------------------------------- state
@@ -282,7 +355,7 @@ class _Splitter:
                     and not prev.heading
                     and item.bullet is None
                     and item.label is None
-                    and self._continues(prev, text[cs], indent)
+                    and self._continues(prev, cs, ce, indent)
                 ):
                     prev.end = ce
                 else:
@@ -292,12 +365,16 @@ class _Splitter:
                 break
         return out
 
-    def _continues(self, prev: _Line, first: str, indent: int) -> bool:
-        last = self.text[prev.end - 1]
+    def _continues(self, prev: _Line, cs: int, ce: int, indent: int) -> bool:
+        text = self.text
+        last = text[prev.end - 1]
         if last == ":":
             return False
-        if first.islower() and last not in ".;!?":
-            return True
+        if last not in ".;!?":
+            if text[cs].islower():
+                return True
+            if _is_fragment(text, cs, ce) and not looks_like_lead_in(text[prev.content : prev.end]):
+                return True
         return (prev.bullet is not None or prev.label is not None) and indent > prev.indent
 
     # ----------------------------------------------------------------- placing items
@@ -534,6 +611,32 @@ class _Splitter:
 
     def _segments(self) -> list[Segment]:
         text, section = self.text, self.block.section
+        kinds = self._kinds()
+        segs, kinds, parts, linked = self._join(kinds)
+        out: list[Segment] = []
+        for s, kind, joined, link in zip(segs, kinds, parts, linked, strict=True):
+            context = None
+            if s.parent is not None and kinds[s.parent] != "heading":
+                p = segs[s.parent]
+                context = text[p.start : p.end]
+            out.append(
+                Segment(
+                    section=section,
+                    kind=kind,
+                    start=s.start,
+                    end=s.end,
+                    text=text[s.start : s.end],
+                    label=s.label,
+                    context=context,
+                    parent=s.parent,
+                    parts=joined,
+                    linked=link,
+                )
+            )
+        return out
+
+    def _kinds(self) -> list[SegmentKind]:
+        text = self.text
         has_children = {s.parent for s in self.segs if s.parent is not None}
         kinds: list[SegmentKind] = []
         last = len(self.segs) - 1
@@ -552,25 +655,78 @@ class _Splitter:
                 kinds.append("heading")  # "Prior Medication:" right before "Excluded:"
             else:
                 kinds.append(s.kind)
-        out: list[Segment] = []
-        for s, kind in zip(self.segs, kinds, strict=True):
-            context = None
-            if s.parent is not None and kinds[s.parent] != "heading":
-                p = self.segs[s.parent]
-                context = text[p.start : p.end]
-            out.append(
-                Segment(
-                    section=section,
-                    kind=kind,
-                    start=s.start,
-                    end=s.end,
-                    text=text[s.start : s.end],
-                    label=s.label,
-                    context=context,
-                    parent=s.parent,
-                )
-            )
-        return out
+        return kinds
+
+    def _join(
+        self, kinds: list[SegmentKind]
+    ) -> tuple[list[_Seg], list[SegmentKind], list[tuple[tuple[int, int], ...]], list[bool]]:
+        """Join criteria linked by a connective (rule 6); mark the links that cannot be joined."""
+        text, segs = self.text, self.segs
+        n = len(segs)
+        has_children = {s.parent for s in segs if s.parent is not None}
+        group = list(range(n))  # index of the first segment of the joined criterion
+        linked = [False] * n
+
+        def leaf(i: int) -> bool:
+            return kinds[i] == "criterion" and i not in has_children
+
+        def mark_tree(i: int) -> None:
+            """``i`` and everything nested under it (a contiguous run after it)."""
+            inside = {i}
+            linked[i] = kinds[i] == "criterion"
+            for j in range(i + 1, n):
+                if segs[j].parent not in inside:
+                    break
+                inside.add(j)
+                linked[j] = kinds[j] == "criterion"
+
+        exclusion = self.block.section == "exclusion"
+        for i in range(1, n):
+            a, b = segs[i - 1], segs[i]
+            ends = _ends_linked(text, a.start, a.end) if kinds[i - 1] == "criterion" else None
+            starts = _starts_linked(text, b.start, b.end) if kinds[i] == "criterion" else None
+            bare = kinds[i] == "criterion" and _is_bare(text, b.start, b.end)
+            if not (ends or starts or bare):
+                continue
+            same_list = leaf(i - 1) and leaf(i) and a.parent == b.parent
+            # In an exclusion list "A and" / "B" may be one exclusion (both) or two (the list's
+            # last "and"): not joined, both for a person to read. Inclusion items are required
+            # together either way, and "or" means the same in both readings.
+            unclear = exclusion and "and" in (ends, starts)
+            if (ends or starts) and same_list and not unclear:
+                group[i] = group[i - 1]
+                continue
+            if ends and kinds[i] != "heading":
+                linked[group[i - 1]] = True
+                mark_tree(i)
+            if starts and kinds[i - 1] == "criterion":
+                linked[i] = linked[group[i - 1]] = True
+            if bare and kinds[i - 1] == "criterion":
+                # "ECOG 0" then a bullet "1": a lost range or a separate item? Unclear.
+                linked[i] = linked[group[i - 1]] = True
+        if all(g == i for i, g in enumerate(group)):
+            return segs, kinds, [()] * n, linked
+        new_index: list[int] = []
+        out: list[_Seg] = []
+        out_kinds: list[SegmentKind] = []
+        members: list[list[int]] = []
+        for i, s in enumerate(segs):
+            if group[i] != i:
+                first = out[new_index[group[i]]]
+                first.end = s.end
+                members[-1].append(i)
+                new_index.append(new_index[group[i]])
+                continue
+            new_index.append(len(out))
+            parent = None if s.parent is None else new_index[s.parent]
+            out.append(_Seg(s.start, s.end, s.kind, s.label, parent, s.plain))
+            out_kinds.append(kinds[i])
+            members.append([i])
+        parts = [
+            tuple((segs[j].start, segs[j].end) for j in m) if len(m) > 1 else () for m in members
+        ]
+        out_linked = [any(linked[j] for j in m) for m in members]
+        return out, out_kinds, parts, out_linked
 
 
 def split_block(text: str, block: Block) -> list[Segment]:

@@ -1807,7 +1807,9 @@ def parse_record(record: TrialRecord) -> RuleSet:
 
     Ids: ``I<n>``/``E<n>`` for top-level items (the source's own number when it has one),
     ``I6.1`` for sub-items, ``I6.1a``/``I6.1b`` for the ";"-pieces of one item, and ``age``/``sex``
-    for the registry's structured fields.
+    for the registry's structured fields. Items the splitter joined ("… OR" + the next item) take
+    the first one's id and the later ids do not shift. A criterion linked to a neighbour it could
+    not be joined with is manual.
     """
     from eligibility.split import split_record
 
@@ -1831,16 +1833,20 @@ def parse_record(record: TrialRecord) -> RuleSet:
             piece_of[k] = first
             pieces.setdefault(first, [first]).append(k)
     for k, seg in enumerate(segments):
-        if seg.kind == "heading" or k in piece_of:
+        if seg.kind == "heading":
             continue
         parent = seg.parent
         nested = parent is not None and segments[parent].kind != "heading"
         scope: object = (seg.section, parent if nested else None)
+        if k in piece_of:
+            counters[scope] = counters.get(scope, 0) + _later_items(seg)
+            continue
         counters[scope] = counters.get(scope, 0) + 1
         own = _label_key(seg.label)
         number = own if own is not None else str(counters[scope])
         if own is not None and own.isdigit():
             counters[scope] = int(own)
+        counters[scope] += _later_items(seg)  # the items joined to it keep their numbers
         prefix = (
             ids[parent] + "."
             if nested and parent in ids
@@ -1860,7 +1866,12 @@ def parse_record(record: TrialRecord) -> RuleSet:
         while cid in seen:
             cid += "'"
         seen.add(cid)
-        rule = parse_criterion(seg.text, seg.section, seg.context, primary)
+        if seg.linked:
+            flat = " ".join(seg.text.split())
+            why = f"linked ('and'/'or', a continued line) to a neighbour not joined: '{flat}'"
+            rule: Rule = ManualRule(reason=why)
+        else:
+            rule = parse_criterion(seg.reading, seg.section, seg.context, primary)
         criteria.append(
             Criterion(
                 id=cid,
@@ -1873,6 +1884,14 @@ def parse_record(record: TrialRecord) -> RuleSet:
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
     return RuleSet(trial=trial, criteria=criteria)
+
+
+def _later_items(seg) -> int:  # type: ignore[no-untyped-def]
+    """List items (parts on a line of their own) joined to a criterion after its first."""
+    p = seg.parts
+    return sum(
+        "\n" in seg.text[p[i - 1][1] - seg.start : p[i][0] - seg.start] for i in range(1, len(p))
+    )
 
 
 def _previous_sibling(segments: list, k: int) -> int | None:  # type: ignore[type-arg]
