@@ -21,7 +21,20 @@ LEDGER = Path(__file__).parent / "data" / "audit"
 VERDICTS = {"right", "cautious", "wrong", "not-a-criterion"}
 
 # (nct, first 40 characters of the text) -> why it is still wrong
-STILL_WRONG: dict[tuple[str, str], str] = {}
+STILL_WRONG: dict[tuple[str, str], str] = {
+    ("NCT00463749", "Angina"): "angina as the STEMI's chest pain: needs the trial's other criteria",
+    ("NCT00005860", "No cardiac arrhythmia"): "whether a resolved episode counts under 'No …' "
+    "in an NCI patient-characteristics list is not in the words",
+    ("NCT00003815", "No prior chemotherapy"): "methotrexate for rheumatoid arthritis: a therapy "
+    "rule cannot see the indication (profiles do not record it)",
+    ("NCT00002972", "No prior chemotherapy"): "methotrexate for rheumatoid arthritis, as above",
+    ("NCT03937934", "Stroke/TIA,"): "item of a 'one or more of the following' list whose lead-in "
+    "is on an earlier line the splitter does not attach",
+    ("NCT00002119", "At least 6 months of prior zidovudine. A"): "an exclusion fragment glued "
+    "onto an inclusion line in the source",
+    ("NCT00112918", "Interstitial pneumonia or extensive symp"): "'interstitial pneumonia' "
+    "resolves to interstitial lung disease, which holds unspecified pulmonary fibrosis",
+}
 
 
 def _items() -> list[dict]:
@@ -54,7 +67,8 @@ def test_ledger_is_well_formed() -> None:
 @pytest.mark.parametrize("item", WITH_PATIENT, ids=_id)
 def test_ledger_patient(item: dict) -> None:
     known = STILL_WRONG.get((item["nct"], item["text"][:40]))
-    if known:
-        pytest.xfail(known)
     got, reason, _rule = status(item)
+    if known:
+        assert got not in item["acceptable"], f"fixed, take it off STILL_WRONG: {known}"
+        pytest.xfail(known)
     assert got in item["acceptable"], f"{item['text'][:120]!r}: {got} ({reason})"

@@ -180,3 +180,84 @@ def _named(rule: Rule, law: Law) -> Rule:
     if isinstance(rule, ManualRule):
         return rule if rule.law is not None else rule.model_copy(update={"law": law})
     return with_law(rule, law)
+
+
+def _deciding_leaves(rule: Rule, negative: bool = False):  # type: ignore[no-untyped-def]
+    """(leaf, under a negation) for leaves that may decide: not inside an ``all`` with a
+    manual sibling (there the manual part keeps the last word) and not evidence."""
+    if isinstance(rule, AllRule):
+        if any(r.kind == "manual" for r in rule.rules):
+            return
+        for r in rule.rules:
+            yield from _deciding_leaves(r, negative)
+    elif isinstance(rule, AnyRule):
+        for r in rule.rules:
+            yield from _deciding_leaves(r, negative)
+    elif rule.kind == "not":
+        yield from _deciding_leaves(rule.rule, not negative)  # type: ignore[union-attr]
+    elif rule.kind != "manual":
+        yield rule, negative
+
+
+def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | None:
+    """Why a parsed rule must not decide although every piece was read, or None.
+
+    * The trial's own disease would exclude: "No prior diagnosis of cancer" in a cervical
+      cancer trial, "Have liver disease" in a hepatitis C trial (a concept that is, or holds,
+      one of the conditions in the trial's title, on the excluding side).
+    * An inclusion that asks for poor performance ("ECOG > 2"): read as written it fails every
+      fit patient; such lines are most often typos for "≤", so a person decides.
+    """
+    from eligibility import vocab
+
+    for leaf, negative in _deciding_leaves(rule):
+        excluding = (section == "exclusion") != negative
+        if leaf.kind == "condition" and excluding:
+            excepted = set(leaf.except_)  # type: ignore[union-attr]
+            own = [
+                p
+                for p in primary
+                if vocab.condition_matches(leaf.condition, p)  # type: ignore[union-attr]
+                and not any(vocab.condition_matches(x, p) for x in excepted)
+            ]
+            if own:
+                return f"the trial's own condition ({own[0]}) falls under it"
+        if leaf.kind == "performance" and section == "inclusion" and not negative:
+            top = 0 if leaf.scale == "ecog" else 100  # type: ignore[union-attr]
+            allowed = leaf.allowed  # type: ignore[union-attr]
+            lo, hi = leaf.min, leaf.max  # type: ignore[union-attr]
+            fit = top in allowed if allowed else (lo is None or lo <= top <= (hi or top))
+            if leaf.scale != "ecog":  # type: ignore[union-attr]
+                fit = top in allowed if allowed else (hi is None or hi >= top) and (lo or 0) <= top
+            if not fit:
+                return "an inclusion that leaves out the fittest patients (a typo for '≤'?)"
+    return None
+
+
+# "Active" of a tumour means untreated or progressing, which a problem list's status does not
+# record: "active brain metastases" is the metastases and a judgement (law: qualifier).
+_TUMOUR_ROOTS = ("malignancy", "cns_metastases", "liver_metastases", "bone_metastases")
+
+
+def active_tumours(rule: Rule) -> Rule:
+    """``rule`` with each ``active`` tumour condition read as all[condition, manual]."""
+    from eligibility import vocab
+    from eligibility.model import ConditionRule
+
+    if isinstance(rule, AllRule | AnyRule):
+        return type(rule)(rules=[active_tumours(r) for r in rule.rules])
+    if rule.kind == "not":
+        return rule.model_copy(update={"rule": active_tumours(rule.rule)})  # type: ignore[union-attr]
+    if isinstance(rule, ConditionRule) and rule.active:
+        tumour = any(
+            vocab.condition_matches(root, rule.condition)
+            for root in _TUMOUR_ROOTS
+            if vocab.condition(root) is not None
+        )
+        if tumour:
+            note = ManualRule(
+                reason="'active' of a tumour (untreated, progressing) is judged",
+                law="qualifier",
+            )
+            return AllRule(rules=[rule.model_copy(update={"active": None}), note])
+    return rule

@@ -487,8 +487,18 @@ def _age_truth(
     unknown; the note says what exact age showed or could not show."""
     truths, notes = [], []
     if rule.min is not None:
-        if rule.min_inclusive:
+        if rule.min_inclusive and float(rule.min).is_integer():
             truths.append(T if compare(completed, ">=", rule.min) else F)
+        elif rule.min_inclusive:  # "18 months and over" (1.5 years): exact age, as a strict bound
+            if birth is not None:
+                truths.append(T if as_of >= anniversary(birth, rule.min) else F)
+            elif compare(completed, ">=", rule.min):
+                truths.append(T)
+            elif compare(completed + 1, "<=", rule.min):
+                truths.append(F)
+            else:
+                truths.append(U)
+                notes.append(f"completed years cannot tell whether exact age is ≥ {fmt(rule.min)}")
         elif birth is not None:
             day = anniversary(birth, rule.min)
             truths.append(T if as_of > day else F)

@@ -467,7 +467,8 @@ def _age(rule: AgeRule) -> Predicate:
     ``evaluate._age_truth``: the as-of date against the birthday the bound names, or, with only
     completed years recorded, decided when all the exact ages they allow agree."""
     lo, hi, lo_inc, hi_inc = rule.min, rule.max, rule.min_inclusive, rule.max_inclusive
-    if (lo is None or lo_inc) and (hi is None or hi_inc):
+    whole = lo is None or float(lo).is_integer()
+    if (lo is None or lo_inc) and (hi is None or hi_inc) and whole:
         return _completed_age(lo, hi)
 
     def check(facts: FastFacts) -> int:
@@ -477,8 +478,17 @@ def _age(rule: AgeRule) -> Predicate:
         birth = facts.patient.birth_date
         result = TRUE
         if lo is not None:
-            if lo_inc:
+            if lo_inc and whole:
                 ok = _ge(age, lo)
+            elif lo_inc and birth is not None:  # a fractional bound: exact age
+                ok = facts.as_of >= anniversary(birth, lo)
+            elif lo_inc and _ge(age, lo):
+                ok = True
+            elif lo_inc and _le(age + 1, lo):
+                ok = False
+            elif lo_inc:
+                result = UNKNOWN
+                ok = True
             elif birth is not None:
                 ok = facts.as_of > anniversary(birth, lo)
             elif _gt(age, lo):

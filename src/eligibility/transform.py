@@ -952,6 +952,17 @@ def parse_criterion(
     text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
 ) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
+    rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
+    why = compose.undecidable(rule, section, primary)
+    if why is None:
+        return rule
+    read = compose.computable_part(rule)
+    return compose.assisted(text, why, read) if read is not None else rule
+
+
+def _parse_criterion(
+    text: str, section: Section, context: str | None, primary: tuple[str, ...]
+) -> Rule:
     norm = grammar.normalise(_context_prefix(context) + text)
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
@@ -978,6 +989,7 @@ def parse_criterion(
     rules: list[Rule] = []
     allowances: list[Rule] = []
     reach: str | None = None  # an exception not understood, ended by a full stop
+    lead: str | None = None  # a lead-in sentence whose modifier reaches the items after it
     lo = 0
     for k, (sent, seps) in enumerate(sentences):
         hi = seps[0].start if seps else len(norm)
@@ -991,6 +1003,11 @@ def parse_criterion(
                 return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
             if rule.kind == "manual" and k > 0 and _is_allowance(said):
                 allowances.append(_manual(said))
+            elif rule.kind == "manual" and _LEADS_ON.search(said) and compose.scope_word(said):
+                # "Cardiac diseases that are not well controlled, such as: a. …": the items in
+                # the sentences after it are read under its modifier
+                lead = said[:120]
+                rules.append(rule)
             else:
                 rules.append(rule)
                 if rule.kind == "manual" and seps and _REACHES_ON.search(said):
@@ -1007,6 +1024,8 @@ def parse_criterion(
     if not rules:
         return ManualRule(reason=NO_CONTENT)
     kind = "all" if section == "inclusion" else "any"
+    if lead and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
+        return _kept_as_evidence(norm, rules, kind)
     if norm.endswith(":"):
         rules.append(ManualRule(reason="ends with ':' and what follows is not part of it"))
         if section == "exclusion" and any(r.kind != "manual" for r in rules):
@@ -1029,6 +1048,8 @@ def parse_criterion(
     return compose.with_law(_flat(kind, rules), "separate")
 
 
+_RUNS_ON = frozenset(["restriction", "judgement", "subject"])
+_LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")
 _SUBGROUP = re.compile(
     r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
     r"females|males|children|adults|cases)\b"
@@ -1315,6 +1336,10 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         forward, backward = compose.reach(text_of(p))
         before = any(q.rule is not None for q in pieces[:k])
         after = any(q.rule is not None for q in pieces[k + 1 :])
+        if k == 0 and forward is None and backward and backward[0] in _RUNS_ON:
+            # the first piece's tail runs on into the list: "Patients with medical conditions
+            # that the only manifestation is hydrothorax, ascites, …"
+            forward = backward
         scoped = (backward if before else None) or (forward if after else None)
         if scoped is not None:
             # "MI, stroke or other arterial events within the past 6 months": the unread piece's
