@@ -3,8 +3,8 @@
 Each wrong rule a reader found (tests/data/audit/*.yaml, judged against BRIEF.md) carries the
 patient who got the wrong status and the statuses that are acceptable for them; the test re-parses
 the criterion's text and screens that patient, so a fixed class of error stays fixed. Items still
-wrong are listed in ``STILL_WRONG`` with the reason they are left; each must still fail (strict
-xfail), so the list shrinks as they are fixed.
+wrong are listed in ``STILL_WRONG`` (or carry ``open:`` in the ledger) with the reason they are
+left; each must still fail, so the list shrinks as they are fixed.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_ledger_is_well_formed() -> None:
 
 @pytest.mark.parametrize("item", WITH_PATIENT, ids=_id)
 def test_ledger_patient(item: dict) -> None:
-    known = STILL_WRONG.get((item["nct"], item["text"][:40]))
+    known = STILL_WRONG.get((item["nct"], item["text"][:40])) or item.get("open")
     got, reason, _rule = status(item)
     if known:
         assert got not in item["acceptable"], f"fixed, take it off STILL_WRONG: {known}"

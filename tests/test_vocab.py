@@ -76,7 +76,7 @@ ANALYTE_NAMES = [
     ("HCV RNA", "hcv_rna"),
     ("anti-HCV", "hcv_antibody"),
     ("HIV1/2 antibody", "hiv_antibody"),
-    ("fasting blood glucose", "glucose"),
+    ("blood glucose", "glucose"),
     ("HbA1c", "hba1c"),
     ("glycated haemoglobin", "hba1c"),
     ("K+", "potassium"),
@@ -664,3 +664,9 @@ def test_cli_vocab_summary(capsys: pytest.CaptureFixture[str]) -> None:
 def test_other_malignancy_is_not_plain_malignancy(term: str) -> None:
     """'Other' excludes the trial's own cancer; as a plain synonym it would exclude every patient."""
     assert vocab.condition(term) is None
+
+
+def test_fasting_glucose_is_not_any_glucose() -> None:
+    """A rule on fasting glucose must not be answered by a random glucose (audit: after.yaml)."""
+    assert vocab.analyte("fasting blood glucose") is None
+    assert vocab.analyte("FPG") is None

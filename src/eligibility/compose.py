@@ -72,7 +72,9 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "compromises", "limit", "limits", "preclude", "precludes", "affect", "affects",
         "jeopardize", "jeopardise", "impair", "impairs", "opinion", "investigator",
     ]),
-    "restriction": frozenset(["only", "solely", "exclusively", "isolated", "sole"]),
+    "restriction": frozenset(
+        ["only", "solely", "exclusively", "isolated", "sole", "arm", "arms", "cohort", "cohorts"]
+    ),
     "cause": frozenset([
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
         "because", "defining",

@@ -1002,7 +1002,7 @@ def _parse_criterion(
                 # after it may be the exception's items, not criteria
                 return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
             if rule.kind == "manual" and k > 0 and _is_allowance(said):
-                allowances.append(_manual(said))
+                allowances.append(_manual(said).model_copy(update={"law": "allowance"}))
             elif rule.kind == "manual" and _LEADS_ON.search(said) and compose.scope_word(said):
                 # "Cardiac diseases that are not well controlled, such as: a. …": the items in
                 # the sentences after it are read under its modifier
@@ -1228,7 +1228,7 @@ def _appositions(toks: list[Tok]) -> list[Tok]:
 
 def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     whole = _try(toks, ctx)
-    if whole is not None:
+    if whole is not None and not _two_sexes(whole):
         return whole
     qualified = (
         _controlled(toks, norm, ctx, lo, hi)
@@ -1238,17 +1238,22 @@ def _sentence(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         or _requiring(toks, norm, ctx, hi)
     )
     if qualified is not None:
-        return qualified
+        return compose.with_law(qualified, "qualifier")
     rule = _chunked(toks, norm, ctx, lo, hi)
     if rule.kind != "manual":
         return rule
     # readings of a whole sentence the pieces could not give: only when the pieces gave nothing
-    return (
-        _about_one(toks, norm, ctx, lo, hi)
-        or _suspected(toks, norm, ctx, lo, hi)
-        or _needs_therapy(toks, norm, ctx, lo, hi)
-        or rule
-    )
+    narrowed = _about_one(toks, norm, ctx, lo, hi) or _needs_therapy(toks, norm, ctx, lo, hi)
+    if narrowed is not None:
+        return compose.with_law(narrowed, "qualifier")
+    suspected = _suspected(toks, norm, ctx, lo, hi)  # "known or suspected X": X suffices
+    return compose.with_law(suspected, "separate") if suspected is not None else rule
+
+
+def _two_sexes(rule: Rule) -> bool:
+    """ "Women aged 18-45 and men aged 18-60" read as one clause: two groups, not one."""
+    found = {s.allowed[0] for s in _leaves(rule) if isinstance(s, SexRule) and len(s.allowed) == 1}
+    return len(found) > 1
 
 
 def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
@@ -1270,6 +1275,8 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 run = [t for c, s in chunks[i:j] for t in (*c, *s)]
                 run = run[: len(run) - len(chunks[j - 1][1])]
                 rule = _try(run, ctx)
+                if rule is not None and j > i + 1 and _two_sexes(rule):
+                    rule = None  # "women aged 18-45 and men aged 18-60": one group a piece
                 if rule is not None:
                     j_ok = j
                     break
@@ -1297,7 +1304,7 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     def text_of(p: _Piece) -> str:
         return norm[p.start : p.end].strip(" ,;.:")
 
-    grouped = _sex_groups(toks, pieces, norm[lo:hi])
+    grouped = _sex_groups(toks, pieces, norm, lo, hi)
     if grouped is not None:
         return grouped
     if all(p.rule is None for p in pieces):
@@ -1354,7 +1361,7 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     return compose.with_law(_flat(kind, rules), "separate")
 
 
-def _sex_groups(toks: list[Tok], pieces: list[_Piece], text: str) -> Rule | None:
+def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: int) -> Rule | None:
     """ "Women aged 9-45 and men aged 9-15": one group per sex, each with its own limits.
 
     Read as one conjunction it would fail every patient; the groups are alternatives. When a
@@ -1372,8 +1379,14 @@ def _sex_groups(toks: list[Tok], pieces: list[_Piece], text: str) -> Rule | None
             groups.append([p])
         else:
             groups[-1].append(p)
-    if any(len(g) < 2 for g in groups):
+    def own_limits(p: _Piece) -> bool:
+        if p.rule is None:
+            return any(ch.isdigit() for ch in norm[p.start : p.end])
+        return any(not isinstance(x, SexRule) for x in _leaves(p.rule))
+
+    if not all(any(own_limits(p) for p in g) for g in groups):
         return None  # "Male and female patients, 18 years or older": one group, both sexes
+    text = norm[lo:hi]
     rules: list[Rule] = []
     for g in groups:
         read = [p.rule for p in g]
