@@ -487,30 +487,22 @@ def _age_truth(
     unknown; the note says what exact age showed or could not show."""
     truths, notes = [], []
     if rule.min is not None:
+        # inclusive whole years: completed years; strict or fractional ("18 months"): exact age
+        op = ">=" if rule.min_inclusive else ">"
         if rule.min_inclusive and float(rule.min).is_integer():
             truths.append(T if compare(completed, ">=", rule.min) else F)
-        elif rule.min_inclusive:  # "18 months and over" (1.5 years): exact age, as a strict bound
-            if birth is not None:
-                truths.append(T if as_of >= anniversary(birth, rule.min) else F)
-            elif compare(completed, ">=", rule.min):
-                truths.append(T)
-            elif compare(completed + 1, "<=", rule.min):
-                truths.append(F)
-            else:
-                truths.append(U)
-                notes.append(f"completed years cannot tell whether exact age is ≥ {fmt(rule.min)}")
         elif birth is not None:
             day = anniversary(birth, rule.min)
-            truths.append(T if as_of > day else F)
-            if as_of == day:
+            truths.append(T if compare(as_of.toordinal(), op, day.toordinal()) else F)
+            if as_of == day and not rule.min_inclusive:
                 notes.append(f"exactly {fmt(rule.min)} years on {as_of.isoformat()}")
-        elif compare(completed, ">", rule.min):
+        elif compare(completed, op, rule.min):
             truths.append(T)
         elif compare(completed + 1, "<=", rule.min):
             truths.append(F)
         else:
             truths.append(U)
-            notes.append(f"completed years cannot tell whether exact age is > {fmt(rule.min)}")
+            notes.append(f"completed years cannot tell whether exact age is {op} {fmt(rule.min)}")
     if rule.max is not None:
         if rule.max_inclusive:
             truths.append(T if compare(completed, "<=", rule.max) else F)

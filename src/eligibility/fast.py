@@ -477,21 +477,13 @@ def _age(rule: AgeRule) -> Predicate:
             return UNKNOWN
         birth = facts.patient.birth_date
         result = TRUE
-        if lo is not None:
+        if lo is not None:  # inclusive whole years: completed; strict or fractional: exact
             if lo_inc and whole:
                 ok = _ge(age, lo)
-            elif lo_inc and birth is not None:  # a fractional bound: exact age
-                ok = facts.as_of >= anniversary(birth, lo)
-            elif lo_inc and _ge(age, lo):
-                ok = True
-            elif lo_inc and _le(age + 1, lo):
-                ok = False
-            elif lo_inc:
-                result = UNKNOWN
-                ok = True
             elif birth is not None:
-                ok = facts.as_of > anniversary(birth, lo)
-            elif _gt(age, lo):
+                day = anniversary(birth, lo)
+                ok = facts.as_of >= day if lo_inc else facts.as_of > day
+            elif _ge(age, lo) if lo_inc else _gt(age, lo):
                 ok = True
             elif _le(age + 1, lo):
                 ok = False
