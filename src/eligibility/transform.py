@@ -1062,9 +1062,7 @@ def _reason_text(rule: Rule) -> str:
 
 def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
     """Sentences none of which decides: one manual rule, keeping what they read as evidence."""
-    read = [
-        r.evidence if isinstance(r, ManualRule) else compose.computable_part(r) for r in rules
-    ]
+    read = [r.evidence if isinstance(r, ManualRule) else compose.computable_part(r) for r in rules]
     read = [r for r in read if r is not None]
     if not read:
         return _manual(norm)
@@ -1379,6 +1377,7 @@ def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: i
             groups.append([p])
         else:
             groups[-1].append(p)
+
     def own_limits(p: _Piece) -> bool:
         if p.rule is None:
             return any(ch.isdigit() for ch in norm[p.start : p.end])
@@ -1391,12 +1390,18 @@ def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: i
     for g in groups:
         read = [p.rule for p in g]
         if any(r is None for r in read) or not any(
-            isinstance(r, SexRule) for r in read for r in _leaves(r)  # type: ignore[arg-type]
+            isinstance(r, SexRule)
+            for r in read
+            for r in _leaves(r)  # type: ignore[arg-type]
         ):
             parsed = [r for p in pieces if (r := p.rule) is not None]
-            return compose.assisted(
-                text, "groups with their own limits, one not read", _flat("any", parsed)
-            ) if parsed else _manual(text)
+            return (
+                compose.assisted(
+                    text, "groups with their own limits, one not read", _flat("any", parsed)
+                )
+                if parsed
+                else _manual(text)
+            )
         rules.append(_flat("all", read))  # type: ignore[arg-type]
     return _flat("any", rules)
 
