@@ -6,7 +6,6 @@ Each factor row names its source; the check is at the precision the source publi
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -262,10 +261,9 @@ def test_conversions_are_cached_including_failures() -> None:
     assert info.misses == 2  # pint ran once per pair, the failing pair included
 
 
-def test_conversion_is_fast_enough_for_screening() -> None:
-    """The evaluator needs >= 50,000 screenings/s; a conversion must cost microseconds."""
-    convert(1.0, "mg/dL", "umol/L", "total_bilirubin")
-    start = time.perf_counter()
-    for i in range(100_000):
-        convert(float(i), "mg/dL", "umol/L", "total_bilirubin")
-    assert time.perf_counter() - start < 1.0
+def test_repeated_conversion_gives_the_same_factor() -> None:
+    """Conversions are cached per unit pair (speed is measured in bench/); the cached factor
+    must give the same result as the first call."""
+    first = convert(1.0, "mg/dL", "umol/L", "total_bilirubin")
+    for i in range(1, 1000):
+        assert convert(float(i), "mg/dL", "umol/L", "total_bilirubin") == pytest.approx(i * first)
