@@ -25,9 +25,6 @@ STILL_WRONG: dict[tuple[str, str], str] = {
     ("NCT00463749", "Angina"): "angina as the STEMI's chest pain: needs the trial's other criteria",
     ("NCT00005860", "No cardiac arrhythmia"): "whether a resolved episode counts under 'No …' "
     "in an NCI patient-characteristics list is not in the words",
-    ("NCT00003815", "No prior chemotherapy"): "methotrexate for rheumatoid arthritis: a therapy "
-    "rule cannot see the indication (profiles do not record it)",
-    ("NCT00002972", "No prior chemotherapy"): "methotrexate for rheumatoid arthritis, as above",
     ("NCT03937934", "Stroke/TIA,"): "item of a 'one or more of the following' list whose lead-in "
     "is on an earlier line the splitter does not attach",
     ("NCT00002119", "At least 6 months of prior zidovudine. A"): "an exclusion fragment glued "

@@ -185,7 +185,10 @@ def test_markup_in_criteria_text_is_shown_literally(tmp_path, capsys):
 def test_synonym_twin_screens_like_its_canonical_twin(capsys):
     """p11 is p10 written with synonyms, LOINC codes, other units and an ICD-10 code only."""
     statuses = []
-    for path in (P / "p10_eligible_icc.json", ROOT / "examples/twins/p11_eligible_icc_synonyms.json"):
+    for path in (
+        P / "p10_eligible_icc.json",
+        ROOT / "examples/twins/p11_eligible_icc_synonyms.json",
+    ):
         assert main(["screen", ICC, str(path), "--format", "json"]) == 0
         out = json.loads(capsys.readouterr().out)
         statuses.append([(c["id"], c["status"]) for c in out["criteria"]])

@@ -51,6 +51,18 @@ CASES = [
     ("assisted", "ALT/AST >2x ULN. For patients with hepatic metastases, ALT/AST >5x ULN is exclusionary.", "exclusion", NONE, "review"),
     ("assisted", "ECOG performance status > 2.", "inclusion", {"ecog": 1}, "review"),
     ("assisted", "Age 65-70 years:", "inclusion", {"birth_date": "1984-01-01"}, "review"),
+    # a graft source before a list reaches every item of it
+    ("assisted", "Has had an allogenic tissue/solid organ transplant or bone marrow transplant.", "exclusion", {"conditions": [{"name": "stem cell transplant", "code": "Z94.84"}]}, "review"),
+    # a later sentence naming whom the rest applies to
+    ("assisted", "Adequate coagulation, defined as INR < 1.5 and aPTT < 1.5 × ULN. This applies only to patients who are not receiving therapeutic anticoagulation;", "inclusion", {"labs": [{"test": "aPTT", "value": 60, "unit": "s", "ref_high": 35}]}, "review"),
+    # a parenthesis defines what it follows
+    ("assisted", "Positive HIV test results; patients with active hepatitis B or C (HBsAg positive and HBV DNA above the upper limit of normal)", "exclusion", {"conditions": [{"name": "chronic hepatitis B", "code": "B18.1"}]}, "review"),
+    # an age at a past event is not the age now
+    ("assisted", "Age at diagnosis at least 18 years.", "inclusion", {"birth_date": "2005-01-01"}, "review"),
+    # an excluding "and" between two conditions: a list, or one patient with both
+    ("assisted", "Hepatitis B and C", "exclusion", NONE, "review"),
+    # normal values under exclusions: a requirement filed under the wrong heading
+    ("assisted", "AST and ALT <2.5 x ULN;", "exclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "ref_high": 40}]}, "review"),
 ]
 # fmt: on
 
@@ -94,3 +106,32 @@ def test_implausible_unit_stays_manual() -> None:
 def test_own_disease_is_not_excluded() -> None:
     rule = parse_criterion("No prior diagnosis of cancer", "inclusion", primary=("malignancy",))
     assert isinstance(rule, ManualRule) and rule.evidence is not None
+
+
+def test_enumeration_under_exclusions_is_any() -> None:
+    text = "History of cardiovascular diseases , diabetes mellitus, liver and kidney disease."
+    rule = parse_criterion(text, "exclusion")
+    assert rule.kind == "any"
+    patient = {"id": "p", "screening_date": "2024-03-01", **DIABETES}
+    got, reason, _ = status({"text": text, "section": "exclusion", "patient": patient})
+    assert got == "fail", reason
+
+
+def test_either_sex_is_not_an_alternative_to_the_age() -> None:
+    text = "18 to 45 years of age, either male or female"
+    old = {"id": "p", "screening_date": "2024-03-01", "sex": "male", "birth_date": "1950-01-01"}
+    got, reason, _ = status({"text": text, "section": "inclusion", "patient": old})
+    assert got == "fail", reason
+
+
+def test_a_cancer_title_without_a_concept_is_still_a_cancer_trial() -> None:
+    from eligibility.ingest import parse_record_text
+    from eligibility.transform import parse_record
+
+    text = "Inclusion Criteria:\n- No prior malignancy\n"
+    [record] = parse_record_text(text, "any.txt")
+    record = record.model_copy(
+        update={"title": "Rituximab in Newly Diagnosed Non-Hodgkin's Lymphoma"}
+    )
+    [criterion] = parse_record(record).criteria
+    assert isinstance(criterion.rule, ManualRule) and criterion.rule.evidence is not None

@@ -30,7 +30,7 @@ def _cases() -> list[tuple[str, str]]:
     return [
         (c.id, p)
         for c in vocab.conditions()
-        for p in (*c.codes, *c.exclude)
+        for p in (*c.codes, *c.exclude, *c.maybe, *c.not_codes)
         if p not in c.who_only and p not in c.retired
     ]
 
@@ -57,6 +57,22 @@ def test_exclusions_fall_inside_the_codes() -> None:
         for pattern in c.exclude:
             code = pattern.split("-")[0]
             assert any(vocab._icd_match(code, p) for p in c.codes), (c.id, pattern)
+
+
+def test_maybe_codes_are_not_the_concepts_own() -> None:
+    """A code is either the concept's or maybe the concept's, never both."""
+    for c in vocab.conditions():
+        for pattern in c.maybe:
+            assert not c.has_code(pattern.split("-")[0]), (c.id, pattern)
+
+
+def test_remission_codes_are_up_to_date() -> None:
+    import remission_codes
+
+    current = remission_codes.OUT.read_text(encoding="utf-8")
+    assert current == remission_codes.render(), (
+        "src/eligibility/vocab/remission.yaml is out of date: run `python bench/remission_codes.py`"
+    )
 
 
 def test_nature_is_event_or_state() -> None:

@@ -888,7 +888,13 @@ OVER_18 = {"kind": "age", "min": 18, "min_inclusive": False}
 FROM_18 = {"kind": "age", "min": 18}
 UNDER_65 = {"kind": "age", "max": 65, "max_inclusive": False}
 TO_65 = {"kind": "age", "max": 65}
-ADULT_UNDER_65 = {"kind": "age", "min": 18, "max": 65, "min_inclusive": False, "max_inclusive": False}
+ADULT_UNDER_65 = {
+    "kind": "age",
+    "min": 18,
+    "max": 65,
+    "min_inclusive": False,
+    "max_inclusive": False,
+}
 OVER_20 = {"kind": "age", "min": 20, "min_inclusive": False}
 
 AGE_BOUNDS = [
@@ -908,10 +914,22 @@ AGE_BOUNDS = [
     ("> 18 and < 65 on the 65th birthday", ADULT_UNDER_65, "1959-05-10", "2024-05-10", "fail"),
     # 29 February birthdays fall on 1 March in common years (as completed years count them)
     ("29 Feb: > 18 on 28 Feb of a common year", OVER_18, "2008-02-29", "2026-02-28", "fail"),
-    ("29 Feb: > 18 on 1 Mar of a common year (exactly 18)", OVER_18, "2008-02-29", "2026-03-01", "fail"),
+    (
+        "29 Feb: > 18 on 1 Mar of a common year (exactly 18)",
+        OVER_18,
+        "2008-02-29",
+        "2026-03-01",
+        "fail",
+    ),
     ("29 Feb: > 18 on 2 Mar of a common year", OVER_18, "2008-02-29", "2026-03-02", "pass"),
     ("29 Feb: ≥ 18 on 1 Mar of a common year", FROM_18, "2008-02-29", "2026-03-01", "pass"),
-    ("29 Feb: > 20 on 29 Feb of a leap year (exactly 20)", OVER_20, "2008-02-29", "2028-02-29", "fail"),
+    (
+        "29 Feb: > 20 on 29 Feb of a leap year (exactly 20)",
+        OVER_20,
+        "2008-02-29",
+        "2028-02-29",
+        "fail",
+    ),
     ("29 Feb: > 20 on 1 Mar of a leap year", OVER_20, "2008-02-29", "2028-03-01", "pass"),
     ("29 Feb: < 65 on 28 Feb of a common year", UNDER_65, "1960-02-29", "2025-02-28", "pass"),
     ("29 Feb: < 65 on 1 Mar of a common year", UNDER_65, "1960-02-29", "2025-03-01", "fail"),
@@ -957,7 +975,9 @@ def test_age_strict_bound_reasons():
 
 def test_age_strict_bound_in_an_exclusion():
     """An exclusion "aged > 75" on a recorded completed age of 75 is unknown, not a pass."""
-    status, o = run_both({"kind": "age", "min": 75, "min_inclusive": False}, {"age": 75}, "exclusion")
+    status, o = run_both(
+        {"kind": "age", "min": 75, "min_inclusive": False}, {"age": 75}, "exclusion"
+    )
     assert status == "unknown"
     assert o.missing == ("birth date",)
 
@@ -985,24 +1005,38 @@ def test_anniversary(birth, years, day):
     [
         ({"kind": "age", "min": 18, "max": 18, "min_inclusive": False}, False),  # 18 y 1 d …
         ({"kind": "age", "min": 18, "max": 18, "max_inclusive": False}, True),
-        ({"kind": "age", "min": 18, "max": 18, "min_inclusive": False, "max_inclusive": False}, True),
+        (
+            {"kind": "age", "min": 18, "max": 18, "min_inclusive": False, "max_inclusive": False},
+            True,
+        ),
     ],
 )
 def test_age_bounds_meeting_at_one_number(rule, flagged):
     from eligibility.checks import semantic_problems
 
     ruleset = RuleSet.model_validate(
-        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}]}
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}],
+        }
     )
     assert bool(semantic_problems(ruleset)) == flagged
 
 
 # --- windows: events are dated by their onset, states by when they were present -------------
 
-MI6 = {"kind": "condition", "condition": "myocardial_infarction", "within": {"amount": 6, "unit": "months"}}
+MI6 = {
+    "kind": "condition",
+    "condition": "myocardial_infarction",
+    "within": {"amount": 6, "unit": "months"},
+}
 MI_EVER = {"kind": "condition", "condition": "myocardial_infarction"}
 STROKE3 = {"kind": "condition", "condition": "stroke", "within": {"amount": 3, "unit": "months"}}
-CVD6 = {"kind": "condition", "condition": "cerebrovascular_disease", "within": {"amount": 6, "unit": "months"}}
+CVD6 = {
+    "kind": "condition",
+    "condition": "cerebrovascular_disease",
+    "within": {"amount": 6, "unit": "months"},
+}
 TB1Y = {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}
 
 
@@ -1018,34 +1052,166 @@ def cond(name: str, status: str = "active", onset: str | None = None, end: str |
 
 WINDOWS = [
     # id, rule, conditions, exclusion status, missing
-    ("event: an MI of 2012 recorded as active is not within 6 months", MI6, [cond("MI", onset="2012-03-04")], "pass", ()),
+    (
+        "event: an MI of 2012 recorded as active is not within 6 months",
+        MI6,
+        [cond("MI", onset="2012-03-04")],
+        "pass",
+        (),
+    ),
     ("event: MI with onset inside the window", MI6, [cond("MI", onset="2024-01-10")], "fail", ()),
-    ("event: MI with onset on the window's first day", MI6, [cond("MI", onset="2023-09-01")], "fail", ()),
-    ("event: MI with onset the day before the window", MI6, [cond("MI", onset="2023-08-31")], "pass", ()),
+    (
+        "event: MI with onset on the window's first day",
+        MI6,
+        [cond("MI", onset="2023-09-01")],
+        "fail",
+        (),
+    ),
+    (
+        "event: MI with onset the day before the window",
+        MI6,
+        [cond("MI", onset="2023-08-31")],
+        "pass",
+        (),
+    ),
     ("event: MI with onset on the as-of date", MI6, [cond("MI", onset="2024-03-01")], "fail", ()),
-    ("event: MI with onset after the as-of date", MI6, [cond("MI", onset="2024-03-02")], "pass", ()),
-    ("event: active MI without onset is unknown", MI6, [cond("MI")], "unknown", ("onset date of MI",)),
-    ("event: resolved MI without any date is unknown", MI6, [cond("MI", "resolved")], "unknown", ("onset date of MI",)),
-    ("event: resolved MI with only an end date is unknown", MI6, [cond("MI", "resolved", end="2024-01-01")], "unknown", ("onset date of MI",)),
-    ("event: an old MI resolved inside the window did not happen in it", MI6, [cond("MI", "resolved", "2023-01-01", "2023-12-01")], "pass", ()),
+    (
+        "event: MI with onset after the as-of date",
+        MI6,
+        [cond("MI", onset="2024-03-02")],
+        "pass",
+        (),
+    ),
+    (
+        "event: active MI without onset is unknown",
+        MI6,
+        [cond("MI")],
+        "unknown",
+        ("onset date of MI",),
+    ),
+    (
+        "event: resolved MI without any date is unknown",
+        MI6,
+        [cond("MI", "resolved")],
+        "unknown",
+        ("onset date of MI",),
+    ),
+    (
+        "event: resolved MI with only an end date is unknown",
+        MI6,
+        [cond("MI", "resolved", end="2024-01-01")],
+        "unknown",
+        ("onset date of MI",),
+    ),
+    (
+        "event: an old MI resolved inside the window did not happen in it",
+        MI6,
+        [cond("MI", "resolved", "2023-01-01", "2023-12-01")],
+        "pass",
+        (),
+    ),
     ("event: by ICD-10 code, onset 2012", MI6, [cond("I21.9", onset="2012-03-04")], "pass", ()),
     ("event: by ICD-10 code, onset inside", MI6, [cond("I21.9", onset="2024-02-01")], "fail", ()),
-    ("event: without a window nothing changes (MI of 2012 counts)", MI_EVER, [cond("MI", onset="2012-03-04")], "fail", ()),
+    (
+        "event: without a window nothing changes (MI of 2012 counts)",
+        MI_EVER,
+        [cond("MI", onset="2012-03-04")],
+        "fail",
+        (),
+    ),
     ("event: without a window an undated MI counts", MI_EVER, [cond("MI")], "fail", ()),
-    ("event: one undated MI, one old: unknown", MI6, [cond("MI", onset="2012-03-04"), cond("heart attack")], "unknown", ("onset date of heart attack",)),
-    ("event: one undated MI, one recent: the recent one decides", MI6, [cond("MI"), cond("MI", onset="2024-02-01")], "fail", ()),
-    ("event: stroke of 2020 recorded as active", STROKE3, [cond("stroke", onset="2020-06-01")], "pass", ()),
-    ("event: stroke 2 months ago", STROKE3, [cond("ischemic stroke", "resolved", onset="2024-01-01")], "fail", ()),
-    ("event member of a state group: stroke of 2020 under cerebrovascular disease", CVD6, [cond("stroke", onset="2020-06-01")], "pass", ()),
-    ("event member of a state group: stroke inside the window", CVD6, [cond("CVA", onset="2024-01-01")], "fail", ()),
-    ("event member of the group: a TIA of 2020 is before the window", CVD6, [cond("TIA", onset="2020-06-01")], "pass", ()),
-    ("state: active since 2012 is present in the window", TB1Y, [cond("tuberculosis", onset="2012-01-01")], "fail", ()),
+    (
+        "event: one undated MI, one old: unknown",
+        MI6,
+        [cond("MI", onset="2012-03-04"), cond("heart attack")],
+        "unknown",
+        ("onset date of heart attack",),
+    ),
+    (
+        "event: one undated MI, one recent: the recent one decides",
+        MI6,
+        [cond("MI"), cond("MI", onset="2024-02-01")],
+        "fail",
+        (),
+    ),
+    (
+        "event: stroke of 2020 recorded as active",
+        STROKE3,
+        [cond("stroke", onset="2020-06-01")],
+        "pass",
+        (),
+    ),
+    (
+        "event: stroke 2 months ago",
+        STROKE3,
+        [cond("ischemic stroke", "resolved", onset="2024-01-01")],
+        "fail",
+        (),
+    ),
+    (
+        "event member of a state group: stroke of 2020 under cerebrovascular disease",
+        CVD6,
+        [cond("stroke", onset="2020-06-01")],
+        "pass",
+        (),
+    ),
+    (
+        "event member of a state group: stroke inside the window",
+        CVD6,
+        [cond("CVA", onset="2024-01-01")],
+        "fail",
+        (),
+    ),
+    (
+        "event member of the group: a TIA of 2020 is before the window",
+        CVD6,
+        [cond("TIA", onset="2020-06-01")],
+        "pass",
+        (),
+    ),
+    (
+        "state: active since 2012 is present in the window",
+        TB1Y,
+        [cond("tuberculosis", onset="2012-01-01")],
+        "fail",
+        (),
+    ),
     ("state: active, no dates, is present", TB1Y, [cond("tuberculosis")], "fail", ()),
-    ("state: resolved with its end inside the window", TB1Y, [cond("tuberculosis", "resolved", "2010-01-01", "2023-06-01")], "fail", ()),
-    ("state: resolved with its end before the window", TB1Y, [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")], "pass", ()),
-    ("state: resolved, no end, onset inside the window", TB1Y, [cond("tuberculosis", "resolved", "2023-06-01")], "fail", ()),
-    ("state: resolved, no end, onset before the window", TB1Y, [cond("tuberculosis", "resolved", "2020-01-01")], "unknown", ("end date of tuberculosis",)),
-    ("state: resolved without any date", TB1Y, [cond("tuberculosis", "resolved")], "unknown", ("end date of tuberculosis",)),
+    (
+        "state: resolved with its end inside the window",
+        TB1Y,
+        [cond("tuberculosis", "resolved", "2010-01-01", "2023-06-01")],
+        "fail",
+        (),
+    ),
+    (
+        "state: resolved with its end before the window",
+        TB1Y,
+        [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")],
+        "pass",
+        (),
+    ),
+    (
+        "state: resolved, no end, onset inside the window",
+        TB1Y,
+        [cond("tuberculosis", "resolved", "2023-06-01")],
+        "fail",
+        (),
+    ),
+    (
+        "state: resolved, no end, onset before the window",
+        TB1Y,
+        [cond("tuberculosis", "resolved", "2020-01-01")],
+        "unknown",
+        ("end date of tuberculosis",),
+    ),
+    (
+        "state: resolved without any date",
+        TB1Y,
+        [cond("tuberculosis", "resolved")],
+        "unknown",
+        ("end date of tuberculosis",),
+    ),
 ]
 
 
@@ -1075,8 +1241,12 @@ def test_event_reasons(events_vocab):
         "MI recorded (active) without an onset date: when it happened decides "
         "within 6 months before 2024-03-01"
     )
-    _, o = run_both(TB1Y, {"conditions": [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")]})
-    assert o.reason.endswith("; tuberculosis recorded (resolved), ended 2022-06-01, before the window")
+    _, o = run_both(
+        TB1Y, {"conditions": [cond("tuberculosis", "resolved", "2010-01-01", "2022-06-01")]}
+    )
+    assert o.reason.endswith(
+        "; tuberculosis recorded (resolved), ended 2022-06-01, before the window"
+    )
 
 
 def test_nature_is_read_from_the_vocabulary():
@@ -1102,7 +1272,9 @@ def test_event_concepts_cover_members(events_vocab):
 # --- assisted review: a manual rule's evidence is shown, never decides ----------------------
 
 
-def assisted(evidence: dict[str, Any], reason: str = "the text asks within 6 months") -> dict[str, Any]:
+def assisted(
+    evidence: dict[str, Any], reason: str = "the text asks within 6 months"
+) -> dict[str, Any]:
     return {"kind": "manual", "reason": reason, "evidence": evidence}
 
 
@@ -1112,7 +1284,14 @@ ALT_HIGH = [lab("ALT", 500, "U/L", 7, 40)]
 
 ASSISTED = [
     # id, evidence rule, profile, evidence line, missing beyond the reviewer's decision, facts
-    ("condition evidence holds", MI_EVER, {"conditions": MI_2012}, "MI recorded (active) (since 2012-03-04)", (), 1),
+    (
+        "condition evidence holds",
+        MI_EVER,
+        {"conditions": MI_2012},
+        "MI recorded (active) (since 2012-03-04)",
+        (),
+        1,
+    ),
     ("condition evidence does not hold", MI_EVER, {}, "no myocardial infarction recorded", (), 0),
     (
         "condition evidence unknown",
@@ -1132,9 +1311,30 @@ ASSISTED = [
         (),
         1,
     ),
-    ("lab evidence holds", ALT3, {"labs": ALT_LOW}, "ALT 30 U/L = 0.75 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN", (), 1),
-    ("lab evidence fails", ALT3, {"labs": ALT_HIGH}, "ALT 500 U/L = 12.50 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN", (), 1),
-    ("lab evidence missing", ALT3, {}, "no ALT result; needs ≤ 3 × ULN (to collect: ALT result)", ("ALT result",), 0),
+    (
+        "lab evidence holds",
+        ALT3,
+        {"labs": ALT_LOW},
+        "ALT 30 U/L = 0.75 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN",
+        (),
+        1,
+    ),
+    (
+        "lab evidence fails",
+        ALT3,
+        {"labs": ALT_HIGH},
+        "ALT 500 U/L = 12.50 × ULN (40 U/L) on 2024-02-20; needs ≤ 3 × ULN",
+        (),
+        1,
+    ),
+    (
+        "lab evidence missing",
+        ALT3,
+        {},
+        "no ALT result; needs ≤ 3 × ULN (to collect: ALT result)",
+        ("ALT result",),
+        0,
+    ),
 ]
 
 
@@ -1142,7 +1342,9 @@ ASSISTED = [
 @pytest.mark.parametrize(
     "evidence,patient,line,missing,facts", [c[1:] for c in ASSISTED], ids=[c[0] for c in ASSISTED]
 )
-def test_assisted_review_is_always_review(events_vocab, section, evidence, patient, line, missing, facts):
+def test_assisted_review_is_always_review(
+    events_vocab, section, evidence, patient, line, missing, facts
+):
     status, o = run_both(assisted(evidence), patient, section)
     assert status == "review"
     assert o.truth is Truth.REVIEW
@@ -1154,7 +1356,9 @@ def test_assisted_review_is_always_review(events_vocab, section, evidence, patie
 
 @pytest.mark.parametrize("section", ["inclusion", "exclusion"])
 @pytest.mark.parametrize("decision", ["pass", "fail"])
-@pytest.mark.parametrize("patient", [{"conditions": MI_2012}, {}], ids=["evidence holds", "evidence does not"])
+@pytest.mark.parametrize(
+    "patient", [{"conditions": MI_2012}, {}], ids=["evidence holds", "evidence does not"]
+)
 def test_assisted_review_is_answered_by_a_recorded_review(section, decision, patient):
     review = {"trial": "T", "criterion": "C1", "status": decision, "by": "JR"}
     status, o = run_both(assisted(MI_EVER), {**patient, "reviews": [review]}, section)
@@ -1167,11 +1371,39 @@ def test_assisted_review_is_answered_by_a_recorded_review(section, decision, pat
 @pytest.mark.parametrize(
     "rule,patient,expected",
     [
-        ({"kind": "all", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_HIGH, "conditions": MI_2012}, "fail"),
-        ({"kind": "all", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_LOW, "conditions": MI_2012}, "review"),
+        (
+            {"kind": "all", "rules": [ALT3, assisted(MI_EVER)]},
+            {"labs": ALT_HIGH, "conditions": MI_2012},
+            "fail",
+        ),
+        (
+            {"kind": "all", "rules": [ALT3, assisted(MI_EVER)]},
+            {"labs": ALT_LOW, "conditions": MI_2012},
+            "review",
+        ),
         ({"kind": "any", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_LOW}, "pass"),
-        ({"kind": "any", "rules": [ALT3, assisted(MI_EVER)]}, {"labs": ALT_HIGH, "conditions": MI_2012}, "review"),
-        ({"kind": "all", "rules": [{"kind": "lab", "analyte": "ast", "comparator": "<=", "multiple": 3, "of": "ULN"}, assisted(MI_EVER)]}, {"conditions": MI_2012}, "unknown"),
+        (
+            {"kind": "any", "rules": [ALT3, assisted(MI_EVER)]},
+            {"labs": ALT_HIGH, "conditions": MI_2012},
+            "review",
+        ),
+        (
+            {
+                "kind": "all",
+                "rules": [
+                    {
+                        "kind": "lab",
+                        "analyte": "ast",
+                        "comparator": "<=",
+                        "multiple": 3,
+                        "of": "ULN",
+                    },
+                    assisted(MI_EVER),
+                ],
+            },
+            {"conditions": MI_2012},
+            "unknown",
+        ),
     ],
 )
 def test_assisted_review_inside_composites(rule, patient, expected):
@@ -1195,7 +1427,17 @@ def test_assisted_review_shown_in_json_table_and_worksheet():
 
     rule = {"kind": "all", "rules": [assisted(MI_EVER), ALT3]}
     ruleset = RuleSet.model_validate(
-        {"trial": {"id": "T"}, "criteria": [{"id": "E9", "section": "exclusion", "text": "MI or other events within 6 months", "rule": rule}]}
+        {
+            "trial": {"id": "T"},
+            "criteria": [
+                {
+                    "id": "E9",
+                    "section": "exclusion",
+                    "text": "MI or other events within 6 months",
+                    "rule": rule,
+                }
+            ],
+        }
     )
     patient = Patient.model_validate({"id": "p", "conditions": MI_2012, "labs": ALT_LOW})
     result = evaluate(compile_rules(ruleset), build_facts(patient, AS_OF))
@@ -1225,7 +1467,17 @@ def test_validate_looks_inside_evidence():
     from eligibility.checks import semantic_problems
 
     ruleset = RuleSet.model_validate(
-        {"trial": {"id": "T"}, "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": assisted({"kind": "condition", "condition": "dragon pox"})}]}
+        {
+            "trial": {"id": "T"},
+            "criteria": [
+                {
+                    "id": "C1",
+                    "section": "inclusion",
+                    "text": "t",
+                    "rule": assisted({"kind": "condition", "condition": "dragon pox"}),
+                }
+            ],
+        }
     )
     [problem] = semantic_problems(ruleset)
     assert problem.path == "$.criteria[0].rule.evidence.condition"

@@ -279,29 +279,130 @@ def test_same_date_alt_results_on_a_seed_trial(alts: tuple[float, float], status
 
 # --- exact-age bounds, events in windows and assisted review on both paths ------------------
 
-_MI6 = {"kind": "condition", "condition": "myocardial_infarction", "within": {"amount": 6, "unit": "months"}}
+_MI6 = {
+    "kind": "condition",
+    "condition": "myocardial_infarction",
+    "within": {"amount": 6, "unit": "months"},
+}
 _STROKE3 = {"kind": "condition", "condition": "stroke", "within": {"amount": 3, "unit": "months"}}
 _OVER_18 = {"kind": "age", "min": 18, "min_inclusive": False}
 NEW_SHAPES = {
     "trial": {"id": "TNEW"},
     "criteria": [
         {"id": "I1", "section": "inclusion", "text": "t", "rule": _OVER_18},
-        {"id": "I2", "section": "inclusion", "text": "t", "rule": {"kind": "age", "min": 18, "max": 65, "min_inclusive": False, "max_inclusive": False}},
-        {"id": "I3", "section": "inclusion", "text": "t", "rule": {"kind": "age", "min": 18, "max": 65, "max_inclusive": False}},
-        {"id": "I4", "section": "inclusion", "text": "t", "rule": {"kind": "age", "min": 18.5, "max": 64.25, "min_inclusive": False, "max_inclusive": False}},
-        {"id": "I5", "section": "inclusion", "text": "t", "rule": {"kind": "manual", "reason": "r", "evidence": _OVER_18}},
-        {"id": "I6", "section": "inclusion", "text": "t", "rule": {"kind": "all", "rules": [_OVER_18, {"kind": "manual", "reason": "r", "evidence": _MI6}]}},
+        {
+            "id": "I2",
+            "section": "inclusion",
+            "text": "t",
+            "rule": {
+                "kind": "age",
+                "min": 18,
+                "max": 65,
+                "min_inclusive": False,
+                "max_inclusive": False,
+            },
+        },
+        {
+            "id": "I3",
+            "section": "inclusion",
+            "text": "t",
+            "rule": {"kind": "age", "min": 18, "max": 65, "max_inclusive": False},
+        },
+        {
+            "id": "I4",
+            "section": "inclusion",
+            "text": "t",
+            "rule": {
+                "kind": "age",
+                "min": 18.5,
+                "max": 64.25,
+                "min_inclusive": False,
+                "max_inclusive": False,
+            },
+        },
+        {
+            "id": "I5",
+            "section": "inclusion",
+            "text": "t",
+            "rule": {"kind": "manual", "reason": "r", "evidence": _OVER_18},
+        },
+        {
+            "id": "I6",
+            "section": "inclusion",
+            "text": "t",
+            "rule": {
+                "kind": "all",
+                "rules": [_OVER_18, {"kind": "manual", "reason": "r", "evidence": _MI6}],
+            },
+        },
         {"id": "E1", "section": "exclusion", "text": "t", "rule": _MI6},
         {"id": "E2", "section": "exclusion", "text": "t", "rule": _STROKE3},
-        {"id": "E3", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "cerebrovascular_disease", "within": {"amount": 6, "unit": "months"}}},
-        {"id": "E4", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "myocardial_infarction"}},
-        {"id": "E5", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "tuberculosis", "within": {"amount": 1, "unit": "years"}}},
-        {"id": "E6", "section": "exclusion", "text": "t", "rule": {"kind": "condition", "condition": "myocardial_infarction", "active": True, "within": {"amount": 6, "unit": "months"}}},
-        {"id": "E7", "section": "exclusion", "text": "t", "rule": {"kind": "manual", "reason": "r", "evidence": _MI6}},
-        {"id": "E8", "section": "exclusion", "text": "t", "rule": {"kind": "any", "rules": [_MI6, {"kind": "manual", "reason": "r", "evidence": _STROKE3}]}},
+        {
+            "id": "E3",
+            "section": "exclusion",
+            "text": "t",
+            "rule": {
+                "kind": "condition",
+                "condition": "cerebrovascular_disease",
+                "within": {"amount": 6, "unit": "months"},
+            },
+        },
+        {
+            "id": "E4",
+            "section": "exclusion",
+            "text": "t",
+            "rule": {"kind": "condition", "condition": "myocardial_infarction"},
+        },
+        {
+            "id": "E5",
+            "section": "exclusion",
+            "text": "t",
+            "rule": {
+                "kind": "condition",
+                "condition": "tuberculosis",
+                "within": {"amount": 1, "unit": "years"},
+            },
+        },
+        {
+            "id": "E6",
+            "section": "exclusion",
+            "text": "t",
+            "rule": {
+                "kind": "condition",
+                "condition": "myocardial_infarction",
+                "active": True,
+                "within": {"amount": 6, "unit": "months"},
+            },
+        },
+        {
+            "id": "E7",
+            "section": "exclusion",
+            "text": "t",
+            "rule": {"kind": "manual", "reason": "r", "evidence": _MI6},
+        },
+        {
+            "id": "E8",
+            "section": "exclusion",
+            "text": "t",
+            "rule": {
+                "kind": "any",
+                "rules": [_MI6, {"kind": "manual", "reason": "r", "evidence": _STROKE3}],
+            },
+        },
     ],
 }
-EVENT_CONDITIONS = ["MI", "heart attack", "I21.9", "I25.2", "stroke", "CVA", "TIA", "tuberculosis", "cerebrovascular disease", "made-up disease"]
+EVENT_CONDITIONS = [
+    "MI",
+    "heart attack",
+    "I21.9",
+    "I25.2",
+    "stroke",
+    "CVA",
+    "TIA",
+    "tuberculosis",
+    "cerebrovascular disease",
+    "made-up disease",
+]
 near = st.dates(min_value=date(2023, 1, 1), max_value=date(2024, 3, 1))
 
 
@@ -346,7 +447,9 @@ def test_new_rule_shapes_same_on_both_paths(events_vocab, data: st.DataObject) -
 
     rules = RuleSet.model_validate(NEW_SHAPES)
     detailed_trial, fast_trial = compile_rules(rules), compile_fast(rules)
-    as_of = data.draw(st.sampled_from([date(2024, 3, 1), date(2026, 3, 1), date(2028, 2, 29)]) | near)
+    as_of = data.draw(
+        st.sampled_from([date(2024, 3, 1), date(2026, 3, 1), date(2028, 2, 29)]) | near
+    )
     age_kind = data.draw(st.sampled_from(["birth", "age", "none"]))
     profile: dict = {"id": "N", "conditions": data.draw(st.lists(event_entries(), max_size=3))}
     if age_kind == "birth":

@@ -268,8 +268,13 @@ def test_any_json_value_as_a_profile_file(scratch, value):
 @given(
     st.one_of(
         st.recursive(
-            st.one_of(json_scalars, st.text(st.characters(codec=None, exclude_categories=[]), max_size=4)),
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+            st.one_of(
+                json_scalars, st.text(st.characters(codec=None, exclude_categories=[]), max_size=4)
+            ),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+            ),
             max_leaves=30,
         ),
         st.tuples(st.integers(60, 68), st.booleans()).map(lambda t: nested(*t)),

@@ -75,6 +75,10 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     "restriction": frozenset(
         ["only", "solely", "exclusively", "isolated", "sole", "arm", "arms", "cohort", "cohorts"]
     ),
+    "source": frozenset([
+        "allogeneic", "allogenic", "autologous", "syngeneic", "haploidentical", "xenogeneic",
+        "allograft", "autograft",
+    ]),
     "cause": frozenset([
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
         "because", "defining",
@@ -103,6 +107,12 @@ _FUTURE = re.compile(
     r"\b(?:study|trial|participation|treatment\s+period)\b|\bafter\s+the\s+last\s+dose\b"
 )
 _PAST = re.compile(r"(?i)\b(?:within|prior|before|last|preceding|previous|since|ago|past)\b")
+
+
+_DEFINING = re.compile(
+    r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
+    r"|antibod(?:y|ies)|uln|lln)\b|[<>≤≥]"
+)
 
 
 def _scope_class(word: str) -> str | None:
@@ -135,6 +145,13 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         return found, found
     if ":" in text:  # "Any of the following within 6 months: MI, …": the lead-in reaches on
         forward = scope_word(text.rsplit(":", 1)[0])
+    paren = text.find("(")
+    if paren >= 0:
+        # "active hepatitis B or C (HBsAg positive and HBV DNA above the ULN)": a parenthesis
+        # defines what comes before it, so its tests and statuses reach back
+        inner = text[paren:]
+        m = _DEFINING.search(inner)
+        backward = scope_word(inner) or (("test", m.group(0)) if m else None)
     future = _FUTURE.search(text) is not None and not _PAST.search(_FUTURE.sub(" ", text))
     for i, w in enumerate(words):
         cls = _scope_class(w)
@@ -209,6 +226,8 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
       one of the conditions in the trial's title, on the excluding side).
     * An inclusion that asks for poor performance ("ECOG > 2"): read as written it fails every
       fit patient; such lines are most often typos for "≤", so a person decides.
+    * An exclusion of normal values ("AST < 2.5 × ULN" under exclusions): a requirement filed
+      under the wrong heading, read as written it excludes the healthy.
     """
     from eligibility import vocab
 
@@ -224,6 +243,12 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
             ]
             if own:
                 return f"the trial's own condition ({own[0]}) falls under it"
+        if leaf.kind == "lab" and excluding and leaf.of is not None:  # type: ignore[union-attr]
+            low = leaf.comparator in {"<", "<="}  # type: ignore[union-attr]
+            if low == (leaf.of == "ULN"):  # type: ignore[union-attr]
+                # "AST and ALT < 2.5 x ULN" in an exclusion list excludes the healthy: a
+                # requirement filed under the wrong heading, most often
+                return "an exclusion of normal values (a requirement filed under exclusions?)"
         if leaf.kind == "performance" and section == "inclusion" and not negative:
             top = 0 if leaf.scale == "ecog" else 100  # type: ignore[union-attr]
             allowed = leaf.allowed  # type: ignore[union-attr]

@@ -159,6 +159,17 @@ def _condition_id(term: str) -> str | None:
 
 
 @lru_cache(maxsize=8192)
+def entry_concept(code: str | None, name: str | None) -> str | None:
+    """The concept a condition entry names: its code's, unless its name is a member of that
+    (C79.49 is only "a malignancy"; "spinal cord metastasis" says which one)."""
+    by_code = _condition_id(code) if code else None
+    by_name = _condition_id(name) if name else None
+    if by_code and by_name and by_name != by_code and vocab.condition_matches(by_code, by_name):
+        return by_name
+    return by_code or by_name
+
+
+@lru_cache(maxsize=8192)
 def _drug_id(term: str) -> str | None:
     d = vocab.drug(term)
     return d.id if d else None
@@ -264,9 +275,7 @@ def _resolve_conditions(
 ) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
     out, bad = [], []
     for i, c in enumerate(entries):
-        cid = (_condition_id(c.code) if c.code else None) or (
-            _condition_id(c.name) if c.name else None
-        )
+        cid = entry_concept(c.code, c.name)
         if c.name:
             label = c.name
         elif cid:
@@ -276,7 +285,8 @@ def _resolve_conditions(
         if cid is None:
             bad.append(label)
         path = f"$.conditions[{i}]"
-        out.append(Resolved(cid, path, label, c.onset, c.end, c.status == "active", c.code))
+        active = c.status == "active" and not vocab.in_remission(c.code)
+        out.append(Resolved(cid, path, label, c.onset, c.end, active, c.code))
     return tuple(out), tuple(bad)
 
 
@@ -933,6 +943,16 @@ def _condition_hit(concept_id: str, entry: Resolved) -> bool:
     return entry.code is not None and vocab.code_matches(concept_id, entry.code)
 
 
+def _may_be(label: str, name: str, ev: Evidence | None = None) -> Outcome:
+    """An entry broader than the criterion, or coded without saying: a person decides."""
+    return Outcome(
+        U,
+        f"{label} may or may not be {name}: the record does not say",
+        (f"whether {label} is {name}",),
+        (ev,) if ev else (),
+    )
+
+
 def _compile_condition(rule: ConditionRule) -> Check:
     c = vocab.condition(rule.condition)
     bad_exceptions = [e for e in rule.except_ if vocab.condition(e) is None]
@@ -957,7 +977,8 @@ def _compile_condition(rule: ConditionRule) -> Check:
         unsure: list[Outcome] = []
         outside: list[tuple[Resolved, bool]] = []
         for entry in facts.conditions:
-            if not _condition_hit(c.id, entry):
+            maybe = not _condition_hit(c.id, entry)
+            if maybe and not vocab.condition_may_be(c.id, entry.concept, entry.code):
                 continue
             if any(_condition_hit(x, entry) for x in exceptions):
                 continue
@@ -970,6 +991,10 @@ def _compile_condition(rule: ConditionRule) -> Check:
                 timing = _in_window(entry, rule.within, facts)
             status = "active" if entry.active else "resolved"
             ev = Evidence(entry.path, entry.label, status, None, entry.start)
+            if maybe:
+                if timing is not F:
+                    unsure.append(_may_be(entry.label, c.name, ev))
+                continue
             if timing is T:
                 when = (
                     f", onset {entry.start.isoformat()}"  # type: ignore[union-attr]
@@ -1036,8 +1061,13 @@ def _compile_therapy(rule: TherapyRule) -> Check:
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
         unsure: list[Resolved] = []
+        maybe: list[Resolved] = []
         for entry in facts.treatments:
-            if entry.concept is None or not any(vocab.drug_matches(i, entry.concept) for i in ids):
+            if entry.concept is None:
+                continue
+            if not any(vocab.drug_matches(i, entry.concept) for i in ids):
+                if any(vocab.drug_may_be(i, entry.concept) for i in ids):
+                    maybe.append(entry)
                 continue
             if rule.within is not None and entry.start is None and entry.end is None:
                 unsure.append(entry)
@@ -1052,6 +1082,10 @@ def _compile_therapy(rule: TherapyRule) -> Check:
         if unsure:
             e = unsure[0]
             return Outcome(U, f"{e.label} recorded without dates{window}", (f"dates of {e.label}",))
+        for e in maybe:
+            if _in_window(e, rule.within, facts) is not F:
+                ev = Evidence(e.path, e.label, "treatment", None, e.start)
+                return _may_be(e.label, " or ".join(x.name for x in concepts), ev)  # type: ignore[union-attr]
         return _absent(rule.if_absent, facts, f"{what}{window}", facts.unresolved_treatments)
 
     return check

@@ -26,10 +26,10 @@ from .evaluate import (
     Options,
     Where,
     _analyte_id,
-    _condition_id,
     _derived_creatinine_clearance,
     _drug_id,
     anniversary,
+    entry_concept,
     event_concepts,
 )
 from .model import (
@@ -179,7 +179,15 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
     entries = patient.conditions
     if entries:
         conditions = tuple(
-            [(_entry_hits(c.code, c.name), c.onset, c.end, c.status == "active") for c in entries]
+            [
+                (
+                    _entry_hits(c.code, c.name),
+                    c.onset,
+                    c.end,
+                    c.status == "active" and not vocab.in_remission(c.code),
+                )
+                for c in entries
+            ]
         )
         condition_ids = (
             conditions[0][0]
@@ -223,20 +231,31 @@ _DEFAULTS = tuple(Observation._field_defaults[f] for f in Observation._fields[5:
 def _entry_hits(code: str | None, name: str | None) -> frozenset[str]:
     """What a condition entry counts as: its code's concept, else its name's (as
     ``evaluate._resolve_conditions``), with the groups above it and its code's own matches."""
-    concept = (_condition_id(code) if code else None) or (_condition_id(name) if name else None)
+    concept = entry_concept(code, name)
     return _hits(concept, code)
 
 
 @lru_cache(maxsize=4096)
 def _hits(concept: str | None, code: str | None) -> frozenset[str]:
     """Every condition a profile entry counts as: by its concept (and the groups above it) or
-    by its ICD-10 code (B18.0 is both HBV and HDV), as ``evaluate._condition_hit`` decides."""
-    return frozenset(
+    by its ICD-10 code (B18.0 is both HBV and HDV), as ``evaluate._condition_hit`` decides;
+    and, marked ``?id``, the concepts it may or may not be (``vocab.condition_may_be``)."""
+    hits = [
         c.id
         for c in vocab.conditions()
         if (concept is not None and vocab.condition_matches(c.id, concept))
         or (code is not None and vocab.code_matches(c.id, code))
-    )
+    ]
+    found = set(hits)
+    maybe = [
+        MAYBE + c.id
+        for c in vocab.conditions()
+        if c.id not in found and vocab.condition_may_be(c.id, concept, code)
+    ]
+    return frozenset(hits + maybe)
+
+
+MAYBE = "?"  # prefix of a concept an entry may or may not be, in ``_hits``
 
 
 def _derived_crcl(
@@ -805,25 +824,31 @@ def _condition(rule: ConditionRule) -> Predicate:
     if c is None or any(vocab.condition(e) is None for e in rule.except_):
         return _constant(REVIEW)
     cid = c.id
+    maybe_id = MAYBE + cid
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     active_only, window, own = rule.active, _since(rule.within), _absent_value(rule.if_absent)
     # with a window, an entry recorded as an event is dated by its onset (``_onset``)
     events = event_concepts(cid) if window is not None else _NONE
 
     def check(facts: FastFacts) -> int:
-        if cid not in facts.condition_ids:
+        if cid not in facts.condition_ids and maybe_id not in facts.condition_ids:
             return facts.absent if own is None else own
         unsure = False
         for hits, start, end, active in facts.conditions:
-            if cid not in hits or not exceptions.isdisjoint(hits) or (active_only and not active):
+            maybe = cid not in hits
+            if maybe and maybe_id not in hits:
+                continue
+            if not exceptions.isdisjoint(hits) or (active_only and not active):
                 continue
             if events and not events.isdisjoint(hits):
                 timing = _onset(start, window, facts.as_of)  # type: ignore[arg-type]
             else:
                 timing = _when(start, end, active, window, facts.as_of)
-            if timing == TRUE:
+            if maybe:
+                unsure = unsure or timing != FALSE
+            elif timing == TRUE:
                 return TRUE
-            if timing == UNKNOWN:
+            elif timing == UNKNOWN:
                 unsure = True
         if unsure:
             return UNKNOWN
@@ -836,14 +861,23 @@ def _therapy(rule: TherapyRule) -> Predicate:
     concepts = [vocab.drug(a) for a in rule.agents]
     if any(x is None for x in concepts):
         return _constant(REVIEW)
-    members = _members(vocab.drugs(), [x.id for x in concepts], [], "drug")  # type: ignore[union-attr]
+    ids = [x.id for x in concepts]  # type: ignore[union-attr]
+    members = _members(vocab.drugs(), ids, [], "drug")
+    maybes = frozenset(
+        d.id
+        for d in vocab.drugs()
+        if d.id not in members and any(vocab.drug_may_be(i, d.id) for i in ids)
+    )
     window, own = _since(rule.within), _absent_value(rule.if_absent)
 
     def check(facts: FastFacts) -> int:
-        if members.isdisjoint(facts.drug_ids):
+        if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):
             return facts.absent if own is None else own
         unsure = False
         for concept, start, end in facts.treatments:
+            if concept in maybes:
+                unsure = unsure or _when(start, end, True, window, facts.as_of) != FALSE
+                continue
             if concept not in members:
                 continue
             if window is not None and start is None and end is None:

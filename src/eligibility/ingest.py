@@ -156,6 +156,14 @@ _EXCLUDED_LEAD_RE = re.compile(
     r"\b[^:\n]{0,60}?\s+(?:are|will\s+be)\s+excluded\s*:\s*$",
     re.IGNORECASE,
 )
+# "Patients must qualify as follows:" in old NCI records opens the requirements, even inside
+# an exclusion field ("Patients must not have:" opens exclusions).
+_REQUIRED_LEAD_RE = re.compile(
+    r"^\s*(?:patients|subjects|participants)\s+must\s+(?P<no>not\s+)?"
+    r"(?:have|qualify|meet|fulfil|fulfill)\b(?:\s+(?:as\s+follows|the\s+following"
+    r"(?:\s+criteria)?))?\s*:\s*$",
+    re.IGNORECASE,
+)
 # Words that make "… inclusion criteria" a sentence about the criteria, not a heading.
 _NOT_HEADING_WORDS = frozenset(
     {"not", "no", "meet", "meets", "meeting", "met", "fail", "fails", "failure", "see", "under"}
@@ -169,6 +177,9 @@ def heading_kind(line: str) -> HeadingKind | None:
     ``neutral`` headings ("Eligibility Criteria:", "INCLUSION/EXCLUSION CRITERIA:") are not
     criteria but do not change the section.
     """
+    m = _REQUIRED_LEAD_RE.match(line)
+    if m:
+        return "exclusion" if m.group("no") else "inclusion"
     if len(line) > 160 or _KEYWORD_RE.search(line) is None:
         return None
     m = _CRITERIA_FOR_RE.match(line)

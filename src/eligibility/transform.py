@@ -953,11 +953,25 @@ def parse_criterion(
 ) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
     rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
-    why = compose.undecidable(rule, section, primary)
+    why = compose.undecidable(rule, section, primary) or _age_then(text, rule)
     if why is None:
         return rule
     read = compose.computable_part(rule)
     return compose.assisted(text, why, read) if read is not None else rule
+
+
+# "Age at diagnosis at least 18 years": an age at a past event is not the age at screening.
+_AGE_THEN = re.compile(
+    r"(?i)\bage[ds]?\s+(?:at|of)\s+(?:the\s+)?(?:time\s+of\s+)?(?:the\s+)?(?:initial\s+|first\s+"
+    r"|original\s+|primary\s+|cancer\s+|disease\s+)?(?:diagnos[ie]s|onset|transplant\w*|surgery"
+    r"|symptom\w*|menarche|menopause|presentation|injury|first|infection|exposure|stroke)\b"
+)
+
+
+def _age_then(text: str, rule: Rule) -> str | None:
+    if _AGE_THEN.search(text) and any(r.kind == "age" for r in _leaves(rule)):
+        return "an age at a past event (diagnosis, onset), not the age at screening"
+    return None
 
 
 def _parse_criterion(
@@ -978,7 +992,7 @@ def _parse_criterion(
         primary=primary,
         implicit_age=not context or bool(_context_prefix(context)),
     )
-    toks = _appositions(grammar.tokenize(norm))
+    toks = _no_either(_appositions(grammar.tokenize(norm)))
     sentences = _split(toks, _SENTENCE)
     if section == "inclusion" and any(
         sent and sent[0].type in {"OR", "ANDOR"} for sent, _ in sentences[1:]
@@ -1051,8 +1065,8 @@ def _parse_criterion(
 _RUNS_ON = frozenset(["restriction", "judgement", "subject"])
 _LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")
 _SUBGROUP = re.compile(
-    r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
-    r"females|males|children|adults|cases)\b"
+    r"(?i)\b(?:for|in|among|to)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
+    r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\b"
 )
 
 
@@ -1182,6 +1196,21 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
                 return toks
             return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
     return toks
+
+
+def _no_either(toks: list[Tok]) -> list[Tok]:
+    """ "18 to 45 years of age, either male or female": the "either" of a both-sexes phrase is
+    not a connective between the age and the sexes (read as one, it admitted anyone)."""
+    return [
+        t
+        for k, t in enumerate(toks)
+        if not (
+            t.type == "OR"
+            and t.value.lower() == "either"
+            and k + 1 < len(toks)
+            and toks[k + 1].type == "SEXALL"
+        )
+    ]
 
 
 def _appositions(toks: list[Tok]) -> list[Tok]:
@@ -1335,6 +1364,21 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         kind = "all"
     else:
         kind = "all" if ctx.section == "inclusion" else "any"
+    if kind == "all" and ctx.section == "exclusion" and len(pieces) > 1:
+        listed = sum(any(t.type == "COMMA" for t in b) for b in boundaries[:-1])
+        if listed and len(pieces) > 2:
+            # "History of cardiovascular disease, diabetes mellitus, liver and kidney disease":
+            # an excluding enumeration; each item excludes on its own
+            kind = "any"
+        elif any(p.rule is None or p.rule.kind in {"condition", "therapy"} for p in pieces):
+            # "HIV and hepatitis B": a list of exclusions or one patient with both; which one
+            # the "and" means is for a person
+            read = _flat("all", [q.rule for q in pieces if q.rule is not None])
+            return compose.assisted(
+                norm[lo:hi],
+                "'and' in an exclusion may list alternatives or join requirements",
+                read,
+            )
     for k, p in enumerate(pieces):
         if p.rule is not None:
             continue
@@ -1979,6 +2023,15 @@ def _registry_criteria(record: TrialRecord) -> list[Criterion]:
     return out
 
 
+# A cancer named in a title the vocabulary has no concept for (non-Hodgkin lymphoma, glioma):
+# the trial is still about a malignancy, so "no prior malignancy" cannot mean any malignancy.
+_CANCER_TITLE = re.compile(
+    r"(?i)\b(?:cancers?|carcinomas?|adenocarcinomas?|lymphomas?|leuka?emias?|myelomas?|sarcomas?"
+    r"|melanomas?|gliomas?|glioblastomas?|astrocytomas?|\w+blastomas?|mesotheliomas?|neoplasms?"
+    r"|tumou?rs?|malignan\w*|metasta\w*|oncolog\w*|carcinoids?|seminomas?|germ[- ]cell)\b"
+)
+
+
 def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
     """Conditions the trial is about, from its title: what "other malignancy" leaves out."""
     if not record.title:
@@ -1987,4 +2040,7 @@ def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
     for t in grammar.tokenize(grammar.normalise(record.title)):
         if t.type == "COND" and t.value not in found:
             found.append(t.value)
+    cancer = any(vocab.condition_matches("malignancy", f) for f in found)
+    if not cancer and _CANCER_TITLE.search(record.title):
+        found.append("malignancy")
     return tuple(found)

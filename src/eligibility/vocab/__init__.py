@@ -109,6 +109,15 @@ class Concept:
     exclude: tuple[str, ...] = ()
     who_only: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
+    # Codes that may or may not be this concept (``icd10_maybe``: B20 "HIV disease" for AIDS,
+    # Z94.7 a corneal graft for "transplant"): an entry so coded is unknown, never a match.
+    maybe: tuple[str, ...] = ()
+    # Codes of a broader concept that say the entry is *not* this one (``icd10_not``: Z21
+    # asymptomatic HIV infection is not AIDS), so a broader entry so coded is no "maybe".
+    not_codes: tuple[str, ...] = ()
+    # Drug classes an agent may or may not count in (``maybe_class``: low-dose methotrexate for
+    # arthritis and "prior chemotherapy"): the dose and indication decide, so a person does.
+    maybe_class: tuple[str, ...] = ()
 
     def has_code(self, code: str) -> bool:
         """True when a (normalised) ICD-10 code is one of this concept's own codes."""
@@ -540,6 +549,9 @@ def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> 
                 exclude=_tuple(raw.get("icd10_exclude")),
                 who_only=_tuple(raw.get("icd10_who")),
                 retired=_tuple(raw.get("icd10_retired")),
+                maybe=_tuple(raw.get("icd10_maybe")),
+                not_codes=_tuple(raw.get("icd10_not")),
+                maybe_class=_tuple(raw.get("maybe_class")),
             )
         )
     return out
@@ -703,10 +715,71 @@ def drug(term: str) -> Concept | None:
     return table.by_id[cid] if cid else None
 
 
+@lru_cache(maxsize=8192)
+def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> bool:
+    """True when an entry that does not match the rule's concept may still be it.
+
+    Nothing unread may decide: an entry broader than the concept ("stem cell transplant" for a
+    rule on allogeneic transplant, "HIV infection" for AIDS), a code the concept lists as
+    ``icd10_maybe`` (B20 for AIDS), or a category above one of its codes (C79 for brain
+    metastases, C79.31) leaves the question open. Callers ask only after ``code_matches`` and
+    ``condition_matches`` said no.
+    """
+    table = _conditions()
+    if rule_id not in table.by_id:
+        return False
+    normal = _icd_normal(code) if code else None
+    if normal is not None and any(_icd_match(normal, p) for p in table.by_id[rule_id].not_codes):
+        return False
+    if patient_id is not None and patient_id != rule_id and patient_id in table.ancestors[rule_id]:
+        return True
+    if normal is None:
+        return False
+    for member in table.descendants[rule_id]:
+        c = table.by_id[member]
+        if any(_icd_match(normal, p) for p in c.maybe):
+            return True
+        if any(
+            "-" not in p and len(p) > len(normal) and p.upper().startswith(normal) for p in c.codes
+        ):
+            return True
+    return False
+
+
+@cache
+def _remission_codes() -> tuple[str, ...]:
+    return tuple(str(c) for c in _load("remission.yaml")["codes"])
+
+
+@lru_cache(maxsize=4096)
+def in_remission(code: str | None) -> bool:
+    """True for an ICD-10-CM code whose title says "in remission" (F10.21, C91.01, F33.42):
+    such an entry is not active, whatever status a problem list gives it."""
+    normal = _icd_normal(code) if code else None
+    return normal is not None and any(normal.startswith(c) for c in _remission_codes())
+
+
 def drug_matches(rule_id: str, patient_id: str) -> bool:
     """True when the patient's agent is the rule's agent, belongs to its class, or is a regimen
     containing it."""
     return rule_id in _drugs().ancestors.get(patient_id, frozenset({patient_id}))
+
+
+@lru_cache(maxsize=8192)
+def drug_may_be(rule_id: str, patient_id: str) -> bool:
+    """True when the patient's agent or class may or may not fall under the rule's: a class
+    broader than the rule's ("chemotherapy" recorded, "platinum" asked), or an agent whose
+    ``maybe_class`` holds the rule's class (methotrexate and "chemotherapy")."""
+    table = _drugs()
+    if rule_id not in table.by_id or patient_id not in table.by_id:
+        return False
+    if patient_id != rule_id and patient_id in table.ancestors[rule_id]:
+        return True
+    return any(
+        rule_id in table.ancestors.get(m, frozenset())
+        for a in table.ancestors[patient_id]
+        for m in table.by_id[a].maybe_class
+    )
 
 
 def prednisone_equivalent_mg(drug_id: str, dose_mg: float) -> float | None:

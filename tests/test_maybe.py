@@ -1,0 +1,299 @@
+"""An entry that may or may not be the criterion's concept is unknown, never a match or a miss.
+
+Real charts record "HIV disease" (B20) where a criterion asks about AIDS, "stem cell transplant"
+where it asks about allogeneic ones, a corneal graft (Z94.7) where it asks about "transplant",
+methotrexate where it asks about chemotherapy. Nothing unread may decide: each is `unknown` with
+the question a person must answer. Entries coded "in remission" (F10.21) are not active. Both
+evaluators must agree (the hypothesis test at the end).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eligibility import Patient
+from eligibility.evaluate import Options, build_facts, compile_rules, evaluate
+from eligibility.fast import compile_fast, fast_screen, index_fast
+from eligibility.model import RuleSet
+
+AS_OF = date(2025, 6, 1)
+
+
+def _rules(section: str, rule: dict) -> RuleSet:
+    return RuleSet.model_validate(
+        {
+            "trial": {"id": "TMAYBE"},
+            "criteria": [{"id": "C1", "section": section, "text": "t", "rule": rule}],
+        }
+    )
+
+
+def _status(rules: RuleSet, profile: dict, options: Options | None = None) -> tuple[str, str]:
+    options = options or Options()
+    patient = Patient.model_validate({"id": "p", **profile})
+    detailed = evaluate(compile_rules(rules), build_facts(patient, AS_OF, options))
+    _, fast = fast_screen(compile_fast(rules), index_fast(patient, AS_OF, options))
+    assert fast == [c.status for c in detailed.criteria]
+    return detailed.criteria[0].status, detailed.criteria[0].reason
+
+
+NOT = {"kind": "not"}
+CASES = [
+    # (section, rule, profile, status, words in the reason)
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "aids"},
+        {"conditions": [{"code": "B20", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "aids"}},
+        {"conditions": [{"code": "B20", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "aids"}},
+        {"conditions": [{"name": "HIV infection", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "aids"}},
+        {"conditions": [{"name": "AIDS", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "aids"}},
+        {"conditions": [{"name": "type 2 diabetes", "status": "active"}]},
+        "pass",
+        "no",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "transplant"}},
+        {"conditions": [{"code": "Z94.7", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "transplant"}},
+        {"conditions": [{"code": "Z94.0", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "allogeneic_stem_cell_transplant"},
+        {"conditions": [{"name": "stem cell transplant", "status": "resolved"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "cns_metastases"},
+        {"conditions": [{"code": "C79.49", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "cns_metastases"},
+        {"conditions": [{"code": "C79.31", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "brain_metastases"},
+        {"conditions": [{"code": "C79", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "hbv_infection", "active": True},
+        {"conditions": [{"name": "viral hepatitis", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    # a maybe entry outside the window, or inactive for an "active" rule, says nothing
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "aids", "active": True},
+        {"conditions": [{"code": "B20", "status": "resolved"}]},
+        "pass",
+        "no",
+    ),
+    # "in remission" codes are not active, whatever the list's status says
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "substance_abuse", "active": True},
+        {"conditions": [{"code": "F10.21", "status": "active"}]},
+        "pass",
+        "no",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "substance_abuse", "active": True},
+        {"conditions": [{"code": "F10.20", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "substance_abuse"},
+        {"conditions": [{"code": "F10.21", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+    # drugs: a maybe-class agent, a class broader than the rule's
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "therapy", "agents": ["chemotherapy"]}},
+        {"treatments": [{"name": "methotrexate"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "therapy", "agents": ["chemotherapy"]}},
+        {"treatments": [{"name": "hydroxyurea"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "therapy", "agents": ["chemotherapy"]}},
+        {"treatments": [{"name": "lomustine"}]},
+        "fail",
+        "received",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "therapy", "agents": ["chemotherapy"]}},
+        {"treatments": [{"name": "vincristine"}]},
+        "fail",
+        "received",
+    ),
+    (
+        "exclusion",
+        {"kind": "therapy", "agents": ["platinum_compound"]},
+        {"treatments": [{"name": "chemotherapy"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "therapy", "agents": ["immunosuppressant"]},
+        {"treatments": [{"name": "methotrexate"}]},
+        "fail",
+        "received",
+    ),
+]
+
+
+CASES += [
+    # Z21 (asymptomatic HIV infection) says the patient does not have AIDS
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "aids"}},
+        {"conditions": [{"code": "Z21", "status": "active"}]},
+        "pass",
+        "no",
+    ),
+    # a name more specific than its code decides: spinal cord metastases are CNS metastases
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "cns_metastases"},
+        {"conditions": [{"name": "spinal cord metastasis", "code": "C79.49", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "rule", "profile", "status", "words"), CASES)
+def test_maybe_entries(section: str, rule: dict, profile: dict, status: str, words: str) -> None:
+    got, reason = _status(_rules(section, rule), profile)
+    assert got == status, reason
+    assert words in reason
+
+
+CONDITIONS = [
+    "B20",
+    "Z21",
+    "AIDS",
+    "HIV infection",
+    "Z94.7",
+    "Z94.0",
+    "Z94.84",
+    "Z94",
+    "C79.49",
+    "C79",
+    "C79.31",
+    "F10.21",
+    "F10.20",
+    "F33.42",
+    "stem cell transplant",
+    "viral hepatitis",
+    "B18.1",
+]
+DRUGS = ["methotrexate", "hydroxyurea", "lomustine", "chemotherapy", "cisplatin", "platinum"]
+RULES = [
+    {"kind": "condition", "condition": c, **extra}
+    for c in [
+        "aids",
+        "hiv_infection",
+        "transplant",
+        "allogeneic_stem_cell_transplant",
+        "cns_metastases",
+        "brain_metastases",
+        "substance_abuse",
+        "mental_disorder",
+        "hbv_infection",
+    ]
+    for extra in ({}, {"active": True}, {"within": {"amount": 1, "unit": "years"}})
+] + [
+    {"kind": "therapy", "agents": [a], **extra}
+    for a in ["chemotherapy", "platinum_compound", "immunosuppressant"]
+    for extra in ({}, {"within": {"amount": 6, "unit": "months"}})
+]
+dates = st.none() | st.dates(min_value=date(2023, 1, 1), max_value=date(2026, 1, 1))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rule=st.sampled_from(RULES),
+    section=st.sampled_from(["inclusion", "exclusion"]),
+    conds=st.lists(
+        st.tuples(st.sampled_from(CONDITIONS), st.sampled_from(["active", "resolved"]), dates),
+        max_size=3,
+    ),
+    drugs=st.lists(st.tuples(st.sampled_from(DRUGS), dates), max_size=2),
+    unknown=st.booleans(),
+)
+def test_both_evaluators_agree_on_maybe_entries(rule, section, conds, drugs, unknown) -> None:  # type: ignore[no-untyped-def]
+    profile = {
+        "conditions": [
+            {
+                ("code" if n[:1].isupper() and n[1:3].isdigit() else "name"): n,
+                "status": s,
+                "onset": d and d.isoformat(),
+            }
+            for n, s, d in conds
+        ],
+        "treatments": [{"name": n, "start": d and d.isoformat()} for n, d in drugs],
+    }
+    _status(_rules(section, rule), profile, Options(if_absent="unknown" if unknown else "absent"))
