@@ -172,6 +172,21 @@ def test_exclusion_heading_inside_inclusion_text_starts_an_exclusion_block() -> 
     ]
 
 
+def test_unbulleted_line_after_a_bare_heading_resumes_the_field() -> None:
+    # NCT00002116: "Required:" opens requirements inside the exclusion field; the unbulleted
+    # "Substance abuse." after its bulleted items is an exclusion again
+    [r] = parse_record_text(
+        '{"nct_id": "NCT00002116", "inclusion_text": "", "exclusion_text": "Excluded:\\n'
+        '-  Acyclovir.\\nRequired:\\n-  At least 10 days of prior acyclovir.\\n'
+        'Substance abuse."}',
+        "line.json",
+    )
+    assert [(b.section, first_line(r, i)) for i, b in enumerate(r.blocks)][-2:] == [
+        ("inclusion", "Required:"),
+        ("exclusion", "Substance abuse."),
+    ]
+
+
 # --------------------------------------------------------------------------- plain text
 
 
@@ -214,6 +229,11 @@ HEADINGS = [
     ("Excluded:", "exclusion"),
     ("Patients with the following are excluded:", "exclusion"),
     ("Required:", "inclusion"),
+    ("Patients must qualify as follows:", "inclusion"),
+    ("Patients must have:", "inclusion"),
+    ("Patients must not have:", "exclusion"),
+    ("-  Patients must meet the following:", None),
+    ("Patients must have measurable disease:", None),
     ("Eligibility Criteria:", "neutral"),
     ("INCLUSION/EXCLUSION CRITERIA:", "neutral"),
     ("-  INCLUSION AND EXCLUSION CRITERIA:", "neutral"),

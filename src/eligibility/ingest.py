@@ -243,6 +243,9 @@ def _content(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+_BULLET_RE = re.compile(r"^\s*(?:[-•·*]|\d{1,2}[.)])\s")
+
+
 def find_blocks(
     text: str, lo: int = 0, hi: int | None = None, *, leading: Section | None = "inclusion"
 ) -> list[Block]:
@@ -254,19 +257,32 @@ def find_blocks(
     hi = len(text) if hi is None else hi
     blocks: list[Block] = []
     section: Section | None = None
+    outer: Section | None = None  # the section of the last heading that was not a bare one
+    bare = bulleted = False  # under "Required:"/"Excluded:"; its items so far were bulleted
     start = 0
     last_end = 0
     for ls, le in _iter_lines(text, lo, hi):
         cs, ce = _content(text, ls, le)
         if cs == ce:
             continue
-        kind = _line_section(text[cs:ce])
+        line = text[cs:ce]
+        kind = _line_section(line)
         if kind == "inclusion" or kind == "exclusion":
             if section is not None:
                 blocks.append(Block(section=section, start=start, end=last_end))
             section, start = kind, cs
+            bare, bulleted = _BARE_RE.match(line) is not None, False
+            outer = outer if bare else kind
         elif section is None and leading is not None:
             section, start = leading, cs
+            outer = section
+        elif bare and _BULLET_RE.match(line):
+            bulleted = True
+        elif bare and bulleted and kind is None and outer is not None and section != outer:
+            # Old NCI records: "Required: - At least 10 days of acyclovir." then "Substance
+            # abuse." unbulleted: the bare heading's list has ended, the field's section resumes
+            blocks.append(Block(section=section, start=start, end=last_end))  # type: ignore[arg-type]
+            section, start, bare = outer, cs, False
         last_end = ce
     if section is not None:
         blocks.append(Block(section=section, start=start, end=last_end))
