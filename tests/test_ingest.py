@@ -177,7 +177,7 @@ def test_unbulleted_line_after_a_bare_heading_resumes_the_field() -> None:
     # "Substance abuse." after its bulleted items is an exclusion again
     [r] = parse_record_text(
         '{"nct_id": "NCT00002116", "inclusion_text": "", "exclusion_text": "Excluded:\\n'
-        '-  Acyclovir.\\nRequired:\\n-  At least 10 days of prior acyclovir.\\n'
+        "-  Acyclovir.\\nRequired:\\n-  At least 10 days of prior acyclovir.\\n"
         'Substance abuse."}',
         "line.json",
     )
