@@ -198,3 +198,224 @@ def test_coverage_shows_the_assisted_column(
     assert main(["coverage", str(src)]) == 0
     out = capsys.readouterr().out
     assert "  assisted          1" in out
+
+
+# --- parse → validate: spans point into what validate reads (issue 11, items 15 and 16) ------
+
+_API = json.loads((FIXTURES / "api_v2_study.json").read_text(encoding="utf-8"))
+_API_CRLF = json.loads(json.dumps(_API).replace("\\n", "\\r\\n"))
+_API_OTHER = json.loads(json.dumps(_API_CRLF).replace("NCT05000001", "NCT05000009"))
+_SEED = (ROOT / "seeds/NCT04669496_registry_page.txt").read_bytes()
+_CORPUS = (
+    json.dumps({"nct_id": "NCT00000009", "inclusion_text": "* ECOG 0-1\r\n* Age >= 18 years",
+                "exclusion_text": "* Pregnancy"})
+    + "\n"
+)  # fmt: skip
+ROUND_TRIPS = [
+    # id, file name, bytes
+    ("API v2 JSON", "study.json", json.dumps(_API).encode()),
+    ("API v2 JSON with CRLF in the criteria", "study.json", json.dumps(_API_CRLF).encode()),
+    ("API v2 JSON with a BOM", "study.json", b"\xef\xbb\xbf" + json.dumps(_API).encode()),
+    ("API v2 list of studies", "studies.json", json.dumps([_API, _API_OTHER]).encode()),
+    ("registry page with CRLF", "seed.txt", _SEED.replace(b"\n", b"\r\n")),
+    ("registry page with a BOM", "seed.txt", b"\xef\xbb\xbf" + _SEED),
+    (
+        "registry page with a BOM and CRLF",
+        "seed.txt",
+        b"\xef\xbb\xbf" + _SEED.replace(b"\n", b"\r\n"),
+    ),
+    ("corpus JSONL line", "corpus.jsonl", b"\n" + _CORPUS.encode()),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"), [r[1:] for r in ROUND_TRIPS], ids=[r[0] for r in ROUND_TRIPS]
+)
+def test_parse_then_validate_checks_every_span(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    name: str, data: bytes,
+) -> None:  # fmt: skip
+    """`parse X -o x.yaml && validate x.yaml` passes, from another folder too, and the spans
+    really are checked: a criterion text edited by hand is caught."""
+    (tmp_path / name).write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    assert main(["parse", name, "-o", "x.yaml"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["validate", "../x.yaml"]) == 0
+    assert capsys.readouterr().out == "../x.yaml: OK\n"  # no "note": the source was read
+    docs = list(yaml.safe_load_all((tmp_path / "x.yaml").read_text(encoding="utf-8")))
+    spanned = [c for d in docs for c in d["criteria"] if "span" in c]
+    assert len(spanned) >= 3
+    spanned[-1]["text"] += "!"
+    (tmp_path / "x.yaml").write_text(yaml.safe_dump_all(docs, allow_unicode=True), "utf-8")
+    assert main(["validate", "../x.yaml"]) == 2
+    assert "text differs from the source at span" in capsys.readouterr().out
+
+
+NOTES = [
+    # id, trial.source, files written beside the rules file, the note
+    (
+        "source not found",
+        "gone.txt",
+        {},
+        "trial.source 'gone.txt' not found beside the rules file, in its parent folder or in the working directory: spans not checked",
+    ),
+    (
+        "absolute source",
+        "/etc/hostname",
+        {},
+        "trial.source '/etc/hostname' is outside the tree: not read, spans not checked",
+    ),
+    (
+        "source above the tree",
+        "../src.txt",
+        {},
+        "trial.source '../src.txt' is outside the tree: not read, spans not checked",
+    ),
+    ("no source", "", {}, "no trial.source: spans not checked"),
+    (
+        "source not UTF-8",
+        "src.txt",
+        {"src.txt": b"Inclusion: \xe9"},
+        "trial.source 'src.txt' is not UTF-8 text: spans not checked",
+    ),
+    (
+        "no record of the trial",
+        "s.json",
+        {"s.json": json.dumps([_study("NCT1", GOOD), _study("NCT2", GOOD)]).encode()},
+        "trial.source 's.json' has no record for T: spans not checked",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "files", "note"), [r[1:] for r in NOTES], ids=[r[0] for r in NOTES]
+)
+def test_validate_says_when_spans_are_not_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    source: str, files: dict[str, bytes], note: str,
+) -> None:  # fmt: skip
+    """A note line, not an error: the exit code stays 0 and the file is OK."""
+    sub = tmp_path / "rules"
+    sub.mkdir()
+    for fname, data in files.items():
+        (sub / fname).write_bytes(data)
+    rules = sub / "r.yaml"
+    rules.write_text(
+        f"schema_version: 1\ntrial:\n  id: T\n  source: '{source}'\ncriteria:\n"
+        "  - {id: I1, section: inclusion, text: x, span: {start: 0, end: 1}, rule: {kind: pregnancy}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(rules)]) == 0
+    assert capsys.readouterr().out == f"{rules}: note: {note}\n{rules}: OK\n"
+
+
+def test_validate_reads_the_source_beside_the_rules_file_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = tmp_path / "rules"
+    sub.mkdir()
+    (sub / "src.txt").write_text("Inclusion: ECOG 0-1", encoding="utf-8")
+    (tmp_path / "src.txt").write_text("Inclusion: Age 18", encoding="utf-8")  # parent and cwd
+    (sub / "r.yaml").write_text(
+        "schema_version: 1\ntrial: {id: T, source: src.txt}\ncriteria:\n"
+        "  - {id: I1, section: inclusion, text: ECOG 0-1, span: {start: 11, end: 19},"
+        " rule: {kind: performance, scale: ecog, max: 1}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "rules/r.yaml"]) == 0
+    assert capsys.readouterr().out == "rules/r.yaml: OK\n"
+
+
+def test_parse_writes_the_source_relative_to_the_rules_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An absolute or cwd-relative input is named from the rules file's folder (or its parent,
+    the ``rules/`` + ``seeds/`` layout), so validate finds it wherever it is run."""
+    (tmp_path / "seeds").mkdir()
+    seed = tmp_path / "seeds" / "study.json"
+    seed.write_text(json.dumps(_API), encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "seeds")
+    assert main(["parse", str(seed), "-o", str(tmp_path / "rules" / "x.yaml")]) != 0  # no folder
+    (tmp_path / "rules").mkdir()
+    assert main(["parse", str(seed), "-o", str(tmp_path / "rules" / "x.yaml")]) == 0
+    assert main(["parse", "study.json", "-o", "here.yaml"]) == 0
+    assert load_rules(tmp_path / "rules" / "x.yaml").trial.source == "seeds/study.json"
+    assert load_rules(tmp_path / "seeds" / "here.yaml").trial.source == "study.json"
+
+
+# --- several studies: -o DIR/ writes one file a study; a multi-document file is several trials
+
+
+def _studies(tmp_path: Path, ids: list[str]) -> Path:
+    src = tmp_path / "batch.json"
+    src.write_text(json.dumps([_study(i, GOOD) for i in ids]), encoding="utf-8")
+    return src
+
+
+@pytest.mark.parametrize("out", ["out/", "existing"])
+def test_parse_to_a_folder_writes_one_file_a_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    src = _studies(tmp_path, ["NCT00000001", "NCT00000002", "NCT00000001", "bad/../id"])
+    (tmp_path / "existing").mkdir()
+    assert main(["parse", str(src), "-o", f"{tmp_path}/{out}"]) == 0
+    folder = tmp_path / out.rstrip("/")
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["NCT00000001-2.yaml", "NCT00000001.yaml", "NCT00000002.yaml", "record4.yaml"]
+    assert capsys.readouterr().err == f"wrote 4 rules file(s) to {folder}\n"
+    capsys.readouterr()
+    assert main(["validate", *sorted(str(p) for p in folder.iterdir())]) == 0
+    assert all(load_rules(folder / n).trial.source == "batch.json" for n in names)
+
+
+MULTI_BAD = "---\nschema_version: 1\ntrial: {id: BAD}\ncriteria:\n  - {id: I1, section: inclusion, text: t, rule: {kind: lab}}\n"
+
+
+def test_a_file_of_several_trials_is_read_by_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`parse` of several studies to stdout or `-o FILE` writes one YAML document a study;
+    validate, screen and funnel take such a file as several trials, and a bad document is
+    located by its number and line and is one error row while the others are screened."""
+    src = _studies(tmp_path, ["NCT00000001", "NCT00000002", "NCT00000003", "bad/../id"])
+    multi = tmp_path / "multi.yaml"
+    assert main(["parse", str(src), "-o", str(multi)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(multi)]) == 0
+    assert capsys.readouterr().out == f"{multi}: OK\n"
+    patient = str(ROOT / "examples/patients/p01_eligible_hcc.json")
+    assert main(["screen", str(multi), patient, "--format", "json"]) == 0  # eligible for all
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["trial"] for r in rows] == ["NCT00000001", "NCT00000002", "NCT00000003", "bad/../id"]
+    assert main(["funnel", str(multi), patient, "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["funnels"]) == 4
+
+    multi.write_text(multi.read_text(encoding="utf-8") + MULTI_BAD, encoding="utf-8")
+    lines = multi.read_text(encoding="utf-8").splitlines()
+    bad_line = len(lines)  # the lab rule without an analyte, on the last line
+    assert main(["validate", str(multi)]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"{multi}: document 5: criterion I1: line {bad_line}: $.criteria[0].rule")
+    assert main(["screen", str(multi), patient, "--format", "csv"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"skipped: {multi}: document 5: criterion I1: line {bad_line}: ")
+    assert out.count("\n") == 1 + 5  # header, four screenings and the error row
+
+
+def test_load_rules_refuses_several_trials_with_a_reason(tmp_path: Path) -> None:
+    from eligibility import InputError, load_rules_all
+
+    path = tmp_path / "two.yaml"
+    one = "schema_version: 1\ntrial: {id: T}\ncriteria:\n  - {id: I1, section: inclusion, text: t, rule: {kind: pregnancy}}\n"
+    path.write_text(one + "---\n" + one.replace("id: T", "id: U") + "---\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"two.yaml: holds 2 trials \(YAML documents\); load_rules_all reads them"
+    ):
+        load_rules(path)
+    assert [r.trial.id for r in load_rules_all(path)] == ["T", "U"]  # a stray --- is dropped

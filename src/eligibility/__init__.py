@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 from datetime import date
 
 from .errors import EligibilityError, InputError
-from .loaders import load_patient, load_rules
+from .loaders import load_patient, load_rules, load_rules_all
 from .model import RuleSet
 from .patient import Patient
 from .result import CriterionResult, ScreeningResult
@@ -56,5 +56,6 @@ __all__ = [
     "__version__",
     "load_patient",
     "load_rules",
+    "load_rules_all",
     "screen",
 ]

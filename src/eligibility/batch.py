@@ -21,7 +21,7 @@ from . import today as _today
 from .errors import InputError
 from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
 from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
-from .loaders import iter_patients, load_rules
+from .loaders import iter_patients, load_rules, load_rules_all
 from .model import RuleSet
 from .patient import Patient
 from .result import ScreeningResult, Status
@@ -59,7 +59,16 @@ class Trial:
 
 def compile_file(path: str | Path) -> Trial:
     """Load, validate and compile a rules file; raises ``InputError`` with its location."""
-    rules = load_rules(path)
+    return _compile(path, load_rules(path))
+
+
+def compile_all(path: str | Path) -> list[Trial | InputError]:
+    """Every trial of a rules file (one a YAML document, as ``parse`` writes several studies),
+    compiled; a bad document is its ``InputError``. All share the file's digest."""
+    return [r if isinstance(r, InputError) else _compile(path, r) for r in load_rules_all(path)]
+
+
+def _compile(path: str | Path, rules: RuleSet) -> Trial:
     try:
         digest = file_sha256(path)
     except OSError as exc:  # vanished between the two reads
@@ -200,13 +209,18 @@ def error_row(source: str, exc: InputError, trial: str | None = None) -> Row:
 
 
 def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
-    """Compile every rules file; a bad one becomes an error row (and is skipped)."""
+    """Compile every trial of every rules file; a bad one becomes an error row (and is skipped)."""
     trials, errors = [], []
     for path in paths:
         try:
-            trials.append(compile_file(path))
+            compiled = compile_all(path)
         except InputError as exc:
-            errors.append(error_row(str(path), exc))
+            compiled = [exc]
+        for item in compiled:
+            if isinstance(item, InputError):
+                errors.append(error_row(str(path), item))
+            else:
+                trials.append(item)
     return trials, errors
 
 

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from . import __version__
 from .batch import Row
+from .display import display_text
 from .funnel import Funnel
 from .report import STATUS_STYLE, VERDICT_STYLE
 
@@ -156,7 +157,7 @@ def funnel_table(funnel: Funnel, width: int = 130) -> Table:
             label,
             *(str(step.counts[s]) for s in ("pass", "fail", "unknown", "review")),
             str(left),
-            " ".join(step.text.split()),
+            Text(" ".join(display_text(step.text).split())),  # Text: "[…]" is not markup
         )
     return table
 

@@ -9,12 +9,15 @@ source, a bound no patient can meet. The evaluator would turn most of these into
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import vocab
+from .errors import IngestError
+from .ingest import source_text
 from .model import (
     AgeRule,
     AllRule,
@@ -80,18 +83,35 @@ def duplicate_ids(data: Any) -> list[Problem]:
     return out
 
 
-def find_source(rules_path: Path, source: str | None) -> str | None:
-    """The source record's text, if ``trial.source`` names a readable file near the rules.
+class Source(NamedTuple):
+    """A rules file's source record text, or ``note``: why its spans could not be checked."""
 
-    Only relative paths without ``..`` are followed, looked up beside the rules file, in its
-    parent (the repository layout ``rules/`` + ``seeds/``) and in the working directory: a rules
-    file cannot make ``validate`` read an arbitrary file.
+    text: str | None
+    note: str | None = None
+
+
+_JSONL_LINE = re.compile(r"(?P<file>.+\.(?:jsonl|ndjson)):(?P<line>\d+)", re.IGNORECASE)
+
+
+def find_source(rules_path: Path, source: str | None, trial_id: str | None = None) -> Source:
+    """The text the spans point into, if ``trial.source`` names a readable record near the rules.
+
+    Only relative paths without ``..`` are followed, looked up beside the rules file first, then
+    in its parent (the repository layout ``rules/`` + ``seeds/``) and in the working directory:
+    a rules file cannot make ``validate`` read an arbitrary file. The record's text is rebuilt
+    by ``ingest.source_text``, the way ``parse`` read it (``file.jsonl:3`` names a JSONL line).
     """
-    if not source or "\x00" in source:
-        return None
-    rel = PurePosixPath(source.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts or ":" in rel.parts[0]:
-        return None
+    if not source:
+        return Source(None, "no trial.source: spans not checked")
+    shown = repr(source if len(source) <= 80 else source[:77] + "...")
+    m = _JSONL_LINE.fullmatch(source)
+    file, line = (m.group("file"), int(m.group("line"))) if m else (source, None)
+    rel = PurePosixPath(file.replace("\\", "/"))
+    outside = rel.is_absolute() or ".." in rel.parts or not rel.parts or ":" in rel.parts[0]
+    if outside or "\x00" in file:
+        return Source(
+            None, f"trial.source {shown} is outside the tree: not read, spans not checked"
+        )
     here = rules_path.resolve().parent
     for base in (here, here.parent, Path.cwd()):
         candidate = base.joinpath(*rel.parts)
@@ -103,9 +123,19 @@ def find_source(rules_path: Path, source: str | None) -> str | None:
         except OSError:
             continue
         if len(raw) > MAX_SOURCE_BYTES:
-            return None
-        return raw.decode("utf-8", errors="replace")
-    return None
+            return Source(None, f"trial.source {shown} is larger than 16 MiB: spans not checked")
+        try:
+            return Source(source_text(raw.decode("utf-8-sig"), file, trial_id, line))
+        except UnicodeDecodeError:
+            problem = "is not UTF-8 text"
+        except IngestError as exc:
+            problem = f"has {exc.message}"
+        return Source(None, f"trial.source {shown} {problem}: spans not checked")
+    return Source(
+        None,
+        f"trial.source {shown} not found beside the rules file, in its parent folder or in the "
+        "working directory: spans not checked",
+    )
 
 
 # --- walking ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from .batch import Inputs, Row, Trial
+    from .model import RuleSet
 
 EXIT_ELIGIBLE, EXIT_INELIGIBLE, EXIT_USAGE, EXIT_INDETERMINATE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 VERDICT_EXIT = {
@@ -74,12 +76,19 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 
 def _screen_single(args: argparse.Namespace, rules_path: Path, patient_path: Path) -> int:
-    from .batch import compile_file
+    from .batch import compile_all
     from .evaluate import Options, build_facts, evaluate
     from .loaders import load_patient
     from .report import render_table, to_json
 
-    trial = compile_file(rules_path)
+    trials = compile_all(rules_path)
+    if len(trials) > 1:  # a file of several trials (``parse`` of several studies): a cohort run
+        from .batch import Inputs
+
+        return _screen_cohort(args, Inputs(rules=[rules_path], patients=[patient_path]))
+    [trial] = trials
+    if isinstance(trial, InputError):
+        raise trial
     item = load_patient(patient_path)
     when = args.as_of or item.screening_date or today()
     options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
@@ -277,11 +286,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     console = _stdout()
     bad = 0
     for path in args.rules:
-        problems = rules_problems(path)
+        notes: list[str] = []  # what was not checked (spans without their source): not errors
+        problems = rules_problems(path, notes)
+        for line in problems + notes:
+            console.print(line, markup=False)
         if problems:
             bad += 1
-            for p in problems:
-                console.print(p, markup=False)
         else:
             console.print(f"{path}: OK", markup=False)
     return EXIT_USAGE if bad else 0
@@ -387,7 +397,7 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     return 0 if resolved else 1
 
 
-def _dump_rules(ruleset) -> str:  # type: ignore[no-untyped-def]
+def _dump_rules(ruleset: RuleSet) -> str:
     import yaml
 
     data = ruleset.model_dump(mode="json", by_alias=True, exclude_defaults=True)
@@ -395,29 +405,83 @@ def _dump_rules(ruleset) -> str:  # type: ignore[no-untyped-def]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def cmd_parse(args: argparse.Namespace) -> int:
-    """Every good record's rules are written; each bad one is a ``skipped:`` line on stderr and
-    makes the exit code 2 (4 if the parser failed on it), as in a cohort screening."""
-    from pathlib import Path
+def _output_dir(output: str | None) -> Path | None:
+    """``-o DIR/`` (a trailing slash, or a directory that exists): one rules file a study."""
+    if not output or output == "-":
+        return None
+    if not output.endswith(("/", os.sep)) and not os.path.isdir(output):
+        return None
+    folder = Path(output)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder: {exc.strerror or exc}", output) from None
+    return folder
 
+
+def _relative_source(ruleset: RuleSet, trial: str, rules_dir: Path | None) -> RuleSet:
+    """``trial.source`` as a path from the rules file's folder (or its parent, the ``rules/`` +
+    ``seeds/`` layout) when the record lies below it, so ``validate`` finds it from anywhere."""
+    source = ruleset.trial.source
+    if rules_dir is None or not source or not source.startswith(trial):
+        return ruleset
+    record = Path(trial).resolve()
+    for base in (rules_dir.resolve(), rules_dir.resolve().parent):
+        if record.is_relative_to(base):
+            moved = record.relative_to(base).as_posix() + source[len(trial) :]
+            return ruleset.model_copy(
+                update={"trial": ruleset.trial.model_copy(update={"source": moved})}
+            )
+    return ruleset
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+
+
+def _write_each(rulesets: Sequence[RuleSet], folder: Path) -> None:
+    """One ``NCT….yaml`` a study; a record without a usable id is ``record<n>.yaml``, and a
+    repeated id gets ``-2``, ``-3`` … so no study overwrites another."""
+    used: set[str] = set()
+    for n, ruleset in enumerate(rulesets, 1):
+        tid = ruleset.trial.id
+        stem = tid if _SAFE_NAME.fullmatch(tid) and tid != "unknown" else f"record{n}"
+        name, k = stem, 1
+        while name.lower() in used:
+            k += 1
+            name = f"{stem}-{k}"
+        used.add(name.lower())
+        with _output(argparse.Namespace(output=str(folder / f"{name}.yaml"))) as out:
+            out.write(_dump_rules(ruleset))
+    _stderr().print(f"wrote {len(rulesets)} rules file(s) to {folder}", markup=False)
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Every good record's rules are written (to stdout or ``-o FILE`` as one YAML document a
+    study, or with ``-o DIR/`` one file a study); each bad one is a ``skipped:`` line on stderr
+    and makes the exit code 2 (4 if the parser failed on it), as in a cohort screening."""
     from .coverage import parse_records
     from .ingest import RecordError
 
-    docs: list[str] = []
+    folder = _output_dir(args.output)
+    to_file = args.output and args.output != "-"
+    rules_dir = folder if folder is not None else Path(args.output).parent if to_file else None
+    parsed: list[RuleSet] = []
     skipped: list[RecordError] = []
     for item in parse_records(Path(args.trial), reraise=bool(os.environ.get("ELIGIBILITY_DEBUG"))):
         if isinstance(item, RecordError):
             skipped.append(item)
         else:
-            docs.append(_dump_rules(item))
-    if not docs and not skipped:
+            parsed.append(_relative_source(item, str(Path(args.trial)), rules_dir))
+    if not parsed and not skipped:
         raise EligibilityError("no trial record found", file=args.trial)
     err = _stderr()
     for e in skipped:  # "skipped" when others were parsed; a lone bad record is just an error
-        err.print(f"{'skipped' if docs else 'error'}: {e}", markup=False)
-    if docs:
+        err.print(f"{'skipped' if parsed else 'error'}: {e}", markup=False)
+    if parsed and folder is not None:
+        _write_each(parsed, folder)
+    elif parsed:
         with _output(args) as out:
-            out.write("---\n".join(docs))
+            out.write("---\n".join(_dump_rules(r) for r in parsed))
     if any(e.internal for e in skipped):
         return EXIT_INTERNAL
     return EXIT_USAGE if skipped else 0
@@ -535,7 +599,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("parse", help="parse a trial record's criteria into rules (YAML)")
     p.add_argument("trial", help="trial record: registry page text, API v2 JSON, corpus JSONL")
-    p.add_argument("-o", "--output", help="write the rules here instead of stdout")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE_OR_DIR/",
+        help="write the rules here instead of stdout; a folder (DIR/) gets one NCT….yaml a study",
+    )
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("coverage", help="how many criteria the parser makes computable")

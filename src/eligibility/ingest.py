@@ -58,6 +58,7 @@ __all__ = [
     "parse_record_text",
     "read_record",
     "read_records",
+    "source_text",
 ]
 
 
@@ -759,3 +760,23 @@ def read_record(path: str | Path) -> list[TrialRecord]:
     """The records of a file (one per page, several in a JSON list); IngestError if one is bad."""
     path = Path(path)
     return parse_record_text(_read_text(path), str(path))
+
+
+def source_text(text: str, file: str, trial_id: str | None = None, line: int | None = None) -> str:
+    """The text that spans of rules parsed from ``file`` point into, rebuilt from its contents.
+
+    It is read exactly as ``parse`` read it (``iter_record_text``: BOM dropped, line ends made
+    ``\\n``, for JSON the ``eligibilityCriteria`` string), so ``validate`` checks a span against
+    the very text it was cut from. In a file of several records the one on JSONL ``line`` is
+    taken, else the one with ``trial_id``, else the only one; IngestError when none matches.
+    """
+    records = [r for r in iter_record_text(text, file) if isinstance(r, TrialRecord)]
+    if line is not None:
+        records = [r for r in records if r.source == f"{file}:{line}"]
+    if len(records) > 1:
+        records = [r for r in records if r.id == trial_id]
+    if len(records) == 1:
+        return records[0].text
+    at = f" on line {line}" if line is not None else ""
+    found = "several records" if records else "no record"
+    raise IngestError(file, None, f"{found} for {trial_id or 'this trial'}{at}")

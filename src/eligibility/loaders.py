@@ -259,13 +259,21 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
     return InputError(f"malformed YAML: {problem}", file, where)
 
 
-def _yaml_load(text: str, file: str) -> tuple[Any, yaml.Node | None]:
-    """Data and the composed node tree (kept to turn field paths into line numbers)."""
+def _yaml_load(text: str, file: str) -> list[tuple[Any, yaml.Node]]:
+    """Each document's data and composed node tree (kept to turn field paths into line numbers).
+
+    A file may hold several documents (``parse`` of several studies writes one a study); empty
+    ones (a stray ``---``) are dropped.
+    """
     loader: RulesLoader | None = None
+    docs: list[tuple[Any, yaml.Node]] = []
     try:
         loader = RulesLoader(text)  # the reader already rejects NUL and other specials here
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            if data is not None:
+                docs.append((data, node))
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file) from None
     except RecursionError:
@@ -273,7 +281,7 @@ def _yaml_load(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     finally:
         if loader is not None:
             loader.dispose()
-    return data, node
+    return docs
 
 
 _PATH_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
@@ -323,15 +331,17 @@ def _where(node: yaml.Node | None, data: Any, path: str) -> str:
     return (f"criterion {cid}: " if cid else "") + (f"line {line}: " if line else "") + path
 
 
-def _rules_data(path: Path) -> tuple[str, Any, yaml.Node | None]:
+def _rules_documents(path: Path) -> list[tuple[Any, yaml.Node, str]]:
+    """(data, node, location prefix) per document: ``document 2: `` when there are several."""
     text = _read_text(path, MAX_RULES_BYTES, "a rules file")
-    data, node = _yaml_load(text, str(path))
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping with schema_version, trial and criteria", str(path))
-    bad = tree_problem(data)
-    if bad:
-        raise InputError(bad[1], str(path), _where(node, data, bad[0]))
-    return text, data, node
+    docs = _yaml_load(text, str(path))
+    if not docs:
+        raise InputError(_NOT_RULES, str(path))
+    several = len(docs) > 1
+    return [(d, n, f"document {k}: " if several else "") for k, (d, n) in enumerate(docs, 1)]
+
+
+_NOT_RULES = "expected a mapping with schema_version, trial and criteria"
 
 
 def _model_problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
@@ -347,48 +357,93 @@ def _model_problems(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
     return out
 
 
-def load_rules(path: str | Path) -> RuleSet:
-    """Load and validate a rules file (``rules/NCT….yaml``)."""
-    path = Path(path)
-    _, data, node = _rules_data(path)
+def _check_document(data: Any, node: yaml.Node) -> tuple[RuleSet | None, list[tuple[str, str]]]:
+    """One document's rules, or its shape problems as (located place or "", message)."""
+    if not isinstance(data, dict):
+        return None, [("", _NOT_RULES)]
+    bad = tree_problem(data)
+    if bad:
+        return None, [(_where(node, data, bad[0]), bad[1])]
     try:
-        return RuleSet.model_validate(data)
+        return RuleSet.model_validate(data), []
     except ValidationError as exc:
-        problems = _model_problems(exc, data)
+        return None, [(_where(node, data, w), m) for w, m in _model_problems(exc, data)]
+
+
+def _located(path: Path, prefix: str, where: str, message: str) -> InputError:
+    """The error for a problem at ``where`` in the document named by ``prefix``."""
+    return InputError(message, str(path), (prefix + where).removesuffix(": ") or None)
+
+
+def load_rules_all(path: str | Path) -> list[RuleSet | InputError]:
+    """Every trial in a rules file, one a YAML document; a bad document is its ``InputError``.
+
+    Raises ``InputError`` when the file itself cannot be read or is not YAML.
+    """
+    path = Path(path)
+    out: list[RuleSet | InputError] = []
+    for data, node, prefix in _rules_documents(path):
+        ruleset, problems = _check_document(data, node)
+        if ruleset is not None:
+            out.append(ruleset)
+            continue
         where, msg = problems[0]
         more = f" (and {len(problems) - 1} more problem(s); run `eligibility validate`)"
+        out.append(_located(path, prefix, where, msg + (more if len(problems) > 1 else "")))
+    return out
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Load and validate a rules file (``rules/NCT….yaml``) that holds one trial."""
+    items = load_rules_all(path)
+    if len(items) > 1:
         raise InputError(
-            msg + (more if len(problems) > 1 else ""), str(path), _where(node, data, where)
-        ) from None
+            f"holds {len(items)} trials (YAML documents); load_rules_all reads them", str(path)
+        )
+    if isinstance(items[0], InputError):
+        raise items[0]
+    return items[0]
 
 
-def rules_problems(path: str | Path) -> list[str]:
+def rules_problems(path: str | Path, notes: list[str] | None = None) -> list[str]:
     """Every problem in a rules file, one located line each (for ``eligibility validate``).
 
-    Shape problems (pydantic) come first; when the file has the right shape, the semantic checks
-    of ``checks.semantic_problems`` follow (names the vocabulary does not know, units that do not
-    convert, spans that miss the source). Never raises: an unexpected failure is itself reported.
+    Shape problems (pydantic) come first; when a document has the right shape, the semantic
+    checks of ``checks.semantic_problems`` follow (names the vocabulary does not know, units that
+    do not convert, spans that miss the source). ``notes`` collects what could not be checked
+    (a source record not found): lines that are not problems. Never raises: an unexpected
+    failure is itself reported.
     """
     path = Path(path)
     try:
-        _, data, node = _rules_data(path)
+        docs = _rules_documents(path)
     except InputError as exc:
         return [str(exc)]
+    out = []
     try:
-        try:
-            ruleset = RuleSet.model_validate(data)
-        except ValidationError as exc:
-            found = _model_problems(exc, data)
-        else:
-            from .checks import find_source, semantic_problems
-
-            found = [
-                (p.path, p.message)
-                for p in semantic_problems(ruleset, find_source(path, ruleset.trial.source))
-            ]
-        return [f"{path}: {_where(node, data, where)}: {msg}" for where, msg in found]
+        for data, node, prefix in docs:
+            ruleset, found = _check_document(data, node)
+            if ruleset is not None:
+                found = [
+                    (_where(node, data, p.path), p.message)
+                    for p in _semantic(path, ruleset, prefix, notes)
+                ]
+            out.extend(str(_located(path, prefix, where, msg)) for where, msg in found)
+        return out
     except Exception as exc:  # validate must report, never crash; this is a bug to fix
         return [f"{path}: internal error while checking: {type(exc).__name__}: {exc}"]
+
+
+def _semantic(path: Path, ruleset: RuleSet, prefix: str, notes: list[str] | None) -> list[Any]:
+    """The semantic problems; the span checks only when the source record is found."""
+    from .checks import find_source, semantic_problems
+
+    source = None
+    if any(c.span is not None for c in ruleset.criteria):
+        source = find_source(path, ruleset.trial.source, ruleset.trial.id)
+        if source.note and notes is not None:
+            notes.append(f"{path}: {prefix}note: {source.note}")
+    return semantic_problems(ruleset, source.text if source else None)
 
 
 # --- JSON profiles ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .display import display_text
 from .result import EVIDENCE_MARK, ScreeningResult
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow", "review": "cyan"}
@@ -39,8 +40,9 @@ def render_table(result: ScreeningResult, console: Console) -> None:
     )
     table.add_column("Criterion", no_wrap=True)
     table.add_column("Status", no_wrap=True)
-    table.add_column("Source text", ratio=2)
-    table.add_column("Reason", ratio=3)
+    # A 60-character URL or code list is folded onto the next line, never cut off.
+    table.add_column("Source text", ratio=2, overflow="fold")
+    table.add_column("Reason", ratio=3, overflow="fold")
     for c in result.criteria:
         reason = c.reason
         for line in c.assisted:  # a manual rule's evidence: on its own line, never a verdict
@@ -52,6 +54,6 @@ def render_table(result: ScreeningResult, console: Console) -> None:
         label.append("\n" + ("incl." if c.section == "inclusion" else "excl."), style="dim")
         # Criteria text is untrusted: Text() keeps "[…]" literal instead of parsing it as markup.
         status = Text(c.status.upper(), style=STATUS_STYLE[c.status])
-        table.add_row(label, status, Text(c.text), Text(reason))
+        table.add_row(label, status, Text(display_text(c.text)), Text(display_text(reason)))
     console.print(table)
     console.print(summary_line(result))

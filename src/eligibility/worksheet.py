@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from html import escape
 
+from .display import display_text
 from .result import EVIDENCE_MARK, CriterionResult, Evidence, ScreeningResult
 
 STATUS_MARK = {
-    "pass": ("✓", "PASS"),
-    "fail": ("✗", "FAIL"),
-    "unknown": ("?", "UNKNOWN — collect data"),
-    "review": ("☐", "REVIEW — needs a person"),
+    "pass": ("✓", "PASS", ""),
+    "fail": ("✗", "FAIL", ""),
+    "unknown": ("?", "UNKNOWN", "— collect data"),
+    "review": ("☐", "REVIEW", "— needs a person"),
 }
 VERDICT_MARK = {
     "eligible": "✓ ELIGIBLE",
@@ -27,19 +28,20 @@ VERDICT_MARK = {
 
 _CSS = """
 body { font: 11pt/1.35 Georgia, 'Times New Roman', serif; color: #000; margin: 1.5em; }
-h1 { font-size: 15pt; margin: 0 0 .3em; }
+h1 { font-size: 15pt; margin: 0 0 .3em; overflow-wrap: anywhere; }
 .sheet { page-break-after: always; break-after: page; margin-bottom: 2.5em; }
 .sheet:last-of-type { page-break-after: auto; break-after: auto; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1em 1em; margin: 0 0 .8em; }
-dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .verdict { font-weight: bold; border: 2px solid #000; padding: .1em .4em; display: inline-block; }
-table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+table { border-collapse: collapse; width: 100%; min-width: 44em; table-layout: fixed; }
 th, td { border: 1px solid #000; padding: .25em .35em; vertical-align: top; text-align: left;
-         overflow-wrap: anywhere; }
+         overflow-wrap: anywhere; word-break: break-word; hyphens: auto; }
 thead { display: table-header-group; } tr { page-break-inside: avoid; break-inside: avoid; }
 th { background: #eee; }
-col.id { width: 5.5em; } col.status { width: 7.5em; } col.initials { width: 4.5em; }
-.status { font-weight: bold; white-space: nowrap; }
+col.id { width: 5.5em; } col.status { width: 7.5em; } col.initials { width: 5.5em; }
+.status { font-weight: bold; overflow-wrap: normal; word-break: normal; hyphens: manual; }
+.status .word { white-space: nowrap; } .status .hint { display: block; font-weight: normal; }
 .s-fail { border-left: 4px solid #b00; } .s-pass { border-left: 4px solid #070; }
 .s-unknown { border-left: 4px dashed #a60; } .s-review { border-left: 4px dotted #06a; }
 .text { white-space: pre-wrap; }
@@ -47,8 +49,9 @@ col.id { width: 5.5em; } col.status { width: 7.5em; } col.initials { width: 4.5e
 ul { margin: 0; padding-left: 1.1em; }
 .small { font-size: 9pt; }
 .errors td { font-family: monospace; }
-@page { margin: 15mm; }
-@media print { body { margin: 0; } }
+@page { margin: 12mm; }
+@media print { body { margin: 0; font-size: 9pt; } h1 { font-size: 12pt; }
+               .small { font-size: 7.5pt; } }
 """
 
 
@@ -76,21 +79,23 @@ def _reason(c: CriterionResult) -> str:
     for line in c.assisted:
         reason = reason.replace(EVIDENCE_MARK + line, "", 1)
     found = "".join(
-        f"<br><span class=assist>Evidence (does not decide): {_e(line)}</span>"
+        f"<br><span class=assist>Evidence (does not decide): {_e(display_text(line))}</span>"
         for line in c.assisted
     )
-    return _e(reason) + found
+    return _e(display_text(reason)) + found
 
 
 def _row(c: CriterionResult) -> str:
-    mark, word = STATUS_MARK[c.status]
-    collect = "".join(f"<li>☐ {_e(m)}</li>" for m in c.missing)
+    mark, word, hint = STATUS_MARK[c.status]
+    collect = "".join(f"<li>☐ {_e(display_text(m))}</li>" for m in c.missing)
     section = "Inclusion" if c.section == "inclusion" else "Exclusion"
     return (
         f"<tr class='s-{_e(c.status)}'>"
         f"<td>{_e(c.id)}<br><span class=small>{section}</span></td>"
-        f"<td class=text>{_e(c.text)}</td>"
-        f"<td class=status>{mark} {_e(word)}</td>"
+        f"<td class=text>{_e(display_text(c.text))}</td>"
+        f"<td class=status><span class=word>{mark} {word}</span>"
+        + (f" <span class=hint>{hint}</span>" if hint else "")
+        + "</td>"
         f"<td>{_reason(c)}</td>"
         f"<td>{_evidence(c.evidence)}</td>"
         f"<td>{f'<ul>{collect}</ul>' if collect else ''}</td>"
@@ -115,8 +120,8 @@ def worksheet(result: ScreeningResult, title: str | None = None) -> str:
         f"<h1>Screening worksheet: {_e(result.trial)} · patient {_e(result.patient)}</h1>"
         f"<p>Verdict: <span class=verdict>{_e(VERDICT_MARK[result.verdict])}</span></p>"
         "<dl class=meta>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta) + "</dl>"
-        "<table><colgroup><col class=id><col><col class=status><col><col><col>"
-        "<col class=initials></colgroup>"
+        "<table><colgroup><col class=id><col class=text><col class=status><col class=reason>"
+        "<col class=evidence><col class=collect><col class=initials></colgroup>"
         "<thead><tr><th>Criterion</th><th>Source text</th><th>Status</th><th>Reason</th>"
         "<th>Evidence</th><th>Collect next</th><th>Checked (initials)</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
