@@ -149,7 +149,8 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     if paren >= 0:
         # "active hepatitis B or C (HBsAg positive and HBV DNA above the ULN)": a parenthesis
         # defines what comes before it, so its tests and statuses reach back
-        inner = text[paren:]
+        close = text.find(")", paren)
+        inner = text[paren : close if close > 0 else len(text)]
         m = _DEFINING.search(inner)
         backward = scope_word(inner) or (("test", m.group(0)) if m else None)
     future = _FUTURE.search(text) is not None and not _PAST.search(_FUTURE.sub(" ", text))

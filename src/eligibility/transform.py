@@ -1065,8 +1065,9 @@ def _parse_criterion(
 _RUNS_ON = frozenset(["restriction", "judgement", "subject"])
 _LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")
 _SUBGROUP = re.compile(
-    r"(?i)\b(?:for|in|among|to)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
-    r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\b"
+    r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
+    r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
+    r"(?:\w+\s+)?to\b"
 )
 
 
