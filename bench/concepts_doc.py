@@ -129,7 +129,8 @@ def render() -> str:
         "(expanded with the matcher the evaluator uses), the codes carved out of them, and its",
         "members, whose codes match too. *Nature* says how a time window applies: an **event**",
         "(MI, stroke, a fracture) is dated by its onset, a **state** (diabetes, an infection)",
-        "counts while present.",
+        "counts while present. An entry broader than a concept, or coded with one of its",
+        "*may be* codes, leaves a rule on it unknown.",
         "See [vocab.md](vocab.md) for the rules of the vocabulary.",
         "",
         f"{len(concepts)} concepts.",
@@ -158,6 +159,15 @@ def render() -> str:
             lines.append("No codes of its own; it matches its members' codes.")
         else:
             lines.append("No ICD-10 code (see the note); matched by name only.")
+        if c.maybe or c.not_codes:
+            lines.append("")
+        for pattern in c.maybe:
+            lines.append(f"- may be (unknown, never a match) `{pattern}` — {_describe(pattern)}")
+        for pattern in c.not_codes:
+            lines.append(
+                f"- is not (a broader entry so coded is no maybe) `{pattern}` — "
+                f"{_describe(pattern)}"
+            )
         lines.append("")
         assert all(p in by_id for p in c.parents), c.id
     return "\n".join(lines).rstrip() + "\n"

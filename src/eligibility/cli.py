@@ -366,14 +366,17 @@ def cmd_vocab(args: argparse.Namespace) -> int:
         table.add_column(column)
     for entry in found:
         codes = "; ".join(
-            f"{system} {', '.join(values)}"
-            for system, values in (entry.get("codes") or {}).items()
+            f"{label}{system} {', '.join(values)}"
+            for label, key in (("", "codes"), ("may be ", "maybe_codes"), ("not ", "not_codes"))
+            for system, values in (entry.get(key) or {}).items()
             if values
         )
         unit_text = entry.get("unit") or ""
         if entry["kind"] == "unit":
             unit_text = entry.get("problem") or ", ".join(entry.get("flags", ()))
         groups = ", ".join(entry.get("parents", ()))
+        if entry.get("maybe_classes"):
+            groups += ("; " if groups else "") + "may be: " + ", ".join(entry["maybe_classes"])
         if entry.get("components"):
             groups = (
                 "components: " + ", ".join(entry["components"]) + ("; " + groups if groups else "")
