@@ -39,7 +39,6 @@ PROFILE_ERRORS = [
     ("UTF-16 file", '{"id": "x"}'.encode("utf-16"), None, "UTF-16 text; save the file as UTF-8"),
     # --- JSON syntax
     ("malformed JSON", b'{"id": "x",', "line 1, column 12", "malformed JSON: Expecting property name"),
-    ("top-level array", b'[{"id": "x"}]', None, "expected a JSON object (one patient profile), got an array"),
     ("top-level string", b'"x"', None, "expected a JSON object (one patient profile), got a string"),
     ("top-level null", b"null", None, "got null"),
     ("NaN", b'{"id": "x", "age": NaN}', None, "malformed JSON: NaN is not a number JSON allows"),
