@@ -462,3 +462,26 @@ def test_json_list_of_profiles_is_a_cohort_in_every_format(
     if fmt == "json":
         assert [r["source"] for r in json.loads(out)] == [f"{cohort}#1", f"{cohort}#2"]
 
+
+def test_readme_cohort_commands_run_as_printed(tmp_path: Path) -> None:
+    """Every command of the README's bash blocks that use examples/cohort.jsonl runs as printed
+    (from a copy of the tree's rules/ and examples/), screening everything it names."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "examples/cohort.jsonl" in b]
+    commands = [c for b in blocks for c in b.splitlines() if c.startswith("eligibility ")]
+    assert len(commands) >= 4, commands
+    for name in ("rules", "examples"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    shim = f'eligibility() {{ "{sys.executable}" -m eligibility "$@"; }}\n'
+    for command in commands:
+        proc = subprocess.run(
+            ["bash", "-c", shim + command], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode in (0, 1, 3), (command, proc.stderr)
+        assert "error" not in proc.stderr and "skipped" not in proc.stderr, (command, proc.stderr)
+        target = re.search(r"-o (\S+)", command)
+        assert proc.stdout or (target and (tmp_path / target.group(1)).stat().st_size), command
