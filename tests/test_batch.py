@@ -134,3 +134,17 @@ def test_screening_streams_one_record_at_a_time(tmp_path: Path) -> None:
         fh.write(line + "\n")
     assert first.verdict == "eligible"
     assert len(list(rows)) == 2
+
+
+def test_duplicate_ids_are_found_among_many() -> None:
+    """The repeated-id check keeps a flat table of hashes (memory stays small for a large
+    cohort): every repeat is found across the table's growth, and no first sighting warns."""
+    from eligibility.batch import DuplicateIds, Record
+    from eligibility.patient import Patient
+
+    seen = DuplicateIds()
+    patients = [Patient(id=f"P{i}") for i in range(20_000)]
+    assert not any(seen.note(Record(p.id, p)) for p in patients)
+    repeats = [seen.note(Record(f"again#{p.id}", p)) for p in patients[::101]]
+    assert all(r and "was already read in this run" in r for r in repeats)
+    assert len(seen._slots) * 8 <= 32 * len(patients)  # at most 32 bytes an id

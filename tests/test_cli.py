@@ -145,10 +145,54 @@ def test_validate_seed_rules(capsys):
     assert capsys.readouterr().out.count(": OK") == 2
 
 
-def test_bad_as_of_is_usage_error(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["screen", HCC, str(P / "p01_eligible_hcc.json"), "--as-of", "yesterday"])
-    assert exc.value.code == 2
+OPTION_ERRORS = [
+    (
+        "as-of not a date",
+        ["--as-of", "yesterday"],
+        "error: --as-of: not an ISO date (YYYY-MM-DD): 'yesterday'",
+    ),
+    (
+        "as-of year 1",
+        ["--as-of", "0001-03-01"],
+        "error: --as-of: 0001-03-01 is outside the plausible range 1900-01-01 to 2200-12-31",
+    ),
+    ("as-of before 1900", ["--as-of", "1899-12-31"], "outside the plausible range"),
+    ("as-of after 2200", ["--as-of", "2201-01-01"], "outside the plausible range"),
+    ("as-of year 9999", ["--as-of", "9999-12-31"], "outside the plausible range"),
+    (
+        "max-lab-age 10^9",
+        ["--max-lab-age", "1000000000"],
+        "error: --max-lab-age: 1000000000 days is more than the 54750 (150 years) allowed",
+    ),
+    (
+        "max-lab-age negative",
+        ["--max-lab-age", "-1"],
+        "error: --max-lab-age: must not be negative (got -1)",
+    ),
+    (
+        "max-lab-age not a number",
+        ["--max-lab-age", "1e309"],
+        "error: --max-lab-age: not a whole number of days: '1e309'",
+    ),
+]
+
+
+@pytest.mark.parametrize("name,extra,message", OPTION_ERRORS, ids=[e[0] for e in OPTION_ERRORS])
+@pytest.mark.parametrize("cohort", [False, True], ids=["single", "cohort"])
+def test_bad_option_is_one_line(capsys, name, extra, message, cohort):
+    """--as-of outside 1900-01-01..2200-12-31 (limits.py), --max-lab-age negative or past 150
+    years: exit 2 and one line, before anything is read or screened."""
+    inputs = [HCC, str(P / "p01_eligible_hcc.json")] + ([str(P)] if cohort else [])
+    assert main(["screen", *inputs, *extra]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and err.count("\n") == 1, err
+
+
+def test_plausible_options_at_the_limits_are_accepted(capsys):
+    args = ["screen", HCC, str(P / "p01_eligible_hcc.json"), "--format", "json"]
+    for extra in (["--as-of", "1900-01-01"], ["--as-of", "2200-12-31"], ["--max-lab-age", "54750"]):
+        assert main([*args, *extra]) in (0, 1, 3), extra
+    capsys.readouterr()
 
 
 def test_console_script_runs():

@@ -45,12 +45,6 @@ PROFILE_ERRORS = [
         "malformed JSON: Expecting property name",
     ),
     (
-        "top-level array",
-        b'[{"id": "x"}]',
-        None,
-        "expected a JSON object (one patient profile), got an array",
-    ),
-    (
         "top-level string",
         b'"x"',
         None,

@@ -419,3 +419,33 @@ def test_load_rules_refuses_several_trials_with_a_reason(tmp_path: Path) -> None
     ):
         load_rules(path)
     assert [r.trial.id for r in load_rules_all(path)] == ["T", "U"]  # a stray --- is dropped
+
+
+DEEP_NESTING = [
+    ("API v2 JSON", "deep.json", "{source}: nested deeper than 64 levels"),
+    ("API v2 list", "deep_list.json", "{source}: nested deeper than 64 levels"),
+    ("JSONL line", "deep.jsonl", "{source}: line 2: nested deeper than 64 levels"),
+]
+
+
+@pytest.mark.parametrize("name,file,message", DEEP_NESTING, ids=[d[0] for d in DEEP_NESTING])
+def test_parse_of_a_record_nested_200000_deep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, file: str, message: str
+) -> None:
+    """The profiles' nesting limit (loaders.MAX_DEPTH), not a RecursionError (exit 4)."""
+    good = json.dumps(_study("NCT00000001", GOOD))
+    deep = good[:-1] + ', "extra": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    src = tmp_path / file
+    text = {
+        "deep.json": deep,
+        "deep_list.json": f"[{good}, {deep}]",
+        "deep.jsonl": f"{good}\n{deep}\n",
+    }
+    src.write_text(text[file], encoding="utf-8")
+    code = main(["parse", str(src)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Recursion" not in err, err
+    assert err.splitlines()[-1].endswith(message.format(source=src)), err
+    assert ("NCT00000001" in out) == (file == "deep.jsonl")
+    assert main(["coverage", str(src), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["errors"] == 1

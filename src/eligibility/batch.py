@@ -8,8 +8,12 @@ read becomes an error row and the run goes on, so nothing is silently lost.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,10 +22,10 @@ from typing import Any, Literal
 
 from . import __version__
 from . import today as _today
-from .errors import InputError
+from .errors import InputError, internal_message
 from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
 from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
-from .loaders import iter_patients, load_rules, load_rules_all
+from .loaders import STDIN, is_jsonl, iter_patients, load_rules, load_rules_all, source_name
 from .model import RuleSet
 from .patient import Patient
 from .result import ScreeningResult, Status
@@ -82,36 +86,100 @@ def _compile(path: str | Path, rules: RuleSet) -> Trial:
 
 @dataclass
 class Inputs:
-    """Positional arguments sorted into rules files and patient files, plus what was rejected."""
+    """Positional arguments sorted into rules files and patient files, plus what was rejected.
+
+    ``notes`` are lines for stderr about inputs left out on purpose (a sub-folder, a dangling
+    link, a file given twice): not errors, so they do not change the exit code.
+    """
 
     rules: list[Path] = field(default_factory=list)
     patients: list[Path] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _entry_problem(path: Path) -> str | None:
+    """Why a directory entry cannot be read as a file (None for a regular file)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            return f"a symbolic link to nothing ({os.readlink(path)})"
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a sub-folder (folders are not read recursively)"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO); name it on the command line to read it"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def _identity(path: Path) -> tuple[int, int] | str:
+    """Same file, whatever the spelling: device and inode, else the resolved path."""
+    if path == STDIN:
+        return "-"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino)
 
 
 def classify(paths: Iterable[str | Path]) -> Inputs:
     """``.yaml/.yml`` are rules, ``.json/.jsonl`` are profiles; a directory contributes its files.
 
     Directory contents are taken in name order (not recursively) so a run is reproducible;
-    files of other types inside a directory are ignored, but a named file of an unknown type
-    or a path that does not exist is an error.
+    regular files of other types inside a directory are ignored, anything else there (a
+    sub-folder, a dangling link, a link loop, a FIFO) is named in ``notes``. A named file of
+    an unknown type or a path that does not exist is an error; ``-`` is standard input, and a
+    named pipe or device (``/dev/stdin``) is read as JSONL. A file given twice is read once.
     """
     out = Inputs()
+    seen: dict[tuple[int, int] | str, Path] = {}
+
+    def add(path: Path, kind: list[Path]) -> None:
+        key = _identity(path)
+        if key in seen:
+            first = source_name(seen[key])
+            again = "given twice" if first == source_name(path) else f"same file as {first}"
+            out.notes.append(f"warning: {source_name(path)}: {again}; read once")
+            return
+        seen[key] = path
+        kind.append(path)
+
     for raw in paths:
+        if str(raw) == "-":
+            add(STDIN, out.patients)
+            continue
         path = Path(raw)
+        suffix = path.suffix.lower()
         if path.is_dir():
             found = False
-            for child in sorted(path.iterdir()):
+            try:
+                children = sorted(path.iterdir())
+            except OSError as exc:
+                out.errors.append(InputError(f"cannot read: {exc.strerror}", str(path)))
+                continue
+            for child in children:
+                problem = _entry_problem(child)
+                if problem is not None:
+                    out.notes.append(f"skipped: {child}: {problem}")
+                    continue
                 suffix = child.suffix.lower()
-                if child.is_file() and suffix in RULES_SUFFIXES | PATIENT_SUFFIXES:
-                    (out.rules if suffix in RULES_SUFFIXES else out.patients).append(child)
+                if suffix in RULES_SUFFIXES | PATIENT_SUFFIXES:
+                    add(child, out.rules if suffix in RULES_SUFFIXES else out.patients)
                     found = True
             if not found:
                 out.errors.append(InputError("no .yaml, .yml, .json or .jsonl files", str(path)))
-        elif path.suffix.lower() in RULES_SUFFIXES:
-            out.rules.append(path)
-        elif path.suffix.lower() in PATIENT_SUFFIXES:
-            out.patients.append(path)
+        elif suffix in RULES_SUFFIXES:
+            add(path, out.rules)
+        elif suffix in PATIENT_SUFFIXES or (path.exists() and is_jsonl(path)):
+            add(path, out.patients)
         elif not path.exists():
             out.errors.append(InputError("file not found", str(path)))
         else:
@@ -136,19 +204,20 @@ def iter_records(paths: Iterable[Path]) -> Iterator[Record]:
     numbered from 1 (``cohort.jsonl#7``; for JSONL without blank lines, the line number).
     """
     for path in paths:
+        name = source_name(path)
         items = iter_patients(path)
         first = next(items, None)
         if first is None:
             continue
         second = next(items, None)
-        if second is None and path.suffix.lower() != ".jsonl" and not _in_list(first):
-            yield Record(str(path), first)
+        if second is None and not is_jsonl(path) and not _in_list(first):
+            yield Record(name, first)
             continue
-        yield Record(f"{path}#1", first)
+        yield Record(f"{name}#1", first)
         if second is not None:
-            yield Record(f"{path}#2", second)
+            yield Record(f"{name}#2", second)
         for n, item in enumerate(items, 3):
-            yield Record(f"{path}#{n}", item)
+            yield Record(f"{name}#{n}", item)
 
 
 def _in_list(item: Patient | InputError) -> bool:
@@ -177,6 +246,7 @@ class Row:
     rules_sha256: str | None = None
     error: str | None = None
     result: ScreeningResult | None = None
+    internal: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -206,6 +276,55 @@ class Row:
 
 def error_row(source: str, exc: InputError, trial: str | None = None) -> Row:
     return Row(source, trial, None, None, "error", error=str(exc))
+
+
+def internal_row(source: str, exc: Exception, trial: str | None, patient: str | None) -> Row:
+    """A record the engine failed on (a bug): its own error row, and the run goes on."""
+    where = ": ".join(x for x in (source, trial) if x)
+    message = (
+        f"{where}: {internal_message(exc)} "
+        "(a bug: please report it; ELIGIBILITY_DEBUG=1 shows the traceback)"
+    )
+    return Row(source, trial, patient, None, "error", error=message, internal=True)
+
+
+class DuplicateIds:
+    """Notices a patient id seen before in the run, so a funnel's counts can be trusted.
+
+    Keeps one 64-bit hash per id in a flat open-addressing table (at most 16 bytes an id, where
+    a ``set`` of ints takes about 90), so memory stays small for a million profiles; a hash
+    collision could only add a warning, never drop a record.
+    """
+
+    def __init__(self) -> None:
+        self._slots = array("q", bytes(8 * 1024))
+        self._used = 0
+
+    def note(self, record: Record) -> str | None:
+        """A warning line for a repeated id, else None."""
+        if isinstance(record.item, InputError) or self._add(hash(record.item.id) or 1):
+            return None
+        return (
+            f"warning: {record.source}: patient id {record.item.id!r} was already read in "
+            "this run; it is screened and counted again"
+        )
+
+    def _add(self, key: int) -> bool:
+        """Insert a non-zero key (0 marks a free slot); False when it was there already."""
+        slots, mask = self._slots, len(self._slots) - 1
+        i = key & mask
+        while slots[i]:
+            if slots[i] == key:
+                return False
+            i = (i + 1) & mask
+        slots[i] = key
+        self._used += 1
+        if 2 * self._used > len(slots):
+            old, self._slots, self._used = slots, array("q", bytes(16 * len(slots))), 0
+            for k in old:
+                if k:
+                    self._add(k)
+        return True
 
 
 def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
@@ -257,11 +376,14 @@ def screen_records(
     today: date | None = None,
     options: Options | None = None,
     detail: bool = True,
+    reraise: bool = False,
 ) -> Iterator[Row]:
     """Rows for each record × trial, patient by patient; a bad record gives one error row.
 
     The as-of date is ``as_of``, else each profile's ``screening_date``, else ``today`` (read
-    once by the caller, so a run that crosses midnight stays consistent).
+    once by the caller, so a run that crosses midnight stays consistent). Any exception while
+    screening one record (a bug) is that record's error row, ``internal``; the run goes on
+    (``reraise`` lets it propagate instead, for debugging).
     """
     options = options or Options()
     fallback = today or _today()
@@ -270,10 +392,22 @@ def screen_records(
         if isinstance(item, InputError):
             yield error_row(record.source, item)
             continue
-        when = as_of or item.screening_date or fallback
-        facts = build_facts(item, when, options) if detail else index_fast(item, when, options)
+        try:
+            when = as_of or item.screening_date or fallback
+            facts = build_facts(item, when, options) if detail else index_fast(item, when, options)
+        except Exception as exc:
+            if reraise:
+                raise
+            yield internal_row(record.source, exc, None, item.id)
+            continue
         for trial in trials:
-            yield screen_one(trial, facts, record.source, detail=detail)
+            try:
+                row = screen_one(trial, facts, record.source, detail=detail)
+            except Exception as exc:
+                if reraise:
+                    raise
+                row = internal_row(record.source, exc, trial.trial_id, item.id)
+            yield row
 
 
 def screen_many(
@@ -290,13 +424,16 @@ def screen_many(
         yield row.result if detail and row.result is not None else row
 
 
-def exit_code(verdicts: Iterable[RowVerdict]) -> int:
-    """The run's exit code, read like one screening's verdict (see docs/cohort.md).
+def exit_code(verdicts: Iterable[RowVerdict | Literal["internal"]]) -> int:
+    """The run's exit code, read like one screening's verdict (README, "Screening a cohort").
 
-    2 if any input could not be screened; else 1 if any screening is ineligible; else 3 if any
-    is indeterminate; else 0 (every screening eligible). No screenings at all is 2.
+    4 if the engine failed on a record (``internal``, a bug); else 2 if any input could not be
+    screened; else 1 if any screening is ineligible; else 3 if any is indeterminate; else 0
+    (every screening eligible). No screenings at all is 2.
     """
     seen = set(verdicts)
+    if "internal" in seen:
+        return 4
     if "error" in seen or not seen:
         return 2
     if "ineligible" in seen:

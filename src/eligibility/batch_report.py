@@ -7,6 +7,7 @@ of any size holds one row at a time. Only the CLI decides where the stream goes.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -61,13 +62,23 @@ def write_json(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
     out.write("\n]\n" if not first else "]\n")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A cell a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+cmd|…``, ``@SUM(…)``)
+    gets a leading ``'`` (the OWASP CSV-injection rule); JSON output keeps the raw text."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_record(row: Row) -> list[str]:
+    """The ``CSV_COLUMNS`` of one row, each cell escaped by ``csv_cell``."""
     counts = (
         row.counts
         if row.error is None
         else dict.fromkeys(("pass", "fail", "unknown", "review"), "")
     )
-    return [
+    cells = [
         row.patient or "",
         row.trial or "",
         row.as_of.isoformat() if row.as_of else "",
@@ -79,14 +90,27 @@ def csv_record(row: Row) -> list[str]:
         row.rules_sha256 or "",
         __version__ if row.error is None else "",
     ]
+    return [csv_cell(c) for c in cells]
 
 
 def write_csv(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
-    """Columns: ``CSV_COLUMNS``; failing criterion ids are joined with ``;``."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """Columns: ``CSV_COLUMNS``; failing criterion ids are joined with ``;``.
+
+    Lines end in ``\n``. The writer is told ``\r\n`` so that it quotes a cell holding either
+    (it quotes only its terminator's characters; an id may hold a CR) and the ``\r`` is cut.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: Iterable[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()[:-2] + "\n"
+
+    out.write(line(CSV_COLUMNS))
     for row in rows:
-        writer.writerow(csv_record(row))
+        out.write(line(csv_record(row)))
         yield row
 
 
@@ -127,7 +151,7 @@ def summary_table(rows: list[Row]) -> Table:
 
 
 def totals_line(verdicts: Counter[str]) -> str:
-    n = sum(v for k, v in verdicts.items() if k != "error")
+    n = sum(verdicts[k] for k in ("eligible", "ineligible", "indeterminate"))
     return (
         f"{n} screening(s): {verdicts['eligible']} eligible, {verdicts['ineligible']} "
         f"ineligible, {verdicts['indeterminate']} indeterminate; "

@@ -10,24 +10,33 @@ import argparse
 import json
 import os
 import re
+import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from . import __version__, today
 from .errors import EligibilityError, InputError
+from .limits import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_DAYS
+from .output import STDOUT_NAME, Output, Sink, refuse_input_as_output, stdout_sink
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from .batch import Inputs, Row, Trial
+    from .batch import Inputs, Record, Row, Trial
+    from .coverage import Coverage
     from .model import RuleSet
+    from .patient import Patient
 
 EXIT_ELIGIBLE, EXIT_INELIGIBLE, EXIT_USAGE, EXIT_INDETERMINATE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_CLOSED_PIPE = 141
+"""The reader of stdout went away (``| head -1``): not everything was written, so not 0;
+141 is what a shell reports for a process ended by SIGPIPE."""
 VERDICT_EXIT = {
     "eligible": EXIT_ELIGIBLE,
     "ineligible": EXIT_INELIGIBLE,
@@ -35,31 +44,77 @@ VERDICT_EXIT = {
 }
 
 
-def _iso_date(text: str) -> date:
+def _as_of(text: str | None) -> date | None:
+    """``--as-of``: an ISO date inside the plausible range of ``limits``."""
+    if text is None:
+        return None
     try:
-        return date.fromisoformat(text)
+        when = date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
+        raise EligibilityError(f"not an ISO date (YYYY-MM-DD): {text!r}", "--as-of") from None
+    if not EARLIEST_DATE <= when <= LATEST_DATE:
+        raise EligibilityError(
+            f"{when.isoformat()} is outside the plausible range {EARLIEST_DATE.isoformat()} "
+            f"to {LATEST_DATE.isoformat()}",
+            "--as-of",
+        )
+    return when
 
 
-def _stdout() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+def _max_lab_age(text: str | None) -> int | None:
+    """``--max-lab-age``: whole days, 0 to ``MAX_WINDOW_DAYS``."""
+    if text is None:
+        return None
+    try:
+        days = int(text)
+    except ValueError:
+        raise EligibilityError(f"not a whole number of days: {text!r}", "--max-lab-age") from None
+    if days < 0:
+        raise EligibilityError(f"must not be negative (got {days})", "--max-lab-age")
+    if days > MAX_WINDOW_DAYS:
+        raise EligibilityError(
+            f"{days} days is more than the {MAX_WINDOW_DAYS} (150 years) allowed",
+            "--max-lab-age",
+        )
+    return days
 
 
-def _wide(out: IO[str]) -> Console:
+def _check_options(args: argparse.Namespace) -> None:
+    """Dates and day counts are checked here, not by argparse, so a bad one is one line."""
+    if hasattr(args, "as_of"):
+        args.as_of = _as_of(args.as_of)
+        args.max_lab_age = _max_lab_age(args.max_lab_age)
+    inputs = getattr(args, "inputs", None) or getattr(args, "files", None)
+    if inputs is None and getattr(args, "trial", None):
+        inputs = [args.trial]
+    refuse_input_as_output(getattr(args, "output", None), inputs or [])
+
+
+class _Console(Console):
+    """rich's Console, but a closed pipe is left to ``main`` (rich would exit 1 itself)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
+def _stdout(out: Sink | None = None, soft_wrap: bool = True) -> Console:
+    return _Console(file=out or stdout_sink(), highlight=False, soft_wrap=soft_wrap)
+
+
+def _wide(out: Sink) -> Console:
     """Cohort tables have many columns: use the terminal's width, else 160 rather than 80."""
-    terminal = out is sys.stdout and sys.stdout.isatty()
-    return Console(file=out, highlight=False, soft_wrap=False, width=None if terminal else 160)
+    terminal = out.name == STDOUT_NAME and out.isatty()
+    return _Console(file=out, highlight=False, soft_wrap=False, width=None if terminal else 160)
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
     """One rules file and one ``.json`` profile: today's single screening (table, JSON or HTML;
     exit code by verdict; a file that is not one profile is an error). Anything else: a cohort."""
-    from .batch import classify
+    from .batch import classify, iter_records
 
     inputs = classify(args.inputs)
     single = (
@@ -70,26 +125,30 @@ def cmd_screen(args: argparse.Namespace) -> int:
         and args.format in ("table", "json", "html")
         and not any(os.path.isdir(p) for p in args.inputs)
     )
-    if single:
-        return _screen_single(args, inputs.rules[0], inputs.patients[0])
-    return _screen_cohort(args, inputs)
+    if not single:
+        return _screen_cohort(args, inputs)
+    # One .json file: one profile is a single screening; a list is a cohort, whatever the format.
+    patient = inputs.patients[0]
+    records = list(iter_records([patient]))
+    if len(records) == 1 and records[0].source == str(patient):
+        item = records[0].item
+        if isinstance(item, EligibilityError):
+            raise item
+        from .batch import compile_all
+
+        trials = compile_all(inputs.rules[0])
+        if len(trials) == 1:  # a file of several trials (``parse`` of several studies): a cohort
+            _print_notes(inputs)
+            return _screen_single(args, trials[0], item)
+    return _screen_cohort(args, inputs, records)
 
 
-def _screen_single(args: argparse.Namespace, rules_path: Path, patient_path: Path) -> int:
-    from .batch import compile_all
+def _screen_single(args: argparse.Namespace, trial: Trial | InputError, item: Patient) -> int:
     from .evaluate import Options, build_facts, evaluate
-    from .loaders import load_patient
     from .report import render_table, to_json
 
-    trials = compile_all(rules_path)
-    if len(trials) > 1:  # a file of several trials (``parse`` of several studies): a cohort run
-        from .batch import Inputs
-
-        return _screen_cohort(args, Inputs(rules=[rules_path], patients=[patient_path]))
-    [trial] = trials
     if isinstance(trial, InputError):
         raise trial
-    item = load_patient(patient_path)
     when = args.as_of or item.screening_date or today()
     options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
     result = evaluate(trial.compiled, build_facts(item, when, options))
@@ -100,51 +159,58 @@ def _screen_single(args: argparse.Namespace, rules_path: Path, patient_path: Pat
             from .worksheet import render_html
 
             out.writelines(render_html([result], titles={trial.trial_id: trial.rules.trial.title}))
-        elif out is sys.stdout:
-            render_table(result, _stdout())
         else:
-            render_table(result, Console(file=out, highlight=False, soft_wrap=False))
+            render_table(result, _stdout(out, soft_wrap=out.name == STDOUT_NAME))
     return VERDICT_EXIT[result.verdict]
 
 
-class _output:
-    """``-o FILE`` or stdout, as a context manager that closes only what it opened."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.path = getattr(args, "output", None)
-        self.fh: IO[str] | None = None
-
-    def __enter__(self) -> IO[str]:
-        if self.path and self.path != "-":
-            try:
-                self.fh = open(self.path, "w", encoding="utf-8", newline="")
-            except OSError as exc:
-                raise InputError(f"cannot write: {exc.strerror}", self.path) from None
-            return self.fh
-        return sys.stdout
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fh is not None:
-            self.fh.close()
+def _output(args: argparse.Namespace) -> Output:
+    """``-o FILE`` (written atomically; see ``output.Output``) or stdout."""
+    return Output(getattr(args, "output", None))
 
 
-def _count_records(paths: Sequence[Path]) -> int:
-    """Rough number of profiles, for the progress bar only: JSONL lines, else one per file."""
+def _print_notes(inputs: Inputs) -> None:
+    """Inputs left out on purpose (sub-folders, dangling links, a file given twice)."""
+    err = _stderr()
+    for note in inputs.notes:
+        err.print(note, markup=False)
+
+
+def _count_records(paths: Sequence[Path]) -> int | None:
+    """Rough number of profiles, for the progress bar only: JSONL lines, else one per file.
+
+    None (a bar without a total) when an input is not a regular file: a pipe or standard
+    input can be read only once, and a device may never end.
+    """
+    from .loaders import is_jsonl
+
     total = 0
     for p in paths:
-        if p.suffix.lower() == ".jsonl":
-            try:
-                with open(p, "rb") as fh:
-                    total += sum(b.count(b"\n") for b in iter(lambda: fh.read(1 << 20), b""))
-            except OSError:
-                total += 1
+        if not _regular(p):
+            return None
+        if is_jsonl(p):
+            with open(p, "rb") as fh:
+                total += sum(b.count(b"\n") for b in iter(lambda: fh.read(1 << 20), b""))
         else:
             total += 1
     return total
 
 
-def _progress(args: argparse.Namespace, total: int) -> Progress | None:
-    """A rich progress bar on stderr, or None when stderr is not a terminal or not wanted."""
+def _regular(path: Path) -> bool:
+    """A regular file (not standard input, a pipe or a device), which can be read twice."""
+    from .loaders import STDIN
+
+    try:
+        return path != STDIN and stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _progress(args: argparse.Namespace, total: Callable[[], int | None]) -> Progress | None:
+    """A rich progress bar on stderr, or None when stderr is not a terminal or not wanted.
+
+    ``total`` is called only when a bar is drawn: counting reads the inputs once more.
+    """
     if args.no_progress or not sys.stderr.isatty():
         return None
     from rich.progress import (
@@ -165,62 +231,86 @@ def _progress(args: argparse.Namespace, total: int) -> Progress | None:
         console=_stderr(),
         transient=True,
     )
-    progress.add_task("screen", total=total or None)
+    progress.add_task("screen", total=total() or None)
     return progress
 
 
 def _cohort_rows(
-    args: argparse.Namespace, inputs: Inputs, detail: bool
-) -> tuple[list[Trial], Iterator[Row], Progress | None]:
-    """Trials, then rows (error rows for bad inputs first), with problems echoed to stderr."""
-    from .batch import error_row, iter_records, load_trials, screen_records
+    args: argparse.Namespace, inputs: Inputs, detail: bool, records: list[Record] | None = None
+) -> tuple[list[Trial], Iterator[Row], Progress | None, Counter[str]]:
+    """Trials, then rows (error rows for bad inputs first), with problems echoed to stderr.
+
+    The counter tallies rows by verdict as they pass (plus ``internal`` for records the engine
+    failed on), for the totals line and the exit code.
+    """
+    from .batch import DuplicateIds, error_row, iter_records, load_trials, screen_records
     from .evaluate import Options
 
     err = _stderr()
+    _print_notes(inputs)
     if not inputs.rules and not inputs.errors:
         raise EligibilityError("no rules file given (.yaml or .yml, or a directory of them)")
     if not inputs.patients and not inputs.errors:
         raise EligibilityError("no patient profile given (.json or .jsonl, or a directory)")
     trials, bad_trials = load_trials(inputs.rules)
     options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
-    records = iter_records(inputs.patients)
-    progress = _progress(args, _count_records(inputs.patients) * max(len(trials), 1))
+    per_record = max(len(trials), 1)
+
+    def total() -> int | None:
+        n = len(records) if records is not None else _count_records(inputs.patients)
+        return None if n is None else n * per_record
+
+    progress = _progress(args, total)
+    tally: Counter[str] = Counter()
+    duplicates = DuplicateIds()
+
+    def checked() -> Iterator[Record]:
+        for record in records if records is not None else iter_records(inputs.patients):
+            note = duplicates.note(record)
+            if note:
+                err.print(note, markup=False)
+            yield record
 
     def rows() -> Iterator[Row]:
         for exc in inputs.errors:
             yield error_row(exc.file or "", exc)
         yield from bad_trials
         yield from screen_records(
-            trials, records, as_of=args.as_of, today=today(), options=options, detail=detail
+            trials,
+            checked(),
+            as_of=args.as_of,
+            today=today(),
+            options=options,
+            detail=detail,
+            reraise=bool(os.environ.get("ELIGIBILITY_DEBUG")),
         )
 
     def reported() -> Iterator[Row]:
         for row in rows():
+            tally[row.verdict] += 1
+            if row.internal:
+                tally["internal"] += 1
             if row.error is not None:
                 err.print(f"skipped: {row.error}", markup=False)
             if progress is not None:
-                progress.advance(0, 1 if row.error is None else max(len(trials), 1))
+                progress.advance(0, 1 if row.error is None else per_record)
             yield row
 
-    return trials, reported(), progress
+    return trials, reported(), progress, tally
 
 
-def _screen_cohort(args: argparse.Namespace, inputs: Inputs) -> int:
-    from collections import Counter
-
+def _screen_cohort(
+    args: argparse.Namespace, inputs: Inputs, records: list[Record] | None = None
+) -> int:
     from .batch import exit_code
     from .batch_report import summary_table, totals_line, write_csv, write_json, write_jsonl
     from .result import ScreeningResult
 
     detail = args.format in ("jsonl", "json", "html")
-    trials, rows, progress = _cohort_rows(args, inputs, detail)
-    verdicts: Counter[str] = Counter()
+    trials, rows, progress, verdicts = _cohort_rows(args, inputs, detail, records)
     with _output(args) as out, progress if progress is not None else _nothing():
         if args.format == "table":
-            collected = []
-            for row in rows:
-                verdicts[row.verdict] += 1
-                collected.append(row)
+            collected = list(rows)
             if progress is not None:
                 progress.stop()
             console = _wide(out)
@@ -233,7 +323,6 @@ def _screen_cohort(args: argparse.Namespace, inputs: Inputs) -> int:
 
             def results() -> Iterator[ScreeningResult]:
                 for row in rows:
-                    verdicts[row.verdict] += 1
                     if row.result is not None:
                         yield row.result
                     else:
@@ -243,11 +332,11 @@ def _screen_cohort(args: argparse.Namespace, inputs: Inputs) -> int:
             out.writelines(render_html(results(), errors, titles))
         else:
             writer = {"jsonl": write_jsonl, "json": write_json, "csv": write_csv}[args.format]
-            for row in writer(rows, out):
-                verdicts[row.verdict] += 1
+            for _ in writer(rows, out):
+                pass
     if args.format != "table":
         _stderr().print(totals_line(verdicts), markup=False)
-    return exit_code(verdicts.elements())
+    return exit_code(verdicts.elements())  # type: ignore[arg-type]
 
 
 class _nothing:
@@ -264,7 +353,7 @@ def cmd_funnel(args: argparse.Namespace) -> int:
     from .funnel import build_funnels
 
     inputs = classify(args.inputs)
-    trials, rows, progress = _cohort_rows(args, inputs, detail=False)
+    trials, rows, progress, tally = _cohort_rows(args, inputs, detail=False)
     with progress if progress is not None else _nothing():
         funnels, errors = build_funnels(trials, rows)
     with _output(args) as out:
@@ -277,6 +366,8 @@ def cmd_funnel(args: argparse.Namespace) -> int:
             out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         else:
             render_funnels(funnels, _wide(out))
+    if tally["internal"]:
+        return EXIT_INTERNAL
     return EXIT_USAGE if errors else 0
 
 
@@ -300,8 +391,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--as-of",
-        type=_iso_date,
-        help="screening date (default: the profile's screening_date, else today)",
+        metavar="DATE",
+        help="screening date, YYYY-MM-DD (default: the profile's screening_date, else today)",
     )
     p.add_argument(
         "--if-absent",
@@ -311,7 +402,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-lab-age",
-        type=int,
         metavar="DAYS",
         help="ignore results older than DAYS before the as-of date",
     )
@@ -342,7 +432,7 @@ def cmd_vocab(args: argparse.Namespace) -> int:
             {"kind": "regimen", "count": sum(d.kind == "regimen" for d in drugs)},
         ]
         if args.format == "json":
-            sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+            stdout_sink().write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         else:
             table = Table(title="Vocabulary")
             table.add_column("Kind")
@@ -355,7 +445,7 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     found = vocab.describe(args.term)
     resolved = any(entry["id"] is not None for entry in found)  # "G/L" is shown, not resolved
     if args.format == "json":
-        sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+        stdout_sink().write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
         return 0 if resolved else 1
     console = _stdout()
     if not found:
@@ -500,8 +590,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.files]
     total = 0
-    for p in paths:
-        if p.suffix in {".jsonl", ".ndjson"} and p.exists():
+    drawn = not args.quiet and sys.stderr.isatty()
+    for p in paths if drawn else ():
+        if p.suffix in {".jsonl", ".ndjson"} and _regular(p):
             with p.open("rb") as fh:
                 total += sum(1 for line in fh if line.strip())
         else:
@@ -515,10 +606,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         cov = measure(paths, progress=lambda n: progress.update(task, completed=n))
     for e in cov.errors:
         err.print(f"error: {e}", markup=False)
-    if args.format == "json":
-        sys.stdout.write(json.dumps(cov.as_json()) + "\n")
-        return 0
-    out = _stdout()
+    with _output(args) as sink:
+        if args.format == "json":
+            sink.write(json.dumps(cov.as_json()) + "\n")
+        else:
+            _coverage_table(cov, args.top, _stdout(sink))
+    return 0
+
+
+def _coverage_table(cov: Coverage, top: int, out: Console) -> None:
     n = max(cov.criteria, 1)
     rate = cov.criteria / max(cov.seconds, 1e-9)
     out.print(f"{cov.trials} trials, {cov.criteria} criteria in {cov.seconds:.1f} s "
@@ -530,10 +626,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     out.print("rules by kind:", markup=False)
     for kind, v in sorted(cov.by_kind.items(), key=lambda kv: -kv[1]):
         out.print(f"  {kind:<14} {v:>7}", markup=False)
-    out.print(f"top {args.top} unparsed phrasings:", markup=False)
-    for text, v in cov.top_unparsed(args.top):
+    out.print(f"top {top} unparsed phrasings:", markup=False)
+    for text, v in cov.top_unparsed(top):
         out.print(f"  {v:>6}  {text[:110]}", markup=False)
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -550,10 +645,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Screen one profile against one trial (table or JSON; exit 0 eligible, 1 ineligible, "
             "3 indeterminate, 2 bad usage or input), or a cohort: any number of rules files "
-            "(.yaml/.yml) and profiles (.json, .jsonl with one profile a line), or directories "
-            "of them, in any order. A cohort run writes one row per screening and one per input "
-            "that could not be screened; exit 2 if any input was skipped, else 1 if any "
-            "screening is ineligible, else 3 if any is indeterminate, else 0."
+            "(.yaml/.yml) and profiles (.json, .jsonl with one profile a line, - for standard "
+            "input), or directories of them, in any order. A cohort run writes one row per "
+            "screening and one per input that could not be screened; exit 4 if the engine "
+            "failed on a profile, else 2 if any input was skipped, else 1 if any screening is "
+            "ineligible, else 3 if any is indeterminate, else 0; 141 if stdout was closed early."
         ),
     )
     p.add_argument(
@@ -615,6 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--top", type=int, default=25, help="unparsed phrasings to list")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
     p.set_defaults(func=cmd_coverage)
     return parser
 
@@ -623,14 +720,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        _check_options(args)
+        code = int(args.func(args))
+        stdout_sink().flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
     except EligibilityError as exc:
         _stderr().print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 0
+        _quiet_stdout()
+        return EXIT_CLOSED_PIPE
     except Exception as exc:
         if os.environ.get("ELIGIBILITY_DEBUG"):
             raise
@@ -639,6 +740,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             markup=False,
         )
         return EXIT_INTERNAL
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null, so the interpreter's last flush of the
+    unwritten rest raises nothing and prints no ``BrokenPipeError`` message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        pass  # stdout is not a real file (a test's capture): nothing will reach a pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

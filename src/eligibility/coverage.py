@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eligibility.errors import internal_message
 from eligibility.ingest import RecordError, read_records
 from eligibility.model import ManualRule, Rule, RuleSet, iter_rules
 from eligibility.transform import parse_record
@@ -106,8 +107,7 @@ def parse_records(path: Path, *, reraise: bool = False) -> Iterator[RuleSet | Re
         except Exception as exc:
             if reraise:
                 raise
-            detail = " ".join(str(exc).split())[:300]  # one line, however the parser words it
-            message = f"internal error: {type(exc).__name__}: {detail}"
+            message = internal_message(exc)
             yield RecordError(item.source, None, item.id, message, internal=True)
 
 

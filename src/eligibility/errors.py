@@ -30,3 +30,9 @@ class IngestError(EligibilityError):
 
     def __init__(self, file: str | None, where: str | None, message: str) -> None:
         super().__init__(message, file, where)
+
+
+def internal_message(exc: BaseException) -> str:
+    """One line for an exception that is a bug, however it is worded (cut to 300 characters)."""
+    detail = " ".join(str(exc).split())[:300]
+    return f"internal error: {type(exc).__name__}: {detail}"

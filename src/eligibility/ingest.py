@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from eligibility.errors import IngestError
+from eligibility.loaders import json_nesting_problem
 from eligibility.model import Section, Span
 
 RecordFormat = Literal[
@@ -654,6 +655,10 @@ def _detect_text(text: str) -> RecordFormat:
 
 
 def _jsonl_line(line: str, lineno: int, file: str) -> Iterator[TrialRecord | RecordError]:
+    deep = json_nesting_problem(line)
+    if deep:
+        yield RecordError(file, lineno, f"line {lineno}", deep)
+        return
     try:
         doc = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -680,6 +685,10 @@ def iter_record_text(text: str, source: str) -> Iterator[TrialRecord | RecordErr
         or (head == "[" and source.lower().endswith(".json"))
         or (head == "[" and _looks_like_json(text))
     ):
+        deep = json_nesting_problem(text)
+        if deep:
+            yield RecordError(source, None, None, deep)
+            return
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -709,6 +718,8 @@ def iter_record_text(text: str, source: str) -> Iterator[TrialRecord | RecordErr
 
 
 def _looks_like_json(text: str) -> bool:
+    if json_nesting_problem(text):
+        return True  # read as JSON, to be refused with the nesting limit
     try:
         json.loads(text)
     except json.JSONDecodeError:

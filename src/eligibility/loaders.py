@@ -15,10 +15,14 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import os
 import re
+import stat
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from pydantic import ValidationError
@@ -33,6 +37,9 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 """A JSON profile, or a JSON list of profiles."""
 MAX_JSONL_LINE_BYTES = 1024 * 1024
 """One line (one profile) of a JSONL file; the file itself is streamed and has no limit."""
+MAX_JSONL_SKIP_BYTES = 64 * 1024 * 1024
+"""How far past an over-long JSONL line to look for its end before giving up on the file
+(so ``/dev/zero`` or a file of one endless line is not read forever)."""
 MAX_DEPTH = 64
 """Nesting of mappings and lists, in YAML and JSON alike (real files need fewer than 20)."""
 
@@ -498,6 +505,25 @@ def parse_json(text: str, file: str, line: int | None = None) -> Any:
     return data
 
 
+def json_nesting_problem(text: str, max_depth: int = MAX_DEPTH) -> str | None:
+    """The profiles' nesting error when JSON text nests more than ``max_depth`` containers.
+
+    For readers that do not walk with ``tree_problem`` (trial records): checked before
+    ``json.loads``, so deep input is refused with the same limit, never a ``RecursionError``.
+    """
+    if text.count("[") + text.count("{") <= max_depth or _deepest(text) <= max_depth:
+        return None
+    return f"nested deeper than {max_depth} levels"
+
+
+def _deepest(text: str) -> int:
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 # Raw JSON text can hold a bad character only escaped, or raw outside the C0 range (the decoder
 # refuses raw C0 controls). Checking the text at C speed keeps the per-node walk of
 # ``tree_problem`` off the path of clean profiles.
@@ -515,11 +541,7 @@ def _json_suspect(text: str) -> bool:
         return True
     if text.count("[") + text.count("{") < MAX_DEPTH:
         return False
-    depth = deepest = 0
-    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest >= MAX_DEPTH
+    return _deepest(text) >= MAX_DEPTH
 
 
 _JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "true/false",
@@ -551,9 +573,45 @@ def load_patient(path: str | Path) -> Patient:
     return patient_from_data(parse_json(text, str(path)), str(path))
 
 
+STDIN = Path("-")
+"""Standard input as a profile source (JSONL), from ``-`` on the command line."""
+
+
+def source_name(path: Path) -> str:
+    """How a profile source is named in rows and messages."""
+    return "<stdin>" if path == STDIN else str(path)
+
+
+def is_jsonl(path: Path) -> bool:
+    """JSONL (one profile a line): ``.jsonl``, standard input, or a pipe or device with
+    another suffix (``/dev/stdin``, ``<(…)``): a stream can be read once, line by line."""
+    if path == STDIN or path.suffix.lower() == ".jsonl":
+        return True
+    if path.suffix.lower() == ".json":
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+@contextmanager
+def _open_binary(path: Path) -> Iterator[IO[bytes]]:
+    if path == STDIN:
+        yield sys.stdin.buffer
+        return
+    with path.open("rb") as fh:
+        yield fh
+
+
+class _EndlessLine(Exception):
+    """No line end within ``MAX_JSONL_SKIP_BYTES`` after an over-long line."""
+
+
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
     """(line number, bytes) per line, ``None`` for a line over the limit (skipped unread)."""
-    with path.open("rb") as fh:
+    with _open_binary(path) as fh:
         n = 0
         while True:
             chunk = fh.readline(MAX_JSONL_LINE_BYTES + 1)
@@ -561,8 +619,12 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
                 return
             n += 1
             if len(chunk) > MAX_JSONL_LINE_BYTES and not chunk.endswith(b"\n"):
+                skipped = len(chunk)
                 while chunk and not chunk.endswith(b"\n"):
+                    if skipped > MAX_JSONL_SKIP_BYTES:
+                        raise _EndlessLine(n)
                     chunk = fh.readline(MAX_JSONL_LINE_BYTES)
+                    skipped += len(chunk)
                 yield n, None
             else:
                 yield n, chunk
@@ -571,8 +633,8 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
 def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
     """Profiles from JSON (one or a list) or JSONL; a bad record is yielded as its error."""
     path = Path(path)
-    if path.suffix.lower() == ".jsonl":
-        file = str(path)
+    if is_jsonl(path):
+        file = source_name(path)
         seen = False
         try:
             for n, raw in _jsonl_lines(path):
@@ -593,6 +655,13 @@ def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
                     yield exc
         except OSError as exc:
             yield InputError(f"cannot read: {exc.strerror or exc}", file)
+            return
+        except _EndlessLine as exc:
+            msg = (
+                f"line is longer than the {_size(MAX_JSONL_LINE_BYTES)} limit and has no end "
+                f"within {_size(MAX_JSONL_SKIP_BYTES)}; the rest of the file is not read"
+            )
+            yield InputError(msg, file, f"line {exc.args[0]}")
             return
         if not seen:
             yield InputError("file is empty", file)
