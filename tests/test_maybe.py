@@ -224,6 +224,117 @@ CASES += [
 ]
 
 
+CASES += [
+    # "personal history of" codes are the condition, past: they count for a history and are
+    # never active
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy"},
+        {"conditions": [{"code": "Z85.3"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "tuberculosis", "active": True},
+        {"conditions": [{"code": "Z86.11"}]},
+        "pass",
+        "no",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "venous_thromboembolism"}},
+        {"conditions": [{"code": "Z86.711"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "venous_thromboembolism"}},
+        {"conditions": [{"code": "Z86.718"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "stroke", "within": {"amount": 6, "unit": "months"}},
+        {"conditions": [{"code": "Z86.73"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    # a transplant recorded by its complication code
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "transplant"},
+        {"conditions": [{"code": "T86.12"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "transplant"},
+        {"conditions": [{"code": "T86.841"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    # C79.32 holds dural metastases too
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "leptomeningeal_metastases"},
+        {"conditions": [{"code": "C79.32"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "leptomeningeal_metastases"},
+        {"conditions": [{"name": "leptomeningeal carcinomatosis", "code": "C79.32"}]},
+        "fail",
+        "recorded",
+    ),
+    # history: review -- "No angina", "Evidence of CNS metastases": a resolved entry is for a person
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "angina_pectoris", "history": "review"}},
+        {
+            "conditions": [
+                {"name": "angina", "status": "resolved", "onset": "2010-01-01", "end": "2010-06-01"}
+            ]
+        },
+        "unknown",
+        "whether a past",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "angina_pectoris", "history": "review"}},
+        {"conditions": [{"name": "angina", "status": "active"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "angina_pectoris", "history": "review"}},
+        {"conditions": []},
+        "pass",
+        "no",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "history": "review"},
+        {"conditions": [{"code": "Z85.3"}]},
+        "unknown",
+        "whether a past",
+    ),
+    (
+        "inclusion",
+        {**NOT, "rule": {"kind": "condition", "condition": "angina_pectoris"}},
+        {"conditions": [{"name": "angina", "status": "resolved"}]},
+        "fail",
+        "recorded",
+    ),
+]
+
+
 @pytest.mark.parametrize(("section", "rule", "profile", "status", "words"), CASES)
 def test_maybe_entries(section: str, rule: dict, profile: dict, status: str, words: str) -> None:
     got, reason = _status(_rules(section, rule), profile)
@@ -249,6 +360,15 @@ CONDITIONS = [
     "stem cell transplant",
     "viral hepatitis",
     "B18.1",
+    "Z85.3",
+    "Z86.11",
+    "Z86.711",
+    "Z86.718",
+    "Z86.73",
+    "T86.12",
+    "T86.841",
+    "C79.32",
+    "angina",
 ]
 DRUGS = ["methotrexate", "hydroxyurea", "lomustine", "chemotherapy", "cisplatin", "platinum"]
 RULES = [
@@ -263,8 +383,18 @@ RULES = [
         "substance_abuse",
         "mental_disorder",
         "hbv_infection",
+        "malignancy",
+        "venous_thromboembolism",
+        "stroke",
+        "leptomeningeal_metastases",
+        "angina_pectoris",
     ]
-    for extra in ({}, {"active": True}, {"within": {"amount": 1, "unit": "years"}})
+    for extra in (
+        {},
+        {"active": True},
+        {"within": {"amount": 1, "unit": "years"}},
+        {"history": "review"},
+    )
 ] + [
     {"kind": "therapy", "agents": [a], **extra}
     for a in ["chemotherapy", "platinum_compound", "immunosuppressant"]

@@ -391,7 +391,7 @@ CODE_LOOKUP = [
     ("C50.9", "malignancy"),  # no breast-cancer concept: the range catches it
     ("E06.3", "autoimmune_hypothyroidism"),
     ("K51.90", "ulcerative_colitis"),
-    ("C79.32", "leptomeningeal_metastases"),
+    ("C79.32", "cns_metastases"),  # dural metastases too: leptomeningeal is only a "may be"
 ]
 
 

@@ -285,7 +285,7 @@ def _resolve_conditions(
         if cid is None:
             bad.append(label)
         path = f"$.conditions[{i}]"
-        active = c.status == "active" and not vocab.in_remission(c.code)
+        active = c.status == "active" and not vocab.inactive_code(c.code)
         out.append(Resolved(cid, path, label, c.onset, c.end, active, c.code))
     return tuple(out), tuple(bad)
 
@@ -994,6 +994,18 @@ def _compile_condition(rule: ConditionRule) -> Check:
             if maybe:
                 if timing is not F:
                     unsure.append(_may_be(entry.label, c.name, ev))
+                continue
+            if rule.history == "review" and not entry.active:
+                if timing is not F:
+                    unsure.append(
+                        Outcome(
+                            U,
+                            f"{entry.label} recorded as resolved{_period(entry.start, entry.end)}:"
+                            f" whether a past {c.name} counts here is not in the words",
+                            (f"whether the resolved {entry.label} counts",),
+                            (ev,),
+                        )
+                    )
                 continue
             if timing is T:
                 when = (

@@ -184,7 +184,7 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
                     _entry_hits(c.code, c.name),
                     c.onset,
                     c.end,
-                    c.status == "active" and not vocab.in_remission(c.code),
+                    c.status == "active" and not vocab.inactive_code(c.code),
                 )
                 for c in entries
             ]
@@ -827,6 +827,7 @@ def _condition(rule: ConditionRule) -> Predicate:
     maybe_id = MAYBE + cid
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     active_only, window, own = rule.active, _since(rule.within), _absent_value(rule.if_absent)
+    past_review = rule.history == "review"
     # with a window, an entry recorded as an event is dated by its onset (``_onset``)
     events = event_concepts(cid) if window is not None else _NONE
 
@@ -844,7 +845,7 @@ def _condition(rule: ConditionRule) -> Predicate:
                 timing = _onset(start, window, facts.as_of)  # type: ignore[arg-type]
             else:
                 timing = _when(start, end, active, window, facts.as_of)
-            if maybe:
+            if maybe or (past_review and not active):
                 unsure = unsure or timing != FALSE
             elif timing == TRUE:
                 return TRUE

@@ -181,7 +181,8 @@ class MeasureRule(_NumericBound):
 
 
 class ConditionRule(_RuleBase):
-    """A diagnosis or history is present (optionally active, optionally recent).
+    """A diagnosis or history is present (optionally active, optionally recent; ``history:
+    review`` when the words do not say whether a resolved one counts).
 
     ``if_absent`` says what it means when the profile does not list the condition: ``absent``
     (the profile's problem list is taken as complete, the default) or ``unknown``.
@@ -190,6 +191,10 @@ class ConditionRule(_RuleBase):
     kind: Literal["condition"] = "condition"
     condition: str = Field(min_length=1)
     active: bool | None = None
+    # ``review``: the words say neither "active/current" nor "history of" ("No angina",
+    # "Evidence of CNS metastases"), so an entry recorded as resolved may or may not count: a
+    # person decides. Unset: a resolved entry counts (a history).
+    history: Literal["review"] | None = None
     within: Window | None = None
     except_: list[str] = Field(default_factory=list, alias="except")
     if_absent: IfAbsent | None = None

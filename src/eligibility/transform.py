@@ -66,6 +66,7 @@ class Ctx:
     escaped: bool = False
     primary: tuple[str, ...] = ()  # the trial's own conditions, excepted from "other malignancy"
     implicit_age: bool = True  # "18 to 75 years" alone is an age; under "Life expectancy:" not
+    history: bool = False  # the criterion (or its lead-in) asks about the past ("History of:")
 
 
 Builder = Callable[[Ctx], Rule]
@@ -663,10 +664,14 @@ class _Clauses(Transformer):
             for cid, mods in conds:
                 active = True if "ACTIVE" in mods and within is None else None
                 own = _others(cid, ctx) if "OTHER" in mods else []
+                # neither "active" nor "history of" nor a window: whether a resolved entry
+                # counts is not in the words ("No angina", "Evidence of CNS metastases")
+                bare = not mods & {"ACTIVE", "HIST"} and within is None and not ctx.history
                 rules.append(
                     ConditionRule(
                         condition=cid,
                         active=active,
+                        history="review" if bare else None,
                         within=within,
                         **{"except": [*own, *(e for e in excepts if e not in own)]},
                     )
@@ -960,6 +965,14 @@ def parse_criterion(
     return compose.assisted(text, why, read) if read is not None else rule
 
 
+# Words that make a criterion ask about the past, so a resolved entry counts ("History of:",
+# "prior", "ever had"); without one, "No angina" may mean now only.
+_PAST_WORDS = re.compile(
+    r"(?i)\b(?:history|historical|prior|previous|previously|past|ever|had|former|formerly"
+    r"|survivors?|sequelae|lifetime)\b"
+)
+
+
 # "Age at diagnosis at least 18 years": an age at a past event is not the age at screening.
 _AGE_THEN = re.compile(
     r"(?i)\bage[ds]?\s+(?:at|of)\s+(?:the\s+)?(?:time\s+of\s+)?(?:the\s+)?(?:initial\s+|first\s+"
@@ -991,6 +1004,7 @@ def _parse_criterion(
         escaped=grammar.had_escapes(text),
         primary=primary,
         implicit_age=not context or bool(_context_prefix(context)),
+        history=_PAST_WORDS.search(f"{context or ''} {norm}") is not None,
     )
     toks = _no_either(_appositions(grammar.tokenize(norm)))
     sentences = _split(toks, _SENTENCE)

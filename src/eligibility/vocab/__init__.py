@@ -751,12 +751,22 @@ def _remission_codes() -> tuple[str, ...]:
     return tuple(str(c) for c in _load("remission.yaml")["codes"])
 
 
+# ICD-10-CM "personal history of" categories (Z85 malignant neoplasm, Z86 other diseases, Z87
+# other conditions): the disease is past by the code's own words.
+_HISTORY_CODES = ("Z85", "Z86", "Z87")
+
+
 @lru_cache(maxsize=4096)
-def in_remission(code: str | None) -> bool:
-    """True for an ICD-10-CM code whose title says "in remission" (F10.21, C91.01, F33.42):
-    such an entry is not active, whatever status a problem list gives it."""
+def inactive_code(code: str | None) -> bool:
+    """True for an ICD-10-CM code that says the disease is not active: "in remission" (F10.21,
+    C91.01, F33.42) or "personal history of" (Z85.3, Z86.11). Such an entry is not active,
+    whatever status a problem list gives it."""
     normal = _icd_normal(code) if code else None
-    return normal is not None and any(normal.startswith(c) for c in _remission_codes())
+    if normal is None:
+        return False
+    return normal.startswith(_HISTORY_CODES) or any(
+        normal.startswith(c) for c in _remission_codes()
+    )
 
 
 def drug_matches(rule_id: str, patient_id: str) -> bool:
