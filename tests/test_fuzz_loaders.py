@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from eligibility import load_patient, load_rules, screen
+from eligibility import load_patient, load_rules, screen, yamlcore
 from eligibility.errors import InputError
 from eligibility.evaluate import build_facts, compile_rules, evaluate
 from eligibility.fast import compile_fast, fast_status, index_fast
@@ -354,6 +354,36 @@ def test_fast_json_checks_agree_with_the_full_walk(value, ascii_only):
         assert expected is not None and exc.message == expected[1], (exc, expected)
     else:
         assert expected is None
+
+
+YAML_FRAGMENTS = [
+    "a", "b", ": ", "- ", "? ", "\n", "\r\n", "\r", "  ", "\t", "[", "]", "{", "}", ",", "'", '"', "''",
+    "#", "|", ">", "|-", "---", "...", "&x ", "*x", "!!str ", "!!int ", "!!map ", "!t ", "%YAML 1.1\n",
+    "\\", "\\n", "1:15", "012", "0x1F", "1_000", ".inf", "~", "yes", "é", "\x85", "\u2028", "\ufeff",
+    "\nx: ", "\n- ", "\n  ",
+]  # fmt: skip
+yaml_texts = st.lists(
+    st.one_of(st.sampled_from(YAML_FRAGMENTS), st.text(max_size=3)), max_size=30
+).map("".join)
+
+
+def _read(text: str, loader: str) -> tuple[str, str]:
+    try:
+        data, _ = yamlcore.load(text, 64, loader)
+    except yaml.YAMLError as exc:
+        return "error", type(exc).__name__
+    return "data", repr(data)  # repr: NaN equals NaN
+
+
+@pytest.mark.skipif("c" not in yamlcore.LOADERS, reason="PyYAML is built without libyaml")
+@fuzz(400)
+@given(yaml_texts)
+def test_libyaml_reads_what_the_pure_parser_reads(text):
+    """What PyYAML's pure parser reads, libyaml reads to the same data (libyaml also accepts
+    some YAML that PyYAML wrongly refuses, such as a tab after a value)."""
+    pure = _read(text, "pure")
+    if pure[0] == "data":
+        assert _read(text, "c") == pure
 
 
 @fuzz(80)

@@ -137,6 +137,12 @@ RULES_ERRORS = [
         "line 9, column 53",
         "cannot read 'yes': not a YAML 1.2 bool",
     ),
+    (
+        "byte order mark starting a line",
+        HEAD + criterion("{kind: pregnancy}") + "\ufeff" + criterion("{kind: pregnancy}", "I2"),
+        "line 10, column 1",
+        "byte order mark (U+FEFF) at the start of a line; remove it",
+    ),
     # what validate accepted and screen could not evaluate (overflow, or a bound anything meets)
     (
         "window of 10^9 days",

@@ -243,6 +243,7 @@ def load(text: str, max_depth: int, loader: str | None = None) -> tuple[Any, Nod
     messages differ, and it gives up at 1000 levels of nesting while scanning ahead), the pure
     parser reads it again, so errors are worded and located the same with or without libyaml.
     """
+    _refuse_inner_bom(text)
     loader = loader or DEFAULT
     reader = LOADERS[loader](text)
     reader.max_depth = max_depth
@@ -256,6 +257,23 @@ def load(text: str, max_depth: int, loader: str | None = None) -> tuple[Any, Nod
     finally:
         reader.dispose()
     return load(text, max_depth, "pure")
+
+
+_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+_INNER_BOM = re.compile(r"(?:\A|[\r\n\x85\u2028\u2029])\ufeff")
+
+
+def _refuse_inner_bom(text: str) -> None:
+    """A byte order mark that begins a line (after the file's own, already removed): libyaml
+    skips it and PyYAML reads it as text, so the two would read different data. It comes from
+    files pasted together; criteria text keeps U+FEFF inside a line or quoted as ``\\ufeff``."""
+    m = _INNER_BOM.search(text)
+    if m is not None:
+        line = len(_BREAK.findall(text, 0, m.end() - 1))
+        raise Refused(
+            problem="byte order mark (U+FEFF) at the start of a line; remove it",
+            problem_mark=yaml.error.Mark("<rules>", m.end() - 1, line, 0, None, None),
+        )
 
 
 @contextmanager
