@@ -138,6 +138,12 @@ RULES_ERRORS = [
         "cannot read 'yes': not a YAML 1.2 bool",
     ),
     (
+        "bidi override in a criterion id",
+        HEAD + criterion("{kind: age, minn: 18}", cid="I\u202e1"),
+        "criterion I<U+202E>1: line 9: $.criteria[0].rule.minn",
+        "unknown field",
+    ),
+    (
         "byte order mark starting a line",
         HEAD + criterion("{kind: pregnancy}") + "\ufeff" + criterion("{kind: pregnancy}", "I2"),
         "line 10, column 1",

@@ -25,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import yamlcore
+from .display import escape_controls
 from .errors import InputError
 from .model import RuleSet
 from .patient import Patient
@@ -250,7 +251,9 @@ def _criterion_id(data: Any, path: str) -> str | None:
     i = int(m.group(1))
     item = items[i] if i < len(items) else None
     cid = item.get("id") if isinstance(item, dict) else None
-    return cid if isinstance(cid, str) and cid and not _bad_text(cid) and len(cid) <= 40 else None
+    if isinstance(cid, str) and cid and not _bad_text(cid) and len(cid) <= 40:
+        return escape_controls(cid)  # the error line reaches a terminal
+    return None
 
 
 def _where(node: yaml.Node | None, data: Any, path: str) -> str:
