@@ -386,6 +386,24 @@ def test_libyaml_reads_what_the_pure_parser_reads(text):
         assert _read(text, "c") == pure
 
 
+@fuzz(300)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([*YAML_FRAGMENTS, "1e3", "0o14", "1.0e3", "-2E5"]), st.text(max_size=3)
+        ),
+        max_size=8,
+    ).map("".join),
+    st.sampled_from(sorted(yamlcore.LOADERS)),
+)
+def test_rules_written_by_the_tool_read_back_unchanged(text, loader):
+    """``parse`` writes with ``yamlcore.dump``: text that YAML 1.2 would read as a number
+    (``1e3``, ``0o14``, which PyYAML's dumper leaves plain) is quoted, so it reads back as text."""
+    assume(not any(c in text for c in "\x85\u2028\u2029"))  # YAML folds these (see below)
+    data = {"text": text, "n": [1, 1.5, -0.0, None, True]}
+    assert yamlcore.load(yamlcore.dump(data), 64, loader)[0] == data
+
+
 @fuzz(80)
 @given(tricky_text, tricky_text)
 def test_text_survives_loading_unchanged(scratch, text, reason):

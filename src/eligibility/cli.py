@@ -388,11 +388,10 @@ def cmd_vocab(args: argparse.Namespace) -> int:
 
 
 def _dump_rules(ruleset) -> str:  # type: ignore[no-untyped-def]
-    import yaml
+    from .yamlcore import dump
 
     data = ruleset.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    data = {"schema_version": ruleset.schema_version, **data}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return dump({"schema_version": ruleset.schema_version, **data})
 
 
 def cmd_parse(args: argparse.Namespace) -> int:

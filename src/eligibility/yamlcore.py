@@ -66,17 +66,35 @@ class Refused(yaml.MarkedYAMLError):
     """Valid YAML that a rules file may not contain (aliases, deep nesting, duplicate keys)."""
 
 
+def _plain_tag(value: str) -> str:
+    """The core schema's tag for a plain (unquoted) scalar."""
+    m = _CORE.fullmatch(value)
+    return STR if m is None else _CORE_TAG[m.lastgroup or "null"]
+
+
 class CoreResolver(BaseResolver):
     """Tags plain scalars by the core schema; quoted scalars are always text."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:  # type: ignore[override]
         if kind is ScalarNode:
-            if implicit[0]:
-                m = _CORE.fullmatch(value)
-                if m is not None:
-                    return _CORE_TAG[m.lastgroup or "null"]
-            return STR
+            return _plain_tag(value) if implicit[0] else STR
         return SEQ if kind is SequenceNode else MAP
+
+
+class _Dumper(yaml.SafeDumper):
+    """Quotes text that either YAML 1.1 or the 1.2 core schema would read as something else:
+    PyYAML alone writes ``1e3`` and ``0o14`` plain, which YAML 1.2 reads as numbers."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:  # type: ignore[override]
+        tag = super().resolve(kind, value, implicit)
+        if kind is ScalarNode and tag == STR and implicit[0]:
+            return _plain_tag(value)
+        return tag
+
+
+def dump(data: Any) -> str:
+    """Rules data as YAML that reads back the same under both YAML 1.1 and 1.2."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 class CoreConstructor(SafeConstructor):
