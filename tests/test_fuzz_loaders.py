@@ -24,8 +24,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from eligibility import load_patient, load_rules, screen
+from eligibility import load_patient, load_rules, screen, yamlcore
 from eligibility.errors import InputError
+from eligibility.evaluate import build_facts, compile_rules, evaluate
+from eligibility.fast import compile_fast, fast_status, index_fast
 from eligibility.loaders import (
     iter_patients,
     parse_json,
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [load_rules(ROOT / "rules/NCT03859128.yaml"), load_rules(ROOT / "rules/NCT04669496.yaml")]
 SEED_DATA = yaml.safe_load((ROOT / "rules/NCT04669496.yaml").read_text(encoding="utf-8"))
 P01 = load_patient(ROOT / "examples/patients/p01_eligible_hcc.json")
+EXAMPLES = [load_patient(p) for p in sorted((ROOT / "examples/patients").glob("*.json"))]
 AS_OF = date(2024, 3, 1)
 
 
@@ -103,6 +106,11 @@ numbers = st.one_of(
 )
 
 
+# Numbers a rules file may hold that overflow date arithmetic or make a bound meaningless.
+EXTREMES = [0, -1, -100, 1e-300, 150, 151, 54750, 54751, 10**9, 1e300, -1e300, 10**30]
+rule_numbers = st.one_of(numbers, st.sampled_from(EXTREMES))
+
+
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Mostly well-typed, sometimes anything: a fuzzer that only sends junk tests nothing."""
     return st.integers(0, 15).flatmap(lambda i: json_values if i == 7 else strategy)
@@ -149,14 +157,14 @@ junk_profiles = st.integers(0, 7).flatmap(
 
 COMPARATORS = maybe(st.sampled_from(["<", "<=", ">", ">="]))
 leaf_rules = st.one_of(
-    st.fixed_dictionaries({"kind": st.just("age"), "min": maybe(st.integers(0, 60))}, optional={"max": maybe(st.integers(40, 120)), "min_inclusive": st.booleans(), "max_inclusive": st.booleans()}),
+    st.fixed_dictionaries({"kind": st.just("age"), "min": maybe(st.one_of(st.integers(0, 60), rule_numbers))}, optional={"max": maybe(st.one_of(st.integers(40, 120), rule_numbers)), "min_inclusive": st.booleans(), "max_inclusive": st.booleans()}),
     st.fixed_dictionaries({"kind": st.just("sex"), "allowed": maybe(st.lists(st.sampled_from(["female", "male", "x"]), max_size=2))}),
     st.fixed_dictionaries({"kind": st.just("performance"), "scale": st.sampled_from(["ecog", "karnofsky", "x"])}, optional={"allowed": st.lists(st.integers(-1, 110), max_size=3), "min": st.integers(-1, 110), "max": st.integers(-1, 110)}),
     st.fixed_dictionaries({"kind": st.just("child_pugh")}, optional={"classes": st.lists(st.sampled_from("ABCD"), max_size=2), "min_score": st.integers(3, 16), "max_score": st.integers(3, 16)}),
-    st.fixed_dictionaries({"kind": st.just("lab"), "analyte": maybe(st.sampled_from(TESTS)), "comparator": COMPARATORS}, optional={"value": maybe(numbers), "unit": maybe(st.sampled_from(UNITS)), "multiple": maybe(numbers), "of": st.sampled_from(["ULN", "LLN", "x"])}),
-    st.fixed_dictionaries({"kind": st.sampled_from(["vital", "measure"]), "name": maybe(st.sampled_from([*TESTS, "systolic blood pressure"])), "comparator": COMPARATORS, "value": maybe(numbers)}, optional={"unit": maybe(st.sampled_from([*UNITS, "mmHg"]))}),
-    st.fixed_dictionaries({"kind": st.just("condition"), "condition": maybe(st.sampled_from(["HIV", "hepatitis B", "autoimmune disease", "x"]))}, optional={"active": st.booleans(), "within": st.fixed_dictionaries({"amount": numbers, "unit": st.sampled_from(["days", "months", "x"])}), "except": st.lists(st.sampled_from(["vitiligo", "x"]), max_size=2), "if_absent": st.sampled_from(["absent", "unknown", "x"])}),
-    st.fixed_dictionaries({"kind": st.just("therapy"), "agents": maybe(st.lists(st.sampled_from(["PD-1 inhibitor", "sorafenib", "x"]), max_size=2))}, optional={"within": st.fixed_dictionaries({"amount": numbers, "unit": st.sampled_from(["weeks", "years"])})}),
+    st.fixed_dictionaries({"kind": st.just("lab"), "analyte": maybe(st.sampled_from(TESTS)), "comparator": COMPARATORS}, optional={"value": maybe(rule_numbers), "unit": maybe(st.sampled_from(UNITS)), "multiple": maybe(rule_numbers), "of": st.sampled_from(["ULN", "LLN", "x"])}),
+    st.fixed_dictionaries({"kind": st.sampled_from(["vital", "measure"]), "name": maybe(st.sampled_from([*TESTS, "systolic blood pressure"])), "comparator": COMPARATORS, "value": maybe(rule_numbers)}, optional={"unit": maybe(st.sampled_from([*UNITS, "mmHg"]))}),
+    st.fixed_dictionaries({"kind": st.just("condition"), "condition": maybe(st.sampled_from(["HIV", "hepatitis B", "autoimmune disease", "x"]))}, optional={"active": st.booleans(), "within": st.fixed_dictionaries({"amount": rule_numbers, "unit": st.sampled_from(["days", "months", "x"])}), "except": st.lists(st.sampled_from(["vitiligo", "x"]), max_size=2), "if_absent": st.sampled_from(["absent", "unknown", "x"])}),
+    st.fixed_dictionaries({"kind": st.just("therapy"), "agents": maybe(st.lists(st.sampled_from(["PD-1 inhibitor", "sorafenib", "x"]), max_size=2))}, optional={"within": st.fixed_dictionaries({"amount": rule_numbers, "unit": st.sampled_from(["weeks", "years"])})}),
     st.fixed_dictionaries({"kind": st.sampled_from(["pregnancy", "breastfeeding"])}),
     st.fixed_dictionaries({"kind": st.just("manual"), "reason": maybe(tricky_text.map(lambda t: t + "r"))}),
 )  # fmt: skip
@@ -198,6 +206,14 @@ def screened_ok(ruleset: Any, patient: Any) -> None:
     render_table(result, Console(file=io.StringIO(), width=120))
 
 
+def screens_everyone(ruleset: Any) -> None:
+    """Every example profile screens with both evaluators, to the same statuses."""
+    compiled, fast = compile_rules(ruleset), compile_fast(ruleset)
+    for patient in EXAMPLES:
+        detailed = [c.status for c in evaluate(compiled, build_facts(patient, AS_OF)).criteria]
+        assert fast_status(fast, index_fast(patient, AS_OF)) == detailed, patient.id
+
+
 # --- properties -----------------------------------------------------------------------------
 
 
@@ -229,6 +245,52 @@ def test_any_rules_load_or_fail_cleanly_and_screen(scratch, crits, replace):
         assert exc.message and problems, "what screen refuses, validate reports"
         return
     screened_ok(ruleset, P01)
+    screens_everyone(ruleset)
+
+
+# Plain YAML scalars as people write them (YAML 1.1 forms, overflow, implausible sizes), in
+# each number or yes/no slot of a rule.
+SCALARS = ["1:15", "012", "0o17", "0x1F", "1_000", "1e309", "-1e309", "1e300", "10e9", "1e-300",
+           "1000000000", "54751", "-100", "0", "151", "18", "18.5", ".inf", "-.inf", ".nan", "~",
+           "yes", "off", "true", "2024-01-01", "'18'", "!!float 1e3", "!!int 0x10", "!!int 1_0"]  # fmt: skip
+SLOTS = [
+    "{kind: age, max: X}",
+    "{kind: age, min: X, min_inclusive: false}",
+    "{kind: condition, condition: HIV, within: {amount: X, unit: days}}",
+    "{kind: therapy, agents: [PD-1 inhibitor], within: {amount: X, unit: years}}",
+    "{kind: condition, condition: HIV, active: X}",
+    "{kind: lab, analyte: platelets, comparator: '>=', value: X, unit: 10^9/L}",
+    "{kind: lab, analyte: ALT, comparator: '<=', multiple: X, of: ULN}",
+    "{kind: measure, name: creatinine clearance, comparator: '>=', value: X, unit: mL/min}",
+    "{kind: performance, scale: ecog, max: X}",
+    "{kind: child_pugh, max_score: X}",
+]
+
+
+def test_what_validate_accepts_screens(scratch):
+    """Every slot × scalar: a rule ``validate`` accepts loads and screens every example profile
+    with both evaluators; a rule ``screen`` refuses, ``validate`` refuses too."""
+    path = scratch / "slot.yaml"
+    accepted = 0
+    for slot in SLOTS:
+        for scalar in SCALARS:
+            rule = slot.replace("X", scalar)
+            path.write_text(
+                "schema_version: 1\ntrial: {id: T}\ncriteria:\n"
+                f"  - {{id: I1, section: inclusion, text: t, rule: {rule}}}\n",
+                encoding="utf-8",
+            )
+            problems = rules_problems(path)
+            assert not any("internal error" in p for p in problems), problems
+            try:
+                ruleset = load_rules(path)
+            except InputError:
+                assert problems, rule
+                continue
+            if not problems:
+                accepted += 1
+                screens_everyone(ruleset)
+    assert accepted > len(SLOTS)  # the table is not all refusals
 
 
 @fuzz(300)
@@ -292,6 +354,54 @@ def test_fast_json_checks_agree_with_the_full_walk(value, ascii_only):
         assert expected is not None and exc.message == expected[1], (exc, expected)
     else:
         assert expected is None
+
+
+YAML_FRAGMENTS = [
+    "a", "b", ": ", "- ", "? ", "\n", "\r\n", "\r", "  ", "\t", "[", "]", "{", "}", ",", "'", '"', "''",
+    "#", "|", ">", "|-", "---", "...", "&x ", "*x", "!!str ", "!!int ", "!!map ", "!t ", "%YAML 1.1\n",
+    "\\", "\\n", "1:15", "012", "0x1F", "1_000", ".inf", "~", "yes", "é", "\x85", "\u2028", "\ufeff",
+    "\nx: ", "\n- ", "\n  ",
+]  # fmt: skip
+yaml_texts = st.lists(
+    st.one_of(st.sampled_from(YAML_FRAGMENTS), st.text(max_size=3)), max_size=30
+).map("".join)
+
+
+def _read(text: str, loader: str) -> tuple[str, str]:
+    try:
+        data, _ = yamlcore.load(text, 64, loader)
+    except yaml.YAMLError as exc:
+        return "error", type(exc).__name__
+    return "data", repr(data)  # repr: NaN equals NaN
+
+
+@pytest.mark.skipif("c" not in yamlcore.LOADERS, reason="PyYAML is built without libyaml")
+@fuzz(400)
+@given(yaml_texts)
+def test_libyaml_reads_what_the_pure_parser_reads(text):
+    """What PyYAML's pure parser reads, libyaml reads to the same data (libyaml also accepts
+    some YAML that PyYAML wrongly refuses, such as a tab after a value)."""
+    pure = _read(text, "pure")
+    if pure[0] == "data":
+        assert _read(text, "c") == pure
+
+
+@fuzz(300)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([*YAML_FRAGMENTS, "1e3", "0o14", "1.0e3", "-2E5"]), st.text(max_size=3)
+        ),
+        max_size=8,
+    ).map("".join),
+    st.sampled_from(sorted(yamlcore.LOADERS)),
+)
+def test_rules_written_by_the_tool_read_back_unchanged(text, loader):
+    """``parse`` writes with ``yamlcore.dump``: text that YAML 1.2 would read as a number
+    (``1e3``, ``0o14``, which PyYAML's dumper leaves plain) is quoted, so it reads back as text."""
+    assume(not any(c in text for c in "\x85\u2028\u2029"))  # YAML folds these (see below)
+    data = {"text": text, "n": [1, 1.5, -0.0, None, True]}
+    assert yamlcore.load(yamlcore.dump(data), 64, loader)[0] == data
 
 
 @fuzz(80)

@@ -6,6 +6,7 @@ both ``eligibility screen`` (stderr, exit 2) and ``eligibility validate`` (stdou
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from eligibility import load_rules, screen
+from eligibility import load_rules, screen, yamlcore
 from eligibility.cli import main
 from eligibility.errors import InputError
 from eligibility.evaluate import build_facts
@@ -88,10 +89,115 @@ RULES_ERRORS = [
         "unsupported YAML (could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system')",
     ),
     (
-        "impossible YAML date",
-        HEAD + criterion("{kind: manual, reason: x}", text="x") + "    note: 2024-13-45\n",
+        "YAML timestamp tag",
+        HEAD
+        + criterion("{kind: manual, reason: x}", text="x")
+        + "    note: !!timestamp 2024-01-01\n",
         "line 10, column 11",
-        "cannot read '2024-13-45': month must be in 1..12",
+        "unsupported YAML (could not determine a constructor for the tag 'tag:yaml.org,2002:timestamp')",
+    ),
+    (
+        "YAML integer of 5000 digits",
+        HEAD + criterion("{kind: age, max: " + "1" * 5000 + "}"),
+        "line 9, column 28",
+        "cannot read '1111111111111111111111111111111111111111'…: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits",
+    ),
+    # YAML 1.1 implicit types are text under the YAML 1.2 core schema, and text is not a number
+    # or a flag (1:15 was 75, yes was true, 1_000 was 1000)
+    (
+        "YAML 1.1 sexagesimal 1:15",
+        HEAD + criterion("{kind: age, max: 1:15}"),
+        "criterion I1: line 9: $.criteria[0].rule.max",
+        "Input should be a valid number (got '1:15')",
+    ),
+    (
+        "YAML 1.1 boolean yes",
+        HEAD + criterion("{kind: condition, condition: HIV, active: yes}"),
+        "criterion I1: line 9: $.criteria[0].rule.active",
+        "Input should be a valid boolean (got 'yes')",
+    ),
+    (
+        "YAML 1.1 number 1_000",
+        HEAD
+        + criterion(
+            "{kind: lab, analyte: platelets, comparator: '>=', value: 1_000, unit: 10^9/L}"
+        ),
+        "criterion I1: line 9: $.criteria[0].rule.value",
+        "Input should be a valid number (got '1_000')",
+    ),
+    (
+        "quoted number",
+        HEAD + criterion("{kind: age, min: '18'}"),
+        "criterion I1: line 9: $.criteria[0].rule.min",
+        "Input should be a valid number (got '18')",
+    ),
+    (
+        "YAML !!bool yes",
+        HEAD + criterion("{kind: condition, condition: HIV, active: !!bool yes}"),
+        "line 9, column 53",
+        "cannot read 'yes': not a YAML 1.2 bool",
+    ),
+    (
+        "bidi override in a criterion id",
+        HEAD + criterion("{kind: age, minn: 18}", cid="I\u202e1"),
+        "criterion I<U+202E>1: line 9: $.criteria[0].rule.minn",
+        "unknown field",
+    ),
+    (
+        "byte order mark starting a line",
+        HEAD + criterion("{kind: pregnancy}") + "\ufeff" + criterion("{kind: pregnancy}", "I2"),
+        "line 10, column 1",
+        "byte order mark (U+FEFF) at the start of a line; remove it",
+    ),
+    # what validate accepted and screen could not evaluate (overflow, or a bound anything meets)
+    (
+        "window of 10^9 days",
+        HEAD
+        + criterion("{kind: condition, condition: HIV, within: {amount: 1000000000, unit: days}}"),
+        "criterion I1: line 9: $.criteria[0].rule.within",
+        "a window of 1000000000 days is longer than 54750 days (150 years)",
+    ),
+    (
+        "window of 151 years",
+        HEAD
+        + criterion("{kind: therapy, agents: [sorafenib], within: {amount: 151, unit: years}}"),
+        "criterion I1: line 9: $.criteria[0].rule.within",
+        "a window of 151 years is longer than 54750 days",
+    ),
+    (
+        "window of 1e309 months",
+        HEAD
+        + criterion("{kind: therapy, agents: [sorafenib], within: {amount: 1e309, unit: months}}"),
+        "criterion I1: line 9: $.criteria[0].rule.within.amount",
+        "number out of range (inf is not a finite number)",
+    ),
+    (
+        "age max 1e309",
+        HEAD + criterion("{kind: age, max: 1e309}"),
+        "criterion I1: line 9: $.criteria[0].rule.max",
+        "number out of range (inf is not a finite number)",
+    ),
+    (
+        "age max 1e300",
+        HEAD + criterion("{kind: age, max: 1e300}"),
+        "criterion I1: line 9: $.criteria[0].rule.max",
+        "Input should be less than or equal to 150",
+    ),
+    (
+        "negative platelet bound",
+        HEAD
+        + criterion("{kind: lab, analyte: platelets, comparator: '>=', value: -100, unit: 10^9/L}"),
+        "criterion I1: line 9: $.criteria[0].rule.value",
+        "a bound on platelet count cannot be negative (got -100)",
+    ),
+    (
+        "negative vital bound",
+        HEAD
+        + criterion(
+            "{kind: vital, name: systolic blood pressure, comparator: '<', value: -5, unit: mmHg}"
+        ),
+        "criterion I1: line 9: $.criteria[0].rule.value",
+        "a bound on systolic blood pressure cannot be negative (got -5)",
     ),
     (
         "YAML .nan",
@@ -179,6 +285,73 @@ def test_rules_error(tmp_path, capsys, name, text, where, message):
     out = capsys.readouterr().out
     assert out.startswith(prefix[len("error: ") :]) and message in out, out[:400]
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+LOADERS = sorted(yamlcore.LOADERS)  # ["c", "pure"], or ["pure"] where PyYAML lacks libyaml
+
+YAML_12 = [
+    # (plain scalar as written, value read): the YAML 1.2 core schema, not PyYAML's YAML 1.1
+    ("1:15", "1:15"),  # YAML 1.1: 75 (base 60)
+    ("012", 12),  # YAML 1.1: 10 (octal)
+    ("0o14", 12),
+    ("0x0C", 12),
+    ("1_000", "1_000"),  # YAML 1.1: 1000
+    ("1e3", 1000.0),  # YAML 1.1: the text "1e3"
+    ("-.5", -0.5),
+    ("1e309", math.inf),  # then refused as not finite
+    ("yes", "yes"),  # YAML 1.1: true
+    ("off", "off"),  # YAML 1.1: false
+    ("True", True),
+    ("FALSE", False),
+    ("~", None),
+    ("", None),
+    ("2024-01-01", "2024-01-01"),  # YAML 1.1: a date
+    ("2024-13-45", "2024-13-45"),  # YAML 1.1: an error
+    ("'012'", "012"),
+    ("!!float 12", 12.0),
+    ("!!str 12", "12"),
+]
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("written,value", YAML_12, ids=[row[0] or "empty" for row in YAML_12])
+def test_rules_yaml_is_read_as_yaml_1_2(loader, written, value):
+    data, _ = yamlcore.load(f"v: {written}\n", 64, loader)
+    assert data["v"] == value and type(data["v"]) is type(value)
+
+
+SAME_READING = [(row[0], row[1]) for row in RULES_ERRORS] + [
+    ("seed " + p.name, p.read_text(encoding="utf-8"))
+    for p in sorted((ROOT / "rules").glob("*.yaml"))
+]
+
+
+@pytest.mark.skipif("c" not in yamlcore.LOADERS, reason="PyYAML is built without libyaml")
+@pytest.mark.parametrize("name,text", SAME_READING, ids=[row[0] for row in SAME_READING])
+def test_rules_read_the_same_with_and_without_libyaml(tmp_path, monkeypatch, name, text):
+    """libyaml is only faster: the same data, lines and refusals as PyYAML's pure parser."""
+    path = write(tmp_path, text)
+    monkeypatch.setattr(yamlcore, "DEFAULT", "pure")
+    expected = rules_problems(path)
+    monkeypatch.setattr(yamlcore, "DEFAULT", "c")
+    assert rules_problems(path) == expected
+    if not expected:
+        pure, pure_nodes = yamlcore.load(text, 64, "pure")
+        data, nodes = yamlcore.load(text, 64, "c")
+        assert data == pure and _marks(nodes) == _marks(pure_nodes)
+
+
+def _marks(node: object) -> list[tuple[int, int]]:
+    """Line and column of every node, depth first."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append((n.start_mark.line, n.start_mark.column))
+        if isinstance(n.value, list):
+            stack.extend(
+                v for item in n.value for v in (item if isinstance(item, tuple) else (item,))
+            )
+    return out
 
 
 def test_rules_file_over_the_size_limit(tmp_path, capsys):
@@ -603,7 +776,9 @@ def test_every_documented_row_names_an_existing_test(request):
     if not any("::test_profile_error[" in n for n in collected):
         pytest.skip("run with the whole suite to see every test")
     missing = []
-    for tick in re.findall(r"`([^`]+)`", doc.read_text(encoding="utf-8")):
+    # Row by row: inline code wrapped over two lines of prose would pair the backticks wrongly.
+    rows = [line for line in doc.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    for tick in (t for row in rows for t in re.findall(r"`([^`]+)`", row)):
         short = re.fullmatch(r"([ERSV])\[(.+)\]", tick)
         if short and short.group(2) != "...":
             if f"{SHORTHAND[short.group(1)]}[{short.group(2)}]" not in collected:

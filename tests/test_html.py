@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ICC, PATIENTS
 from eligibility.batch import compile_file
@@ -219,3 +220,44 @@ def test_terminal_table_folds_long_tokens_instead_of_cutting_them(width: int) ->
         line.split("│")[3].strip() for line in text.splitlines() if line.count("│") == 5
     )
     assert LONG_URL in column
+
+
+RLO, PDF, LRI, PDI, RLM = "\u202e", "\u202c", "\u2066", "\u2069", "\u200f"
+BIDI = [
+    # (output, command, profile file, options, how <U+202E> is written, what it shows)
+    ("table", "screen", "p.json", [], "<U+202E>", "text id patient"),
+    ("worksheet", "screen", "p.json", ["--format", "html"], "&lt;U+202E&gt;", "text id patient"),
+    ("cohort table", "screen", "p.jsonl", [], "<U+202E>", "patient"),
+    ("funnel", "funnel", "p.jsonl", [], "<U+202E>", "text id"),
+]
+
+
+@pytest.mark.parametrize("name,command,fname,options,rlo,parts", BIDI, ids=[row[0] for row in BIDI])
+def test_bidi_controls_are_shown_escaped(tmp_path, name, command, fname, options, rlo, parts):
+    """Overrides and isolates in criteria text, ids and profile values are shown as <U+202E>
+    in everything a person reads; a mark (RLM) is kept; JSON keeps the raw text."""
+    rules = load_rules(ICC).model_dump(by_alias=True, exclude_none=True)
+    rules["criteria"][0]["text"] = f"age {RLO}81 ≤{PDF} and {LRI}x{PDI} {RLM}"
+    rules["criteria"][0]["id"] = f"I{RLO}1"
+    rules_path = tmp_path / "r.yaml"
+    rules_path.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    profile = json.loads((PATIENTS / "p10_eligible_icc.json").read_text(encoding="utf-8"))
+    profile["id"] = f"P{RLO}10"
+    (tmp_path / fname).write_text(json.dumps(profile) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    inputs = [command, str(rules_path), str(tmp_path / fname), "-o", str(out)]
+    main([*inputs, *options])
+    shown = out.read_text(encoding="utf-8")
+    assert not any(c in shown for c in (RLO, PDF, LRI, PDI)), shown
+    esc = {c: rlo.replace("202E", f"{ord(c):04X}") for c in (RLO, PDF, LRI, PDI)}
+    expected = {
+        "text": [esc[RLO] + "81", "≤" + esc[PDF], esc[LRI] + "x" + esc[PDI]],
+        "id": [f"I{esc[RLO]}1"],
+        "patient": [f"P{esc[RLO]}10"],
+    }
+    for part in parts.split():
+        assert all(e in shown for e in expected[part]), (part, shown)
+    if name in ("table", "worksheet"):
+        assert RLM in shown  # a mark reorders nothing: kept
+    main([*inputs, "--format", "json"])
+    assert RLO in out.read_text(encoding="utf-8")  # JSON is data: the raw text

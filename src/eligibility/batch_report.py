@@ -19,7 +19,7 @@ from rich.text import Text
 
 from . import __version__
 from .batch import Row
-from .display import display_text
+from .display import display_text, escape_controls
 from .funnel import Funnel
 from .report import STATUS_STYLE, VERDICT_STYLE
 
@@ -127,25 +127,25 @@ def summary_table(rows: list[Row]) -> Table:
     for row in rows:
         if row.error is not None:
             table.add_row(
-                row.source,
-                row.trial or "",
+                escape_controls(row.source),
+                escape_controls(row.trial or ""),
                 "",
                 Text("ERROR", style="bold magenta"),
                 "",
                 "",
                 "",
                 "",
-                row.error,
+                escape_controls(row.error),
             )
             continue
         c = row.counts
         table.add_row(
-            row.patient or "",
-            row.trial or "",
+            escape_controls(row.patient or ""),
+            escape_controls(row.trial or ""),
             row.as_of.isoformat() if row.as_of else "",
             Text(row.verdict.upper(), style=VERDICT_STYLE.get(row.verdict, "")),
             *(str(c[s]) for s in ("pass", "fail", "unknown", "review")),
-            ", ".join(row.failed),
+            escape_controls(", ".join(row.failed)),
         )
     return table
 
@@ -162,7 +162,7 @@ def totals_line(verdicts: Counter[str]) -> str:
 def funnel_table(funnel: Funnel, width: int = 130) -> Table:
     """Per criterion in order: counts by status and the patients still in the running."""
     table = Table(
-        title=f"{funnel.trial} — {funnel.screened} patient(s) screened",
+        title=escape_controls(f"{funnel.trial} — {funnel.screened} patient(s) screened"),
         caption="Remaining: patients with no failing criterion up to and including this one.",
     )
     table.add_column("#", justify="right", no_wrap=True)
@@ -175,7 +175,7 @@ def funnel_table(funnel: Funnel, width: int = 130) -> Table:
         "Source text", overflow="ellipsis", no_wrap=True, max_width=max(10, min(70, width - 66))
     )
     for i, (step, left) in enumerate(zip(funnel.steps, funnel.remaining(), strict=True), 1):
-        label = f"{'I' if step.section == 'inclusion' else 'E'}: {step.id}"
+        label = escape_controls(f"{'I' if step.section == 'inclusion' else 'E'}: {step.id}")
         table.add_row(
             str(i),
             label,
@@ -191,6 +191,7 @@ def render_funnels(funnels: list[Funnel], console: Console) -> None:
         console.print(funnel_table(f, console.width))
         v = f.verdicts
         console.print(
-            f"{f.trial}: {v['eligible']} eligible, {v['ineligible']} ineligible, "
+            escape_controls(f"{f.trial}: ")
+            + f"{v['eligible']} eligible, {v['ineligible']} ineligible, "
             f"{v['indeterminate']} indeterminate"
         )

@@ -491,11 +491,10 @@ def cmd_vocab(args: argparse.Namespace) -> int:
 
 
 def _dump_rules(ruleset: RuleSet) -> str:
-    import yaml
+    from .yamlcore import dump
 
     data = ruleset.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    data = {"schema_version": ruleset.schema_version, **data}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return dump({"schema_version": ruleset.schema_version, **data})
 
 
 def _output_dir(output: str | None) -> Path | None:

@@ -3,11 +3,12 @@
 Every failure becomes an ``InputError`` naming the file, the field path (``$.labs[0].value``,
 with the YAML line where known) and the problem in words a coordinator can act on.
 
-Nothing read here is trusted. Files are read up to a size limit, YAML is composed by a
-``SafeLoader`` that refuses aliases (the "billion laughs"), deep nesting and duplicate keys
-before any object is built, and every string and number is checked once for what would
-otherwise surface later as a crash or a silently different result (control characters,
-unpaired surrogates, infinities). The limits are module constants, documented in SECURITY.md.
+Nothing read here is trusted. Files are read up to a size limit, YAML is read with the 1.2
+core schema by a composer that refuses aliases (the "billion laughs"), deep nesting and
+duplicate keys before any object is built (``yamlcore``), and every string and number is
+checked once for what would otherwise surface later as a crash or a silently different result
+(control characters, unpaired surrogates, infinities). The limits are module constants,
+documented in SECURITY.md.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from typing import IO, Any
 import yaml
 from pydantic import ValidationError
 
+from . import yamlcore
+from .display import escape_controls
 from .errors import InputError
 from .model import RuleSet
 from .patient import Patient
 
 MAX_RULES_BYTES = 1024 * 1024
-"""A rules file: the largest seed is 15 KB; pure-Python YAML reads 1 MiB in about 3 s."""
+"""A rules file: the largest seed is 15 KB; 1 MiB reads in under a second with libyaml
+(``bench/rules_loader.py`` compares it with the pure-Python parser)."""
 MAX_JSON_BYTES = 16 * 1024 * 1024
 """A JSON profile, or a JSON list of profiles."""
 MAX_JSONL_LINE_BYTES = 1024 * 1024
@@ -195,71 +199,11 @@ def _bad_text(text: str) -> str | None:
 # --- YAML ---------------------------------------------------------------------------------
 
 
-class _Refused(yaml.MarkedYAMLError):
-    """Valid YAML that a rules file may not contain (aliases, deep nesting, duplicate keys)."""
-
-
-class RulesLoader(yaml.SafeLoader):
-    """``SafeLoader`` that checks while composing, before anything is built or expanded.
-
-    Aliases are refused outright: rules files are reviewed line by line, and an alias makes a
-    reviewer read one place and the evaluator use another (and ``*a`` nested in ``&b`` lists is
-    the billion-laughs bomb). Duplicate keys are refused because PyYAML would keep the last one
-    silently. Construction errors (a date such as 2024-13-45) are located at their node.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise _Refused(
-                problem=f"alias *{event.anchor} is not allowed in a rules file (write it out)",
-                problem_mark=event.start_mark,
-            )
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(
-                    problem=f"nested deeper than {MAX_DEPTH} levels",
-                    problem_mark=self.peek_event().start_mark,
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def compose_mapping_node(self, anchor: Any) -> Any:  # type: ignore[override]
-        node = super().compose_mapping_node(anchor)
-        seen: dict[tuple[str, str], int] = {}
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                k = (key.tag, key.value)
-                if k in seen:
-                    raise _Refused(
-                        problem=f"duplicate key {key.value!r} (first on line {seen[k]})",
-                        problem_mark=key.start_mark,
-                    )
-                seen[k] = key.start_mark.line + 1
-        return node
-
-    def construct_object(self, node: Any, deep: bool = False) -> Any:  # type: ignore[override]
-        try:
-            return super().construct_object(node, deep)
-        except yaml.YAMLError:
-            raise
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise _Refused(
-                problem=f"cannot read {_shown(node.value)}: {exc}", problem_mark=node.start_mark
-            ) from None
-
-
 def _yaml_error(exc: yaml.YAMLError, file: str) -> InputError:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if isinstance(exc, _Refused):
+    if isinstance(exc, yamlcore.Refused):
         return InputError(problem, file, where)
     if isinstance(exc, yaml.constructor.ConstructorError):
         return InputError(f"unsupported YAML ({problem}); rules hold plain data", file, where)
@@ -270,25 +214,13 @@ def _yaml_load(text: str, file: str) -> list[tuple[Any, yaml.Node]]:
     """Each document's data and composed node tree (kept to turn field paths into line numbers).
 
     A file may hold several documents (``parse`` of several studies writes one a study); empty
-    ones (a stray ``---``) are dropped.
+    ones (a stray ``---``) are dropped. YAML 1.2 core schema, aliases, deep nesting and duplicate
+    keys refused: see ``yamlcore``.
     """
-    loader: RulesLoader | None = None
-    docs: list[tuple[Any, yaml.Node]] = []
     try:
-        loader = RulesLoader(text)  # the reader already rejects NUL and other specials here
-        while loader.check_node():
-            node = loader.get_node()
-            data = loader.construct_document(node)
-            if data is not None:
-                docs.append((data, node))
+        return yamlcore.load_all(text, MAX_DEPTH)  # the reader rejects NUL and other specials
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file) from None
-    except RecursionError:
-        raise InputError(f"nested deeper than {MAX_DEPTH} levels", file) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return docs
 
 
 _PATH_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
@@ -328,7 +260,9 @@ def _criterion_id(data: Any, path: str) -> str | None:
     i = int(m.group(1))
     item = items[i] if i < len(items) else None
     cid = item.get("id") if isinstance(item, dict) else None
-    return cid if isinstance(cid, str) and cid and not _bad_text(cid) and len(cid) <= 40 else None
+    if isinstance(cid, str) and cid and not _bad_text(cid) and len(cid) <= 40:
+        return escape_controls(cid)  # the error line reaches a terminal
+    return None
 
 
 def _where(node: yaml.Node | None, data: Any, path: str) -> str:

@@ -4,15 +4,32 @@ Every rule kind is its own pydantic class with a ``kind`` literal, joined in the
 discriminated union, so a rules file is validated by shape and nothing downstream handles dicts.
 Rules describe a *fact about the patient*; section polarity (exclusion) is applied once, at the
 criterion level, by the evaluator.
+
+A rule that loads can be evaluated: types are strict (``"18"`` is not 18, ``"yes"`` is not true),
+numbers are finite, and bounds are plausible (ages 0–150, windows up to ``MAX_WINDOW_DAYS``, no
+negative bound on a vocabulary analyte, which every result would meet). Rules hold no dates.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from . import vocab
+from .limits import MAX_WINDOW_DAYS
 
 SCHEMA_VERSION = 1
+MAX_AGE_YEARS = 150
+"""The largest age bound a rule may state (profiles record 0–130)."""
 
 Comparator = Literal["<", "<=", ">", ">="]
 Section = Literal["inclusion", "exclusion"]
@@ -23,9 +40,10 @@ IfAbsent = Literal["absent", "unknown"]
 
 
 class _Strict(BaseModel):
-    """Unknown keys are errors: a typo in a reviewed rules file must not vanish."""
+    """Unknown keys are errors: a typo in a reviewed rules file must not vanish. Strict types:
+    a YAML 1.1 spelling read as text (``1:15``, ``yes``) is an error, never coerced."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _RuleBase(_Strict):
@@ -51,6 +69,16 @@ class Window(_Strict):
             self.amount * {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}[self.unit]
         )
 
+    @model_validator(mode="after")
+    def _plausible(self) -> Window:
+        # Date arithmetic overflows near 10^9 days; no record spans more than a long life.
+        if self.days() > MAX_WINDOW_DAYS:
+            raise ValueError(
+                f"a window of {self.describe()} is longer than {MAX_WINDOW_DAYS} days "
+                f"({MAX_WINDOW_DAYS // 365} years)"
+            )
+        return self
+
     def describe(self) -> str:
         amount = int(self.amount) if float(self.amount).is_integer() else self.amount
         unit = self.unit[:-1] if amount == 1 else self.unit
@@ -70,8 +98,8 @@ class AgeRule(_RuleBase):
     """
 
     kind: Literal["age"] = "age"
-    min: float | None = Field(default=None, ge=0)
-    max: float | None = Field(default=None, ge=0)
+    min: float | None = Field(default=None, ge=0, le=MAX_AGE_YEARS)
+    max: float | None = Field(default=None, ge=0, le=MAX_AGE_YEARS)
     min_inclusive: bool = True
     max_inclusive: bool = True
 
@@ -148,6 +176,11 @@ class LabRule(_RuleBase):
     multiple: float | None = Field(default=None, gt=0)
     of: Limit | None = None
 
+    @field_validator("value")
+    @classmethod
+    def _sign(cls, v: float | None, info: ValidationInfo) -> float | None:
+        return _not_below_zero(v, info.data.get("analyte"))
+
     @model_validator(mode="after")
     def _check(self) -> LabRule:
         absolute = self.value is not None
@@ -161,11 +194,26 @@ class LabRule(_RuleBase):
         return self
 
 
+def _not_below_zero(value: float | None, name: object) -> float | None:
+    """Every vocabulary analyte is a non-negative quantity (as profiles are checked): a
+    negative bound is met by every result or by none, so it is a typo, not a criterion."""
+    if value is not None and value < 0 and isinstance(name, str):
+        a = vocab.analyte(name)
+        if a is not None:
+            raise ValueError(f"a bound on {a.name} cannot be negative")
+    return value
+
+
 class _NumericBound(_RuleBase):
     name: str = Field(min_length=1)
     comparator: Comparator
     value: float
     unit: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _sign(cls, v: float, info: ValidationInfo) -> float | None:
+        return _not_below_zero(v, info.data.get("name"))
 
 
 class VitalRule(_NumericBound):

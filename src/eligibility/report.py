@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .display import display_text
+from .display import display_text, escape_controls
 from .result import EVIDENCE_MARK, ScreeningResult
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow", "review": "cyan"}
@@ -25,7 +25,7 @@ def to_json(result: ScreeningResult | dict[str, Any], indent: int | None = 2) ->
 def summary_line(result: ScreeningResult) -> Text:
     c = result.counts
     line = Text()
-    line.append(f"{result.patient} · {result.trial} · as of {result.as_of.isoformat()}: ")
+    line.append(escape_controls(f"{result.patient} · {result.trial} · as of {result.as_of}: "))
     line.append(result.verdict.upper(), style=VERDICT_STYLE[result.verdict])
     line.append(
         f"  ({c.get('pass', 0)} pass, {c.get('fail', 0)} fail, "
@@ -36,7 +36,9 @@ def summary_line(result: ScreeningResult) -> Text:
 
 def render_table(result: ScreeningResult, console: Console) -> None:
     table = Table(
-        title=Text(f"{result.trial} — patient {result.patient}"), show_lines=True, expand=True
+        title=Text(escape_controls(f"{result.trial} — patient {result.patient}")),
+        show_lines=True,
+        expand=True,
     )
     table.add_column("Criterion", no_wrap=True)
     table.add_column("Status", no_wrap=True)
@@ -50,9 +52,10 @@ def render_table(result: ScreeningResult, console: Console) -> None:
             reason += "\n→ evidence (does not decide): " + line
         if c.missing and c.status == "unknown":
             reason += "\n→ collect: " + ", ".join(c.missing)
-        label = Text(c.id)
+        label = Text(escape_controls(c.id))
         label.append("\n" + ("incl." if c.section == "inclusion" else "excl."), style="dim")
-        # Criteria text is untrusted: Text() keeps "[…]" literal instead of parsing it as markup.
+        # Criteria text is untrusted: Text() keeps "[…]" literal instead of parsing it as markup,
+        # and bidirectional controls are shown as <U+202E> rather than reordering the row.
         status = Text(c.status.upper(), style=STATUS_STYLE[c.status])
         table.add_row(label, status, Text(display_text(c.text)), Text(display_text(reason)))
     console.print(table)

@@ -3,7 +3,7 @@
 Made for paper: status is a word and a symbol (colour only repeats it), every criterion shows
 its source text, reason, evidence and what to collect, and there is room for initials. No
 scripts, fonts or images are referenced. Criteria text and profile values are untrusted, so
-everything is HTML-escaped.
+everything is HTML-escaped, and bidirectional controls (U+202E …) are shown as ``<U+202E>``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from html import escape
 
-from .display import display_text
+from .display import display_text, escape_controls
 from .result import EVIDENCE_MARK, CriterionResult, Evidence, ScreeningResult
 
 STATUS_MARK = {
@@ -56,7 +56,8 @@ ul { margin: 0; padding-left: 1.1em; }
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """Every value shown goes through here: HTML-escaped, bidirectional controls made visible."""
+    return escape(escape_controls(str(value)), quote=True)
 
 
 def _evidence(items: Iterable[Evidence]) -> str:
