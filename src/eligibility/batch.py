@@ -19,7 +19,14 @@ from typing import Any, Literal
 from . import __version__
 from . import today as _today
 from .errors import InputError
-from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
+from .evaluate import (
+    CompiledTrial,
+    Options,
+    build_facts,
+    compile_rules,
+    evaluate,
+    review_warnings,
+)
 from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
 from .loaders import iter_patients, load_rules
 from .model import RuleSet
@@ -168,6 +175,7 @@ class Row:
     rules_sha256: str | None = None
     error: str | None = None
     result: ScreeningResult | None = None
+    warnings: tuple[str, ...] = ()  # as ``ScreeningResult.warnings``, on both paths
 
     @property
     def counts(self) -> dict[str, int]:
@@ -210,16 +218,21 @@ def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
     return trials, errors
 
 
-def screen_one(trial: Trial, facts: Any, source: str, *, detail: bool) -> Row:
-    """Screen indexed facts against one trial: detailed (with reasons) or truth-only."""
+def screen_one(
+    trial: Trial, facts: Any, source: str, *, detail: bool, screened: frozenset[str] = frozenset()
+) -> Row:
+    """Screen indexed facts against one trial: detailed (with reasons) or truth-only.
+    ``screened``: every trial id of the run (a review of one of them is not a stray)."""
     if detail:
-        result = evaluate(trial.compiled, facts)
+        result = evaluate(trial.compiled, facts, screened)
         statuses = tuple(c.status for c in result.criteria)
         verdict = result.verdict
+        warnings = result.warnings
     else:
         result = None
         statuses = tuple(fast_status(trial.fast, facts))
         verdict = verdict_of(list(statuses))
+        warnings = review_warnings(facts.patient, trial.compiled, screened)
     failed = tuple(i for i, s in zip(trial.fast.ids, statuses, strict=True) if s == "fail")
     return Row(
         source,
@@ -232,6 +245,7 @@ def screen_one(trial: Trial, facts: Any, source: str, *, detail: bool) -> Row:
         trial.sha256,
         None,
         result,
+        warnings,
     )
 
 
@@ -251,6 +265,7 @@ def screen_records(
     """
     options = options or Options()
     fallback = today or _today()
+    screened = frozenset(t.trial_id for t in trials)
     for record in records:
         item = record.item
         if isinstance(item, InputError):
@@ -259,7 +274,7 @@ def screen_records(
         when = as_of or item.screening_date or fallback
         facts = build_facts(item, when, options) if detail else index_fast(item, when, options)
         for trial in trials:
-            yield screen_one(trial, facts, record.source, detail=detail)
+            yield screen_one(trial, facts, record.source, detail=detail, screened=screened)
 
 
 def screen_many(

@@ -75,15 +75,18 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 def _screen_single(args: argparse.Namespace, rules_path: Path, patient_path: Path) -> int:
     from .batch import compile_file
-    from .evaluate import Options, build_facts, evaluate
+    from .evaluate import DEFAULT_MAX_LAB_AGE_DAYS, Options, build_facts, evaluate
     from .loaders import load_patient
     from .report import render_table, to_json
 
     trial = compile_file(rules_path)
     item = load_patient(patient_path)
     when = args.as_of or item.screening_date or today()
-    options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
+    age = DEFAULT_MAX_LAB_AGE_DAYS if args.max_lab_age is None else args.max_lab_age
+    options = Options(if_absent=args.if_absent, max_lab_age_days=age)
     result = evaluate(trial.compiled, build_facts(item, when, options))
+    for warning in result.warnings:
+        _stderr().print(f"warning: {patient_path}: {warning}", markup=False)
     with _output(args) as out:
         if args.format == "json":
             out.write(to_json(result) + "\n")
@@ -165,7 +168,7 @@ def _cohort_rows(
 ) -> tuple[list[Trial], Iterator[Row], Progress | None]:
     """Trials, then rows (error rows for bad inputs first), with problems echoed to stderr."""
     from .batch import error_row, iter_records, load_trials, screen_records
-    from .evaluate import Options
+    from .evaluate import DEFAULT_MAX_LAB_AGE_DAYS, Options
 
     err = _stderr()
     if not inputs.rules and not inputs.errors:
@@ -173,7 +176,8 @@ def _cohort_rows(
     if not inputs.patients and not inputs.errors:
         raise EligibilityError("no patient profile given (.json or .jsonl, or a directory)")
     trials, bad_trials = load_trials(inputs.rules)
-    options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
+    age = DEFAULT_MAX_LAB_AGE_DAYS if args.max_lab_age is None else args.max_lab_age
+    options = Options(if_absent=args.if_absent, max_lab_age_days=age)
     records = iter_records(inputs.patients)
     progress = _progress(args, _count_records(inputs.patients) * max(len(trials), 1))
 
@@ -186,9 +190,16 @@ def _cohort_rows(
         )
 
     def reported() -> Iterator[Row]:
+        source, said = "", set[str]()  # a record's warnings once each (rows come record by record)
         for row in rows():
             if row.error is not None:
                 err.print(f"skipped: {row.error}", markup=False)
+            if row.source != source:
+                source, said = row.source, set()
+            for w in row.warnings:
+                if w not in said:
+                    said.add(w)
+                    err.print(f"warning: {row.source}: {w}", markup=False)
             if progress is not None:
                 progress.advance(0, 1 if row.error is None else max(len(trials), 1))
             yield row

@@ -8,7 +8,7 @@ normalised); a patient is indexed once into ``Facts``. Evaluating is then a pure
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -35,6 +35,7 @@ from .model import (
     TherapyRule,
     VitalRule,
     Window,
+    iter_rules,
 )
 from .patient import ConditionEntry, Patient, Review, Treatment
 from .result import (
@@ -53,17 +54,28 @@ T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
 # --- options and facts --------------------------------------------------------------------
 
 
+DEFAULT_MAX_LAB_AGE_DAYS = 90
+"""A lab or vital result older than this before the as-of date does not decide a criterion:
+screening asks for current values, and a four-year-old ALT says little about the liver today."""
+
+
 @dataclass(frozen=True)
 class Options:
     """User-switchable assumptions, stated in every reason they affect.
 
-    ``if_absent``: what a condition or therapy missing from the profile means — ``absent``
-    (the lists are complete: "no HIV infection recorded" passes) or ``unknown``.
-    ``max_lab_age_days``: results older than this before the as-of date are ignored (None: any).
+    ``if_absent``: what a condition or therapy missing from a recorded list means — ``absent``
+    (the lists are complete: "no HIV infection recorded" passes) or ``unknown``. A list that
+    is not in the profile at all is never complete: its rules are ``unknown``.
+    ``max_lab_age_days``: results older than this before the as-of date do not decide; the
+    rule is ``unknown``, naming the stale result (None: any age).
     """
 
     if_absent: IfAbsent = "absent"
-    max_lab_age_days: int | None = None
+    max_lab_age_days: int | None = DEFAULT_MAX_LAB_AGE_DAYS
+
+    def __post_init__(self) -> None:
+        if self.max_lab_age_days is not None and self.max_lab_age_days < 0:
+            raise ValueError(f"max_lab_age_days cannot be negative ({self.max_lab_age_days})")
 
 
 class Observation(NamedTuple):
@@ -108,7 +120,12 @@ class Facts:
     unresolved_conditions: tuple[str, ...]
     treatments: tuple[Resolved, ...]
     unresolved_treatments: tuple[str, ...]
-    reviews: dict[tuple[str, str], tuple[int, Review]]
+    # (trial, criterion) -> every review of it with its index, in profile order
+    reviews: dict[tuple[str, str], tuple[tuple[int, Review], ...]]
+    # per analyte: the newest result older than the age limit, and the undated results; such
+    # results never decide, but a reason names them
+    stale: dict[str, Observation]
+    undated: dict[str, tuple[Observation, ...]]
 
 
 def completed_years(birth: date, on: date) -> int:
@@ -168,40 +185,72 @@ def _newest_first(o: Observation) -> date:
     return o.date or date.min
 
 
+def oldest_result_date(as_of: date, options: Options) -> date:
+    """The first day a result may be dated and still decide (``date.min``: no limit)."""
+    days = options.max_lab_age_days
+    if days is None or days >= as_of.toordinal():
+        return date.min
+    return as_of - timedelta(days=days)
+
+
+def age_disagreement(patient: Patient, as_of: date) -> str | None:
+    """Why the recorded ``age`` and ``birth_date`` cannot both be right at the as-of date, or
+    None. With a ``screening_date`` in the file the loader has already compared them there;
+    without one they can be compared only now, and either would be a guess."""
+    born, age = patient.birth_date, patient.age
+    if born is None or age is None or patient.screening_date is not None or born > as_of:
+        return None
+    years = completed_years(born, as_of)
+    if math.floor(age) == years:
+        return None
+    return (
+        f"age {fmt(age)} as recorded disagrees with birth date {born.isoformat()} "
+        f"({years} completed years on {as_of.isoformat()})"
+    )
+
+
 def build_facts(patient: Patient, as_of: date, options: Options | None = None) -> Facts:
-    """Index a profile once: observations by analyte (newest first), concepts resolved."""
+    """Index a profile once: observations by analyte (newest first), concepts resolved.
+
+    Results dated after the as-of date are left out; undated ones, and those older than the
+    age limit, are kept aside (they never decide, but reasons name them)."""
     options = options or Options()
-    oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
+    oldest = oldest_result_date(as_of, options)
     obs: dict[str, list[Observation]] = {}
+    stale: dict[str, Observation] = {}
+    undated: dict[str, list[Observation]] = {}
     unresolved: list[str] = []
+
+    def add(aid: str, o: Observation) -> None:
+        d = o.date
+        if d is None:
+            undated.setdefault(aid, []).append(o)
+        elif d < oldest:
+            if aid not in stale or d > stale[aid].date:  # type: ignore[operator]
+                stale[aid] = o
+        elif d <= as_of:
+            found = obs.get(aid)
+            if found is None:
+                obs[aid] = [o]
+            else:
+                found.append(o)
+
     for i, lab in enumerate(patient.labs):
         aid = _analyte_id(lab.test)
         if aid is None:
             unresolved.append(lab.test)
             continue
-        d = lab.date
-        if d is not None and (d > as_of or (oldest and d < oldest)):
-            continue  # after the as-of date, or older than the user's limit
-        o = Observation(f"$.labs[{i}]", lab.test, lab.value, lab.unit, d, lab.ref_low, lab.ref_high)
-        found = obs.get(aid)
-        if found is None:
-            obs[aid] = [o]
-        else:
-            found.append(o)
+        path = f"$.labs[{i}]"
+        add(
+            aid,
+            Observation(path, lab.test, lab.value, lab.unit, lab.date, lab.ref_low, lab.ref_high),
+        )
     for i, v in enumerate(patient.vitals):
         aid = _analyte_id(v.name)
         if aid is None:
             unresolved.append(v.name)
             continue
-        d = v.date
-        if d is not None and (d > as_of or (oldest and d < oldest)):
-            continue
-        o = Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, d)
-        found = obs.get(aid)
-        if found is None:
-            obs[aid] = [o]
-        else:
-            found.append(o)
+        add(aid, Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, v.date))
     ordered = {
         k: (v[0],) if len(v) == 1 else tuple(sorted(v, key=_newest_first, reverse=True))
         for k, v in obs.items()
@@ -212,9 +261,12 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
         crcl = _derived_creatinine_clearance(patient, as_of, ordered)
         if crcl is not None:
             ordered["creatinine_clearance"] = (crcl,)
-    conds, bad_conds = _resolve_conditions(patient.conditions)
-    treats, bad_treats = _resolve_treatments(patient.treatments)
-    reviews = {(r.trial, r.criterion): (i, r) for i, r in enumerate(patient.reviews)}
+    conds, bad_conds = _resolve_conditions(patient.conditions or [])
+    treats, bad_treats = _resolve_treatments(patient.treatments or [])
+    reviews: dict[tuple[str, str], tuple[tuple[int, Review], ...]] = {}
+    for i, r in enumerate(patient.reviews):
+        key = (r.trial, r.criterion)
+        reviews[key] = (*reviews.get(key, ()), (i, r))
     return Facts(
         patient,
         as_of,
@@ -226,6 +278,8 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
         treats,
         bad_treats,
         reviews,
+        stale,
+        {k: tuple(v) for k, v in undated.items()},
     )
 
 
@@ -238,7 +292,7 @@ def _derived_creatinine_clearance(
     from .derive import age_years, creatinine_clearance_cg
 
     scr, weight = obs.get("creatinine"), obs.get("body_weight")
-    if not scr or not weight or patient.sex is None:
+    if not scr or not weight or patient.sex is None or age_disagreement(patient, as_of):
         return None
     if patient.birth_date is not None and patient.birth_date <= as_of:
         age: float = age_years(patient.birth_date, as_of)
@@ -409,16 +463,32 @@ def _compile_manual(rule: ManualRule, where: Where) -> Check:
                 o.evidence,
                 (line,),
             )
-        i, review = found
-        holds = (review.status == "pass") == (where.section == "inclusion")
+        evidence = tuple(
+            Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in found
+        )
+        said = "; ".join(_review_text(r) for _, r in found)
+        if len({r.status for _, r in found}) > 1:
+            # which one counts would depend on the order they are listed in: neither does
+            return Outcome(
+                U,
+                f"{len(found)} reviews of this criterion disagree: {said}",
+                ("one agreed reviewer's decision",),
+                evidence,
+            )
+        status = found[0][1].status
+        holds = (status == "pass") == (where.section == "inclusion")
         truth = T if holds != where.negated else F
-        who = f" by {review.by}" if review.by else ""
-        when = f" on {review.date.isoformat()}" if review.date else ""
-        note = f": {review.note}" if review.note else ""
-        ev = Evidence(f"$.reviews[{i}]", "review", review.status, None, review.date)
-        return Outcome(truth, f"reviewed{who}{when} as {review.status}{note}", (), (ev,))
+        agree = f" ({len(found)} reviews agree)" if len(found) > 1 else ""
+        return Outcome(truth, f"{said}{agree}", (), evidence)
 
     return check
+
+
+def _review_text(review: Review) -> str:
+    who = f" by {review.by}" if review.by else ""
+    when = f" on {review.date.isoformat()}" if review.date else ""
+    note = f": {review.note}" if review.note else ""
+    return f"reviewed{who}{when} as {review.status}{note}"
 
 
 def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
@@ -528,6 +598,17 @@ def _compile_age(rule: AgeRule) -> Check:
 
     def check(facts: Facts) -> Outcome:
         p = facts.patient
+        conflict = age_disagreement(p, facts.as_of)
+        if conflict is not None:
+            return Outcome(
+                U,
+                f"{conflict}; needs {needs}",
+                ("confirmed birth date",),
+                (
+                    Evidence("$.age", "age", p.age, "years"),
+                    Evidence("$.birth_date", "birth date", str(p.birth_date)),
+                ),
+            )
         if p.birth_date is not None:
             if p.birth_date > facts.as_of:
                 return Outcome(
@@ -683,6 +764,21 @@ def _compile_child_pugh(rule: ChildPughRule) -> Check:
     return check
 
 
+@lru_cache(maxsize=1024)
+def foreign_unit(unit: str | None, analyte_id: str) -> str | None:
+    """Why a result's unit is not one the analyte is measured in (it does not convert to the
+    analyte's own unit), or None. A missing unit is not foreign: a multiple of the lab's own
+    normal range needs no unit when both are in the same one."""
+    if not (unit or "").strip():
+        return None
+    a = vocab.analyte(analyte_id)
+    try:
+        vocab.conversion(unit, a.unit if a else None, analyte_id)
+    except vocab.UnitError as exc:
+        return str(exc)
+    return None
+
+
 def display_name(a: vocab.Analyte) -> str:
     """The name a coordinator reads: "platelet count", but "ALT" rather than the long form."""
     if len(a.name) <= 20:
@@ -718,7 +814,7 @@ def _latest(facts: Facts, analyte_id: str) -> Observation | None:
 
 
 def _latest_day(facts: Facts, analyte_id: str) -> tuple[Observation, ...]:
-    """Every result of the newest date (or every undated one, when none is dated)."""
+    """Every result of the newest date."""
     found = facts.observations.get(analyte_id, ())
     n = 1
     while n < len(found) and found[n].date == found[0].date:
@@ -726,16 +822,15 @@ def _latest_day(facts: Facts, analyte_id: str) -> tuple[Observation, ...]:
     return found[:n]
 
 
+def _values(results: Iterable[Observation]) -> str:
+    return ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in results)
+
+
 def _same_day(short: str, needs: str, day: tuple[Observation, ...], outs: list[Outcome]) -> Outcome:
     """Several results on the newest date: which one counts would be a guess, so they decide
     only together: their common truth, else ``unknown`` naming the conflict."""
-    values = ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in day)
-    d = day[0].date
-    results = (
-        f"{len(day)} {short} results on {d.isoformat()}"
-        if d
-        else f"{len(day)} undated {short} results"
-    )
+    values = _values(day)
+    results = f"{len(day)} {short} results{_on(day[0].date)}"
     missing, evidence = _combine_missing(outs), _evidence(outs)
     truths = {o.truth for o in outs}
     if len(truths) == 1:
@@ -753,14 +848,37 @@ def _same_day(short: str, needs: str, day: tuple[Observation, ...], outs: list[O
 def _on_latest_day(
     facts: Facts, analyte_id: str, short: str, needs: str, one: Callable[[Observation], Outcome]
 ) -> Outcome:
-    """``one`` applied to the newest result; see ``_same_day`` when there are several."""
+    """``one`` applied to the newest result; see ``_same_day`` when there are several.
+
+    Undated results and results older than the age limit never decide: with nothing else the
+    rule is ``unknown``, naming them and asking for a current (dated) result."""
     day = _latest_day(facts, analyte_id)
+    undated = facts.undated.get(analyte_id, ())
+    ignored = ""
+    if undated:
+        plural = "s" if len(undated) > 1 else ""
+        ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
     if not day:
+        stale = facts.stale.get(analyte_id)
+        if stale is not None:
+            since = oldest_result_date(facts.as_of, facts.options).isoformat()
+            reason = (
+                f"{short} {fmt(stale.value)} {stale.unit or ''}".rstrip()
+                + f"{_on(stale.date)} is older than {facts.options.max_lab_age_days} days before "
+                f"{facts.as_of.isoformat()}{ignored}; needs {needs}"
+            )
+            missing = (f"current {short} result (on or after {since})",)
+            return Outcome(U, reason, missing, (stale.evidence(), *(o.evidence() for o in undated)))
+        if undated:
+            reason = f"no dated {short} result{ignored}; needs {needs}"
+            evidence = tuple(o.evidence() for o in undated)
+            return Outcome(U, reason, (f"dated {short} result",), evidence)
         reason = f"no {short} result{_unrecognised(facts)}; needs {needs}"
         return Outcome(U, reason, (f"{short} result",))
-    if len(day) == 1:
-        return one(day[0])
-    return _same_day(short, needs, day, [one(o) for o in day])
+    out = one(day[0]) if len(day) == 1 else _same_day(short, needs, day, [one(o) for o in day])
+    if ignored:
+        return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
+    return out
 
 
 def _unrecognised(facts: Facts) -> str:
@@ -790,6 +908,15 @@ def _compile_lab(rule: LabRule) -> Check:
         def relative(o: Observation) -> Outcome:
             ref = o.ref_high if limit == "ULN" else o.ref_low
             shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+            foreign = foreign_unit(o.unit, a.id)
+            if foreign is not None:
+                # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
+                return Outcome(
+                    U,
+                    f"{shown}{_on(o.date)}: {foreign}; needs {needs}",
+                    (f"{short} in {a.unit}",),
+                    (o.evidence(),),
+                )
             if ref is None or ref <= 0:
                 return Outcome(
                     U,
@@ -857,6 +984,18 @@ def _compile_numeric(rule: VitalRule | MeasureRule) -> Check:
     )
     inner = _compile_lab(lab)
     return inner
+
+
+def _not_recorded(facts: Facts, field_name: str, what: str) -> Outcome | None:
+    """A list the profile does not have at all (no ``conditions`` key): nothing about it is
+    known, so absence cannot pass or fail a rule (an empty list ``[]`` says there is none)."""
+    if getattr(facts.patient, field_name) is not None:
+        return None
+    return Outcome(
+        U,
+        f"{field_name} not recorded (the profile has no {field_name} list): {what} unknown",
+        (f"{field_name} list",),
+    )
 
 
 def _absent(
@@ -954,6 +1093,9 @@ def _compile_condition(rule: ConditionRule) -> Check:
 
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
+        none = _not_recorded(facts, "conditions", f"{what}{except_text}{window}")
+        if none is not None:
+            return none
         unsure: list[Outcome] = []
         outside: list[tuple[Resolved, bool]] = []
         for entry in facts.conditions:
@@ -1035,6 +1177,9 @@ def _compile_therapy(rule: TherapyRule) -> Check:
 
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
+        none = _not_recorded(facts, "treatments", f"{what}{window}")
+        if none is not None:
+            return none
         unsure: list[Resolved] = []
         for entry in facts.treatments:
             if entry.concept is None or not any(vocab.drug_matches(i, entry.concept) for i in ids):
@@ -1094,6 +1239,8 @@ class CompiledTrial:
     trial_id: str
     criteria: tuple[CompiledCriterion, ...]
     rules_sha256: str | None = None
+    # criteria with a manual part, which a recorded review answers
+    reviewable: frozenset[str] = frozenset()
 
 
 def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTrial:
@@ -1109,7 +1256,39 @@ def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTr
             for c in rules.criteria
         ),
         rules_sha256,
+        frozenset(
+            c.id
+            for c in rules.criteria
+            if any(isinstance(r, ManualRule) for r in iter_rules(c.rule))
+        ),
     )
+
+
+def review_warnings(
+    patient: Patient, trial: CompiledTrial, screened: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Recorded reviews this screening cannot use, said rather than silently dropped: one of
+    this trial naming a criterion it does not have (or one with nothing to review), and one of
+    a trial that is not being screened (``screened``: the run's other trial ids)."""
+    if not patient.reviews:
+        return ()
+    known = {c.id for c in trial.criteria}
+    out = []
+    for i, r in enumerate(patient.reviews):
+        where = f"$.reviews[{i}]"
+        if r.trial == trial.trial_id:
+            if r.criterion not in known:
+                out.append(f"{where}: {r.trial} has no criterion {r.criterion!r}; review not used")
+            elif r.criterion not in trial.reviewable:
+                out.append(
+                    f"{where}: {r.trial} {r.criterion} has no part for a reviewer to decide "
+                    "(its rules are all computed); review not used"
+                )
+        elif r.trial not in screened:
+            out.append(
+                f"{where}: trial {r.trial!r} is not among the rules screened; review not used"
+            )
+    return tuple(out)
 
 
 def criterion_status(section: str, truth: Truth) -> Status:
@@ -1131,7 +1310,11 @@ def verdict_of(statuses: Iterable[Status]) -> Verdict:
     return "indeterminate"
 
 
-def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
+def evaluate(
+    compiled: CompiledTrial, facts: Facts, screened: Collection[str] = ()
+) -> ScreeningResult:
+    """Every criterion, the verdict, and warnings (``review_warnings``; ``screened``: the ids of
+    the other trials screened in the same run, whose reviews are not this trial's concern)."""
     results = []
     for c in compiled.criteria:
         o = c.check(facts)
@@ -1160,4 +1343,5 @@ def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
         __version__,
         compiled.rules_sha256,
         counts,
+        review_warnings(facts.patient, compiled, screened),
     )
