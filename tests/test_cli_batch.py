@@ -130,3 +130,25 @@ def test_funnel_json(capsys: Cap) -> None:
     assert funnel["screened"] == 5 and funnel["criteria"][-1]["remaining"] == 2
     code, out, _ = run(capsys, "funnel", str(ICC), *map(str, ICC_PATIENTS))
     assert "Remaining" in out and "I6.4b" in out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_stray_reviews_are_warned_once_per_record(capsys: Cap, tmp_path: Path, fmt: str) -> None:
+    """A review of another trial screened in the same run is not a stray; one of a trial not
+    screened is, and is named once per record (not once per trial), on both paths."""
+    profile = json.loads(HCC_PATIENTS[0].read_text())
+    profile["reviews"] = [
+        {"trial": "NCT04669496", "criterion": "E1", "status": "pass"},
+        {"trial": "NCT00000000", "criterion": "I1", "status": "pass"},
+    ]
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_text(json.dumps(profile) + "\n" + json.dumps({**profile, "id": "two"}) + "\n")
+    code, out, err = run(capsys, "screen", str(HCC), str(ICC), str(cohort), "--format", fmt)
+    assert code in (0, 1, 3)  # everything screened: a warning is not a skipped input
+    stray = "$.reviews[1]: trial 'NCT00000000' is not among the rules screened; review not used"
+    assert [line for line in err.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {cohort}#1: {stray}",
+        f"warning: {cohort}#2: {stray}",
+    ]
+    if fmt == "jsonl":
+        assert all(json.loads(line)["warnings"] == [stray] for line in out.splitlines())

@@ -1234,3 +1234,62 @@ def test_validate_looks_inside_evidence():
     )
     [problem] = semantic_problems(ruleset)
     assert problem.path == "$.criteria[0].rule.evidence.condition"
+
+
+# --- results must never mislead (issue 11): both paths, with the reason -----------------------
+
+ALT120 = {"kind": "lab", "analyte": "alt", "comparator": "<=", "value": 120, "unit": "U/L"}
+AGE18 = {"kind": "age", "min": 18}
+CONSENT = {"kind": "manual", "reason": "consent"}
+EVER_PD1 = {"kind": "therapy", "agents": ["pd1_antibody"]}
+
+
+def review(status: str, by: str) -> dict[str, Any]:
+    return {"trial": "T", "criterion": "C1", "status": status, "by": by}
+
+
+NEVER_MISLEAD = [
+    # id, rule, profile, options, status, reason (exact, or a fragment in parentheses), missing
+    # item 7: a unit that is not the analyte's decides nothing, even as a ratio to its own range
+    ("ULN multiple, lab in an unknown unit", ALT3, {"labs": [lab("ALT", 100, "furlongs", high=40)]}, {}, "unknown", "ALT 100 furlongs on 2024-02-20: unknown unit 'furlongs'; needs ≤ 3 × ULN", ("ALT in U/L",)),
+    ("ULN multiple, lab in another analyte's unit", ALT3, {"labs": [lab("ALT", 100, "mg/dL", high=40)]}, {}, "unknown", "ALT 100 mg/dL on 2024-02-20: cannot convert mg/dL to U/L for alanine aminotransferase; needs ≤ 3 × ULN", ("ALT in U/L",)),
+    ("ULN multiple, lab in IU/L (the analyte's unit)", ALT3, {"labs": [lab("ALT", 100, "IU/L", high=40)]}, {}, "pass", "ALT 100 IU/L = 2.50 × ULN (40 IU/L) on 2024-02-20; needs ≤ 3 × ULN", ()),
+    ("ULN multiple, lab and range without a unit", ALT3, {"labs": [lab("ALT", 100, high=40)]}, {}, "pass", "ALT 100 = 2.50 × ULN (40) on 2024-02-20; needs ≤ 3 × ULN", ()),
+    # item 8: reviews of one criterion that disagree decide nothing, whatever their order
+    ("two reviews disagree", CONSENT, {"reviews": [review("pass", "A"), review("fail", "B")]}, {}, "unknown", "2 reviews of this criterion disagree: reviewed by A as pass; reviewed by B as fail", ("one agreed reviewer's decision",)),
+    ("two reviews disagree, the other order", CONSENT, {"reviews": [review("fail", "B"), review("pass", "A")]}, {}, "unknown", "2 reviews of this criterion disagree: reviewed by B as fail; reviewed by A as pass", ("one agreed reviewer's decision",)),
+    ("two reviews agree", CONSENT, {"reviews": [review("pass", "A"), review("pass", "B")]}, {}, "pass", "reviewed by A as pass; reviewed by B as pass (2 reviews agree)", ()),
+    # item 9: a list that is not in the profile is not recorded; [] means none
+    ("no conditions list", HIV, {}, {}, "unknown", "conditions not recorded (no conditions list): HIV infection unknown", ("conditions list",)),
+    ("no conditions list, the rule taking absence as negative", {**HIV, "if_absent": "absent"}, {}, {}, "unknown", "(no conditions list)", ("conditions list",)),
+    ("empty conditions list", HIV, {"conditions": []}, {}, "fail", "no HIV infection recorded", ()),
+    ("no treatments list", EVER_PD1, {}, {}, "unknown", "treatments not recorded (no treatments list): prior anti-PD-1 antibody unknown", ("treatments list",)),
+    ("empty treatments list", EVER_PD1, {"treatments": []}, {}, "fail", "no prior anti-PD-1 antibody recorded", ()),
+    # item 10: undated results never decide and are named; old ones do not decide by default
+    ("undated lab alone", ALT120, {"labs": [lab("ALT", 85, "U/L", d=None)]}, {}, "unknown", "no dated ALT result (1 undated ALT result ignored: 85 U/L); needs ≤ 120 U/L", ("dated ALT result",)),
+    ("undated lab beside a dated one", ALT120, {"labs": [lab("ALT", 85, "U/L"), lab("ALT", 200, "U/L", d=None)]}, {}, "pass", "ALT 85 U/L on 2024-02-20; needs ≤ 120 U/L (1 undated ALT result ignored: 200 U/L)", ()),
+    ("lab four years old", ALT120, {"labs": [lab("ALT", 85, "U/L", d="2020-02-20")]}, {}, "unknown", "ALT 85 U/L on 2020-02-20 is older than 90 days before 2024-03-01; needs ≤ 120 U/L", ("current ALT result (on or after 2023-12-02)",)),
+    ("lab 90 days old: still current", ALT120, {"labs": [lab("ALT", 85, "U/L", d="2023-12-02")]}, {}, "pass", "ALT 85 U/L on 2023-12-02; needs ≤ 120 U/L", ()),
+    ("lab four years old, limit lifted", ALT120, {"labs": [lab("ALT", 85, "U/L", d="2020-02-20")]}, {"max_lab_age_days": None}, "pass", "ALT 85 U/L on 2020-02-20; needs ≤ 120 U/L", ()),
+    ("lab four years old, limit raised", ALT120, {"labs": [lab("ALT", 85, "U/L", d="2020-02-20")]}, {"max_lab_age_days": 2000}, "pass", "ALT 85 U/L on 2020-02-20; needs ≤ 120 U/L", ()),
+    ("old lab and an undated one", ALT120, {"labs": [lab("ALT", 85, "U/L", d="2020-02-20"), lab("ALT", 90, "U/L", d=None)]}, {}, "unknown", "ALT 85 U/L on 2020-02-20 is older than 90 days before 2024-03-01 (1 undated ALT result ignored: 90 U/L); needs ≤ 120 U/L", ("current ALT result (on or after 2023-12-02)",)),
+    ("old lab and a current one", ALT120, {"labs": [lab("ALT", 85, "U/L", d="2020-02-20"), lab("ALT", 150, "U/L")]}, {}, "fail", "ALT 150 U/L on 2024-02-20; needs ≤ 120 U/L", ()),
+    # item 11: age and birth date in one file, compared only at the as-of date (no screening_date)
+    ("age and birth date disagree at the as-of date", AGE18, {"age": 40, "birth_date": "1990-01-01"}, {}, "unknown", "age 40 as recorded disagrees with birth date 1990-01-01 (34 completed years on 2024-03-01); needs ≥ 18 years", ("confirmed birth date",)),
+    ("age and birth date agree at the as-of date", AGE18, {"age": 34, "birth_date": "1990-01-01"}, {}, "pass", "age 34 (born 1990-01-01, as of 2024-03-01); needs ≥ 18 years", ()),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,opts,expected,reason,missing",
+    [c[1:] for c in NEVER_MISLEAD],
+    ids=[c[0] for c in NEVER_MISLEAD],
+)
+def test_results_never_mislead(rule, patient, opts, expected, reason, missing):
+    status, outcome = run_both(rule, patient, **opts)
+    assert status == expected, outcome.reason
+    if reason.startswith("("):
+        assert reason in outcome.reason
+    else:
+        assert outcome.reason == reason
+    assert outcome.missing == missing

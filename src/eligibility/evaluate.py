@@ -993,7 +993,7 @@ def _not_recorded(facts: Facts, field_name: str, what: str) -> Outcome | None:
         return None
     return Outcome(
         U,
-        f"{field_name} not recorded (the profile has no {field_name} list): {what} unknown",
+        f"{field_name} not recorded (no {field_name} list): {what} unknown",
         (f"{field_name} list",),
     )
 
