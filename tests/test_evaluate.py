@@ -1253,7 +1253,7 @@ NEVER_MISLEAD = [
     # item 7: a unit that is not the analyte's decides nothing, even as a ratio to its own range
     ("ULN multiple, lab in an unknown unit", ALT3, {"labs": [lab("ALT", 100, "furlongs", high=40)]}, {}, "unknown", "ALT 100 furlongs on 2024-02-20: unknown unit 'furlongs'; needs ≤ 3 × ULN", ("ALT in U/L",)),
     ("ULN multiple, lab in another analyte's unit", ALT3, {"labs": [lab("ALT", 100, "mg/dL", high=40)]}, {}, "unknown", "ALT 100 mg/dL on 2024-02-20: cannot convert mg/dL to U/L for alanine aminotransferase; needs ≤ 3 × ULN", ("ALT in U/L",)),
-    ("ULN multiple, lab in IU/L (the analyte's unit)", ALT3, {"labs": [lab("ALT", 100, "IU/L", high=40)]}, {}, "pass", "ALT 100 IU/L = 2.50 × ULN (40 IU/L) on 2024-02-20; needs ≤ 3 × ULN", ()),
+    ("ULN multiple, lab in the analyte's unit (IU per litre)", ALT3, {"labs": [lab("ALT", 100, "IU/L", high=40)]}, {}, "pass", "ALT 100 IU/L = 2.50 × ULN (40 IU/L) on 2024-02-20; needs ≤ 3 × ULN", ()),
     ("ULN multiple, lab and range without a unit", ALT3, {"labs": [lab("ALT", 100, high=40)]}, {}, "pass", "ALT 100 = 2.50 × ULN (40) on 2024-02-20; needs ≤ 3 × ULN", ()),
     # item 8: reviews of one criterion that disagree decide nothing, whatever their order
     ("two reviews disagree", CONSENT, {"reviews": [review("pass", "A"), review("fail", "B")]}, {}, "unknown", "2 reviews of this criterion disagree: reviewed by A as pass; reviewed by B as fail", ("one agreed reviewer's decision",)),
