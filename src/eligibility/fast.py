@@ -20,18 +20,16 @@ from functools import lru_cache
 from operator import attrgetter
 
 from . import derive, vocab
-from .evaluate import (
-    _CP_SCORES,
+from .evaluate import _CP_SCORES, Where, event_concepts
+from .facts import (
     Observation,
     Options,
-    Where,
     _analyte_id,
     _condition_id,
     _derived_creatinine_clearance,
     _drug_id,
     age_disagreement,
     anniversary,
-    event_concepts,
     foreign_unit,
     oldest_result_date,
 )
@@ -68,7 +66,7 @@ _EXCLUSION: tuple[Status, ...] = ("pass", "fail", "unknown", "review")
 class FastFacts:
     """A profile indexed for truth-only evaluation: just what the predicates read.
 
-    Unlike ``evaluate.Facts`` it keeps no paths, labels or unresolved names (only reasons use
+    Unlike ``facts.Facts`` it keeps no paths, labels or unresolved names (only reasons use
     them), and it holds the newest result per analyte rather than all of them; ``ties`` has all
     results of the newest date, only for the (rare) analytes that have several on that date, and
     is None when there are none (then no predicate looks at it: see ``fast_status``).
@@ -121,7 +119,7 @@ _LOW = date.min
 
 
 def index_fast(patient: Patient, as_of: date, options: Options | None = None) -> FastFacts:
-    """Same selection as ``evaluate.build_facts``: the newest dated result per analyte on or
+    """Same selection as ``facts.build_facts``: the newest dated result per analyte on or
     before the as-of date and within the age limit (first listed in ``latest``, all of them in
     ``ties`` when several share that date), names resolved through the same cached lookups."""
     options = options or Options()
@@ -170,7 +168,7 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
     elif birth is not None:
         if birth > as_of:
             age = None
-        else:  # completed years, as ``evaluate.completed_years``
+        else:  # completed years, as ``facts.completed_years``
             age = as_of.year - birth.year
             if (as_of.month, as_of.day) < (birth.month, birth.day):
                 age -= 1
@@ -231,7 +229,7 @@ _DEFAULTS = tuple(Observation._field_defaults[f] for f in Observation._fields[5:
 @lru_cache(maxsize=4096)
 def _entry_hits(code: str | None, name: str | None) -> frozenset[str]:
     """What a condition entry counts as: its code's concept, else its name's (as
-    ``evaluate._resolve_conditions``), with the groups above it and its code's own matches."""
+    ``facts._resolve_conditions``), with the groups above it and its code's own matches."""
     concept = (_condition_id(code) if code else None) or (_condition_id(name) if name else None)
     return _hits(concept, code)
 
