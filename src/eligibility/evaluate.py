@@ -952,8 +952,9 @@ class CompiledTrial:
     trial_id: str
     criteria: tuple[CompiledCriterion, ...]
     rules_sha256: str | None = None
-    # criteria with a manual part, which a recorded review answers
+    # criteria with a manual part, which a recorded review answers; every criterion id
     reviewable: frozenset[str] = frozenset()
+    criterion_ids: frozenset[str] = frozenset()
 
 
 def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTrial:
@@ -974,6 +975,7 @@ def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTr
             for c in rules.criteria
             if any(isinstance(r, ManualRule) for r in iter_rules(c.rule))
         ),
+        frozenset(c.id for c in rules.criteria),
     )
 
 
@@ -985,12 +987,11 @@ def review_warnings(
     a trial that is not being screened (``screened``: the run's other trial ids)."""
     if not patient.reviews:
         return ()
-    known = {c.id for c in trial.criteria}
     out = []
     for i, r in enumerate(patient.reviews):
         where = f"$.reviews[{i}]"
         if r.trial == trial.trial_id:
-            if r.criterion not in known:
+            if r.criterion not in trial.criterion_ids:
                 out.append(f"{where}: {r.trial} has no criterion {r.criterion!r}; review not used")
             elif r.criterion not in trial.reviewable:
                 out.append(
