@@ -256,7 +256,7 @@ def baseline_nct04669496(p: Patient, as_of: date) -> str:
         return False if False in values else None if None in values else True
 
     groups: dict[str, list[Any]] = {}
-    for c in p.conditions:
+    for c in p.conditions or ():
         for g in _CONDITION_GROUPS.get((c.name or "").lower(), ()):
             groups.setdefault(g, []).append(c)
 
@@ -269,7 +269,7 @@ def baseline_nct04669496(p: Patient, as_of: date) -> str:
             return True
         return False
 
-    drugs = {_DRUG_GROUPS.get(t.name.lower()) for t in p.treatments}
+    drugs = {_DRUG_GROUPS.get(t.name.lower()) for t in p.treatments or ()}
     inr = labs.get("inr")
     bp = {v.name: v.value for v in p.vitals}
     if p.birth_date is None:

@@ -237,3 +237,68 @@ def test_synonym_twin_screens_like_its_canonical_twin(capsys):
         out = json.loads(capsys.readouterr().out)
         statuses.append([(c["id"], c["status"]) for c in out["criteria"]])
     assert statuses[0] == statuses[1]
+
+
+# --- results must never mislead (issue 11) ---------------------------------------------------
+
+
+def test_profile_without_lists_is_not_ineligible(tmp_path, capsys):
+    """No conditions or treatments key: not recorded, so nothing fails from their absence."""
+    path = tmp_path / "x.json"
+    path.write_text('{"id": "x"}')
+    assert main(["screen", ICC, str(path), "--format", "json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "indeterminate"
+    assert [c["id"] for c in out["criteria"] if c["status"] == "fail"] == []
+    [icc] = [c for c in out["criteria"] if c["id"] == "I4"]
+    assert icc["status"] == "unknown"
+    assert icc["reason"].startswith("conditions not recorded (no conditions list)")
+    assert "conditions list" in icc["missing"]
+
+
+def test_stray_and_conflicting_reviews_are_reported(tmp_path, capsys):
+    """A review naming a criterion or trial that is not screened is a warning on stderr and in
+    the JSON, never dropped silently; two reviews that disagree leave the criterion unknown."""
+    profile = json.loads((P / "p01_eligible_hcc.json").read_text())
+    profile["reviews"] = [
+        {"trial": "NCT03859128", "criterion": "E99", "status": "pass"},
+        {"trial": "NCT00000000", "criterion": "I1", "status": "pass"},
+        {"trial": "NCT03859128", "criterion": "age", "status": "pass"},
+        {"trial": "NCT03859128", "criterion": "E1", "status": "pass", "by": "A"},
+        {"trial": "NCT03859128", "criterion": "E1", "status": "fail", "by": "B"},
+    ]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(profile))
+    assert main(["screen", HCC, str(path), "--format", "json"]) == 3
+    captured = capsys.readouterr()
+    warnings = [
+        "$.reviews[0]: NCT03859128 has no criterion 'E99'; review not used",
+        "$.reviews[1]: trial 'NCT00000000' is not among the rules screened; review not used",
+        "$.reviews[2]: NCT03859128 age has no part for a reviewer to decide (its rules are all "
+        "computed); review not used",
+    ]
+    assert captured.err.splitlines() == [f"warning: {path}: {w}" for w in warnings]
+    out = json.loads(captured.out)
+    assert out["warnings"] == warnings
+    [e1] = [c for c in out["criteria"] if c["id"] == "E1"]
+    assert e1["status"] == "unknown"
+    assert (
+        "2 reviews of this criterion disagree: reviewed by A as pass; reviewed by B as fail"
+        in e1["reason"]
+    )
+
+
+def test_old_labs_do_not_decide_unless_the_limit_is_raised(tmp_path, capsys):
+    """Results older than 90 days before the as-of date do not decide; --max-lab-age overrides."""
+    path = tmp_path / "p.json"
+    path.write_text((P / "p10_eligible_icc.json").read_text())  # labs of 2024-02-20
+    args = ["screen", ICC, str(path), "--format", "json", "--as-of", "2028-03-01"]
+    assert main(args) == 3
+    out = json.loads(capsys.readouterr().out)
+    unknown = [c for c in out["criteria"] if c["status"] == "unknown"]
+    assert unknown and all(
+        "is older than 90 days before 2028-03-01" in c["reason"] for c in unknown
+    )
+    assert any(m.startswith("current ") for c in unknown for m in c["missing"])
+    assert main([*args, "--max-lab-age", "2000"]) == 0
+    capsys.readouterr()

@@ -190,7 +190,8 @@ def test_year_one_screening_date_does_not_end_the_run(
     cohort = tmp_path / "c.jsonl"
     cohort.write_text("\n".join([*lines[:5], json.dumps(old), *lines[5:10]]) + "\n", "utf-8")
     code, out, err = run(capsys, "screen", str(RULES), str(cohort), "--format", fmt)
-    assert code in (2, 4) and f"{cohort}#6" in err and "Traceback" not in err
+    named = f"{cohort}#6" in err or f"{cohort}: line 6: $.screening_date" in err
+    assert code in (2, 4) and named and "Traceback" not in err
     assert all(f"P{n:02d}-" in out for n in range(1, 11))
     if fmt == "html":
         assert out.rstrip().endswith("</html>")
@@ -501,3 +502,25 @@ def test_readme_cohort_commands_run_as_printed(tmp_path: Path) -> None:
         assert "error" not in proc.stderr and "skipped" not in proc.stderr, (command, proc.stderr)
         target = re.search(r"-o (\S+)", command)
         assert proc.stdout or (target and (tmp_path / target.group(1)).stat().st_size), command
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_stray_reviews_are_warned_once_per_record(capsys: Cap, tmp_path: Path, fmt: str) -> None:
+    """A review of another trial screened in the same run is not a stray; one of a trial not
+    screened is, and is named once per record (not once per trial), on both paths."""
+    profile = json.loads(HCC_PATIENTS[0].read_text())
+    profile["reviews"] = [
+        {"trial": "NCT04669496", "criterion": "E1", "status": "pass"},
+        {"trial": "NCT00000000", "criterion": "I1", "status": "pass"},
+    ]
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_text(json.dumps(profile) + "\n" + json.dumps({**profile, "id": "two"}) + "\n")
+    code, out, err = run(capsys, "screen", str(HCC), str(ICC), str(cohort), "--format", fmt)
+    assert code in (0, 1, 3)  # everything screened: a warning is not a skipped input
+    stray = "$.reviews[1]: trial 'NCT00000000' is not among the rules screened; review not used"
+    assert [line for line in err.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {cohort}#1: {stray}",
+        f"warning: {cohort}#2: {stray}",
+    ]
+    if fmt == "jsonl":
+        assert all(json.loads(line)["warnings"] == [stray] for line in out.splitlines())

@@ -17,7 +17,7 @@ MI_2012 = {
     "conditions": [{"name": "myocardial infarction", "code": "I21.9", "onset": "2012-03-04"}]
 }
 HIV = {"conditions": [{"name": "HIV infection", "code": "B20"}]}
-NONE = {"conditions": []}
+NONE = {"conditions": [], "treatments": []}
 DIABETES = {"conditions": [{"name": "type 2 diabetes", "code": "E11.9"}]}
 BRAIN = {"conditions": [{"name": "brain metastases", "code": "C79.31"}]}
 

@@ -198,6 +198,40 @@ PROFILE_ERRORS = [
         "$.screening_date",
         "is before birth_date 2030-01-01",
     ),
+    # dates outside 1900-01-01 .. 2200-12-31 (eligibility.limits): typing errors, and arithmetic on them overflows
+    (
+        "birth date before 1900",
+        profile(birth_date="1899-12-31"),
+        "$.birth_date",
+        "date 1899-12-31 is outside the plausible range 1900-01-01 to 2200-12-31",
+    ),
+    (
+        "screening date in year 1",
+        profile(screening_date="0001-03-01"),
+        "$.screening_date",
+        "date 0001-03-01 is outside the plausible range",
+    ),
+    (
+        "lab dated in year 9999",
+        profile(labs=[lab(date="9999-12-31")]),
+        "$.labs[0].date",
+        "date 9999-12-31 is outside the plausible range",
+    ),
+    (
+        "review dated after 2200",
+        profile(
+            reviews=[{"trial": "T", "criterion": "I1", "status": "pass", "date": "2201-01-01"}]
+        ),
+        "$.reviews[0].date",
+        "outside the plausible range",
+    ),
+    # age is completed years at the screening date: a birth date that contradicts it is a conflict, as for Child-Pugh
+    (
+        "age and birth date disagree",
+        profile(age=40, birth_date="1990-01-01", screening_date="2024-03-01"),
+        "$.age",
+        "age 40 disagrees with birth_date 1990-01-01 (34 completed years on screening_date 2024-03-01)",
+    ),
     (
         "treatment ends before it starts",
         profile(treatments=[{"name": "sorafenib", "start": "2024-02-01", "end": "2024-01-01"}]),

@@ -254,7 +254,7 @@ CASES = [
     (
         "systolic vital",
         {"kind": "vital", "name": "systolic_bp", "comparator": ">=", "value": 140, "unit": "mmHg"},
-        {"vitals": [{"name": "SBP", "value": 150, "unit": "mmHg"}]},
+        {"vitals": [{"name": "SBP", "value": 150, "unit": "mmHg", "date": "2024-02-20"}]},
         "exclusion",
         "fail",
     ),
@@ -445,7 +445,7 @@ def test_conversion_shown_in_reason():
 
 
 def test_absence_is_stated():
-    _, o = run(HIV, {})
+    _, o = run(HIV, {"conditions": []})
     assert o.reason == "no HIV infection recorded"
     _, o = run(HIV, {"conditions": [{"name": "dragon pox"}]})
     assert "1 unrecognised entry not matched: 'dragon pox'" in o.reason
@@ -550,12 +550,17 @@ def test_review_answers_manual_part_only():
 
 def test_review_on_exclusion_means_not_excluded():
     rule = {"kind": "any", "rules": [HIV, {"kind": "manual", "reason": "other"}]}
+    none: dict[str, Any] = {"conditions": []}
     status, _ = run(
-        rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "pass"}]}, "exclusion"
+        rule,
+        {**none, "reviews": [{"trial": "T", "criterion": "C1", "status": "pass"}]},
+        "exclusion",
     )
     assert status == "pass"
     status, _ = run(
-        rule, {"reviews": [{"trial": "T", "criterion": "C1", "status": "fail"}]}, "exclusion"
+        rule,
+        {**none, "reviews": [{"trial": "T", "criterion": "C1", "status": "fail"}]},
+        "exclusion",
     )
     assert status == "fail"
     status, _ = run(
@@ -656,7 +661,7 @@ DERIVED = [
             "sex": "male",
             "birth_date": "1964-01-01",
             "labs": [lab("creatinine", 1.0, "mg/dL")],
-            "vitals": [{"name": "weight", "value": 72, "unit": "kg"}],
+            "vitals": [{"name": "weight", "value": 72, "unit": "kg", "date": "2024-02-20"}],
         },
         "inclusion",
         "pass",
@@ -799,13 +804,13 @@ SAME_DAY = [
         2,
     ),
     (
-        "undated results, none dated: they tie too",
+        "undated results, none dated: they never decide, and are named",
         ALT3,
         {"labs": [alt(35, None), alt(130, None)]},
         "inclusion",
         "unknown",
-        "2 undated ALT results disagree: 35 U/L, 130 U/L; needs ≤ 3 × ULN",
-        ("confirmed ALT result",),
+        "no dated ALT result (2 undated ALT results ignored: 35 U/L, 130 U/L); needs ≤ 3 × ULN",
+        ("dated ALT result",),
         2,
     ),
     (
@@ -1292,7 +1297,14 @@ ASSISTED = [
         (),
         1,
     ),
-    ("condition evidence does not hold", MI_EVER, {}, "no myocardial infarction recorded", (), 0),
+    (
+        "condition evidence does not hold",
+        MI_EVER,
+        {"conditions": []},
+        "no myocardial infarction recorded",
+        (),
+        0,
+    ),
     (
         "condition evidence unknown",
         MI6,
@@ -1481,3 +1493,230 @@ def test_validate_looks_inside_evidence():
     )
     [problem] = semantic_problems(ruleset)
     assert problem.path == "$.criteria[0].rule.evidence.condition"
+
+
+# --- results must never mislead (issue 11): both paths, with the reason -----------------------
+
+ALT120 = {"kind": "lab", "analyte": "alt", "comparator": "<=", "value": 120, "unit": "U/L"}
+AGE18 = {"kind": "age", "min": 18}
+CONSENT = {"kind": "manual", "reason": "consent"}
+EVER_PD1 = {"kind": "therapy", "agents": ["pd1_antibody"]}
+
+
+def review(status: str, by: str) -> dict[str, Any]:
+    return {"trial": "T", "criterion": "C1", "status": status, "by": by}
+
+
+NEVER_MISLEAD = [
+    # id, rule, profile, options, status, reason (exact, or a fragment in parentheses), missing
+    # item 7: a unit that is not the analyte's decides nothing, even as a ratio to its own range
+    (
+        "ULN multiple, lab in an unknown unit",
+        ALT3,
+        {"labs": [lab("ALT", 100, "furlongs", high=40)]},
+        {},
+        "unknown",
+        "ALT 100 furlongs on 2024-02-20: unknown unit 'furlongs'; needs ≤ 3 × ULN",
+        ("ALT in U/L",),
+    ),
+    (
+        "ULN multiple, lab in another analyte's unit",
+        ALT3,
+        {"labs": [lab("ALT", 100, "mg/dL", high=40)]},
+        {},
+        "unknown",
+        "ALT 100 mg/dL on 2024-02-20: cannot convert mg/dL to U/L for alanine aminotransferase; needs ≤ 3 × ULN",
+        ("ALT in U/L",),
+    ),
+    (
+        "ULN multiple, lab in the analyte's unit (IU per litre)",
+        ALT3,
+        {"labs": [lab("ALT", 100, "IU/L", high=40)]},
+        {},
+        "pass",
+        "ALT 100 IU/L = 2.50 × ULN (40 IU/L) on 2024-02-20; needs ≤ 3 × ULN",
+        (),
+    ),
+    (
+        "ULN multiple, lab and range without a unit",
+        ALT3,
+        {"labs": [lab("ALT", 100, high=40)]},
+        {},
+        "pass",
+        "ALT 100 = 2.50 × ULN (40) on 2024-02-20; needs ≤ 3 × ULN",
+        (),
+    ),
+    # item 8: reviews of one criterion that disagree decide nothing, whatever their order
+    (
+        "two reviews disagree",
+        CONSENT,
+        {"reviews": [review("pass", "A"), review("fail", "B")]},
+        {},
+        "unknown",
+        "2 reviews of this criterion disagree: reviewed by A as pass; reviewed by B as fail",
+        ("one agreed reviewer's decision",),
+    ),
+    (
+        "two reviews disagree, the other order",
+        CONSENT,
+        {"reviews": [review("fail", "B"), review("pass", "A")]},
+        {},
+        "unknown",
+        "2 reviews of this criterion disagree: reviewed by B as fail; reviewed by A as pass",
+        ("one agreed reviewer's decision",),
+    ),
+    (
+        "two reviews agree",
+        CONSENT,
+        {"reviews": [review("pass", "A"), review("pass", "B")]},
+        {},
+        "pass",
+        "reviewed by A as pass; reviewed by B as pass (2 reviews agree)",
+        (),
+    ),
+    # item 9: a list that is not in the profile is not recorded; [] means none
+    (
+        "no conditions list",
+        HIV,
+        {},
+        {},
+        "unknown",
+        "conditions not recorded (no conditions list): HIV infection unknown",
+        ("conditions list",),
+    ),
+    (
+        "no conditions list, the rule taking absence as negative",
+        {**HIV, "if_absent": "absent"},
+        {},
+        {},
+        "unknown",
+        "(no conditions list)",
+        ("conditions list",),
+    ),
+    ("empty conditions list", HIV, {"conditions": []}, {}, "fail", "no HIV infection recorded", ()),
+    (
+        "no treatments list",
+        EVER_PD1,
+        {},
+        {},
+        "unknown",
+        "treatments not recorded (no treatments list): prior anti-PD-1 antibody unknown",
+        ("treatments list",),
+    ),
+    (
+        "empty treatments list",
+        EVER_PD1,
+        {"treatments": []},
+        {},
+        "fail",
+        "no prior anti-PD-1 antibody recorded",
+        (),
+    ),
+    # item 10: undated results never decide and are named; old ones do not decide by default
+    (
+        "undated lab alone",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d=None)]},
+        {},
+        "unknown",
+        "no dated ALT result (1 undated ALT result ignored: 85 U/L); needs ≤ 120 U/L",
+        ("dated ALT result",),
+    ),
+    (
+        "undated lab beside a dated one",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L"), lab("ALT", 200, "U/L", d=None)]},
+        {},
+        "pass",
+        "ALT 85 U/L on 2024-02-20; needs ≤ 120 U/L (1 undated ALT result ignored: 200 U/L)",
+        (),
+    ),
+    (
+        "lab four years old",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d="2020-02-20")]},
+        {},
+        "unknown",
+        "ALT 85 U/L on 2020-02-20 is older than 90 days before 2024-03-01; needs ≤ 120 U/L",
+        ("current ALT result (on or after 2023-12-02)",),
+    ),
+    (
+        "lab 90 days old: still current",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d="2023-12-02")]},
+        {},
+        "pass",
+        "ALT 85 U/L on 2023-12-02; needs ≤ 120 U/L",
+        (),
+    ),
+    (
+        "lab four years old, limit lifted",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d="2020-02-20")]},
+        {"max_lab_age_days": None},
+        "pass",
+        "ALT 85 U/L on 2020-02-20; needs ≤ 120 U/L",
+        (),
+    ),
+    (
+        "lab four years old, limit raised",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d="2020-02-20")]},
+        {"max_lab_age_days": 2000},
+        "pass",
+        "ALT 85 U/L on 2020-02-20; needs ≤ 120 U/L",
+        (),
+    ),
+    (
+        "old lab and an undated one",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d="2020-02-20"), lab("ALT", 90, "U/L", d=None)]},
+        {},
+        "unknown",
+        "ALT 85 U/L on 2020-02-20 is older than 90 days before 2024-03-01 (1 undated ALT result ignored: 90 U/L); needs ≤ 120 U/L",
+        ("current ALT result (on or after 2023-12-02)",),
+    ),
+    (
+        "old lab and a current one",
+        ALT120,
+        {"labs": [lab("ALT", 85, "U/L", d="2020-02-20"), lab("ALT", 150, "U/L")]},
+        {},
+        "fail",
+        "ALT 150 U/L on 2024-02-20; needs ≤ 120 U/L",
+        (),
+    ),
+    # item 11: age and birth date in one file, compared only at the as-of date (no screening_date)
+    (
+        "age and birth date disagree at the as-of date",
+        AGE18,
+        {"age": 40, "birth_date": "1990-01-01"},
+        {},
+        "unknown",
+        "age 40 as recorded disagrees with birth date 1990-01-01 (34 completed years on 2024-03-01); needs ≥ 18 years",
+        ("confirmed birth date",),
+    ),
+    (
+        "age and birth date agree at the as-of date",
+        AGE18,
+        {"age": 34, "birth_date": "1990-01-01"},
+        {},
+        "pass",
+        "age 34 (born 1990-01-01, as of 2024-03-01); needs ≥ 18 years",
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "rule,patient,opts,expected,reason,missing",
+    [c[1:] for c in NEVER_MISLEAD],
+    ids=[c[0] for c in NEVER_MISLEAD],
+)
+def test_results_never_mislead(rule, patient, opts, expected, reason, missing):
+    status, outcome = run_both(rule, patient, **opts)
+    assert status == expected, outcome.reason
+    if reason.startswith("("):
+        assert reason in outcome.reason
+    else:
+        assert outcome.reason == reason
+    assert outcome.missing == missing

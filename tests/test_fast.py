@@ -19,7 +19,12 @@ from eligibility.patient import Lab
 ROOT = Path(__file__).resolve().parent.parent
 TRIALS = [compile_file(p) for p in sorted((ROOT / "rules").glob("*.yaml"))]
 EXAMPLES = sorted((ROOT / "examples" / "patients").glob("*.json"))
-OPTIONS = [Options(), Options(if_absent="unknown"), Options(max_lab_age_days=10)]
+OPTIONS = [
+    Options(),  # results up to 90 days old decide
+    Options(if_absent="unknown"),
+    Options(max_lab_age_days=10),
+    Options(max_lab_age_days=None),  # any age
+]
 
 
 def both(trial: Trial, patient: Patient, as_of: date, options: Options) -> None:
@@ -33,7 +38,7 @@ def both(trial: Trial, patient: Patient, as_of: date, options: Options) -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-@pytest.mark.parametrize("options", OPTIONS, ids=["absent", "unknown", "max-lab-age"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["absent", "unknown", "max-lab-age", "any-age"])
 def test_examples_same_on_both_paths(path: Path, options: Options) -> None:
     patient = load_patient(path)
     for trial in TRIALS:
@@ -185,13 +190,15 @@ def profiles(draw: st.DrawFn, when: st.SearchStrategy[date | None] = opt_dates) 
     birth = draw(st.none() | st.dates(min_value=date(1930, 1, 1), max_value=date(2015, 1, 1)))
     reviews = [
         {"trial": t, "criterion": c, "status": draw(st.sampled_from(["pass", "fail"]))}
-        for t, c in draw(st.lists(st.sampled_from(CRITERIA), max_size=12, unique=True))
+        # not unique: two reviews of one criterion may disagree (then neither decides)
+        for t, c in draw(st.lists(st.sampled_from(CRITERIA), max_size=12))
     ]
     return {
         "id": "H",
         "sex": draw(st.sampled_from([None, "female", "male"])),
         "birth_date": birth and birth.isoformat(),
-        "age": None if birth else draw(st.none() | st.floats(min_value=0, max_value=100)),
+        # with a birth date too, an age checked against it only at the as-of date
+        "age": draw(st.none() | st.floats(min_value=0, max_value=100)),
         "ecog": draw(st.none() | st.integers(0, 5)),
         "karnofsky": draw(st.none() | st.integers(0, 10).map(lambda k: 10 * k)),
         "ascites": draw(st.sampled_from([None, "none", "mild", "moderate-severe"])),
@@ -217,8 +224,9 @@ def profiles(draw: st.DrawFn, when: st.SearchStrategy[date | None] = opt_dates) 
                 max_size=3,
             )
         ),
-        "conditions": draw(st.lists(conditions(), max_size=4)),
-        "treatments": draw(st.lists(treatments(), max_size=3)),
+        # None: no such list in the profile (not recorded, unlike [])
+        "conditions": draw(st.none() | st.lists(conditions(), max_size=4)),
+        "treatments": draw(st.none() | st.lists(treatments(), max_size=3)),
         "pregnant": draw(st.sampled_from([None, True, False])),
         "breastfeeding": draw(st.sampled_from([None, True, False])),
         "reviews": reviews,

@@ -565,35 +565,35 @@ EVALUATION = [
     (
         "lab without a unit",
         ALT_LE_120,
-        {"labs": [{"test": "ALT", "value": 85}]},
+        {"labs": [{"test": "ALT", "value": 85, "date": "2024-02-20"}]},
         "unknown",
-        "ALT 85 has no unit; needs ≤ 120 U/L",
+        "ALT 85 on 2024-02-20 has no unit; needs ≤ 120 U/L",
     ),
     (
         "lab with an empty unit",
         ALT_LE_120,
-        {"labs": [{"test": "ALT", "value": 85, "unit": " "}]},
+        {"labs": [{"test": "ALT", "value": 85, "unit": " ", "date": "2024-02-20"}]},
         "unknown",
         "has no unit",
     ),
     (
         "unitless analyte without a unit",
         "{kind: lab, analyte: INR, comparator: '<', value: 1.5}",
-        {"labs": [{"test": "INR", "value": 1.1}]},
+        {"labs": [{"test": "INR", "value": 1.1, "date": "2024-02-20"}]},
         "pass",
         "INR 1.1",
     ),
     (
         "lab in an unknown unit",
         ALT_LE_120,
-        {"labs": [{"test": "ALT", "value": 85, "unit": "furlongs"}]},
+        {"labs": [{"test": "ALT", "value": 85, "unit": "furlongs", "date": "2024-02-20"}]},
         "unknown",
         "unknown unit 'furlongs'",
     ),
     (
         "lab in a unit that does not convert",
         ALT_LE_120,
-        {"labs": [{"test": "ALT", "value": 85, "unit": "mg/dL"}]},
+        {"labs": [{"test": "ALT", "value": 85, "unit": "mg/dL", "date": "2024-02-20"}]},
         "unknown",
         "cannot convert mg/dL to U/L",
     ),
@@ -612,7 +612,7 @@ EVALUATION = [
     (
         "unknown test",
         ALT_LE_120,
-        {"labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L"}]},
+        {"labs": [{"test": "SGPT-x", "value": 85, "unit": "U/L", "date": "2024-02-20"}]},
         "unknown",
         "no ALT result (1 unrecognised test not matched: 'SGPT-x')",
     ),
@@ -626,21 +626,25 @@ EVALUATION = [
     (
         "absurdly high but possible lab",
         ALT_LE_120,
-        {"labs": [{"test": "ALT", "value": 50000, "unit": "U/L"}]},
+        {"labs": [{"test": "ALT", "value": 50000, "unit": "U/L", "date": "2024-02-20"}]},
         "fail",
         "ALT 50000 U/L",
     ),
     (
         "ULN multiple without ref_high",
         ALT_3ULN,
-        {"labs": [{"test": "ALT", "value": 85, "unit": "U/L"}]},
+        {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "date": "2024-02-20"}]},
         "unknown",
         "no ULN given",
     ),
     (
         "ULN multiple with ref_high 0",
         ALT_3ULN,
-        {"labs": [{"test": "ALT", "value": 85, "unit": "U/L", "ref_high": 0}]},
+        {
+            "labs": [
+                {"test": "ALT", "value": 85, "unit": "U/L", "ref_high": 0, "date": "2024-02-20"}
+            ]
+        },
         "unknown",
         "no ULN given",
     ),
@@ -764,6 +768,7 @@ SHORTHAND = {
     "R": "test_hardening.py::test_rules_error",
     "S": "test_hardening.py::test_semantic_problem",
     "V": "test_hardening.py::test_evaluation_of_doubtful_data",
+    "N": "test_evaluate.py::test_results_never_mislead",
 }
 
 
@@ -776,10 +781,13 @@ def test_every_documented_row_names_an_existing_test(request):
     if not any("::test_profile_error[" in n for n in collected):
         pytest.skip("run with the whole suite to see every test")
     missing = []
-    # Row by row: inline code wrapped over two lines of prose would pair the backticks wrongly.
-    rows = [line for line in doc.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
-    for tick in (t for row in rows for t in re.findall(r"`([^`]+)`", row)):
-        short = re.fullmatch(r"([ERSV])\[(.+)\]", tick)
+    text = doc.read_text(encoding="utf-8")
+    table = text[text.index("## Hostile input") :].split("\n## ")[0]
+    # line by line: a code fence elsewhere must not pair one row's backticks with the next's
+    ticks = [t for line in table.splitlines() for t in re.findall(r"`([^`]+)`", line)]
+    assert any(t.startswith("E[") for t in ticks) and any(t.startswith("N[") for t in ticks)
+    for tick in ticks:
+        short = re.fullmatch(r"([ERSVN])\[(.+)\]", tick)
         if short and short.group(2) != "...":
             if f"{SHORTHAND[short.group(1)]}[{short.group(2)}]" not in collected:
                 missing.append(tick)

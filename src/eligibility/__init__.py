@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from datetime import date
 
 from .errors import EligibilityError, InputError
+from .evaluate import DEFAULT_MAX_LAB_AGE_DAYS
 from .loaders import load_patient, load_rules, load_rules_all
 from .model import RuleSet
 from .patient import Patient
@@ -32,12 +33,13 @@ def screen(
     as_of: date | None = None,
     *,
     if_absent: str = "absent",
-    max_lab_age_days: int | None = None,
+    max_lab_age_days: int | None = DEFAULT_MAX_LAB_AGE_DAYS,
 ) -> ScreeningResult:
     """Screen one patient against one trial.
 
     The as-of date is ``as_of``, else the profile's ``screening_date``, else today; it is the
-    only place a clock is read, so results are reproducible when a date is given.
+    only place a clock is read, so results are reproducible when a date is given. Results
+    older than ``max_lab_age_days`` before it do not decide (None: any age).
     """
     from .evaluate import Options, build_facts, compile_rules, evaluate
 

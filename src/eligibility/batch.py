@@ -23,7 +23,14 @@ from typing import Any, Literal
 from . import __version__
 from . import today as _today
 from .errors import InputError, internal_message
-from .evaluate import CompiledTrial, Options, build_facts, compile_rules, evaluate
+from .evaluate import (
+    CompiledTrial,
+    Options,
+    build_facts,
+    compile_rules,
+    evaluate,
+    review_warnings,
+)
 from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
 from .loaders import STDIN, is_jsonl, iter_patients, load_rules, load_rules_all, source_name
 from .model import RuleSet
@@ -247,6 +254,7 @@ class Row:
     error: str | None = None
     result: ScreeningResult | None = None
     internal: bool = False
+    warnings: tuple[str, ...] = ()  # as ``ScreeningResult.warnings``, on both paths
 
     @property
     def counts(self) -> dict[str, int]:
@@ -343,16 +351,21 @@ def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
     return trials, errors
 
 
-def screen_one(trial: Trial, facts: Any, source: str, *, detail: bool) -> Row:
-    """Screen indexed facts against one trial: detailed (with reasons) or truth-only."""
+def screen_one(
+    trial: Trial, facts: Any, source: str, *, detail: bool, screened: frozenset[str] = frozenset()
+) -> Row:
+    """Screen indexed facts against one trial: detailed (with reasons) or truth-only.
+    ``screened``: every trial id of the run (a review of one of them is not a stray)."""
     if detail:
-        result = evaluate(trial.compiled, facts)
+        result = evaluate(trial.compiled, facts, screened)
         statuses = tuple(c.status for c in result.criteria)
         verdict = result.verdict
+        warnings = result.warnings
     else:
         result = None
         statuses = tuple(fast_status(trial.fast, facts))
         verdict = verdict_of(list(statuses))
+        warnings = review_warnings(facts.patient, trial.compiled, screened)
     failed = tuple(i for i, s in zip(trial.fast.ids, statuses, strict=True) if s == "fail")
     return Row(
         source,
@@ -365,6 +378,7 @@ def screen_one(trial: Trial, facts: Any, source: str, *, detail: bool) -> Row:
         trial.sha256,
         None,
         result,
+        warnings=warnings,
     )
 
 
@@ -387,6 +401,7 @@ def screen_records(
     """
     options = options or Options()
     fallback = today or _today()
+    screened = frozenset(t.trial_id for t in trials)
     for record in records:
         item = record.item
         if isinstance(item, InputError):
@@ -402,7 +417,7 @@ def screen_records(
             continue
         for trial in trials:
             try:
-                row = screen_one(trial, facts, record.source, detail=detail)
+                row = screen_one(trial, facts, record.source, detail=detail, screened=screened)
             except Exception as exc:
                 if reraise:
                     raise

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from .batch import Inputs, Record, Row, Trial
     from .coverage import Coverage
+    from .evaluate import Options
     from .model import RuleSet
     from .patient import Patient
 
@@ -139,19 +140,30 @@ def cmd_screen(args: argparse.Namespace) -> int:
         trials = compile_all(inputs.rules[0])
         if len(trials) == 1:  # a file of several trials (``parse`` of several studies): a cohort
             _print_notes(inputs)
-            return _screen_single(args, trials[0], item)
+            return _screen_single(args, trials[0], item, str(patient))
     return _screen_cohort(args, inputs, records)
 
 
-def _screen_single(args: argparse.Namespace, trial: Trial | InputError, item: Patient) -> int:
-    from .evaluate import Options, build_facts, evaluate
+def _options(args: argparse.Namespace) -> Options:
+    """What the run's flags ask of the evaluator (``--max-lab-age`` over the default)."""
+    from .evaluate import DEFAULT_MAX_LAB_AGE_DAYS, Options
+
+    age = DEFAULT_MAX_LAB_AGE_DAYS if args.max_lab_age is None else args.max_lab_age
+    return Options(if_absent=args.if_absent, max_lab_age_days=age)
+
+
+def _screen_single(
+    args: argparse.Namespace, trial: Trial | InputError, item: Patient, source: str
+) -> int:
+    from .evaluate import build_facts, evaluate
     from .report import render_table, to_json
 
     if isinstance(trial, InputError):
         raise trial
     when = args.as_of or item.screening_date or today()
-    options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
-    result = evaluate(trial.compiled, build_facts(item, when, options))
+    result = evaluate(trial.compiled, build_facts(item, when, _options(args)))
+    for warning in result.warnings:
+        _stderr().print(f"warning: {source}: {warning}", markup=False)
     with _output(args) as out:
         if args.format == "json":
             out.write(to_json(result) + "\n")
@@ -244,7 +256,6 @@ def _cohort_rows(
     failed on), for the totals line and the exit code.
     """
     from .batch import DuplicateIds, error_row, iter_records, load_trials, screen_records
-    from .evaluate import Options
 
     err = _stderr()
     _print_notes(inputs)
@@ -253,7 +264,7 @@ def _cohort_rows(
     if not inputs.patients and not inputs.errors:
         raise EligibilityError("no patient profile given (.json or .jsonl, or a directory)")
     trials, bad_trials = load_trials(inputs.rules)
-    options = Options(if_absent=args.if_absent, max_lab_age_days=args.max_lab_age)
+    options = _options(args)
     per_record = max(len(trials), 1)
 
     def total() -> int | None:
@@ -286,12 +297,19 @@ def _cohort_rows(
         )
 
     def reported() -> Iterator[Row]:
+        source, said = "", set[str]()  # a record's warnings once each (rows come record by record)
         for row in rows():
             tally[row.verdict] += 1
             if row.internal:
                 tally["internal"] += 1
             if row.error is not None:
                 err.print(f"skipped: {row.error}", markup=False)
+            if row.source != source:
+                source, said = row.source, set()
+            for w in row.warnings:
+                if w not in said:
+                    said.add(w)
+                    err.print(f"warning: {row.source}: {w}", markup=False)
             if progress is not None:
                 progress.advance(0, 1 if row.error is None else per_record)
             yield row

@@ -8,13 +8,25 @@ normalised); a patient is indexed once into ``Facts``. Evaluating is then a pure
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-from typing import NamedTuple
 
 from . import __version__, derive, vocab
+from .facts import (
+    DEFAULT_MAX_LAB_AGE_DAYS,
+    Facts,
+    Observation,
+    Options,
+    Resolved,
+    age_disagreement,
+    anniversary,
+    build_facts,
+    completed_years,
+    fmt,
+    foreign_unit,
+    oldest_result_date,
+)
 from .model import (
     AgeRule,
     AllRule,
@@ -35,8 +47,9 @@ from .model import (
     TherapyRule,
     VitalRule,
     Window,
+    iter_rules,
 )
-from .patient import ConditionEntry, Patient, Review, Treatment
+from .patient import Patient, Review
 from .result import (
     EVIDENCE_MARK,
     CriterionResult,
@@ -50,268 +63,27 @@ from .result import (
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
 
-# --- options and facts --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Options:
-    """User-switchable assumptions, stated in every reason they affect.
-
-    ``if_absent``: what a condition or therapy missing from the profile means — ``absent``
-    (the lists are complete: "no HIV infection recorded" passes) or ``unknown``.
-    ``max_lab_age_days``: results older than this before the as-of date are ignored (None: any).
-    """
-
-    if_absent: IfAbsent = "absent"
-    max_lab_age_days: int | None = None
-
-
-class Observation(NamedTuple):
-    """A lab or vital result. A named tuple rather than a frozen dataclass: a cohort run builds
-    one per result per patient, and tuples are several times cheaper to construct."""
-
-    path: str
-    label: str
-    value: float
-    unit: str | None
-    date: date | None
-    ref_low: float | None = None
-    ref_high: float | None = None
-    derived: bool = False
-
-    def evidence(self) -> Evidence:
-        return Evidence(self.path, self.label, self.value, self.unit, self.date, self.derived)
-
-
-class Resolved(NamedTuple):
-    """A profile entry (condition or treatment) with the vocabulary concept it names, if any."""
-
-    concept: str | None
-    path: str
-    label: str
-    start: date | None
-    end: date | None
-    active: bool
-    code: str | None = None
-
-
-@dataclass(frozen=True)
-class Facts:
-    """A patient indexed for evaluation at one as-of date."""
-
-    patient: Patient
-    as_of: date
-    options: Options
-    observations: dict[str, tuple[Observation, ...]]
-    unresolved_tests: tuple[str, ...]
-    conditions: tuple[Resolved, ...]
-    unresolved_conditions: tuple[str, ...]
-    treatments: tuple[Resolved, ...]
-    unresolved_treatments: tuple[str, ...]
-    reviews: dict[tuple[str, str], tuple[int, Review]]
-
-
-def completed_years(birth: date, on: date) -> int:
-    """Age in completed years; a 29 February birthday falls on 1 March in common years."""
-    years = on.year - birth.year
-    if (on.month, on.day) < (birth.month, birth.day):
-        years -= 1
-    return years
-
-
-def anniversary(birth: date, years: float) -> date:
-    """The day on which exact age reaches ``years``: the birthday of that year, where a
-    29 February birthday falls on 1 March in common years (as in ``completed_years``: the
-    patient born 29 February 2008 is exactly 18 on 1 March 2026, and over 18 from 2 March).
-    A fraction of a year counts as whole months when it is one (1.5 years: 18 months), else as
-    days (365.25 a year, rounded up); a month end that does not exist rolls to the 1st.
-    Dates beyond the calendar are ``date.max``."""
-    whole = int(years)
-    months = round((years - whole) * 12)
-    extra_days = 0
-    if not math.isclose((years - whole) * 12, months, abs_tol=1e-9):
-        months, extra_days = 0, math.ceil((years - whole) * 365.25)
-    year, month = birth.year + whole, birth.month + months
-    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    if year > date.max.year:
-        return date.max
-    try:
-        day = date(year, month, birth.day)
-    except ValueError:  # 29 February in a common year, 31 April, …: the next 1st
-        day = date(year + month // 12, month % 12 + 1, 1) if year < date.max.year else date.max
-    try:
-        return day + timedelta(days=extra_days)
-    except OverflowError:
-        return date.max
-
-
-@lru_cache(maxsize=8192)
-def _analyte_id(term: str) -> str | None:
-    """Charted test name -> analyte id, cached: a cohort repeats the same few spellings."""
-    a = vocab.analyte(term)
-    return a.id if a else None
-
-
-@lru_cache(maxsize=8192)
-def _condition_id(term: str) -> str | None:
-    c = vocab.condition(term)
-    return c.id if c else None
-
-
-@lru_cache(maxsize=8192)
-def entry_concept(code: str | None, name: str | None) -> str | None:
-    """The concept a condition entry names: its code's, unless its name is a member of that
-    (C79.49 is only "a malignancy"; "spinal cord metastasis" says which one)."""
-    by_code = _condition_id(code) if code else None
-    by_name = _condition_id(name) if name else None
-    if by_code and by_name and by_name != by_code and vocab.condition_matches(by_code, by_name):
-        return by_name
-    return by_code or by_name
-
-
-@lru_cache(maxsize=8192)
-def _drug_id(term: str) -> str | None:
-    d = vocab.drug(term)
-    return d.id if d else None
-
-
-def _newest_first(o: Observation) -> date:
-    return o.date or date.min
-
-
-def build_facts(patient: Patient, as_of: date, options: Options | None = None) -> Facts:
-    """Index a profile once: observations by analyte (newest first), concepts resolved."""
-    options = options or Options()
-    oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
-    obs: dict[str, list[Observation]] = {}
-    unresolved: list[str] = []
-    for i, lab in enumerate(patient.labs):
-        aid = _analyte_id(lab.test)
-        if aid is None:
-            unresolved.append(lab.test)
-            continue
-        d = lab.date
-        if d is not None and (d > as_of or (oldest and d < oldest)):
-            continue  # after the as-of date, or older than the user's limit
-        o = Observation(f"$.labs[{i}]", lab.test, lab.value, lab.unit, d, lab.ref_low, lab.ref_high)
-        found = obs.get(aid)
-        if found is None:
-            obs[aid] = [o]
-        else:
-            found.append(o)
-    for i, v in enumerate(patient.vitals):
-        aid = _analyte_id(v.name)
-        if aid is None:
-            unresolved.append(v.name)
-            continue
-        d = v.date
-        if d is not None and (d > as_of or (oldest and d < oldest)):
-            continue
-        o = Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, d)
-        found = obs.get(aid)
-        if found is None:
-            obs[aid] = [o]
-        else:
-            found.append(o)
-    ordered = {
-        k: (v[0],) if len(v) == 1 else tuple(sorted(v, key=_newest_first, reverse=True))
-        for k, v in obs.items()
-    }
-    # Derived values (vocab branch, issue 4): creatinine clearance by Cockcroft-Gault when the
-    # profile has no measured value; the observation is marked derived in the evidence.
-    if "creatinine_clearance" not in ordered:
-        crcl = _derived_creatinine_clearance(patient, as_of, ordered)
-        if crcl is not None:
-            ordered["creatinine_clearance"] = (crcl,)
-    conds, bad_conds = _resolve_conditions(patient.conditions)
-    treats, bad_treats = _resolve_treatments(patient.treatments)
-    reviews = {(r.trial, r.criterion): (i, r) for i, r in enumerate(patient.reviews)}
-    return Facts(
-        patient,
-        as_of,
-        options,
-        ordered,
-        tuple(unresolved),
-        conds,
-        bad_conds,
-        treats,
-        bad_treats,
-        reviews,
-    )
-
-
-def _derived_creatinine_clearance(
-    patient: Patient, as_of: date, obs: dict[str, tuple[Observation, ...]]
-) -> Observation | None:
-    """Cockcroft-Gault from the latest creatinine and weight, age and sex; None if any is
-    missing or in a unit that does not convert (the rule then reports the measured value as
-    missing)."""
-    from .derive import age_years, creatinine_clearance_cg
-
-    scr, weight = obs.get("creatinine"), obs.get("body_weight")
-    if not scr or not weight or patient.sex is None:
-        return None
-    if patient.birth_date is not None and patient.birth_date <= as_of:
-        age: float = age_years(patient.birth_date, as_of)
-    elif patient.age is not None:
-        age = patient.age
-    else:
-        return None
-    try:
-        scr_mg_dl = vocab.convert(scr[0].value, scr[0].unit, "mg/dL", "creatinine")
-        kg = vocab.convert(weight[0].value, weight[0].unit, "kg", "body_weight")
-        value = creatinine_clearance_cg(age, kg, scr_mg_dl, patient.sex)
-    except (vocab.UnitError, ValueError):
-        return None
-    label = (
-        f"creatinine clearance (Cockcroft-Gault: age {fmt(age)}, {fmt(round(kg, 1))} kg, "
-        f"creatinine {fmt(round(scr_mg_dl, 2))} mg/dL, {patient.sex})"
-    )
-    return Observation(scr[0].path, label, round(value, 1), "mL/min", scr[0].date, derived=True)
-
-
-def _resolve_conditions(
-    entries: list[ConditionEntry],
-) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
-    out, bad = [], []
-    for i, c in enumerate(entries):
-        cid = entry_concept(c.code, c.name)
-        if c.name:
-            label = c.name
-        elif cid:
-            label = f"{c.code} ({vocab.condition(cid).name})"  # type: ignore[union-attr]
-        else:
-            label = c.code or "?"
-        if cid is None:
-            bad.append(label)
-        path = f"$.conditions[{i}]"
-        active = c.status == "active" and not vocab.inactive_code(c.code)
-        out.append(Resolved(cid, path, label, c.onset, c.end, active, c.code))
-    return tuple(out), tuple(bad)
-
-
-def _resolve_treatments(entries: list[Treatment]) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
-    out, bad = [], []
-    for i, t in enumerate(entries):
-        did = _drug_id(t.name)
-        if did is None:
-            bad.append(t.name)
-        out.append(Resolved(did, f"$.treatments[{i}]", t.name, t.start, t.end, True))
-    return tuple(out), tuple(bad)
-
+# The indexing half lives in facts.py; these names stay importable from here.
+__all__ = [
+    "DEFAULT_MAX_LAB_AGE_DAYS",
+    "CompiledTrial",
+    "Facts",
+    "Observation",
+    "Options",
+    "Where",
+    "anniversary",
+    "build_facts",
+    "compile_rule",
+    "compile_rules",
+    "evaluate",
+    "review_warnings",
+]
 
 # --- helpers ------------------------------------------------------------------------------
 
 Check = Callable[[Facts], Outcome]
 
 _SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-
-
-def fmt(x: float) -> str:
-    """Numbers as a coordinator writes them: 1.5, 90, 0.25, 150000 (no exponent, no .0)."""
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.0f}"
 
 
 def compare(a: float, op: str, b: float) -> bool:
@@ -419,16 +191,32 @@ def _compile_manual(rule: ManualRule, where: Where) -> Check:
                 o.evidence,
                 (line,),
             )
-        i, review = found
-        holds = (review.status == "pass") == (where.section == "inclusion")
+        evidence = tuple(
+            Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in found
+        )
+        said = "; ".join(_review_text(r) for _, r in found)
+        if len({r.status for _, r in found}) > 1:
+            # which one counts would depend on the order they are listed in: neither does
+            return Outcome(
+                U,
+                f"{len(found)} reviews of this criterion disagree: {said}",
+                ("one agreed reviewer's decision",),
+                evidence,
+            )
+        status = found[0][1].status
+        holds = (status == "pass") == (where.section == "inclusion")
         truth = T if holds != where.negated else F
-        who = f" by {review.by}" if review.by else ""
-        when = f" on {review.date.isoformat()}" if review.date else ""
-        note = f": {review.note}" if review.note else ""
-        ev = Evidence(f"$.reviews[{i}]", "review", review.status, None, review.date)
-        return Outcome(truth, f"reviewed{who}{when} as {review.status}{note}", (), (ev,))
+        agree = f" ({len(found)} reviews agree)" if len(found) > 1 else ""
+        return Outcome(truth, f"{said}{agree}", (), evidence)
 
     return check
+
+
+def _review_text(review: Review) -> str:
+    who = f" by {review.by}" if review.by else ""
+    when = f" on {review.date.isoformat()}" if review.date else ""
+    note = f": {review.note}" if review.note else ""
+    return f"reviewed{who}{when} as {review.status}{note}"
 
 
 def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
@@ -538,6 +326,17 @@ def _compile_age(rule: AgeRule) -> Check:
 
     def check(facts: Facts) -> Outcome:
         p = facts.patient
+        conflict = age_disagreement(p, facts.as_of)
+        if conflict is not None:
+            return Outcome(
+                U,
+                f"{conflict}; needs {needs}",
+                ("confirmed birth date",),
+                (
+                    Evidence("$.age", "age", p.age, "years"),
+                    Evidence("$.birth_date", "birth date", str(p.birth_date)),
+                ),
+            )
         if p.birth_date is not None:
             if p.birth_date > facts.as_of:
                 return Outcome(
@@ -728,7 +527,7 @@ def _latest(facts: Facts, analyte_id: str) -> Observation | None:
 
 
 def _latest_day(facts: Facts, analyte_id: str) -> tuple[Observation, ...]:
-    """Every result of the newest date (or every undated one, when none is dated)."""
+    """Every result of the newest date."""
     found = facts.observations.get(analyte_id, ())
     n = 1
     while n < len(found) and found[n].date == found[0].date:
@@ -736,16 +535,15 @@ def _latest_day(facts: Facts, analyte_id: str) -> tuple[Observation, ...]:
     return found[:n]
 
 
+def _values(results: Iterable[Observation]) -> str:
+    return ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in results)
+
+
 def _same_day(short: str, needs: str, day: tuple[Observation, ...], outs: list[Outcome]) -> Outcome:
     """Several results on the newest date: which one counts would be a guess, so they decide
     only together: their common truth, else ``unknown`` naming the conflict."""
-    values = ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in day)
-    d = day[0].date
-    results = (
-        f"{len(day)} {short} results on {d.isoformat()}"
-        if d
-        else f"{len(day)} undated {short} results"
-    )
+    values = _values(day)
+    results = f"{len(day)} {short} results{_on(day[0].date)}"
     missing, evidence = _combine_missing(outs), _evidence(outs)
     truths = {o.truth for o in outs}
     if len(truths) == 1:
@@ -763,14 +561,37 @@ def _same_day(short: str, needs: str, day: tuple[Observation, ...], outs: list[O
 def _on_latest_day(
     facts: Facts, analyte_id: str, short: str, needs: str, one: Callable[[Observation], Outcome]
 ) -> Outcome:
-    """``one`` applied to the newest result; see ``_same_day`` when there are several."""
+    """``one`` applied to the newest result; see ``_same_day`` when there are several.
+
+    Undated results and results older than the age limit never decide: with nothing else the
+    rule is ``unknown``, naming them and asking for a current (dated) result."""
     day = _latest_day(facts, analyte_id)
+    undated = facts.undated.get(analyte_id, ())
+    ignored = ""
+    if undated:
+        plural = "s" if len(undated) > 1 else ""
+        ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
     if not day:
+        stale = facts.stale.get(analyte_id)
+        if stale is not None:
+            since = oldest_result_date(facts.as_of, facts.options).isoformat()
+            reason = (
+                f"{short} {fmt(stale.value)} {stale.unit or ''}".rstrip()
+                + f"{_on(stale.date)} is older than {facts.options.max_lab_age_days} days before "
+                f"{facts.as_of.isoformat()}{ignored}; needs {needs}"
+            )
+            missing = (f"current {short} result (on or after {since})",)
+            return Outcome(U, reason, missing, (stale.evidence(), *(o.evidence() for o in undated)))
+        if undated:
+            reason = f"no dated {short} result{ignored}; needs {needs}"
+            evidence = tuple(o.evidence() for o in undated)
+            return Outcome(U, reason, (f"dated {short} result",), evidence)
         reason = f"no {short} result{_unrecognised(facts)}; needs {needs}"
         return Outcome(U, reason, (f"{short} result",))
-    if len(day) == 1:
-        return one(day[0])
-    return _same_day(short, needs, day, [one(o) for o in day])
+    out = one(day[0]) if len(day) == 1 else _same_day(short, needs, day, [one(o) for o in day])
+    if ignored:
+        return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
+    return out
 
 
 def _unrecognised(facts: Facts) -> str:
@@ -800,6 +621,15 @@ def _compile_lab(rule: LabRule) -> Check:
         def relative(o: Observation) -> Outcome:
             ref = o.ref_high if limit == "ULN" else o.ref_low
             shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+            foreign = foreign_unit(o.unit, a.id)
+            if foreign is not None:
+                # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
+                return Outcome(
+                    U,
+                    f"{shown}{_on(o.date)}: {foreign}; needs {needs}",
+                    (f"{short} in {a.unit}",),
+                    (o.evidence(),),
+                )
             if ref is None or ref <= 0:
                 return Outcome(
                     U,
@@ -867,6 +697,18 @@ def _compile_numeric(rule: VitalRule | MeasureRule) -> Check:
     )
     inner = _compile_lab(lab)
     return inner
+
+
+def _not_recorded(facts: Facts, field_name: str, what: str) -> Outcome | None:
+    """A list the profile does not have at all (no ``conditions`` key): nothing about it is
+    known, so absence cannot pass or fail a rule (an empty list ``[]`` says there is none)."""
+    if getattr(facts.patient, field_name) is not None:
+        return None
+    return Outcome(
+        U,
+        f"{field_name} not recorded (no {field_name} list): {what} unknown",
+        (f"{field_name} list",),
+    )
 
 
 def _absent(
@@ -974,6 +816,9 @@ def _compile_condition(rule: ConditionRule) -> Check:
 
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
+        none = _not_recorded(facts, "conditions", f"{what}{except_text}{window}")
+        if none is not None:
+            return none
         unsure: list[Outcome] = []
         outside: list[tuple[Resolved, bool]] = []
         for entry in facts.conditions:
@@ -1072,6 +917,9 @@ def _compile_therapy(rule: TherapyRule) -> Check:
 
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
+        none = _not_recorded(facts, "treatments", f"{what}{window}")
+        if none is not None:
+            return none
         unsure: list[Resolved] = []
         maybe: list[Resolved] = []
         for entry in facts.treatments:
@@ -1140,6 +988,9 @@ class CompiledTrial:
     trial_id: str
     criteria: tuple[CompiledCriterion, ...]
     rules_sha256: str | None = None
+    # criteria with a manual part, which a recorded review answers; every criterion id
+    reviewable: frozenset[str] = frozenset()
+    criterion_ids: frozenset[str] = frozenset()
 
 
 def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTrial:
@@ -1155,7 +1006,39 @@ def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTr
             for c in rules.criteria
         ),
         rules_sha256,
+        frozenset(
+            c.id
+            for c in rules.criteria
+            if any(isinstance(r, ManualRule) for r in iter_rules(c.rule))
+        ),
+        frozenset(c.id for c in rules.criteria),
     )
+
+
+def review_warnings(
+    patient: Patient, trial: CompiledTrial, screened: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Recorded reviews this screening cannot use, said rather than silently dropped: one of
+    this trial naming a criterion it does not have (or one with nothing to review), and one of
+    a trial that is not being screened (``screened``: the run's other trial ids)."""
+    if not patient.reviews:
+        return ()
+    out = []
+    for i, r in enumerate(patient.reviews):
+        where = f"$.reviews[{i}]"
+        if r.trial == trial.trial_id:
+            if r.criterion not in trial.criterion_ids:
+                out.append(f"{where}: {r.trial} has no criterion {r.criterion!r}; review not used")
+            elif r.criterion not in trial.reviewable:
+                out.append(
+                    f"{where}: {r.trial} {r.criterion} has no part for a reviewer to decide "
+                    "(its rules are all computed); review not used"
+                )
+        elif r.trial not in screened:
+            out.append(
+                f"{where}: trial {r.trial!r} is not among the rules screened; review not used"
+            )
+    return tuple(out)
 
 
 def criterion_status(section: str, truth: Truth) -> Status:
@@ -1177,7 +1060,11 @@ def verdict_of(statuses: Iterable[Status]) -> Verdict:
     return "indeterminate"
 
 
-def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
+def evaluate(
+    compiled: CompiledTrial, facts: Facts, screened: Collection[str] = ()
+) -> ScreeningResult:
+    """Every criterion, the verdict, and warnings (``review_warnings``; ``screened``: the ids of
+    the other trials screened in the same run, whose reviews are not this trial's concern)."""
     results = []
     for c in compiled.criteria:
         o = c.check(facts)
@@ -1206,4 +1093,5 @@ def evaluate(compiled: CompiledTrial, facts: Facts) -> ScreeningResult:
         __version__,
         compiled.rules_sha256,
         counts,
+        review_warnings(facts.patient, compiled, screened),
     )

@@ -20,17 +20,18 @@ from functools import lru_cache
 from operator import attrgetter
 
 from . import derive, vocab
-from .evaluate import (
-    _CP_SCORES,
+from .evaluate import _CP_SCORES, Where, event_concepts
+from .facts import (
     Observation,
     Options,
-    Where,
     _analyte_id,
     _derived_creatinine_clearance,
     _drug_id,
+    age_disagreement,
     anniversary,
     entry_concept,
-    event_concepts,
+    foreign_unit,
+    oldest_result_date,
 )
 from .model import (
     AgeRule,
@@ -65,7 +66,7 @@ _EXCLUSION: tuple[Status, ...] = ("pass", "fail", "unknown", "review")
 class FastFacts:
     """A profile indexed for truth-only evaluation: just what the predicates read.
 
-    Unlike ``evaluate.Facts`` it keeps no paths, labels or unresolved names (only reasons use
+    Unlike ``facts.Facts`` it keeps no paths, labels or unresolved names (only reasons use
     them), and it holds the newest result per analyte rather than all of them; ``ties`` has all
     results of the newest date, only for the (rare) analytes that have several on that date, and
     is None when there are none (then no predicate looks at it: see ``fast_status``).
@@ -92,11 +93,11 @@ class FastFacts:
         age: int | None,
         latest: dict[str, Lab | Observation],
         ties: dict[str, list[Lab | Observation]] | None,
-        conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...],
+        conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...] | None,
         condition_ids: frozenset[str],
-        treatments: tuple[tuple[str | None, date | None, date | None], ...],
+        treatments: tuple[tuple[str | None, date | None, date | None], ...] | None,
         drug_ids: frozenset[str | None],
-        reviews: dict[tuple[str, str], str],
+        reviews: dict[tuple[str, str], str | None],
         absent: int,
     ) -> None:
         self.patient = patient
@@ -104,10 +105,10 @@ class FastFacts:
         self.age = age
         self.latest = latest
         self.ties = ties
-        self.conditions = conditions
+        self.conditions = conditions  # None: the profile has no conditions list (not recorded)
         # Most rules name something the patient does not have: one set test says so.
         self.condition_ids = condition_ids
-        self.treatments = treatments
+        self.treatments = treatments  # None: not recorded
         self.drug_ids = drug_ids
         self.reviews = reviews
         self.absent = absent  # what a missing condition or therapy means: FALSE or UNKNOWN
@@ -118,12 +119,11 @@ _LOW = date.min
 
 
 def index_fast(patient: Patient, as_of: date, options: Options | None = None) -> FastFacts:
-    """Same selection as ``evaluate.build_facts``: the newest result per analyte on or before
-    the as-of date (first listed in ``latest``, all of them in ``ties`` when several share that
-    date), names resolved through the same cached lookups."""
+    """Same selection as ``facts.build_facts``: the newest dated result per analyte on or
+    before the as-of date and within the age limit (first listed in ``latest``, all of them in
+    ``ties`` when several share that date), names resolved through the same cached lookups."""
     options = options or Options()
-    oldest = as_of - timedelta(days=options.max_lab_age_days) if options.max_lab_age_days else None
-    earliest = _LOW if oldest is None else oldest  # nothing is before date.min
+    earliest = oldest_result_date(as_of, options)
     latest: dict[str, Lab | Observation] = {}
     ties: dict[str, list[Lab | Observation]] | None = None
     seen_of = latest.get
@@ -133,12 +133,12 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         if aid is None:
             continue
         d = lab.date
-        if d is not None and (d > as_of or d < earliest):
+        if d is None or d > as_of or d < earliest:
             continue
         seen = seen_of(aid)
         if seen is None:
             latest[aid] = lab
-        elif (d or _LOW) > (seen.date or _LOW):
+        elif d > seen.date:  # type: ignore[operator]
             latest[aid] = lab
             if ties:
                 ties.pop(aid, None)
@@ -151,10 +151,10 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         if aid is None:
             continue
         d = v.date
-        if d is not None and (d > as_of or d < earliest):
+        if d is None or d > as_of or d < earliest:
             continue
         seen = seen_of(aid)
-        if seen is None or (d or _LOW) > (seen.date or _LOW):
+        if seen is None or d > seen.date:  # type: ignore[operator]
             latest[aid] = _observation(v.name, v.value, v.unit, d)
             if ties:
                 ties.pop(aid, None)
@@ -163,10 +163,12 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
                 ties = {}
             ties.setdefault(aid, [seen]).append(_observation(v.name, v.value, v.unit, d))
     birth = patient.birth_date
-    if birth is not None:
+    if age_disagreement(patient, as_of) is not None:
+        age = None
+    elif birth is not None:
         if birth > as_of:
             age = None
-        else:  # completed years, as ``evaluate.completed_years``
+        else:  # completed years, as ``facts.completed_years``
             age = as_of.year - birth.year
             if (as_of.month, as_of.day) < (birth.month, birth.day):
                 age -= 1
@@ -177,6 +179,7 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
         if crcl is not None:
             latest["creatinine_clearance"] = crcl
     entries = patient.conditions
+    conditions: tuple[tuple[frozenset[str], date | None, date | None, bool], ...] | None
     if entries:
         conditions = tuple(
             [
@@ -195,14 +198,18 @@ def index_fast(patient: Patient, as_of: date, options: Options | None = None) ->
             else frozenset().union(*[c[0] for c in conditions])
         )
     else:
-        conditions, condition_ids = (), _NONE
+        conditions, condition_ids = (None if entries is None else ()), _NONE
+    treatments: tuple[tuple[str | None, date | None, date | None], ...] | None
     if patient.treatments:
         treatments = tuple([(_drug_id(t.name), t.start, t.end) for t in patient.treatments])
         drug_ids: frozenset[str | None] = frozenset([t[0] for t in treatments])
     else:
-        treatments, drug_ids = (), _NONE
-    # the last one recorded wins, as in Facts
-    reviews = {(r.trial, r.criterion): r.status for r in patient.reviews}
+        treatments, drug_ids = (None if patient.treatments is None else ()), _NONE
+    # reviews of one criterion that disagree decide nothing (None), as in ``_compile_manual``
+    reviews: dict[tuple[str, str], str | None] = {}
+    for r in patient.reviews:
+        key = (r.trial, r.criterion)
+        reviews[key] = r.status if reviews.get(key, r.status) == r.status else None
     return FastFacts(
         patient,
         as_of,
@@ -230,7 +237,7 @@ _DEFAULTS = tuple(Observation._field_defaults[f] for f in Observation._fields[5:
 @lru_cache(maxsize=4096)
 def _entry_hits(code: str | None, name: str | None) -> frozenset[str]:
     """What a condition entry counts as: its code's concept, else its name's (as
-    ``evaluate._resolve_conditions``), with the groups above it and its code's own matches."""
+    ``facts._resolve_conditions``), with the groups above it and its code's own matches."""
     concept = entry_concept(code, name)
     return _hits(concept, code)
 
@@ -470,9 +477,11 @@ def _manual(where: Where) -> Predicate:
     on_fail = FALSE if on_pass == TRUE else TRUE
 
     def check(facts: FastFacts) -> int:
-        found = facts.reviews.get(key)
-        if found is None:
+        if key not in facts.reviews:
             return REVIEW
+        found = facts.reviews[key]
+        if found is None:
+            return UNKNOWN  # reviews that disagree
         return on_pass if found == "pass" else on_fail
 
     return check
@@ -687,7 +696,7 @@ def _lab(rule: LabRule, ties: bool = True) -> Predicate:
 
         def relative(facts: FastFacts) -> int:
             o = facts.latest.get(aid)
-            if o is None:
+            if o is None or foreign_unit(o.unit, aid) is not None:
                 return UNKNOWN
             ref = o.ref_high if upper else o.ref_low
             if ref is None or ref <= 0:
@@ -833,6 +842,8 @@ def _condition(rule: ConditionRule) -> Predicate:
 
     def check(facts: FastFacts) -> int:
         if cid not in facts.condition_ids and maybe_id not in facts.condition_ids:
+            if facts.conditions is None:
+                return UNKNOWN  # no conditions list: not recorded
             return facts.absent if own is None else own
         unsure = False
         for hits, start, end, active in facts.conditions:
@@ -873,6 +884,8 @@ def _therapy(rule: TherapyRule) -> Predicate:
 
     def check(facts: FastFacts) -> int:
         if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):
+            if facts.treatments is None:
+                return UNKNOWN  # no treatments list: not recorded
             return facts.absent if own is None else own
         unsure = False
         for concept, start, end in facts.treatments:

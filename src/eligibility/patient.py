@@ -8,7 +8,11 @@ Types are strict where lax coercion would change a fact silently: a number is a 
 (``true`` is not 1, ``"85"`` is not 85), a flag is ``true``/``false`` (``"no"`` is not false), a
 date is an ISO ``YYYY-MM-DD`` string (``1700000000`` is not a timestamp). Values that cannot be
 true are errors (a negative concentration, ECOG 9, an end before its start, a screening date
-before birth); values that are merely extreme (ALT 20000 U/L) are accepted as recorded.
+before birth, a date before 1900 or after 2200, an ``age`` the ``birth_date`` contradicts); values
+that are merely extreme (ALT 20000 U/L) are accepted as recorded.
+
+A list that is not in the profile is *not recorded*, not empty: without a ``conditions`` key no
+diagnosis is known either way, while ``"conditions": []`` says there are none.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,6 +35,8 @@ from pydantic import (
 )
 
 from . import vocab
+from .derive import age_years
+from .limits import EARLIEST_DATE, LATEST_DATE
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -43,10 +50,21 @@ def _iso_date(v: object) -> object:
     raise ValueError("expected an ISO date YYYY-MM-DD")
 
 
+def _plausible(v: dt.date) -> dt.date:
+    """A date outside 1900-2200 is a typing error (``0001-03-01``), and date arithmetic on it
+    would overflow: refused where it is read, with its field path."""
+    if not EARLIEST_DATE <= v <= LATEST_DATE:
+        raise ValueError(
+            f"date {v.isoformat()} is outside the plausible range "
+            f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+        )
+    return v
+
+
 Number = Annotated[float, Field(strict=True)]
 """A JSON number (an integer is fine); never a string or a boolean."""
 Integer = Annotated[int, Field(strict=True)]
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_plausible)]
 
 
 class _Strict(BaseModel):
@@ -174,15 +192,17 @@ class Patient(_Strict):
     id: str = Field(min_length=1)
     sex: Literal["female", "male"] | None = None
     birth_date: IsoDate | None = None
-    age: Number | None = Field(default=None, ge=0, le=130)
     screening_date: IsoDate | None = None
+    # after screening_date, so that its validator can compare the two dates (see ``_age``)
+    age: Number | None = Field(default=None, ge=0, le=130)
     ecog: Integer | None = Field(default=None, ge=0, le=5)
     karnofsky: Integer | None = Field(default=None, ge=0, le=100)
     child_pugh: ChildPugh | None = None
     labs: list[Lab] = Field(default_factory=list)
     vitals: list[Vital] = Field(default_factory=list)
-    conditions: list[ConditionEntry] = Field(default_factory=list)
-    treatments: list[Treatment] = Field(default_factory=list)
+    # None (the key is absent): not recorded, so nothing is known either way; []: none.
+    conditions: list[ConditionEntry] | None = None
+    treatments: list[Treatment] | None = None
     pregnant: StrictBool | None = None
     breastfeeding: StrictBool | None = None
     # Child-Pugh inputs that are not lab values, used when ``child_pugh`` itself is not given.
@@ -204,6 +224,22 @@ class Patient(_Strict):
         born = info.data.get("birth_date")
         if v is not None and born is not None and born > v:
             raise ValueError(f"is before birth_date {born}")
+        return v
+
+    @field_validator("age")
+    @classmethod
+    def _age(cls, v: float | None, info: ValidationInfo) -> float | None:
+        """``age`` is completed years at the screening date: with a birth date and a screening
+        date in the same file, one of them is wrong when they disagree, and using either would
+        be a guess (as for a Child-Pugh class that its score contradicts)."""
+        born, on = info.data.get("birth_date"), info.data.get("screening_date")
+        if v is not None and born is not None and on is not None and born <= on:
+            years = age_years(born, on)
+            if math.floor(v) != years:
+                raise ValueError(
+                    f"age {v:g} disagrees with birth_date {born} "
+                    f"({years} completed years on screening_date {on})"
+                )
         return v
 
     @field_validator("karnofsky")

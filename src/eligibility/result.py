@@ -99,6 +99,9 @@ class ScreeningResult:
     engine_version: str = ""
     rules_sha256: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # problems with the profile that did not stop the screening (a review naming a criterion
+    # that does not exist, ...): shown, never silently dropped
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -112,4 +115,6 @@ class ScreeningResult:
         }
         if self.rules_sha256:
             d["rules_sha256"] = self.rules_sha256
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
         return d
