@@ -7,7 +7,6 @@ HTML entities, markdown escapes), derandomized and bounded like ``test_fuzz_load
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 
@@ -59,16 +58,10 @@ def test_parser_never_raises_on_any_unicode(text, section):
     _check(text, section)
 
 
-def _seconds(text: str) -> float:
-    started = time.perf_counter()
-    parse_criterion(text, "inclusion")
-    return time.perf_counter() - started
-
-
-def test_hundred_kilobyte_run_on_line_parses_in_linear_time():
+def test_hundred_kilobyte_run_on_line_parses():
+    """A 100 KB run-on line gives one rule and no exception. How its time grows with its length
+    is measured in bench/linearity.py (no wall-clock limit in a unit test)."""
     unit = "ALT ≤ 3 × ULN and platelets ≥ 100 × 10⁹/L, unless ECOG 0–1 and no HIV; "
-    small, large = ((unit * (n // len(unit) + 1))[:n] for n in (25_000, 100_000))
-    _seconds(small)  # warm caches (parser tables, vocabulary)
-    t_small, t_large = _seconds(small), _seconds(large)
-    assert t_large < 10, f"100 KB took {t_large:.1f} s"
-    assert t_large < 8 * t_small + 0.5, f"×4 input took ×{t_large / max(t_small, 1e-9):.1f} time"
+    large = (unit * (100_000 // len(unit) + 1))[:100_000]
+    rule = parse_criterion(large, "inclusion")
+    assert rule.kind in {"manual", "all", "any"}

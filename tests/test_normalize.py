@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,15 +82,10 @@ def test_offsets_are_monotonic_and_complete(text: str) -> None:
     assert normalize(n.text).text == normalize(normalize(n.text).text).text  # settles
 
 
-def test_normalize_is_linear() -> None:
+def test_normalize_of_a_long_run_keeps_every_offset() -> None:
+    """100 KB of entities, escapes and full-width text normalise with an offset per character.
+    Linear time is measured in bench/linearity.py (no wall-clock limit in a unit test)."""
     unit = "≥ 10⁹ &ge; \\* µ – ＡＢ "
-
-    def seconds(size: int) -> float:
-        text = unit * (size // len(unit))
-        t0 = time.perf_counter()
-        normalize(text)
-        return time.perf_counter() - t0
-
-    small, large = min(seconds(10_000) for _ in range(3)), seconds(100_000)
-    assert large < 1.0
-    assert large / max(small, 1e-4) < 30
+    text = unit * (100_000 // len(unit))
+    n = normalize(text)
+    assert len(n.offsets) == len(n.text) and n.text
