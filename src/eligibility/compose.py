@@ -46,6 +46,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     ]),
     "severity": frozenset([
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",
+        "terminal", "end-stage", "advanced-stage", "debilitating",
         "mild", "major", "life", "threatening", "requiring", "require", "requires", "need",
         "needing", "needs", "necessitating", "hospitalization", "hospitalisation",
         "hospitalized", "hospitalised", "intervention",
@@ -109,6 +110,7 @@ _FUTURE = re.compile(
 _PAST = re.compile(r"(?i)\b(?:within|prior|before|last|preceding|previous|since|ago|past)\b")
 
 
+_EXAMPLES = re.compile(r"(?i)\b(?:such\s+as|e\.\s?g\.|for\s+example|for\s+instance|like)\b")
 _DEFINING = re.compile(
     r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
     r"|antibod(?:y|ies)|uln|lln)\b|[<>≤≥]"
@@ -145,6 +147,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         return found, found
     if ":" in text:  # "Any of the following within 6 months: MI, …": the lead-in reaches on
         forward = scope_word(text.rsplit(":", 1)[0])
+    example = _EXAMPLES.search(text)
+    if example and example.start() > 0:
+        # "Terminal illness such as AIDS or cancer": the items after are examples of an unread
+        # head, which qualifies them (terminal cancer), so none of them decides alone
+        forward = forward or ("example", example.group(0).lower())
     paren = text.find("(")
     if paren >= 0:
         # "active hepatitis B or C (HBsAg positive and HBV DNA above the ULN)": a parenthesis
