@@ -841,6 +841,13 @@ _CUES = frozenset(
         "exempt",
         "if",
         "when",
+        # "HIV and HTLV-I negative": a negation after the list reaches back over all of it
+        "negative",
+        "seronegative",
+        "negativity",
+        "nonreactive",
+        "non-reactive",
+        "undetectable",
     ]
 )
 _MAX_RUN = 12
