@@ -36,7 +36,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "within", "last", "preceding", "recent", "recently", "current", "currently",
         "ongoing", "concurrent", "concurrently", "concomitant", "since", "before", "after",
         "during", "until", "month", "months", "week", "weeks", "day", "days", "year", "years",
-        "hours", "period",
+        "hours", "period", "immediately",
     ]),
     "status": frozenset([
         "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
@@ -96,6 +96,7 @@ _TAIL = frozenset([
     "requiring", "requires", "required", "that", "which", "who", "whose", "with", "without",
     "by", "due", "related", "associated", "secondary", "induced", "following", "from",
     "despite", "under", "as", "when", "while", "where", "including", "such", "prior",
+    "previously", "immediately",
 ])
 # fmt: on
 

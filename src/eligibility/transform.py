@@ -1013,6 +1013,10 @@ def _parse_criterion(
         implicit_age=not context or bool(_context_prefix(context)),
         history=_PAST_WORDS.search(f"{context or ''} {norm}") is not None,
     )
+    if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
+        # "Pregnant and nursing women may participate in minimal risk procedures": a permission
+        # on its own is no requirement (read as one it would fail everyone else)
+        return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
     sentences = _split(toks, _SENTENCE)
     if section == "inclusion" and any(
@@ -1103,6 +1107,9 @@ def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
     if not read:
         return _manual(norm)
     return compose.assisted(norm, "no part decides alone", _flat(kind, read))
+
+
+_SENTENCE_BREAK = re.compile(r"[.;]\s")
 
 
 def _is_allowance(sentence: str) -> bool:
