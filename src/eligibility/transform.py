@@ -1047,6 +1047,16 @@ def _parse_criterion(
                 # the sentences after it are read under its modifier
                 lead = said[:120]
                 rules.append(rule)
+            elif (
+                k == 0
+                and len(sentences) > 1
+                and ":" in said
+                and compose.scope_word(said.split(":", 1)[0])
+            ):
+                # "The routine blood test was normal within 1 week before enrollment: WBC …, b.
+                # ANC …, c. PLT …": a lead-in before ':' reaches the lettered items after it
+                lead = said[:120]
+                rules.append(rule)
             else:
                 rules.append(rule)
                 if rule.kind == "manual" and seps and _REACHES_ON.search(said):
