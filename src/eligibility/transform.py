@@ -975,8 +975,8 @@ def parse_criterion(
 # Words that make a criterion ask about the past, so a resolved entry counts ("History of:",
 # "prior", "ever had"); without one, "No angina" may mean now only.
 _PAST_WORDS = re.compile(
-    r"(?i)\b(?:history|historical|prior|previous|previously|past|ever|had|former|formerly"
-    r"|survivors?|sequelae|lifetime)\b"
+    r"(?i)\b(?<!family\s)(?:history|historical|prior|previous|previously|past|ever|had|former"
+    r"|formerly|survivors?|sequelae|lifetime)\b"
 )
 
 
@@ -1048,10 +1048,7 @@ def _parse_criterion(
                 lead = said[:120]
                 rules.append(rule)
             elif (
-                k == 0
-                and len(sentences) > 1
-                and ":" in said
-                and compose.scope_word(said.split(":", 1)[0])
+                k < len(sentences) - 1 and ":" in said and compose.scope_word(said.split(":", 1)[0])
             ):
                 # "The routine blood test was normal within 1 week before enrollment: WBC …, b.
                 # ANC …, c. PLT …": a lead-in before ':' reaches the lettered items after it
@@ -1397,6 +1394,16 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         return _manual(
             norm[lo:hi], f"connective unclear (and/or at one level): '{norm[lo:hi].strip()}'"
         )
+    ors = [k for k, b in enumerate(boundaries[:-1]) if {t.type for t in b} & {"OR", "ANDOR"}]
+    if ors and any(
+        any(t.type == "COMMA" for t in b) and not {t.type for t in b} & {"OR", "ANDOR"}
+        for b in boundaries[ors[-1] + 1 : -1]
+    ):
+        # "female ≥ 18 years old, ECOG 0-2 or KPS ≥ 60, life expectancy > 12 weeks": an "or"
+        # inside a comma list, not before its last item, joins its neighbours only
+        read = _flat("all", [p.rule for p in pieces if p.rule is not None])
+        why = "an 'or' inside a comma list: how far it reaches is unclear"
+        return compose.assisted(norm[lo:hi], why, read)
     if kinds == {"or"}:
         kind = "any"
     elif kinds == {"and"}:
@@ -2071,6 +2078,17 @@ _CANCER_TITLE = re.compile(
 )
 
 
+# A mental disorder named in a title ("Depersonalization Disorder", "Treatment-resistant
+# depression"): "History of mental disorders" there means other ones.
+_PSYCH_TITLE = re.compile(
+    r"(?i)\b(?:depress\w*|schizo\w*|bipolar|psychos[ie]s|psychotic|anxiety|panic|phobi\w*"
+    r"|obsessive|compulsive|ptsd|post-?traumatic|autis\w*|adhd|attention[- ]deficit|dementia"
+    r"|depersonali[sz]ation|dissociative|anorexia|bulimia|binge|eating disorders?|insomnia"
+    r"|addiction|dependence|alcoholism|substance use|opioid use|cocaine|methamphetamine"
+    r"|personality disorders?|psychiatric|mental (?:illness|disorders?|health))\b"
+)
+
+
 def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
     """Conditions the trial is about, from its title: what "other malignancy" leaves out."""
     if not record.title:
@@ -2082,4 +2100,7 @@ def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
     cancer = any(vocab.condition_matches("malignancy", f) for f in found)
     if not cancer and _CANCER_TITLE.search(record.title):
         found.append("malignancy")
+    psych = any(vocab.condition_matches("mental_disorder", f) for f in found)
+    if not psych and _PSYCH_TITLE.search(record.title):
+        found.append("mental_disorder")
     return tuple(found)

@@ -751,9 +751,11 @@ def _remission_codes() -> tuple[str, ...]:
     return tuple(str(c) for c in _load("remission.yaml")["codes"])
 
 
-# ICD-10-CM "personal history of" categories (Z85 malignant neoplasm, Z86 other diseases, Z87
-# other conditions): the disease is past by the code's own words.
-_HISTORY_CODES = ("Z85", "Z86", "Z87")
+# ICD-10-CM codes whose own words put the disease in the past: "personal history of" (Z85
+# malignant neoplasm, Z86 other diseases, Z87 other conditions), "old myocardial infarction"
+# (I25.2), "sequelae of" cerebrovascular disease (I69), tuberculosis (B90), poliomyelitis (B91),
+# leprosy (B92) and other infectious diseases (B94).
+_HISTORY_CODES = ("Z85", "Z86", "Z87", "I25.2", "I69", "B90", "B91", "B92", "B94")
 
 
 @lru_cache(maxsize=4096)
