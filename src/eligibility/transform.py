@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from itertools import pairwise
 
@@ -1011,13 +1011,18 @@ def _parse_criterion(
         escaped=grammar.had_escapes(text),
         primary=primary,
         implicit_age=not context or bool(_context_prefix(context)),
-        history=_PAST_WORDS.search(f"{context or ''} {norm}") is not None,
     )
     if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
         # on its own is no requirement (read as one it would fail everyone else)
         return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
+    # the past is asked about by the lead-in, or by words before the first condition named
+    # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
+    # injury" is that item's own
+    first = next((t.start for t in toks if t.type == "COND"), len(norm))
+    head = f"{context or ''} {norm[:first]}"
+    ctx = replace(ctx, history=_PAST_WORDS.search(head) is not None)
     sentences = _split(toks, _SENTENCE)
     if section == "inclusion" and any(
         sent and sent[0].type in {"OR", "ANDOR"} for sent, _ in sentences[1:]
@@ -1425,6 +1430,20 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 "'and' in an exclusion may list alternatives or join requirements",
                 read,
             )
+    timed = [
+        leaf.within is not None  # type: ignore[union-attr]
+        for p in pieces
+        if p.rule is not None
+        for leaf in _leaves(p.rule)
+        if leaf.kind in {"condition", "therapy"}
+    ]
+    if len(set(timed)) > 1 and any(p.rule is None for p in pieces):
+        # "acute MI, unstable angina, coronary artery disease or stroke within the last 3
+        # months": with an item not read, the window was read on the last item only, though it
+        # may reach the whole list
+        read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+        why = "a window read on some items of a list may reach the others"
+        return compose.assisted(norm[lo:hi], why, read)
     for k, p in enumerate(pieces):
         if p.rule is not None:
             continue
