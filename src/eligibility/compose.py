@@ -111,7 +111,11 @@ _FUTURE = re.compile(
 _PAST = re.compile(r"(?i)\b(?:within|prior|before|last|preceding|previous|since|ago|past)\b")
 
 
-_EXAMPLES = re.compile(r"(?i)\b(?:such\s+as|e\.\s?g\.|for\s+example|for\s+instance|like)\b")
+_EXAMPLES = re.compile(
+    r"(?i)\b(?:such\s+as|e\.\s?g\.|for\s+example|for\s+instance|like|including|i\.\s?e\."
+    r"|(?:one|any|either)\s+of\s+the\s+following)\b"
+)
+_GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
     r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
     r"|antibod(?:y|ies)|uln|lln)\b|[<>≤≥]"
@@ -161,6 +165,10 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         inner = text[paren : close if close > 0 else len(text)]
         m = _DEFINING.search(inner)
         backward = scope_word(inner) or (("test", m.group(0)) if m else None)
+    if _GRADED.search(text):
+        # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
+        # every item of it
+        backward = backward or ("severity", "grade")
     future = _FUTURE.search(text) is not None and not _PAST.search(_FUTURE.sub(" ", text))
     for i, w in enumerate(words):
         cls = _scope_class(w)

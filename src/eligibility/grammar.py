@@ -492,8 +492,12 @@ def tokenize(text: str) -> list[Tok]:
             pass
         elif kind == "punct" and raw in {":", ";"}:
             toks.append(Tok("SEMI" if raw == ";" else "COLON", raw, start, end))
-        elif kind == "punct" and raw == "." and _genus_dot(toks, text, end):
-            toks.append(Tok("WORD", raw, start, end))  # "M. tuberculosis": no full stop
+        elif (
+            kind == "punct"
+            and raw == "."
+            and (_genus_dot(toks, text, end) or _abbrev_dot(text, start))
+        ):
+            toks.append(Tok("WORD", raw, start, end))  # "M. tuberculosis", "i.e.": no full stop
         elif kind == "punct" and raw == ".":
             toks.append(Tok("STOP", raw, start, end))
         else:
@@ -753,6 +757,15 @@ def _genus_dot(toks: list[Tok], text: str, end: int) -> bool:
         and last.value.isupper()
         and _GENUS_NEXT.match(text, end) is not None
     )
+
+
+# The dots of "i.e.", "e.g.", "vs." and "et al." end no sentence: "neuropathy, i.e., … of grade 3
+# or worse" is one sentence whose grade reaches back.
+_ABBREV = re.compile(r"(?i)\b(?:i\.\s?e|e\.\s?g|vs|et\s+al)\.")
+
+
+def _abbrev_dot(text: str, at: int) -> bool:
+    return any(m.start() <= at < m.end() for m in _ABBREV.finditer(text, max(0, at - 8), at + 5))
 
 
 _NEVER = frozenset({"WORD", "AMBIG", "SEMI", "STOP", "UNLESS", "AGO", "COLON"})

@@ -841,6 +841,8 @@ _CUES = frozenset(
         "exempt",
         "if",
         "when",
+        # "SS patients cannot have sarcoidosis, HIV infection, or lymphoma"
+        "cannot",
         # "HIV and HTLV-I negative": a negation after the list reaches back over all of it
         "negative",
         "seronegative",
