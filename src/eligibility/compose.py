@@ -281,6 +281,9 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
 # "Active" of a tumour means untreated or progressing, which a problem list's status does not
 # record: "active brain metastases" is the metastases and a judgement (law: qualifier).
 _TUMOUR_ROOTS = ("malignancy", "cns_metastases", "liver_metastases", "bone_metastases")
+# "Active" of a relapsing-remitting disease (IBD, lupus, rheumatoid arthritis) means a flare or
+# disease activity, which a problem list's "active" (still diagnosed) does not say either.
+_FLARING_ROOTS = ("autoimmune_disease",)
 
 
 def active_tumours(rule: Rule) -> Rule:
@@ -298,10 +301,13 @@ def active_tumours(rule: Rule) -> Rule:
             for root in _TUMOUR_ROOTS
             if vocab.condition(root) is not None
         )
-        if tumour:
-            note = ManualRule(
-                reason="'active' of a tumour (untreated, progressing) is judged",
-                law="qualifier",
-            )
+        flaring = any(
+            vocab.condition_matches(root, rule.condition)
+            for root in _FLARING_ROOTS
+            if vocab.condition(root) is not None
+        )
+        if tumour or flaring:
+            what = "a tumour (untreated, progressing)" if tumour else "a disease that flares"
+            note = ManualRule(reason=f"'active' of {what} is judged", law="qualifier")
             return AllRule(rules=[rule.model_copy(update={"active": None}), note])
     return rule

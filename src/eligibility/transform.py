@@ -257,6 +257,9 @@ def _others(cid: str, ctx: Ctx) -> list[str]:
     own = [p for p in ctx.primary if p != cid and vocab.condition_matches(cid, p)]
     if not own:
         raise NotUnderstood("'other' relative to a condition the trial's title does not name")
+    if any(vocab.condition_matches("malignancy", p) for p in own) and cid == "malignancy":
+        # the trial's cancer spreads: its metastases (C77-C79) are not "other malignancy"
+        own.append("secondary_malignancy")
     return own
 
 
@@ -1106,7 +1109,7 @@ _LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing
 _SUBGROUP = re.compile(
     r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
     r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
-    r"(?:\w+\s+)?to\b"
+    r"(?:\w+\s+)?to\b|\bif\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have)\b"
 )
 
 
