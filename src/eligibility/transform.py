@@ -396,7 +396,16 @@ class _Clauses(Transformer):
 
         def build(ctx: Ctx) -> Rule:
             rules = [bounds(typ, aid, ctx) for typ, aid in analytes]
-            return _flat(_list_kind(seps, ctx), rules)
+            kind = _list_kind(seps, ctx)
+            if kind == "any" and ctx.section == "inclusion" and len(rules) > 1:
+                labs = [r for rule in rules for r in _leaves(rule) if isinstance(r, LabRule)]
+                if labs and all(r.comparator in {"<", "<="} for r in labs):
+                    # "SGOT or SGPT no greater than 2 × ULN": neither may be over the limit (as
+                    # "SGOT or SGPT > 2 × ULN" under exclusions excludes on either)
+                    kind = "all"
+                else:
+                    raise NotUnderstood("an inclusion bound shared by tests joined by 'or'")
+            return _flat(kind, rules)
 
         return build
 
