@@ -813,6 +813,7 @@ def _compile_condition(rule: ConditionRule) -> Check:
     )
 
     events = event_concepts(c.id)
+    current = vocab.is_current(c.id)  # "active infection": a resolved entry is not one
 
     def check(facts: Facts) -> Outcome:
         window = _window_text(rule.within, facts)
@@ -827,7 +828,7 @@ def _compile_condition(rule: ConditionRule) -> Check:
                 continue
             if any(_condition_hit(x, entry) for x in exceptions):
                 continue
-            if rule.active and not entry.active:
+            if (rule.active or current) and not entry.active:
                 continue
             event = bool(events) and any(_condition_hit(x, entry) for x in events)
             if event and rule.within is not None:

@@ -837,6 +837,7 @@ def _condition(rule: ConditionRule) -> Predicate:
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     active_only, window, own = rule.active, _since(rule.within), _absent_value(rule.if_absent)
     past_review = rule.history == "review"
+    active_only = active_only or vocab.is_current(cid)  # "active infection"
     # with a window, an entry recorded as an event is dated by its onset (``_onset``)
     events = event_concepts(cid) if window is not None else _NONE
 

@@ -68,11 +68,13 @@ class _Frozen(BaseModel):
 
 
 class Block(_Frozen):
-    """One inclusion or exclusion block: ``text[start:end]`` of its record."""
+    """One inclusion or exclusion block: ``text[start:end]`` of its record. ``group`` is the
+    heading line when it names whom the block is for ("EXCLUSION CRITERIA - Donor:")."""
 
     section: Section
     start: int
     end: int
+    group: str | None = None
 
 
 class AgeLimit(_Frozen):
@@ -209,6 +211,27 @@ def heading_kind(line: str) -> HeadingKind | None:
     return None
 
 
+# Words after "… criteria" that name no group ("Inclusion criteria are:", "… for this study:").
+_GROUP_GLUE = frozenset(
+    "are is include includes the study trial all patients patient participants participant "
+    "subjects subject for of in to this protocol following as follows will be must meet criteria "
+    "inclusion exclusion and any a an who entry enrollment enrolment registration eligibility "
+    "populations population".split()
+)
+
+
+def heading_group(line: str) -> str | None:
+    """The heading line when it names whom its criteria are for ("INCLUSION CRITERIA - Donor:",
+    "Exclusion criteria for controls:"), else None: such criteria may not apply to the patient."""
+    if heading_kind(line) not in ("inclusion", "exclusion"):
+        return None
+    m = _HEADING_RE.match(line)
+    if m is None or not m.group("post"):
+        return None
+    words = [w.lower() for w in re.findall(r"[A-Za-z]{2,}", m.group("post"))]
+    return line.strip() if any(w not in _GROUP_GLUE for w in words) else None
+
+
 def heading_prefix(line: str) -> tuple[Section, int] | None:
     """For "Inclusion Criteria: text…" on one line: the section and where the heading ends."""
     m = _HEADING_PREFIX_RE.match(line[:300])
@@ -261,6 +284,7 @@ def find_blocks(
     section: Section | None = None
     outer: Section | None = None  # the section of the last heading that was not a bare one
     bare = bulleted = False  # under "Required:"/"Excluded:"; its items so far were bulleted
+    group: str | None = None
     start = 0
     last_end = 0
     for ls, le in _iter_lines(text, lo, hi):
@@ -271,10 +295,11 @@ def find_blocks(
         kind = _line_section(line)
         if kind == "inclusion" or kind == "exclusion":
             if section is not None:
-                blocks.append(Block(section=section, start=start, end=last_end))
+                blocks.append(Block(section=section, start=start, end=last_end, group=group))
             section, start = kind, cs
             bare, bulleted = _BARE_RE.match(line) is not None, False
             outer = outer if bare else kind
+            group = group if bare else heading_group(line)
         elif section is None and leading is not None:
             section, start = leading, cs
             outer = section
@@ -283,11 +308,11 @@ def find_blocks(
         elif bare and bulleted and kind is None and outer is not None and section != outer:
             # Old NCI records: "Required: - At least 10 days of acyclovir." then "Substance
             # abuse." unbulleted: the bare heading's list has ended, the field's section resumes
-            blocks.append(Block(section=section, start=start, end=last_end))  # type: ignore[arg-type]
+            blocks.append(Block(section=section, start=start, end=last_end, group=group))  # type: ignore[arg-type]
             section, start, bare = outer, cs, False
         last_end = ce
     if section is not None:
-        blocks.append(Block(section=section, start=start, end=last_end))
+        blocks.append(Block(section=section, start=start, end=last_end, group=group))
     return blocks
 
 

@@ -742,5 +742,8 @@ def split_record(record: TrialRecord) -> list[Segment]:
         for seg in split_block(record.text, block):
             if seg.parent is not None:
                 seg = seg.model_copy(update={"parent": seg.parent + base})
+            if block.group and seg.kind == "criterion" and seg.context is None:
+                # "EXCLUSION CRITERIA - Donor:": the heading says whom the items are for
+                seg = seg.model_copy(update={"context": block.group})
             out.append(seg)
     return out

@@ -27,7 +27,7 @@ from lark import Token, Transformer, v_args
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
-from eligibility.ingest import TrialRecord
+from eligibility.ingest import heading_group, TrialRecord
 from eligibility.model import (
     AgeRule,
     AllRule,
@@ -1153,6 +1153,8 @@ def _context_problem(context: str, section: Section) -> str | None:
     """
     norm = grammar.normalise(context)
     quoted = norm[:120]
+    if heading_group(context):
+        return f"criteria for a group its heading names: '{quoted}'"
     if _RISKY_CONTEXT.search(norm):
         return f"depends on its lead-in: '{quoted}'"
     if _SOME_OF.search(norm) or (section == "inclusion" and _ANY_OF.search(norm)):

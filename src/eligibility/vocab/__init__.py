@@ -523,7 +523,9 @@ def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> 
         atc = _tuple(raw.get("atc"))
         equivalent = raw.get("equivalent_dose_mg")
         extra: dict[str, object] = {
-            k: raw[k] for k in ("note", "grading", "members_exhaustive") if raw.get(k) is not None
+            k: raw[k]
+            for k in ("note", "grading", "members_exhaustive", "current")
+            if raw.get(k) is not None
         }
         if len(atc) > 1:
             extra["atc_codes"] = atc
@@ -805,6 +807,13 @@ def prednisone_equivalent_mg(drug_id: str, dose_mg: float) -> float | None:
     if c is None or c.prednisone_equivalent is None:
         return None
     return dose_mg * c.prednisone_equivalent
+
+
+def is_current(concept_id: str) -> bool:
+    """True for a concept whose name says it is current ("active infection"): an entry recorded
+    as resolved is never it, nor a "may be" of it."""
+    c = _conditions().by_id.get(concept_id)
+    return bool(c is not None and c.extra.get("current"))
 
 
 def conditions() -> list[Concept]:
