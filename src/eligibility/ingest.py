@@ -213,10 +213,50 @@ def heading_kind(line: str) -> HeadingKind | None:
 
 # Words after "… criteria" that name no group ("Inclusion criteria are:", "… for this study:").
 _GROUP_GLUE = frozenset(
-    "are is include includes the study trial all patients patient participants participant "
-    "subjects subject for of in to this protocol following as follows will be must meet criteria "
-    "inclusion exclusion and any a an who entry enrollment enrolment registration eligibility "
-    "populations population".split()
+    [
+        "are",
+        "is",
+        "include",
+        "includes",
+        "the",
+        "study",
+        "trial",
+        "all",
+        "patients",
+        "patient",
+        "participants",
+        "participant",
+        "subjects",
+        "subject",
+        "for",
+        "of",
+        "in",
+        "to",
+        "this",
+        "protocol",
+        "following",
+        "as",
+        "follows",
+        "will",
+        "be",
+        "must",
+        "meet",
+        "criteria",
+        "inclusion",
+        "exclusion",
+        "and",
+        "any",
+        "a",
+        "an",
+        "who",
+        "entry",
+        "enrollment",
+        "enrolment",
+        "registration",
+        "eligibility",
+        "populations",
+        "population",
+    ]
 )
 
 

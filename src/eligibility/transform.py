@@ -27,7 +27,7 @@ from lark import Token, Transformer, v_args
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
-from eligibility.ingest import heading_group, TrialRecord
+from eligibility.ingest import TrialRecord, heading_group
 from eligibility.model import (
     AgeRule,
     AllRule,
