@@ -135,9 +135,15 @@ def fold(term: str) -> str:
     return _FOLD_RE.sub("", text)
 
 
+# libyaml's loader reads the package's vocabulary some fifteen times as fast as the pure one
+# (≈ 30 ms instead of ≈ 300 ms in every process); both build the same data
+# (tests/test_startup.py checks it on every vocabulary file).
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load(name: str) -> dict[str, Any]:
     with resources.files(__package__).joinpath(name).open("r", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_SafeLoader)
 
 
 def _tuple(raw: object) -> tuple[str, ...]:
