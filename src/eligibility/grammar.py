@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
@@ -23,6 +23,9 @@ from lark.lexer import Lexer
 
 from eligibility import vocab
 from eligibility.normalize import fold_text as fold_characters
+
+if TYPE_CHECKING:
+    from eligibility import tables
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -239,8 +242,7 @@ def _split_phrases(spec: str) -> list[tuple[str, str | None]]:
 class Tok(NamedTuple):
     """One token: grammar type, payload (vocabulary id, comparator, number text), source offsets.
 
-    A named tuple rather than a frozen dataclass: every word of every criterion becomes one, and
-    tuples are about three times as cheap to make.
+    A named tuple, not a frozen dataclass: every word becomes one, and tuples are 3× as cheap.
     """
 
     type: str
@@ -305,10 +307,8 @@ _COMPACT = re.compile(r"[\s\-.'’]")  # a short term's spelling without spaces,
 _ANCHOR_WORD = re.compile(r"[^\W\d_][\w']*")
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 16)  # the corpus repeats its words: 65,536 of them, a few MB
 def _fold_piece(text: str) -> str:
-    """A word's lexicon key; cached, as the corpus repeats its words (the cache holds some
-    65,000 of them, a few MB)."""
     return "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
 
 
@@ -362,7 +362,18 @@ def _vocab_entries() -> list[tuple[str, _Entry]]:
 
 @cache
 def lexicon() -> Lexicon:
-    """Folded n-gram → entries, built once from the vocabulary and the phrase table."""
+    """Folded n-gram → entries, from the vocabulary and the phrase table (see ``tables``)."""
+    return _tables().lexicon
+
+
+def _tables() -> tables.Built:
+    from eligibility import tables
+
+    return tables.built()
+
+
+def build_lexicon() -> Lexicon:
+    """The lexicon, built from the vocabulary and the phrase table (most of a second)."""
     entries: dict[str, list[_Entry]] = {}
     for term, entry in _vocab_entries() + _phrase_entries():
         pieces = [m.group(0) for m in _BASE_RE.finditer(normalise(term))]
@@ -390,6 +401,11 @@ def lexicon() -> Lexicon:
 # Units are recognised only directly after a number, so "s" or "cm" elsewhere stay words.
 @cache
 def _unit_re() -> re.Pattern[str]:
+    return re.compile(_tables().unit_pattern, re.IGNORECASE)
+
+
+def unit_pattern() -> str:
+    """The regular expression (source) of the vocabulary's unit spellings after a number."""
     spellings: set[str] = set()
     for canonical, spec in vocab._load("units.yaml")["units"].items():
         for s in (canonical, *spec.get("spellings", ())):
@@ -402,10 +418,9 @@ def _unit_re() -> re.Pattern[str]:
         )
         alts.append(pat)
     sci = r"(?:[×x*]\s*)?10\s*\^\s*\d{1,2}\s*(?:cells\s*)?/\s*(?:L|l|uL|ul|mm3|mm\^3|mcL|cumm)"
-    return re.compile(
+    return (
         rf"\s*(?P<sci>{sci})(?![A-Za-z])|\s*(?P<mangled>\*\s*10(?:9|12)\s*/\s*[lL])(?![A-Za-z])"
-        rf"|\s*(?P<unit>{'|'.join(alts)})(?![A-Za-z0-9])",
-        re.IGNORECASE,
+        rf"|\s*(?P<unit>{'|'.join(alts)})(?![A-Za-z0-9])"
     )
 
 
@@ -736,7 +751,12 @@ def grammar_text() -> str:
 
 @cache
 def parser() -> Lark:
-    """The LALR parser, built once per process (a few ms)."""
+    """The LALR parser (see ``tables``: built once, then read from the user's cache)."""
+    return _tables().parser
+
+
+def build_parser() -> Lark:
+    """The LALR parser, built from ``criteria.lark`` (a tenth of a second or more)."""
     return Lark(grammar_text(), parser="lalr", lexer=_Feed, start="start")
 
 

@@ -21,8 +21,6 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 __all__ = [
     "Analyte",
     "Concept",
@@ -135,15 +133,15 @@ def fold(term: str) -> str:
     return _FOLD_RE.sub("", text)
 
 
-# libyaml's loader reads the package's vocabulary some fifteen times as fast as the pure one
-# (≈ 30 ms instead of ≈ 300 ms in every process); both build the same data
-# (tests/test_startup.py checks it on every vocabulary file).
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load(name: str) -> dict[str, Any]:
+    """A vocabulary file's data. libyaml's loader reads them some fifteen times as fast as the
+    pure one (≈ 30 ms instead of ≈ 300 ms in every process) and builds the same data
+    (tests/test_startup.py); yaml is imported here, as the parser's cached tables need none."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with resources.files(__package__).joinpath(name).open("r", encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_SafeLoader)
+        return yaml.load(fh, Loader=loader)
 
 
 def _tuple(raw: object) -> tuple[str, ...]:
