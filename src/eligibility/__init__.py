@@ -12,13 +12,41 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from datetime import date
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from .errors import EligibilityError, InputError
-from .evaluate import DEFAULT_MAX_LAB_AGE_DAYS
-from .loaders import load_patient, load_rules, load_rules_all
-from .model import RuleSet
-from .patient import Patient
-from .result import CriterionResult, ScreeningResult
+from .limits import DEFAULT_MAX_LAB_AGE_DAYS
+
+if TYPE_CHECKING:
+    from .errors import EligibilityError, InputError
+    from .loaders import load_patient, load_rules, load_rules_all
+    from .model import RuleSet
+    from .patient import Patient
+    from .result import CriterionResult, ScreeningResult
+
+# The public names are imported on first use (PEP 562), not here: ``eligibility --version`` and
+# the parser need none of pydantic's models or the evaluator, which cost most of a start-up.
+_LAZY = {
+    "EligibilityError": "errors",
+    "InputError": "errors",
+    "load_patient": "loaders",
+    "load_rules": "loaders",
+    "load_rules_all": "loaders",
+    "RuleSet": "model",
+    "Patient": "patient",
+    "CriterionResult": "result",
+    "ScreeningResult": "result",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A public name from its module, imported the first time it is asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def today() -> date:

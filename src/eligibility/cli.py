@@ -15,10 +15,9 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, today
 from .errors import EligibilityError, InputError
@@ -26,6 +25,7 @@ from .limits import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_DAYS
 from .output import STDOUT_NAME, Output, Sink, refuse_input_as_output, stdout_sink
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
     from .batch import Inputs, Record, Row, Trial
@@ -91,25 +91,38 @@ def _check_options(args: argparse.Namespace) -> None:
     refuse_input_as_output(getattr(args, "output", None), inputs or [])
 
 
-class _Console(Console):
-    """rich's Console, but a closed pipe is left to ``main`` (rich would exit 1 itself)."""
+@cache
+def _console_class() -> type[Console]:
+    """rich's Console, but a closed pipe is left to ``main`` (rich would exit 1 itself).
 
-    def on_broken_pipe(self) -> None:
-        raise BrokenPipeError
+    Made on first use: importing rich costs tens of milliseconds that ``--version`` and the
+    cohort formats written without it (CSV, JSONL) need not pay.
+    """
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Console
+
+
+def _console(**kwargs: Any) -> Console:
+    return _console_class()(**kwargs)
 
 
 def _stdout(out: Sink | None = None, soft_wrap: bool = True) -> Console:
-    return _Console(file=out or stdout_sink(), highlight=False, soft_wrap=soft_wrap)
+    return _console(file=out or stdout_sink(), highlight=False, soft_wrap=soft_wrap)
 
 
 def _wide(out: Sink) -> Console:
     """Cohort tables have many columns: use the terminal's width, else 160 rather than 80."""
     terminal = out.name == STDOUT_NAME and out.isatty()
-    return _Console(file=out, highlight=False, soft_wrap=False, width=None if terminal else 160)
+    return _console(file=out, highlight=False, soft_wrap=False, width=None if terminal else 160)
 
 
 def _stderr() -> Console:
-    return _Console(stderr=True, highlight=False, soft_wrap=True)
+    return _console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def cmd_screen(args: argparse.Namespace) -> int:

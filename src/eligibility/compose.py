@@ -278,6 +278,29 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
     return None
 
 
+def except_own(rule: Rule, section: str, primary: tuple[str, ...]) -> Rule:
+    """``rule`` with the trial's own conditions excepted where they are only a "may be" of an
+    excluding condition ("Known liver diseases" in an HCC trial: liver cancer may be a liver
+    disease, but the trial's own disease is not what the criterion is about)."""
+    from eligibility import vocab
+    from eligibility.model import ConditionRule, NotRule
+
+    def walk(r: Rule, negative: bool) -> Rule:
+        if isinstance(r, AllRule | AnyRule):
+            return type(r)(rules=[walk(c, negative) for c in r.rules])
+        if isinstance(r, NotRule):
+            return r.model_copy(update={"rule": walk(r.rule, not negative)})
+        if isinstance(r, ConditionRule) and (section == "exclusion") != negative:
+            own = [
+                p for p in primary if p not in r.except_ and vocab.concept_may_be(r.condition, p)
+            ]
+            if own:
+                return r.model_copy(update={"except_": [*r.except_, *own]})
+        return r
+
+    return walk(rule, False) if primary else rule
+
+
 # "Active" of a tumour means untreated or progressing, which a problem list's status does not
 # record: "active brain metastases" is the metastases and a judgement (law: qualifier).
 _TUMOUR_ROOTS = ("malignancy", "cns_metastases", "liver_metastases", "bone_metastases")

@@ -15,13 +15,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from . import vocab
+from .limits import DEFAULT_MAX_LAB_AGE_DAYS
 from .model import IfAbsent
 from .patient import ConditionEntry, Patient, Review, Treatment
 from .result import Evidence
-
-DEFAULT_MAX_LAB_AGE_DAYS = 90
-"""A lab or vital result older than this before the as-of date does not decide a criterion:
-screening asks for current values, and a four-year-old ALT says little about the liver today."""
 
 
 @dataclass(frozen=True)

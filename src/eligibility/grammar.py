@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING, NamedTuple
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 from lark.lexer import Lexer
 
 from eligibility import vocab
-from eligibility.normalize import normalize as fold_characters
+from eligibility.normalize import fold_text as fold_characters
+
+if TYPE_CHECKING:
+    from eligibility import tables
 
 # --------------------------------------------------------------------------- normalisation
 
@@ -40,7 +44,9 @@ _CHARS = str.maketrans(
 _TIMES_BEFORE = re.compile(
     r"(?<=[\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
 )
-_SPACE = re.compile(r"[ \t\r\n]+")
+# Every run of spaces, tabs and line ends becomes one space; matching only the runs that change
+# (two or more, or a lone tab or line end) leaves the many single spaces alone, which is faster.
+_SPACE = re.compile(r"[ \t\r\n]{2,}|[\t\r\n]")
 
 
 def normalise(text: str) -> str:
@@ -51,7 +57,7 @@ def normalise(text: str) -> str:
     ``had_escapes``. Offsets are not kept: criterion spans come from the splitter, and reasons
     quote text.
     """
-    text = fold_characters(text).text.translate(_CHARS)
+    text = fold_characters(text).translate(_CHARS)
     text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
     text = _TIMES_BEFORE.sub(" × ", text)
     return _SPACE.sub(" ", text).strip()
@@ -233,9 +239,11 @@ def _split_phrases(spec: str) -> list[tuple[str, str | None]]:
 # --------------------------------------------------------------------------- tokens
 
 
-@dataclass(frozen=True, slots=True)
-class Tok:
-    """One token: grammar type, payload (vocabulary id, comparator, number text), source offsets."""
+class Tok(NamedTuple):
+    """One token: grammar type, payload (vocabulary id, comparator, number text), source offsets.
+
+    A named tuple, not a frozen dataclass: every word becomes one, and tuples are 3× as cheap.
+    """
 
     type: str
     value: str
@@ -295,8 +303,11 @@ _BASE_RE = re.compile(
     r"|(?P<punct>≥ or =|≤ or =|and/or|>/|[^\w\s])"
 )
 _JOINERS = frozenset("-/.'")
+_COMPACT = re.compile(r"[\s\-.'’]")  # a short term's spelling without spaces, hyphens, dots
+_ANCHOR_WORD = re.compile(r"[^\W\d_][\w']*")
 
 
+@lru_cache(maxsize=1 << 16)  # the corpus repeats its words: 65,536 of them, a few MB
 def _fold_piece(text: str) -> str:
     return "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
 
@@ -326,7 +337,7 @@ def _vocab_entries() -> list[tuple[str, _Entry]]:
     def add(term: str, typ: str, value: str, head: str | None = None) -> None:
         exact = None
         if _short(term):
-            compact = re.sub(r"[\s\-.'’]", "", term)
+            compact = _COMPACT.sub("", term)
             exact = frozenset({compact, compact.upper()} if compact.isupper() else {compact})
         out.append((term, _Entry(typ, value, exact, head)))
 
@@ -351,7 +362,18 @@ def _vocab_entries() -> list[tuple[str, _Entry]]:
 
 @cache
 def lexicon() -> Lexicon:
-    """Folded n-gram → entries, built once from the vocabulary and the phrase table."""
+    """Folded n-gram → entries, from the vocabulary and the phrase table (see ``tables``)."""
+    return _tables().lexicon
+
+
+def _tables() -> tables.Built:
+    from eligibility import tables
+
+    return tables.built()
+
+
+def build_lexicon() -> Lexicon:
+    """The lexicon, built from the vocabulary and the phrase table (most of a second)."""
     entries: dict[str, list[_Entry]] = {}
     for term, entry in _vocab_entries() + _phrase_entries():
         pieces = [m.group(0) for m in _BASE_RE.finditer(normalise(term))]
@@ -379,6 +401,11 @@ def lexicon() -> Lexicon:
 # Units are recognised only directly after a number, so "s" or "cm" elsewhere stay words.
 @cache
 def _unit_re() -> re.Pattern[str]:
+    return re.compile(_tables().unit_pattern, re.IGNORECASE)
+
+
+def unit_pattern() -> str:
+    """The regular expression (source) of the vocabulary's unit spellings after a number."""
     spellings: set[str] = set()
     for canonical, spec in vocab._load("units.yaml")["units"].items():
         for s in (canonical, *spec.get("spellings", ())):
@@ -391,10 +418,9 @@ def _unit_re() -> re.Pattern[str]:
         )
         alts.append(pat)
     sci = r"(?:[×x*]\s*)?10\s*\^\s*\d{1,2}\s*(?:cells\s*)?/\s*(?:L|l|uL|ul|mm3|mm\^3|mcL|cumm)"
-    return re.compile(
+    return (
         rf"\s*(?P<sci>{sci})(?![A-Za-z])|\s*(?P<mangled>\*\s*10(?:9|12)\s*/\s*[lL])(?![A-Za-z])"
-        rf"|\s*(?P<unit>{'|'.join(alts)})(?![A-Za-z0-9])",
-        re.IGNORECASE,
+        rf"|\s*(?P<unit>{'|'.join(alts)})(?![A-Za-z0-9])"
     )
 
 
@@ -404,13 +430,14 @@ _TIME_RE = re.compile(
 )
 _TIME_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
 _POW_RE = re.compile(r"\s*(?:×\s*)?10\s*\^\s*(\d{1,2})(?!\s*(?:cells\s*)?/\s*(?:L|l|u|mm|mc))")
+_BARE_POW = re.compile(r"\^\s*(\d{1,2})(?!\s*(?:cells\s*)?/)")  # "10^9" without a unit
 _CP_SCORE = re.compile(r"[ABC](?:[5-9]|1[0-5])")
 
 
 def tokenize(text: str) -> list[Tok]:
     """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
     lex = lexicon()
-    base = [(m.lastgroup or "", m.group(0), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
+    base = [(m.lastgroup or "", m.group(), *m.span()) for m in _BASE_RE.finditer(text)]
     folded = [_fold_piece(b[1]) if b[0] != "num" else b[1] for b in base]
     toks: list[Tok] = []
     cp_seen = False
@@ -459,17 +486,21 @@ def tokenize(text: str) -> list[Tok]:
                     bucket = lex.entries.get(key, ())
                     for entry in bucket:
                         if entry.exact is not None:
-                            compact = re.sub(r"[\s\-.'’]", "", text[start : base[j][3]])
+                            compact = _COMPACT.sub("", text[start : base[j][3]])
                             if compact not in entry.exact:
                                 continue
                         if gloss is not None and not _glosses_analyte(
                             entry, text[base[gloss[0]][3] : base[gloss[1]][2]]
                         ):
                             continue
-                        alt = tuple(
-                            (e.type, e.value)
-                            for e in bucket
-                            if e is not entry and {e.type, entry.type} <= _VOCAB_TYPES
+                        alt = (
+                            tuple(
+                                (e.type, e.value)
+                                for e in bucket
+                                if e is not entry and {e.type, entry.type} <= _VOCAB_TYPES
+                            )
+                            if len(bucket) > 1
+                            else ()
                         )
                         best = (j, entry, alt)
                         break
@@ -516,6 +547,8 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
     substance_abuse), so modifiers before it and qualifiers after it apply to the whole.
     """
     out = toks
+    if not any(t.type == "COND" for t in toks):
+        return toks  # the common case, decided in one pass
     k = -1
     while k + 3 < len(out):
         k += 1
@@ -596,6 +629,8 @@ def _glosses(toks: list[Tok]) -> list[Tok]:
       "positive"/"negative", is the condition (no lab rule reads "positive").
     """
     toks = _agree(toks)
+    if not any(t.type in {"ULN", "LLN"} for t in toks):
+        return toks
     out: list[Tok] = []
     k = 0
     while k < len(toks):
@@ -658,7 +693,7 @@ def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list
         value = f"{raw}e{m.group(1)}"
         pos = m.end()
     elif raw == "10" and text.startswith("^", pos):
-        m2 = re.compile(r"\^\s*(\d{1,2})(?!\s*(?:cells\s*)?/)").match(text, pos)
+        m2 = _BARE_POW.match(text, pos)
         if m2:
             value = f"1e{m2.group(1)}"
             pos = m2.end()
@@ -695,10 +730,10 @@ def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list
 
 def has_anchor(text: str) -> bool:
     """Cheap pre-filter: any word that can start an anchor term, or a comparator symbol?"""
-    if any(c in text for c in "≥≤<>"):
+    if "≥" in text or "≤" in text or "<" in text or ">" in text:
         return True
     anchors = lexicon().anchors
-    return any(_fold_piece(w) in anchors for w in re.findall(r"[^\W\d_][\w']*", text))
+    return any(_fold_piece(w) in anchors for w in _ANCHOR_WORD.findall(text))
 
 
 # --------------------------------------------------------------------------- parser
@@ -720,7 +755,12 @@ def grammar_text() -> str:
 
 @cache
 def parser() -> Lark:
-    """The LALR parser, built once per process (a few ms)."""
+    """The LALR parser (see ``tables``: built once, then read from the user's cache)."""
+    return _tables().parser
+
+
+def build_parser() -> Lark:
+    """The LALR parser, built from ``criteria.lark`` (a tenth of a second or more)."""
     return Lark(grammar_text(), parser="lalr", lexer=_Feed, start="start")
 
 

@@ -583,7 +583,8 @@ class _Splitter:
 
     # ----------------------------------------------------------------- driver
 
-    def run(self) -> list[Segment]:
+    def run(self, base: int = 0) -> list[Segment]:
+        """The block's segments; ``parent`` indexes shifted by ``base`` (see ``split_record``)."""
         for line in self._lines():
             if line.heading:
                 self.segs.append(_Seg(line.start, line.end, "heading", None, None))
@@ -607,9 +608,9 @@ class _Splitter:
             self.stack.append(_Level(line.indent, None, None, None, False))
             self._item(line, depth, None)
             del self.stack[depth:]
-        return self._segments()
+        return self._segments(base)
 
-    def _segments(self) -> list[Segment]:
+    def _segments(self, base: int) -> list[Segment]:
         text, section = self.text, self.block.section
         kinds = self._kinds()
         segs, kinds, parts, linked = self._join(kinds)
@@ -628,7 +629,7 @@ class _Splitter:
                     text=text[s.start : s.end],
                     label=s.label,
                     context=context,
-                    parent=s.parent,
+                    parent=None if s.parent is None else s.parent + base,
                     parts=joined,
                     linked=link,
                 )
@@ -738,12 +739,13 @@ def split_record(record: TrialRecord) -> list[Segment]:
     """Segments of all blocks of a record; ``parent`` indexes into this combined list."""
     out: list[Segment] = []
     for block in record.blocks:
-        base = len(out)
-        for seg in split_block(record.text, block):
-            if seg.parent is not None:
-                seg = seg.model_copy(update={"parent": seg.parent + base})
-            if block.group and seg.kind == "criterion" and seg.context is None:
-                # "EXCLUSION CRITERIA - Donor:": the heading says whom the items are for
-                seg = seg.model_copy(update={"context": block.group})
-            out.append(seg)
+        segments = _Splitter(record.text, block).run(base=len(out))
+        if block.group:  # "EXCLUSION CRITERIA - Donor:": the heading says whom the items are for
+            segments = [
+                s.model_copy(update={"context": block.group})
+                if s.kind == "criterion" and s.context is None
+                else s
+                for s in segments
+            ]
+        out += segments
     return out

@@ -979,6 +979,7 @@ def parse_criterion(
 ) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
     rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
+    rule = compose.except_own(rule, section, primary)
     why = compose.undecidable(rule, section, primary) or _age_then(text, rule)
     if why is None:
         return rule

@@ -1,0 +1,227 @@
+"""The parser's built tables (LALR parser, lexicon, unit pattern), kept in the user's cache.
+
+Why: building the LALR tables and the lexicon from the grammar and the vocabulary takes most of
+a second, in every process that parses; reading them back takes a few milliseconds. A file is
+named by a key that hashes the package version, the Python and Lark versions and the bytes of
+every source the tables are built from, so an edit to the grammar, the phrase table or the
+vocabulary makes a new file and an old one is never read. The files are JSON (never pickle:
+nothing read from disk can run code) with a SHA-256 of the body on the first line, so a file cut
+short or damaged is not read either.
+
+Nothing here raises or prints: a folder that cannot be read or written, a damaged file or data
+that cannot be encoded mean the caller builds the tables, as without a cache.
+``ELIGIBILITY_CACHE_DIR`` names the folder; set to the empty string it turns the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark import Lark
+from lark.lark import Rule, TerminalDef
+
+from . import __version__, grammar
+
+FORMAT = 1
+"""Bumped when the layout of a cached file changes."""
+
+NAME = "grammar"
+
+
+@dataclass(frozen=True)
+class Built:
+    """What ``grammar`` needs before it can parse."""
+
+    parser: Lark
+    lexicon: grammar.Lexicon
+    unit_pattern: str
+
+
+@cache
+def built() -> Built:
+    """The tables from the cache when it holds this version's, else built (and stored)."""
+    key = source_key(_sources(), f"lark {lark.__version__}")
+    data = load(NAME, key)
+    if data is not None:
+        try:
+            return _from_data(data)
+        except Exception:  # a file that passed its checksum but does not fit: build instead
+            pass
+    tables = Built(grammar.build_parser(), grammar.build_lexicon(), grammar.unit_pattern())
+    try:
+        data = _to_data(tables)
+    except Exception:  # Lark's layout changed in a way this file does not know: no cache
+        return tables
+    store(NAME, key, data)
+    return tables
+
+
+def _sources() -> list[str]:
+    """Every package file the tables are built from: the grammar, the phrase table and the
+    tokeniser's folding (``grammar.py``, ``normalize.py``), the vocabulary and its loader."""
+    vocab_dir = resources.files("eligibility").joinpath("vocab")
+    yaml_files = sorted(p.name for p in vocab_dir.iterdir() if p.name.endswith(".yaml"))
+    return [
+        "criteria.lark",
+        "grammar.py",
+        "normalize.py",
+        "tables.py",
+        "vocab/__init__.py",
+        *(f"vocab/{name}" for name in yaml_files),
+    ]
+
+
+def _to_data(tables: Built) -> dict[str, Any]:
+    # what ``Lark.save`` pickles, here written as JSON
+    lark_data, memo = tables.parser.memo_serialize([TerminalDef, Rule])
+    lex = tables.lexicon
+    return {
+        "lark": {"data": lark_data, "memo": memo},
+        "entries": {
+            key: [[e.type, e.value, e.exact, e.head] for e in bucket]
+            for key, bucket in lex.entries.items()
+        },
+        "prefixes": lex.prefixes,
+        "anchors": lex.anchors,
+        "max_len": lex.max_len,
+        "unit_pattern": tables.unit_pattern,
+    }
+
+
+def _from_data(data: dict[str, Any]) -> Built:
+    parser = Lark.__new__(Lark)._load(data["lark"])  # ``Lark.load`` of an unpickled dict
+    entries = {
+        key: [grammar._Entry(typ, value, exact, head) for typ, value, exact, head in bucket]
+        for key, bucket in data["entries"].items()
+    }
+    lex = grammar.Lexicon(entries, data["prefixes"], data["anchors"], data["max_len"])
+    return Built(parser, lex, data["unit_pattern"])
+
+
+def cache_dir() -> Path | None:
+    """The folder for cached tables, or None when caching is off."""
+    given = os.environ.get("ELIGIBILITY_CACHE_DIR")
+    if given is not None:
+        return Path(given) if given else None
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "eligibility"
+
+
+def source_key(sources: Iterable[str], *extra: str) -> str | None:
+    """Hash of the package version, ``extra`` and the bytes of the package files ``sources``.
+
+    None when a source cannot be read (a package installed without them): no key, no cache.
+    """
+    digest = hashlib.sha256()
+    for part in (str(FORMAT), __version__, sys.version.split()[0], *extra):
+        digest.update(part.encode() + b"\0")
+    root = resources.files("eligibility")
+    try:
+        for name in sources:
+            digest.update(name.encode() + b"\0" + root.joinpath(name).read_bytes() + b"\0")
+    except OSError:
+        return None
+    return digest.hexdigest()[:32]
+
+
+def load(name: str, key: str | None) -> Any | None:
+    """The data stored under ``name`` and ``key``, or None (no file, unreadable, damaged)."""
+    path = _path(name, key)
+    if path is None:
+        return None
+    try:
+        raw = path.read_bytes()
+        check, _, body = raw.partition(b"\n")
+        if hashlib.sha256(body).hexdigest().encode() != check:
+            return None
+        return json.loads(body, object_hook=_decode)
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
+def store(name: str, key: str | None, data: Any) -> None:
+    """Write ``data`` under ``name`` and ``key``, whole or not at all; older keys are removed."""
+    path = _path(name, key)
+    if path is None:
+        return
+    try:
+        body = json.dumps(_encode(data), ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError, RecursionError):
+        return  # data this format cannot hold: no cache, never a wrong one
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+            os.replace(tmp, path)  # readers see the old file or the whole new one
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for old in path.parent.glob(f"{name}-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
+def _path(name: str, key: str | None) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None or key is None else folder / f"{name}-{key}.json"
+
+
+# JSON holds str-keyed objects, lists and scalars; the tables also hold tuples, int keys and a
+# few classes (Lark's lexer), written as tagged objects {"~": tag, "v": ...}.
+_CLASSES: dict[str, type] = {"feed": grammar._Feed}  # the classes stored by name
+
+
+def _encode(o: Any) -> Any:
+    if o is None or type(o) in (str, int, float, bool):
+        return o
+    if isinstance(o, list):
+        return [_encode(x) for x in o]
+    if isinstance(o, tuple):
+        return {"~": "tuple", "v": [_encode(x) for x in o]}
+    if isinstance(o, frozenset):
+        return {"~": "frozenset", "v": sorted(_encode(x) for x in o)}
+    if isinstance(o, dict):
+        if "~" not in o and all(type(k) is str for k in o):
+            return {k: _encode(v) for k, v in o.items()}
+        return {"~": "dict", "v": [[_encode(k), _encode(v)] for k, v in o.items()]}
+    if isinstance(o, type):
+        for tag, cls in _CLASSES.items():
+            if cls is o:
+                return {"~": "class", "v": tag}
+    raise TypeError(f"cannot store {type(o).__name__}")
+
+
+def _decode(o: dict[str, Any]) -> Any:
+    tag = o.get("~")
+    if tag is None:
+        return o
+    v = o["v"]
+    if tag == "tuple":
+        return tuple(v)
+    if tag == "frozenset":
+        return frozenset(v)
+    if tag == "dict":
+        return {k: x for k, x in v}
+    if tag == "class":
+        return _CLASSES[v]
+    raise ValueError(f"unknown tag {tag!r}")
