@@ -135,3 +135,15 @@ def test_a_cancer_title_without_a_concept_is_still_a_cancer_trial() -> None:
     )
     [criterion] = parse_record(record).criteria
     assert isinstance(criterion.rule, ManualRule) and criterion.rule.evidence is not None
+
+
+def test_own_disease_is_excepted_where_it_only_may_be_the_concept() -> None:
+    """Liver cancer may be a "liver disease" (an icd10_maybe code), but in an HCC trial "Known
+    liver diseases" is not about the trial's own disease: it is excepted; HIV, broader than
+    AIDS, is never excepted from "No AIDS" in an HIV trial."""
+    rule = parse_criterion(
+        "Known liver diseases", "exclusion", primary=("hepatocellular_carcinoma",)
+    )
+    assert "hepatocellular_carcinoma" in rule.except_  # type: ignore[union-attr]
+    rule = parse_criterion("No history of AIDS", "inclusion", primary=("hiv_infection",))
+    assert not any(getattr(r, "except_", []) for r in iter_rules(rule))

@@ -341,3 +341,20 @@ def test_find_blocks_on_a_slice() -> None:
         ("inclusion", "Inclusion Criteria:\n- A"),
         ("exclusion", "Exclusion Criteria:\n- B"),
     ]
+
+
+def test_group_headings_scope_their_items() -> None:
+    """NCT00001830 / NCT00001257: "EXCLUSION CRITERIA - Donor:" says whom its items are for, so
+    each item carries the heading as its context and is manual (a person decides whether the
+    patient is that group); a plain "Exclusion Criteria:" names no group."""
+    from eligibility.ingest import heading_group
+    from eligibility.transform import parse_record
+
+    assert heading_group("EXCLUSION CRITERIA - Donor:") == "EXCLUSION CRITERIA - Donor:"
+    assert heading_group("Exclusion criteria for controls:") is not None
+    assert heading_group("Exclusion Criteria:") is None
+    assert heading_group("Inclusion criteria are:") is None
+    text = "Inclusion Criteria:\n- Age 18 or older\nEXCLUSION CRITERIA - Donor:\n- HIV positive.\n"
+    [record] = parse_record_text(text, "any.txt")
+    hiv = next(c for c in parse_record(record).criteria if c.text == "HIV positive.")
+    assert hiv.context == "EXCLUSION CRITERIA - Donor:" and hiv.rule.kind == "manual"
