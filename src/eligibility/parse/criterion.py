@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
-from eligibility.ingest import heading_group
+from eligibility.headings import heading_group
 from eligibility.model import ManualRule, Rule, Section
 from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual
 from eligibility.parse.chunks import _SELF_NAMED, _split
