@@ -20,7 +20,7 @@ from pathlib import Path
 from eligibility.errors import internal_message
 from eligibility.ingest import RecordError, read_records
 from eligibility.model import ManualRule, Rule, RuleSet, iter_rules
-from eligibility.transform import parse_record
+from eligibility.parse.record import parse_record
 
 _QUOTED = re.compile(r"'(.*)'", re.DOTALL)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

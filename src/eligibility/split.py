@@ -55,7 +55,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from eligibility.ingest import Block, TrialRecord, heading_kind, heading_prefix
+from eligibility.headings import Block, heading_kind, heading_prefix
+from eligibility.ingest import TrialRecord
 from eligibility.model import Section
 from eligibility.normalize import ENTITY
 

@@ -69,16 +69,17 @@ def built() -> Built:
 
 def _sources() -> list[str]:
     """Every package file the tables are built from: the grammar, the phrase table and the
-    tokeniser's folding (``grammar.py``, ``normalize.py``), the vocabulary and its loader."""
+    tokeniser's folding (``grammar.py``, ``phrases.py``, ``normalize.py``), the vocabulary and
+    its loader (every module of ``vocab/``)."""
     vocab_dir = resources.files("eligibility").joinpath("vocab")
-    yaml_files = sorted(p.name for p in vocab_dir.iterdir() if p.name.endswith(".yaml"))
+    files = sorted(p.name for p in vocab_dir.iterdir() if p.name.endswith((".py", ".yaml")))
     return [
         "criteria.lark",
         "grammar.py",
         "normalize.py",
+        "phrases.py",
         "tables.py",
-        "vocab/__init__.py",
-        *(f"vocab/{name}" for name in yaml_files),
+        *(f"vocab/{name}" for name in files),
     ]
 
 

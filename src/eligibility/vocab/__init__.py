@@ -7,7 +7,8 @@ so "SGPT", "sgpt" and "S.G.P.T." meet the same concept; a term that does not res
 Units are the exception to case folding: "g/L" is grams per litre but "G/L" (European giga per
 litre) is refused, because guessing would change a platelet count a billion-fold. Every lookup
 and every conversion is cached, so the evaluator pays for pint once per unit pair, not per value.
-See docs/vocab.md for how the data is organised and how to add a term.
+See docs/vocab.md for how the data is organised and how to add a term. Conditions and drugs
+are in ``concepts`` (re-exported here), the file loader and ``fold`` in ``data``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,32 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
+
+from eligibility.vocab.concepts import (
+    Concept,
+    _conditions,
+    _drugs,
+    _icd_match,  # noqa: F401 - tests and bench/concepts_doc.py read vocab._icd_match
+    _Table,
+    code_matches,
+    concept_may_be,
+    condition,
+    condition_matches,
+    condition_may_be,
+    condition_union,
+    conditions,
+    drug,
+    drug_matches,
+    drug_may_be,
+    drugs,
+    inactive_code,
+    is_current,
+    prednisone_equivalent_mg,
+)
+from eligibility.vocab.data import _load, _tuple, fold
 
 __all__ = [
     "Analyte",
@@ -31,8 +53,10 @@ __all__ = [
     "analyte_matches",
     "analytes",
     "code_matches",
+    "concept_may_be",
     "condition",
     "condition_matches",
+    "condition_may_be",
     "condition_union",
     "conditions",
     "conversion",
@@ -41,8 +65,11 @@ __all__ = [
     "describe",
     "drug",
     "drug_matches",
+    "drug_may_be",
     "drugs",
     "fold",
+    "inactive_code",
+    "is_current",
     "ordinal_rank",
     "prednisone_equivalent_mg",
     "qualitative_value",
@@ -81,75 +108,6 @@ class Analyte:
     def qualitative(self) -> bool:
         """True for tests reported as categories (HBsAg positive, dipstick 2+), not numbers."""
         return self.scale != "Qn"
-
-
-@dataclass(frozen=True)
-class Concept:
-    """A condition or a drug (agent, class or regimen); ``parents`` are its groups/classes."""
-
-    id: str
-    name: str
-    synonyms: tuple[str, ...]
-    codes: tuple[str, ...] = ()
-    parents: tuple[str, ...] = ()
-    kind: str = "condition"
-    atc: str | None = None
-    prednisone_equivalent: float | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
-    components: tuple[str, ...] = ()
-    # A condition is an *event* (MI, stroke, a fracture: dated by its onset, so "within 6 months"
-    # asks when it happened) or a *state* (infection, diabetes: within a window when present at
-    # some time during it). Drugs leave it at "state".
-    nature: str = "state"
-    # ICD-10 codes carved out of ``codes`` (D68.5 thrombophilia out of D65-D69 bleeding
-    # disorders); the patterns of ``codes`` that exist only in WHO ICD-10, not ICD-10-CM; and
-    # ICD-10-CM codes deleted from the current tabular that older records still carry.
-    exclude: tuple[str, ...] = ()
-    who_only: tuple[str, ...] = ()
-    retired: tuple[str, ...] = ()
-    # Codes that may or may not be this concept (``icd10_maybe``: B20 "HIV disease" for AIDS,
-    # Z94.7 a corneal graft for "transplant"): an entry so coded is unknown, never a match.
-    maybe: tuple[str, ...] = ()
-    # Codes of a broader concept that say the entry is *not* this one (``icd10_not``: Z21
-    # asymptomatic HIV infection is not AIDS), so a broader entry so coded is no "maybe".
-    not_codes: tuple[str, ...] = ()
-    # Drug classes an agent may or may not count in (``maybe_class``: low-dose methotrexate for
-    # arthritis and "prior chemotherapy"): the dose and indication decide, so a person does.
-    maybe_class: tuple[str, ...] = ()
-
-    def has_code(self, code: str) -> bool:
-        """True when a (normalised) ICD-10 code is one of this concept's own codes."""
-        return any(_icd_match(code, p) for p in self.codes) and not any(
-            _icd_match(code, p) for p in self.exclude
-        )
-
-
-_FOLD_RE = re.compile(r"[\s\-_.,'’()]+")
-
-
-def fold(term: str) -> str:
-    """Key used for every lookup: NFKC, lower case, µ→u, no spaces, hyphens, dots or quotes."""
-    text = unicodedata.normalize("NFKC", term).replace("μ", "u").replace("µ", "u").lower()
-    return _FOLD_RE.sub("", text)
-
-
-def _load(name: str) -> dict[str, Any]:
-    """A vocabulary file's data. libyaml's loader reads them some fifteen times as fast as the
-    pure one (≈ 30 ms instead of ≈ 300 ms in every process) and builds the same data
-    (tests/test_startup.py); yaml is imported here, as the parser's cached tables need none."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with resources.files(__package__).joinpath(name).open("r", encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)
-
-
-def _tuple(raw: object) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        return (raw,)
-    return tuple(str(x) for x in raw)  # type: ignore[union-attr]
 
 
 # --- analytes -----------------------------------------------------------------------------
@@ -516,330 +474,6 @@ def convert(
 ) -> float:
     """Convert a value; handles factors, analyte-specific affine maps and log10 viral loads."""
     return conversion(from_unit, to_unit, analyte_id).apply(value)
-
-
-# --- conditions and drugs -----------------------------------------------------------------
-
-
-def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> list[Concept]:
-    out = []
-    for raw in entries:
-        atc = _tuple(raw.get("atc"))
-        equivalent = raw.get("equivalent_dose_mg")
-        extra: dict[str, object] = {
-            k: raw[k]
-            for k in ("note", "grading", "members_exhaustive", "current")
-            if raw.get(k) is not None
-        }
-        if len(atc) > 1:
-            extra["atc_codes"] = atc
-        out.append(
-            Concept(
-                id=raw["id"],
-                name=raw["name"],
-                synonyms=_tuple(raw.get("synonyms")),
-                codes=(
-                    _tuple(raw.get("icd10"))
-                    + _tuple(raw.get("icd10_who"))
-                    + _tuple(raw.get("icd10_retired"))
-                ),
-                parents=_tuple(raw.get(parent_key)),
-                kind=kind,
-                atc=atc[0] if atc else None,
-                prednisone_equivalent=(
-                    5.0 / float(equivalent) if equivalent else raw.get("prednisone_equivalent")
-                ),
-                extra=extra,
-                components=_tuple(raw.get("components")),
-                nature=str(raw.get("nature", "state")),
-                exclude=_tuple(raw.get("icd10_exclude")),
-                who_only=_tuple(raw.get("icd10_who")),
-                retired=_tuple(raw.get("icd10_retired")),
-                maybe=_tuple(raw.get("icd10_maybe")),
-                not_codes=_tuple(raw.get("icd10_not")),
-                maybe_class=_tuple(raw.get("maybe_class")),
-            )
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class _Table:
-    by_id: dict[str, Concept]
-    index: dict[str, str]
-    ancestors: dict[str, frozenset[str]]
-    descendants: dict[str, frozenset[str]]
-
-
-def _table(concepts: list[Concept]) -> _Table:
-    by_id = {c.id: c for c in concepts}
-    index: dict[str, str] = {}
-    for c in concepts:
-        for term in (c.id, c.name, *c.synonyms):
-            index.setdefault(fold(term), c.id)
-        for code in (c.atc, *_tuple(c.extra.get("atc_codes"))):
-            if code:
-                index.setdefault(code.lower(), c.id)
-
-    def up(cid: str, seen: frozenset[str]) -> frozenset[str]:
-        # A regimen's components count as parents: GEMOX exposes the patient to gemcitabine.
-        result = {cid}
-        for p in (*by_id[cid].parents, *by_id[cid].components):
-            if p in by_id and p not in seen:
-                result |= up(p, seen | {cid})
-        return frozenset(result)
-
-    ancestors = {cid: up(cid, frozenset()) for cid in by_id}
-    down: dict[str, set[str]] = {cid: set() for cid in by_id}
-    for cid, ups in ancestors.items():
-        for a in ups:
-            down[a].add(cid)
-    return _Table(by_id, index, ancestors, {k: frozenset(v) for k, v in down.items()})
-
-
-@cache
-def _conditions() -> _Table:
-    return _table(_concepts(_load("conditions.yaml")["conditions"], "condition", "is_a"))
-
-
-@cache
-def _drugs() -> _Table:
-    raw = _load("drugs.yaml")
-    return _table(
-        _concepts(raw["classes"], "drug_class", "class")
-        + _concepts(raw["agents"], "drug", "class")
-        + _concepts(raw.get("regimens", ()), "regimen", "class")
-    )
-
-
-_ICD_RE = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?")
-
-
-def _icd_normal(code: str) -> str | None:
-    """Upper-case an ICD-10 code and restore the dot exports drop ("B181" -> "B18.1")."""
-    c = code.strip().upper()
-    if not _ICD_RE.fullmatch(c):
-        return None
-    if len(c) > 3 and c[3] != ".":
-        c = f"{c[:3]}.{c[3:]}"
-    return c
-
-
-def _icd_match(code: str, pattern: str) -> bool:
-    """ICD-10 prefix match; ``C00-C96`` style ranges compare as many characters as written."""
-    code = code.upper().strip()
-    if "-" in pattern:
-        lo, hi = pattern.upper().split("-", 1)
-        return lo <= code[: len(lo)] <= hi
-    return code.startswith(pattern.upper())
-
-
-@lru_cache(maxsize=4096)
-def condition(term: str) -> Concept | None:
-    """Resolve a condition name, synonym or ICD-10 code to a concept (most specific code wins)."""
-    table = _conditions()
-    cid = table.index.get(fold(term))
-    if cid:
-        return table.by_id[cid]
-    code = _icd_normal(term)
-    if code is None:
-        return None
-    # Longest matching pattern wins; on a tie the deeper concept (ulcerative colitis over
-    # inflammatory bowel disease, both K51) wins.
-    best: tuple[tuple[float, int], Concept] | None = None
-    for c in table.by_id.values():
-        if any(_icd_match(code, p) for p in c.exclude):
-            continue
-        for pattern in c.codes:
-            if _icd_match(code, pattern):
-                length = len(pattern) if "-" not in pattern else len(pattern.split("-")[0]) - 0.5
-                score = (length, len(table.ancestors[c.id]))
-                if best is None or score > best[0]:
-                    best = (score, c)
-    return best[1] if best else None
-
-
-def condition_matches(rule_id: str, patient_id: str) -> bool:
-    """True when the patient's condition is the rule's concept or one of its members."""
-    return rule_id in _conditions().ancestors.get(patient_id, frozenset({patient_id}))
-
-
-def condition_union(ids: Iterable[str]) -> list[str]:
-    """The shortest list of concepts meaning "any of ``ids``", order kept.
-
-    A concept under another one in the list adds nothing ("alcohol or substance abuse" is
-    substance abuse), and all the members of a group marked ``members_exhaustive`` (a group that
-    means exactly the union of its members) are the group ("alcohol or drug abuse" is substance
-    abuse; "DVT or PE" is venous thromboembolism). Unknown ids are kept as they are.
-    """
-    table = _conditions()
-    out = list(dict.fromkeys(ids))
-    changed = True
-    while changed:
-        changed = False
-        present = set(out)
-        for cid, c in table.by_id.items():
-            if cid in present or not c.extra.get("members_exhaustive"):
-                continue
-            members = [m for m, mc in table.by_id.items() if cid in mc.parents]
-            if len(members) > 1 and all(m in present for m in members):
-                first = min(out.index(m) for m in members)
-                out = [x for x in out if x not in members]
-                out.insert(min(first, len(out)), cid)
-                changed = True
-                break
-        known = [x for x in out if x in table.by_id]
-        kept = [
-            x
-            for x in out
-            if x not in table.by_id or not any(o != x and o in table.ancestors[x] for o in known)
-        ]
-        if kept != out:
-            out, changed = kept, True
-    return out
-
-
-@lru_cache(maxsize=8192)
-def code_matches(rule_id: str, code: str) -> bool:
-    """True when an ICD-10 code falls under the rule's condition or any of its members.
-
-    Unlike ``condition(code)``, which picks one concept, this answers for every concept a code
-    belongs to: B18.0 (chronic hepatitis B with delta agent) matches both HBV and HDV rules.
-    """
-    table = _conditions()
-    normal = _icd_normal(code)
-    if normal is None or rule_id not in table.by_id:
-        return False
-    return any(table.by_id[member].has_code(normal) for member in table.descendants[rule_id])
-
-
-@lru_cache(maxsize=4096)
-def drug(term: str) -> Concept | None:
-    """Resolve an agent, class or regimen by name, brand, code name or ATC code."""
-    table = _drugs()
-    cid = table.index.get(fold(term)) or table.index.get(term.strip().lower())
-    return table.by_id[cid] if cid else None
-
-
-@lru_cache(maxsize=8192)
-def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> bool:
-    """True when an entry that does not match the rule's concept may still be it.
-
-    Nothing unread may decide: an entry broader than the concept ("stem cell transplant" for a
-    rule on allogeneic transplant, "HIV infection" for AIDS), a code the concept lists as
-    ``icd10_maybe`` (B20 for AIDS), or a category above one of its codes (C79 for brain
-    metastases, C79.31) leaves the question open. Callers ask only after ``code_matches`` and
-    ``condition_matches`` said no.
-    """
-    table = _conditions()
-    if rule_id not in table.by_id:
-        return False
-    normal = _icd_normal(code) if code else None
-    if normal is not None and any(_icd_match(normal, p) for p in table.by_id[rule_id].not_codes):
-        return False
-    if patient_id is not None and patient_id != rule_id and patient_id in table.ancestors[rule_id]:
-        return True
-    if normal is None:
-        return False
-    for member in table.descendants[rule_id]:
-        c = table.by_id[member]
-        if any(_icd_match(normal, p) for p in c.maybe):
-            return True
-        if any(
-            "-" not in p and len(p) > len(normal) and p.upper().startswith(normal) for p in c.codes
-        ):
-            return True
-    return False
-
-
-def concept_may_be(rule_id: str, concept_id: str) -> bool:
-    """True when entries of ``concept_id`` may or may not be ``rule_id``'s concept: one of its
-    codes falls under the rule's ``icd10_maybe`` codes (liver cancer C22 for "liver disease")."""
-    table = _conditions()
-    if rule_id not in table.by_id or concept_id not in table.by_id:
-        return False
-    if concept_id in table.ancestors[rule_id] or rule_id in table.ancestors[concept_id]:
-        return False  # broader or narrower: not another disease (HIV for AIDS)
-    codes = [p.split("-")[0] for m in table.descendants[concept_id] for p in table.by_id[m].codes]
-    return any(
-        condition_may_be(rule_id, None, code) and not code_matches(rule_id, code) for code in codes
-    )
-
-
-@cache
-def _remission_codes() -> tuple[str, ...]:
-    return tuple(str(c) for c in _load("remission.yaml")["codes"])
-
-
-# ICD-10-CM codes whose own words put the disease in the past: "personal history of" (Z85
-# malignant neoplasm, Z86 other diseases, Z87 other conditions), "old myocardial infarction"
-# (I25.2), "sequelae of" cerebrovascular disease (I69), tuberculosis (B90), poliomyelitis (B91),
-# leprosy (B92) and other infectious diseases (B94).
-_HISTORY_CODES = ("Z85", "Z86", "Z87", "I25.2", "I69", "B90", "B91", "B92", "B94")
-
-
-@lru_cache(maxsize=4096)
-def inactive_code(code: str | None) -> bool:
-    """True for an ICD-10-CM code that says the disease is not active: "in remission" (F10.21,
-    C91.01, F33.42) or "personal history of" (Z85.3, Z86.11). Such an entry is not active,
-    whatever status a problem list gives it."""
-    normal = _icd_normal(code) if code else None
-    if normal is None:
-        return False
-    return normal.startswith(_HISTORY_CODES) or any(
-        normal.startswith(c) for c in _remission_codes()
-    )
-
-
-def drug_matches(rule_id: str, patient_id: str) -> bool:
-    """True when the patient's agent is the rule's agent, belongs to its class, or is a regimen
-    containing it."""
-    return rule_id in _drugs().ancestors.get(patient_id, frozenset({patient_id}))
-
-
-@lru_cache(maxsize=8192)
-def drug_may_be(rule_id: str, patient_id: str) -> bool:
-    """True when the patient's agent or class may or may not fall under the rule's: a class
-    broader than the rule's ("chemotherapy" recorded, "platinum" asked), or an agent whose
-    ``maybe_class`` holds the rule's class (methotrexate and "chemotherapy")."""
-    table = _drugs()
-    if rule_id not in table.by_id or patient_id not in table.by_id:
-        return False
-    if patient_id != rule_id and patient_id in table.ancestors[rule_id]:
-        return True
-    return any(
-        rule_id in table.ancestors.get(m, frozenset())
-        for a in table.ancestors[patient_id]
-        for m in table.by_id[a].maybe_class
-    )
-
-
-def prednisone_equivalent_mg(drug_id: str, dose_mg: float) -> float | None:
-    """Prednisone-equivalent dose of a systemic corticosteroid (BNF equivalence table).
-
-    ``None`` when the drug is unknown or is not a corticosteroid with a known equivalence, so
-    a "> 10 mg prednisone/day" rule stays unknown rather than guessing.
-    """
-    table = _drugs()
-    c = table.by_id.get(drug_id) or drug(drug_id)
-    if c is None or c.prednisone_equivalent is None:
-        return None
-    return dose_mg * c.prednisone_equivalent
-
-
-def is_current(concept_id: str) -> bool:
-    """True for a concept whose name says it is current ("active infection"): an entry recorded
-    as resolved is never it, nor a "may be" of it."""
-    c = _conditions().by_id.get(concept_id)
-    return bool(c is not None and c.extra.get("current"))
-
-
-def conditions() -> list[Concept]:
-    return list(_conditions().by_id.values())
-
-
-def drugs() -> list[Concept]:
-    return list(_drugs().by_id.values())
 
 
 # --- describe (for `eligibility vocab TERM`) ----------------------------------------------

@@ -1,0 +1,258 @@
+"""Section headings and criteria blocks: where a record's inclusion and exclusion text lie.
+
+Why apart from the record formats: every format (text pages, API JSON, corpus lines) ends in the
+same search for heading lines, and the splitter reads headings again inside a block
+(``heading_kind``, ``heading_prefix``, ``heading_group``); neither needs to know how a file was
+read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from eligibility.model import Section
+
+HeadingKind = Literal["inclusion", "exclusion", "neutral"]
+
+
+class Block(BaseModel):
+    """One inclusion or exclusion block: ``text[start:end]`` of its record. ``group`` is the
+    heading line when it names whom the block is for ("EXCLUSION CRITERIA - Donor:")."""
+
+    section: Section
+    start: int
+    end: int
+    group: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Possessive quantifiers: runs of "*" or "#" must not be retried split many ways.
+_DECOR_LEFT = (
+    r"^[\s#>*_]*+(?:[-•·]\s++)?"
+    r"(?:(?:\d{1,2}(?:\.\d{1,2})*|[IVX]{1,4}(?:\.[IVX]{1,4})*)[.)]?\s++)?[*_]*+"
+)
+_DECOR_RIGHT = r"[*_\s]*+(?P<colon>:)?[*_\s]*+$"
+_KEYWORD_RE = re.compile(r"inclu|exclu|criteri|eligib|required|allowed", re.IGNORECASE)
+_HEADING_RE = re.compile(
+    _DECOR_LEFT + r"(?P<pre>(?:[^\W\d_][\w'/-]*\s+){0,3}?)"
+    r"(?P<kind>non-?inclusion|inclusion\s*(?:/|and|&|or)\s*exclusion|inclusions?|exclusions?"
+    r"|eligibility|criteria)"
+    r"(?:\s+(?:criteria|criterion|conditions|requirements))?"
+    r"(?P<post>(?:\s*[-–(]|\s+(?:for|in|of|to|are|include|includes)\b)[^:\n]{0,60})?"
+    + _DECOR_RIGHT,
+    re.IGNORECASE,
+)
+_HEADING_PREFIX_RE = re.compile(
+    _DECOR_LEFT + r"(?:key\s+)?(?P<kind>inclusion|exclusion)\s+criteria[*_]*\s*:[*_]*(?=\s*\S)",
+    re.IGNORECASE,
+)
+_CRITERIA_FOR_RE = re.compile(
+    _DECOR_LEFT + r"criteria\s+for\s+(?P<kind>inclusion|exclusion)" + _DECOR_RIGHT, re.IGNORECASE
+)
+_BARE_RE = re.compile(
+    _DECOR_LEFT + r"(?P<kind>excluded|included|required|allowed)\s*:\s*$", re.IGNORECASE
+)
+_EXCLUDED_LEAD_RE = re.compile(
+    r"^\s*(?:-\s+)?(?:patients|subjects|participants|persons|individuals)\s+with\s+the\s+following"
+    r"\b[^:\n]{0,60}?\s+(?:are|will\s+be)\s+excluded\s*:\s*$",
+    re.IGNORECASE,
+)
+# "Patients must qualify as follows:" in old NCI records opens the requirements, even inside
+# an exclusion field ("Patients must not have:" opens exclusions).
+_REQUIRED_LEAD_RE = re.compile(
+    r"^\s*(?:patients|subjects|participants)\s+must\s+(?P<no>not\s+)?"
+    r"(?:have|qualify|meet|fulfil|fulfill)\b(?:\s+(?:as\s+follows|the\s+following"
+    r"(?:\s+criteria)?))?\s*:\s*$",
+    re.IGNORECASE,
+)
+# Words that make "… inclusion criteria" a sentence about the criteria, not a heading.
+_NOT_HEADING_WORDS = frozenset(
+    {"not", "no", "meet", "meets", "meeting", "met", "fail", "fails", "failure", "see", "under"}
+    | {"the", "all", "any", "listed", "with", "of", "to", "who", "that", "which", "must"}
+)
+
+
+def heading_kind(line: str) -> HeadingKind | None:
+    """Classify a whole line as a section heading: inclusion, exclusion, neutral, or not one.
+
+    ``neutral`` headings ("Eligibility Criteria:", "INCLUSION/EXCLUSION CRITERIA:") are not
+    criteria but do not change the section.
+    """
+    m = _REQUIRED_LEAD_RE.match(line)
+    if m:
+        return "exclusion" if m.group("no") else "inclusion"
+    if len(line) > 160 or _KEYWORD_RE.search(line) is None:
+        return None
+    m = _CRITERIA_FOR_RE.match(line)
+    if m:
+        return "inclusion" if m.group("kind").lower() == "inclusion" else "exclusion"
+    m = _HEADING_RE.match(line)
+    if m:
+        pre = m.group("pre").split()
+        if any(w.lower() in _NOT_HEADING_WORDS for w in pre):
+            return None
+        colon = m.group("colon") is not None
+        if m.group("post") and not colon:
+            return None
+        kind = m.group("kind").lower()
+        if kind.startswith("non"):
+            return "exclusion"
+        if "/" in kind or " " in kind or "&" in kind or kind in ("eligibility", "criteria"):
+            return "neutral" if (colon or not pre) else None
+        return "inclusion" if kind.startswith("inclusion") else "exclusion"
+    m = _BARE_RE.match(line)
+    if m:
+        return "exclusion" if m.group("kind").lower() == "excluded" else "inclusion"
+    if _EXCLUDED_LEAD_RE.match(line):
+        return "exclusion"
+    return None
+
+
+# Words after "… criteria" that name no group ("Inclusion criteria are:", "… for this study:").
+_GROUP_GLUE = frozenset(
+    [
+        "are",
+        "is",
+        "include",
+        "includes",
+        "the",
+        "study",
+        "trial",
+        "all",
+        "patients",
+        "patient",
+        "participants",
+        "participant",
+        "subjects",
+        "subject",
+        "for",
+        "of",
+        "in",
+        "to",
+        "this",
+        "protocol",
+        "following",
+        "as",
+        "follows",
+        "will",
+        "be",
+        "must",
+        "meet",
+        "criteria",
+        "inclusion",
+        "exclusion",
+        "and",
+        "any",
+        "a",
+        "an",
+        "who",
+        "entry",
+        "enrollment",
+        "enrolment",
+        "registration",
+        "eligibility",
+        "populations",
+        "population",
+    ]
+)
+
+
+def heading_group(line: str) -> str | None:
+    """The heading line when it names whom its criteria are for ("INCLUSION CRITERIA - Donor:",
+    "Exclusion criteria for controls:"), else None: such criteria may not apply to the patient."""
+    if heading_kind(line) not in ("inclusion", "exclusion"):
+        return None
+    m = _HEADING_RE.match(line)
+    if m is None or not m.group("post"):
+        return None
+    words = [w.lower() for w in re.findall(r"[A-Za-z]{2,}", m.group("post"))]
+    return line.strip() if any(w not in _GROUP_GLUE for w in words) else None
+
+
+def heading_prefix(line: str) -> tuple[Section, int] | None:
+    """For "Inclusion Criteria: text…" on one line: the section and where the heading ends."""
+    m = _HEADING_PREFIX_RE.match(line[:300])
+    if m is None:
+        return None
+    section: Section = "inclusion" if m.group("kind").lower() == "inclusion" else "exclusion"
+    return section, m.end()
+
+
+def _line_section(line: str) -> HeadingKind | None:
+    kind = heading_kind(line)
+    if kind is not None:
+        return kind
+    pre = heading_prefix(line)
+    return pre[0] if pre else None
+
+
+def _iter_lines(text: str, lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line in text[lo:hi], end excluding the newline."""
+    pos = lo
+    while pos < hi:
+        nl = text.find("\n", pos, hi)
+        end = hi if nl < 0 else nl
+        yield pos, end
+        pos = end + 1
+
+
+def _content(text: str, s: int, e: int) -> tuple[int, int]:
+    """Offsets of text[s:e] without surrounding whitespace (empty span at s when blank)."""
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+_BULLET_RE = re.compile(r"^\s*(?:[-•·*]|\d{1,2}[.)])\s")
+
+
+def find_blocks(
+    text: str, lo: int = 0, hi: int | None = None, *, leading: Section | None = "inclusion"
+) -> list[Block]:
+    """Split ``text[lo:hi]`` into inclusion/exclusion blocks at section heading lines.
+
+    Text before the first section heading becomes a ``leading`` block, or is skipped as preamble
+    when ``leading`` is None.
+    """
+    hi = len(text) if hi is None else hi
+    blocks: list[Block] = []
+    section: Section | None = None
+    outer: Section | None = None  # the section of the last heading that was not a bare one
+    bare = bulleted = False  # under "Required:"/"Excluded:"; its items so far were bulleted
+    group: str | None = None
+    start = 0
+    last_end = 0
+    for ls, le in _iter_lines(text, lo, hi):
+        cs, ce = _content(text, ls, le)
+        if cs == ce:
+            continue
+        line = text[cs:ce]
+        kind = _line_section(line)
+        if kind == "inclusion" or kind == "exclusion":
+            if section is not None:
+                blocks.append(Block(section=section, start=start, end=last_end, group=group))
+            section, start = kind, cs
+            bare, bulleted = _BARE_RE.match(line) is not None, False
+            outer = outer if bare else kind
+            group = group if bare else heading_group(line)
+        elif section is None and leading is not None:
+            section, start = leading, cs
+            outer = section
+        elif bare and _BULLET_RE.match(line):
+            bulleted = True
+        elif bare and bulleted and kind is None and outer is not None and section != outer:
+            # Old NCI records: "Required: - At least 10 days of acyclovir." then "Substance
+            # abuse." unbulleted: the bare heading's list has ended, the field's section resumes
+            blocks.append(Block(section=section, start=start, end=last_end, group=group))  # type: ignore[arg-type]
+            section, start, bare = outer, cs, False
+        last_end = ce
+    if section is not None:
+        blocks.append(Block(section=section, start=start, end=last_end, group=group))
+    return blocks

@@ -1,0 +1,82 @@
+"""What every layer of the parser shares: the criterion's context, the refusal, list joining.
+
+Why a module of its own: the transformer, the chunker, the whole-sentence readings and the
+criterion level all build rules the same way (``_flat`` joins pieces without nesting, ``_manual``
+quotes what is not understood) and all read a criterion under one ``Ctx``; kept here, no layer
+imports a layer above it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eligibility.grammar import Tok
+from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section
+
+NO_CONTENT = "no computable content recognised"
+
+
+class NotUnderstood(Exception):
+    """A clause parsed but cannot be stated as a rule (unit mismatch, unknown name, …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    section: Section
+    escaped: bool = False
+    primary: tuple[str, ...] = ()  # the trial's own conditions, excepted from "other malignancy"
+    implicit_age: bool = True  # "18 to 75 years" alone is an age; under "Life expectancy:" not
+    history: bool = False  # the criterion (or its lead-in) asks about the past ("History of:")
+
+
+Builder = Callable[[Ctx], Rule]
+
+
+def _flat(kind: str, rules: list[Rule]) -> Rule:
+    """all/any without a single child and without nesting the same connective."""
+    out: list[Rule] = []
+    for r in rules:
+        for child in r.rules if r.kind == kind else [r]:  # type: ignore[union-attr]
+            if (
+                child.kind == "manual"
+                and out
+                and out[-1].kind == "manual"
+                and child.evidence is None  # type: ignore[union-attr]
+                and out[-1].evidence is None  # type: ignore[union-attr]
+            ):
+                # neighbouring pieces not understood are one piece to review
+                out[-1] = out[-1].model_copy(  # type: ignore[union-attr]
+                    update={"reason": f"{out[-1].reason}; {child.reason}"}  # type: ignore[union-attr]
+                )
+            elif child not in out:
+                out.append(child)
+    if len(out) == 1:
+        return out[0]
+    return AllRule(rules=out) if kind == "all" else AnyRule(rules=out)
+
+
+def _manual(text: str, reason: str | None = None) -> ManualRule:
+    snippet = text if len(text) <= 160 else text[:157] + "…"
+    return ManualRule(reason=reason or f"not understood: '{snippet}'")
+
+
+def _words(text: str) -> set[str]:
+    """The text's words, lower-cased: what the cue and qualifier word lists are matched against."""
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+
+
+def _first_at(toks: list[Tok], start: int) -> Tok | None:
+    """The first token at or after an offset (the first of a piece)."""
+    return next((t for t in toks if t.start >= start), None)
+
+
+def _cut(norm: str, start: int, end: int) -> str:
+    return norm[start:end].strip(" ,;.:")
+
+
+def _leaves(rule: Rule) -> list[Rule]:
+    if rule.kind in {"all", "any"}:
+        return [x for r in rule.rules for x in _leaves(r)]  # type: ignore[union-attr]
+    return [rule]

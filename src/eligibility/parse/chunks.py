@@ -1,0 +1,341 @@
+"""Sentence assembly: a sentence cut at its top-level connectives, runs parsed longest-first.
+
+What does not parse becomes a ``manual`` piece quoting the text. Pieces are joined by the
+sentence's connective; when that is unclear, or an un-understood piece holds an exception or
+condition, the whole sentence is ``manual``: a wrong computable rule is worse than none. The
+composition laws the result is labelled with live in ``compose``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eligibility import compose, grammar
+from eligibility.grammar import Tok
+from eligibility.model import Rule, SexRule
+from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _words
+from eligibility.parse.clauses import _try
+
+_SPLIT = frozenset({"COMMA", "AND", "OR", "ANDOR"})
+_CUES = frozenset(
+    [
+        "allowed",
+        "allow",
+        "allows",
+        "eligible",
+        "permitted",
+        "permissible",
+        "acceptable",
+        "accepted",
+        "selected",
+        "enrolled",
+        "included",
+        "unless",
+        "except",
+        "excepting",
+        "exceptions",
+        "excluding",
+        "however",
+        "provided",
+        "but",
+        "exception",
+        "exempt",
+        "if",
+        "when",
+        # "SS patients cannot have sarcoidosis, HIV infection, or lymphoma"
+        "cannot",
+        # "HIV and HTLV-I negative": a negation after the list reaches back over all of it
+        "negative",
+        "seronegative",
+        "negativity",
+        "nonreactive",
+        "non-reactive",
+        "undetectable",
+    ]
+)
+_MAX_RUN = 12
+_SELF_NAMED = frozenset(
+    [
+        "LAB",
+        "VITAL",
+        "MEASURE",
+        "COND",
+        "DRUG",
+        "TARGET",
+        "ECOG",
+        "KPS",
+        "CHILDPUGH",
+        "AGE",
+        "PREG",
+        "BF",
+        "SEXALL",
+        "SEX",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    start: int
+    end: int
+    rule: Rule | None  # None: not understood
+    reason: str | None = None
+
+
+_RUNS_ON = frozenset(["restriction", "judgement", "subject"])
+
+
+def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[Tok]]]:
+    """Chunks at depth-0 separators: [(chunk tokens, separator tokens after it)]."""
+    out: list[tuple[list[Tok], list[Tok]]] = []
+    cur: list[Tok] = []
+    seps: list[Tok] = []
+    depth = 0
+    for t in toks:
+        if t.type == "LPAR":
+            depth += 1
+        elif t.type == "RPAR":
+            depth = max(0, depth - 1)
+        if depth == 0 and t.type in at:
+            if cur:
+                seps.append(t)
+            continue
+        if seps:
+            out.append((cur, seps))
+            cur, seps = [], []
+        cur.append(t)
+    if cur:
+        out.append((cur, seps))
+    return out
+
+
+def _two_sexes(rule: Rule) -> bool:
+    """ "Women aged 18-45 and men aged 18-60" read as one clause: two groups, not one."""
+    found = {s.allowed[0] for s in _leaves(rule) if isinstance(s, SexRule) and len(s.allowed) == 1}
+    return len(found) > 1
+
+
+def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
+    """The sentence cut at its top-level connectives, runs parsed longest-first."""
+    chunks = _split(toks, _SPLIT)
+    bad = [any(t.type in grammar._NEVER for t in c) for c, _ in chunks]
+    pieces: list[_Piece] = []
+    boundaries: list[list[Tok]] = []
+    hidden: set[str] = set()  # connectives swallowed by merged unknown pieces
+    i = 0
+    while i < len(chunks):
+        rule: Rule | None = None
+        j_ok = i + 1
+        if not bad[i]:
+            limit = i + 1
+            while limit < len(chunks) and limit - i < _MAX_RUN and not bad[limit]:
+                limit += 1
+            for j in range(limit, i, -1):
+                run = [t for c, s in chunks[i:j] for t in (*c, *s)]
+                run = run[: len(run) - len(chunks[j - 1][1])]
+                rule = _try(run, ctx)
+                if rule is not None and j > i + 1 and _two_sexes(rule):
+                    rule = None  # "women aged 18-45 and men aged 18-60": one group a piece
+                if rule is not None:
+                    j_ok = j
+                    break
+        start = chunks[i - 1][1][-1].end if i > 0 else lo
+        end = chunks[j_ok - 1][1][0].start if chunks[j_ok - 1][1] else hi
+        if rule is None and pieces and pieces[-1].rule is None and not _has_or(boundaries[-1]):
+            if any(t.type == "AND" for t in boundaries[-1]):
+                hidden.add("and")
+            pieces[-1] = _Piece(pieces[-1].start, end, None)  # merge adjacent unknown chunks
+            boundaries[-1] = chunks[j_ok - 1][1]
+        else:
+            pieces.append(_Piece(start, end, rule))
+            boundaries.append(chunks[j_ok - 1][1])
+        i = j_ok
+
+    for k in range(len(pieces) - 1):
+        here, nxt = pieces[k], pieces[k + 1]
+        if here.rule is not None and here.rule.kind == "sex" and nxt.rule is None:
+            first = _first_at(toks, nxt.start)
+            if first is not None and first.type == "SEX":
+                # "Male and female smoking participants, …": "male" shares the noun the next
+                # piece does not read; alone it would admit men only
+                pieces[k] = _Piece(here.start, here.end, None)
+
+    def text_of(p: _Piece) -> str:
+        return norm[p.start : p.end].strip(" ,;.:")
+
+    grouped = _sex_groups(toks, pieces, norm, lo, hi)
+    if grouped is not None:
+        return grouped
+    if all(p.rule is None for p in pieces):
+        return _manual(norm[lo:hi].strip(" ,;.:"))
+    unknown = [p for p in pieces if p.rule is None]
+    for p in unknown:
+        words = _words(text_of(p))
+        if words & _CUES or _has_types(toks, p, {"EXCEPT", "UNLESS", "NOT", "IF"}):
+            return _manual(
+                norm[lo:hi],
+                f"negation, exception or condition not understood: '{text_of(p)}'",
+            )
+    if any(p.rule is not None and p.rule.kind == "not" for p in pieces[:-1]):
+        # "No diabetes or ALT > 3 × ULN": the negation may reach over what follows it
+        return _manual(norm[lo:hi], f"scope of a negation unclear: '{norm[lo:hi].strip()}'")
+    kinds = set(hidden)
+    for b, after in zip(boundaries[:-1], pieces[1:], strict=True):
+        types = {t.type for t in b}
+        if "OR" in types or "ANDOR" in types:
+            kinds.add("or")
+        elif "AND" in types and not (ctx.section == "exclusion" and _starts_other(toks, after)):
+            kinds.add("and")
+    if len(kinds) > 1:
+        return _manual(
+            norm[lo:hi], f"connective unclear (and/or at one level): '{norm[lo:hi].strip()}'"
+        )
+    ors = [k for k, b in enumerate(boundaries[:-1]) if {t.type for t in b} & {"OR", "ANDOR"}]
+    if ors and any(
+        any(t.type == "COMMA" for t in b) and not {t.type for t in b} & {"OR", "ANDOR"}
+        for b in boundaries[ors[-1] + 1 : -1]
+    ):
+        # "female ≥ 18 years old, ECOG 0-2 or KPS ≥ 60, life expectancy > 12 weeks": an "or"
+        # inside a comma list, not before its last item, joins its neighbours only
+        read = _flat("all", [p.rule for p in pieces if p.rule is not None])
+        why = "an 'or' inside a comma list: how far it reaches is unclear"
+        return compose.assisted(norm[lo:hi], why, read)
+    if kinds == {"or"}:
+        kind = "any"
+    elif kinds == {"and"}:
+        kind = "all"
+    else:
+        kind = "all" if ctx.section == "inclusion" else "any"
+    if kind == "all" and ctx.section == "exclusion" and len(pieces) > 1:
+        listed = sum(any(t.type == "COMMA" for t in b) for b in boundaries[:-1])
+        if listed and len(pieces) > 2:
+            # "History of cardiovascular disease, diabetes mellitus, liver and kidney disease":
+            # an excluding enumeration; each item excludes on its own
+            kind = "any"
+        elif any(p.rule is None or p.rule.kind in {"condition", "therapy"} for p in pieces):
+            # "HIV and hepatitis B": a list of exclusions or one patient with both; which one
+            # the "and" means is for a person
+            read = _flat("all", [q.rule for q in pieces if q.rule is not None])
+            return compose.assisted(
+                norm[lo:hi],
+                "'and' in an exclusion may list alternatives or join requirements",
+                read,
+            )
+    timed = [
+        leaf.within is not None  # type: ignore[union-attr]
+        for p in pieces
+        if p.rule is not None
+        for leaf in _leaves(p.rule)
+        if leaf.kind in {"condition", "therapy"}
+    ]
+    if len(set(timed)) > 1 and any(p.rule is None for p in pieces):
+        # "acute MI, unstable angina, coronary artery disease or stroke within the last 3
+        # months": with an item not read, the window was read on the last item only, though it
+        # may reach the whole list
+        read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+        why = "a window read on some items of a list may reach the others"
+        return compose.assisted(norm[lo:hi], why, read)
+    for k, p in enumerate(pieces):
+        if p.rule is not None:
+            continue
+        forward, backward = compose.reach(text_of(p))
+        before = any(q.rule is not None for q in pieces[:k])
+        after = any(q.rule is not None for q in pieces[k + 1 :])
+        if k == 0 and forward is None and backward and backward[0] in _RUNS_ON:
+            # the first piece's tail runs on into the list: "Patients with medical conditions
+            # that the only manifestation is hydrothorax, ascites, …"
+            forward = backward
+        scoped = (backward if before else None) or (forward if after else None)
+        if scoped is not None:
+            # "MI, stroke or other arterial events within the past 6 months": the unread piece's
+            # modifier may reach the pieces read, so none of them decides (compose: scope law)
+            read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+            return compose.assisted(
+                norm[lo:hi],
+                f"{scoped[0]} word '{scoped[1]}' in an unread part may reach the rest",
+                read,
+            )
+    rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
+    return compose.with_law(_flat(kind, rules), "separate")
+
+
+def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: int) -> Rule | None:
+    """ "Women aged 9-45 and men aged 9-15": one group per sex, each with its own limits.
+
+    Read as one conjunction it would fail every patient; the groups are alternatives. When a
+    group's piece is not read the criterion is assisted (no group decides for the others).
+    """
+    sexes = [
+        {t.value for t in toks if t.type == "SEX" and p.start <= t.start < p.end} for p in pieces
+    ]
+    named = [k for k, found in enumerate(sexes) if len(found) == 1]
+    if len(named) < 2 or len({next(iter(sexes[k])) for k in named}) < 2:
+        return None
+    groups: list[list[_Piece]] = []
+    for k, p in enumerate(pieces):
+        if k in named or not groups:
+            groups.append([p])
+        else:
+            groups[-1].append(p)
+
+    def own_limits(p: _Piece) -> bool:
+        if p.rule is None:
+            return any(ch.isdigit() for ch in norm[p.start : p.end])
+        return any(not isinstance(x, SexRule) for x in _leaves(p.rule))
+
+    if not all(any(own_limits(p) for p in g) for g in groups):
+        return None  # "Male and female patients, 18 years or older": one group, both sexes
+    text = norm[lo:hi]
+    rules: list[Rule] = []
+    for g in groups:
+        read = [p.rule for p in g]
+        if any(r is None for r in read) or not any(
+            isinstance(r, SexRule)
+            for r in read
+            for r in _leaves(r)  # type: ignore[arg-type]
+        ):
+            parsed = [r for p in pieces if (r := p.rule) is not None]
+            return (
+                compose.assisted(
+                    text, "groups with their own limits, one not read", _flat("any", parsed)
+                )
+                if parsed
+                else _manual(text)
+            )
+        rules.append(_flat("all", read))  # type: ignore[arg-type]
+    return _flat("any", rules)
+
+
+def _has_or(seps: list[Tok]) -> bool:
+    return any(t.type in {"OR", "ANDOR"} for t in seps)
+
+
+def _has_types(toks: list[Tok], piece: _Piece, types: set[str]) -> bool:
+    """Does the piece hold a negation, exception or condition whose scope we cannot see?"""
+    return any(
+        t.type in types
+        and piece.start <= t.start < piece.end
+        and t.value != "in"
+        and not (_starts_other(toks, piece) and _word_prefix(toks, k))
+        for k, t in enumerate(toks)
+    )
+
+
+def _starts_other(toks: list[Tok], piece: _Piece) -> bool:
+    """ "A, B and other C" closes an enumeration with a catch-all: "and" lists, it does not join."""
+    first = _first_at(toks, piece.start)
+    return first is not None and first.type == "OTHER" and first.start < piece.end
+
+
+def _word_prefix(toks: list[Tok], k: int) -> bool:
+    """ "and other non-biliary … components": "non" hyphened to its word is no negation there.
+
+    Elsewhere it may be one ("Diabetes, non-compliant with treatment"), and it keeps a sentence
+    manual whose chunks would otherwise be read apart ("Males or (non-pregnant) females must be
+    at least 18 Years of age").
+    """
+    t = toks[k]
+    if t.type != "NOT" or t.value.lower() != "non" or k + 1 >= len(toks):
+        return False
+    nxt = toks[k + 1]
+    return nxt.value == "-" and nxt.start == t.end

@@ -1,0 +1,411 @@
+"""One criterion's text → one rule with every word accounted for (``parse_criterion``).
+
+The criterion is normalised and tokenised, split into sentences, and each sentence read
+(``readings._sentence``); sentences are joined by the section's connective. Lead-ins,
+allowances ("… may be enrolled"), exceptions that reach on and subgroup sentences keep the
+criterion manual or assisted. ``parse_criterion`` then applies the composition laws of
+``compose``. It never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from eligibility import compose, grammar, vocab
+from eligibility.grammar import Tok
+from eligibility.headings import heading_group
+from eligibility.model import ManualRule, Rule, Section
+from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual
+from eligibility.parse.chunks import _SELF_NAMED, _split
+from eligibility.parse.readings import _sentence
+
+_SENTENCE = frozenset({"SEMI", "STOP"})
+# a later sentence, not understood, that lets patients in: "… can be selected", "Exception: …"
+_ALLOWANCE = re.compile(
+    r"(?i)\b(?:is|are|be|were)\s+(?:also\s+)?(?:allowed|eligible|permitted|permissible|selected|"
+    r"enrolled|included|acceptable|exempt)\b|\bmay\s+(?:participate|enrol|enroll|be\s+eligible)\b|"
+    r"^\W*(?:note\W+)?exceptions?\b"
+)
+_NOT_ALLOWED = re.compile(
+    r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
+    r"enrolled|included|participate)|\bineligible\b"
+)
+# an exception or condition whose scope may run on into the sentences after it
+_REACHES_ON = re.compile(r"(?i)\bexcept|\bunless\b|\bexcluding\b|\bother\s+than\b")
+_LABEL_WORDS = frozenset(
+    [
+        "coagulation",
+        "function",
+        "functions",
+        "hematology",
+        "haematology",
+        "hematologic",
+        "haematological",
+        "hematopoietic",
+        "haematopoietic",
+        "renal",
+        "hepatic",
+        "liver",
+        "kidney",
+        "marrow",
+        "bone",
+        "blood",
+        "routine",
+        "chemistry",
+        "biochemistry",
+        "laboratory",
+        "lab",
+        "labs",
+        "values",
+        "tests",
+        "organ",
+        "organs",
+        "cardiac",
+        "cardiovascular",
+        "pulmonary",
+        "performance",
+        "age",
+        "sex",
+        "gender",
+        "other",
+        "others",
+        "general",
+        "patient",
+        "patients",
+        "characteristics",
+        "criteria",
+        "inclusion",
+        "exclusion",
+        "adequate",
+        "parameters",
+        "requirements",
+        "metabolic",
+        "endocrine",
+    ]
+)
+_LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
+_RISKY_CONTEXT = re.compile(
+    r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
+    re.IGNORECASE,
+)
+
+
+def _context_prefix(context: str | None) -> str:
+    """An "Age:" or "Performance status:" lead-in names the variable its items leave out."""
+    if not context:
+        return ""
+    key = vocab.fold(context.strip().rstrip(":"))
+    return {"age": "Age ", "performancestatus": "performance status "}.get(key, "")
+
+
+def parse_criterion(
+    text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
+) -> Rule:
+    """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
+    rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
+    rule = compose.except_own(rule, section, primary)
+    why = compose.undecidable(rule, section, primary) or _age_then(text, rule)
+    if why is None:
+        return rule
+    read = compose.computable_part(rule)
+    return compose.assisted(text, why, read) if read is not None else rule
+
+
+# Words that make a criterion ask about the past, so a resolved entry counts ("History of:",
+# "prior", "ever had"); without one, "No angina" may mean now only.
+_PAST_WORDS = re.compile(
+    r"(?i)\b(?<!family\s)(?:history|historical|prior|previous|previously|past|ever|had|former"
+    r"|formerly|survivors?|sequelae|lifetime)\b"
+)
+
+
+# "Age at diagnosis at least 18 years": an age at a past event is not the age at screening.
+_AGE_THEN = re.compile(
+    r"(?i)\bage[ds]?\s+(?:at|of)\s+(?:the\s+)?(?:time\s+of\s+)?(?:the\s+)?(?:initial\s+|first\s+"
+    r"|original\s+|primary\s+|cancer\s+|disease\s+)?(?:diagnos[ie]s|onset|transplant\w*|surgery"
+    r"|symptom\w*|menarche|menopause|presentation|injury|first|infection|exposure|stroke)\b"
+)
+
+
+def _age_then(text: str, rule: Rule) -> str | None:
+    if _AGE_THEN.search(text) and any(r.kind == "age" for r in _leaves(rule)):
+        return "an age at a past event (diagnosis, onset), not the age at screening"
+    return None
+
+
+def _parse_criterion(
+    text: str, section: Section, context: str | None, primary: tuple[str, ...]
+) -> Rule:
+    norm = grammar.normalise(_context_prefix(context) + text)
+    if not norm or not grammar.has_anchor(norm):
+        return ManualRule(reason=NO_CONTENT)
+    if context and not _context_prefix(context):
+        why = _context_problem(context, section)
+        if why:
+            return ManualRule(reason=why)
+    if _LINKED.search(norm) or re.match(r"(?i)(?:or|and)\b", norm):
+        return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
+    ctx = Ctx(
+        section=section,
+        escaped=grammar.had_escapes(text),
+        primary=primary,
+        implicit_age=not context or bool(_context_prefix(context)),
+    )
+    if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
+        # "Pregnant and nursing women may participate in minimal risk procedures": a permission
+        # on its own is no requirement (read as one it would fail everyone else)
+        return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
+    toks = _no_either(_appositions(grammar.tokenize(norm)))
+    # the past is asked about by the lead-in, or by words before the first condition named
+    # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
+    # injury" is that item's own
+    first = next((t.start for t in toks if t.type == "COND"), len(norm))
+    head = f"{context or ''} {norm[:first]}"
+    ctx = replace(ctx, history=_PAST_WORDS.search(head) is not None)
+    sentences = _split(toks, _SENTENCE)
+    if section == "inclusion" and any(
+        sent and sent[0].type in {"OR", "ANDOR"} for sent, _ in sentences[1:]
+    ):
+        # "HIV infection documented by ELISA; OR positive HIV culture; OR …": the sentences are
+        # alternatives, and which of them the "or" joins is not clear
+        return _manual(norm, f"alternatives across sentences: '{norm[:120]}'")
+    rules: list[Rule] = []
+    allowances: list[Rule] = []
+    reach: str | None = None  # an exception not understood, ended by a full stop
+    lead: str | None = None  # a lead-in sentence whose modifier reaches the items after it
+    lo = 0
+    for k, (sent, seps) in enumerate(sentences):
+        hi = seps[0].start if seps else len(norm)
+        sent = _strip_label(sent)
+        if sent:
+            rule = _sentence(sent, norm, ctx, max(lo, 0), hi)
+            said = _cut(norm, lo, hi)
+            if reach and any(r.kind == "condition" for r in _leaves(rule)):
+                # "… except: Curatively treated BCC. Cervical carcinoma in situ.": the sentences
+                # after it may be the exception's items, not criteria
+                return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
+            if rule.kind == "manual" and k > 0 and _is_allowance(said):
+                allowances.append(_manual(said).model_copy(update={"law": "allowance"}))
+            elif rule.kind == "manual" and _LEADS_ON.search(said) and compose.scope_word(said):
+                # "Cardiac diseases that are not well controlled, such as: a. …": the items in
+                # the sentences after it are read under its modifier
+                lead = said[:120]
+                rules.append(rule)
+            elif (
+                k < len(sentences) - 1 and ":" in said and compose.scope_word(said.split(":", 1)[0])
+            ):
+                # "The routine blood test was normal within 1 week before enrollment: WBC …, b.
+                # ANC …, c. PLT …": a lead-in before ':' reaches the lettered items after it
+                lead = said[:120]
+                rules.append(rule)
+            else:
+                rules.append(rule)
+                if rule.kind == "manual" and seps and _REACHES_ON.search(said):
+                    reach = said[:120]  # "… OTHER THAN CIS of the cervix; basal cell …; or …"
+        lo = seps[-1].end if seps else hi
+    if allowances and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
+        # "Brain metastases. Patients with treated brain metastases can be enrolled.": an
+        # allowance only takes patients out of an exclusion (all[rest, manual]) and only lets
+        # more into an inclusion (any[rest, manual]); as one more piece of the list it would
+        # exclude the very patients it allows
+        rest = _flat("all" if section == "inclusion" else "any", rules)
+        return _flat("any" if section == "inclusion" else "all", [rest, *allowances])
+    rules += allowances
+    if not rules:
+        return ManualRule(reason=NO_CONTENT)
+    kind = "all" if section == "inclusion" else "any"
+    if lead and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
+        return _kept_as_evidence(norm, rules, kind)
+    if norm.endswith(":"):
+        rules.append(ManualRule(reason="ends with ':' and what follows is not part of it"))
+        if section == "exclusion" and any(r.kind != "manual" for r in rules):
+            # "Patients infected by HBV, HCV, HDV:" — excluded only if they have one of them
+            return compose.with_law(_flat("all", rules), "qualifier")
+        # "Age 65-70 years:" in an inclusion may name the subgroup the items after it are for
+        return _kept_as_evidence(norm, rules, kind)
+    if len(rules) > 1 and any(
+        r.kind == "manual" and _SUBGROUP.search(_reason_text(r)) for r in rules
+    ):
+        # "ALT/AST > 2 × ULN. For patients with hepatic metastases, ALT/AST > 5 × ULN …": a
+        # sentence for a subgroup, not read, changes what the others mean for that subgroup
+        return _kept_as_evidence(norm, rules, kind)
+    if section == "exclusion" and any(r.kind == "not" for r in rules):
+        # "No other liver disease" listed under exclusions: "no" restates the section or
+        # turns the item into a requirement; which one the text means is for a person
+        return _kept_as_evidence(norm, rules, kind)
+    if all(r.kind == "manual" for r in rules) and len(rules) > 1:
+        return _kept_as_evidence(norm, rules, kind)
+    return compose.with_law(_flat(kind, rules), "separate")
+
+
+_LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")
+_SUBGROUP = re.compile(
+    r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
+    r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
+    r"(?:\w+\s+)?to\b|\bif\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have)\b"
+)
+
+
+def _reason_text(rule: Rule) -> str:
+    return rule.reason if isinstance(rule, ManualRule) else ""
+
+
+def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
+    """Sentences none of which decides: one manual rule, keeping what they read as evidence."""
+    read = [r.evidence if isinstance(r, ManualRule) else compose.computable_part(r) for r in rules]
+    read = [r for r in read if r is not None]
+    if not read:
+        return _manual(norm)
+    return compose.assisted(norm, "no part decides alone", _flat(kind, read))
+
+
+_SENTENCE_BREAK = re.compile(r"[.;]\s")
+
+
+def _is_allowance(sentence: str) -> bool:
+    return bool(_ALLOWANCE.search(sentence)) and not _NOT_ALLOWED.search(sentence)
+
+
+def _context_problem(context: str, section: Section) -> str | None:
+    """Why a lead-in changes its items' meaning, or None when it only introduces them.
+
+    A lead-in is harmless only when every word of it is list glue ("Patients must have the
+    following:", "Adequate organ function as defined below:", "Hepatic:"). Anything else can name
+    a subgroup ("Recurrent tumor:", "DONOR:", "Healthy control subjects …:"), a time window
+    ("None of the following within the past 6 months:"), a negation, or alternatives ("at least
+    2 of the following:") — the items are then not rules on their own, so they stay manual.
+    """
+    norm = grammar.normalise(context)
+    quoted = norm[:120]
+    if heading_group(context):
+        return f"criteria for a group its heading names: '{quoted}'"
+    if _RISKY_CONTEXT.search(norm):
+        return f"depends on its lead-in: '{quoted}'"
+    if _SOME_OF.search(norm) or (section == "inclusion" and _ANY_OF.search(norm)):
+        return f"one of alternatives listed in its lead-in: '{quoted}'"
+    if section == "exclusion":  # "Patients with any of the following … are excluded:"
+        norm = _WITH_THE_FOLLOWING.sub(" ", norm)
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", norm)]
+    glue = _LEAD_GLUE | (_LEAD_GLUE_EXCLUSION if section == "exclusion" else frozenset())
+    if section == "exclusion" and _NOT_ELIGIBLE.search(norm):
+        glue = glue | {"not"}
+    odd = [w for w in words if w not in glue]
+    if odd or not words or set(words) <= _POPULATION:
+        return f"depends on its lead-in: '{quoted}'"
+    return None
+
+
+# Words of lead-ins that only introduce a list, restate the section or name an NCI category
+# ("Hepatic:", "Biologic therapy:"), read off the corpus's most frequent lead-ins.
+# fmt: off
+_LEAD_GLUE = frozenset([
+    "a", "adequate", "all", "an", "and", "applicable", "are", "as", "assessed", "at", "based",
+    "baseline", "be", "below", "biologic", "biological", "blood", "bone", "by", "cardiac",
+    "cardiovascular", "characteristics", "chemotherapy", "coagulation", "concurrent", "criteria",
+    "criterion", "defined", "demonstrate", "determined", "eligibility", "eligible", "end",
+    "endocrine", "entry", "expectancy", "following", "follows", "for", "function", "functional",
+    "functions", "gender", "general", "haematological", "haematology", "have", "hematologic",
+    "hematological", "hematology", "hematopoietic", "hepatic", "hormonal", "if", "important",
+    "in", "include", "includes", "including", "inclusion", "indicators", "is", "kidney", "lab",
+    "laboratory", "life", "liver", "major", "marrow", "may", "meet", "meets", "must", "normal",
+    "of", "organ", "organs", "other", "others", "parameter", "parameters", "participant",
+    "participants", "participate", "participation", "patient", "patients", "performance", "prior",
+    "pulmonary", "qualify", "radiotherapy", "renal", "requirement", "requirements", "result",
+    "results", "routine", "screening", "sex", "should", "status", "studies", "study", "subject",
+    "subjects", "sufficient", "surgery", "test", "tests", "that", "the", "therapy", "these",
+    "they", "this", "to", "trial", "value", "values", "volunteer", "volunteers", "who", "will",
+    "you", "your",
+])
+_LEAD_GLUE_EXCLUSION = frozenset([
+    "any", "conditions", "diseases", "exclusion", "excluded", "exclude", "following", "from",
+    "reasons", "symptoms",
+])
+# A lead-in that is only a population noun ("PATIENT:" beside "DONOR:") names a subgroup.
+_POPULATION = frozenset([
+    "patient", "patients", "participant", "participants", "subject", "subjects", "volunteer",
+    "volunteers",
+])
+# fmt: on
+_WITH_THE_FOLLOWING = re.compile(r"(?i)\bwith\s+(?:any\s+of\s+)?the\s+following\b")
+_NOT_ELIGIBLE = re.compile(
+    r"(?i)\bnot\s+(?:be\s+)?(?:eligible|enrolled|included|qualify|allowed\s+to\s+participate)"
+)
+_SOME_OF = re.compile(
+    r"(?i)\b(?:at\s+least|minimum\s+of|\d+|two|three|four|five)\s+(?:or\s+more\s+)?"
+    r"(?:of|out\s+of)\b"
+)
+_ANY_OF = re.compile(r"(?i)\b(?:one|any|either|some)\s+(?:or\s+more\s+)?of\b|\beither\b|\bor\b")
+
+
+def _strip_label(toks: list[Tok]) -> list[Tok]:
+    """Drop a short label before a colon ("Coagulation function: INR < 1.2")."""
+    for k, t in enumerate(toks):
+        if t.type == "COLON":
+            head = toks[:k]
+            rest = toks[k + 1 :]
+            if len(head) <= 5 and all(h.type == "WORD" for h in head):
+                # a category label ("Renal:", "Coagulation function:") is dropped only when what
+                # follows names its own variable; any other label is text to review
+                if any(t.type in _SELF_NAMED for t in rest) and all(
+                    h.value.lower() in _LABEL_WORDS for h in head
+                ):
+                    return rest
+                return toks
+            return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
+    return toks
+
+
+def _no_either(toks: list[Tok]) -> list[Tok]:
+    """ "18 to 45 years of age, either male or female": the "either" of a both-sexes phrase is
+    not a connective between the age and the sexes (read as one, it admitted anyone)."""
+    return [
+        t
+        for k, t in enumerate(toks)
+        if not (
+            t.type == "OR"
+            and t.value.lower() == "either"
+            and k + 1 < len(toks)
+            and toks[k + 1].type == "SEXALL"
+        )
+    ]
+
+
+def _appositions(toks: list[Tok]) -> list[Tok]:
+    """Spelled-out words before a parenthesised analyte abbreviation are its name.
+
+    "International normalised (prothrombin time) ratio (INR) < 1.2" → INR < 1.2, only when a
+    comparator follows and the words start the clause.
+    """
+    out = toks
+    for k in range(len(toks) - 3):
+        if not (
+            toks[k].type == "LPAR"
+            and toks[k + 1].type in {"LAB", "MEASURE", "VITAL"}
+            and toks[k + 2].type == "RPAR"
+            and toks[k + 3].type in {"CMP", "EQ"}
+        ):
+            continue
+        j = k
+        depth = 0
+        while j > 0:
+            prev = toks[j - 1]
+            if prev.type == "RPAR":
+                depth += 1
+            elif prev.type == "LPAR":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif (prev.type not in {"WORD", "TIMES"} and depth == 0) or (
+                depth > 0 and prev.type not in {"WORD", "TIMES"}
+            ):
+                break
+            j -= 1
+        run = toks[j:k]
+        plain = all(t.type in {"WORD", "TIMES", "LPAR", "RPAR"} for t in run)
+        if run and len(run) <= 8 and plain:  # noqa: SIM102 - two separate conditions, read apart
+            if j == 0 or toks[j - 1].type in {"COLON", "COMMA", "SEMI", "STOP"}:
+                name = toks[k + 1]
+                out = [*toks[:j], Tok(name.type, name.value, toks[j].start, toks[k + 2].end)]
+                return out + _appositions(toks[k + 3 :])
+    return out
