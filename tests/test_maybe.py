@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eligibility import Patient
-from eligibility.evaluate import Options, build_facts, compile_rules, evaluate
-from eligibility.fast import compile_fast, fast_screen, index_fast
+from eligibility.evaluate import Options, build_facts, compile_rules, statuses
 from eligibility.model import RuleSet
+from eligibility.reasons import evaluate
 
 AS_OF = date(2025, 6, 1)
 
@@ -35,9 +35,9 @@ def _rules(section: str, rule: dict) -> RuleSet:
 def _status(rules: RuleSet, profile: dict, options: Options | None = None) -> tuple[str, str]:
     options = options or Options()
     patient = Patient.model_validate({"id": "p", **profile})
-    detailed = evaluate(compile_rules(rules), build_facts(patient, AS_OF, options))
-    _, fast = fast_screen(compile_fast(rules), index_fast(patient, AS_OF, options))
-    assert fast == [c.status for c in detailed.criteria]
+    compiled, facts = compile_rules(rules), build_facts(patient, AS_OF, options)
+    detailed = evaluate(compiled, facts)
+    assert statuses(compiled, facts) == [c.status for c in detailed.criteria]
     return detailed.criteria[0].status, detailed.criteria[0].reason
 
 
