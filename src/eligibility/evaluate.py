@@ -212,6 +212,21 @@ def _any(checks: list[Check]) -> Check:
     kids = tuple(checks)
     if len(kids) == 1:
         return kids[0]
+    if len(kids) == 2:
+        first, second = kids
+
+        def pair(facts: Facts) -> Finding:
+            a = first(facts)[0]
+            if a == TRUE:
+                return ONLY[TRUE]
+            b = second(facts)[0]
+            if b == TRUE:
+                return ONLY[TRUE]
+            if a == REVIEW or b == REVIEW:
+                return ONLY[REVIEW]
+            return ONLY[UNKNOWN if a == UNKNOWN or b == UNKNOWN else FALSE]
+
+        return pair
 
     def check(facts: Facts) -> Finding:
         result = FALSE
@@ -238,13 +253,11 @@ def _manual(where: Where) -> Check:
     pending, disagree = (REVIEW, "pending"), (UNKNOWN, "disagree")
 
     def check(facts: Facts) -> Finding:
-        found = facts.reviews.get(key)
-        if found is None:
+        reviews = facts.reviews
+        if key not in reviews:
             return pending
-        status = found[0].status
-        if len(found) > 1 and any(r.status != status for r in found):
-            return disagree
-        return decided[status]
+        status = reviews[key]
+        return disagree if status is None else decided[status]
 
     return check
 
@@ -497,12 +510,13 @@ class LabInfo:
 
 
 def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
-    """The rule on the newest current result of the analyte; several on that date decide only
-    together (``(truth, "ties", findings)``). Results undated or older than the age limit never
-    decide: ``"stale"`` (with the newest such result), ``"undated"``, else ``"none"``. On one
-    result: relative rules give ``"foreign"`` (a unit the analyte is not measured in),
-    ``"no ref"`` or ``(truth, "ratio", o)``; absolute rules ``"no unit"``, ``"bad unit"`` or
-    ``(truth, "value", o, converted)``."""
+    """The rule on the newest current result of the analyte (``facts.latest``); several on
+    that date decide only together: ``(truth, "ties", findings)``, one per result of
+    ``facts.ties`` in order. Results undated or older than the age limit never decide:
+    ``"stale"`` (with the newest such result), ``"undated"``, else ``"none"``. On one result:
+    relative rules give ``"foreign"`` (a unit the analyte is not measured in), ``"no ref"`` or
+    ``(truth, "ratio")``; absolute rules ``"no unit"``, ``"bad unit"`` or ``(truth, "value")``.
+    The result itself is not copied into the finding: the renderer reads it from the facts."""
     if isinstance(rule, LabRule):
         a = vocab.analyte(rule.analyte)
         lab = rule
@@ -525,37 +539,60 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
 
         def one(o: Result) -> Finding:
             if foreign_unit(o.unit, aid) is not None:
-                return (UNKNOWN, "foreign", o)
+                return _FOREIGN
             ref = o.ref_high if upper else o.ref_low
             if ref is None or ref <= 0:
-                return (UNKNOWN, "no ref", o)
-            return (truth(o.value, multiple * ref), "ratio", o)
+                return _NO_REF
+            return _RATIO[truth(o.value, multiple * ref)]
 
-    else:
-        target = lab.unit if lab.unit is not None else a.unit
-        threshold = float(lab.value)  # type: ignore[arg-type]
-        info = LabInfo(a, lab, target, threshold)
-        one = _absolute(aid, target, threshold, truth, vocab.unit(a.unit) != "1")
+        def relative(facts: Facts) -> Finding:
+            o = facts.latest.get(aid)
+            if o is None:
+                return _no_result(facts, aid)
+            ties = facts.ties
+            if ties is not None and aid in ties:
+                return _tied(one, ties[aid])
+            return one(o)
 
-    def check(facts: Facts) -> Finding:
+        return Node(rule, relative, (), where, info)
+
+    target = lab.unit if lab.unit is not None else a.unit
+    threshold = float(lab.value)  # type: ignore[arg-type]
+    info = LabInfo(a, lab, target, threshold)
+    converted, factors = _absolute(aid, target, threshold, truth, vocab.unit(a.unit) != "1")
+
+    def absolute(facts: Facts) -> Finding:
         o = facts.latest.get(aid)
         if o is None:
             return _no_result(facts, aid)
         ties = facts.ties
         if ties is not None and aid in ties:
-            found = tuple(one(t) for t in ties[aid])
-            truths = {f[0] for f in found}
-            return (truths.pop() if len(truths) == 1 else UNKNOWN, "ties", found)
-        return one(o)
+            return _tied(converted, ties[aid])
+        f = factors.get(o.unit)  # the unit as charted converts by one factor: nearly always
+        if f is not None:
+            return _VALUE[truth(f[0] * o.value + f[1], threshold)]
+        return converted(o)
 
-    return Node(rule, check, (), where, info)
+    return Node(rule, absolute, (), where, info)
+
+
+_RATIO = ((FALSE, "ratio"), (TRUE, "ratio"))
+_VALUE = ((FALSE, "value"), (TRUE, "value"))
+_FOREIGN, _NO_REF = (UNKNOWN, "foreign"), (UNKNOWN, "no ref")
+_NO_UNIT, _BAD_UNIT = (UNKNOWN, "no unit"), (UNKNOWN, "bad unit")
+
+
+def _tied(one: Callable[[Result], Finding], results: list[Result]) -> Finding:
+    found = tuple([one(o) for o in results])
+    truths = {f[0] for f in found}
+    return (truths.pop() if len(truths) == 1 else UNKNOWN, "ties", found)
 
 
 def _absolute(
     aid: str, target: str | None, threshold: float, truth: Callable[[float, float], int], unit: bool
-) -> Callable[[Result], Finding]:
-    """One result against a threshold in ``target``; the conversion of each unit as charted
-    is looked up once (a single factor nearly always)."""
+) -> tuple[Callable[[Result], Finding], dict[str | None, tuple[float, float]]]:
+    """One result against a threshold in ``target``, and the table of units as charted that
+    convert by one factor (filled as they are first seen, bounded: units come from profiles)."""
     factors: dict[str | None, tuple[float, float]] = {}
     others: dict[str | None, vocab.Conversion | None] = {}
 
@@ -576,20 +613,19 @@ def _absolute(
         u = o.unit
         f = factors.get(u)
         if f is not None:
-            value = f[0] * o.value + f[1]
-            return (truth(value, threshold), "value", o, value)
+            return _VALUE[truth(f[0] * o.value + f[1], threshold)]
         if unit and not (u or "").strip():
-            return (UNKNOWN, "no unit", o)  # no unit would be a guess for ALT, not a conversion
+            return _NO_UNIT  # no unit would be a guess for ALT, not a conversion
         c = others[u] if u in others else conversion(u)
         if c is None:
-            return (UNKNOWN, "bad unit", o)
+            return _BAD_UNIT
         try:
             value = c.slope * o.value + c.offset if c.is_factor else c.apply(o.value)
         except vocab.UnitError:
-            return (UNKNOWN, "bad unit", o)
-        return (truth(value, threshold), "value", o, value)
+            return _BAD_UNIT
+        return _VALUE[truth(value, threshold)]
 
-    return one
+    return one, factors
 
 
 _NO_RESULT, _UNDATED = (UNKNOWN, "none"), (UNKNOWN, "undated")
@@ -678,7 +714,7 @@ def _condition_node(rule: ConditionRule, where: Where) -> Node:
     own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
     past_review = rule.history == "review"
     events = event_concepts(cid) if window is not None else frozenset()
-    absent = {FALSE: (FALSE, "absent", ()), UNKNOWN: (UNKNOWN, "absent", ())}
+    absent = ((FALSE, "absent", ()), (), (UNKNOWN, "absent", ()))  # by facts.absent
 
     def check(facts: Facts) -> Finding:
         ids = facts.condition_ids
@@ -741,7 +777,7 @@ def _therapy_node(rule: TherapyRule, where: Where) -> Node:
     )
     window = _since(rule.within)
     own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
-    absent = {FALSE: (FALSE, "absent"), UNKNOWN: (UNKNOWN, "absent")}
+    absent = ((FALSE, "absent"), (), (UNKNOWN, "absent"))  # by facts.absent
 
     def check(facts: Facts) -> Finding:
         if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):

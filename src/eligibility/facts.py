@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from . import vocab
 from .model import IfAbsent
-from .patient import ConditionEntry, Lab, Patient, Review
+from .patient import ConditionEntry, Lab, Patient
 from .result import Evidence
 
 DEFAULT_MAX_LAB_AGE_DAYS = 90
@@ -78,7 +78,7 @@ class Facts:
     entry (concepts it counts as, onset, end, active, index in the profile), and
     ``condition_ids`` their union, so a rule naming something absent is one set test;
     ``treatments``: (drug concept, start, end, index). Either is None when the profile has no
-    such list. ``reviews``: (trial, criterion) -> every review of it, in profile order.
+    such list. ``reviews``: (trial, criterion) -> what its reviews said, None when they disagree.
     """
 
     __slots__ = (
@@ -113,7 +113,7 @@ class Facts:
         self.condition_ids: frozenset[str] = _NONE
         self.treatments: tuple[tuple[str | None, date | None, date | None, int], ...] | None = ()
         self.drug_ids: frozenset[str | None] = _NONE
-        self.reviews: dict[tuple[str, str], list[Review]] = {}
+        self.reviews: dict[tuple[str, str], str | None] = {}
         self.absent = 2 if options.if_absent == "unknown" else 0  # evaluate.UNKNOWN / FALSE
 
     @property
@@ -136,10 +136,13 @@ class Facts:
             return
         earliest = oldest_result_date(self.as_of, self.options)
         p = self.patient
-        results: list[tuple[str | None, Result]] = [(_analyte_id(x.test), x) for x in p.labs]
+        results: list[tuple[str | None, Result]] = [
+            (_analyte_id(x.test), x) for x in p.labs if x.date is None or x.date < earliest
+        ]
         results += [
             (_analyte_id(v.name), Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, v.date))
             for i, v in enumerate(p.vitals)
+            if v.date is None or v.date < earliest
         ]
         for aid, o in results:
             d = o.date
@@ -147,7 +150,7 @@ class Facts:
                 continue
             if d is None:
                 self._undated.setdefault(aid, []).append(o)
-            elif d < earliest:
+            else:
                 seen = self._stale.get(aid)
                 if seen is None or d > seen.date:  # type: ignore[operator]
                     self._stale[aid] = o
@@ -364,11 +367,8 @@ def _index_entries(facts: Facts, patient: Patient) -> None:
         reviews = facts.reviews
         for r in patient.reviews:
             key = (r.trial, r.criterion)
-            found = reviews.get(key)
-            if found is None:
-                reviews[key] = [r]
-            else:
-                found.append(r)
+            # reviews of one criterion that disagree decide nothing (None)
+            reviews[key] = r.status if reviews.get(key, r.status) == r.status else None
 
 
 @lru_cache(maxsize=4096)

@@ -425,17 +425,20 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
     if case == "none":
         reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}"
         return Outcome(U, reason, (f"{short} result",))
-    out = _same_day(node, facts, found) if case == "ties" else _one_result(node, facts, found)
+    if case == "ties":
+        out = _same_day(node, facts, found[2], facts.ties[aid])  # type: ignore[index]
+    else:
+        out = _one_result(node, facts, found, facts.latest[aid])
     if ignored:
         return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
     return out
 
 
-def _one_result(node: Node, facts: Facts, found: Finding) -> Outcome:
+def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
     info: LabInfo = node.info
     a, rule = info.analyte, info.rule
     short, needs = _lab_texts(node)
-    truth, case, o = TRUTHS[found[0]], found[1], found[2]
+    truth, case = TRUTHS[found[0]], found[1]
     ev = (result_evidence(facts.patient, o),)
     shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
     if case == "foreign":
@@ -473,17 +476,16 @@ def _one_result(node: Node, facts: Facts, found: Finding) -> Outcome:
         return Outcome(
             U, f"{shown}{_on(o.date)}: {problem}; needs {needs}", (f"{short} in {target}",), ev
         )
-    value = found[3]
+    value = vocab.convert(o.value, o.unit, target, a.id)
     converted = "" if vocab.unit(o.unit) == vocab.unit(target) else f" = {fmt(value)} {target}"
     return Outcome(truth, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), ev)
 
 
-def _same_day(node: Node, facts: Facts, found: Finding) -> Outcome:
+def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result]) -> Outcome:
     """Several results on the newest date: which one counts would be a guess, so they decide
     only together: their common truth, else ``unknown`` naming the conflict."""
     short, needs = _lab_texts(node)
-    outs = [_one_result(node, facts, f) for f in found[2]]
-    day = [f[2] for f in found[2]]
+    outs = [_one_result(node, facts, f, o) for f, o in zip(found, day, strict=True)]
     values = _values(day)
     results = f"{len(day)} {short} results{_on(day[0].date)}"
     missing, evidence = _combine_missing(outs), _evidence(outs)
