@@ -226,110 +226,6 @@ _DRUG_GROUPS = {
 _YEAR = timedelta(days=365.25)
 
 
-def baseline_nct04669496(p: Patient, as_of: date) -> str:
-    """Verdict on the computable criteria: any False -> ineligible, any None -> indeterminate."""
-    labs: dict[str, Any] = {}
-    for lab in p.labs:
-        key = _LAB.get(lab.test.lower())
-        if key is None or (lab.date is not None and lab.date > as_of):
-            continue
-        seen = labs.get(key)
-        if seen is None or (lab.date or date.min) > (seen.date or date.min):
-            labs[key] = lab
-
-    def at_least(key: str, limit: float, strict: bool = False) -> bool | None:
-        lab = labs.get(key)
-        f = None if lab is None else _FACTOR.get((key, lab.unit))
-        if f is None:
-            return None
-        return lab.value * f > limit if strict else lab.value * f >= limit
-
-    def ratio(key: str, mult: float, upper: bool) -> bool | None:
-        lab = labs.get(key)
-        ref = None if lab is None else (lab.ref_high if upper else lab.ref_low)
-        if not ref:
-            return None
-        return lab.value <= mult * ref if upper else lab.value >= mult * ref
-
-    def both(*values: bool | None) -> bool | None:
-        return False if False in values else None if None in values else True
-
-    groups: dict[str, list[Any]] = {}
-    for c in p.conditions or ():
-        for g in _CONDITION_GROUPS.get((c.name or "").lower(), ()):
-            groups.setdefault(g, []).append(c)
-
-    def has(group: str, active: bool = False, within_year: bool = False) -> bool:
-        for c in groups.get(group, ()):
-            if active and c.status != "active":
-                continue
-            if within_year and c.status != "active" and (c.end is None or c.end < as_of - _YEAR):
-                continue
-            return True
-        return False
-
-    drugs = {_DRUG_GROUPS.get(t.name.lower()) for t in p.treatments or ()}
-    inr = labs.get("inr")
-    bp = {v.name: v.value for v in p.vitals}
-    if p.birth_date is None:
-        age_ok = None
-    else:
-        age = (
-            as_of.year
-            - p.birth_date.year
-            - ((as_of.month, as_of.day) < (p.birth_date.month, p.birth_date.day))
-        )
-        age_ok = 18 <= age <= 70
-    cp = p.child_pugh
-    other_cancer = any(
-        c for c in groups.get("malignancy", ()) if "icc" not in _CONDITION_GROUPS[c.name.lower()]
-    )
-    hbv = at_least("hbv_dna", 10000, strict=True)
-    checks: list[bool | None] = [
-        age_ok,
-        None if p.sex is None else True,
-        None if p.ecog is None or cp is None else (p.ecog == 0 and cp.resolved_class() == "A"),
-        has("icc"),
-        at_least("neutrophils", 1.5),
-        at_least("platelets", 90),
-        at_least("hemoglobin", 9),
-        at_least("albumin", 3.5),
-        None if inr is None else inr.value < 1.2,
-        both(
-            ratio("t3", 2, True),
-            ratio("t3", 0.5, False),
-            ratio("t4", 2, True),
-            ratio("t4", 0.5, False),
-        ),
-        ratio("total_bilirubin", 1.5, True),
-        both(ratio("alt", 3, True), ratio("ast", 3, True)),
-        both(ratio("creatinine", 1.5, True), at_least("creatinine_clearance", 60)),
-        None
-        if p.sex == "female" and (p.pregnant is None or p.breastfeeding is None)
-        else not (p.pregnant or p.breastfeeding),
-        not has("hcc"),
-        not (drugs & {"pd1", "lenvatinib", "chemo"}),
-        not other_cancer,
-        not has("tb", within_year=True),
-        not any(c.name.lower() != "psoriasis" for c in groups.get("autoimmune", ())),
-        not has("ild"),
-        "steroid" not in drugs,
-        not has("hiv"),
-        not (
-            has("hypertension")
-            and (
-                bp.get("systolic blood pressure", 0) >= 140
-                or bp.get("diastolic blood pressure", 0) >= 90
-            )
-        ),
-        None if hbv is None else not hbv,
-        not any(has(g, active=True) for g in ("ascites",)),
-    ]
-    if False in checks:
-        return "ineligible"
-    return "indeterminate" if None in checks else "eligible"
-
-
 def _hand_profile(d: dict[str, Any], as_of: date) -> tuple[dict[str, Any], ...]:
     """A raw profile dict as a hand-written screen would index it: labs by key (newest on or
     before the as-of date, dates parsed), condition groups, drug groups, age."""
@@ -358,8 +254,9 @@ def _hand_profile(d: dict[str, Any], as_of: date) -> tuple[dict[str, Any], ...]:
     return labs, groups, drugs, age
 
 
-def hand_screen_dicts(d: dict[str, Any], as_of: date) -> tuple[str, str]:
-    """Both seed trials' computable criteria by hand on a raw profile dict: (verdict, verdict)."""
+def hand_screen_dicts(d: dict[str, Any], as_of: date, both: bool = True) -> tuple[str, str]:
+    """Both seed trials' computable criteria by hand on a raw profile dict: (verdict, verdict);
+    with ``both`` false, NCT04669496's alone (the first verdict is then empty)."""
     labs, groups, drugs, age = _hand_profile(d, as_of)
 
     def at_least(key: str, limit: float, strict: bool = False) -> bool | None:
@@ -376,7 +273,7 @@ def hand_screen_dicts(d: dict[str, Any], as_of: date) -> tuple[str, str]:
             return None
         return lab["value"] <= mult * ref if upper else lab["value"] >= mult * ref
 
-    def both(*values: bool | None) -> bool | None:
+    def all_of(*values: bool | None) -> bool | None:
         return False if False in values else None if None in values else True
 
     def has(group: str, active: bool = False, within_year: bool = False) -> bool:
@@ -401,18 +298,22 @@ def hand_screen_dicts(d: dict[str, Any], as_of: date) -> tuple[str, str]:
     cls = None if cp is None else cp if isinstance(cp, str) else cp.get("class")
     ecog, sex = d.get("ecog"), d.get("sex")
     cp_a = None if cls is None else cls == "A"
-    hcc = verdict(
-        [
-            None if age is None else 18 <= age <= 75,
-            None if sex is None else True,
-            has("hcc"),
-            cp_a,
-            None if ecog is None else ecog == 0,
-            not (drugs & {"pd1"}),
-            not has("pvtt"),
-            not has("autoimmune"),
-            not has("liver_disease"),
-        ]
+    hcc = (
+        ""
+        if not both
+        else verdict(
+            [
+                None if age is None else 18 <= age <= 75,
+                None if sex is None else True,
+                has("hcc"),
+                cp_a,
+                None if ecog is None else ecog == 0,
+                not (drugs & {"pd1"}),
+                not has("pvtt"),
+                not has("autoimmune"),
+                not has("liver_disease"),
+            ]
+        )
     )
     inr = labs.get("inr")
     bp = {v["name"]: v["value"] for v in d.get("vitals", ())}
@@ -432,15 +333,15 @@ def hand_screen_dicts(d: dict[str, Any], as_of: date) -> tuple[str, str]:
             at_least("hemoglobin", 9),
             at_least("albumin", 3.5),
             None if inr is None else inr["value"] < 1.2,
-            both(
+            all_of(
                 ratio("t3", 2, True),
                 ratio("t3", 0.5, False),
                 ratio("t4", 2, True),
                 ratio("t4", 0.5, False),
             ),
             ratio("total_bilirubin", 1.5, True),
-            both(ratio("alt", 3, True), ratio("ast", 3, True)),
-            both(ratio("creatinine", 1.5, True), at_least("creatinine_clearance", 60)),
+            all_of(ratio("alt", 3, True), ratio("ast", 3, True)),
+            all_of(ratio("creatinine", 1.5, True), at_least("creatinine_clearance", 60)),
             None
             if sex == "female" and (pregnant is None or feeding is None)
             else not (pregnant or feeding),
@@ -522,9 +423,10 @@ def in_memory(n: int) -> None:
     for p in patients:
         statuses(icc.compiled, build_facts(p, AS_OF, options))
     engine_one = time.perf_counter() - t0
+    raw = list(profiles(n))
     t0 = time.perf_counter()
-    for p in patients:
-        baseline_nct04669496(p, AS_OF)
+    for d in raw:
+        hand_screen_dicts(d, AS_OF, both=False)
     hand = time.perf_counter() - t0
     _rate("engine, NCT04669496 only (incl. indexing)", n, engine_one)
     _rate("hand-written baseline, NCT04669496", n, hand)

@@ -1254,14 +1254,14 @@ def test_event_reasons(events_vocab):
 def test_nature_is_read_from_the_vocabulary():
     """Without the fixture the shipped vocabulary decides; with it, MI is an event."""
     from eligibility import vocab
-    from eligibility.evaluate import event_concepts
+    from eligibility.entries import event_concepts
 
     assert vocab.condition("tuberculosis").nature == "state"
     assert "tuberculosis" not in event_concepts("tuberculosis")
 
 
 def test_event_concepts_cover_members(events_vocab):
-    from eligibility.evaluate import event_concepts
+    from eligibility.entries import event_concepts
 
     mi = {"myocardial_infarction", "acute_myocardial_infarction", "old_myocardial_infarction"}
     assert event_concepts("myocardial_infarction") == mi

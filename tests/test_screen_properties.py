@@ -249,12 +249,16 @@ def labs(draw: st.DrawFn, when: st.SearchStrategy[date | None] = opt_dates) -> d
 
 
 @st.composite
-def conditions(draw: st.DrawFn) -> dict:
-    onset = draw(opt_dates)
-    end = draw(opt_dates)
+def conditions(
+    draw: st.DrawFn,
+    names: list[str] = CONDITIONS,
+    onsets: st.SearchStrategy[date | None] = opt_dates,
+    ends: st.SearchStrategy[date | None] = opt_dates,
+) -> dict:
+    onset, end = draw(onsets), draw(ends)
     if onset and end and end < onset:
         onset, end = end, onset
-    name = draw(st.sampled_from(CONDITIONS))
+    name = draw(st.sampled_from(names))
     key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
     return {
         key: name,
@@ -503,19 +507,8 @@ EVENT_CONDITIONS = [
 near = st.dates(min_value=date(2023, 1, 1), max_value=date(2024, 3, 1))
 
 
-@st.composite
-def event_entries(draw: st.DrawFn) -> dict:
-    onset, end = draw(st.none() | near | dates), draw(st.none() | near)
-    if onset and end and end < onset:
-        onset, end = end, onset
-    name = draw(st.sampled_from(EVENT_CONDITIONS))
-    key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
-    return {
-        key: name,
-        "status": draw(st.sampled_from(["active", "resolved"])),
-        "onset": onset and onset.isoformat(),
-        "end": end and end.isoformat(),
-    }
+def event_entries() -> st.SearchStrategy[dict]:
+    return conditions(EVENT_CONDITIONS, st.none() | near | dates, st.none() | near)
 
 
 @st.composite

@@ -12,17 +12,32 @@ rules, facts): no I/O, no printing, no hidden ``today()``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
 from . import derive, vocab
+from .compiled import (
+    _CMP,
+    FALSE,
+    FLIP,
+    ONLY,
+    REVIEW,
+    TRUE,
+    UNKNOWN,
+    Check,
+    Finding,
+    Node,
+    Where,
+    _ge,
+    _le,
+    constant,
+)
+from .entries import compile_condition, compile_therapy
 from .facts import (
     DEFAULT_MAX_LAB_AGE_DAYS,
-    MAYBE,
     Facts,
     Observation,
     Options,
@@ -50,7 +65,6 @@ from .model import (
     SexRule,
     TherapyRule,
     VitalRule,
-    Window,
     iter_rules,
 )
 from .patient import Patient
@@ -72,71 +86,12 @@ __all__ = [
     "statuses",
 ]
 
-# Kleene truth as ints: cheap to return and compare; REVIEW is the manual-rule value.
-FALSE, TRUE, UNKNOWN, REVIEW = 0, 1, 2, 3
-Finding = tuple[Any, ...]
-"""``(truth, case, *values)``: see the module docstring; composites return ``ONLY[truth]``."""
-Check = Callable[[Facts], Finding]
-ONLY: tuple[Finding, ...] = ((FALSE,), (TRUE,), (UNKNOWN,), (REVIEW,))
-_FLIP = (TRUE, FALSE, UNKNOWN, REVIEW)
-# Status by truth; exclusions invert at the criterion level, once.
 _INCLUSION: tuple[Status, ...] = ("fail", "pass", "unknown", "review")
 _EXCLUSION: tuple[Status, ...] = ("pass", "fail", "unknown", "review")
 _MAX_MEMO = 256  # bound per-rule memo tables: their keys come from untrusted profiles
 CP_SCORES = {"A": (5, 6), "B": (7, 9), "C": (10, 15)}
 _TRUTH_INDEX = {Truth.FALSE: FALSE, Truth.TRUE: TRUE, Truth.UNKNOWN: UNKNOWN, Truth.REVIEW: REVIEW}
-
-
-def compare(a: float, op: str, b: float) -> bool:
-    """Comparison with equality by relative tolerance, so 3 × 40 U/L is exactly 120 U/L."""
-    return _CMP[op](a, b) == TRUE
-
-
-# The comparisons returning a truth, the tolerance test inlined (``a <= b`` covers ``a == b``).
-def _lt(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
-    return TRUE if a < b and not close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
-
-
-def _le(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
-    return TRUE if a <= b or close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
-
-
-def _gt(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
-    return TRUE if a > b and not close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
-
-
-def _ge(a: float, b: float, close: Callable[..., bool] = math.isclose) -> int:
-    return TRUE if a >= b or close(a, b, rel_tol=1e-9, abs_tol=1e-12) else FALSE
-
-
-_CMP: dict[str, Callable[[float, float], int]] = {"<": _lt, "<=": _le, ">": _gt, ">=": _ge}
-
-
-# --- compilation --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Where:
-    """Which criterion a rule belongs to, and whether it sits under an odd number of NOTs."""
-
-    trial: str = ""
-    criterion: str = ""
-    section: str = "inclusion"
-    negated: bool = False
-
-
-@dataclass(eq=False, slots=True)
-class Node:
-    """A compiled rule: its ``check``, its compiled sub-rules, and what compilation resolved
-    (``info``: the analyte, concept or drugs, as values) for the renderer. ``cache`` belongs to
-    the renderer (texts it builds once per node)."""
-
-    rule: Rule
-    check: Check
-    children: tuple[Node, ...] = ()
-    where: Where = field(default_factory=Where)
-    info: Any = None
-    cache: dict[str, Any] = field(default_factory=dict)
+# Status by truth; exclusions invert at the criterion level, once.
 
 
 def compile_rule(rule: Rule, where: Where | None = None) -> Node:
@@ -151,24 +106,20 @@ def compile_rule(rule: Rule, where: Where | None = None) -> Node:
             flipped = Where(where.trial, where.criterion, where.section, not where.negated)
             kid = compile_rule(rule.rule, flipped)
             inner = kid.check
-            return Node(rule, lambda facts: ONLY[_FLIP[inner(facts)[0]]], (kid,), where)
+            return Node(rule, lambda facts: ONLY[FLIP[inner(facts)[0]]], (kid,), where)
         case ManualRule():
             assist = (compile_rule(rule.evidence, where),) if rule.evidence is not None else ()
             return Node(rule, _manual(where), assist, where)
         case LabRule() | VitalRule() | MeasureRule():
             return _lab_node(rule, where)
         case ConditionRule():
-            return _condition_node(rule, where)
+            return compile_condition(rule, where)
         case TherapyRule():
-            return _therapy_node(rule, where)
+            return compile_therapy(rule, where)
     leaf = _LEAVES.get(type(rule))
     if leaf is None:  # pragma: no cover
         raise TypeError(f"no evaluator for rule kind {type(rule).__name__}")
     return Node(rule, leaf(rule), (), where)
-
-
-def _constant(rule: Rule, where: Where, finding: Finding, info: Any = None) -> Node:
-    return Node(rule, lambda facts: finding, (), where, info)
 
 
 def _all(checks: list[Check]) -> Check:
@@ -249,7 +200,7 @@ def _manual(where: Where) -> Check:
     ``evidence`` rule (assisted review) is shown by the renderer, never evaluated here."""
     key = (where.trial, where.criterion)
     on_pass = TRUE if (where.section == "inclusion") != where.negated else FALSE
-    decided = {"pass": (on_pass, "review"), "fail": (_FLIP[on_pass], "review")}
+    decided = {"pass": (on_pass, "review"), "fail": (FLIP[on_pass], "review")}
     pending, disagree = (REVIEW, "pending"), (UNKNOWN, "disagree")
 
     def check(facts: Facts) -> Finding:
@@ -529,7 +480,7 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
             )
     if a is None or lab is None:
         name = rule.analyte if isinstance(rule, LabRule) else rule.name
-        return _constant(rule, where, (REVIEW, "unrecognised", name))
+        return constant(rule, where, (REVIEW, "unrecognised", name))
     aid = a.id
     truth = _CMP[lab.comparator]
     if lab.of is not None:
@@ -638,175 +589,6 @@ def _no_result(facts: Facts, aid: str) -> Finding:
     if stale is not None:
         return (UNKNOWN, "stale", stale)
     return _UNDATED if aid in facts.undated else _NO_RESULT
-
-
-# --- conditions and therapies -------------------------------------------------------------
-
-
-def in_window(
-    start: date | None, end: date | None, active: bool, window: timedelta | None, as_of: date
-) -> int:
-    """Was the entry present at some time in [as_of - window, as_of]?"""
-    if start is not None and start > as_of:
-        return FALSE  # begins after the as-of date
-    if window is None:
-        return TRUE
-    since = as_of - window
-    if end is not None:
-        return TRUE if end >= since else FALSE
-    if active:
-        return TRUE  # ongoing, no end recorded
-    if start is not None and start >= since:
-        return TRUE
-    return UNKNOWN  # resolved at an unknown date
-
-
-def onset_in_window(start: date | None, window: timedelta, as_of: date) -> int:
-    """For an event (MI, stroke): did it happen in [as_of - window, as_of]? Only the onset
-    says; being recorded as active says nothing about when. No onset: unknown."""
-    if start is None:
-        return UNKNOWN
-    if start > as_of:
-        return FALSE
-    return TRUE if start >= as_of - window else FALSE
-
-
-def event_concepts(concept_id: str) -> frozenset[str]:
-    """The event concepts (``nature: event``) a condition rule on ``concept_id`` covers: the
-    concept itself and its members. An entry recorded as one of them (by name or ICD-10 code)
-    is dated by its onset in a window; any other entry is a state."""
-    return frozenset(
-        x.id
-        for x in vocab.conditions()
-        if x.nature == "event" and vocab.condition_matches(concept_id, x.id)
-    )
-
-
-def _since(window: Window | None) -> timedelta | None:
-    return None if window is None else timedelta(days=window.days())
-
-
-_NO_LIST = (UNKNOWN, "no list")  # the profile has no such list: nothing about it is known
-
-
-@dataclass(frozen=True, slots=True)
-class ConditionInfo:
-    concept: vocab.Concept
-    exceptions: tuple[vocab.Concept, ...]
-
-
-def _condition_node(rule: ConditionRule, where: Where) -> Node:
-    """``(TRUE, "hit", index, event)``; ``(UNKNOWN, "unsure", ((why, index), …))`` with why
-    ``"maybe"`` (broader or coded without saying), ``"history"`` (resolved, and whether a past
-    one counts is not in the words), ``"no onset"`` (an event without a date), ``"no end"``;
-    else ``(absent, "absent", ((index, event), …))`` naming entries that ended before the
-    window. An entry is dated by its onset when it is an event and the rule has a window."""
-    c = vocab.condition(rule.condition)
-    bad = [e for e in rule.except_ if vocab.condition(e) is None]
-    if c is None or bad:
-        name = rule.condition if c is None else bad[0]
-        return _constant(rule, where, (REVIEW, "unrecognised", name))
-    excepted = tuple(vocab.condition(e) for e in rule.except_)
-    info = ConditionInfo(c, excepted)  # type: ignore[arg-type]
-    cid, maybe_id = c.id, MAYBE + c.id
-    exceptions = frozenset(x.id for x in excepted)  # type: ignore[union-attr]
-    active_only, window = rule.active, _since(rule.within)
-    own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
-    past_review = rule.history == "review"
-    events = event_concepts(cid) if window is not None else frozenset()
-    absent = ((FALSE, "absent", ()), (), (UNKNOWN, "absent", ()))  # by facts.absent
-
-    def check(facts: Facts) -> Finding:
-        ids = facts.condition_ids
-        if cid not in ids and maybe_id not in ids:
-            if facts.conditions is None:
-                return _NO_LIST
-            return absent[facts.absent if own is None else own]
-        if facts.conditions is None:  # pragma: no cover - ids come from the list
-            return _NO_LIST
-        as_of = facts.as_of
-        unsure: list[tuple[str, int]] = []
-        outside: list[tuple[int, bool]] = []
-        for hits, start, end, active, i in facts.conditions:
-            maybe = cid not in hits
-            if maybe and maybe_id not in hits:
-                continue
-            if not exceptions.isdisjoint(hits) or (active_only and not active):
-                continue
-            event = bool(events) and not events.isdisjoint(hits)
-            if event:
-                timing = onset_in_window(start, window, as_of)  # type: ignore[arg-type]
-            else:
-                timing = in_window(start, end, active, window, as_of)
-            if maybe:
-                if timing != FALSE:
-                    unsure.append(("maybe", i))
-            elif past_review and not active:
-                if timing != FALSE:
-                    unsure.append(("history", i))
-            elif timing == TRUE:
-                return (TRUE, "hit", i, event)
-            elif timing == UNKNOWN:
-                unsure.append(("no onset" if event else "no end", i))
-            elif window is not None and not (start and start > as_of):
-                outside.append((i, event))
-        if unsure:
-            return (UNKNOWN, "unsure", tuple(unsure))
-        truth = facts.absent if own is None else own
-        return (truth, "absent", tuple(outside)) if outside else absent[truth]
-
-    return Node(rule, check, (), where, info)
-
-
-def _therapy_node(rule: TherapyRule, where: Where) -> Node:
-    """``(TRUE, "hit", index)``; ``(UNKNOWN, "undated", index)`` for a matching treatment
-    without dates under a window; ``(UNKNOWN, "maybe", index)`` for one that may or may not be
-    the agent; else ``(absent, "absent")``. Concept sets are computed here, once."""
-    concepts = [vocab.drug(a) for a in rule.agents]
-    if any(x is None for x in concepts):
-        bad = next(a for a, x in zip(rule.agents, concepts, strict=True) if x is None)
-        return _constant(rule, where, (REVIEW, "unrecognised", bad))
-    ids = [x.id for x in concepts]  # type: ignore[union-attr]
-    members = frozenset(
-        d.id for d in vocab.drugs() if any(vocab.drug_matches(i, d.id) for i in ids)
-    )
-    maybes = frozenset(
-        d.id
-        for d in vocab.drugs()
-        if d.id not in members and any(vocab.drug_may_be(i, d.id) for i in ids)
-    )
-    window = _since(rule.within)
-    own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
-    absent = ((FALSE, "absent"), (), (UNKNOWN, "absent"))  # by facts.absent
-
-    def check(facts: Facts) -> Finding:
-        if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):
-            if facts.treatments is None:
-                return _NO_LIST
-            return absent[facts.absent if own is None else own]
-        if facts.treatments is None:  # pragma: no cover - ids come from the list
-            return _NO_LIST
-        as_of = facts.as_of
-        undated = maybe = None
-        for concept, start, end, i in facts.treatments:
-            if concept in maybes:
-                if maybe is None and in_window(start, end, True, window, as_of) != FALSE:
-                    maybe = i
-                continue
-            if concept not in members:
-                continue
-            if window is not None and start is None and end is None:
-                undated = i if undated is None else undated
-                continue
-            if in_window(start, end, True, window, as_of) == TRUE:
-                return (TRUE, "hit", i)
-        if undated is not None:
-            return (UNKNOWN, "undated", undated)
-        if maybe is not None:
-            return (UNKNOWN, "maybe", maybe)
-        return absent[facts.absent if own is None else own]
-
-    return Node(rule, check, (), where, tuple(concepts))
 
 
 # --- criteria and trials ------------------------------------------------------------------

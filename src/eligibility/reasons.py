@@ -14,15 +14,9 @@ from datetime import date
 from typing import Any
 
 from . import __version__, vocab
-from .evaluate import (
-    CompiledTrial,
-    ConditionInfo,
-    Finding,
-    LabInfo,
-    Node,
-    review_warnings,
-    verdict_of,
-)
+from .compiled import Finding, Node
+from .entries import ConditionInfo
+from .evaluate import CompiledTrial, LabInfo, review_warnings, verdict_of
 from .facts import (
     Facts,
     Result,
@@ -172,7 +166,10 @@ def _manual(node: Node, facts: Facts, found: Finding) -> Outcome:
     rule: ManualRule = node.rule  # type: ignore[assignment]
     truth, case = TRUTHS[found[0]], found[1]
     if case == "pending":
-        pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
+        pending = node.cache.get("pending")
+        if pending is None:  # the same for every patient: built once
+            pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
+            node.cache["pending"] = pending
         if not node.children:
             return pending
         o = explain(node.children[0], facts)
@@ -539,6 +536,19 @@ def _absent(
     return Outcome(F, f"no {what} recorded{note}", ())
 
 
+def _absent_cached(node: Node, facts: Facts, what: str, unresolved: tuple[str, ...]) -> Outcome:
+    """``_absent``, built once per node for each (what, run option, unrecognised names): most
+    patients of a cohort share it."""
+    key = (what, facts.options.if_absent, unresolved)
+    memo = node.cache.setdefault("absent", {})
+    found = memo.get(key)
+    if found is None:
+        found = _absent(node.rule.if_absent, facts, what, unresolved)  # type: ignore[union-attr]
+        if len(memo) < 64:
+            memo[key] = found
+    return found
+
+
 def _window_text(w: Window | None, facts: Facts) -> str:
     return f" within {w.describe()} before {facts.as_of.isoformat()}" if w else ""
 
@@ -626,7 +636,7 @@ def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
                     )
                 )
         return Outcome(U, _join(outs), _combine_missing(outs), _evidence(outs))
-    absent = _absent(rule.if_absent, facts, f"{what}{window}", facts.unresolved_conditions)
+    absent = _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
     if not found[2]:
         return absent
     notes, evidence = [], []
@@ -656,7 +666,7 @@ def _therapy(node: Node, facts: Facts, found: Finding) -> Outcome:
     if case == "no list":
         return _not_recorded("treatments", f"{what}{window}")
     if case == "absent":
-        return _absent(rule.if_absent, facts, f"{what}{window}", facts.unresolved_treatments)
+        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_treatments)
     i = found[2]
     t = facts.patient.treatments[i]  # type: ignore[index]
     ev = Evidence(f"$.treatments[{i}]", t.name, "treatment", None, t.start)
