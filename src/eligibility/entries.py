@@ -90,13 +90,14 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
     past_review = rule.history == "review"
     events = event_concepts(cid) if window is not None else frozenset()
     absent = ((FALSE, "absent", ()), (), (UNKNOWN, "absent", ()))  # by facts.absent
+    fixed = absent[own] if own is not None else ()  # the rule's own if_absent, else the run's
 
     def check(facts: Facts) -> Finding:
         ids = facts.condition_ids
         if cid not in ids and maybe_id not in ids:
             if facts.conditions is None:
                 return _NO_LIST
-            return absent[facts.absent if own is None else own]
+            return fixed or absent[facts.absent]
         if facts.conditions is None:  # pragma: no cover - ids come from the list
             return _NO_LIST
         as_of = facts.as_of
@@ -153,12 +154,13 @@ def compile_therapy(rule: TherapyRule, where: Where) -> Node:
     window = _since(rule.within)
     own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
     absent = ((FALSE, "absent"), (), (UNKNOWN, "absent"))  # by facts.absent
+    fixed = absent[own] if own is not None else ()
 
     def check(facts: Facts) -> Finding:
         if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):
             if facts.treatments is None:
                 return _NO_LIST
-            return absent[facts.absent if own is None else own]
+            return fixed or absent[facts.absent]
         if facts.treatments is None:  # pragma: no cover - ids come from the list
             return _NO_LIST
         as_of = facts.as_of

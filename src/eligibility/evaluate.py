@@ -503,7 +503,10 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
             ties = facts.ties
             if ties is not None and aid in ties:
                 return _tied(one, ties[aid])
-            return one(o)
+            ref = o.ref_high if upper else o.ref_low  # ``one``, inlined: the common path
+            if ref is None or ref <= 0 or foreign_unit(o.unit, aid) is not None:
+                return one(o)
+            return _RATIO[truth(o.value, multiple * ref)]
 
         return Node(rule, relative, (), where, info)
 
@@ -583,7 +586,7 @@ _NO_RESULT, _UNDATED = (UNKNOWN, "none"), (UNKNOWN, "undated")
 
 
 def _no_result(facts: Facts, aid: str) -> Finding:
-    if not facts.aside:
+    if facts.aside is None or aid not in facts.aside:
         return _NO_RESULT
     stale = facts.stale.get(aid)
     if stale is not None:

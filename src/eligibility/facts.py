@@ -106,7 +106,7 @@ class Facts:
         self.age: int | None = None  # completed years, when age and birth date allow
         self.latest: dict[str, Result] = {}
         self.ties: dict[str, list[Result]] | None = None
-        self.aside = False  # some result is undated or older than the limit
+        self.aside: set[str] | None = None  # analytes with an undated or too old result
         self._stale: dict[str, Result] | None = None
         self._undated: dict[str, list[Result]] = {}
         self.conditions: tuple[Entry, ...] | None = ()
@@ -282,7 +282,9 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
             continue
         d = lab.date
         if d is None or d < earliest:
-            facts.aside = True  # never decides; ``set_aside`` finds it when a reason asks
+            if facts.aside is None:  # never decides; ``stale``, ``undated`` find it for a reason
+                facts.aside = set()
+            facts.aside.add(aid)
             continue
         if d > as_of:
             continue
@@ -302,7 +304,9 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
             continue
         d = v.date
         if d is None or d < earliest:
-            facts.aside = True
+            if facts.aside is None:
+                facts.aside = set()
+            facts.aside.add(aid)
             continue
         if d > as_of:
             continue
