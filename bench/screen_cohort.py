@@ -1,6 +1,6 @@
 """Cohort screening benchmark: synthetic profiles against both seed trials.
 
-Prints patient×trial screenings per second (fast truth-only path and detailed path with reasons),
+Prints patient×trial screenings per second (statuses only, and with reasons rendered),
 peak memory, the ratio against a hand-written plain-Python check of NCT04669496's computable
 criteria on the same in-memory profiles, and a streaming run from a JSONL file showing that
 memory does not grow with the input. Figures only; no assertions (CI machines are noisy).
@@ -26,8 +26,7 @@ from typing import Any
 
 from eligibility import Patient
 from eligibility.batch import compile_file, screen_many
-from eligibility.evaluate import Options
-from eligibility.fast import fast_status, index_fast
+from eligibility.evaluate import Options, build_facts, statuses
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIALS = [ROOT / "rules" / "NCT03859128.yaml", ROOT / "rules" / "NCT04669496.yaml"]
@@ -227,108 +226,163 @@ _DRUG_GROUPS = {
 _YEAR = timedelta(days=365.25)
 
 
-def baseline_nct04669496(p: Patient, as_of: date) -> str:
-    """Verdict on the computable criteria: any False -> ineligible, any None -> indeterminate."""
-    labs: dict[str, Any] = {}
-    for lab in p.labs:
-        key = _LAB.get(lab.test.lower())
-        if key is None or (lab.date is not None and lab.date > as_of):
+def _hand_profile(d: dict[str, Any], as_of: date) -> tuple[dict[str, Any], ...]:
+    """A raw profile dict as a hand-written screen would index it: labs by key (newest on or
+    before the as-of date, dates parsed), condition groups, drug groups, age."""
+    labs: dict[str, dict[str, Any]] = {}
+    for lab in d.get("labs", ()):
+        key = _LAB.get(lab["test"].lower())
+        if key is None:
+            continue
+        day = date.fromisoformat(lab["date"]) if "date" in lab else date.min
+        if day > as_of:
             continue
         seen = labs.get(key)
-        if seen is None or (lab.date or date.min) > (seen.date or date.min):
-            labs[key] = lab
+        if seen is None or day > seen["_day"]:
+            labs[key] = {**lab, "_day": day}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in d.get("conditions", ()):
+        if "end" in c:
+            c["_end"] = date.fromisoformat(c["end"])
+        for g in _CONDITION_GROUPS.get((c.get("name") or "").lower(), ()):
+            groups.setdefault(g, []).append(c)
+    drugs = {_DRUG_GROUPS.get(t["name"].lower()) for t in d.get("treatments", ())}
+    born = date.fromisoformat(d["birth_date"]) if "birth_date" in d else None
+    age = None
+    if born is not None:
+        age = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
+    return labs, groups, drugs, age
+
+
+def hand_screen_dicts(d: dict[str, Any], as_of: date, both: bool = True) -> tuple[str, str]:
+    """Both seed trials' computable criteria by hand on a raw profile dict: (verdict, verdict);
+    with ``both`` false, NCT04669496's alone (the first verdict is then empty)."""
+    labs, groups, drugs, age = _hand_profile(d, as_of)
 
     def at_least(key: str, limit: float, strict: bool = False) -> bool | None:
         lab = labs.get(key)
-        f = None if lab is None else _FACTOR.get((key, lab.unit))
+        f = None if lab is None else _FACTOR.get((key, lab.get("unit")))
         if f is None:
             return None
-        return lab.value * f > limit if strict else lab.value * f >= limit
+        return lab["value"] * f > limit if strict else lab["value"] * f >= limit
 
     def ratio(key: str, mult: float, upper: bool) -> bool | None:
         lab = labs.get(key)
-        ref = None if lab is None else (lab.ref_high if upper else lab.ref_low)
+        ref = None if lab is None else lab.get("ref_high" if upper else "ref_low")
         if not ref:
             return None
-        return lab.value <= mult * ref if upper else lab.value >= mult * ref
+        return lab["value"] <= mult * ref if upper else lab["value"] >= mult * ref
 
-    def both(*values: bool | None) -> bool | None:
+    def all_of(*values: bool | None) -> bool | None:
         return False if False in values else None if None in values else True
-
-    groups: dict[str, list[Any]] = {}
-    for c in p.conditions or ():
-        for g in _CONDITION_GROUPS.get((c.name or "").lower(), ()):
-            groups.setdefault(g, []).append(c)
 
     def has(group: str, active: bool = False, within_year: bool = False) -> bool:
         for c in groups.get(group, ()):
-            if active and c.status != "active":
+            if active and c["status"] != "active":
                 continue
-            if within_year and c.status != "active" and (c.end is None or c.end < as_of - _YEAR):
+            if (
+                within_year
+                and c["status"] != "active"
+                and ("_end" not in c or c["_end"] < as_of - _YEAR)
+            ):
                 continue
             return True
         return False
 
-    drugs = {_DRUG_GROUPS.get(t.name.lower()) for t in p.treatments or ()}
-    inr = labs.get("inr")
-    bp = {v.name: v.value for v in p.vitals}
-    if p.birth_date is None:
-        age_ok = None
-    else:
-        age = (
-            as_of.year
-            - p.birth_date.year
-            - ((as_of.month, as_of.day) < (p.birth_date.month, p.birth_date.day))
+    def verdict(checks: list[bool | None]) -> str:
+        if False in checks:
+            return "ineligible"
+        return "indeterminate" if None in checks else "eligible"
+
+    cp = d.get("child_pugh")
+    cls = None if cp is None else cp if isinstance(cp, str) else cp.get("class")
+    ecog, sex = d.get("ecog"), d.get("sex")
+    cp_a = None if cls is None else cls == "A"
+    hcc = (
+        ""
+        if not both
+        else verdict(
+            [
+                None if age is None else 18 <= age <= 75,
+                None if sex is None else True,
+                has("hcc"),
+                cp_a,
+                None if ecog is None else ecog == 0,
+                not (drugs & {"pd1"}),
+                not has("pvtt"),
+                not has("autoimmune"),
+                not has("liver_disease"),
+            ]
         )
-        age_ok = 18 <= age <= 70
-    cp = p.child_pugh
+    )
+    inr = labs.get("inr")
+    bp = {v["name"]: v["value"] for v in d.get("vitals", ())}
     other_cancer = any(
-        c for c in groups.get("malignancy", ()) if "icc" not in _CONDITION_GROUPS[c.name.lower()]
+        c for c in groups.get("malignancy", ()) if "icc" not in _CONDITION_GROUPS[c["name"].lower()]
     )
     hbv = at_least("hbv_dna", 10000, strict=True)
-    checks: list[bool | None] = [
-        age_ok,
-        None if p.sex is None else True,
-        None if p.ecog is None or cp is None else (p.ecog == 0 and cp.resolved_class() == "A"),
-        has("icc"),
-        at_least("neutrophils", 1.5),
-        at_least("platelets", 90),
-        at_least("hemoglobin", 9),
-        at_least("albumin", 3.5),
-        None if inr is None else inr.value < 1.2,
-        both(
-            ratio("t3", 2, True),
-            ratio("t3", 0.5, False),
-            ratio("t4", 2, True),
-            ratio("t4", 0.5, False),
-        ),
-        ratio("total_bilirubin", 1.5, True),
-        both(ratio("alt", 3, True), ratio("ast", 3, True)),
-        both(ratio("creatinine", 1.5, True), at_least("creatinine_clearance", 60)),
-        None
-        if p.sex == "female" and (p.pregnant is None or p.breastfeeding is None)
-        else not (p.pregnant or p.breastfeeding),
-        not has("hcc"),
-        not (drugs & {"pd1", "lenvatinib", "chemo"}),
-        not other_cancer,
-        not has("tb", within_year=True),
-        not any(c.name.lower() != "psoriasis" for c in groups.get("autoimmune", ())),
-        not has("ild"),
-        "steroid" not in drugs,
-        not has("hiv"),
-        not (
-            has("hypertension")
-            and (
-                bp.get("systolic blood pressure", 0) >= 140
-                or bp.get("diastolic blood pressure", 0) >= 90
-            )
-        ),
-        None if hbv is None else not hbv,
-        not any(has(g, active=True) for g in ("ascites",)),
-    ]
-    if False in checks:
-        return "ineligible"
-    return "indeterminate" if None in checks else "eligible"
+    pregnant, feeding = d.get("pregnant"), d.get("breastfeeding")
+    icc = verdict(
+        [
+            None if age is None else 18 <= age <= 70,
+            None if sex is None else True,
+            None if ecog is None or cp_a is None else (ecog == 0 and cp_a),
+            has("icc"),
+            at_least("neutrophils", 1.5),
+            at_least("platelets", 90),
+            at_least("hemoglobin", 9),
+            at_least("albumin", 3.5),
+            None if inr is None else inr["value"] < 1.2,
+            all_of(
+                ratio("t3", 2, True),
+                ratio("t3", 0.5, False),
+                ratio("t4", 2, True),
+                ratio("t4", 0.5, False),
+            ),
+            ratio("total_bilirubin", 1.5, True),
+            all_of(ratio("alt", 3, True), ratio("ast", 3, True)),
+            all_of(ratio("creatinine", 1.5, True), at_least("creatinine_clearance", 60)),
+            None
+            if sex == "female" and (pregnant is None or feeding is None)
+            else not (pregnant or feeding),
+            not has("hcc"),
+            not (drugs & {"pd1", "lenvatinib", "chemo"}),
+            not other_cancer,
+            not has("tb", within_year=True),
+            not any(c["name"].lower() != "psoriasis" for c in groups.get("autoimmune", ())),
+            not has("ild"),
+            "steroid" not in drugs,
+            not has("hiv"),
+            not (
+                has("hypertension")
+                and (
+                    bp.get("systolic blood pressure", 0) >= 140
+                    or bp.get("diastolic blood pressure", 0) >= 90
+                )
+            ),
+            None if hbv is None else not hbv,
+            not has("ascites", active=True),
+        ]
+    )
+    return hcc, icc
+
+
+def hand_screen_file(path: str, out: Any, as_of: date = AS_OF) -> int:
+    """The hand-written cohort run: read JSONL, parse each line, screen both trials, write a CSV
+    row per screening (what a script a programmer writes for one clinic would do)."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow(["patient", "trial", "verdict"])
+    n = 0
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            hcc, icc = hand_screen_dicts(d, as_of)
+            writer.writerow([d["id"], "NCT03859128", hcc])
+            writer.writerow([d["id"], "NCT04669496", icc])
+            n += 2
+    return n
 
 
 # --- measurements -------------------------------------------------------------------------
@@ -347,17 +401,15 @@ def in_memory(n: int) -> None:
     options = Options()
     for p in patients[:500]:  # warm up: pint's registry, unit factors, name caches
         for t in trials:
-            fast_status(t.fast, index_fast(p, AS_OF, options))
+            statuses(t.compiled, build_facts(p, AS_OF, options))
     gc.collect()
 
     t0 = time.perf_counter()
     for p in patients:
-        facts = index_fast(p, AS_OF, options)
+        facts = build_facts(p, AS_OF, options)
         for t in trials:
-            fast_status(t.fast, facts)
-    fast = _rate(
-        "engine, fast path (statuses + verdict)", n * len(trials), time.perf_counter() - t0
-    )
+            statuses(t.compiled, facts)
+    fast = _rate("engine, statuses only (CSV, funnel)", n * len(trials), time.perf_counter() - t0)
 
     t0 = time.perf_counter()
     for r in screen_many(trials, patients, as_of=AS_OF, detail=True):
@@ -369,11 +421,12 @@ def in_memory(n: int) -> None:
     icc = trials[1]
     t0 = time.perf_counter()
     for p in patients:
-        fast_status(icc.fast, index_fast(p, AS_OF, options))
+        statuses(icc.compiled, build_facts(p, AS_OF, options))
     engine_one = time.perf_counter() - t0
+    raw = list(profiles(n))
     t0 = time.perf_counter()
-    for p in patients:
-        baseline_nct04669496(p, AS_OF)
+    for d in raw:
+        hand_screen_dicts(d, AS_OF, both=False)
     hand = time.perf_counter() - t0
     _rate("engine, NCT04669496 only (incl. indexing)", n, engine_one)
     _rate("hand-written baseline, NCT04669496", n, hand)
@@ -443,6 +496,69 @@ def streaming(counts: list[int]) -> None:
             path.unlink()
 
 
+_HAND = """
+import os, sys, time
+sys.path.insert(0, {bench!r})
+from screen_cohort import hand_screen_file
+t0 = time.perf_counter()
+with open(os.devnull, "w") as sink:
+    hand_screen_file(sys.argv[1], sink)
+print(time.perf_counter() - t0, 0, 0)
+"""
+
+
+def cli_cohort(n: int, repeats: int) -> None:
+    """The CLI on a JSONL file of ``n`` profiles × both trials, ``--format csv`` and ``jsonl``,
+    against the hand-written screen of the same file in the same run; each in a fresh
+    process, the median of ``repeats`` (interpreter start and imports are not timed)."""
+    import statistics
+    import subprocess
+
+    print(
+        f"CLI cohort: {n:,} profiles (JSONL) × {len(TRIALS)} trials → /dev/null, "
+        f"median of {repeats} runs each"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cohort.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for d in profiles(n):
+                fh.write(json.dumps(d) + "\n")
+
+        def timed(code: str, argv: list[str]) -> float:
+            runs = []
+            for _ in range(repeats):
+                done = subprocess.run(
+                    [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+                )
+                runs.append(float(done.stdout.split()[0]))
+            return statistics.median(runs)
+
+        hand = timed(_HAND.format(bench=str(Path(__file__).parent)), [str(path)])
+        screenings = n * len(TRIALS)
+        print(
+            f"  {'hand-written (json.loads + plain checks + csv)':<48} {hand:6.2f} s  "
+            f"{screenings / hand:>9,.0f} /s"
+        )
+        targets = {"csv": 2.0, "jsonl": 4.0}
+        for fmt_ in ("csv", "jsonl"):
+            argv = [
+                "screen",
+                *map(str, TRIALS),
+                str(path),
+                "--format",
+                fmt_,
+                "--no-progress",
+                "--as-of",
+                AS_OF.isoformat(),
+            ]
+            took = timed(_CHILD, argv)
+            print(
+                f"  {'eligibility screen --format ' + fmt_:<48} {took:6.2f} s  "
+                f"{screenings / took:>9,.0f} /s  {took / hand:5.2f}× hand-written "
+                f"(target ≤ {targets[fmt_]:g}×)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20_000, help="profiles held in memory")
@@ -453,8 +569,15 @@ def main() -> None:
         default=[10_000, 100_000],
         help="profile counts for the JSONL streaming run (none to skip)",
     )
+    parser.add_argument(
+        "--cli", type=int, default=20_000, help="profiles for the CLI cohort run (0 to skip)"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each CLI measurement")
     args = parser.parse_args()
-    in_memory(args.n)
+    if args.n:
+        in_memory(args.n)
+    if args.cli:
+        cli_cohort(args.cli, args.repeats)
     if args.stream:
         streaming(args.stream)
 

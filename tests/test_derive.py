@@ -263,11 +263,12 @@ def _crcl_status(patient: dict, threshold: float = 60) -> tuple[str, str, list]:
     from eligibility.evaluate import build_facts, compile_rule
     from eligibility.model import MeasureRule
     from eligibility.patient import Patient
+    from eligibility.reasons import explain
 
-    check = compile_rule(
+    node = compile_rule(
         MeasureRule(name="creatinine clearance", comparator=">=", value=threshold, unit="mL/min")
     )
-    outcome = check(build_facts(Patient.model_validate(patient), date(2025, 1, 1)))
+    outcome = explain(node, build_facts(Patient.model_validate(patient), date(2025, 1, 1)))
     return outcome.truth.name, outcome.reason, [e.to_dict() for e in outcome.evidence]
 
 

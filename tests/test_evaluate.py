@@ -17,6 +17,7 @@ from eligibility.evaluate import (
 )
 from eligibility.model import Criterion, RuleSet
 from eligibility.patient import Patient
+from eligibility.reasons import explain
 from eligibility.result import Truth
 
 AS_OF = date(2024, 3, 1)
@@ -31,7 +32,7 @@ def run(rule: dict[str, Any], patient: dict[str, Any], section: str = "inclusion
     )
     crit: Criterion = ruleset.criteria[0]
     facts = build_facts(Patient.model_validate({"id": "p", **patient}), AS_OF, Options(**opts))
-    outcome = compile_rule(crit.rule, Where("T", "C1", section))(facts)
+    outcome = explain(compile_rule(crit.rule, Where("T", "C1", section)), facts)
     return criterion_status(section, outcome.truth), outcome
 
 
@@ -535,7 +536,8 @@ def test_review_answers_manual_part_only():
             "criteria": [{"id": "C1", "section": "inclusion", "text": "t", "rule": rule}],
         }
     )
-    from eligibility.evaluate import compile_rules, evaluate
+    from eligibility.evaluate import compile_rules
+    from eligibility.reasons import evaluate
 
     compiled = compile_rules(ruleset)
     good = Patient.model_validate(
@@ -864,8 +866,8 @@ def run_both(
     as_of: date = AS_OF,
     **opts: Any,
 ):
-    """The detailed status and outcome; the fast path must give the same status."""
-    from eligibility.fast import compile_fast, fast_screen, index_fast
+    """The status and rendered outcome; the truth-only path must give the same status."""
+    from eligibility.evaluate import compile_rules, statuses
 
     ruleset = RuleSet.model_validate(
         {
@@ -875,15 +877,10 @@ def run_both(
     )
     p = Patient.model_validate({"id": "p", **patient})
     options = Options(**opts)
-    outcome = compile_rule(ruleset.criteria[0].rule, Where("T", "C1", section))(
-        build_facts(p, as_of, options)
-    )
+    facts = build_facts(p, as_of, options)
+    outcome = explain(compile_rule(ruleset.criteria[0].rule, Where("T", "C1", section)), facts)
     status = criterion_status(section, outcome.truth)
-    fast = compile_fast(ruleset)
-    facts = index_fast(p, as_of, options)
-    _, statuses = fast_screen(fast, facts)
-    assert statuses == [status], ("fast path disagrees", outcome.reason)
-    assert [table[check(facts)] for check, table in fast.tied] == statuses
+    assert statuses(compile_rules(ruleset), facts) == [status], ("truths disagree", outcome.reason)
     return status, outcome
 
 
@@ -1257,14 +1254,14 @@ def test_event_reasons(events_vocab):
 def test_nature_is_read_from_the_vocabulary():
     """Without the fixture the shipped vocabulary decides; with it, MI is an event."""
     from eligibility import vocab
-    from eligibility.evaluate import event_concepts
+    from eligibility.entries import event_concepts
 
     assert vocab.condition("tuberculosis").nature == "state"
     assert "tuberculosis" not in event_concepts("tuberculosis")
 
 
 def test_event_concepts_cover_members(events_vocab):
-    from eligibility.evaluate import event_concepts
+    from eligibility.entries import event_concepts
 
     mi = {"myocardial_infarction", "acute_myocardial_infarction", "old_myocardial_infarction"}
     assert event_concepts("myocardial_infarction") == mi
@@ -1433,7 +1430,8 @@ def test_assisted_review_shown_in_json_table_and_worksheet():
 
     from rich.console import Console
 
-    from eligibility.evaluate import compile_rules, evaluate
+    from eligibility.evaluate import compile_rules
+    from eligibility.reasons import evaluate
     from eligibility.report import render_table
     from eligibility.worksheet import worksheet
 

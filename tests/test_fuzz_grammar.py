@@ -22,6 +22,7 @@ if parse_criterion is None:  # pragma: no cover - the parser's API is not there 
 from eligibility import load_patient  # noqa: E402 - after the skip on purpose
 from eligibility.evaluate import Where, build_facts, compile_rule  # noqa: E402
 from eligibility.model import Criterion  # noqa: E402
+from eligibility.reasons import explain  # noqa: E402
 from test_fuzz_loaders import FRAGMENTS, fuzz, tricky_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ criteria_text = st.lists(
 def _check(text: str, section: str) -> None:
     rule = parse_criterion(text, section)
     Criterion(id="X", section=section, text=text, rule=rule)  # a valid rule of the model
-    compile_rule(rule, Where("T", "X", section))(FACTS)  # and it evaluates
+    explain(compile_rule(rule, Where("T", "X", section)), FACTS)  # and it evaluates
 
 
 @fuzz(150)

@@ -26,8 +26,7 @@ from rich.console import Console
 
 from eligibility import load_patient, load_rules, screen, yamlcore
 from eligibility.errors import InputError
-from eligibility.evaluate import build_facts, compile_rules, evaluate
-from eligibility.fast import compile_fast, fast_status, index_fast
+from eligibility.evaluate import build_facts, compile_rules, statuses
 from eligibility.loaders import (
     iter_patients,
     parse_json,
@@ -35,6 +34,7 @@ from eligibility.loaders import (
     rules_problems,
     tree_problem,
 )
+from eligibility.reasons import evaluate
 from eligibility.report import render_table, to_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,11 +207,12 @@ def screened_ok(ruleset: Any, patient: Any) -> None:
 
 
 def screens_everyone(ruleset: Any) -> None:
-    """Every example profile screens with both evaluators, to the same statuses."""
-    compiled, fast = compile_rules(ruleset), compile_fast(ruleset)
+    """Every example profile screens, with reasons and without, to the same statuses."""
+    compiled = compile_rules(ruleset)
     for patient in EXAMPLES:
-        detailed = [c.status for c in evaluate(compiled, build_facts(patient, AS_OF)).criteria]
-        assert fast_status(fast, index_fast(patient, AS_OF)) == detailed, patient.id
+        facts = build_facts(patient, AS_OF)
+        detailed = [c.status for c in evaluate(compiled, facts).criteria]
+        assert statuses(compiled, facts) == detailed, patient.id
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -16,10 +16,11 @@ import yaml
 from conftest import ICC, PATIENTS
 from eligibility.batch import compile_file
 from eligibility.cli import main
-from eligibility.evaluate import build_facts, compile_rules, evaluate
+from eligibility.evaluate import build_facts, compile_rules
 from eligibility.loaders import load_patient, load_rules
 from eligibility.model import RuleSet
 from eligibility.patient import Patient
+from eligibility.reasons import evaluate
 from eligibility.result import ScreeningResult
 from eligibility.worksheet import render_html
 

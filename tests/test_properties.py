@@ -12,6 +12,7 @@ from eligibility.evaluate import build_facts, compile_rule
 from eligibility.loaders import load_rules
 from eligibility.model import LabRule, RuleSet
 from eligibility.patient import Patient
+from eligibility.reasons import explain
 from eligibility.result import Truth
 
 AS_OF = date(2024, 3, 1)
@@ -23,7 +24,7 @@ def truth(rule: LabRule, value: float, unit: str, uln: float | None = None) -> T
     if uln is not None:
         lab["ref_high"] = uln
     facts = build_facts(Patient.model_validate({"id": "p", "labs": [lab]}), AS_OF)
-    return compile_rule(rule)(facts).truth
+    return explain(compile_rule(rule), facts).truth
 
 
 @settings(max_examples=200, deadline=None)

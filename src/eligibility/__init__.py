@@ -69,7 +69,8 @@ def screen(
     only place a clock is read, so results are reproducible when a date is given. Results
     older than ``max_lab_age_days`` before it do not decide (None: any age).
     """
-    from .evaluate import Options, build_facts, compile_rules, evaluate
+    from .evaluate import Options, build_facts, compile_rules
+    from .reasons import evaluate
 
     when = as_of or patient.screening_date or today()
     options = Options(if_absent=if_absent, max_lab_age_days=max_lab_age_days)  # type: ignore[arg-type]

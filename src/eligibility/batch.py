@@ -1,9 +1,9 @@
 """Cohort screening: many rules files × many profiles, streamed, one row per input.
 
-Rules files are compiled once (both the detailed evaluator and the truth-only fast path) and
-fingerprinted by SHA-256; profiles are read one at a time (JSONL files are never held in memory)
-and indexed once into ``Facts`` shared by every trial. A rules file or profile that cannot be
-read becomes an error row and the run goes on, so nothing is silently lost.
+Rules files are compiled once and fingerprinted by SHA-256; profiles are read one at a time
+(JSONL files are never held in memory) and indexed once into ``Facts`` shared by every trial;
+reasons are rendered only when the report shows them (``detail``). A rules file or profile
+that cannot be read becomes an error row and the run goes on, so nothing is silently lost.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ from .evaluate import (
     Options,
     build_facts,
     compile_rules,
-    evaluate,
     review_warnings,
+    statuses,
+    verdict_of,
 )
-from .fast import FastTrial, compile_fast, fast_status, index_fast, verdict_of
 from .loaders import STDIN, is_jsonl, iter_patients, load_rules, load_rules_all, source_name
 from .model import RuleSet
 from .patient import Patient
+from .reasons import evaluate
 from .result import ScreeningResult, Status
 
 RULES_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -55,12 +56,11 @@ def file_sha256(path: str | Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Trial:
-    """One rules file, compiled for both paths, with the file it came from and its digest."""
+    """One rules file, compiled, with the file it came from and its digest."""
 
     path: str
     rules: RuleSet
     compiled: CompiledTrial
-    fast: FastTrial
     sha256: str
 
     @property
@@ -85,7 +85,7 @@ def _compile(path: str | Path, rules: RuleSet) -> Trial:
     except OSError as exc:  # vanished between the two reads
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from None
     compiled = compile_rules(rules, rules_sha256=digest)
-    return Trial(str(path), rules, compiled, compile_fast(rules), digest)
+    return Trial(str(path), rules, compiled, digest)
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -354,26 +354,26 @@ def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
 def screen_one(
     trial: Trial, facts: Any, source: str, *, detail: bool, screened: frozenset[str] = frozenset()
 ) -> Row:
-    """Screen indexed facts against one trial: detailed (with reasons) or truth-only.
+    """Screen indexed facts against one trial: with reasons rendered, or statuses only.
     ``screened``: every trial id of the run (a review of one of them is not a stray)."""
     if detail:
         result = evaluate(trial.compiled, facts, screened)
-        statuses = tuple(c.status for c in result.criteria)
+        found = tuple(c.status for c in result.criteria)
         verdict = result.verdict
         warnings = result.warnings
     else:
         result = None
-        statuses = tuple(fast_status(trial.fast, facts))
-        verdict = verdict_of(list(statuses))
+        found = tuple(statuses(trial.compiled, facts))
+        verdict = verdict_of(found)
         warnings = review_warnings(facts.patient, trial.compiled, screened)
-    failed = tuple(i for i, s in zip(trial.fast.ids, statuses, strict=True) if s == "fail")
+    failed = tuple(i for i, s in zip(trial.compiled.ids, found, strict=True) if s == "fail")
     return Row(
         source,
         trial.trial_id,
         facts.patient.id,
         facts.as_of,
         verdict,
-        statuses,
+        found,
         failed,
         trial.sha256,
         None,
@@ -409,7 +409,7 @@ def screen_records(
             continue
         try:
             when = as_of or item.screening_date or fallback
-            facts = build_facts(item, when, options) if detail else index_fast(item, when, options)
+            facts = build_facts(item, when, options)
         except Exception as exc:
             if reraise:
                 raise

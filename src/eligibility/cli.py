@@ -168,7 +168,8 @@ def _options(args: argparse.Namespace) -> Options:
 def _screen_single(
     args: argparse.Namespace, trial: Trial | InputError, item: Patient, source: str
 ) -> int:
-    from .evaluate import build_facts, evaluate
+    from .evaluate import build_facts
+    from .reasons import evaluate
     from .report import render_table, to_json
 
     if isinstance(trial, InputError):

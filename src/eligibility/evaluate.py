@@ -1,31 +1,51 @@
-"""Evaluate rules against a patient: three-valued (Kleene) logic with reasons and evidence.
+"""Evaluate rules against a patient: three-valued (Kleene) logic, compiled once, no strings.
 
-A rules file is compiled once into closures (names resolved against the vocabulary, units
-normalised); a patient is indexed once into ``Facts``. Evaluating is then a pure function of
-(compiled rules, facts, as-of date): no I/O, no printing, no hidden ``today()``.
+A rules file is compiled once into a tree of ``Node``s whose ``check`` is a closure over the
+patient's ``Facts`` (names resolved against the vocabulary, unit factors and concept sets
+computed here, once). A check returns a *finding*: a small tuple whose first item is the truth
+(``FALSE``, ``TRUE``, ``UNKNOWN``, ``REVIEW``) and whose others say which case decided and with
+which values (the result, the entry, the derived score) — never a string. Reasons, the data to
+collect and evidence are rendered from rule + finding by ``reasons.py``, only for the rows a
+report shows; a cohort CSV reads the truths alone. Evaluating is a pure function of (compiled
+rules, facts): no I/O, no printing, no hidden ``today()``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from operator import attrgetter
+from typing import Any
 
-from . import __version__, derive, vocab
+from . import derive, vocab
+from .compiled import (
+    _CMP,
+    FALSE,
+    FLIP,
+    ONLY,
+    REVIEW,
+    TRUE,
+    UNKNOWN,
+    Check,
+    Finding,
+    Node,
+    Where,
+    _ge,
+    _le,
+    constant,
+)
+from .entries import compile_condition, compile_therapy
 from .facts import (
     DEFAULT_MAX_LAB_AGE_DAYS,
     Facts,
     Observation,
     Options,
-    Resolved,
+    Result,
     age_disagreement,
     anniversary,
     build_facts,
-    completed_years,
-    fmt,
     foreign_unit,
-    oldest_result_date,
 )
 from .model import (
     AgeRule,
@@ -34,7 +54,6 @@ from .model import (
     BreastfeedingRule,
     ChildPughRule,
     ConditionRule,
-    IfAbsent,
     LabRule,
     ManualRule,
     MeasureRule,
@@ -46,28 +65,16 @@ from .model import (
     SexRule,
     TherapyRule,
     VitalRule,
-    Window,
     iter_rules,
 )
-from .patient import Patient, Review
-from .result import (
-    EVIDENCE_MARK,
-    CriterionResult,
-    Evidence,
-    Outcome,
-    ScreeningResult,
-    Status,
-    Truth,
-    Verdict,
-)
+from .patient import Patient
+from .result import Status, Truth, Verdict
 
-T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
-
-# The indexing half lives in facts.py; these names stay importable from here.
 __all__ = [
     "DEFAULT_MAX_LAB_AGE_DAYS",
     "CompiledTrial",
     "Facts",
+    "Node",
     "Observation",
     "Options",
     "Where",
@@ -75,435 +82,324 @@ __all__ = [
     "build_facts",
     "compile_rule",
     "compile_rules",
-    "evaluate",
     "review_warnings",
+    "statuses",
 ]
 
-# --- helpers ------------------------------------------------------------------------------
-
-Check = Callable[[Facts], Outcome]
-
-_SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-
-
-def compare(a: float, op: str, b: float) -> bool:
-    """Comparison with equality by relative tolerance, so 3 × 40 U/L is exactly 120 U/L."""
-    if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
-        return op in ("<=", ">=")
-    return {"<": a < b, "<=": a < b, ">": a > b, ">=": a > b}[op]
+_INCLUSION: tuple[Status, ...] = ("fail", "pass", "unknown", "review")
+_EXCLUSION: tuple[Status, ...] = ("pass", "fail", "unknown", "review")
+_MAX_MEMO = 256  # bound per-rule memo tables: their keys come from untrusted profiles
+CP_SCORES = {"A": (5, 6), "B": (7, 9), "C": (10, 15)}
+_TRUTH_INDEX = {Truth.FALSE: FALSE, Truth.TRUE: TRUE, Truth.UNKNOWN: UNKNOWN, Truth.REVIEW: REVIEW}
+# Status by truth; exclusions invert at the criterion level, once.
 
 
-def _on(d: date | None) -> str:
-    return f" on {d.isoformat()}" if d else ""
-
-
-def _join(outcomes: Iterable[Outcome]) -> str:
-    """Children's reasons, each once (several manual parts may share one recorded review)."""
-    return "; ".join(dict.fromkeys(o.reason for o in outcomes))
-
-
-def _combine_missing(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for o in outcomes:
-        for m in o.missing:
-            seen.setdefault(m, None)
-    return tuple(seen)
-
-
-def _evidence(outcomes: Iterable[Outcome]) -> tuple[Evidence, ...]:
-    seen: dict[tuple[str, str], Evidence] = {}
-    for o in outcomes:
-        for e in o.evidence:
-            seen.setdefault((e.path, e.label), e)
-    return tuple(seen.values())
-
-
-# --- compilation --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Where:
-    """Which criterion a rule belongs to, and whether it sits under an odd number of NOTs."""
-
-    trial: str = ""
-    criterion: str = ""
-    section: str = "inclusion"
-    negated: bool = False
-
-
-def compile_rule(rule: Rule, where: Where | None = None) -> Check:
-    """Turn a rule into a closure over facts; vocabulary lookups happen here, once."""
+def compile_rule(rule: Rule, where: Where | None = None) -> Node:
+    """Turn a rule into a ``Node``; vocabulary lookups happen here, once."""
     where = where or Where()
     match rule:
-        case AllRule():
-            return _compile_all([compile_rule(r, where) for r in rule.rules])
-        case AnyRule():
-            return _compile_any([compile_rule(r, where) for r in rule.rules])
+        case AllRule() | AnyRule():
+            kids = tuple(compile_rule(r, where) for r in rule.rules)
+            combine = _all if isinstance(rule, AllRule) else _any
+            return Node(rule, combine([k.check for k in kids]), kids, where)
         case NotRule():
             flipped = Where(where.trial, where.criterion, where.section, not where.negated)
-            return _compile_not(compile_rule(rule.rule, flipped))
-        case AgeRule():
-            return _compile_age(rule)
-        case SexRule():
-            return _compile_sex(rule)
-        case PerformanceRule():
-            return _compile_performance(rule)
-        case ChildPughRule():
-            return _compile_child_pugh(rule)
-        case LabRule():
-            return _compile_lab(rule)
-        case VitalRule() | MeasureRule():
-            return _compile_numeric(rule)
-        case ConditionRule():
-            return _compile_condition(rule)
-        case TherapyRule():
-            return _compile_therapy(rule)
-        case PregnancyRule():
-            return _compile_flag("pregnant", "pregnancy status")
-        case BreastfeedingRule():
-            return _compile_flag("breastfeeding", "breastfeeding status")
+            kid = compile_rule(rule.rule, flipped)
+            inner = kid.check
+            return Node(rule, lambda facts: ONLY[FLIP[inner(facts)[0]]], (kid,), where)
         case ManualRule():
-            return _compile_manual(rule, where)
-    raise TypeError(f"no evaluator for rule kind {type(rule).__name__}")  # pragma: no cover
+            assist = (compile_rule(rule.evidence, where),) if rule.evidence is not None else ()
+            return Node(rule, _manual(where), assist, where)
+        case LabRule() | VitalRule() | MeasureRule():
+            return _lab_node(rule, where)
+        case ConditionRule():
+            return compile_condition(rule, where)
+        case TherapyRule():
+            return compile_therapy(rule, where)
+    leaf = _LEAVES.get(type(rule))
+    if leaf is None:  # pragma: no cover
+        raise TypeError(f"no evaluator for rule kind {type(rule).__name__}")
+    return Node(rule, leaf(rule), (), where)
 
 
-def _compile_manual(rule: ManualRule, where: Where) -> Check:
+def _all(checks: list[Check]) -> Check:
+    """FALSE if any child is; TRUE if all are; else UNKNOWN before REVIEW."""
+    kids = tuple(checks)
+    if len(kids) == 1:
+        return kids[0]
+    if len(kids) == 2:  # the common shape ("condition and a manual part"): no loop
+        first, second = kids
+
+        def pair(facts: Facts) -> Finding:
+            a = first(facts)[0]
+            if a == FALSE:
+                return ONLY[FALSE]
+            b = second(facts)[0]
+            if b == FALSE:
+                return ONLY[FALSE]
+            if a == UNKNOWN or b == UNKNOWN:
+                return ONLY[UNKNOWN]
+            return ONLY[REVIEW if a == REVIEW or b == REVIEW else TRUE]
+
+        return pair
+
+    def check(facts: Facts) -> Finding:
+        result = TRUE
+        for child in kids:
+            v = child(facts)[0]
+            if v == FALSE:
+                return ONLY[FALSE]
+            if v == UNKNOWN:
+                result = UNKNOWN
+            elif v == REVIEW and result == TRUE:
+                result = REVIEW
+        return ONLY[result]
+
+    return check
+
+
+def _any(checks: list[Check]) -> Check:
+    """TRUE if any child is; FALSE if all are; else REVIEW before UNKNOWN."""
+    kids = tuple(checks)
+    if len(kids) == 1:
+        return kids[0]
+    if len(kids) == 2:
+        first, second = kids
+
+        def pair(facts: Facts) -> Finding:
+            a = first(facts)[0]
+            if a == TRUE:
+                return ONLY[TRUE]
+            b = second(facts)[0]
+            if b == TRUE:
+                return ONLY[TRUE]
+            if a == REVIEW or b == REVIEW:
+                return ONLY[REVIEW]
+            return ONLY[UNKNOWN if a == UNKNOWN or b == UNKNOWN else FALSE]
+
+        return pair
+
+    def check(facts: Facts) -> Finding:
+        result = FALSE
+        for child in kids:
+            v = child(facts)[0]
+            if v == TRUE:
+                return ONLY[TRUE]
+            if v == REVIEW:
+                result = REVIEW
+            elif v == UNKNOWN and result == FALSE:
+                result = UNKNOWN
+        return ONLY[result]
+
+    return check
+
+
+def _manual(where: Where) -> Check:
     """Needs review, unless the profile records a coordinator's decision on this criterion.
-
-    A manual rule's ``evidence`` (assisted review) is evaluated and shown — its reason, facts
-    and missing data join the outcome — but never decides: the truth stays review.
-    """
-    pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
+    Reviews that disagree decide nothing (which counts would depend on their order). An
+    ``evidence`` rule (assisted review) is shown by the renderer, never evaluated here."""
     key = (where.trial, where.criterion)
-    assist = compile_rule(rule.evidence, where) if rule.evidence is not None else None
+    on_pass = TRUE if (where.section == "inclusion") != where.negated else FALSE
+    decided = {"pass": (on_pass, "review"), "fail": (FLIP[on_pass], "review")}
+    pending, disagree = (REVIEW, "pending"), (UNKNOWN, "disagree")
 
-    def check(facts: Facts) -> Outcome:
-        found = facts.reviews.get(key)
-        if found is None:
-            if assist is None:
-                return pending
-            o = assist(facts)
-            line = o.reason + (f" (to collect: {', '.join(o.missing)})" if o.missing else "")
-            return Outcome(
-                R,
-                f"{pending.reason}{EVIDENCE_MARK}{line}",
-                _combine_missing((pending, o)),
-                o.evidence,
-                (line,),
-            )
-        evidence = tuple(
-            Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in found
-        )
-        said = "; ".join(_review_text(r) for _, r in found)
-        if len({r.status for _, r in found}) > 1:
-            # which one counts would depend on the order they are listed in: neither does
-            return Outcome(
-                U,
-                f"{len(found)} reviews of this criterion disagree: {said}",
-                ("one agreed reviewer's decision",),
-                evidence,
-            )
-        status = found[0][1].status
-        holds = (status == "pass") == (where.section == "inclusion")
-        truth = T if holds != where.negated else F
-        agree = f" ({len(found)} reviews agree)" if len(found) > 1 else ""
-        return Outcome(truth, f"{said}{agree}", (), evidence)
+    def check(facts: Facts) -> Finding:
+        reviews = facts.reviews
+        if key not in reviews:
+            return pending
+        status = reviews[key]
+        return disagree if status is None else decided[status]
 
     return check
 
 
-def _review_text(review: Review) -> str:
-    who = f" by {review.by}" if review.by else ""
-    when = f" on {review.date.isoformat()}" if review.date else ""
-    note = f": {review.note}" if review.note else ""
-    return f"reviewed{who}{when} as {review.status}{note}"
+# --- age, sex, performance, Child-Pugh, flags ---------------------------------------------
+
+AgeNote = tuple[Any, ...]
+"""``("exactly", years)`` or ``("cannot", op, years)``: what exact age showed or could not."""
 
 
-def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(line for o in outcomes for line in o.assisted))
-
-
-def _compile_all(children: list[Check]) -> Check:
-    def check(facts: Facts) -> Outcome:
-        outs = [c(facts) for c in children]
-        truths = {o.truth for o in outs}
-        if F in truths:
-            bad = [o for o in outs if o.truth is F]
-            return Outcome(F, _join(bad), (), _evidence(bad), _assisted(bad))
-        if truths == {T}:
-            return Outcome(T, _join(outs), (), _evidence(outs), _assisted(outs))
-        truth = U if U in truths else R
-        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs), _assisted(outs))
-
-    return check
-
-
-def _compile_any(children: list[Check]) -> Check:
-    def check(facts: Facts) -> Outcome:
-        outs = [c(facts) for c in children]
-        truths = {o.truth for o in outs}
-        if T in truths:
-            good = [o for o in outs if o.truth is T]
-            return Outcome(T, _join(good), (), _evidence(good), _assisted(good))
-        if truths == {F}:
-            return Outcome(F, _join(outs), (), _evidence(outs), _assisted(outs))
-        truth = R if R in truths else U
-        return Outcome(truth, _join(outs), _combine_missing(outs), _evidence(outs), _assisted(outs))
-
-    return check
-
-
-def _compile_not(child: Check) -> Check:
-    def check(facts: Facts) -> Outcome:
-        o = child(facts)
-        if o.truth is T:
-            return Outcome(F, o.reason, o.missing, o.evidence, o.assisted)
-        if o.truth is F:
-            return Outcome(T, o.reason, o.missing, o.evidence, o.assisted)
-        return o
-
-    return check
-
-
-def _bounds_text(lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool, unit: str) -> str:
-    if lo is not None and hi is not None and lo_inc and hi_inc:
-        return f"{fmt(lo)}–{fmt(hi)} {unit}"
-    parts = []
-    if lo is not None:
-        parts.append(f"{'≥' if lo_inc else '>'} {fmt(lo)}")
-    if hi is not None:
-        parts.append(f"{'≤' if hi_inc else '<'} {fmt(hi)}")
-    return " and ".join(parts) + f" {unit}"
-
-
-def _age_truth(
+def age_parts(
     rule: AgeRule, completed: int, birth: date | None, as_of: date
-) -> tuple[Truth, str | None]:
-    """Each bound on its own: an inclusive bound compares completed years, a strict one exact
-    age (``birth`` known: the as-of date against the birthday the bound names; only completed
-    years: decided when every exact age they allow agrees). Any false is false, then any
-    unknown; the note says what exact age showed or could not show."""
+) -> tuple[int, tuple[AgeNote, ...]]:
+    """Each bound on its own: an inclusive whole-year bound compares completed years, a strict
+    or fractional one exact age (``birth`` known: the as-of date against the birthday the bound
+    names; only completed years: decided when every exact age they allow agrees). Any false is
+    false, then any unknown; the notes say what exact age showed or could not show."""
     truths, notes = [], []
     if rule.min is not None:
-        # inclusive whole years: completed years; strict or fractional ("18 months"): exact age
         op = ">=" if rule.min_inclusive else ">"
         if rule.min_inclusive and float(rule.min).is_integer():
-            truths.append(T if compare(completed, ">=", rule.min) else F)
+            truths.append(_ge(completed, rule.min))
         elif birth is not None:
             day = anniversary(birth, rule.min)
-            truths.append(T if compare(as_of.toordinal(), op, day.toordinal()) else F)
+            truths.append(TRUE if (as_of >= day if rule.min_inclusive else as_of > day) else FALSE)
             if as_of == day and not rule.min_inclusive:
-                notes.append(f"exactly {fmt(rule.min)} years on {as_of.isoformat()}")
-        elif compare(completed, op, rule.min):
-            truths.append(T)
-        elif compare(completed + 1, "<=", rule.min):
-            truths.append(F)
+                notes.append(("exactly", rule.min))
+        elif _CMP[op](completed, rule.min):
+            truths.append(TRUE)
+        elif _le(completed + 1, rule.min):
+            truths.append(FALSE)
         else:
-            truths.append(U)
-            notes.append(f"completed years cannot tell whether exact age is {op} {fmt(rule.min)}")
+            truths.append(UNKNOWN)
+            notes.append(("cannot", op, rule.min))
     if rule.max is not None:
         if rule.max_inclusive:
-            truths.append(T if compare(completed, "<=", rule.max) else F)
+            truths.append(_le(completed, rule.max))
         elif birth is not None:
             day = anniversary(birth, rule.max)
-            truths.append(T if as_of < day else F)
+            truths.append(TRUE if as_of < day else FALSE)
             if as_of == day:
-                notes.append(f"exactly {fmt(rule.max)} years on {as_of.isoformat()}")
-        elif compare(completed + 1, "<=", rule.max):
-            truths.append(T)
-        elif compare(completed, ">=", rule.max):
-            truths.append(F)
+                notes.append(("exactly", rule.max))
+        elif _le(completed + 1, rule.max):
+            truths.append(TRUE)
+        elif _ge(completed, rule.max):
+            truths.append(FALSE)
         else:
-            truths.append(U)
-            notes.append(f"completed years cannot tell whether exact age is < {fmt(rule.max)}")
-    truth = F if F in truths else U if U in truths else T
-    return truth, "; ".join(notes) or None
+            truths.append(UNKNOWN)
+            notes.append(("cannot", "<", rule.max))
+    truth = FALSE if FALSE in truths else UNKNOWN if UNKNOWN in truths else TRUE
+    return truth, tuple(notes)
 
 
-def _compile_age(rule: AgeRule) -> Check:
-    """Inclusive bounds compare completed years; strict ones exact age (see ``_age_truth``)."""
-    needs = _bounds_text(rule.min, rule.max, rule.min_inclusive, rule.max_inclusive, "years")
+def _age(rule: AgeRule) -> Check:
+    """``(truth, "age", notes)`` on completed years (``facts.age``), memoised when only
+    inclusive whole-year bounds are set; else ``"conflict"``, ``"born later"``, ``"none"``."""
+    simple = (rule.min is None or (rule.min_inclusive and float(rule.min).is_integer())) and (
+        rule.max is None or rule.max_inclusive
+    )
+    memo: dict[int, Finding] = {}
+    conflict, later, none = (UNKNOWN, "conflict"), (UNKNOWN, "born later"), (UNKNOWN, "none")
 
-    def check(facts: Facts) -> Outcome:
-        p = facts.patient
-        conflict = age_disagreement(p, facts.as_of)
-        if conflict is not None:
-            return Outcome(
-                U,
-                f"{conflict}; needs {needs}",
-                ("confirmed birth date",),
-                (
-                    Evidence("$.age", "age", p.age, "years"),
-                    Evidence("$.birth_date", "birth date", str(p.birth_date)),
-                ),
-            )
-        if p.birth_date is not None:
-            if p.birth_date > facts.as_of:
-                return Outcome(
-                    U, f"birth date {p.birth_date} is after the as-of date", ("birth date",)
-                )
-            age = completed_years(p.birth_date, facts.as_of)
-            ev = Evidence("$.birth_date", "age", age, "years", p.birth_date, derived=True)
-            source = f"age {age} (born {p.birth_date.isoformat()}, as of {facts.as_of.isoformat()})"
-        elif p.age is not None:
-            age = int(p.age)
-            ev = Evidence("$.age", "age", p.age, "years")
-            source = f"age {fmt(p.age)} (as recorded)"
-        else:
-            return Outcome(U, "age not recorded", ("birth date or age",))
-        truth, note = _age_truth(rule, age, p.birth_date, facts.as_of)
-        shown = f"{source}; {note}" if note else source
-        if truth is U:
-            return Outcome(U, f"{shown}; needs {needs}", ("birth date",), (ev,))
-        return Outcome(truth, f"{shown}; needs {needs}", (), (ev,))
+    def check(facts: Facts) -> Finding:
+        age = facts.age
+        if age is None:
+            p = facts.patient
+            if age_disagreement(p, facts.as_of) is not None:
+                return conflict
+            return later if p.birth_date is not None else none
+        if simple:
+            found = memo.get(age)
+            if found is None:
+                truth, notes = age_parts(rule, age, None, facts.as_of)
+                found = (truth, "age", notes)
+                if len(memo) < _MAX_MEMO:
+                    memo[age] = found
+            return found
+        truth, notes = age_parts(rule, age, facts.patient.birth_date, facts.as_of)
+        return (truth, "age", notes)
 
     return check
 
 
-def _compile_sex(rule: SexRule) -> Check:
-    allowed = set(rule.allowed)
-    needs = " or ".join(rule.allowed)
+def _sex(rule: SexRule) -> Check:
+    allowed = frozenset(rule.allowed)
+    yes, no, none = (TRUE, "sex"), (FALSE, "sex"), (UNKNOWN, "none")
 
-    def check(facts: Facts) -> Outcome:
+    def check(facts: Facts) -> Finding:
         sex = facts.patient.sex
         if sex is None:
-            return Outcome(U, "sex not recorded", ("sex",))
-        ev = (Evidence("$.sex", "sex", sex),)
-        return Outcome(T if sex in allowed else F, f"sex {sex}; needs {needs}", (), ev)
+            return none
+        return yes if sex in allowed else no
 
     return check
 
 
-def _compile_performance(rule: PerformanceRule) -> Check:
-    name = "ECOG" if rule.scale == "ecog" else "Karnofsky"
-    unit = "" if rule.scale == "ecog" else "%"
-    parts = []
-    if rule.allowed is not None:
-        parts.append(" or ".join(str(v) for v in rule.allowed))
-    if rule.min is not None:
-        parts.append(f"≥ {rule.min}{unit}")
-    if rule.max is not None:
-        parts.append(f"≤ {rule.max}{unit}")
-    needs = f"{name} " + " and ".join(parts)
+def performance_ok(rule: PerformanceRule, value: int) -> bool:
+    return (
+        (rule.allowed is None or value in rule.allowed)
+        and (rule.min is None or value >= rule.min)
+        and (rule.max is None or value <= rule.max)
+    )
 
-    def ok(value: int) -> bool:
-        return (
-            (rule.allowed is None or value in rule.allowed)
-            and (rule.min is None or value >= rule.min)
-            and (rule.max is None or value <= rule.max)
-        )
 
+def _performance(rule: PerformanceRule) -> Check:
+    """``(truth, "value")`` on the recorded scale (memoised); ``(truth, "mapped", lo, hi)``
+    from the other scale's range (``derive``); ``"none"`` with neither."""
     other = "karnofsky" if rule.scale == "ecog" else "ecog"
+    mapped = (
+        derive.ecog_range_from_karnofsky
+        if other == "karnofsky"
+        else derive.karnofsky_range_from_ecog
+    )
+    step = 1 if rule.scale == "ecog" else 10
+    own_of, other_of = attrgetter(rule.scale), attrgetter(other)
+    memo: dict[int, Finding] = {}
+    none = (UNKNOWN, "none")
 
-    def check(facts: Facts) -> Outcome:
-        value = getattr(facts.patient, rule.scale)
+    def check(facts: Facts) -> Finding:
+        p = facts.patient
+        value = own_of(p)
         if value is not None:
-            ev = (Evidence(f"$.{rule.scale}", name, value),)
-            return Outcome(T if ok(value) else F, f"{name} {value}{unit}; needs {needs}", (), ev)
-        given = getattr(facts.patient, other)
+            found = memo.get(value)
+            if found is None:
+                found = (TRUE if performance_ok(rule, value) else FALSE, "value")
+                if len(memo) < _MAX_MEMO:
+                    memo[value] = found
+            return found
+        given = other_of(p)
         if given is None:
-            missing = (f"{name} performance status",)
-            return Outcome(U, f"{name} performance status not recorded", missing)
-        lo, hi = (
-            derive.ecog_range_from_karnofsky(given)
-            if other == "karnofsky"
-            else derive.karnofsky_range_from_ecog(given)
-        )
-        step = 1 if rule.scale == "ecog" else 10
-        hits = {ok(v) for v in range(lo, hi + 1, step)}
-        shown = f"Karnofsky {given}%" if other == "karnofsky" else f"ECOG {given}"
-        mapped = f"{name} {lo}{unit}" if lo == hi else f"{name} {lo}–{hi}{unit}"
-        reason = f"{shown} corresponds to {mapped}; needs {needs}"
-        label = f"{name} (derived from {shown})"
-        ev = (Evidence(f"$.{other}", label, f"{lo}-{hi}", derived=True),)
-        if hits == {True}:
-            return Outcome(T, reason, (), ev)
-        if hits == {False}:
-            return Outcome(F, reason, (), ev)
-        return Outcome(
-            U, reason + " (the mapping is not exact)", (f"{name} performance status",), ev
-        )
+            return none
+        lo, hi = mapped(given)
+        hits = {performance_ok(rule, v) for v in range(lo, hi + 1, step)}
+        truth = TRUE if hits == {True} else FALSE if hits == {False} else UNKNOWN
+        return (truth, "mapped", lo, hi)
 
     return check
 
 
-_CP_SCORES = {"A": (5, 6), "B": (7, 9), "C": (10, 15)}
+def _child_pugh(rule: ChildPughRule) -> Check:
+    """``(truth, "recorded")`` from the recorded class and score (memoised), else
+    ``(truth, "derived", cp)`` scored from the labs and grades (``derive.ChildPugh``)."""
+    classes = rule.classes
+    scored = rule.min_score is not None or rule.max_score is not None
+    rmin = rule.min_score if rule.min_score is not None else 5
+    rmax = rule.max_score if rule.max_score is not None else 15
+    memo: dict[tuple[str | None, int | None], Finding] = {}
 
+    def span(lo: int, hi: int) -> int:
+        if rmin <= lo and hi <= rmax:
+            return TRUE
+        return FALSE if hi < rmin or lo > rmax else UNKNOWN
 
-def _compile_child_pugh(rule: ChildPughRule) -> Check:
-    parts = []
-    if rule.classes:
-        parts.append("class " + " or ".join(rule.classes))
-    if rule.min_score is not None or rule.max_score is not None:
-        parts.append(
-            "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
-        )
-    needs = "Child-Pugh " + " and ".join(parts)
-
-    def derived(facts: Facts) -> Outcome:
-        cp = _derive_child_pugh(facts)
-        span = f"{cp.min_score}-{cp.max_score}"
-        ev = (Evidence("$.labs", "Child-Pugh (derived)", span, derived=True),)
-        items = ", ".join(f"{k} {v}" for k, v in cp.points.items())
-        if cp.score is not None:
-            shown = f"Child-Pugh {cp.classes[0]}{cp.score} derived ({items} points)"
-        else:
-            shown = f"Child-Pugh score {cp.min_score}–{cp.max_score} from {items or 'nothing'}"
+    def derived(facts: Facts) -> Finding:
+        cp = derive_child_pugh(facts)
         truths = set()
-        if rule.classes:
-            inside = {c in rule.classes for c in cp.classes}
-            truths.add(T if inside == {True} else F if inside == {False} else U)
-        if rule.min_score is not None or rule.max_score is not None:
-            rmin = rule.min_score if rule.min_score is not None else 5
-            rmax = rule.max_score if rule.max_score is not None else 15
-            if rmin <= cp.min_score and cp.max_score <= rmax:
-                truths.add(T)
-            elif cp.max_score < rmin or cp.min_score > rmax:
-                truths.add(F)
-            else:
-                truths.add(U)
-        if F in truths:
-            return Outcome(F, f"{shown}; needs {needs}", (), ev)
-        if truths == {T}:
-            return Outcome(T, f"{shown}; needs {needs}", (), ev)
-        missing = cp.missing or ("Child-Pugh class and score",)
-        return Outcome(U, f"Child-Pugh not recorded; {shown}; needs {needs}", missing, ev)
+        if classes:
+            inside = {c in classes for c in cp.classes}
+            truths.add(TRUE if inside == {True} else FALSE if inside == {False} else UNKNOWN)
+        if scored:
+            truths.add(span(cp.min_score, cp.max_score))
+        truth = FALSE if FALSE in truths else TRUE if truths == {TRUE} else UNKNOWN
+        return (truth, "derived", cp)
 
-    def check(facts: Facts) -> Outcome:
+    def check(facts: Facts) -> Finding:
         cp = facts.patient.child_pugh
         if cp is None:
             return derived(facts)
-        cls = cp.resolved_class()
-        shown = f"Child-Pugh {cls}{cp.score or ''}"
-        ev = (Evidence("$.child_pugh", "Child-Pugh", f"{cls}{cp.score or ''}"),)
-        if rule.classes and cls not in rule.classes:
-            return Outcome(F, f"{shown}; needs {needs}", (), ev)
-        if rule.min_score is None and rule.max_score is None:
-            return Outcome(T, f"{shown}; needs {needs}", (), ev)
-        lo, hi = (cp.score, cp.score) if cp.score else _CP_SCORES[cls or "C"]
-        rmin = rule.min_score if rule.min_score is not None else 5
-        rmax = rule.max_score if rule.max_score is not None else 15
-        if rmin <= lo and hi <= rmax:
-            return Outcome(T, f"{shown}; needs {needs}", (), ev)
-        if hi < rmin or lo > rmax:
-            return Outcome(F, f"{shown}; needs {needs}", (), ev)
-        return Outcome(U, f"{shown} without a score; needs {needs}", ("Child-Pugh score",), ev)
+        key = (cp.class_, cp.score)
+        found = memo.get(key)
+        if found is None:
+            cls = cp.resolved_class()
+            if classes and cls not in classes:
+                truth = FALSE
+            elif not scored:
+                truth = TRUE
+            else:
+                truth = span(*((cp.score, cp.score) if cp.score else CP_SCORES[cls or "C"]))
+            found = (truth, "recorded")
+            if len(memo) < _MAX_MEMO:
+                memo[key] = found
+        return found
 
     return check
 
 
-def display_name(a: vocab.Analyte) -> str:
-    """The name a coordinator reads: "platelet count", but "ALT" rather than the long form."""
-    if len(a.name) <= 20:
-        return a.name
-    return min(a.synonyms, key=len) if a.synonyms else a.name
-
-
-def _derive_child_pugh(facts: Facts) -> derive.ChildPugh:
+def derive_child_pugh(facts: Facts) -> derive.ChildPugh:
     """Score Child-Pugh from the latest bilirubin, albumin and INR and the recorded grades."""
 
     def value(analyte_id: str, unit: str) -> float | None:
-        o = _latest(facts, analyte_id)
+        o = facts.latest.get(analyte_id)
         if o is None:
             return None
         try:
@@ -521,454 +417,181 @@ def _derive_child_pugh(facts: Facts) -> derive.ChildPugh:
     )
 
 
-def _latest(facts: Facts, analyte_id: str) -> Observation | None:
-    found = facts.observations.get(analyte_id)
-    return found[0] if found else None
+def _flag(field_name: str) -> Callable[[Rule], Check]:
+    """Pregnancy, breastfeeding: the recorded yes/no; a male patient is neither."""
+    flag_of = attrgetter(field_name)
+    yes, no, male, none = (TRUE, "value"), (FALSE, "value"), (FALSE, "male"), (UNKNOWN, "none")
+
+    def make(rule: Rule) -> Check:
+        def check(facts: Facts) -> Finding:
+            p = facts.patient
+            value = flag_of(p)
+            if value is not None:
+                return yes if value else no
+            return male if p.sex == "male" else none
+
+        return check
+
+    return make
 
 
-def _latest_day(facts: Facts, analyte_id: str) -> tuple[Observation, ...]:
-    """Every result of the newest date."""
-    found = facts.observations.get(analyte_id, ())
-    n = 1
-    while n < len(found) and found[n].date == found[0].date:
-        n += 1
-    return found[:n]
+_LEAVES: dict[type, Callable[[Any], Check]] = {
+    AgeRule: _age,
+    SexRule: _sex,
+    PerformanceRule: _performance,
+    ChildPughRule: _child_pugh,
+    PregnancyRule: _flag("pregnant"),
+    BreastfeedingRule: _flag("breastfeeding"),
+}
 
 
-def _values(results: Iterable[Observation]) -> str:
-    return ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in results)
+# --- labs, vitals, measures ---------------------------------------------------------------
+
+_MAX_CACHED_UNITS = 256  # bound the per-rule cache: unit strings come from untrusted profiles
 
 
-def _same_day(short: str, needs: str, day: tuple[Observation, ...], outs: list[Outcome]) -> Outcome:
-    """Several results on the newest date: which one counts would be a guess, so they decide
-    only together: their common truth, else ``unknown`` naming the conflict."""
-    values = _values(day)
-    results = f"{len(day)} {short} results{_on(day[0].date)}"
-    missing, evidence = _combine_missing(outs), _evidence(outs)
-    truths = {o.truth for o in outs}
-    if len(truths) == 1:
-        agree = " agree" if outs[0].truth is not U else ""
-        return Outcome(
-            outs[0].truth, f"{outs[0].reason} ({results}{agree}: {values})", missing, evidence
-        )
-    if {T, F} <= truths:
-        reason = f"{results} disagree: {values}; needs {needs}"
-        return Outcome(U, reason, (f"confirmed {short} result", *missing), evidence)
-    undecided = _join(o for o in outs if o.truth is U)
-    return Outcome(U, f"{results} ({values}), not all decidable: {undecided}", missing, evidence)
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    """What a lab rule resolved at compile time, for the renderer."""
+
+    analyte: vocab.Analyte
+    rule: LabRule
+    target_unit: str | None = None
+    threshold: float = 0.0
 
 
-def _on_latest_day(
-    facts: Facts, analyte_id: str, short: str, needs: str, one: Callable[[Observation], Outcome]
-) -> Outcome:
-    """``one`` applied to the newest result; see ``_same_day`` when there are several.
-
-    Undated results and results older than the age limit never decide: with nothing else the
-    rule is ``unknown``, naming them and asking for a current (dated) result."""
-    day = _latest_day(facts, analyte_id)
-    undated = facts.undated.get(analyte_id, ())
-    ignored = ""
-    if undated:
-        plural = "s" if len(undated) > 1 else ""
-        ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
-    if not day:
-        stale = facts.stale.get(analyte_id)
-        if stale is not None:
-            since = oldest_result_date(facts.as_of, facts.options).isoformat()
-            reason = (
-                f"{short} {fmt(stale.value)} {stale.unit or ''}".rstrip()
-                + f"{_on(stale.date)} is older than {facts.options.max_lab_age_days} days before "
-                f"{facts.as_of.isoformat()}{ignored}; needs {needs}"
+def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
+    """The rule on the newest current result of the analyte (``facts.latest``); several on
+    that date decide only together: ``(truth, "ties", findings)``, one per result of
+    ``facts.ties`` in order. Results undated or older than the age limit never decide:
+    ``"stale"`` (with the newest such result), ``"undated"``, else ``"none"``. On one result:
+    relative rules give ``"foreign"`` (a unit the analyte is not measured in), ``"no ref"`` or
+    ``(truth, "ratio")``; absolute rules ``"no unit"``, ``"bad unit"`` or ``(truth, "value")``.
+    The result itself is not copied into the finding: the renderer reads it from the facts."""
+    if isinstance(rule, LabRule):
+        a = vocab.analyte(rule.analyte)
+        lab = rule
+    else:
+        a = vocab.analyte(rule.name)
+        lab = None
+        if a is not None:
+            lab = LabRule(
+                analyte=a.id, comparator=rule.comparator, value=rule.value, unit=rule.unit or a.unit
             )
-            missing = (f"current {short} result (on or after {since})",)
-            return Outcome(U, reason, missing, (stale.evidence(), *(o.evidence() for o in undated)))
-        if undated:
-            reason = f"no dated {short} result{ignored}; needs {needs}"
-            evidence = tuple(o.evidence() for o in undated)
-            return Outcome(U, reason, (f"dated {short} result",), evidence)
-        reason = f"no {short} result{_unrecognised(facts)}; needs {needs}"
-        return Outcome(U, reason, (f"{short} result",))
-    out = one(day[0]) if len(day) == 1 else _same_day(short, needs, day, [one(o) for o in day])
-    if ignored:
-        return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
-    return out
+    if a is None or lab is None:
+        name = rule.analyte if isinstance(rule, LabRule) else rule.name
+        return constant(rule, where, (REVIEW, "unrecognised", name))
+    aid = a.id
+    truth = _CMP[lab.comparator]
+    if lab.of is not None:
+        info = LabInfo(a, lab)
+        upper = lab.of == "ULN"
+        multiple = float(lab.multiple or 1.0)
 
-
-def _unrecognised(facts: Facts) -> str:
-    """Unknown tests are never matched, but a "no result" reason says they were there."""
-    names = facts.unresolved_tests
-    if not names:
-        return ""
-    shown = ", ".join(repr(n) for n in names[:3]) + ("…" if len(names) > 3 else "")
-    return f" ({len(names)} unrecognised test{'s' if len(names) > 1 else ''} not matched: {shown})"
-
-
-def _compile_lab(rule: LabRule) -> Check:
-    a = vocab.analyte(rule.analyte)
-    if a is None:
-        outcome = Outcome(
-            R, f"needs review: unrecognised analyte {rule.analyte!r}", ("reviewer's judgement",)
-        )
-        return lambda facts: outcome
-    op = _SYMBOL[rule.comparator]
-    short = display_name(a)
-
-    if rule.of is not None:
-        limit, multiple = rule.of, float(rule.multiple or 1.0)
-        needs = f"{op} {fmt(multiple)} × {limit}"
-        missing_limit = (f"{short} {'upper' if limit == 'ULN' else 'lower'} limit of normal",)
-
-        def relative(o: Observation) -> Outcome:
-            ref = o.ref_high if limit == "ULN" else o.ref_low
-            shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
-            foreign = foreign_unit(o.unit, a.id)
-            if foreign is not None:
-                # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
-                return Outcome(
-                    U,
-                    f"{shown}{_on(o.date)}: {foreign}; needs {needs}",
-                    (f"{short} in {a.unit}",),
-                    (o.evidence(),),
-                )
+        def one(o: Result) -> Finding:
+            if foreign_unit(o.unit, aid) is not None:
+                return _FOREIGN
+            ref = o.ref_high if upper else o.ref_low
             if ref is None or ref <= 0:
-                return Outcome(
-                    U,
-                    f"{shown}{_on(o.date)} but no {limit} given; needs {needs}",
-                    missing_limit,
-                    (o.evidence(),),
-                )
-            ratio = o.value / ref
-            ok = compare(o.value, rule.comparator, multiple * ref)
-            reason = (
-                f"{shown} = {ratio:.2f} × {limit} ({fmt(ref)} {o.unit or ''}".rstrip()
-                + f"){_on(o.date)}; needs {needs}"
-            )
-            return Outcome(T if ok else F, reason, (), (o.evidence(),))
+                return _NO_REF
+            return _RATIO[truth(o.value, multiple * ref)]
 
-        return lambda facts: _on_latest_day(facts, a.id, short, needs, relative)
+        def relative(facts: Facts) -> Finding:
+            o = facts.latest.get(aid)
+            if o is None:
+                return _no_result(facts, aid)
+            ties = facts.ties
+            if ties is not None and aid in ties:
+                return _tied(one, ties[aid])
+            ref = o.ref_high if upper else o.ref_low  # ``one``, inlined: the common path
+            if ref is None or ref <= 0 or foreign_unit(o.unit, aid) is not None:
+                return one(o)
+            return _RATIO[truth(o.value, multiple * ref)]
 
-    target_unit = rule.unit if rule.unit is not None else a.unit
-    threshold = float(rule.value)  # type: ignore[arg-type]
-    shown_unit = "" if vocab.unit(target_unit) == "1" else target_unit or ""
-    needs = f"{op} {fmt(threshold)} {shown_unit}".rstrip()
-    needs_unit = vocab.unit(a.unit) != "1"
+        return Node(rule, relative, (), where, info)
 
-    def absolute(o: Observation) -> Outcome:
-        shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
-        if not (o.unit or "").strip() and needs_unit:
-            # vocab.unit(None) means "1": for ALT that would be a guess, not a conversion
-            return Outcome(
-                U,
-                f"{shown}{_on(o.date)} has no unit; needs {needs}",
-                (f"{short} unit",),
-                (o.evidence(),),
-            )
+    target = lab.unit if lab.unit is not None else a.unit
+    threshold = float(lab.value)  # type: ignore[arg-type]
+    info = LabInfo(a, lab, target, threshold)
+    converted, factors = _absolute(aid, target, threshold, truth, vocab.unit(a.unit) != "1")
+
+    def absolute(facts: Facts) -> Finding:
+        o = facts.latest.get(aid)
+        if o is None:
+            return _no_result(facts, aid)
+        ties = facts.ties
+        if ties is not None and aid in ties:
+            return _tied(converted, ties[aid])
+        f = factors.get(o.unit)  # the unit as charted converts by one factor: nearly always
+        if f is not None:
+            return _VALUE[truth(f[0] * o.value + f[1], threshold)]
+        return converted(o)
+
+    return Node(rule, absolute, (), where, info)
+
+
+_RATIO = ((FALSE, "ratio"), (TRUE, "ratio"))
+_VALUE = ((FALSE, "value"), (TRUE, "value"))
+_FOREIGN, _NO_REF = (UNKNOWN, "foreign"), (UNKNOWN, "no ref")
+_NO_UNIT, _BAD_UNIT = (UNKNOWN, "no unit"), (UNKNOWN, "bad unit")
+
+
+def _tied(one: Callable[[Result], Finding], results: list[Result]) -> Finding:
+    found = tuple([one(o) for o in results])
+    truths = {f[0] for f in found}
+    return (truths.pop() if len(truths) == 1 else UNKNOWN, "ties", found)
+
+
+def _absolute(
+    aid: str, target: str | None, threshold: float, truth: Callable[[float, float], int], unit: bool
+) -> tuple[Callable[[Result], Finding], dict[str | None, tuple[float, float]]]:
+    """One result against a threshold in ``target``, and the table of units as charted that
+    convert by one factor (filled as they are first seen, bounded: units come from profiles)."""
+    factors: dict[str | None, tuple[float, float]] = {}
+    others: dict[str | None, vocab.Conversion | None] = {}
+
+    def conversion(u: str | None) -> vocab.Conversion | None:
+        c: vocab.Conversion | None = None
         try:
-            value = vocab.convert(o.value, o.unit, target_unit, a.id)
-        except vocab.UnitError as exc:
-            return Outcome(
-                U,
-                f"{shown}{_on(o.date)}: {exc}; needs {needs}",
-                (f"{short} in {target_unit}",),
-                (o.evidence(),),
-            )
-        converted = (
-            ""
-            if vocab.unit(o.unit) == vocab.unit(target_unit)
-            else f" = {fmt(value)} {target_unit}"
-        )
-        ok = compare(value, rule.comparator, threshold)
-        return Outcome(
-            T if ok else F, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), (o.evidence(),)
-        )
-
-    return lambda facts: _on_latest_day(facts, a.id, short, needs, absolute)
-
-
-def _compile_numeric(rule: VitalRule | MeasureRule) -> Check:
-    a = vocab.analyte(rule.name)
-    if a is None:
-        outcome = Outcome(
-            R, f"needs review: unrecognised measurement {rule.name!r}", ("reviewer's judgement",)
-        )
-        return lambda facts: outcome
-    lab = LabRule(
-        analyte=a.id, comparator=rule.comparator, value=rule.value, unit=rule.unit or a.unit
-    )
-    inner = _compile_lab(lab)
-    return inner
-
-
-def _not_recorded(facts: Facts, field_name: str, what: str) -> Outcome | None:
-    """A list the profile does not have at all (no ``conditions`` key): nothing about it is
-    known, so absence cannot pass or fail a rule (an empty list ``[]`` says there is none)."""
-    if getattr(facts.patient, field_name) is not None:
-        return None
-    return Outcome(
-        U,
-        f"{field_name} not recorded (no {field_name} list): {what} unknown",
-        (f"{field_name} list",),
-    )
-
-
-def _absent(
-    rule_if_absent: IfAbsent | None, facts: Facts, what: str, unresolved: tuple[str, ...]
-) -> Outcome:
-    mode = rule_if_absent or facts.options.if_absent
-    note = ""
-    if unresolved:
-        shown = ", ".join(repr(u) for u in unresolved[:3]) + ("…" if len(unresolved) > 3 else "")
-        entries = "entry" if len(unresolved) == 1 else "entries"
-        note = f" ({len(unresolved)} unrecognised {entries} not matched: {shown})"
-    if mode == "unknown":
-        return Outcome(
-            U, f"{what} not recorded; absence is not taken as negative{note}", (f"{what} status",)
-        )
-    return Outcome(F, f"no {what} recorded{note}", ())
-
-
-def _window_text(w: Window | None, facts: Facts) -> str:
-    return f" within {w.describe()} before {facts.as_of.isoformat()}" if w else ""
-
-
-def _period(start: date | None, end: date | None) -> str:
-    if start and end:
-        return f" ({start.isoformat()} to {end.isoformat()})"
-    if start:
-        return f" (since {start.isoformat()})"
-    if end:
-        return f" (until {end.isoformat()})"
-    return ""
-
-
-def _in_window(entry: Resolved, window: Window | None, facts: Facts) -> Truth:
-    """Was the entry present at some time in [as_of - window, as_of]?"""
-    if entry.start and entry.start > facts.as_of:
-        return F  # begins after the as-of date
-    if window is None:
-        return T
-    since = facts.as_of - timedelta(days=window.days())
-    if entry.end is not None:
-        return T if entry.end >= since else F
-    if entry.active:
-        return T  # ongoing, no end recorded
-    if entry.start is not None and entry.start >= since:
-        return T
-    return U  # resolved at an unknown date
-
-
-def _onset_in_window(entry: Resolved, window: Window, facts: Facts) -> Truth:
-    """For an event (MI, stroke): did it happen in [as_of - window, as_of]? Only the onset
-    says; being recorded as active says nothing about when. No onset: unknown."""
-    if entry.start is None:
-        return U
-    if entry.start > facts.as_of:
-        return F
-    return T if entry.start >= facts.as_of - timedelta(days=window.days()) else F
-
-
-def event_concepts(concept_id: str) -> frozenset[str]:
-    """The event concepts (``nature: event``) a condition rule on ``concept_id`` covers: the
-    concept itself and its members. An entry recorded as one of them (by name or ICD-10 code)
-    is dated by its onset in a window; any other entry is a state."""
-    return frozenset(
-        x.id
-        for x in vocab.conditions()
-        if x.nature == "event" and vocab.condition_matches(concept_id, x.id)
-    )
-
-
-def _condition_hit(concept_id: str, entry: Resolved) -> bool:
-    """By concept, or by any ICD-10 code the entry carries (B18.0 is both HBV and HDV)."""
-    if entry.concept is not None and vocab.condition_matches(concept_id, entry.concept):
-        return True
-    return entry.code is not None and vocab.code_matches(concept_id, entry.code)
-
-
-def _may_be(label: str, name: str, ev: Evidence | None = None) -> Outcome:
-    """An entry broader than the criterion, or coded without saying: a person decides."""
-    return Outcome(
-        U,
-        f"{label} may or may not be {name}: the record does not say",
-        (f"whether {label} is {name}",),
-        (ev,) if ev else (),
-    )
-
-
-def _compile_condition(rule: ConditionRule) -> Check:
-    c = vocab.condition(rule.condition)
-    bad_exceptions = [e for e in rule.except_ if vocab.condition(e) is None]
-    if c is None or bad_exceptions:
-        name = rule.condition if c is None else bad_exceptions[0]
-        outcome = Outcome(
-            R, f"needs review: unrecognised condition {name!r}", ("reviewer's judgement",)
-        )
-        return lambda facts: outcome
-    exceptions = [vocab.condition(e).id for e in rule.except_]  # type: ignore[union-attr]
-    what = ("active " if rule.active else "") + c.name
-    except_text = (
-        " (except " + ", ".join(vocab.condition(e).name for e in rule.except_) + ")"  # type: ignore[union-attr]
-        if rule.except_
-        else ""
-    )
-
-    events = event_concepts(c.id)
-    current = vocab.is_current(c.id)  # "active infection": a resolved entry is not one
-
-    def check(facts: Facts) -> Outcome:
-        window = _window_text(rule.within, facts)
-        none = _not_recorded(facts, "conditions", f"{what}{except_text}{window}")
-        if none is not None:
-            return none
-        unsure: list[Outcome] = []
-        outside: list[tuple[Resolved, bool]] = []
-        for entry in facts.conditions:
-            maybe = not _condition_hit(c.id, entry)
-            if maybe and not vocab.condition_may_be(c.id, entry.concept, entry.code):
-                continue
-            if any(_condition_hit(x, entry) for x in exceptions):
-                continue
-            if (rule.active or current) and not entry.active:
-                continue
-            event = bool(events) and any(_condition_hit(x, entry) for x in events)
-            if event and rule.within is not None:
-                timing = _onset_in_window(entry, rule.within, facts)
+            c = vocab.conversion(u, target, aid)
+        except vocab.UnitError:
+            c = None
+        if len(factors) + len(others) < _MAX_CACHED_UNITS:
+            if c is not None and c.is_factor:
+                factors[u] = (c.slope, c.offset)
             else:
-                timing = _in_window(entry, rule.within, facts)
-            status = "active" if entry.active else "resolved"
-            ev = Evidence(entry.path, entry.label, status, None, entry.start)
-            if maybe:
-                if timing is not F:
-                    unsure.append(_may_be(entry.label, c.name, ev))
-                continue
-            if rule.history == "review" and not entry.active:
-                if timing is not F:
-                    unsure.append(
-                        Outcome(
-                            U,
-                            f"{entry.label} recorded as resolved{_period(entry.start, entry.end)}:"
-                            f" whether a past {c.name} counts here is not in the words",
-                            (f"whether the resolved {entry.label} counts",),
-                            (ev,),
-                        )
-                    )
-                continue
-            if timing is T:
-                when = (
-                    f", onset {entry.start.isoformat()}"  # type: ignore[union-attr]
-                    if event and rule.within is not None
-                    else _period(entry.start, entry.end)
-                )
-                return Outcome(T, f"{entry.label} recorded ({status}){when}{window}", (), (ev,))
-            if timing is U and event:
-                unsure.append(
-                    Outcome(
-                        U,
-                        f"{entry.label} recorded ({status}) without an onset date: when it "
-                        f"happened decides{window}",
-                        (f"onset date of {entry.label}",),
-                        (ev,),
-                    )
-                )
-            elif timing is U:
-                unsure.append(
-                    Outcome(
-                        U,
-                        f"{entry.label} resolved at an unknown date{window}",
-                        (f"end date of {entry.label}",),
-                        (ev,),
-                    )
-                )
-            elif rule.within is not None and not (entry.start and entry.start > facts.as_of):
-                outside.append((entry, event))
-        if unsure:
-            return Outcome(U, _join(unsure), _combine_missing(unsure), _evidence(unsure))
-        absent = _absent(
-            rule.if_absent, facts, f"{what}{except_text}{window}", facts.unresolved_conditions
-        )
-        if not outside:
-            return absent
-        notes, evidence = [], []
-        for entry, event in outside:
-            status = "active" if entry.active else "resolved"
-            day = entry.start if event else entry.end
-            when = f"{'onset' if event else 'ended'} {day.isoformat()}"  # type: ignore[union-attr]
-            notes.append(f"{entry.label} recorded ({status}), {when}, before the window")
-            evidence.append(Evidence(entry.path, entry.label, status, None, entry.start))
-        return Outcome(
-            absent.truth,
-            f"{absent.reason}; " + "; ".join(dict.fromkeys(notes)),
-            absent.missing,
-            tuple(evidence),
-        )
+                others[u] = c
+        return c
 
-    return check
+    def one(o: Result) -> Finding:
+        u = o.unit
+        f = factors.get(u)
+        if f is not None:
+            return _VALUE[truth(f[0] * o.value + f[1], threshold)]
+        if unit and not (u or "").strip():
+            return _NO_UNIT  # no unit would be a guess for ALT, not a conversion
+        c = others[u] if u in others else conversion(u)
+        if c is None:
+            return _BAD_UNIT
+        try:
+            value = c.slope * o.value + c.offset if c.is_factor else c.apply(o.value)
+        except vocab.UnitError:
+            return _BAD_UNIT
+        return _VALUE[truth(value, threshold)]
+
+    return one, factors
 
 
-def _compile_therapy(rule: TherapyRule) -> Check:
-    concepts = [vocab.drug(a) for a in rule.agents]
-    if any(x is None for x in concepts):
-        bad = next(a for a, x in zip(rule.agents, concepts, strict=True) if x is None)
-        outcome = Outcome(
-            R, f"needs review: unrecognised drug or class {bad!r}", ("reviewer's judgement",)
-        )
-        return lambda facts: outcome
-    ids = [x.id for x in concepts]  # type: ignore[union-attr]
-    what = "prior " + ", ".join(x.name for x in concepts)  # type: ignore[union-attr]
-
-    def check(facts: Facts) -> Outcome:
-        window = _window_text(rule.within, facts)
-        none = _not_recorded(facts, "treatments", f"{what}{window}")
-        if none is not None:
-            return none
-        unsure: list[Resolved] = []
-        maybe: list[Resolved] = []
-        for entry in facts.treatments:
-            if entry.concept is None:
-                continue
-            if not any(vocab.drug_matches(i, entry.concept) for i in ids):
-                if any(vocab.drug_may_be(i, entry.concept) for i in ids):
-                    maybe.append(entry)
-                continue
-            if rule.within is not None and entry.start is None and entry.end is None:
-                unsure.append(entry)
-                continue
-            if _in_window(entry, rule.within, facts) is T:
-                return Outcome(
-                    T,
-                    f"received {entry.label}{_period(entry.start, entry.end)}{window}",
-                    (),
-                    (Evidence(entry.path, entry.label, "treatment", None, entry.start),),
-                )
-        if unsure:
-            e = unsure[0]
-            return Outcome(U, f"{e.label} recorded without dates{window}", (f"dates of {e.label}",))
-        for e in maybe:
-            if _in_window(e, rule.within, facts) is not F:
-                ev = Evidence(e.path, e.label, "treatment", None, e.start)
-                return _may_be(e.label, " or ".join(x.name for x in concepts), ev)  # type: ignore[union-attr]
-        return _absent(rule.if_absent, facts, f"{what}{window}", facts.unresolved_treatments)
-
-    return check
+_NO_RESULT, _UNDATED = (UNKNOWN, "none"), (UNKNOWN, "undated")
 
 
-def _compile_flag(field_name: str, what: str) -> Check:
-    def check(facts: Facts) -> Outcome:
-        p = facts.patient
-        value = getattr(p, field_name)
-        if value is not None:
-            ev = (Evidence(f"$.{field_name}", field_name, value),)
-            return Outcome(T if value else F, f"{field_name}: {'yes' if value else 'no'}", (), ev)
-        if p.sex == "male":
-            return Outcome(
-                F,
-                f"not applicable (sex male): not {field_name}",
-                (),
-                (Evidence("$.sex", "sex", "male"),),
-            )
-        return Outcome(U, f"{what} not recorded", (what,))
-
-    return check
+def _no_result(facts: Facts, aid: str) -> Finding:
+    if facts.aside is None or aid not in facts.aside:
+        return _NO_RESULT
+    stale = facts.stale.get(aid)
+    if stale is not None:
+        return (UNKNOWN, "stale", stale)
+    return _UNDATED if aid in facts.undated else _NO_RESULT
 
 
 # --- criteria and trials ------------------------------------------------------------------
@@ -979,7 +602,8 @@ class CompiledCriterion:
     id: str
     section: str
     text: str
-    check: Check
+    node: Node
+    statuses: tuple[Status, ...]  # status by truth (an exclusion that holds is a fail)
 
 
 @dataclass(frozen=True)
@@ -992,20 +616,25 @@ class CompiledTrial:
     # criteria with a manual part, which a recorded review answers; every criterion id
     reviewable: frozenset[str] = frozenset()
     criterion_ids: frozenset[str] = frozenset()
+    ids: tuple[str, ...] = ()
+    checks: tuple[tuple[Check, tuple[Status, ...]], ...] = ()
 
 
 def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTrial:
+    tid = rules.trial.id
+    criteria = tuple(
+        CompiledCriterion(
+            c.id,
+            c.section,
+            c.text,
+            compile_rule(c.rule, Where(tid, c.id, c.section)),
+            _INCLUSION if c.section == "inclusion" else _EXCLUSION,
+        )
+        for c in rules.criteria
+    )
     return CompiledTrial(
-        rules.trial.id,
-        tuple(
-            CompiledCriterion(
-                c.id,
-                c.section,
-                c.text,
-                compile_rule(c.rule, Where(rules.trial.id, c.id, c.section)),
-            )
-            for c in rules.criteria
-        ),
+        tid,
+        criteria,
         rules_sha256,
         frozenset(
             c.id
@@ -1013,7 +642,31 @@ def compile_rules(rules: RuleSet, rules_sha256: str | None = None) -> CompiledTr
             if any(isinstance(r, ManualRule) for r in iter_rules(c.rule))
         ),
         frozenset(c.id for c in rules.criteria),
+        tuple(c.id for c in rules.criteria),
+        tuple((c.node.check, c.statuses) for c in criteria),
     )
+
+
+def statuses(compiled: CompiledTrial, facts: Facts) -> list[Status]:
+    """Each criterion's status, in rules-file order: truths only, nothing rendered."""
+    return [table[check(facts)[0]] for check, table in compiled.checks]
+
+
+def criterion_status(section: str, truth: int | Truth) -> Status:
+    """Exclusions invert here, once: an exclusion that holds is a fail (``truth`` as checked,
+    or as a rendered ``Outcome`` carries it)."""
+    if isinstance(truth, Truth):
+        truth = _TRUTH_INDEX[truth]
+    return (_INCLUSION if section == "inclusion" else _EXCLUSION)[truth]
+
+
+def verdict_of(statuses: Iterable[Status]) -> Verdict:
+    seen = set(statuses)
+    if "fail" in seen:
+        return "ineligible"
+    if seen <= {"pass"}:
+        return "eligible"
+    return "indeterminate"
 
 
 def review_warnings(
@@ -1040,59 +693,3 @@ def review_warnings(
                 f"{where}: trial {r.trial!r} is not among the rules screened; review not used"
             )
     return tuple(out)
-
-
-def criterion_status(section: str, truth: Truth) -> Status:
-    """Exclusions invert here, once: an exclusion that holds is a fail."""
-    if truth is R:
-        return "review"
-    if truth is U:
-        return "unknown"
-    holds = truth is T
-    return "pass" if holds == (section == "inclusion") else "fail"
-
-
-def verdict_of(statuses: Iterable[Status]) -> Verdict:
-    seen = set(statuses)
-    if "fail" in seen:
-        return "ineligible"
-    if seen <= {"pass"}:
-        return "eligible"
-    return "indeterminate"
-
-
-def evaluate(
-    compiled: CompiledTrial, facts: Facts, screened: Collection[str] = ()
-) -> ScreeningResult:
-    """Every criterion, the verdict, and warnings (``review_warnings``; ``screened``: the ids of
-    the other trials screened in the same run, whose reviews are not this trial's concern)."""
-    results = []
-    for c in compiled.criteria:
-        o = c.check(facts)
-        status = criterion_status(c.section, o.truth)
-        results.append(
-            CriterionResult(
-                c.id,
-                c.section,
-                c.text,
-                status,
-                o.reason,
-                o.missing if status in ("unknown", "review") else (),
-                o.evidence,
-                o.assisted,
-            )
-        )
-    counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}
-    for r in results:
-        counts[r.status] += 1
-    return ScreeningResult(
-        compiled.trial_id,
-        facts.patient.id,
-        facts.as_of,
-        verdict_of(r.status for r in results),
-        tuple(results),
-        __version__,
-        compiled.rules_sha256,
-        counts,
-        review_warnings(facts.patient, compiled, screened),
-    )

@@ -1,9 +1,10 @@
 """A patient profile indexed once for evaluation at one as-of date, and the options that shape it.
 
-Shared by both evaluators (``evaluate.py`` with reasons, ``fast.py`` truth-only), so they select
-the same results: the newest dated result per analyte on or before the as-of date and within the
-age limit; undated and stale results are kept aside (they never decide, but reasons name them).
-Names are resolved against the vocabulary through cached lookups.
+The evaluator (``evaluate.py``) reads only what decides: the newest dated result per analyte on
+or before the as-of date and within the age limit, condition and treatment entries as concept
+sets, reviews by criterion. Undated and stale results are kept aside (they never decide, but
+reasons name them); paths and labels are not built here: ``reasons.py`` derives them from the
+profile for the rows a report shows. Names are resolved through cached lookups.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import NamedTuple
 from . import vocab
 from .limits import DEFAULT_MAX_LAB_AGE_DAYS
 from .model import IfAbsent
-from .patient import ConditionEntry, Patient, Review, Treatment
+from .patient import ConditionEntry, Lab, Patient
 from .result import Evidence
 
 
@@ -57,37 +58,120 @@ class Observation(NamedTuple):
         return Evidence(self.path, self.label, self.value, self.unit, self.date, self.derived)
 
 
-class Resolved(NamedTuple):
-    """A profile entry (condition or treatment) with the vocabulary concept it names, if any."""
+Result = Lab | Observation
+"""A lab result as validated (a reason finds its path by identity) or a vital or derived value
+as an ``Observation``."""
 
-    concept: str | None
-    path: str
-    label: str
-    start: date | None
-    end: date | None
-    active: bool
-    code: str | None = None
+_NONE: frozenset[str] = frozenset()
+MAYBE = "?"  # prefix of a concept an entry may or may not be, in ``condition_hits``
+Entry = tuple[frozenset[str], date | None, date | None, bool, int]
 
 
-@dataclass(frozen=True)
 class Facts:
-    """A patient indexed for evaluation at one as-of date."""
+    """A patient indexed for evaluation at one as-of date (see ``build_facts``).
 
-    patient: Patient
-    as_of: date
-    options: Options
-    observations: dict[str, tuple[Observation, ...]]
-    unresolved_tests: tuple[str, ...]
-    conditions: tuple[Resolved, ...]
-    unresolved_conditions: tuple[str, ...]
-    treatments: tuple[Resolved, ...]
-    unresolved_treatments: tuple[str, ...]
-    # (trial, criterion) -> every review of it with its index, in profile order
-    reviews: dict[tuple[str, str], tuple[tuple[int, Review], ...]]
-    # per analyte: the newest result older than the age limit, and the undated results; such
-    # results never decide, but a reason names them
-    stale: dict[str, Observation]
-    undated: dict[str, tuple[Observation, ...]]
+    ``latest``: the newest result per analyte (the first listed on its date); ``ties``: all
+    results of that date for the (rare) analytes with several, else None. ``conditions``: per
+    entry (concepts it counts as, onset, end, active, index in the profile), and
+    ``condition_ids`` their union, so a rule naming something absent is one set test;
+    ``treatments``: (drug concept, start, end, index). Either is None when the profile has no
+    such list. ``reviews``: (trial, criterion) -> what its reviews said, None when they disagree.
+    """
+
+    __slots__ = (
+        "_stale",
+        "_undated",
+        "absent",
+        "age",
+        "as_of",
+        "aside",
+        "condition_ids",
+        "conditions",
+        "drug_ids",
+        "latest",
+        "options",
+        "patient",
+        "reviews",
+        "ties",
+        "treatments",
+    )
+
+    def __init__(self, patient: Patient, as_of: date, options: Options) -> None:
+        self.patient = patient
+        self.as_of = as_of
+        self.options = options
+        self.age: int | None = None  # completed years, when age and birth date allow
+        self.latest: dict[str, Result] = {}
+        self.ties: dict[str, list[Result]] | None = None
+        self.aside: set[str] | None = None  # analytes with an undated or too old result
+        self._stale: dict[str, Result] | None = None
+        self._undated: dict[str, list[Result]] = {}
+        self.conditions: tuple[Entry, ...] | None = ()
+        self.condition_ids: frozenset[str] = _NONE
+        self.treatments: tuple[tuple[str | None, date | None, date | None, int], ...] | None = ()
+        self.drug_ids: frozenset[str | None] = _NONE
+        self.reviews: dict[tuple[str, str], str | None] = {}
+        self.absent = 2 if options.if_absent == "unknown" else 0  # evaluate.UNKNOWN / FALSE
+
+    @property
+    def stale(self) -> dict[str, Result]:
+        """Per analyte, the newest result older than the age limit (it never decides)."""
+        if self._stale is None:
+            self._set_aside()
+        return self._stale  # type: ignore[return-value]
+
+    @property
+    def undated(self) -> dict[str, list[Result]]:
+        """Per analyte, the undated results in profile order (they never decide)."""
+        if self._stale is None:
+            self._set_aside()
+        return self._undated
+
+    def _set_aside(self) -> None:
+        self._stale = {}
+        if not self.aside:
+            return
+        earliest = oldest_result_date(self.as_of, self.options)
+        p = self.patient
+        results: list[tuple[str | None, Result]] = [
+            (_analyte_id(x.test), x) for x in p.labs if x.date is None or x.date < earliest
+        ]
+        results += [
+            (_analyte_id(v.name), Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, v.date))
+            for i, v in enumerate(p.vitals)
+            if v.date is None or v.date < earliest
+        ]
+        for aid, o in results:
+            d = o.date
+            if aid is None:
+                continue
+            if d is None:
+                self._undated.setdefault(aid, []).append(o)
+            else:
+                seen = self._stale.get(aid)
+                if seen is None or d > seen.date:  # type: ignore[operator]
+                    self._stale[aid] = o
+
+    @property
+    def unresolved_tests(self) -> tuple[str, ...]:
+        """Charted test names the vocabulary does not know (only reasons name them)."""
+        p = self.patient
+        return tuple(
+            [x.test for x in p.labs if _analyte_id(x.test) is None]
+            + [v.name for v in p.vitals if _analyte_id(v.name) is None]
+        )
+
+    @property
+    def unresolved_conditions(self) -> tuple[str, ...]:
+        return tuple(
+            condition_label(c)
+            for c in self.patient.conditions or ()
+            if entry_concept(c.code, c.name) is None
+        )
+
+    @property
+    def unresolved_treatments(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.patient.treatments or () if _drug_id(t.name) is None)
 
 
 def completed_years(birth: date, on: date) -> int:
@@ -154,10 +238,6 @@ def _drug_id(term: str) -> str | None:
     return d.id if d else None
 
 
-def _newest_first(o: Observation) -> date:
-    return o.date or date.min
-
-
 def oldest_result_date(as_of: date, options: Options) -> date:
     """The first day a result may be dated and still decide (``date.min``: no limit)."""
     days = options.max_lab_age_days
@@ -183,88 +263,172 @@ def age_disagreement(patient: Patient, as_of: date) -> str | None:
 
 
 def build_facts(patient: Patient, as_of: date, options: Options | None = None) -> Facts:
-    """Index a profile once: observations by analyte (newest first), concepts resolved.
+    """Index a profile once: the newest result per analyte, entries as concept sets.
 
     Results dated after the as-of date are left out; undated ones, and those older than the
     age limit, are kept aside (they never decide, but reasons name them)."""
     options = options or Options()
-    oldest = oldest_result_date(as_of, options)
-    obs: dict[str, list[Observation]] = {}
-    stale: dict[str, Observation] = {}
-    undated: dict[str, list[Observation]] = {}
-    unresolved: list[str] = []
-
-    def add(aid: str, o: Observation) -> None:
-        d = o.date
-        if d is None:
-            undated.setdefault(aid, []).append(o)
-        elif d < oldest:
-            if aid not in stale or d > stale[aid].date:  # type: ignore[operator]
-                stale[aid] = o
-        elif d <= as_of:
-            found = obs.get(aid)
-            if found is None:
-                obs[aid] = [o]
-            else:
-                found.append(o)
-
-    for i, lab in enumerate(patient.labs):
-        aid = _analyte_id(lab.test)
+    facts = Facts(patient, as_of, options)
+    earliest = oldest_result_date(as_of, options)
+    latest = facts.latest
+    seen_of = latest.get
+    analyte_id = _analyte_id
+    for lab in patient.labs:
+        aid = analyte_id(lab.test)
         if aid is None:
-            unresolved.append(lab.test)
             continue
-        path = f"$.labs[{i}]"
-        add(
-            aid,
-            Observation(path, lab.test, lab.value, lab.unit, lab.date, lab.ref_low, lab.ref_high),
-        )
+        d = lab.date
+        if d is None or d < earliest:
+            if facts.aside is None:  # never decides; ``stale``, ``undated`` find it for a reason
+                facts.aside = set()
+            facts.aside.add(aid)
+            continue
+        if d > as_of:
+            continue
+        seen = seen_of(aid)
+        if seen is None:
+            latest[aid] = lab
+        elif d > seen.date:  # type: ignore[operator]
+            latest[aid] = lab
+            if facts.ties:
+                facts.ties.pop(aid, None)
+        elif d == seen.date:
+            facts.ties = facts.ties or {}
+            facts.ties.setdefault(aid, [seen]).append(lab)
     for i, v in enumerate(patient.vitals):
-        aid = _analyte_id(v.name)
+        aid = analyte_id(v.name)
         if aid is None:
-            unresolved.append(v.name)
             continue
-        add(aid, Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, v.date))
-    ordered = {
-        k: (v[0],) if len(v) == 1 else tuple(sorted(v, key=_newest_first, reverse=True))
-        for k, v in obs.items()
-    }
-    # Derived values (vocab branch, issue 4): creatinine clearance by Cockcroft-Gault when the
-    # profile has no measured value; the observation is marked derived in the evidence.
-    if "creatinine_clearance" not in ordered:
-        crcl = _derived_creatinine_clearance(patient, as_of, ordered)
+        d = v.date
+        if d is None or d < earliest:
+            if facts.aside is None:
+                facts.aside = set()
+            facts.aside.add(aid)
+            continue
+        if d > as_of:
+            continue
+        seen = seen_of(aid)
+        o = Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, d)
+        if seen is None or d > seen.date:  # type: ignore[operator]
+            latest[aid] = o
+            if facts.ties:
+                facts.ties.pop(aid, None)
+        elif d == seen.date:
+            facts.ties = facts.ties or {}
+            facts.ties.setdefault(aid, [seen]).append(o)
+    born = patient.birth_date
+    if age_disagreement(patient, as_of) is not None:
+        pass  # neither can be trusted: the age rule says why
+    elif born is not None:
+        if born <= as_of:
+            facts.age = completed_years(born, as_of)
+    elif patient.age is not None:
+        facts.age = int(patient.age)
+    if "creatinine" in latest and "creatinine_clearance" not in latest:
+        crcl = _derived_creatinine_clearance(patient, as_of, latest)
         if crcl is not None:
-            ordered["creatinine_clearance"] = (crcl,)
-    conds, bad_conds = _resolve_conditions(patient.conditions or [])
-    treats, bad_treats = _resolve_treatments(patient.treatments or [])
-    reviews: dict[tuple[str, str], tuple[tuple[int, Review], ...]] = {}
-    for i, r in enumerate(patient.reviews):
-        key = (r.trial, r.criterion)
-        reviews[key] = (*reviews.get(key, ()), (i, r))
-    return Facts(
-        patient,
-        as_of,
-        options,
-        ordered,
-        tuple(unresolved),
-        conds,
-        bad_conds,
-        treats,
-        bad_treats,
-        reviews,
-        stale,
-        {k: tuple(v) for k, v in undated.items()},
-    )
+            latest["creatinine_clearance"] = crcl
+    _index_entries(facts, patient)
+    return facts
+
+
+def _index_entries(facts: Facts, patient: Patient) -> None:
+    """Conditions and treatments as concept sets, reviews by criterion."""
+    entries = patient.conditions
+    if entries:
+        conditions = tuple(
+            [
+                (
+                    condition_hits(c.code, c.name),
+                    c.onset,
+                    c.end,
+                    c.status == "active" and not vocab.inactive_code(c.code),
+                    i,
+                )
+                for i, c in enumerate(entries)
+            ]
+        )
+        facts.conditions = conditions
+        facts.condition_ids = (
+            conditions[0][0]
+            if len(conditions) == 1
+            else frozenset().union(*[c[0] for c in conditions])
+        )
+    elif entries is None:
+        facts.conditions = None
+    treatments = patient.treatments
+    if treatments:
+        facts.treatments = tuple(
+            [(_drug_id(t.name), t.start, t.end, i) for i, t in enumerate(treatments)]
+        )
+        facts.drug_ids = frozenset([t[0] for t in facts.treatments])
+    elif treatments is None:
+        facts.treatments = None
+    if patient.reviews:
+        reviews = facts.reviews
+        for r in patient.reviews:
+            key = (r.trial, r.criterion)
+            # reviews of one criterion that disagree decide nothing (None)
+            reviews[key] = r.status if reviews.get(key, r.status) == r.status else None
+
+
+@lru_cache(maxsize=4096)
+def condition_hits(code: str | None, name: str | None) -> frozenset[str]:
+    """Every condition a profile entry counts as: by its concept (and the groups above it) or
+    by its ICD-10 code (B18.0 is both HBV and HDV); and, marked ``?id``, the concepts it may or
+    may not be (``vocab.condition_may_be``)."""
+    concept = entry_concept(code, name)
+    hits = [
+        c.id
+        for c in vocab.conditions()
+        if (concept is not None and vocab.condition_matches(c.id, concept))
+        or (code is not None and vocab.code_matches(c.id, code))
+    ]
+    found = set(hits)
+    maybe = [
+        MAYBE + c.id
+        for c in vocab.conditions()
+        if c.id not in found and vocab.condition_may_be(c.id, concept, code)
+    ]
+    return frozenset(hits + maybe)
+
+
+def condition_label(c: ConditionEntry) -> str:
+    """How a reason names a condition entry: its name, else its code and the concept's name."""
+    if c.name:
+        return c.name
+    cid = entry_concept(c.code, c.name)
+    if cid:
+        return f"{c.code} ({vocab.condition(cid).name})"  # type: ignore[union-attr]
+    return c.code or "?"
+
+
+def result_path(patient: Patient, o: Result) -> str:
+    """Where a result is in the profile (a lab is found by identity: equal labs are distinct)."""
+    if isinstance(o, Observation):
+        return o.path
+    return next(f"$.labs[{i}]" for i, x in enumerate(patient.labs) if x is o)
+
+
+def result_label(o: Result) -> str:
+    return o.label if isinstance(o, Observation) else o.test
+
+
+def result_evidence(patient: Patient, o: Result) -> Evidence:
+    if isinstance(o, Observation):
+        return o.evidence()
+    return Evidence(result_path(patient, o), o.test, o.value, o.unit, o.date)
 
 
 def _derived_creatinine_clearance(
-    patient: Patient, as_of: date, obs: dict[str, tuple[Observation, ...]]
+    patient: Patient, as_of: date, latest: dict[str, Result]
 ) -> Observation | None:
     """Cockcroft-Gault from the latest creatinine and weight, age and sex; None if any is
     missing or in a unit that does not convert (the rule then reports the measured value as
     missing)."""
     from .derive import age_years, creatinine_clearance_cg
 
-    scr, weight = obs.get("creatinine"), obs.get("body_weight")
+    scr, weight = latest.get("creatinine"), latest.get("body_weight")
     if not scr or not weight or patient.sex is None or age_disagreement(patient, as_of):
         return None
     if patient.birth_date is not None and patient.birth_date <= as_of:
@@ -274,8 +438,8 @@ def _derived_creatinine_clearance(
     else:
         return None
     try:
-        scr_mg_dl = vocab.convert(scr[0].value, scr[0].unit, "mg/dL", "creatinine")
-        kg = vocab.convert(weight[0].value, weight[0].unit, "kg", "body_weight")
+        scr_mg_dl = vocab.convert(scr.value, scr.unit, "mg/dL", "creatinine")
+        kg = vocab.convert(weight.value, weight.unit, "kg", "body_weight")
         value = creatinine_clearance_cg(age, kg, scr_mg_dl, patient.sex)
     except (vocab.UnitError, ValueError):
         return None
@@ -283,37 +447,8 @@ def _derived_creatinine_clearance(
         f"creatinine clearance (Cockcroft-Gault: age {fmt(age)}, {fmt(round(kg, 1))} kg, "
         f"creatinine {fmt(round(scr_mg_dl, 2))} mg/dL, {patient.sex})"
     )
-    return Observation(scr[0].path, label, round(value, 1), "mL/min", scr[0].date, derived=True)
-
-
-def _resolve_conditions(
-    entries: list[ConditionEntry],
-) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
-    out, bad = [], []
-    for i, c in enumerate(entries):
-        cid = entry_concept(c.code, c.name)
-        if c.name:
-            label = c.name
-        elif cid:
-            label = f"{c.code} ({vocab.condition(cid).name})"  # type: ignore[union-attr]
-        else:
-            label = c.code or "?"
-        if cid is None:
-            bad.append(label)
-        path = f"$.conditions[{i}]"
-        active = c.status == "active" and not vocab.inactive_code(c.code)
-        out.append(Resolved(cid, path, label, c.onset, c.end, active, c.code))
-    return tuple(out), tuple(bad)
-
-
-def _resolve_treatments(entries: list[Treatment]) -> tuple[tuple[Resolved, ...], tuple[str, ...]]:
-    out, bad = [], []
-    for i, t in enumerate(entries):
-        did = _drug_id(t.name)
-        if did is None:
-            bad.append(t.name)
-        out.append(Resolved(did, f"$.treatments[{i}]", t.name, t.start, t.end, True))
-    return tuple(out), tuple(bad)
+    path = result_path(patient, scr)
+    return Observation(path, label, round(value, 1), "mL/min", scr.date, derived=True)
 
 
 def fmt(x: float) -> str:

@@ -1,7 +1,18 @@
-"""The truth-only fast path must give exactly the detailed evaluator's statuses and verdicts."""
+"""The one evaluator against its golden table, a reference model and its renderer.
+
+Statuses of every example patient × seed trial × as-of date × option are pinned in
+``tests/golden/screen_examples.json`` (regenerate it with ``ELIGIBILITY_UPDATE_GOLDEN=1`` when a
+change of semantics is meant, and review the diff). On generated profiles (hypothesis): the
+compiled composites (which short-circuit) agree with a plain Kleene evaluation over every
+sub-rule; the rendered reasons carry the evaluator's truth at every node and never fail; the
+truth-only path (CSV) and the rendered path give the same statuses; a trial that has screened
+other patients (memo tables, unit caches) gives the statuses of a freshly compiled one.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,9 +23,22 @@ from pydantic import ValidationError
 
 from eligibility import Patient, load_patient
 from eligibility.batch import Trial, compile_file
-from eligibility.evaluate import Options, build_facts, evaluate
-from eligibility.fast import fast_screen, index_fast
+from eligibility.evaluate import (
+    FALSE,
+    REVIEW,
+    TRUE,
+    UNKNOWN,
+    CompiledTrial,
+    Node,
+    Options,
+    build_facts,
+    compile_rules,
+    statuses,
+)
+from eligibility.facts import Facts
+from eligibility.model import AllRule, AnyRule, NotRule
 from eligibility.patient import Lab
+from eligibility.reasons import TRUTHS, evaluate, explain
 
 ROOT = Path(__file__).resolve().parent.parent
 TRIALS = [compile_file(p) for p in sorted((ROOT / "rules").glob("*.yaml"))]
@@ -25,21 +49,88 @@ OPTIONS = [
     Options(max_lab_age_days=10),
     Options(max_lab_age_days=None),  # any age
 ]
+OPTION_NAMES = ["absent", "unknown", "max-lab-age-10", "any-age"]
+GOLDEN = Path(__file__).parent / "golden" / "screen_examples.json"
+
+
+def kleene(node: Node, facts: Facts) -> int:
+    """Reference truth: every sub-rule evaluated, no short-circuit, Kleene's tables."""
+    if isinstance(node.rule, NotRule):
+        return (TRUE, FALSE, UNKNOWN, REVIEW)[kleene(node.children[0], facts)]
+    if isinstance(node.rule, AllRule | AnyRule):
+        truths = {kleene(k, facts) for k in node.children}
+        decisive, other = (FALSE, TRUE) if isinstance(node.rule, AllRule) else (TRUE, FALSE)
+        if decisive in truths:
+            return decisive
+        if truths == {other}:
+            return other
+        first, second = (UNKNOWN, REVIEW) if isinstance(node.rule, AllRule) else (REVIEW, UNKNOWN)
+        return first if first in truths else second
+    return node.check(facts)[0]
+
+
+def walk(node: Node):  # type: ignore[no-untyped-def]
+    yield node
+    for k in node.children:
+        yield from walk(k)
+
+
+def consistent(compiled: CompiledTrial, patient: Patient, as_of: date, options: Options) -> None:
+    """Truth-only and rendered statuses agree; every node's rendered truth is its checked one;
+    composites equal the reference; an unknown criterion names the data to collect."""
+    facts = build_facts(patient, as_of, options)
+    found = statuses(compiled, facts)
+    detailed = evaluate(compiled, facts)
+    assert found == [c.status for c in detailed.criteria], (patient.id, compiled.trial_id)
+    for c, result in zip(compiled.criteria, detailed.criteria, strict=True):
+        assert c.statuses[kleene(c.node, facts)] == result.status, (c.id, result.reason)
+        for node in walk(c.node):
+            truth = node.check(facts)[0]
+            assert explain(node, facts).truth is TRUTHS[truth], (c.id, node.rule)
+        assert result.reason
+        if result.status == "unknown":
+            assert result.missing, (c.id, result.reason)
+    json.dumps(detailed.to_dict())
+
+
+def fresh(trial: Trial, patient: Patient, as_of: date, options: Options) -> None:
+    """A trial compiled now (empty memo tables and unit caches) gives the shared one's statuses."""
+    facts = build_facts(patient, as_of, options)
+    assert statuses(compile_rules(trial.rules), facts) == statuses(trial.compiled, facts)
 
 
 def both(trial: Trial, patient: Patient, as_of: date, options: Options) -> None:
-    detailed = evaluate(trial.compiled, build_facts(patient, as_of, options))
-    facts = index_fast(patient, as_of, options)
-    verdict, statuses = fast_screen(trial.fast, facts)
-    assert statuses == [c.status for c in detailed.criteria], (patient.id, trial.trial_id)
-    assert verdict == detailed.verdict
-    # the same-date-aware predicates (used only when some analyte has a tie) agree everywhere
-    assert [table[check(facts)] for check, table in trial.fast.tied] == statuses
+    consistent(trial.compiled, patient, as_of, options)
+    fresh(trial, patient, as_of, options)
+
+
+def _golden() -> dict[str, str]:
+    out = {}
+    for path in EXAMPLES:
+        patient = load_patient(path)
+        for trial in TRIALS:
+            for as_of in (date(2024, 3, 1), date(2020, 1, 1), date(2030, 6, 30)):
+                for name, options in zip(OPTION_NAMES, OPTIONS, strict=True):
+                    facts = build_facts(patient, as_of, options)
+                    found = statuses(trial.compiled, facts)
+                    key = f"{path.stem} {trial.trial_id} {as_of} {name}"
+                    out[key] = "".join(s[0] for s in found)
+    return out
+
+
+def test_example_statuses_match_the_golden_table() -> None:
+    found = _golden()
+    if os.environ.get("ELIGIBILITY_UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(found, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    changed = {k: (expected.get(k), v) for k, v in found.items() if expected.get(k) != v}
+    assert not changed, changed
+    assert set(expected) == set(found)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-@pytest.mark.parametrize("options", OPTIONS, ids=["absent", "unknown", "max-lab-age", "any-age"])
-def test_examples_same_on_both_paths(path: Path, options: Options) -> None:
+@pytest.mark.parametrize("options", OPTIONS, ids=OPTION_NAMES)
+def test_examples_are_consistent(path: Path, options: Options) -> None:
     patient = load_patient(path)
     for trial in TRIALS:
         for as_of in (date(2024, 3, 1), date(2020, 1, 1), date(2030, 6, 30)):
@@ -132,7 +223,7 @@ DRUGS = [
     "gemcitabine",
     "aspirin",
 ]
-CRITERIA = [(t.trial_id, c) for t in TRIALS for c in t.fast.ids]
+CRITERIA = [(t.trial_id, c) for t in TRIALS for c in t.compiled.ids]
 
 dates = st.dates(min_value=date(2015, 1, 1), max_value=date(2025, 12, 31))
 opt_dates = st.none() | dates
@@ -158,12 +249,16 @@ def labs(draw: st.DrawFn, when: st.SearchStrategy[date | None] = opt_dates) -> d
 
 
 @st.composite
-def conditions(draw: st.DrawFn) -> dict:
-    onset = draw(opt_dates)
-    end = draw(opt_dates)
+def conditions(
+    draw: st.DrawFn,
+    names: list[str] = CONDITIONS,
+    onsets: st.SearchStrategy[date | None] = opt_dates,
+    ends: st.SearchStrategy[date | None] = opt_dates,
+) -> dict:
+    onset, end = draw(onsets), draw(ends)
     if onset and end and end < onset:
         onset, end = end, onset
-    name = draw(st.sampled_from(CONDITIONS))
+    name = draw(st.sampled_from(names))
     key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
     return {
         key: name,
@@ -235,9 +330,7 @@ def profiles(draw: st.DrawFn, when: st.SearchStrategy[date | None] = opt_dates) 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profile=profiles(), as_of=dates, options=st.sampled_from(OPTIONS))
-def test_generated_profiles_same_on_both_paths(
-    profile: dict, as_of: date, options: Options
-) -> None:
+def test_generated_profiles_are_consistent(profile: dict, as_of: date, options: Options) -> None:
     try:
         patient = Patient.model_validate(profile)
     except ValidationError:
@@ -253,7 +346,7 @@ few_dates = st.sampled_from([None, date(2023, 11, 5), date(2024, 2, 20)])
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profile=profiles(few_dates), options=st.sampled_from(OPTIONS))
-def test_same_date_results_same_on_both_paths(profile: dict, options: Options) -> None:
+def test_same_date_results_are_consistent(profile: dict, options: Options) -> None:
     try:
         patient = Patient.model_validate(profile)
     except ValidationError:
@@ -285,7 +378,7 @@ def test_same_date_alt_results_on_a_seed_trial(alts: tuple[float, float], status
     both(trial, patient, date(2024, 3, 1), Options())
 
 
-# --- exact-age bounds, events in windows and assisted review on both paths ------------------
+# --- exact-age bounds, events in windows and assisted review ------------------------------
 
 _MI6 = {
     "kind": "condition",
@@ -414,19 +507,8 @@ EVENT_CONDITIONS = [
 near = st.dates(min_value=date(2023, 1, 1), max_value=date(2024, 3, 1))
 
 
-@st.composite
-def event_entries(draw: st.DrawFn) -> dict:
-    onset, end = draw(st.none() | near | dates), draw(st.none() | near)
-    if onset and end and end < onset:
-        onset, end = end, onset
-    name = draw(st.sampled_from(EVENT_CONDITIONS))
-    key = "code" if name[:1].isupper() and name[1:3].isdigit() else "name"
-    return {
-        key: name,
-        "status": draw(st.sampled_from(["active", "resolved"])),
-        "onset": onset and onset.isoformat(),
-        "end": end and end.isoformat(),
-    }
+def event_entries() -> st.SearchStrategy[dict]:
+    return conditions(EVENT_CONDITIONS, st.none() | near | dates, st.none() | near)
 
 
 @st.composite
@@ -448,13 +530,11 @@ def near_birthdays(draw: st.DrawFn, as_of: date) -> date:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
-def test_new_rule_shapes_same_on_both_paths(events_vocab, data: st.DataObject) -> None:
-    from eligibility.evaluate import compile_rules
-    from eligibility.fast import compile_fast
+def test_new_rule_shapes_are_consistent(events_vocab, data: st.DataObject) -> None:
     from eligibility.model import RuleSet
 
     rules = RuleSet.model_validate(NEW_SHAPES)
-    detailed_trial, fast_trial = compile_rules(rules), compile_fast(rules)
+    compiled = compile_rules(rules)
     as_of = data.draw(
         st.sampled_from([date(2024, 3, 1), date(2026, 3, 1), date(2028, 2, 29)]) | near
     )
@@ -470,12 +550,8 @@ def test_new_rule_shapes_same_on_both_paths(events_vocab, data: st.DataObject) -
     ]
     patient = Patient.model_validate(profile)
     options = data.draw(st.sampled_from(OPTIONS))
-    detailed = evaluate(detailed_trial, build_facts(patient, as_of, options))
-    facts = index_fast(patient, as_of, options)
-    verdict, statuses = fast_screen(fast_trial, facts)
-    assert statuses == [c.status for c in detailed.criteria], [c.reason for c in detailed.criteria]
-    assert verdict == detailed.verdict
-    assert [table[check(facts)] for check, table in fast_trial.tied] == statuses
+    consistent(compiled, patient, as_of, options)
+    detailed = evaluate(compiled, build_facts(patient, as_of, options))
     for c in detailed.criteria:
         if c.id in {"I5", "E7"} and c.status == "review":
             assert c.assisted and c.reason.startswith("needs review: r; evidence: ")

@@ -1,0 +1,693 @@
+"""Reasons, data to collect and evidence, rendered from a compiled rule and its finding.
+
+The evaluator (``evaluate.py``) returns truths and findings as small values; this module turns
+them into the words a coordinator reads ("ALT 165 U/L = 4.12 × ULN (40 U/L) on 2024-02-20;
+needs ≤ 3 × ULN"), only for the rows a report shows. A composite's reason joins its children's:
+they are rendered from their own findings (the evaluator short-circuits, so a child it did not
+need is checked here), and the composite's truth is always the evaluator's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import date
+from typing import Any
+
+from . import __version__, vocab
+from .compiled import Finding, Node
+from .entries import ConditionInfo
+from .evaluate import CompiledTrial, LabInfo, review_warnings, verdict_of
+from .facts import (
+    Facts,
+    Result,
+    age_disagreement,
+    condition_label,
+    fmt,
+    foreign_unit,
+    oldest_result_date,
+    result_evidence,
+)
+from .model import (
+    AgeRule,
+    AllRule,
+    AnyRule,
+    BreastfeedingRule,
+    ChildPughRule,
+    ConditionRule,
+    IfAbsent,
+    ManualRule,
+    NotRule,
+    PerformanceRule,
+    PregnancyRule,
+    SexRule,
+    TherapyRule,
+    Window,
+)
+from .patient import Review
+from .result import (
+    EVIDENCE_MARK,
+    CriterionResult,
+    Evidence,
+    Outcome,
+    ScreeningResult,
+    Truth,
+)
+
+TRUTHS = (Truth.FALSE, Truth.TRUE, Truth.UNKNOWN, Truth.REVIEW)
+T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
+_SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+_UNRECOGNISED = {
+    "lab": "analyte",
+    "vital": "measurement",
+    "measure": "measurement",
+    "condition": "condition",
+    "therapy": "drug or class",
+}
+
+
+def evaluate(
+    compiled: CompiledTrial, facts: Facts, screened: Collection[str] = ()
+) -> ScreeningResult:
+    """Every criterion with its reason, the verdict, and warnings (``review_warnings``;
+    ``screened``: the ids of the other trials screened in the same run)."""
+    results = []
+    for c in compiled.criteria:
+        found = c.node.check(facts)
+        status = c.statuses[found[0]]
+        o = explain(c.node, facts, found)
+        results.append(
+            CriterionResult(
+                c.id,
+                c.section,
+                c.text,
+                status,
+                o.reason,
+                o.missing if status in ("unknown", "review") else (),
+                o.evidence,
+                o.assisted,
+            )
+        )
+    counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}
+    for r in results:
+        counts[r.status] += 1
+    return ScreeningResult(
+        compiled.trial_id,
+        facts.patient.id,
+        facts.as_of,
+        verdict_of(r.status for r in results),
+        tuple(results),
+        __version__,
+        compiled.rules_sha256,
+        counts,
+        review_warnings(facts.patient, compiled, screened),
+    )
+
+
+def explain(node: Node, facts: Facts, found: Finding | None = None) -> Outcome:
+    """The reason, missing data and evidence of one compiled rule on these facts."""
+    if found is None:
+        found = node.check(facts)
+    rule = node.rule
+    if found[1:2] == ("unrecognised",) and not isinstance(rule, AllRule | AnyRule):
+        what = _UNRECOGNISED[rule.kind]
+        return Outcome(
+            R, f"needs review: unrecognised {what} {found[2]!r}", ("reviewer's judgement",)
+        )
+    render = _RENDER.get(type(rule))
+    if render is None:
+        return _lab(node, facts, found)
+    return render(node, facts, found)
+
+
+# --- composites and manual rules ----------------------------------------------------------
+
+
+def _join(outcomes: Iterable[Outcome]) -> str:
+    """Children's reasons, each once (several manual parts may share one recorded review)."""
+    return "; ".join(dict.fromkeys(o.reason for o in outcomes))
+
+
+def _combine_missing(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for o in outcomes for m in o.missing))
+
+
+def _evidence(outcomes: Iterable[Outcome]) -> tuple[Evidence, ...]:
+    seen: dict[tuple[str, str], Evidence] = {}
+    for o in outcomes:
+        for e in o.evidence:
+            seen.setdefault((e.path, e.label), e)
+    return tuple(seen.values())
+
+
+def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(line for o in outcomes for line in o.assisted))
+
+
+def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
+    """All: a false one's reasons when false, else every child's. Any: a true one's when true."""
+    truth = TRUTHS[found[0]]
+    outs = [explain(k, facts) for k in node.children]
+    decisive = F if isinstance(node.rule, AllRule) else T
+    if truth is decisive:
+        shown = [o for o in outs if o.truth is decisive]
+        return Outcome(truth, _join(shown), (), _evidence(shown), _assisted(shown))
+    missing = () if truth in (T, F) else _combine_missing(outs)
+    return Outcome(truth, _join(outs), missing, _evidence(outs), _assisted(outs))
+
+
+def _not(node: Node, facts: Facts, found: Finding) -> Outcome:
+    o = explain(node.children[0], facts)
+    return Outcome(TRUTHS[found[0]], o.reason, o.missing, o.evidence, o.assisted)
+
+
+def _manual(node: Node, facts: Facts, found: Finding) -> Outcome:
+    """Needs review (with what an ``evidence`` rule found, which never decides), or what the
+    recorded reviews said."""
+    rule: ManualRule = node.rule  # type: ignore[assignment]
+    truth, case = TRUTHS[found[0]], found[1]
+    if case == "pending":
+        pending = node.cache.get("pending")
+        if pending is None:  # the same for every patient: built once
+            pending = Outcome(R, f"needs review: {rule.reason}", ("reviewer's decision",))
+            node.cache["pending"] = pending
+        if not node.children:
+            return pending
+        o = explain(node.children[0], facts)
+        line = o.reason + (f" (to collect: {', '.join(o.missing)})" if o.missing else "")
+        return Outcome(
+            R,
+            f"{pending.reason}{EVIDENCE_MARK}{line}",
+            _combine_missing((pending, o)),
+            o.evidence,
+            (line,),
+        )
+    where = node.where
+    key = (where.trial, where.criterion)
+    reviews = [(i, r) for i, r in enumerate(facts.patient.reviews) if (r.trial, r.criterion) == key]
+    evidence = tuple(
+        Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in reviews
+    )
+    said = "; ".join(_review_text(r) for _, r in reviews)
+    if case == "disagree":
+        return Outcome(
+            U,
+            f"{len(reviews)} reviews of this criterion disagree: {said}",
+            ("one agreed reviewer's decision",),
+            evidence,
+        )
+    agree = f" ({len(reviews)} reviews agree)" if len(reviews) > 1 else ""
+    return Outcome(truth, f"{said}{agree}", (), evidence)
+
+
+def _review_text(review: Review) -> str:
+    who = f" by {review.by}" if review.by else ""
+    when = f" on {review.date.isoformat()}" if review.date else ""
+    note = f": {review.note}" if review.note else ""
+    return f"reviewed{who}{when} as {review.status}{note}"
+
+
+# --- age, sex, performance, Child-Pugh, flags ---------------------------------------------
+
+
+def _bounds_text(lo: float | None, hi: float | None, lo_inc: bool, hi_inc: bool, unit: str) -> str:
+    if lo is not None and hi is not None and lo_inc and hi_inc:
+        return f"{fmt(lo)}–{fmt(hi)} {unit}"
+    parts = []
+    if lo is not None:
+        parts.append(f"{'≥' if lo_inc else '>'} {fmt(lo)}")
+    if hi is not None:
+        parts.append(f"{'≤' if hi_inc else '<'} {fmt(hi)}")
+    return " and ".join(parts) + f" {unit}"
+
+
+def _age(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: AgeRule = node.rule  # type: ignore[assignment]
+    needs = node.cache.get("needs")
+    if needs is None:
+        needs = node.cache["needs"] = _bounds_text(
+            rule.min, rule.max, rule.min_inclusive, rule.max_inclusive, "years"
+        )
+    p, case = facts.patient, found[1]
+    if case == "conflict":
+        return Outcome(
+            U,
+            f"{age_disagreement(p, facts.as_of)}; needs {needs}",
+            ("confirmed birth date",),
+            (
+                Evidence("$.age", "age", p.age, "years"),
+                Evidence("$.birth_date", "birth date", str(p.birth_date)),
+            ),
+        )
+    if case == "born later":
+        return Outcome(U, f"birth date {p.birth_date} is after the as-of date", ("birth date",))
+    if case == "none":
+        return Outcome(U, "age not recorded", ("birth date or age",))
+    age = facts.age
+    if p.birth_date is not None:
+        ev = Evidence("$.birth_date", "age", age, "years", p.birth_date, derived=True)
+        source = f"age {age} (born {p.birth_date.isoformat()}, as of {facts.as_of.isoformat()})"
+    else:
+        ev = Evidence("$.age", "age", p.age, "years")
+        source = f"age {fmt(p.age)} (as recorded)"  # type: ignore[arg-type]
+    notes = "; ".join(
+        f"exactly {fmt(n[1])} years on {facts.as_of.isoformat()}"
+        if n[0] == "exactly"
+        else f"completed years cannot tell whether exact age is {n[1]} {fmt(n[2])}"
+        for n in found[2]
+    )
+    shown = f"{source}; {notes}" if notes else source
+    truth = TRUTHS[found[0]]
+    return Outcome(truth, f"{shown}; needs {needs}", ("birth date",) if truth is U else (), (ev,))
+
+
+def _sex(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: SexRule = node.rule  # type: ignore[assignment]
+    sex = facts.patient.sex
+    if found[1] == "none":
+        return Outcome(U, "sex not recorded", ("sex",))
+    ev = (Evidence("$.sex", "sex", sex),)
+    return Outcome(TRUTHS[found[0]], f"sex {sex}; needs {' or '.join(rule.allowed)}", (), ev)
+
+
+def _performance(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: PerformanceRule = node.rule  # type: ignore[assignment]
+    name = "ECOG" if rule.scale == "ecog" else "Karnofsky"
+    unit = "" if rule.scale == "ecog" else "%"
+    parts = []
+    if rule.allowed is not None:
+        parts.append(" or ".join(str(v) for v in rule.allowed))
+    if rule.min is not None:
+        parts.append(f"≥ {rule.min}{unit}")
+    if rule.max is not None:
+        parts.append(f"≤ {rule.max}{unit}")
+    needs = f"{name} " + " and ".join(parts)
+    truth, case = TRUTHS[found[0]], found[1]
+    if case == "value":
+        value = getattr(facts.patient, rule.scale)
+        ev = (Evidence(f"$.{rule.scale}", name, value),)
+        return Outcome(truth, f"{name} {value}{unit}; needs {needs}", (), ev)
+    if case == "none":
+        return Outcome(
+            U, f"{name} performance status not recorded", (f"{name} performance status",)
+        )
+    other = "karnofsky" if rule.scale == "ecog" else "ecog"
+    given, lo, hi = getattr(facts.patient, other), found[2], found[3]
+    shown = f"Karnofsky {given}%" if other == "karnofsky" else f"ECOG {given}"
+    mapped = f"{name} {lo}{unit}" if lo == hi else f"{name} {lo}–{hi}{unit}"
+    reason = f"{shown} corresponds to {mapped}; needs {needs}"
+    ev = (Evidence(f"$.{other}", f"{name} (derived from {shown})", f"{lo}-{hi}", derived=True),)
+    if truth is U:
+        return Outcome(
+            U, reason + " (the mapping is not exact)", (f"{name} performance status",), ev
+        )
+    return Outcome(truth, reason, (), ev)
+
+
+def _child_pugh(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: ChildPughRule = node.rule  # type: ignore[assignment]
+    parts = []
+    if rule.classes:
+        parts.append("class " + " or ".join(rule.classes))
+    if rule.min_score is not None or rule.max_score is not None:
+        parts.append(
+            "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
+        )
+    needs = "Child-Pugh " + " and ".join(parts)
+    truth = TRUTHS[found[0]]
+    if found[1] == "derived":
+        cp = found[2]
+        ev = (
+            Evidence(
+                "$.labs", "Child-Pugh (derived)", f"{cp.min_score}-{cp.max_score}", derived=True
+            ),
+        )
+        items = ", ".join(f"{k} {v}" for k, v in cp.points.items())
+        if cp.score is not None:
+            shown = f"Child-Pugh {cp.classes[0]}{cp.score} derived ({items} points)"
+        else:
+            shown = f"Child-Pugh score {cp.min_score}–{cp.max_score} from {items or 'nothing'}"
+        if truth is U:
+            missing = cp.missing or ("Child-Pugh class and score",)
+            return Outcome(U, f"Child-Pugh not recorded; {shown}; needs {needs}", missing, ev)
+        return Outcome(truth, f"{shown}; needs {needs}", (), ev)
+    cp = facts.patient.child_pugh
+    cls = cp.resolved_class()  # type: ignore[union-attr]
+    shown = f"Child-Pugh {cls}{cp.score or ''}"  # type: ignore[union-attr]
+    ev = (Evidence("$.child_pugh", "Child-Pugh", f"{cls}{cp.score or ''}"),)  # type: ignore[union-attr]
+    if truth is U:
+        return Outcome(U, f"{shown} without a score; needs {needs}", ("Child-Pugh score",), ev)
+    return Outcome(truth, f"{shown}; needs {needs}", (), ev)
+
+
+def _flag(node: Node, facts: Facts, found: Finding) -> Outcome:
+    field_name = node.rule.kind.replace("pregnancy", "pregnant")
+    what = "pregnancy status" if field_name == "pregnant" else "breastfeeding status"
+    case = found[1]
+    if case == "value":
+        value = getattr(facts.patient, field_name)
+        ev = (Evidence(f"$.{field_name}", field_name, value),)
+        return Outcome(TRUTHS[found[0]], f"{field_name}: {'yes' if value else 'no'}", (), ev)
+    if case == "male":
+        return Outcome(
+            F,
+            f"not applicable (sex male): not {field_name}",
+            (),
+            (Evidence("$.sex", "sex", "male"),),
+        )
+    return Outcome(U, f"{what} not recorded", (what,))
+
+
+# --- labs, vitals, measures ---------------------------------------------------------------
+
+
+def display_name(a: vocab.Analyte) -> str:
+    """The name a coordinator reads: "platelet count", but "ALT" rather than the long form."""
+    if len(a.name) <= 20:
+        return a.name
+    return min(a.synonyms, key=len) if a.synonyms else a.name
+
+
+def _on(d: date | None) -> str:
+    return f" on {d.isoformat()}" if d else ""
+
+
+def _values(results: Iterable[Result]) -> str:
+    return ", ".join(f"{fmt(o.value)} {o.unit or ''}".rstrip() for o in results)
+
+
+def _lab_texts(node: Node) -> tuple[str, str]:
+    """The analyte's short name and what the rule needs ("≤ 3 × ULN"), built once per node."""
+    texts = node.cache.get("texts")
+    if texts is None:
+        info: LabInfo = node.info
+        rule = info.rule
+        op = _SYMBOL[rule.comparator]
+        if rule.of is not None:
+            needs = f"{op} {fmt(float(rule.multiple or 1.0))} × {rule.of}"
+        else:
+            shown = "" if vocab.unit(info.target_unit) == "1" else info.target_unit or ""
+            needs = f"{op} {fmt(info.threshold)} {shown}".rstrip()
+        texts = node.cache["texts"] = (display_name(info.analyte), needs)
+    return texts
+
+
+def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
+    """The newest result's outcome, with undated results of the analyte named (they never
+    decide); or why there is no current result."""
+    info: LabInfo = node.info
+    aid = info.analyte.id
+    short, needs = _lab_texts(node)
+    case = found[1]
+    undated = facts.undated.get(aid, []) if facts.aside else []
+    ignored = ""
+    if undated:
+        plural = "s" if len(undated) > 1 else ""
+        ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
+    p = facts.patient
+    if case == "stale":
+        stale = found[2]
+        since = oldest_result_date(facts.as_of, facts.options).isoformat()
+        reason = (
+            f"{short} {fmt(stale.value)} {stale.unit or ''}".rstrip()
+            + f"{_on(stale.date)} is older than {facts.options.max_lab_age_days} days before "
+            f"{facts.as_of.isoformat()}{ignored}; needs {needs}"
+        )
+        missing = (f"current {short} result (on or after {since})",)
+        evidence = (result_evidence(p, stale), *(result_evidence(p, o) for o in undated))
+        return Outcome(U, reason, missing, evidence)
+    if case == "undated":
+        reason = f"no dated {short} result{ignored}; needs {needs}"
+        evidence = tuple(result_evidence(p, o) for o in undated)
+        return Outcome(U, reason, (f"dated {short} result",), evidence)
+    if case == "none":
+        reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}"
+        return Outcome(U, reason, (f"{short} result",))
+    if case == "ties":
+        out = _same_day(node, facts, found[2], facts.ties[aid])  # type: ignore[index]
+    else:
+        out = _one_result(node, facts, found, facts.latest[aid])
+    if ignored:
+        return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
+    return out
+
+
+def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
+    info: LabInfo = node.info
+    a, rule = info.analyte, info.rule
+    short, needs = _lab_texts(node)
+    truth, case = TRUTHS[found[0]], found[1]
+    ev = (result_evidence(facts.patient, o),)
+    shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+    if case == "foreign":
+        # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
+        foreign = foreign_unit(o.unit, a.id)
+        return Outcome(
+            U, f"{shown}{_on(o.date)}: {foreign}; needs {needs}", (f"{short} in {a.unit}",), ev
+        )
+    if case == "no ref":
+        lower = "upper" if rule.of == "ULN" else "lower"
+        return Outcome(
+            U,
+            f"{shown}{_on(o.date)} but no {rule.of} given; needs {needs}",
+            (f"{short} {lower} limit of normal",),
+            ev,
+        )
+    if case == "ratio":
+        ref = o.ref_high if rule.of == "ULN" else o.ref_low
+        reason = (
+            f"{shown} = {o.value / ref:.2f} × {rule.of} ({fmt(ref)} {o.unit or ''}".rstrip()
+            + f"){_on(o.date)}; needs {needs}"
+        )
+        return Outcome(truth, reason, (), ev)
+    target = info.target_unit
+    if case == "no unit":
+        return Outcome(
+            U, f"{shown}{_on(o.date)} has no unit; needs {needs}", (f"{short} unit",), ev
+        )
+    if case == "bad unit":
+        try:
+            vocab.convert(o.value, o.unit, target, a.id)
+            problem = "does not convert"  # pragma: no cover - the evaluator found it does not
+        except vocab.UnitError as exc:
+            problem = str(exc)
+        return Outcome(
+            U, f"{shown}{_on(o.date)}: {problem}; needs {needs}", (f"{short} in {target}",), ev
+        )
+    value = vocab.convert(o.value, o.unit, target, a.id)
+    converted = "" if vocab.unit(o.unit) == vocab.unit(target) else f" = {fmt(value)} {target}"
+    return Outcome(truth, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), ev)
+
+
+def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result]) -> Outcome:
+    """Several results on the newest date: which one counts would be a guess, so they decide
+    only together: their common truth, else ``unknown`` naming the conflict."""
+    short, needs = _lab_texts(node)
+    outs = [_one_result(node, facts, f, o) for f, o in zip(found, day, strict=True)]
+    values = _values(day)
+    results = f"{len(day)} {short} results{_on(day[0].date)}"
+    missing, evidence = _combine_missing(outs), _evidence(outs)
+    truths = {o.truth for o in outs}
+    if len(truths) == 1:
+        agree = " agree" if outs[0].truth is not U else ""
+        return Outcome(
+            outs[0].truth, f"{outs[0].reason} ({results}{agree}: {values})", missing, evidence
+        )
+    if {T, F} <= truths:
+        reason = f"{results} disagree: {values}; needs {needs}"
+        return Outcome(U, reason, (f"confirmed {short} result", *missing), evidence)
+    undecided = _join(o for o in outs if o.truth is U)
+    return Outcome(U, f"{results} ({values}), not all decidable: {undecided}", missing, evidence)
+
+
+def _unrecognised(names: tuple[str, ...]) -> str:
+    """Unknown tests are never matched, but a "no result" reason says they were there."""
+    if not names:
+        return ""
+    shown = ", ".join(repr(n) for n in names[:3]) + ("…" if len(names) > 3 else "")
+    return f" ({len(names)} unrecognised test{'s' if len(names) > 1 else ''} not matched: {shown})"
+
+
+# --- conditions and therapies -------------------------------------------------------------
+
+
+def _not_recorded(field_name: str, what: str) -> Outcome:
+    """A list the profile does not have at all (no ``conditions`` key): nothing about it is
+    known, so absence cannot pass or fail a rule (an empty list ``[]`` says there is none)."""
+    return Outcome(
+        U,
+        f"{field_name} not recorded (no {field_name} list): {what} unknown",
+        (f"{field_name} list",),
+    )
+
+
+def _absent(
+    rule_if_absent: IfAbsent | None, facts: Facts, what: str, unresolved: tuple[str, ...]
+) -> Outcome:
+    mode = rule_if_absent or facts.options.if_absent
+    note = ""
+    if unresolved:
+        shown = ", ".join(repr(u) for u in unresolved[:3]) + ("…" if len(unresolved) > 3 else "")
+        entries = "entry" if len(unresolved) == 1 else "entries"
+        note = f" ({len(unresolved)} unrecognised {entries} not matched: {shown})"
+    if mode == "unknown":
+        return Outcome(
+            U, f"{what} not recorded; absence is not taken as negative{note}", (f"{what} status",)
+        )
+    return Outcome(F, f"no {what} recorded{note}", ())
+
+
+def _absent_cached(node: Node, facts: Facts, what: str, unresolved: tuple[str, ...]) -> Outcome:
+    """``_absent``, built once per node for each (what, run option, unrecognised names): most
+    patients of a cohort share it."""
+    key = (what, facts.options.if_absent, unresolved)
+    memo = node.cache.setdefault("absent", {})
+    found = memo.get(key)
+    if found is None:
+        found = _absent(node.rule.if_absent, facts, what, unresolved)  # type: ignore[union-attr]
+        if len(memo) < 64:
+            memo[key] = found
+    return found
+
+
+def _window_text(w: Window | None, facts: Facts) -> str:
+    return f" within {w.describe()} before {facts.as_of.isoformat()}" if w else ""
+
+
+def _period(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f" ({start.isoformat()} to {end.isoformat()})"
+    if start:
+        return f" (since {start.isoformat()})"
+    if end:
+        return f" (until {end.isoformat()})"
+    return ""
+
+
+def _may_be(label: str, name: str, ev: Evidence | None = None) -> Outcome:
+    """An entry broader than the criterion, or coded without saying: a person decides."""
+    return Outcome(
+        U,
+        f"{label} may or may not be {name}: the record does not say",
+        (f"whether {label} is {name}",),
+        (ev,) if ev else (),
+    )
+
+
+def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: ConditionRule = node.rule  # type: ignore[assignment]
+    info: ConditionInfo = node.info
+    c = info.concept
+    what = ("active " if rule.active else "") + c.name
+    if info.exceptions:
+        what += " (except " + ", ".join(x.name for x in info.exceptions) + ")"
+    window = _window_text(rule.within, facts)
+    case = found[1]
+    if case == "no list":
+        return _not_recorded("conditions", f"{what}{window}")
+    entries = facts.patient.conditions or []
+
+    def entry(i: int) -> tuple[str, str, Any]:
+        e = entries[i]
+        active = facts.conditions[i][3]  # type: ignore[index]
+        status = "active" if active else "resolved"
+        label = condition_label(e)
+        return label, status, Evidence(f"$.conditions[{i}]", label, status, None, e.onset)
+
+    if case == "hit":
+        i, event = found[2], found[3]
+        label, status, ev = entry(i)
+        e = entries[i]
+        when = f", onset {e.onset.isoformat()}" if event else _period(e.onset, e.end)  # type: ignore[union-attr]
+        return Outcome(T, f"{label} recorded ({status}){when}{window}", (), (ev,))
+    if case == "unsure":
+        outs = []
+        for why, i in found[2]:
+            label, status, ev = entry(i)
+            e = entries[i]
+            if why == "maybe":
+                outs.append(_may_be(label, c.name, ev))
+            elif why == "history":
+                outs.append(
+                    Outcome(
+                        U,
+                        f"{label} recorded as resolved{_period(e.onset, e.end)}:"
+                        f" whether a past {c.name} counts here is not in the words",
+                        (f"whether the resolved {label} counts",),
+                        (ev,),
+                    )
+                )
+            elif why == "no onset":
+                outs.append(
+                    Outcome(
+                        U,
+                        f"{label} recorded ({status}) without an onset date: when it "
+                        f"happened decides{window}",
+                        (f"onset date of {label}",),
+                        (ev,),
+                    )
+                )
+            else:
+                outs.append(
+                    Outcome(
+                        U,
+                        f"{label} resolved at an unknown date{window}",
+                        (f"end date of {label}",),
+                        (ev,),
+                    )
+                )
+        return Outcome(U, _join(outs), _combine_missing(outs), _evidence(outs))
+    absent = _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
+    if not found[2]:
+        return absent
+    notes, evidence = [], []
+    for i, event in found[2]:
+        label, status, ev = entry(i)
+        e = entries[i]
+        day = e.onset if event else e.end
+        notes.append(
+            f"{label} recorded ({status}), {'onset' if event else 'ended'} {day.isoformat()}, "  # type: ignore[union-attr]
+            "before the window"
+        )
+        evidence.append(ev)
+    return Outcome(
+        absent.truth,
+        f"{absent.reason}; " + "; ".join(dict.fromkeys(notes)),
+        absent.missing,
+        tuple(evidence),
+    )
+
+
+def _therapy(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: TherapyRule = node.rule  # type: ignore[assignment]
+    concepts: tuple[vocab.Concept, ...] = node.info
+    what = "prior " + ", ".join(x.name for x in concepts)
+    window = _window_text(rule.within, facts)
+    case = found[1]
+    if case == "no list":
+        return _not_recorded("treatments", f"{what}{window}")
+    if case == "absent":
+        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_treatments)
+    i = found[2]
+    t = facts.patient.treatments[i]  # type: ignore[index]
+    ev = Evidence(f"$.treatments[{i}]", t.name, "treatment", None, t.start)
+    if case == "hit":
+        return Outcome(T, f"received {t.name}{_period(t.start, t.end)}{window}", (), (ev,))
+    if case == "undated":
+        return Outcome(U, f"{t.name} recorded without dates{window}", (f"dates of {t.name}",))
+    return _may_be(t.name, " or ".join(x.name for x in concepts), ev)
+
+
+_RENDER: dict[type, Any] = {
+    AllRule: _composite,
+    AnyRule: _composite,
+    NotRule: _not,
+    ManualRule: _manual,
+    AgeRule: _age,
+    SexRule: _sex,
+    PerformanceRule: _performance,
+    ChildPughRule: _child_pugh,
+    ConditionRule: _condition,
+    TherapyRule: _therapy,
+    PregnancyRule: _flag,
+    BreastfeedingRule: _flag,
+}
