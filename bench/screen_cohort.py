@@ -7,6 +7,7 @@ memory does not grow with the input. Figures only; no assertions (CI machines ar
 
     python bench/screen_cohort.py               # 20,000 profiles in memory, 10k/100k streaming
     python bench/screen_cohort.py -n 5000 --stream 0
+    python bench/screen_cohort.py -n 0 --stream --cli 0 --stages 5000 --repeats 5   # steps apart
 """
 
 from __future__ import annotations
@@ -443,6 +444,66 @@ def in_memory(n: int) -> None:
     print(f"  peak traced memory while screening 2,000 (detailed): {peak / 1e6:.1f} MB")
 
 
+def stages(n: int, repeats: int) -> None:
+    """Where a cohort run's time goes, per profile: each step of the CLI's path timed apart
+    (CPU time, the median of ``repeats``) on the previous step's output, with the
+    hand-written screen of the same JSON lines as the baseline. The collector is paused while
+    a step runs: these steps hold every profile at once, which a stream never does (it frees
+    each profile as it goes, and the collector barely runs)."""
+    import statistics
+
+    from eligibility.loaders import parse_json, patient_from_data
+    from eligibility.reasons import evaluate
+
+    lines = [json.dumps(d) for d in profiles(n)]
+    trials = [compile_file(p) for p in TRIALS]
+    options = Options()
+
+    def timed(step: Any) -> tuple[float, Any]:
+        runs, out = [], None
+        for _ in range(repeats):
+            gc.collect()
+            gc.disable()
+            t0 = time.process_time()
+            out = step()
+            runs.append(time.process_time() - t0)
+            gc.enable()
+        return statistics.median(runs) * 1e6 / n, out
+
+    print(
+        f"profile stages: {n:,} JSONL lines, µs of CPU per profile (× {len(TRIALS)} trials "
+        f"where it says), median of {repeats}"
+    )
+    rows: list[tuple[str, float]] = []
+    hand, _ = timed(lambda: [hand_screen_dicts(json.loads(x), AS_OF) for x in lines])
+    rows.append(("hand-written: json.loads + plain checks of both trials", hand))
+    plain, _ = timed(lambda: [json.loads(x) for x in lines])
+    rows.append(("  of which json.loads (no checks)", plain))
+    strict, data = timed(lambda: [parse_json(x, "cohort.jsonl", i) for i, x in enumerate(lines)])
+    rows.append(("load: parse_json (strict JSON: duplicates, NaN, characters)", strict))
+    valid, patients = timed(lambda: [patient_from_data(d, "cohort.jsonl") for d in data])
+    rows.append(("load: validate the profile (pydantic + the model's checks)", valid))
+    both, _ = timed(lambda: [Patient.model_validate_json(x) for x in lines])
+    rows.append(("  (for comparison: pydantic reading the JSON itself)", both))
+    index, facts = timed(lambda: [build_facts(p, AS_OF, options) for p in patients])
+    rows.append(("facts: build_facts (index once for every trial)", index))
+    truth, _ = timed(lambda: [statuses(t.compiled, f) for f in facts for t in trials])
+    rows.append(("screen: statuses, both trials (what CSV needs)", truth))
+    render, results = timed(lambda: [evaluate(t.compiled, f) for f in facts for t in trials])
+    rows.append(("report: render reasons, both trials (JSONL)", render))
+    encode, _ = timed(lambda: [json.dumps(r.to_dict(), ensure_ascii=False) for r in results])
+    rows.append(("report: to_dict + json.dumps, both trials (JSONL)", encode))
+    for label, us in rows:
+        print(f"  {label:<64} {us:8.1f} µs  {us / hand:5.2f}× hand-written")
+    csv_path = strict + valid + index + truth
+    jsonl_path = csv_path + render + encode
+    print(
+        f"  sum, CSV path: {csv_path:.0f} µs ({csv_path / hand:.1f}×, loading "
+        f"{(strict + valid) / csv_path:.0%}); JSONL path: {jsonl_path:.0f} µs "
+        f"({jsonl_path / hand:.1f}×, rendering and encoding {(render + encode) / jsonl_path:.0%})"
+    )
+
+
 _CHILD = """
 import os, resource, sys, time
 from eligibility.cli import main
@@ -573,9 +634,14 @@ def main() -> None:
         "--cli", type=int, default=20_000, help="profiles for the CLI cohort run (0 to skip)"
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each CLI measurement")
+    parser.add_argument(
+        "--stages", type=int, default=5_000, help="profiles for the per-step timing (0 to skip)"
+    )
     args = parser.parse_args()
     if args.n:
         in_memory(args.n)
+    if args.stages:
+        stages(args.stages, args.repeats)
     if args.cli:
         cli_cohort(args.cli, args.repeats)
     if args.stream:

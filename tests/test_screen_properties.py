@@ -69,6 +69,17 @@ def kleene(node: Node, facts: Facts) -> int:
     return node.check(facts)[0]
 
 
+def joined_reference(node: Node, facts: Facts) -> str:
+    """A composite's reason with every child rendered, then the decisive ones kept (the
+    renderer renders only those): the same text either way."""
+    outs = [explain(k, facts) for k in node.children]
+    truth = TRUTHS[node.check(facts)[0]]
+    decisive = TRUTHS[FALSE] if isinstance(node.rule, AllRule) else TRUTHS[TRUE]
+    if truth is decisive:
+        outs = [o for o in outs if o.truth is decisive]
+    return "; ".join(dict.fromkeys(o.reason for o in outs))
+
+
 def walk(node: Node):  # type: ignore[no-untyped-def]
     yield node
     for k in node.children:
@@ -86,7 +97,10 @@ def consistent(compiled: CompiledTrial, patient: Patient, as_of: date, options: 
         assert c.statuses[kleene(c.node, facts)] == result.status, (c.id, result.reason)
         for node in walk(c.node):
             truth = node.check(facts)[0]
-            assert explain(node, facts).truth is TRUTHS[truth], (c.id, node.rule)
+            shown = explain(node, facts)
+            assert shown.truth is TRUTHS[truth], (c.id, node.rule)
+            if isinstance(node.rule, AllRule | AnyRule):
+                assert shown.reason == joined_reference(node, facts), (c.id, node.rule)
         assert result.reason
         if result.status == "unknown":
             assert result.missing, (c.id, result.reason)

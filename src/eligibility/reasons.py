@@ -146,11 +146,12 @@ def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
 def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
     """All: a false one's reasons when false, else every child's. Any: a true one's when true."""
     truth = TRUTHS[found[0]]
-    outs = [explain(k, facts) for k in node.children]
     decisive = F if isinstance(node.rule, AllRule) else T
-    if truth is decisive:
-        shown = [o for o in outs if o.truth is decisive]
+    if truth is decisive:  # only the decisive children are shown: only they are rendered
+        checked = [(k, k.check(facts)) for k in node.children]
+        shown = [explain(k, facts, f) for k, f in checked if TRUTHS[f[0]] is decisive]
         return Outcome(truth, _join(shown), (), _evidence(shown), _assisted(shown))
+    outs = [explain(k, facts) for k in node.children]
     missing = () if truth in (T, F) else _combine_missing(outs)
     return Outcome(truth, _join(outs), missing, _evidence(outs), _assisted(outs))
 
