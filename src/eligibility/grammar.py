@@ -269,8 +269,10 @@ _CP_SCORE = re.compile(r"[ABC](?:[5-9]|1[0-5])")
 def tokenize(text: str) -> list[Tok]:
     """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
     lex = lexicon()
-    base = [(m.lastgroup or "", m.group(), *m.span()) for m in _BASE_RE.finditer(text)]
-    folded = [_fold_piece(b[1]) if b[0] != "num" else b[1] for b in base]
+    entries, prefixes, reach = lex.entries, lex.prefixes, lex.max_len + 4
+    base = [(m.lastgroup or "", m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
+    fold = _fold_piece
+    folded = [fold(b[1]) if b[0] != "num" else b[1] for b in base]
     toks: list[Tok] = []
     cp_seen = False
     i, n = 0, len(base)
@@ -295,19 +297,21 @@ def tokenize(text: str) -> list[Tok]:
             i += 1
             continue
         best: tuple[int, _Entry, tuple[tuple[str, str], ...]] | None = None
-        if kind in {"word", "punct"} and folded[i]:
+        first = folded[i]
+        if kind in {"word", "punct"} and first and (first in entries or first in prefixes):
+            # (a word that neither names a term nor starts one is the common case: no walk)
             key = ""
             j = i
             gloss: tuple[int, int] | None = None  # base indices of "(" and ")" skipped inside
-            while j < n and j - i < lex.max_len + 4 + (gloss[1] - gloss[0] + 1 if gloss else 0):
+            while j < n and j - i < reach + (gloss[1] - gloss[0] + 1 if gloss else 0):
                 piece = folded[j]
                 if (
                     j > i
                     and base[j][0] == "punct"
                     and base[j][1] not in _JOINERS
-                    and f"{key} {piece}" not in lex.prefixes  # "(non-infectious) pneumonia"
+                    and f"{key} {piece}" not in prefixes  # "(non-infectious) pneumonia"
                 ):
-                    close = _gloss_end(base, j) if gloss is None and key in lex.prefixes else None
+                    close = _gloss_end(base, j) if gloss is None and key in prefixes else None
                     if close is None:
                         break
                     gloss = (j, close)  # "International normalised (…) ratio": look past it
@@ -315,7 +319,7 @@ def tokenize(text: str) -> list[Tok]:
                     continue
                 if piece:
                     key = f"{key} {piece}" if key else piece
-                    bucket = lex.entries.get(key, ())
+                    bucket = entries.get(key, ())
                     for entry in bucket:
                         if entry.exact is not None:
                             compact = _COMPACT.sub("", text[start : base[j][3]])
@@ -336,7 +340,7 @@ def tokenize(text: str) -> list[Tok]:
                         )
                         best = (j, entry, alt)
                         break
-                    if key not in lex.prefixes:
+                    if key not in prefixes:
                         break
                 j += 1
         if best is not None:

@@ -134,9 +134,39 @@ def _age_then(text: str, rule: Rule) -> str | None:
     return None
 
 
+# Criteria repeat across trials ("Not pregnant or nursing", "18 and over" under "Age:"): about one
+# in six of the shared corpus is a repeat. The reading of a criterion depends only on its text,
+# section and lead-in, and on the trial's own conditions only when it says "other …" (see
+# ``_reading``), so readings that never looked at them are kept, a bounded number, first in first
+# out. Rules are frozen models: sharing one between criteria is safe.
+_MEMO: dict[tuple[str, str, str | None], Rule] = {}
+_MEMO_SIZE = 16384
+
+
 def _parse_criterion(
     text: str, section: Section, context: str | None, primary: tuple[str, ...]
 ) -> Rule:
+    key = (text, section, context)
+    rule = _MEMO.get(key)
+    if rule is not None:
+        return rule
+    asked: list[bool] = []
+    rule = _reading(text, section, context, primary, asked)
+    if not asked:
+        if len(_MEMO) >= _MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+        _MEMO[key] = rule
+    return rule
+
+
+def _reading(
+    text: str,
+    section: Section,
+    context: str | None,
+    primary: tuple[str, ...],
+    asked: list[bool],
+) -> Rule:
+    """The rule of one criterion; appends to ``asked`` when it read the trial's ``primary``."""
     norm = grammar.normalise(_context_prefix(context) + text)
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
@@ -157,6 +187,8 @@ def _parse_criterion(
         # on its own is no requirement (read as one it would fail everyone else)
         return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
+    if any(t.type == "OTHER" for t in toks):
+        asked.append(True)  # "other malignancy": every one but the trial's own (``ctx.primary``)
     # the past is asked about by the lead-in, or by words before the first condition named
     # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
     # injury" is that item's own
