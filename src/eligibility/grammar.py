@@ -271,10 +271,11 @@ def tokenize(text: str) -> list[Tok]:
     lex = lexicon()
     entries, prefixes, reach = lex.entries, lex.prefixes, lex.max_len + 4
     base = [(m.lastgroup or "", m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
-    fold = _fold_piece
+    fold, _new = _fold_piece, tuple.__new__  # a token built without the named tuple's __new__
     folded = [fold(b[1]) if b[0] != "num" else b[1] for b in base]
     toks: list[Tok] = []
     cp_seen = False
+    seen = 0  # which of the later passes have anything to do (bits of _LATER_PASSES, _ALT)
     i, n = 0, len(base)
     while i < n:
         kind, raw, start, end = base[i]
@@ -282,18 +283,20 @@ def tokenize(text: str) -> list[Tok]:
             i = _number(text, base, i, toks)
             continue
         if kind == "amb":
-            toks.append(Tok("AMBIG", raw, start, end))
+            toks.append(_new(Tok, ("AMBIG", raw, start, end, ())))
             i += 1
             continue
         if kind == "word" and cp_seen and (raw in {"A", "B", "C"} or _CP_SCORE.fullmatch(raw)):
-            toks.append(Tok("CPLETTER" if len(raw) == 1 else "CPSCORE", raw, start, end))
+            toks.append(
+                _new(Tok, ("CPLETTER" if len(raw) == 1 else "CPSCORE", raw, start, end, ()))
+            )
             i += 1
             continue
         if raw == "-":
             if i + 1 < n and base[i + 1][1].lower() in {"fold", "folds", "times"}:
                 i += 1  # "2.5-fold": the dash belongs to the multiplier
                 continue
-            toks.append(Tok("TO", "-", start, end))
+            toks.append(_new(Tok, ("TO", "-", start, end, ())))
             i += 1
             continue
         best: tuple[int, _Entry, tuple[tuple[str, str], ...]] | None = None
@@ -351,26 +354,36 @@ def tokenize(text: str) -> list[Tok]:
                 value = f"{value}#{entry.head}"
             if entry.type == "CHILDPUGH":
                 cp_seen = True
+            seen |= _LATER_PASSES.get(entry.type, 0) | (_ALT if alt else 0)
             if entry.type != "FILLER":
-                toks.append(Tok(entry.type, value, start, t_end, alt))
+                toks.append(_new(Tok, (entry.type, value, start, t_end, alt)))
             i = j + 1
             continue
         if kind == "word" and raw.lower() in {"a", "an"}:
             pass
         elif kind == "punct" and raw in {":", ";"}:
-            toks.append(Tok("SEMI" if raw == ";" else "COLON", raw, start, end))
+            toks.append(_new(Tok, ("SEMI" if raw == ";" else "COLON", raw, start, end, ())))
         elif (
             kind == "punct"
             and raw == "."
             and (_genus_dot(toks, text, end) or _abbrev_dot(text, start))
         ):
-            toks.append(Tok("WORD", raw, start, end))  # "M. tuberculosis", "i.e.": no full stop
+            toks.append(
+                _new(Tok, ("WORD", raw, start, end, ()))
+            )  # "M. tuberculosis", "i.e.": no full stop
         elif kind == "punct" and raw == ".":
-            toks.append(Tok("STOP", raw, start, end))
+            toks.append(_new(Tok, ("STOP", raw, start, end, ())))
         else:
-            toks.append(Tok("WORD", raw, start, end))
+            toks.append(_new(Tok, ("WORD", raw, start, end, ())))
         i += 1
-    return _glosses(_ellipses(toks, text))
+    # only vocabulary terms give those passes work: most criteria skip them (same tokens)
+    if seen & _COND:
+        toks = _ellipses(toks, text)
+    return _glosses(toks) if seen & (_ALT | _LIMIT) else toks
+
+
+_COND, _LIMIT, _ALT = 1, 2, 4
+_LATER_PASSES = {"COND": _COND, "ULN": _LIMIT, "LLN": _LIMIT}
 
 
 def _ellipses(toks: list[Tok], text: str) -> list[Tok]:

@@ -10,7 +10,6 @@ criterion manual or assisted. ``parse_criterion`` then applies the composition l
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
@@ -85,6 +84,7 @@ _LABEL_WORDS = frozenset(
     ]
 )
 _LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
+_LINKED_START = re.compile(r"(?i)(?:or|and)\b")
 _RISKY_CONTEXT = re.compile(
     r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
     re.IGNORECASE,
@@ -167,21 +167,16 @@ def _reading(
     asked: list[bool],
 ) -> Rule:
     """The rule of one criterion; appends to ``asked`` when it read the trial's ``primary``."""
-    norm = grammar.normalise(_context_prefix(context) + text)
+    prefix = _context_prefix(context)
+    norm = grammar.normalise(prefix + text)
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
-    if context and not _context_prefix(context):
+    if context and not prefix:
         why = _context_problem(context, section)
         if why:
             return ManualRule(reason=why)
-    if _LINKED.search(norm) or re.match(r"(?i)(?:or|and)\b", norm):
+    if _LINKED.search(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
-    ctx = Ctx(
-        section=section,
-        escaped=grammar.had_escapes(text),
-        primary=primary,
-        implicit_age=not context or bool(_context_prefix(context)),
-    )
     if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
         # on its own is no requirement (read as one it would fail everyone else)
@@ -194,7 +189,13 @@ def _reading(
     # injury" is that item's own
     first = next((t.start for t in toks if t.type == "COND"), len(norm))
     head = f"{context or ''} {norm[:first]}"
-    ctx = replace(ctx, history=_PAST_WORDS.search(head) is not None)
+    ctx = Ctx(
+        section=section,
+        escaped=grammar.had_escapes(text),
+        primary=primary,
+        implicit_age=not context or bool(prefix),
+        history=_PAST_WORDS.search(head) is not None,
+    )
     sentences = _split(toks, _SENTENCE)
     if section == "inclusion" and any(
         sent and sent[0].type in {"OR", "ANDOR"} for sent, _ in sentences[1:]
