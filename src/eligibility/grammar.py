@@ -102,25 +102,14 @@ class Lexicon:
     max_len: int
 
 
-_ANCHOR_TYPES = frozenset(
-    [
-        "LAB",
-        "VITAL",
-        "MEASURE",
-        "COND",
-        "DRUG",
-        "TARGET",
-        "ECOG",
-        "KPS",
-        "PS",
-        "CHILDPUGH",
-        "AGE",
-        "OLD",
-        "PREG",
-        "BF",
-        "SEXALL",
-    ]
-)
+# Token types that name the variable they constrain ("ANC", "ECOG", "pregnant"): a clause holding
+# one says what it is about. Anchors (what the pre-filter looks for) add the words that only
+# point at one ("PS", "years old"); the chunker's self-named pieces add a bare sex.
+NAMED_TYPES = frozenset(
+    ["LAB", "VITAL", "MEASURE", "COND", "DRUG", "TARGET", "ECOG", "KPS", "CHILDPUGH", "AGE",
+     "PREG", "BF", "SEXALL"]
+)  # fmt: skip
+_ANCHOR_TYPES = NAMED_TYPES | {"PS", "OLD"}
 _VOCAB_PRIORITY = {"LAB": 0, "VITAL": 0, "MEASURE": 0, "COND": 1, "DRUG": 1, "TARGET": 2}
 _VOCAB_TYPES = frozenset(_VOCAB_PRIORITY)
 _ANALYTE_TYPES = frozenset({"LAB", "VITAL", "MEASURE"})
@@ -412,12 +401,18 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
         if entry is None or entry.exact is not None:
             continue
         out = out if out is not toks else list(toks)
-        union = vocab.condition_union([entry.value, cond.value])
+        union = condition_union((entry.value, cond.value))
         if len(union) == 1:  # one concept means both: "alcohol or drug abuse" → substance abuse
             out[k : k + 3] = [Tok("COND", union[0], t.start, cond.end)]
         else:
             out[k] = Tok("COND", entry.value, t.start, t.end)
     return out
+
+
+@lru_cache(maxsize=4096)
+def condition_union(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """``vocab.condition_union``, kept: it walks the whole hierarchy, and the pairs repeat."""
+    return tuple(vocab.condition_union(ids))
 
 
 def _gloss_end(base: list[tuple[str, str, int, int]], j: int) -> int | None:
