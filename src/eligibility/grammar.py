@@ -577,7 +577,8 @@ def has_anchor(text: str) -> bool:
     if "≥" in text or "≤" in text or "<" in text or ">" in text:
         return True
     anchors = lexicon().anchors
-    return any(_fold_piece(w) in anchors for w in _ANCHOR_WORD.findall(text))
+    # word by word, so the search stops at the first anchor (most criteria name one early)
+    return any(_fold_piece(m.group()) in anchors for m in _ANCHOR_WORD.finditer(text))
 
 
 # --------------------------------------------------------------------------- parser

@@ -296,7 +296,19 @@ def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
 _SENTENCE_BREAK = re.compile(r"[.;]\s")
 
 
+# Every reading of _ALLOWANCE holds one of these words; most sentences hold none. (ASCII text
+# only: the pattern's case folding also matches a few letters that ``str.lower`` leaves alone.)
+_ALLOWANCE_WORDS = (
+    "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
+    "participate", "exception",
+)  # fmt: skip
+
+
 def _is_allowance(sentence: str) -> bool:
+    if sentence.isascii():
+        low = sentence.lower()
+        if not any(w in low for w in _ALLOWANCE_WORDS):
+            return False
     return bool(_ALLOWANCE.search(sentence)) and not _NOT_ALLOWED.search(sentence)
 
 
