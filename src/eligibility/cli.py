@@ -421,6 +421,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    """The inputs and options ``screen`` and ``funnel`` share."""
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RULES_OR_PATIENTS",
+        help="rules files, profiles (JSON or JSONL) or directories",
+    )
     p.add_argument(
         "--as-of",
         metavar="DATE",
@@ -683,12 +690,6 @@ def build_parser() -> argparse.ArgumentParser:
             "ineligible, else 3 if any is indeterminate, else 0; 141 if stdout was closed early."
         ),
     )
-    p.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="RULES_OR_PATIENTS",
-        help="rules files, profiles (JSON or JSONL) or directories",
-    )
     _common(p)
     p.add_argument(
         "--format",
@@ -703,12 +704,6 @@ def build_parser() -> argparse.ArgumentParser:
         "funnel",
         help="per-criterion pass/fail/unknown/review counts and attrition for a cohort",
         description="Exit code: 0, or 2 if any input could not be screened.",
-    )
-    p.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="RULES_OR_PATIENTS",
-        help="rules files, profiles (JSON or JSONL) or directories",
     )
     _common(p)
     p.add_argument("--format", choices=["table", "json"], default="table")

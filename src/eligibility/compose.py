@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from eligibility.model import AllRule, AnyRule, ManualRule, Rule
+from eligibility import vocab
+from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, NotRule, Rule
 
 Law = Literal["separate", "qualifier", "allowance"]
 
@@ -246,7 +247,6 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
     * An exclusion of normal values ("AST < 2.5 × ULN" under exclusions): a requirement filed
       under the wrong heading, read as written it excludes the healthy.
     """
-    from eligibility import vocab
 
     for leaf, negative in _deciding_leaves(rule):
         excluding = (section == "exclusion") != negative
@@ -282,8 +282,6 @@ def except_own(rule: Rule, section: str, primary: tuple[str, ...]) -> Rule:
     """``rule`` with the trial's own conditions excepted where they are only a "may be" of an
     excluding condition ("Known liver diseases" in an HCC trial: liver cancer may be a liver
     disease, but the trial's own disease is not what the criterion is about)."""
-    from eligibility import vocab
-    from eligibility.model import ConditionRule, NotRule
 
     def walk(r: Rule, negative: bool) -> Rule:
         if isinstance(r, AllRule | AnyRule):
@@ -311,8 +309,6 @@ _FLARING_ROOTS = ("autoimmune_disease",)
 
 def active_tumours(rule: Rule) -> Rule:
     """``rule`` with each ``active`` tumour condition read as all[condition, manual]."""
-    from eligibility import vocab
-    from eligibility.model import ConditionRule
 
     if isinstance(rule, AllRule | AnyRule):
         return type(rule)(rules=[active_tumours(r) for r in rule.rules])

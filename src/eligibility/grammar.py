@@ -102,25 +102,14 @@ class Lexicon:
     max_len: int
 
 
-_ANCHOR_TYPES = frozenset(
-    [
-        "LAB",
-        "VITAL",
-        "MEASURE",
-        "COND",
-        "DRUG",
-        "TARGET",
-        "ECOG",
-        "KPS",
-        "PS",
-        "CHILDPUGH",
-        "AGE",
-        "OLD",
-        "PREG",
-        "BF",
-        "SEXALL",
-    ]
-)
+# Token types that name the variable they constrain ("ANC", "ECOG", "pregnant"): a clause holding
+# one says what it is about. Anchors (what the pre-filter looks for) add the words that only
+# point at one ("PS", "years old"); the chunker's self-named pieces add a bare sex.
+NAMED_TYPES = frozenset(
+    ["LAB", "VITAL", "MEASURE", "COND", "DRUG", "TARGET", "ECOG", "KPS", "CHILDPUGH", "AGE",
+     "PREG", "BF", "SEXALL"]
+)  # fmt: skip
+_ANCHOR_TYPES = NAMED_TYPES | {"PS", "OLD"}
 _VOCAB_PRIORITY = {"LAB": 0, "VITAL": 0, "MEASURE": 0, "COND": 1, "DRUG": 1, "TARGET": 2}
 _VOCAB_TYPES = frozenset(_VOCAB_PRIORITY)
 _ANALYTE_TYPES = frozenset({"LAB", "VITAL", "MEASURE"})
@@ -269,10 +258,13 @@ _CP_SCORE = re.compile(r"[ABC](?:[5-9]|1[0-5])")
 def tokenize(text: str) -> list[Tok]:
     """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
     lex = lexicon()
-    base = [(m.lastgroup or "", m.group(), *m.span()) for m in _BASE_RE.finditer(text)]
-    folded = [_fold_piece(b[1]) if b[0] != "num" else b[1] for b in base]
+    entries, prefixes, reach = lex.entries, lex.prefixes, lex.max_len + 4
+    base = [(m.lastgroup or "", m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
+    fold, _new = _fold_piece, tuple.__new__  # a token built without the named tuple's __new__
+    folded = [fold(b[1]) if b[0] != "num" else b[1] for b in base]
     toks: list[Tok] = []
     cp_seen = False
+    seen = 0  # which of the later passes have anything to do (bits of _LATER_PASSES, _ALT)
     i, n = 0, len(base)
     while i < n:
         kind, raw, start, end = base[i]
@@ -280,34 +272,38 @@ def tokenize(text: str) -> list[Tok]:
             i = _number(text, base, i, toks)
             continue
         if kind == "amb":
-            toks.append(Tok("AMBIG", raw, start, end))
+            toks.append(_new(Tok, ("AMBIG", raw, start, end, ())))
             i += 1
             continue
         if kind == "word" and cp_seen and (raw in {"A", "B", "C"} or _CP_SCORE.fullmatch(raw)):
-            toks.append(Tok("CPLETTER" if len(raw) == 1 else "CPSCORE", raw, start, end))
+            toks.append(
+                _new(Tok, ("CPLETTER" if len(raw) == 1 else "CPSCORE", raw, start, end, ()))
+            )
             i += 1
             continue
         if raw == "-":
             if i + 1 < n and base[i + 1][1].lower() in {"fold", "folds", "times"}:
                 i += 1  # "2.5-fold": the dash belongs to the multiplier
                 continue
-            toks.append(Tok("TO", "-", start, end))
+            toks.append(_new(Tok, ("TO", "-", start, end, ())))
             i += 1
             continue
         best: tuple[int, _Entry, tuple[tuple[str, str], ...]] | None = None
-        if kind in {"word", "punct"} and folded[i]:
+        first = folded[i]
+        if kind in {"word", "punct"} and first and (first in entries or first in prefixes):
+            # (a word that neither names a term nor starts one is the common case: no walk)
             key = ""
             j = i
             gloss: tuple[int, int] | None = None  # base indices of "(" and ")" skipped inside
-            while j < n and j - i < lex.max_len + 4 + (gloss[1] - gloss[0] + 1 if gloss else 0):
+            while j < n and j - i < reach + (gloss[1] - gloss[0] + 1 if gloss else 0):
                 piece = folded[j]
                 if (
                     j > i
                     and base[j][0] == "punct"
                     and base[j][1] not in _JOINERS
-                    and f"{key} {piece}" not in lex.prefixes  # "(non-infectious) pneumonia"
+                    and f"{key} {piece}" not in prefixes  # "(non-infectious) pneumonia"
                 ):
-                    close = _gloss_end(base, j) if gloss is None and key in lex.prefixes else None
+                    close = _gloss_end(base, j) if gloss is None and key in prefixes else None
                     if close is None:
                         break
                     gloss = (j, close)  # "International normalised (…) ratio": look past it
@@ -315,7 +311,7 @@ def tokenize(text: str) -> list[Tok]:
                     continue
                 if piece:
                     key = f"{key} {piece}" if key else piece
-                    bucket = lex.entries.get(key, ())
+                    bucket = entries.get(key, ())
                     for entry in bucket:
                         if entry.exact is not None:
                             compact = _COMPACT.sub("", text[start : base[j][3]])
@@ -336,7 +332,7 @@ def tokenize(text: str) -> list[Tok]:
                         )
                         best = (j, entry, alt)
                         break
-                    if key not in lex.prefixes:
+                    if key not in prefixes:
                         break
                 j += 1
         if best is not None:
@@ -347,26 +343,36 @@ def tokenize(text: str) -> list[Tok]:
                 value = f"{value}#{entry.head}"
             if entry.type == "CHILDPUGH":
                 cp_seen = True
+            seen |= _LATER_PASSES.get(entry.type, 0) | (_ALT if alt else 0)
             if entry.type != "FILLER":
-                toks.append(Tok(entry.type, value, start, t_end, alt))
+                toks.append(_new(Tok, (entry.type, value, start, t_end, alt)))
             i = j + 1
             continue
         if kind == "word" and raw.lower() in {"a", "an"}:
             pass
         elif kind == "punct" and raw in {":", ";"}:
-            toks.append(Tok("SEMI" if raw == ";" else "COLON", raw, start, end))
+            toks.append(_new(Tok, ("SEMI" if raw == ";" else "COLON", raw, start, end, ())))
         elif (
             kind == "punct"
             and raw == "."
             and (_genus_dot(toks, text, end) or _abbrev_dot(text, start))
         ):
-            toks.append(Tok("WORD", raw, start, end))  # "M. tuberculosis", "i.e.": no full stop
+            toks.append(
+                _new(Tok, ("WORD", raw, start, end, ()))
+            )  # "M. tuberculosis", "i.e.": no full stop
         elif kind == "punct" and raw == ".":
-            toks.append(Tok("STOP", raw, start, end))
+            toks.append(_new(Tok, ("STOP", raw, start, end, ())))
         else:
-            toks.append(Tok("WORD", raw, start, end))
+            toks.append(_new(Tok, ("WORD", raw, start, end, ())))
         i += 1
-    return _glosses(_ellipses(toks, text))
+    # only vocabulary terms give those passes work: most criteria skip them (same tokens)
+    if seen & _COND:
+        toks = _ellipses(toks, text)
+    return _glosses(toks) if seen & (_ALT | _LIMIT) else toks
+
+
+_COND, _LIMIT, _ALT = 1, 2, 4
+_LATER_PASSES = {"COND": _COND, "ULN": _LIMIT, "LLN": _LIMIT}
 
 
 def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
@@ -395,12 +401,18 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
         if entry is None or entry.exact is not None:
             continue
         out = out if out is not toks else list(toks)
-        union = vocab.condition_union([entry.value, cond.value])
+        union = condition_union((entry.value, cond.value))
         if len(union) == 1:  # one concept means both: "alcohol or drug abuse" → substance abuse
             out[k : k + 3] = [Tok("COND", union[0], t.start, cond.end)]
         else:
             out[k] = Tok("COND", entry.value, t.start, t.end)
     return out
+
+
+@lru_cache(maxsize=4096)
+def condition_union(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """``vocab.condition_union``, kept: it walks the whole hierarchy, and the pairs repeat."""
+    return tuple(vocab.condition_union(ids))
 
 
 def _gloss_end(base: list[tuple[str, str, int, int]], j: int) -> int | None:
@@ -565,7 +577,8 @@ def has_anchor(text: str) -> bool:
     if "≥" in text or "≤" in text or "<" in text or ">" in text:
         return True
     anchors = lexicon().anchors
-    return any(_fold_piece(w) in anchors for w in _ANCHOR_WORD.findall(text))
+    # word by word, so the search stops at the first anchor (most criteria name one early)
+    return any(_fold_piece(m.group()) in anchors for m in _ANCHOR_WORD.finditer(text))
 
 
 # --------------------------------------------------------------------------- parser

@@ -159,7 +159,10 @@ Option = tuple[Style, int | None]
 def looks_like_lead_in(text: str) -> bool:
     """True for text that introduces a list: ends with ":" or with "the following …"."""
     tail = text[-160:].rstrip(" \t\n*_")
-    return tail.endswith(":") or _LEAD_IN_RE.search(tail) is not None
+    if tail.endswith(":"):
+        return True
+    low = tail.lower()  # every reading of _LEAD_IN_RE holds "follow" or "of": most lines neither
+    return ("follow" in low or "of" in low) and _LEAD_IN_RE.search(tail) is not None
 
 
 def _is_heading(line: str) -> bool:

@@ -54,24 +54,7 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
-_SELF_NAMED = frozenset(
-    [
-        "LAB",
-        "VITAL",
-        "MEASURE",
-        "COND",
-        "DRUG",
-        "TARGET",
-        "ECOG",
-        "KPS",
-        "CHILDPUGH",
-        "AGE",
-        "PREG",
-        "BF",
-        "SEXALL",
-        "SEX",
-    ]
-)
+_SELF_NAMED = grammar.NAMED_TYPES | {"SEX"}
 
 
 @dataclass(frozen=True, slots=True)

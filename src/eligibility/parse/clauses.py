@@ -53,7 +53,7 @@ def _union(rules: list[Rule]) -> list[Rule]:
         if r.kind == "condition":
             key = r.model_dump_json(exclude={"condition"})
             groups.setdefault(key, []).append(r.condition)  # type: ignore[union-attr]
-    keep = {key: vocab.condition_union(ids) for key, ids in groups.items()}
+    keep = {key: list(grammar.condition_union(tuple(ids))) for key, ids in groups.items()}
     out: list[Rule] = []
     for r in rules:
         if r.kind != "condition":

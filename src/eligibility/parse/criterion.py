@@ -10,7 +10,6 @@ criterion manual or assisted. ``parse_criterion`` then applies the composition l
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
@@ -85,6 +84,7 @@ _LABEL_WORDS = frozenset(
     ]
 )
 _LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
+_LINKED_START = re.compile(r"(?i)(?:or|and)\b")
 _RISKY_CONTEXT = re.compile(
     r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
     re.IGNORECASE,
@@ -134,35 +134,68 @@ def _age_then(text: str, rule: Rule) -> str | None:
     return None
 
 
+# Criteria repeat across trials ("Not pregnant or nursing", "18 and over" under "Age:"): about one
+# in six of the shared corpus is a repeat. The reading of a criterion depends only on its text,
+# section and lead-in, and on the trial's own conditions only when it says "other …" (see
+# ``_reading``), so readings that never looked at them are kept, a bounded number, first in first
+# out. Rules are frozen models: sharing one between criteria is safe.
+_MEMO: dict[tuple[str, str, str | None], Rule] = {}
+_MEMO_SIZE = 16384
+
+
 def _parse_criterion(
     text: str, section: Section, context: str | None, primary: tuple[str, ...]
 ) -> Rule:
-    norm = grammar.normalise(_context_prefix(context) + text)
+    key = (text, section, context)
+    rule = _MEMO.get(key)
+    if rule is not None:
+        return rule
+    asked: list[bool] = []
+    rule = _reading(text, section, context, primary, asked)
+    if not asked:
+        if len(_MEMO) >= _MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+        _MEMO[key] = rule
+    return rule
+
+
+def _reading(
+    text: str,
+    section: Section,
+    context: str | None,
+    primary: tuple[str, ...],
+    asked: list[bool],
+) -> Rule:
+    """The rule of one criterion; appends to ``asked`` when it read the trial's ``primary``."""
+    prefix = _context_prefix(context)
+    norm = grammar.normalise(prefix + text)
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
-    if context and not _context_prefix(context):
+    if context and not prefix:
         why = _context_problem(context, section)
         if why:
             return ManualRule(reason=why)
-    if _LINKED.search(norm) or re.match(r"(?i)(?:or|and)\b", norm):
+    if _LINKED.search(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
-    ctx = Ctx(
-        section=section,
-        escaped=grammar.had_escapes(text),
-        primary=primary,
-        implicit_age=not context or bool(_context_prefix(context)),
-    )
     if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
         # on its own is no requirement (read as one it would fail everyone else)
         return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
+    if any(t.type == "OTHER" for t in toks):
+        asked.append(True)  # "other malignancy": every one but the trial's own (``ctx.primary``)
     # the past is asked about by the lead-in, or by words before the first condition named
     # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
     # injury" is that item's own
     first = next((t.start for t in toks if t.type == "COND"), len(norm))
     head = f"{context or ''} {norm[:first]}"
-    ctx = replace(ctx, history=_PAST_WORDS.search(head) is not None)
+    ctx = Ctx(
+        section=section,
+        escaped=grammar.had_escapes(text),
+        primary=primary,
+        implicit_age=not context or bool(prefix),
+        history=_PAST_WORDS.search(head) is not None,
+    )
     sentences = _split(toks, _SENTENCE)
     if section == "inclusion" and any(
         sent and sent[0].type in {"OR", "ANDOR"} for sent, _ in sentences[1:]
@@ -263,7 +296,19 @@ def _kept_as_evidence(norm: str, rules: list[Rule], kind: str) -> Rule:
 _SENTENCE_BREAK = re.compile(r"[.;]\s")
 
 
+# Every reading of _ALLOWANCE holds one of these words; most sentences hold none. (ASCII text
+# only: the pattern's case folding also matches a few letters that ``str.lower`` leaves alone.)
+_ALLOWANCE_WORDS = (
+    "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
+    "participate", "exception",
+)  # fmt: skip
+
+
 def _is_allowance(sentence: str) -> bool:
+    if sentence.isascii():
+        low = sentence.lower()
+        if not any(w in low for w in _ALLOWANCE_WORDS):
+            return False
     return bool(_ALLOWANCE.search(sentence)) and not _NOT_ALLOWED.search(sentence)
 
 

@@ -101,18 +101,24 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
     return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])
 
 
+_WITH = re.compile(r"(?i)with")
+_WITH_END = re.compile(r"(?i)\bwith\s*$")
+
+
 def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
     """ "HCC with at least one risk factor, …": conditions, then a "with"/"by" qualifier.
 
     The conditions must start the sentence and the qualifier run to its end, with no other
     computable piece and no "or" after it (which could start a new alternative).
     """
+    # most criteria have neither "by" nor "with": one look at the whole text decides that
+    with_ = _WITH.search(norm) is not None
     k = next(
         (
             i
             for i in range(1, len(toks))
             if toks[i].type == "BY"
-            or re.search(r"(?i)\bwith\s*$", norm[toks[i - 1].end : toks[i].start])
+            or (with_ and _WITH_END.search(norm[toks[i - 1].end : toks[i].start]))
         ),
         None,
     )
