@@ -358,3 +358,10 @@ def test_group_headings_scope_their_items() -> None:
     [record] = parse_record_text(text, "any.txt")
     hiv = next(c for c in parse_record(record).criteria if c.text == "HIV positive.")
     assert hiv.context == "EXCLUSION CRITERIA - Donor:" and hiv.rule.kind == "manual"
+
+
+def test_a_general_heading_names_no_group() -> None:
+    from eligibility.ingest import heading_group
+
+    assert heading_group("Exclusion Criteria - General exclusion:") is None
+    assert heading_group("Inclusion criteria for mothers will be:") is not None

@@ -116,6 +116,18 @@ def heading_kind(line: str) -> HeadingKind | None:
 # Words after "… criteria" that name no group ("Inclusion criteria are:", "… for this study:").
 _GROUP_GLUE = frozenset(
     [
+        # "Exclusion Criteria - General exclusion:", "Key inclusion criteria (additional):"
+        "general",
+        "key",
+        "additional",
+        "other",
+        "main",
+        "major",
+        "specific",
+        "common",
+        "basic",
+        "overall",
+        "standard",
         "are",
         "is",
         "include",
