@@ -147,3 +147,16 @@ def test_own_disease_is_excepted_where_it_only_may_be_the_concept() -> None:
     assert "hepatocellular_carcinoma" in rule.except_  # type: ignore[union-attr]
     rule = parse_criterion("No history of AIDS", "inclusion", primary=("hiv_infection",))
     assert not any(getattr(r, "except_", []) for r in iter_rules(rule))
+
+
+def test_two_scales_joined_and_a_second_way_in_are_assisted() -> None:
+    """Fresh audit 11: "Karnofsky greater than 70; ECOG 0 to 2" gives two scales as alternatives,
+    "If abnormal, a fractionated pancreatic amylase < 45 U/L" a second way in: neither decides;
+    "ECOG 0-1 or Karnofsky ≥ 70" stays computable."""
+    for text in (
+        "Karnofsky greater than 70; ECOG 0 to 2",
+        "Serum amylase less than 1.5 times ULN. If abnormal, a pancreatic amylase less than 45 U/L.",
+    ):
+        rule = parse_criterion(text, "inclusion")
+        assert isinstance(rule, ManualRule) and rule.evidence is not None, text
+    assert parse_criterion("ECOG 0-1 or Karnofsky >= 70", "inclusion").kind == "any"

@@ -236,6 +236,17 @@ def _deciding_leaves(rule: Rule, negative: bool = False):  # type: ignore[no-unt
         yield rule, negative
 
 
+def _scales_joined(rule: Rule) -> bool:
+    """An ``all`` that requires two different performance scales (ECOG and Karnofsky)."""
+    if isinstance(rule, AllRule):
+        scales = {r.scale for r in rule.rules if r.kind == "performance"}  # type: ignore[union-attr]
+        if len(scales) > 1:
+            return True
+    if isinstance(rule, AllRule | AnyRule):
+        return any(_scales_joined(r) for r in rule.rules)
+    return False
+
+
 def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | None:
     """Why a parsed rule must not decide although every piece was read, or None.
 
@@ -248,6 +259,10 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
       under the wrong heading, read as written it excludes the healthy.
     """
 
+    if section == "inclusion" and _scales_joined(rule):
+        # "Karnofsky greater than 70; ECOG 0 to 2": two scales that do not match are
+        # alternatives (either record suffices), not two requirements
+        return "two performance scales: alternatives, or both required?"
     for leaf, negative in _deciding_leaves(rule):
         excluding = (section == "exclusion") != negative
         if leaf.kind == "condition" and excluding:

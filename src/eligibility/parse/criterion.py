@@ -277,6 +277,8 @@ _SUBGROUP = re.compile(
     r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
     r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
     r"(?:\w+\s+)?to\b|\bif\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have)\b"
+    # "… amylase < 1.5 × ULN. If abnormal, a pancreatic amylase < 45 U/L.": a second way in
+    r"|\bif\s+(?:abnormal|elevated|increased|high|low|not\s+(?:normal|met|available))\b"
 )
 
 
