@@ -550,7 +550,11 @@ class _Clauses(Transformer):
         conds, _ = items
 
         def build(ctx: Ctx) -> Rule:
-            rules: list[Rule] = [ConditionRule(condition=c) for c, mods in conds if not mods]
+            # "Hepatitis B negative" is a test result now: a resolved record may or may not
+            # still test positive, so it is for a person (history: review)
+            rules: list[Rule] = [
+                ConditionRule(condition=c, history="review") for c, mods in conds if not mods
+            ]
             if len(rules) != len(conds):
                 raise NotUnderstood("a qualified negative finding")
             return NotRule(rule=_flat("any", rules))
