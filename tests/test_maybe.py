@@ -432,3 +432,11 @@ def test_rendered_and_statuses_only_agree_on_maybe_entries(
         "treatments": [{"name": n, "start": d and d.isoformat()} for n, d in drugs],
     }
     _status(_rules(section, rule), profile, Options(if_absent="unknown" if unknown else "absent"))
+
+
+def test_a_corticosteroid_may_be_immunosuppressive_therapy() -> None:
+    """Fresh audit 12: a single dexamethasone dose is not "immunosuppressive therapy"; treatment
+    records carry no dose, so a corticosteroid is a "may be" of the class, never a match."""
+    rule = {"kind": "therapy", "agents": ["immunosuppressant"]}
+    got, reason = _status(_rules("exclusion", rule), {"treatments": [{"name": "dexamethasone"}]})
+    assert got == "unknown" and "may or may not be" in reason

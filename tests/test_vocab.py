@@ -455,7 +455,10 @@ DRUG_CLASSES = [
     ("docetaxel", ["taxane", "chemotherapy"]),
     ("Abraxane", ["taxane"]),
     ("GEMOX", ["chemotherapy"]),
-    ("prednisone", ["systemic_corticosteroid", "immunosuppressant"]),
+    (
+        "prednisone",
+        ["systemic_corticosteroid"],
+    ),  # only "may be" immunosuppressive (the dose decides)
     ("dexamethasone", ["systemic_corticosteroid"]),
     ("tacrolimus", ["immunosuppressant"]),
     ("ciclosporin", ["immunosuppressant"]),
