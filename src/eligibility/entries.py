@@ -64,6 +64,18 @@ def _since(window: Window | None) -> timedelta | None:
 _NO_LIST = (UNKNOWN, "no list")  # the profile has no such list: nothing about it is known
 
 
+def _absent_findings(
+    if_absent: str | None, findings: tuple[Finding, Finding]
+) -> tuple[int | None, tuple[Finding, ...], Finding | tuple[()]]:
+    """For "nothing matched": the rule's own ``if_absent`` truth (None: the run's setting
+    decides), the findings indexed by truth (FALSE or UNKNOWN), and the rule's own finding."""
+    absent = (findings[0], (), findings[1])
+    if if_absent is None:
+        return None, absent, ()
+    own = UNKNOWN if if_absent == "unknown" else FALSE
+    return own, absent, absent[own]
+
+
 @dataclass(frozen=True, slots=True)
 class ConditionInfo:
     concept: vocab.Concept
@@ -87,11 +99,10 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
     exceptions = frozenset(x.id for x in excepted)  # type: ignore[union-attr]
     active_only = rule.active or vocab.is_current(c.id)  # "active infection"
     window = _since(rule.within)
-    own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
     past_review = rule.history == "review"
     events = event_concepts(cid) if window is not None else frozenset()
-    absent = ((FALSE, "absent", ()), (), (UNKNOWN, "absent", ()))  # by facts.absent
-    fixed = absent[own] if own is not None else ()  # the rule's own if_absent, else the run's
+    nothing = ((FALSE, "absent", ()), (UNKNOWN, "absent", ()))
+    own, absent, fixed = _absent_findings(rule.if_absent, nothing)
 
     def check(facts: Facts) -> Finding:
         ids = facts.condition_ids
@@ -153,9 +164,7 @@ def compile_therapy(rule: TherapyRule, where: Where) -> Node:
         if d.id not in members and any(vocab.drug_may_be(i, d.id) for i in ids)
     )
     window = _since(rule.within)
-    own = None if rule.if_absent is None else UNKNOWN if rule.if_absent == "unknown" else FALSE
-    absent = ((FALSE, "absent"), (), (UNKNOWN, "absent"))  # by facts.absent
-    fixed = absent[own] if own is not None else ()
+    own, absent, fixed = _absent_findings(rule.if_absent, ((FALSE, "absent"), (UNKNOWN, "absent")))
 
     def check(facts: Facts) -> Finding:
         if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):

@@ -273,11 +273,14 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
     latest = facts.latest
     seen_of = latest.get
     analyte_id = _analyte_id
-    for lab in patient.labs:
-        aid = analyte_id(lab.test)
+    results = [(analyte_id(lab.test), lab.date, lab) for lab in patient.labs]
+    results += [
+        (analyte_id(v.name), v.date, Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, v.date))
+        for i, v in enumerate(patient.vitals)
+    ]
+    for aid, d, result in results:
         if aid is None:
             continue
-        d = lab.date
         if d is None or d < earliest:
             if facts.aside is None:  # never decides; ``stale``, ``undated`` find it for a reason
                 facts.aside = set()
@@ -286,36 +289,13 @@ def build_facts(patient: Patient, as_of: date, options: Options | None = None) -
         if d > as_of:
             continue
         seen = seen_of(aid)
-        if seen is None:
-            latest[aid] = lab
-        elif d > seen.date:  # type: ignore[operator]
-            latest[aid] = lab
-            if facts.ties:
-                facts.ties.pop(aid, None)
-        elif d == seen.date:
-            facts.ties = facts.ties or {}
-            facts.ties.setdefault(aid, [seen]).append(lab)
-    for i, v in enumerate(patient.vitals):
-        aid = analyte_id(v.name)
-        if aid is None:
-            continue
-        d = v.date
-        if d is None or d < earliest:
-            if facts.aside is None:
-                facts.aside = set()
-            facts.aside.add(aid)
-            continue
-        if d > as_of:
-            continue
-        seen = seen_of(aid)
-        o = Observation(f"$.vitals[{i}]", v.name, v.value, v.unit, d)
         if seen is None or d > seen.date:  # type: ignore[operator]
-            latest[aid] = o
+            latest[aid] = result
             if facts.ties:
                 facts.ties.pop(aid, None)
         elif d == seen.date:
             facts.ties = facts.ties or {}
-            facts.ties.setdefault(aid, [seen]).append(o)
+            facts.ties.setdefault(aid, [seen]).append(result)
     born = patient.birth_date
     if age_disagreement(patient, as_of) is not None:
         pass  # neither can be trusted: the age rule says why
