@@ -160,3 +160,11 @@ def test_two_scales_joined_and_a_second_way_in_are_assisted() -> None:
         rule = parse_criterion(text, "inclusion")
         assert isinstance(rule, ManualRule) and rule.evidence is not None, text
     assert parse_criterion("ECOG 0-1 or Karnofsky >= 70", "inclusion").kind == "any"
+
+
+def test_an_or_at_the_end_of_different_requirements_is_assisted() -> None:
+    """Rule diff against 034a036: "Women, aged 40 and over, …, with a history of CVD or three or
+    more risk factors" read as alternatives passed any woman of any age."""
+    text = "Women, aged 40 and over, at high risk, with a history of cardiovascular disease or three or more coronary heart disease risk factors."
+    rule = parse_criterion(text, "inclusion")
+    assert isinstance(rule, ManualRule) and rule.evidence is not None

@@ -183,6 +183,15 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         read = _flat("all", [p.rule for p in pieces if p.rule is not None])
         why = "an 'or' inside a comma list: how far it reaches is unclear"
         return compose.assisted(norm[lo:hi], why, read)
+    commas = sum(any(t.type == "COMMA" for t in b) for b in boundaries[:-1])
+    read_kinds = {p.rule.kind for p in pieces if p.rule is not None}
+    if ctx.section == "inclusion" and kinds == {"or"} and commas and len(read_kinds) > 1:
+        # "Women, aged 40 and over, at high risk, with a history of CVD or three or more risk
+        # factors": requirements of different kinds listed with commas, the "or" only between
+        # the last two; read as alternatives, any woman of any age would pass
+        read = _flat("all", [p.rule for p in pieces if p.rule is not None])
+        why = "an 'or' at the end of a list of different requirements: how far it reaches"
+        return compose.assisted(norm[lo:hi], why, read)
     if kinds == {"or"}:
         kind = "any"
     elif kinds == {"and"}:
