@@ -183,7 +183,10 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         read = _flat("all", [p.rule for p in pieces if p.rule is not None])
         why = "an 'or' inside a comma list: how far it reaches is unclear"
         return compose.assisted(norm[lo:hi], why, read)
-    commas = sum(any(t.type == "COMMA" for t in b) for b in boundaries[:-1])
+    commas = sum(  # commas between items, not the one before the "or" ("X, or Y")
+        any(t.type == "COMMA" for t in b) and not {t.type for t in b} & {"OR", "ANDOR"}
+        for b in boundaries[:-1]
+    )
     read_kinds = {p.rule.kind for p in pieces if p.rule is not None}
     if ctx.section == "inclusion" and kinds == {"or"} and commas and len(read_kinds) > 1:
         # "Women, aged 40 and over, at high risk, with a history of CVD or three or more risk
