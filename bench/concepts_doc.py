@@ -159,10 +159,14 @@ def render() -> str:
             lines.append("No codes of its own; it matches its members' codes.")
         else:
             lines.append("No ICD-10 code (see the note); matched by name only.")
-        if c.maybe or c.not_codes:
+        if c.maybe or c.closure or c.not_codes:
             lines.append("")
         for pattern in c.maybe:
             lines.append(f"- may be (unknown, never a match) `{pattern}` — {_describe(pattern)}")
+        for pattern in c.closure:
+            lines.append(
+                f"- may be, by its title (closure.yaml; unknown) `{pattern}` — {_describe(pattern)}"
+            )
         for pattern in c.not_codes:
             lines.append(
                 f"- is not (a broader entry so coded is no maybe) `{pattern}` — "

@@ -75,6 +75,47 @@ def test_remission_codes_are_up_to_date() -> None:
     )
 
 
+def test_closure_codes_are_up_to_date() -> None:
+    """Every ICD-10-CM code whose title names a concept is decided or listed as a maybe."""
+    import concept_closure
+
+    current = concept_closure.OUT.read_text(encoding="utf-8")
+    assert current == concept_closure.render(), (
+        "src/eligibility/vocab/closure.yaml is out of date: run `python bench/concept_closure.py`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "hit", "maybe"),
+    [
+        ("I97.13", None, None, "heart_failure"),  # postprocedural heart failure, by its title
+        ("K76.6", None, None, None),  # portal hypertension is no hypertension (icd10_not)
+        ("I1A.0", None, "hypertension", None),  # resistant hypertension
+        (None, "rheumatic heart failure", None, "heart_failure"),  # by the words it holds
+        (None, "history of myocardial infarction", None, "myocardial_infarction"),
+        (None, "family history of stroke", None, None),  # someone else's
+        (None, "no heart failure", None, None),
+        (None, "Non-Hodgkin lymphoma", None, None),
+    ],
+)
+def test_entry_may_be_what_its_title_or_name_says(
+    code: str | None, name: str | None, hit: str | None, maybe: str | None
+) -> None:
+    from eligibility.facts import MAYBE, condition_hits
+
+    hits = condition_hits(code, name)
+    if hit:
+        assert hit in hits
+    if maybe:
+        assert MAYBE + maybe in hits and maybe not in hits
+    else:
+        assert not any(
+            h.startswith(MAYBE)
+            and h[1:] in {"hypertension", "hodgkin_lymphoma", "stroke", "heart_failure"}
+            for h in hits
+        )
+
+
 def test_nature_is_event_or_state() -> None:
     for c in vocab.conditions():
         assert c.nature in {"event", "state"}, (c.id, c.nature)

@@ -370,6 +370,12 @@ def condition_hits(code: str | None, name: str | None) -> frozenset[str]:
         for c in vocab.conditions()
         if c.id not in found and vocab.condition_may_be(c.id, concept, code)
     ]
+    if name:  # "rheumatic heart failure" may be heart failure, whatever it resolves to
+        maybe += [
+            MAYBE + cid
+            for cid in vocab.conditions_named_in(name)
+            if cid not in found and not (code and vocab.code_ruled_out(cid, code))
+        ]
     return frozenset(hits + maybe)
 
 

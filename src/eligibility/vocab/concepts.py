@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
@@ -49,6 +49,9 @@ class Concept:
     # Drug classes an agent may or may not count in (``maybe_class``: low-dose methotrexate for
     # arthritis and "prior chemotherapy"): the dose and indication decide, so a person does.
     maybe_class: tuple[str, ...] = ()
+    # Codes whose ICD-10-CM title names the concept but which ``icd10`` leaves out, found by
+    # ``bench/concept_closure.py`` (closure.yaml): "maybe" codes nobody decided yet.
+    closure: tuple[str, ...] = ()
 
     def has_code(self, code: str) -> bool:
         """True when a (normalised) ICD-10 code is one of this concept's own codes."""
@@ -135,7 +138,11 @@ def _table(concepts: list[Concept]) -> _Table:
 
 @cache
 def _conditions() -> _Table:
-    return _table(_concepts(_load("conditions.yaml")["conditions"], "condition", "is_a"))
+    concepts = _concepts(_load("conditions.yaml")["conditions"], "condition", "is_a")
+    closure = _load("closure.yaml")["maybe"] or {}
+    return _table(
+        [replace(c, closure=_tuple(closure[c.id])) if c.id in closure else c for c in concepts]
+    )
 
 
 @cache
@@ -279,13 +286,74 @@ def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> 
         return False
     for member in table.descendants[rule_id]:
         c = table.by_id[member]
-        if any(_icd_match(normal, p) for p in c.maybe):
+        if any(_icd_match(normal, p) for p in (*c.maybe, *c.closure)):
             return True
         if any(
             "-" not in p and len(p) > len(normal) and p.upper().startswith(normal) for p in c.codes
         ):
             return True
     return False
+
+
+# Words before a term that make a name say the opposite or name someone else: "no heart
+# failure", "non-small cell", "family history of stroke".
+NAME_BLOCKERS = re.compile(
+    r"(?:without|non-?|not|other than|except|excluding|no|family history of|"
+    r"screening for|contact with|exposure to|carrier of|fear of|"
+    r"personal history of)\s*(?:\w+\s+){0,2}$",
+    re.I,
+)
+
+
+def plain_terms(c: Concept) -> list[str]:
+    """The concept's words worth finding inside a longer name: no short forms ("HIV", "MI")."""
+    out = set()
+    for t in (c.name, *c.synonyms):
+        t = t.strip()
+        if len(t) >= 5 and not (t.upper() == t and " " not in t) and re.search("[a-z]", t):
+            out.add(t)
+    return sorted(out, key=str.lower)
+
+
+def term_pattern(terms: Iterable[str]) -> re.Pattern[str]:
+    """Whole words, case-insensitive; a hyphen binds ("non-Hodgkin" is no "Hodgkin")."""
+    body = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])", re.I)
+
+
+def names_term(text: str, pattern: re.Pattern[str]) -> bool:
+    """True when ``text`` holds one of the pattern's terms with no blocker before it."""
+    return any(not NAME_BLOCKERS.search(text[: m.start()]) for m in pattern.finditer(text))
+
+
+@cache
+def _named() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    by_term: dict[str, list[str]] = {}
+    for c in _conditions().by_id.values():
+        for t in plain_terms(c):
+            by_term.setdefault(t.lower(), []).append(c.id)
+    return term_pattern(by_term), {k: tuple(v) for k, v in by_term.items()}
+
+
+@lru_cache(maxsize=4096)
+def conditions_named_in(text: str) -> frozenset[str]:
+    """The concepts whose words a free-text entry holds ("rheumatic heart failure" holds "heart
+    failure"): the entry may be one of them even when its whole name resolves to none."""
+    pattern, by_term = _named()
+    found: set[str] = set()
+    for m in pattern.finditer(text):
+        if not NAME_BLOCKERS.search(text[: m.start()]):
+            found.update(by_term.get(m.group(0).lower(), ()))
+    return frozenset(found)
+
+
+def code_ruled_out(rule_id: str, code: str) -> bool:
+    """True when the concept's ``icd10_not`` or ``icd10_exclude`` says this code is not it."""
+    c = _conditions().by_id.get(rule_id)
+    normal = _icd_normal(code)
+    if c is None or normal is None:
+        return False
+    return any(_icd_match(normal, p) for p in (*c.not_codes, *c.exclude))
 
 
 def concept_may_be(rule_id: str, concept_id: str) -> bool:
