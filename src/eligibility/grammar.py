@@ -406,6 +406,10 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
             out[k : k + 3] = [Tok("COND", union[0], t.start, cond.end)]
         else:
             out[k] = Tok("COND", entry.value, t.start, t.end)
+            if sep.type == "AND":
+                # "Ischemic and hemorrhagic stroke patients": two kinds of one disease, and a
+                # patient has either; read as both, every patient with one would fail
+                out[k + 1] = Tok("OR", sep.value, sep.start, sep.end)
     return out
 
 

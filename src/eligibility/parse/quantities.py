@@ -78,6 +78,7 @@ def _measure(typ: str, aid: str, op: str, q: Q, ctx: Ctx) -> Rule:
             value = 10.0 ** int(m.group(1))
     if unit is not None:
         _check_unit(a, unit)
+    _check_bound(a, value, unit)
     if typ == "VITAL":
         return VitalRule(name=aid, comparator=op, value=value, unit=unit)  # type: ignore[arg-type]
     if typ == "MEASURE":
@@ -106,6 +107,22 @@ def _check_unit(a: vocab.Analyte, unit: str) -> None:
             continue
     if spread and min(spread) >= 2:
         raise NotUnderstood(f"unit {unit} is implausible for {a.name} (usually {', '.join(usual)})")
+
+
+def _check_bound(a: vocab.Analyte, value: float, unit: str | None) -> None:
+    """A bound no patient can plausibly be on either side of is a typo ("PTT < 14 s")."""
+    if a.bounds is None or a.unit is None:
+        return
+    try:
+        v = vocab.convert(value, unit or a.unit, a.unit, a.id)
+    except (vocab.UnitError, ValueError, ZeroDivisionError):
+        return
+    lo, hi = a.bounds
+    if not lo <= v <= hi:
+        raise NotUnderstood(
+            f"{a.name} {value:g} {unit or ''} is outside the plausible bounds "
+            f"{lo:g}–{hi:g} {a.unit}: a typo?".replace("  ", " ")
+        )
 
 
 def _window(amount: str, unit: str) -> Window:

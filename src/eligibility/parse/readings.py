@@ -188,8 +188,11 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
 # "Uncontrolled hypertension (SBP ≥ 140 mmHg or DBP ≥ 90 mmHg)", "hypertension, and cannot be well
 # controlled by antihypertensive medication (…)", "Poorly controlled diabetes, defined as HbA1c >
 # 8%": the parenthesis (or "defined as …") states in numbers what "not controlled" means, so the
-# rule is the condition AND those limits. Only upper limits (">", "≥") qualify: "(SBP < 140 and
-# DBP < 90)" states the control target, whose failure is not a rule we can write.
+# rule is those limits. The diagnosis is not asked for as well: DBP 110 mmHg is uncontrolled
+# hypertension by the text's own definition, recorded diagnosis or not (fresh audit 12); only
+# where the words say the disease is treated ("… by antihypertensive medication") is it. Only
+# upper limits (">", "≥") qualify: "(SBP < 140 and DBP < 90)" states the control target, whose
+# failure is not a rule we can write.
 _CONTROL_WORDS = frozenset(
     ["suffer", "suffers", "suffering", "from", "with", "known", "and", "that", "which", "is", "are",
      "was", "cannot", "can", "could", "not", "be", "been", "being", "well", "adequately",
@@ -207,7 +210,7 @@ _CONTROL_TYPES = frozenset(["WORD", "COMMA", "AND", "BY", "NOT", "HEAD", "COND"]
 
 
 def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
-    """A condition "not controlled", with the limits that define it: all[condition, limits]."""
+    """A condition "not controlled", read as the limits that define it."""
     if len(toks) < 4 or not _UNCONTROLLED.search(norm[lo:hi]):
         return None
     if toks[-1].type == "RPAR":  # the definition is the parenthesis that ends the sentence
@@ -247,7 +250,17 @@ def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule 
         for r in leaves
     ):
         return None
-    return _flat("all", [ConditionRule(condition=conds[0].value), limits])
+    if _words(norm[lo : inner[0].start]) & _TREATMENT_WORDS:
+        # "Suffer from hypertension, and cannot be well controlled by antihypertensive medication
+        # (SBP ≥ 140 …)": a treated, diagnosed disease whose limits are not met
+        return _flat("all", [ConditionRule(condition=conds[0].value), limits])
+    return limits
+
+
+_TREATMENT_WORDS = frozenset(
+    ["medication", "medications", "medicine", "medicines", "drug", "drugs", "treatment",
+     "treatments", "therapy", "antihypertensive", "agents", "management"]
+)  # fmt: skip
 
 
 # "After antiviral therapy, HBV DNA > 10^4 copies/mL, HCV RNA > 1000": a leading "after …,"

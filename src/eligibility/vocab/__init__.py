@@ -107,6 +107,9 @@ class Analyte:
     parents: tuple[str, ...] = ()
     # (from, to, slope, offset): value_to = slope * value_from + offset
     conversions: tuple[tuple[str, str, float, float], ...] = ()
+    # (low, high) a criterion's bound may take in ``unit`` (analytes.yaml ``bounds``): outside
+    # it the number is a typo, not a bound
+    bounds: tuple[float, float] | None = None
 
     @property
     def qualitative(self) -> bool:
@@ -146,6 +149,7 @@ def _analytes() -> _AnalyteTable:
 
     by_id: dict[str, Analyte] = {}
     index: dict[str, str] = {}
+    bounds = data.get("bounds") or {}
     for raw in data["analytes"]:
         values_name = raw.get("values")
         a = Analyte(
@@ -167,12 +171,18 @@ def _analytes() -> _AnalyteTable:
                 (str(c["from"]), str(c["to"]), float(c["slope"]), float(c.get("offset", 0.0)))
                 for c in raw.get("conversions", ())
             ),
+            bounds=(float(bounds[raw["id"]][0]), float(bounds[raw["id"]][1]))
+            if raw["id"] in bounds
+            else None,
         )
         by_id[a.id] = a
         for term in (a.id, a.name, *a.synonyms):
             index.setdefault(fold(term), a.id)
         for code in a.loinc:
             index.setdefault(code.lower(), a.id)
+    unknown = set(bounds) - set(by_id)
+    if unknown:
+        raise ValueError(f"analytes.yaml: bounds for unknown analytes {sorted(unknown)}")
 
     def up(aid: str) -> frozenset[str]:
         result = {aid}
