@@ -84,7 +84,8 @@ class ConditionInfo:
 
 def compile_condition(rule: ConditionRule, where: Where) -> Node:
     """``(TRUE, "hit", index, event)``; ``(UNKNOWN, "unsure", ((why, index), …))`` with why
-    ``"maybe"`` (broader or coded without saying), ``"history"`` (resolved, and whether a past
+    ``"maybe"`` (broader or coded without saying), ``"maybe excepted"`` (it may be one of the
+    rule's exceptions), ``"history"`` (resolved, and whether a past
     one counts is not in the words), ``"no onset"`` (an event without a date), ``"no end"``;
     else ``(absent, "absent", ((index, event), …))`` naming entries that ended before the
     window. An entry is dated by its onset when it is an event and the rule has a window."""
@@ -121,6 +122,7 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
                 continue
             if not exceptions.isdisjoint(hits) or (active_only and not active):
                 continue
+            excepted = bool(exceptions) and _maybe_excepted(exceptions, hits, facts, i)
             event = bool(events) and not events.isdisjoint(hits)
             if event:
                 timing = onset_in_window(start, window, as_of)  # type: ignore[arg-type]
@@ -132,6 +134,8 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
             elif past_review and not active:
                 if timing != FALSE:
                     unsure.append(("history", i))
+            elif timing == TRUE and excepted:
+                unsure.append(("maybe excepted", i))
             elif timing == TRUE:
                 return (TRUE, "hit", i, event)
             elif timing == UNKNOWN:
@@ -144,6 +148,17 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
         return (truth, "absent", tuple(outside)) if outside else absent[truth]
 
     return Node(rule, check, (), where, info)
+
+
+def _maybe_excepted(exceptions: frozenset[str], hits: frozenset[str], facts: Facts, i: int) -> bool:
+    """C22.9 "liver cancer" where the trial's own HCC is excepted: the entry may be the
+    exception. A coded entry must say so by its code (C50.912 is no skin cancer, though a
+    "malignancy" may be one); an uncoded one by being broader."""
+    code = facts.patient.conditions[i].code  # type: ignore[index]
+    return any(
+        MAYBE + x in hits and (code is None or vocab.condition_may_be(x, None, code))
+        for x in exceptions
+    )
 
 
 def compile_therapy(rule: TherapyRule, where: Where) -> Node:

@@ -607,6 +607,17 @@ def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
             e = entries[i]
             if why == "maybe":
                 outs.append(_may_be(label, c.name, ev))
+            elif why == "maybe excepted":
+                others = " or ".join(x.name for x in info.exceptions)
+                outs.append(
+                    Outcome(
+                        U,
+                        f"{label} recorded ({status}): it may be {others}, which the criterion"
+                        " excepts",
+                        (f"whether {label} is {others}",),
+                        (ev,),
+                    )
+                )
             elif why == "history":
                 outs.append(
                     Outcome(
