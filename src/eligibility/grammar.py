@@ -650,11 +650,19 @@ def _genus_dot(toks: list[Tok], text: str, end: int) -> bool:
 
 # The dots of "i.e.", "e.g.", "vs." and "et al." end no sentence: "neuropathy, i.e., … of grade 3
 # or worse" is one sentence whose grade reaches back.
+# Nor does "etc." before a comma or a lower-case word ("radiotherapy, etc., 14 days or within 5
+# half-lives … prior to dosing": the window is the same sentence's).
 _ABBREV = re.compile(r"(?i)\b(?:i\.\s?e|e\.\s?g|vs|et\s+al)\.")
+_ETC = re.compile(r"\b[Ee][Tt][Cc]\.(?=\s*(?:[,;)]|[a-z]))")
 
 
 def _abbrev_dot(text: str, at: int) -> bool:
-    return any(m.start() <= at < m.end() for m in _ABBREV.finditer(text, max(0, at - 8), at + 5))
+    lo, hi = max(0, at - 8), at + 5
+    return any(
+        m.start() <= at < m.end()
+        for pattern in (_ABBREV, _ETC)
+        for m in pattern.finditer(text, lo, min(len(text), hi + 8))
+    )
 
 
 _NEVER = frozenset({"WORD", "AMBIG", "SEMI", "STOP", "UNLESS", "AGO", "COLON"})

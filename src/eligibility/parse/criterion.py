@@ -25,6 +25,9 @@ _ALLOWANCE = re.compile(
     r"(?i)\b(?:is|are|be|were)\s+(?:also\s+)?(?:allowed|eligible|permitted|permissible|selected|"
     r"enrolled|included|acceptable|exempt)\b|\bmay\s+(?:participate|enrol|enroll|be\s+eligible)\b|"
     r"^\W*(?:note\W+)?exceptions?\b"
+    # "Patients may be entered if they have had prior limited-field radiotherapy, …"
+    r"|\b(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:entered|enrolled|included|accepted|admitted|"
+    r"registered|randomi[sz]ed)\b|\bmay\s+(?:also\s+)?have\s+(?:had|received)\b"
 )
 _NOT_ALLOWED = re.compile(
     r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
@@ -181,6 +184,11 @@ def _reading(
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
         # on its own is no requirement (read as one it would fail everyone else)
         return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
+    cause = _CAUSE_EITHER.search(norm)
+    if cause:
+        # "Neutropenia, due either to zidovudine or HIV infection": the "either … or" list is
+        # the cause of the words before it; read as alternatives, HIV alone would pass
+        return _manual(norm, f"an 'either … or' list that says what causes '{cause.group(0)}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
     if any(t.type == "OTHER" for t in toks):
         asked.append(True)  # "other malignancy": every one but the trial's own (``ctx.primary``)
@@ -302,7 +310,8 @@ _SENTENCE_BREAK = re.compile(r"[.;]\s")
 # only: the pattern's case folding also matches a few letters that ``str.lower`` leaves alone.)
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
-    "participate", "exception",
+    "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
+    "may have", "may also have",
 )  # fmt: skip
 
 
@@ -401,6 +410,12 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
                 return toks
             return toks[:k] + toks[k + 1 :]  # "Age: 18 and over"
     return toks
+
+
+_CAUSE_EITHER = re.compile(
+    r"(?i)\b(?:due|secondary|related|attributable|caused|associated|induced)\b(?:\s+\w+)?\s+"
+    r"either\b"
+)
 
 
 def _no_either(toks: list[Tok]) -> list[Tok]:

@@ -101,6 +101,9 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
     return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])
 
 
+_DEFINITION_WORDS = frozenset(
+    ["criteria", "criterion", "definition", "definitions", "classification", "guidelines"]
+)
 _WITH = re.compile(r"(?i)with")
 _WITH_END = re.compile(r"(?i)\bwith\s*$")
 
@@ -137,6 +140,10 @@ def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | Non
         return None
     if any(t.type in _ANCHORS for c, _ in chunks[1:] for t in c):
         return None
+    if words & _DEFINITION_WORDS:
+        # "AIDS by CDC criteria": the definition named may cover more than the coded diagnosis
+        # (a CD4 count under 200 is AIDS), so the diagnosis is evidence, not a decision
+        return compose.assisted(norm[:hi], f"a definition ('{text[:60]}') may widen the name", head)
     first = chunks[0][0]
     parsed = _try(first[1:] if first[0].type == "BY" else first, ctx)
     end = chunks[0][1][0].start if len(chunks) > 1 else hi
