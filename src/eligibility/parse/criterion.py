@@ -27,11 +27,14 @@ _ALLOWANCE = re.compile(
     r"^\W*(?:note\W+)?exceptions?\b"
     # "Patients may be entered if they have had prior limited-field radiotherapy, …"
     r"|\b(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:entered|enrolled|included|accepted|admitted|"
-    r"registered|randomi[sz]ed)\b|\bmay\s+(?:also\s+)?have\s+(?:had|received)\b"
+    r"registered|randomi[sz]ed)\b"
 )
 _NOT_ALLOWED = re.compile(
     r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
-    r"enrolled|included|participate)|\bineligible\b"
+    r"enrolled|included|participate|entered|accepted|admitted|registered)|\bineligible\b"
+    r"|\bno\s+(?:patients?|subjects?|participants?|one)\s+(?:may|can|will|shall)\b"
+    # "… may be entered only after medical clearance by a cardiologist": a restriction
+    r"|\bonly\s+(?:after|if|when|upon|with)\b"
 )
 # an exception or condition whose scope may run on into the sentences after it
 _REACHES_ON = re.compile(r"(?i)\bexcept|\bunless\b|\bexcluding\b|\bother\s+than\b")
@@ -311,7 +314,6 @@ _SENTENCE_BREAK = re.compile(r"[.;]\s")
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
-    "may have", "may also have",
 )  # fmt: skip
 
 
