@@ -50,7 +50,7 @@ def _titles() -> list[tuple[str, str]]:
 
 def gaps(c: cc.Concept) -> list[str]:
     """Codes whose title names the concept and that the concept leaves undecided."""
-    terms = cc.plain_terms(c)
+    terms = [*cc.plain_terms(c), *(str(w) for w in c.extra.get("closure_words") or ())]  # type: ignore[union-attr]
     if not terms:
         return []
     pattern = cc.term_pattern(terms)

@@ -360,6 +360,25 @@ def test_group_headings_scope_their_items() -> None:
     assert hiv.context == "EXCLUSION CRITERIA - Donor:" and hiv.rule.kind == "manual"
 
 
+def test_an_allowed_list_holds_permissions() -> None:
+    """NCT00000664 (fresh audit 13): items under a bare "Allowed:" are what a patient may have;
+    read as requirements, "Basal cell carcinoma of the skin, …" failed everyone. The list ends
+    at the first unbulleted line, whose section resumes."""
+    from eligibility.transform import parse_record
+
+    text = (
+        "Inclusion Criteria:\nAllowed:\n-  Topical steroids.\nPatients must:\n-  Be HIV positive.\n"
+        "Allowed:\n-  Basal cell carcinoma of the skin, in situ carcinoma of the cervix.\n"
+    )
+    [record] = parse_record_text(text, "any.txt")
+    by_text = {c.text.strip(): c for c in parse_record(record).criteria}
+    bcc = by_text["Basal cell carcinoma of the skin, in situ carcinoma of the cervix."]
+    assert bcc.context == "Allowed:" and bcc.rule.kind == "manual"
+    assert "may have" in bcc.rule.reason  # type: ignore[union-attr]
+    hiv = by_text["Be HIV positive."]
+    assert hiv.context != "Allowed:" and hiv.rule.kind != "manual"
+
+
 def test_a_general_heading_names_no_group() -> None:
     from eligibility.ingest import heading_group
 

@@ -102,6 +102,7 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
     window = _since(rule.within)
     past_review = rule.history == "review"
     events = event_concepts(cid) if window is not None else frozenset()
+    later = bool(c.extra.get("icd10_later"))
     nothing = ((FALSE, "absent", ()), (UNKNOWN, "absent", ()))
     own, absent, fixed = _absent_findings(rule.if_absent, nothing)
 
@@ -125,6 +126,8 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
             excepted = bool(exceptions) and _maybe_excepted(exceptions, hits, facts, i)
             event = bool(events) and not events.isdisjoint(hits)
             if event:
+                if later and vocab.dated_elsewhere(cid, facts.patient.conditions[i].code):  # type: ignore[index]
+                    start = None  # T86.12 dates the graft's failure, not the transplant
                 timing = onset_in_window(start, window, as_of)  # type: ignore[arg-type]
             else:
                 timing = in_window(start, end, active, window, as_of)

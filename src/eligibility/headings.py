@@ -179,6 +179,11 @@ def heading_group(line: str) -> str | None:
     "Exclusion criteria for controls:"), else None: such criteria may not apply to the patient."""
     if heading_kind(line) not in ("inclusion", "exclusion"):
         return None
+    bare = _BARE_RE.match(line)
+    if bare and bare.group("kind").lower() == "allowed":
+        # "Allowed: - Basal cell carcinoma of the skin, …": what a patient may have, never what
+        # every patient must have (read as requirements they failed everyone; fresh audit 13)
+        return line.strip()
     m = _HEADING_RE.match(line)
     if m is None or not m.group("post"):
         return None
@@ -239,6 +244,9 @@ def find_blocks(
     outer: Section | None = None  # the section of the last heading that was not a bare one
     bare = bulleted = False  # under "Required:"/"Excluded:"; its items so far were bulleted
     group: str | None = None
+    outer_group: str | None = None  # the group of the last heading that was not a bare one
+    allowed = False  # under a bare "Allowed:": its items are permissions
+    allowed_bullet: str | None = None
     start = 0
     last_end = 0
     for ls, le in _iter_lines(text, lo, hi):
@@ -253,17 +261,34 @@ def find_blocks(
             section, start = kind, cs
             bare, bulleted = _BARE_RE.match(line) is not None, False
             outer = outer if bare else kind
-            group = group if bare else heading_group(line)
+            if not bare:
+                outer_group = heading_group(line)
+            allowed = bare and heading_group(line) is not None
+            group = heading_group(line) if allowed else outer_group
+            # "-  Allowed:" with its items nested below it: a line at the heading's own bullet
+            # ends the list
+            lead = text[ls:cs] + (line[:2] if _BULLET_RE.match(line) else "")
+            allowed_bullet = lead if allowed and _BULLET_RE.match(line) else None
         elif section is None and leading is not None:
             section, start = leading, cs
             outer = section
+        elif allowed and allowed_bullet is not None and text[ls:cs] + line[:2] == allowed_bullet:
+            blocks.append(Block(section=section, start=start, end=last_end, group=group))  # type: ignore[arg-type]
+            section, start, bare, allowed, group = outer, cs, False, False, outer_group  # type: ignore[assignment]
         elif bare and _BULLET_RE.match(line):
             bulleted = True
-        elif bare and bulleted and kind is None and outer is not None and section != outer:
+        elif (
+            bare
+            and bulleted
+            and kind is None
+            and outer is not None
+            and (section != outer or allowed)
+            and not _BULLET_RE.match(line)
+        ):
             # Old NCI records: "Required: - At least 10 days of acyclovir." then "Substance
             # abuse." unbulleted: the bare heading's list has ended, the field's section resumes
             blocks.append(Block(section=section, start=start, end=last_end, group=group))  # type: ignore[arg-type]
-            section, start, bare = outer, cs, False
+            section, start, bare, allowed, group = outer, cs, False, False, outer_group
         last_end = ce
     if section is not None:
         blocks.append(Block(section=section, start=start, end=last_end, group=group))

@@ -183,6 +183,9 @@ def _reading(
             return ManualRule(reason=why)
     if _LINKED.search(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
+    if _RECRUITED.search(norm):
+        # "Women and minorities are actively recruited": who is sought, not who may enrol
+        return _manual(norm, f"a recruitment note, not a requirement: '{norm[:120]}'")
     if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
         # on its own is no requirement (read as one it would fail everyone else)
@@ -274,6 +277,12 @@ def _reading(
         # "ALT/AST > 2 × ULN. For patients with hepatic metastases, ALT/AST > 5 × ULN …": a
         # sentence for a subgroup, not read, changes what the others mean for that subgroup
         return _kept_as_evidence(norm, rules, kind)
+    if len(rules) > 1 and any(
+        r.kind == "manual" and _DEFINES.search(_reason_text(r)) for r in rules[1:]
+    ):
+        # "… active hepatitis B virus infection, … Active hepatitis B was defined as HBV DNA ≥
+        # ULN": a later sentence, not read, defines a term the rules before it decide on
+        return _kept_as_evidence(norm, rules, kind)
     if section == "exclusion" and any(r.kind == "not" for r in rules):
         # "No other liver disease" listed under exclusions: "no" restates the section or
         # turns the item into a requirement; which one the text means is for a person
@@ -337,6 +346,8 @@ def _context_problem(context: str, section: Section) -> str | None:
     norm = grammar.normalise(context)
     quoted = norm[:120]
     if heading_group(context):
+        if norm.strip().lower().startswith("allowed"):
+            return f"what a patient may have, not a requirement: '{quoted}'"
         return f"criteria for a group its heading names: '{quoted}'"
     if _RISKY_CONTEXT.search(norm):
         return f"depends on its lead-in: '{quoted}'"
@@ -414,6 +425,11 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
     return toks
 
 
+_DEFINES = re.compile(r"(?i)\b(?:is|are|was|were|be)\s+defined\s+(?:as|by)\b|\bdefinition\s+of\b")
+_RECRUITED = re.compile(
+    r"(?i)\b(?:are|is|will\s+be)\s+(?:actively\s+|especially\s+|particularly\s+)?"
+    r"(?:recruited|sought|encouraged\s+to\s+(?:apply|participate|enrol|enroll|join)|welcome[d]?)\b"
+)
 _CAUSE_EITHER = re.compile(
     r"(?i)\b(?:due|secondary|related|attributable|caused|associated|induced)\b(?:\s+\w+)?\s+"
     r"either\b"

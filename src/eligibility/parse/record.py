@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
-from eligibility import grammar, vocab
+from eligibility import compose, grammar, vocab
 from eligibility.ingest import TrialRecord
 from eligibility.model import AgeRule, Criterion, ManualRule, Rule, RuleSet, SexRule, Span, Trial
+from eligibility.parse.base import _leaves
 from eligibility.parse.criterion import parse_criterion
 
 
@@ -102,7 +103,103 @@ def parse_record(record: TrialRecord) -> RuleSet:
             )
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
-    return RuleSet(trial=trial, criteria=criteria)
+    return RuleSet(trial=trial, criteria=_bare_names(_waived(criteria), primary, record.title))
+
+
+# A line that waives or qualifies the laboratory limits above it: "(unless due to disease)",
+# "Unless attributable to lymphoma", "not applicable if attributable to lymphomatous infiltration
+# of bone marrow" (on a line of its own, for the lines just above), or "Above laboratory values
+# required unless bone marrow, liver, kidney, or splenic involvement by tumor is documented" (for
+# every limit above it). Read alone, each limit would fail a patient the text admits.
+_WAIVES_ABOVE = re.compile(
+    r"(?i)^\W*(?:unless\b|except\s+(?:if|when|where)\b|not\s+applicable\b|"
+    r"(?:does|do)\s+not\s+apply\b|(?:may|can)\s+be\s+waived\b|waived\b)"
+)
+_WAIVES_ALL = re.compile(
+    r"(?i)\b(?:above|these|preceding|foregoing|hematologic|haematologic|hepatic|renal|"
+    r"laboratory)\s+(?:\w+\s+){0,2}(?:values?|limits?|criteria|"
+    r"requirements?|parameters?|tests?|levels?)\b[^.;]*\b(?:unless|waived|not\s+required|"
+    r"(?:does|do)\s+not\s+apply|not\s+applicable|except|exception|if\s+(?:due|attributable|"
+    r"secondary|related))"
+)
+_LIMIT_KINDS = frozenset(["lab", "measure"])
+
+
+# Words that make a short inclusion line a requirement rather than a bare name.
+_REQUIRING = re.compile(
+    r"(?i)histor|diagnos|\bwith\b|patient|subject|participant|confirm|document|\bmust\b|"
+    r"\bhave\b|\bhas\b|prove|known|evidence|presence|suffer|\bno\b|\bnot\b|\bwithout\b"
+)
+
+
+def _bare_names(
+    criteria: list[Criterion], primary: tuple[str, ...], title: str | None
+) -> list[Criterion]:
+    """A bare condition name among the inclusions ("Active drug or alcohol abuse.", "Angina")
+    that the trial's title does not name is most often an item of a list whose heading the
+    source lost (excluded conditions, a cohort, risk factors): evidence, not a requirement."""
+    if not title:
+        return criteria
+
+    def bare(c: Criterion) -> bool:
+        flat = " ".join(c.text.split())
+        if c.section != "inclusion" or c.rule.kind != "condition" or c.context:
+            return False
+        if len(flat) > 70 or _REQUIRING.search(flat):
+            return False
+        cid = c.rule.condition  # type: ignore[union-attr]
+        return not any(
+            vocab.condition_matches(p, cid) or vocab.condition_matches(cid, p) for p in primary
+        )
+
+    names = [bare(c) for c in criteria]
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if not names[k]:
+            continue
+        flat = " ".join(c.text.split())
+        listed = (k > 0 and names[k - 1]) or (k + 1 < len(names) and names[k + 1])
+        if not listed and not _STATE_WORDS.match(flat):
+            continue  # one "HIV infection." line in an HIV trial is its requirement
+        why = "a bare condition name the title does not name: it may be a lost heading's item"
+        out[k] = c.model_copy(update={"rule": compose.assisted(flat, why, c.rule)})
+    return out
+
+
+_STATE_WORDS = re.compile(r"(?i)^\W*(?:active|current|uncontrolled|recent|ongoing)\b")
+
+
+def _waived(criteria: list[Criterion]) -> list[Criterion]:
+    """The limits a waiver line qualifies become evidence for the reviewer (assisted)."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.rule.kind != "manual" or len(c.text) > 200:
+            continue
+        flat = " ".join(c.text.split())
+        every = _WAIVES_ALL.search(flat) is not None
+        if not every and not _WAIVES_ABOVE.search(flat):
+            continue
+        first = c.context is not None and (k == 0 or criteria[k - 1].context != c.context)
+        if first and not every:
+            # "Hepatic: (unless due to disease)" then the limits: the source put the heading's
+            # own waiver on the first line under it, so it reaches the lines of that heading
+            reach = [j for j in range(k + 1, len(out)) if out[j].context == c.context]
+            reach = reach[: next((n for n, j in enumerate(reach) if j != k + 1 + n), len(reach))]
+            why = f"the heading's waiver may lift it: '{flat[:100]}'"
+        else:
+            reach = list(range(k - 1, -1, -1))
+            why = f"a later line may waive it: '{flat[:100]}'"
+        for j in reach:
+            other = out[j]
+            if other.section != c.section or other.id in {"age", "sex"}:
+                break
+            if not any(r.kind in _LIMIT_KINDS for r in _leaves(other.rule)):
+                if every:
+                    continue
+                break
+            kept = compose.computable_part(other.rule)
+            out[j] = other.model_copy(update={"rule": compose.assisted(other.text, why, kept)})
+    return out
 
 
 def _later_items(seg) -> int:  # type: ignore[no-untyped-def]

@@ -60,16 +60,18 @@ class Concept:
         )
 
 
+_EXTRA_KEYS = (
+    "note", "grading", "members_exhaustive", "current", "closure_words", "means", "maybe_agents",
+    "icd10_later",
+)  # fmt: skip
+
+
 def _concepts(entries: Iterable[dict[str, Any]], kind: str, parent_key: str) -> list[Concept]:
     out = []
     for raw in entries:
         atc = _tuple(raw.get("atc"))
         equivalent = raw.get("equivalent_dose_mg")
-        extra: dict[str, object] = {
-            k: raw[k]
-            for k in ("note", "grading", "members_exhaustive", "current")
-            if raw.get(k) is not None
-        }
+        extra: dict[str, object] = {k: raw[k] for k in _EXTRA_KEYS if raw.get(k) is not None}
         if len(atc) > 1:
             extra["atc_codes"] = atc
         out.append(
@@ -347,6 +349,16 @@ def conditions_named_in(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def dated_elsewhere(concept_id: str, code: str | None) -> bool:
+    """True when an entry so coded says the concept's event happened but its onset is another
+    event's (``icd10_later``: T86, a transplanted kidney's failure, dates the failure)."""
+    c = _conditions().by_id.get(concept_id)
+    normal = _icd_normal(code) if code else None
+    if c is None or normal is None:
+        return False
+    return any(_icd_match(normal, str(p)) for p in _tuple(c.extra.get("icd10_later")))
+
+
 def code_ruled_out(rule_id: str, code: str) -> bool:
     """True when the concept's ``icd10_not`` or ``icd10_exclude`` says this code is not it."""
     c = _conditions().by_id.get(rule_id)
@@ -398,8 +410,17 @@ def inactive_code(code: str | None) -> bool:
 
 def drug_matches(rule_id: str, patient_id: str) -> bool:
     """True when the patient's agent is the rule's agent, belongs to its class, or is a regimen
-    containing it."""
-    return rule_id in _drugs().ancestors.get(patient_id, frozenset({patient_id}))
+    containing it. A class that ``means`` another minus some agents' uses ("systemic
+    chemotherapy": every cytotoxic agent, but mitomycin may have been intravesical) matches
+    those agents only as maybes."""
+    table = _drugs()
+    ups = table.ancestors.get(patient_id, frozenset({patient_id}))
+    rule = table.by_id.get(rule_id)
+    means = rule.extra.get("means") if rule else None
+    if means:
+        local = _tuple(rule.extra.get("maybe_agents"))  # type: ignore[union-attr]
+        return means in ups and patient_id != means and patient_id not in local
+    return rule_id in ups
 
 
 @lru_cache(maxsize=8192)
@@ -410,6 +431,13 @@ def drug_may_be(rule_id: str, patient_id: str) -> bool:
     table = _drugs()
     if rule_id not in table.by_id or patient_id not in table.by_id:
         return False
+    means = table.by_id[rule_id].extra.get("means")
+    if means:
+        if patient_id == means:
+            return True  # "chemotherapy" recorded: systemic or local is not said
+        if patient_id in _tuple(table.by_id[rule_id].extra.get("maybe_agents")):
+            return str(means) in table.ancestors[patient_id] or drug_may_be(str(means), patient_id)
+        return drug_may_be(str(means), patient_id)
     if patient_id != rule_id and patient_id in table.ancestors[rule_id]:
         return True
     return any(
