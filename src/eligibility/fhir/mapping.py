@@ -398,7 +398,11 @@ def review(resource: Any, draft: Draft) -> bool:
     """A coordinator's review recorded as ``Basic`` (``REVIEW_CODE``); False if it is not one."""
     if not any(c.system == REVIEW_CODE for c in _codings(resource.code)):
         return False
-    parts = {str(e.url): e.valueString or e.valueCode for e in resource.extension or () if e.url}
+    parts = {  # extension urls urn:eligibility:review:trial, …:criterion, …:status, …
+        str(e.url).rsplit(":", 1)[-1]: e.valueString or e.valueCode
+        for e in resource.extension or ()
+        if e.url
+    }
     entry = {
         k: str(parts[k]) for k in ("trial", "criterion", "status", "by", "note") if parts.get(k)
     }
