@@ -15,14 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from array import array
 from collections.abc import Iterator
+from contextlib import ExitStack
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..loaders import json_path, parse_json, patient_from_data
+from ..loaders import MAX_JSONL_LINE_BYTES, json_path, parse_json, patient_from_data
 from ..patient import Patient
 from . import mapping
 
@@ -33,7 +34,7 @@ TREATMENT_TYPES = frozenset(
     {"MedicationStatement", "MedicationRequest", "MedicationAdministration", "Procedure"}
 )
 _SUBJECT = {"AllergyIntolerance": "patient"}
-_OFFSET_BITS = 40  # a line's byte offset (up to 1 TiB) and its file's number in one int
+_LINE_BITS = 40  # a resource's place: its file's number and its line number, in one int
 
 
 @cache
@@ -86,7 +87,7 @@ def _patient_key(ref: str) -> str:
 
 def derive(
     patient: dict[str, Any],
-    resources: list[tuple[str, dict[str, Any]]],
+    resources: list[tuple[str, str, dict[str, Any]]],
     file: str,
     where: str,
     *,
@@ -94,7 +95,8 @@ def derive(
     recorded: frozenset[str],
     as_of: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The profile JSON of one Patient from its resources (each with its place in ``file``).
+    """The profile JSON of one Patient (at ``where`` in ``file``) from its resources, each
+    given as (file, place, resource).
 
     ``recorded``: the resource types the input holds at all (for any patient): a list the
     profile keeps as "not recorded" only when nothing of its kind was exported.
@@ -110,12 +112,12 @@ def derive(
         draft.profile["conditions"] = []
     if recorded & TREATMENT_TYPES:
         draft.profile["treatments"] = []
-    for place, data in resources:
+    for source, place, data in resources:
         rtype = data["resourceType"]
         if rtype not in MAPPED:
             draft.ignore(f"{rtype}/{data.get('id', '?')}", f"resource type {rtype} is not read")
             continue
-        model = _validated(data, file, place)
+        model = _validated(data, source, place)
         _map(model, draft, medications)
     if draft.ignored:
         draft.profile["ignored"] = draft.ignored
@@ -216,14 +218,14 @@ def _from_json(data: dict[str, Any], file: str) -> list[Patient | InputError]:
             for key in (f"Medication/{model.id}", f"#{model.id}", url):
                 if key:
                     medications[key] = model
-    grouped: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in patients]
+    grouped: list[list[tuple[str, str, dict[str, Any]]]] = [[] for _ in patients]
     recorded = frozenset(r["resourceType"] for _, r, _ in entries)
     for place, resource, _url in entries:
         if resource["resourceType"] in ("Patient", "Medication"):
             continue
         n = _owner(resource, place, file, keys, len(patients))
         if n is not None:
-            grouped[n].append((place, resource))
+            grouped[n].append((file, place, resource))
     when = _timestamp(data)
     out: list[Patient | InputError] = []
     for (place, resource), items in zip(patients, grouped, strict=True):
@@ -280,116 +282,131 @@ def bulk_files(path: Path) -> list[Path]:
     return [path]
 
 
+class _Export:
+    """A Bulk Data export's files, open for the second pass, and where each line starts.
+
+    A resource is named by one int, its file's number and its line number (``_LINE_BITS``);
+    the line's byte offset is in ``starts``: 8 bytes a line, plus 8 a resource in the index.
+    """
+
+    def __init__(self, files: list[Path], stack: ExitStack) -> None:
+        self.files = files
+        self.starts: list[array[int]] = [array("q") for _ in files]
+        self.handles: list[IO[bytes] | None] = [None] * len(files)
+        self._stack = stack
+
+    def lines(self, fi: int, bad: list[InputError]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line number, resource) per line of file ``fi``; a bad line goes to ``bad``."""
+        file, starts = self.files[fi], self.starts[fi]
+        try:
+            fh = self._stack.enter_context(self.files[fi].open("rb"))
+        except OSError as exc:
+            bad.append(InputError(f"cannot read: {exc.strerror or exc}", str(file)))
+            return
+        self.handles[fi] = fh
+        while True:
+            starts.append(fh.tell())
+            raw = fh.readline(MAX_JSONL_LINE_BYTES + 1)
+            if not raw:
+                return
+            n = len(starts)
+            if len(raw) > MAX_JSONL_LINE_BYTES:
+                while raw and not raw.endswith(b"\n"):
+                    raw = fh.readline(MAX_JSONL_LINE_BYTES)
+                limit = f"{MAX_JSONL_LINE_BYTES // (1024 * 1024)} MiB"
+                bad.append(
+                    InputError(f"line is longer than the {limit} limit", str(file), f"line {n}")
+                )
+                continue
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                yield n, _shape(parse_json(text, str(file), n), str(file), f"line {n}: $")
+            except UnicodeDecodeError:
+                bad.append(InputError("not UTF-8 text", str(file), f"line {n}"))
+            except InputError as exc:
+                bad.append(exc)
+
+    def read(self, place: int) -> tuple[Path, int, dict[str, Any]]:
+        """(file, line number, resource) of a place the first pass saw, read again."""
+        fi, n = place >> _LINE_BITS, place & ((1 << _LINE_BITS) - 1)
+        fh = self.handles[fi]
+        assert fh is not None  # the first pass opened it
+        fh.seek(self.starts[fi][n - 1])
+        raw = fh.readline(MAX_JSONL_LINE_BYTES + 1)
+        return self.files[fi], n, parse_json(raw.decode("utf-8-sig"), str(self.files[fi]), n)
+
+
 def iter_bulk(path: Path) -> Iterator[Patient | InputError]:
     """One profile per Patient of a Bulk Data export; a bad line or patient is its error."""
     files = bulk_files(path)
     if not files:
         yield InputError("no .ndjson files", str(path))
         return
-    patients: dict[str, int] = {}
-    index: dict[str, array[int]] = {}
-    medications: dict[str, Any] = {}
-    recorded: set[str] = set()
-    bad: list[InputError] = []
-    for fi, file in enumerate(files):
-        for offset, n, data in _lines(file, bad):
-            rtype = data["resourceType"]
-            recorded.add(rtype)
-            packed = fi << _OFFSET_BITS | offset
-            if rtype == "Patient" and isinstance(data.get("id"), str):
-                patients.setdefault(data["id"], packed)
-            elif rtype == "Medication":
-                try:
-                    model = _validated(data, str(file), f"line {n}")
-                    medications[f"Medication/{model.id}"] = model
-                except InputError as exc:
-                    bad.append(exc)
-            else:
-                ref = _reference(data)
-                if ref is not None:
-                    index.setdefault(_patient_key(ref), array("q")).append(packed)
-    yield from bad
-    for key, places in index.items():
-        if key not in patients:
-            fi, offset = places[0] >> _OFFSET_BITS, places[0] & ((1 << _OFFSET_BITS) - 1)
-            n, data = _read_at(files[fi], offset)
-            field = _SUBJECT.get(data["resourceType"], "subject")
-            yield InputError(
-                f"reference {_reference(data)!r} names no Patient in the export"
-                + (f" ({len(places) - 1} more resources of it)" if len(places) > 1 else ""),
-                str(files[fi]),
-                f"line {n}: $.{field}.reference",
-            )
-    kinds = frozenset(recorded)
-    for pid, packed in patients.items():
-        yield _bulk_patient(files, pid, packed, index.get(pid, array("q")), medications, kinds)
+    with ExitStack() as stack:
+        export = _Export(files, stack)
+        patients: dict[str, int] = {}
+        index: dict[str, array[int]] = {}
+        medications: dict[str, Any] = {}
+        recorded: set[str] = set()
+        bad: list[InputError] = []
+        for fi, file in enumerate(files):
+            for n, data in export.lines(fi, bad):
+                rtype = data["resourceType"]
+                recorded.add(rtype)
+                place = fi << _LINE_BITS | n
+                if rtype == "Patient" and isinstance(data.get("id"), str):
+                    patients.setdefault(data["id"], place)
+                elif rtype == "Medication":
+                    try:
+                        model = _validated(data, str(file), f"line {n}")
+                        medications[f"Medication/{model.id}"] = model
+                    except InputError as exc:
+                        bad.append(exc)
+                else:
+                    ref = _reference(data)
+                    if ref is not None:
+                        index.setdefault(_patient_key(ref), array("q")).append(place)
+        yield from bad
+        for key, places in index.items():
+            if key not in patients:
+                yield _orphans(export, places)
+        kinds = frozenset(recorded)
+        for pid, place in patients.items():
+            yield _bulk_patient(export, pid, place, index.get(pid, array("q")), medications, kinds)
+
+
+def _orphans(export: _Export, places: array[int]) -> InputError:
+    """Resources naming a patient the export does not hold: one error, at the first."""
+    file, n, data = export.read(places[0])
+    field = _SUBJECT.get(data["resourceType"], "subject")
+    more = f" ({len(places) - 1} more resources of it)" if len(places) > 1 else ""
+    return InputError(
+        f"reference {_reference(data)!r} names no Patient in the export{more}",
+        str(file),
+        f"line {n}: $.{field}.reference",
+    )
 
 
 def _bulk_patient(
-    files: list[Path],
+    export: _Export,
     pid: str,
-    packed: int,
+    place: int,
     places: array[int],
     medications: dict[str, Any],
     recorded: frozenset[str],
 ) -> Patient | InputError:
-    mask = (1 << _OFFSET_BITS) - 1
-    n, patient = _read_at(files[packed >> _OFFSET_BITS], packed & mask)
-    where = f"line {n}"
+    file, n, patient = export.read(place)
     items = []
-    file = str(files[packed >> _OFFSET_BITS])
     for p in places:
-        k, data = _read_at(files[p >> _OFFSET_BITS], p & mask)
-        items.append((f"{files[p >> _OFFSET_BITS].name}: line {k}: $", data))
+        other, k, data = export.read(p)
+        items.append((str(other), f"line {k}: $", data))
+    where = f"line {n}"
     try:
-        profile = derive(patient, items, file, where, medications=medications, recorded=recorded)
+        profile = derive(
+            patient, items, str(file), where, medications=medications, recorded=recorded
+        )
     except InputError as exc:
         return exc
-    return _profile(profile, file, f"{where} (Patient/{pid})")
-
-
-def _lines(file: Path, bad: list[InputError]) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(byte offset, line number, resource) per line; a bad line goes to ``bad``."""
-    try:
-        fh = file.open("rb")
-    except OSError as exc:
-        bad.append(InputError(f"cannot read: {exc.strerror or exc}", str(file)))
-        return
-    with fh:
-        offset, n = 0, 0
-        for raw in fh:
-            n += 1
-            here, offset = offset, offset + len(raw)
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-                yield here, n, _shape(parse_json(text, str(file), n), str(file), f"line {n}: $")
-            except UnicodeDecodeError:
-                bad.append(InputError("not UTF-8 text", str(file), f"line {n}"))
-            except InputError as exc:
-                bad.append(exc)
-
-
-def _read_at(file: Path, offset: int) -> tuple[int, Any]:
-    """(line number, resource) of the line at ``offset``, read again (it passed pass one)."""
-    with file.open("rb") as fh:
-        fh.seek(offset)
-        raw = fh.readline()
-    line = _line_number(file, offset)
-    return line, parse_json(raw.decode("utf-8-sig"), str(file), line)
-
-
-@cache
-def _line_starts(file: Path) -> array[int]:
-    starts = array("q", [0])
-    with file.open("rb") as fh:
-        for raw in fh:
-            starts.append(starts[-1] + len(raw))
-    return starts
-
-
-def _line_number(file: Path, offset: int) -> int:
-    from bisect import bisect_right
-
-    return bisect_right(_line_starts(file), offset)
+    return _profile(profile, str(file), f"{where} (Patient/{pid})")

@@ -100,6 +100,8 @@ def _by_pint(value: float, code: str, target: str, analyte: vocab.Analyte) -> fl
     for old, new in _table()[2]:
         if old in source and _U_ATOM.search(target) and old not in target:
             source = source.replace(old, new)  # [IU]/L read as U/L for an enzyme activity
+    if source == target:  # the analyte's own unit: no registry needed (most results)
+        return float(value)
     if _meaningful(source) != _meaningful(target):
         return refused
     src, dst = _parse(source), _parse(target)
