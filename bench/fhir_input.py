@@ -10,6 +10,7 @@ Prints, each the median of N runs (fresh processes for the CLI rows, wall clock 
   per resource            validating + mapping one Observation, in process (warm)
   Bulk export             a synthetic export of --patients patients × 12 Observations, read
                           through iter_patients (in process, after the one-off costs)
+  peak memory             traced peak while reading that export, and one 4 times larger
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -91,6 +93,15 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         assert got == args.patients
         per = statistics.median(times) / (args.patients * 13)
+        peaks = []
+        for n in (args.patients, args.patients * 4):
+            _export(folder, n)
+            tracemalloc.start()
+            for _ in iter_patients(folder):
+                pass
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        _export(folder, args.patients)
         rows.append(("per resource (validate + map, Bulk)", f"{per * 1e6:.0f} µs"))
         rows.append(
             (
@@ -98,6 +109,13 @@ def main() -> None:
                 f"{statistics.median(times):.2f} s",
             )
         )
+    grow = (peaks[1] - peaks[0]) / (args.patients * 3 * 13)
+    rows.append(
+        (
+            f"peak traced memory, {args.patients} vs {args.patients * 4} patients",
+            f"{peaks[0] / 1e6:.1f} MB vs {peaks[1] / 1e6:.1f} MB ({grow:.0f} bytes a resource)",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")

@@ -305,3 +305,17 @@ def test_profile_screening_does_not_import_fhir():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == "[]"
+
+
+def test_readme_fhir_commands_run_as_printed(tmp_path, capsys, monkeypatch):
+    """The commands at the top of the README's "FHIR input" section, with their verdicts."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## FHIR input", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].split() for line in block.splitlines() if line.strip()]
+    monkeypatch.chdir(ROOT)
+    codes = []
+    for words in commands:
+        assert words[0] == "eligibility"
+        codes.append(main(words[1:]))
+    capsys.readouterr()
+    assert codes == [0, 1, 0]  # eligible; three ineligible in the export; the converted profile

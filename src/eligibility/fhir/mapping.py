@@ -200,7 +200,7 @@ def _result(
     entry = _quantity(analyte, item.valueQuantity, label, draft)
     if entry is None:
         return
-    key = "labs" if analyte.category == "lab" else "vitals"
+    key = "vitals" if analyte.category == "vital" else "labs"  # measures (CrCl) as labs
     out: dict[str, Any] = {("test" if key == "labs" else "name"): analyte.name, **entry}
     if key == "labs":
         for r in ranges or ():
