@@ -319,3 +319,82 @@ def test_readme_fhir_commands_run_as_printed(tmp_path, capsys, monkeypatch):
         codes.append(main(words[1:]))
     capsys.readouterr()
     assert codes == [0, 1, 0]  # eligible; three ineligible in the export; the converted profile
+
+
+def _obs(oid: str, **fields: object) -> dict[str, object]:
+    base = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "subject": {"reference": "Patient/p1"},
+    }
+    return {**base, "effectiveDateTime": "2024-02-20", **fields}
+
+
+LOINC_CODE = {"coding": [{"system": "http://loinc.org", "code": "1742-6"}]}
+ECOG = {"coding": [{"system": "http://loinc.org", "code": "89247-1"}]}
+IGNORED = [
+    (
+        "a bound for a value",
+        _obs(
+            "a",
+            code=LOINC_CODE,
+            valueQuantity={
+                "value": 5,
+                "comparator": "<",
+                "code": "U/L",
+                "system": "http://unitsofmeasure.org",
+            },
+        ),
+        "alanine aminotransferase: value <5 is a bound, not a value",
+    ),
+    (
+        "a coded result",
+        _obs("a", code=LOINC_CODE, valueCodeableConcept={"text": "normal"}),
+        "a coded or text result",
+    ),
+    (
+        "no value, with the reason",
+        _obs("a", code=LOINC_CODE, dataAbsentReason={"text": "specimen haemolysed"}),
+        "no value (specimen haemolysed)",
+    ),
+    (
+        "an unknown code",
+        _obs(
+            "a",
+            code={"coding": [{"system": "http://loinc.org", "code": "0000-0"}]},
+            valueQuantity={"value": 1},
+        ),
+        "LOINC 0000-0 (no text) is not a test the vocabulary knows",
+    ),
+    (
+        "an older ECOG",
+        _obs("a", code=ECOG, valueInteger=2, effectiveDateTime="2023-01-01"),
+        "an older ecog result; Observation/b of 2024-02-20 is used",
+    ),
+    (
+        "a cancelled result",
+        _obs("a", code=LOINC_CODE, status="cancelled"),
+        "status cancelled: never used",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource", "reason"), [i[1:] for i in IGNORED], ids=[i[0] for i in IGNORED]
+)
+def test_what_cannot_be_mapped_is_listed_with_the_reason(tmp_path, resource, reason):
+    newest = _obs("b", code=ECOG, valueInteger=1)
+    entries = [
+        {"resource": {**PATIENT, "birthDate": "1960"}},
+        {"resource": resource},
+        {"resource": newest},
+    ]
+    patient = load_patient(
+        _bundle(tmp_path, {"resourceType": "Bundle", "type": "collection", "entry": entries})
+    )
+    assert any(i.resource == "Observation/a" and reason in i.reason for i in patient.ignored)
+    assert ("Patient/p1", "birthDate 1960 is not a full date") in [
+        (i.resource, i.reason) for i in patient.ignored
+    ]
+    assert patient.ecog == 1 and patient.labs == [] and patient.birth_date is None

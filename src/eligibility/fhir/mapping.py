@@ -72,21 +72,21 @@ class Draft:
 
     profile: dict[str, Any]
     ignored: list[dict[str, str]] = field(default_factory=list)
-    _newest: dict[str, dt.date | None] = field(default_factory=dict)
+    _newest: dict[str, tuple[dt.date | None, str]] = field(default_factory=dict)
 
     def ignore(self, label: str, reason: str) -> None:
         self.ignored.append({"resource": label, "reason": reason})
 
     def single(self, name: str, value: Any, when: dt.date | None, label: str) -> None:
-        """A field holding one value (ECOG, pregnancy): the newest result counts."""
-        if name in self.profile:
-            before = self._newest.get(name)
+        """A field holding one value (ECOG, pregnancy): the newest dated result counts."""
+        if name in self._newest:
+            before, kept = self._newest[name]
             if before is not None and (when is None or when <= before):
-                self.ignore(label, f"an older {name} result; the one of {before} is used")
+                self.ignore(label, f"an older {name} result; {kept} of {before} is used")
                 return
-            self.ignore(f"{name} before {when}", f"replaced by {label}, dated {when}")
+            self.ignore(kept, f"an older {name} result; {label} of {when} is used")
         self.profile[name] = value
-        self._newest[name] = when
+        self._newest[name] = (when, label)
 
 
 def label_of(resource: Any) -> str:
@@ -187,31 +187,33 @@ def _result(
         what = f"LOINC {', '.join(loinc)}" if loinc else "no LOINC code"
         draft.ignore(label, f"{what} ({text or 'no text'}) is not a test the vocabulary knows")
         return
-    if item.valueQuantity is None or item.valueQuantity.value is None:
-        kind = "valueCodeableConcept" if item.valueCodeableConcept else "no value"
-        reason = item.dataAbsentReason and _text(item.dataAbsentReason)
+    q = item.valueQuantity
+    if q is None or q.value is None:
+        absent = _text(item.dataAbsentReason) if item.dataAbsentReason else None
+        if absent:
+            why = f"no value ({absent})"
+        elif item.valueCodeableConcept is not None or item.valueString:
+            why = "a coded or text result; the profile holds numeric results only"
+        else:
+            why = "no value"
+        draft.ignore(label, f"{analyte.name}: {why}")
+        return
+    if q.comparator:  # "<5": a bound of the result, not the result
         draft.ignore(
-            label,
-            f"{analyte.name}: {reason or kind}; the profile holds numeric results only"
-            if not reason
-            else f"{analyte.name}: no value ({reason})",
+            label, f"{analyte.name}: value {q.comparator}{q.value} is a bound, not a value"
         )
         return
-    entry = _quantity(analyte, item.valueQuantity, label, draft)
-    if entry is None:
-        return
     key = "vitals" if analyte.category == "vital" else "labs"  # measures (CrCl) as labs
-    out: dict[str, Any] = {("test" if key == "labs" else "name"): analyte.name, **entry}
-    if key == "labs":
-        for r in ranges or ():
-            for end, bound in (("ref_low", r.low), ("ref_high", r.high)):
-                if bound is not None and bound.value is not None:
-                    got = _converted(analyte, bound, item.valueQuantity)
-                    if got is not None and got[1] == out.get("unit", got[1]):
-                        out[end] = got[0]
-                    else:
-                        draft.ignore(label, f"{analyte.name} {end}: unit not that of the value")
-            break  # the first range is the lab's normal range; others are for subgroups
+    out: dict[str, Any] = {("test" if key == "labs" else "name"): analyte.name}
+    out.update(_quantity(analyte, q))
+    if key == "labs" and ranges:  # the first range is the lab's normal range
+        for end, bound in (("ref_low", ranges[0].low), ("ref_high", ranges[0].high)):
+            if bound is not None and bound.value is not None:
+                got = _converted(analyte, bound, q)
+                if got is not None and got[1] == out.get("unit", got[1]):
+                    out[end] = got[0]
+                else:
+                    draft.ignore(label, f"{analyte.name} {end}: not in the unit of the value")
     if when is not None:
         out["date"] = when.isoformat()
     draft.profile.setdefault(key, []).append(out)
@@ -229,7 +231,7 @@ def _converted(analyte: vocab.Analyte, q: Any, value_q: Any) -> tuple[float, str
     return number, (vocab.unit(str(unit)) or str(unit)) if unit else None
 
 
-def _quantity(analyte: vocab.Analyte, q: Any, label: str, draft: Draft) -> dict[str, Any] | None:
+def _quantity(analyte: vocab.Analyte, q: Any) -> dict[str, Any]:
     number = float(q.value)
     if q.code and q.system == UCUM_SYSTEM:
         got = convert(number, str(q.code), analyte)
