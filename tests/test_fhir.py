@@ -398,3 +398,14 @@ def test_what_cannot_be_mapped_is_listed_with_the_reason(tmp_path, resource, rea
         (i.resource, i.reason) for i in patient.ignored
     ]
     assert patient.ecog == 1 and patient.labs == [] and patient.birth_date is None
+
+
+def test_without_the_fhir_extra_fhir_input_says_how_to_install_it(tmp_path):
+    code = (
+        "import sys\nsys.modules['ucumvert'] = None\n"  # as if not installed
+        "from eligibility.cli import main\n"
+        f"sys.exit(main(['screen', {str(HCC)!r}, {str(FHIR / 'f01_eligible_hcc.bundle.json')!r}]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "FHIR input needs ucumvert: pip install 'eligibility[fhir]'" in out.stderr

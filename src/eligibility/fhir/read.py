@@ -44,12 +44,25 @@ def _model(resource_type: str) -> Any:
     return get_fhir_model_class(resource_type)
 
 
+def _require(file: str) -> None:
+    """The ``fhir`` extra's libraries, or one line saying how to install them."""
+    from importlib.util import find_spec
+
+    for name in ("fhir.resources", "ucumvert"):
+        try:
+            found = find_spec(name) is not None
+        except ImportError:  # the parent package ``fhir`` is missing
+            found = False
+        if not found:
+            raise InputError(f"FHIR input needs {name}: pip install 'eligibility[fhir]'", file)
+
+
 def _validated(data: dict[str, Any], file: str, where: str) -> Any:
     """The resource as its model, or an ``InputError`` at the first problem."""
     rtype = data.get("resourceType")
     try:
         model = _model(rtype)  # type: ignore[arg-type]
-    except (KeyError, ValueError, ImportError, AttributeError):
+    except (KeyError, ValueError, AttributeError):
         raise InputError(f"unknown resourceType {rtype!r} (FHIR R4)", file, where) from None
     try:
         return model.model_validate(data)
@@ -159,6 +172,7 @@ def from_json(data: dict[str, Any], file: str) -> list[Patient | InputError]:
     """A Bundle (collection, searchset, transaction, document …) or a Patient with contained
     resources: one profile per Patient resource; a malformed input is one error."""
     try:
+        _require(file)
         return _from_json(data, file)
     except InputError as exc:
         return [exc]
@@ -341,6 +355,11 @@ class _Export:
 def iter_bulk(path: Path) -> Iterator[Patient | InputError]:
     """One profile per Patient of a Bulk Data export; a bad line or patient is its error."""
     files = bulk_files(path)
+    try:
+        _require(str(path))
+    except InputError as exc:
+        yield exc
+        return
     if not files:
         yield InputError("no .ndjson files", str(path))
         return
