@@ -12,12 +12,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eligibility import load_patient, load_rules, screen, vocab
 from eligibility.cli import main
+from eligibility.errors import InputError
 from eligibility.fhir.convert import profile_json
+from eligibility.fhir.read import from_json
 from eligibility.fhir.units import convert, ucum_code
 from eligibility.loaders import iter_patients, patient_from_data
+from eligibility.patient import Patient
 from eligibility.vocab.data import _load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -409,3 +414,57 @@ def test_without_the_fhir_extra_fhir_input_says_how_to_install_it(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 2
     assert "FHIR input needs ucumvert: pip install 'eligibility[fhir]'" in out.stderr
+
+
+def test_a_fhir_line_in_a_jsonl_file_says_where_fhir_is_read(tmp_path, capsys):
+    path = tmp_path / "export.jsonl"
+    path.write_text(json.dumps(PATIENT) + "\n", encoding="utf-8")
+    assert main(["screen", str(HCC), str(path), "--format", "csv"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: line 1: a FHIR resource; FHIR NDJSON is read from .ndjson files" in err
+
+
+_RESOURCE_TYPES = st.sampled_from(
+    ["Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
+     "Procedure", "Basic", "Medication", "Encounter", "Bundle", "Nonsense"]
+)  # fmt: skip
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=8)
+    | st.sampled_from(["Patient/p1", "#", "final", "entered-in-error", "1742-6", "2024-02-20",
+                       "http://loinc.org", "http://unitsofmeasure.org", "U/L", "[IU]/L"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["resourceType", "id", "entry", "resource", "subject", "reference",
+                         "code", "coding", "system", "valueQuantity", "value", "status",
+                         "contained", "gender", "birthDate", "fullUrl", "component"]),
+        inner | _RESOURCE_TYPES,
+        max_size=5,
+    ),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    rtype=_RESOURCE_TYPES,
+    body=st.dictionaries(st.text(max_size=3), _JSON, max_size=3),
+    entries=st.lists(_JSON, max_size=4),
+)
+def test_any_json_with_a_resource_type_loads_or_fails_cleanly(rtype, body, entries):
+    """Only InputError or profiles, never a crash: a FHIR input is as untrusted as a profile."""
+    data = {**body, "resourceType": rtype, "entry": entries, "contained": entries}
+    for item in from_json(data, "x.json"):
+        assert isinstance(item, InputError | Patient)
+
+
+def test_a_nested_resource_of_an_unknown_type_is_an_input_error():
+    """fhir.resources raises a bare KeyError for it; found by mutating the examples."""
+    data = json.loads((FHIR / "f07_ineligible_hiv.bundle.json").read_text())
+    data["entry"][1]["resource"]["valueQuantity"] = {"resourceType": "2024"}
+    (item,) = from_json(data, "b.json")
+    assert isinstance(item, InputError) and str(item).startswith("b.json: $.entry[1].resource")
+    # a contained resource of a type not read is listed, as any other
+    patient = json.loads((FHIR / "f09_indeterminate_missing_labs.patient.json").read_text())
+    patient["contained"][0]["resourceType"] = "2024"
+    (item,) = from_json(patient, "p.json")
+    assert any("resource type 2024 is not read" in i.reason for i in item.ignored)

@@ -491,6 +491,9 @@ def patient_from_data(data: Any, file: str, where: str | None = None) -> Patient
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
+        if _fhir.is_fhir(data):  # a FHIR line in a JSONL file: say where FHIR is read
+            msg = "a FHIR resource; FHIR NDJSON is read from .ndjson files"
+            raise InputError(msg, file, where) from None
         problems = validation_problems(exc)
         path, msg = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -64,6 +64,8 @@ def _validated(data: dict[str, Any], file: str, where: str) -> Any:
         model = _model(rtype)  # type: ignore[arg-type]
     except (KeyError, ValueError, AttributeError):
         raise InputError(f"unknown resourceType {rtype!r} (FHIR R4)", file, where) from None
+    if "contained" in data:  # each contained resource is read, and validated, on its own
+        data = {k: v for k, v in data.items() if k != "contained"}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -72,6 +74,12 @@ def _validated(data: dict[str, Any], file: str, where: str) -> Any:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         msg = str(errors[0].get("msg", "invalid")).removeprefix("Value error, ")
         raise InputError(msg + more, file, where + path[1:]) from None
+    except KeyError:  # fhir_core looks a nested resource's type up without a check
+        raise InputError(
+            "holds a nested resource of an unknown resourceType", file, where
+        ) from None
+    except (TypeError, ValueError, AttributeError) as exc:  # the library's own, on odd input
+        raise InputError(f"not a valid FHIR R4 resource ({exc})", file, where) from None
 
 
 def _shape(data: Any, file: str, where: str) -> dict[str, Any]:
@@ -86,7 +94,8 @@ def _shape(data: Any, file: str, where: str) -> dict[str, Any]:
 
 def _reference(data: dict[str, Any]) -> str | None:
     ref = data.get(_SUBJECT.get(data["resourceType"], "subject"))
-    return ref.get("reference") if isinstance(ref, dict) else None
+    found = ref.get("reference") if isinstance(ref, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _patient_key(ref: str) -> str:
