@@ -11,6 +11,7 @@ Resources entered in error, cancelled, not done, refuted or not taken are never 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -228,7 +229,7 @@ def _converted(analyte: vocab.Analyte, q: Any, value_q: Any) -> tuple[float, str
         got = convert(number, str(code), analyte)
         return None if isinstance(got, str) else got
     unit = q.unit or value_q.unit or code
-    return number, (vocab.unit(str(unit)) or str(unit)) if unit else None
+    return number, str(unit) if unit else None
 
 
 def _quantity(analyte: vocab.Analyte, q: Any) -> dict[str, Any]:
@@ -266,11 +267,17 @@ def _scalar(name: str, item: Any, when: dt.date | None, label: str, draft: Draft
     elif item.valueBoolean is not None and name == "pregnant":
         value = bool(item.valueBoolean)
     if name == "child_pugh" and value is not None:
-        value = {"score": value} if isinstance(value, int) else str(value).upper()
+        value = {"score": value} if isinstance(value, int) else _pugh_class(str(value))
     if value is None or isinstance(value, bool) != (name == "pregnant"):
         draft.ignore(label, f"{name}: a value this project does not read")
         return
     draft.single(name, value, when, label)
+
+
+def _pugh_class(text: str) -> str | None:
+    """ "A", "class A", "Child-Pugh A" → "A"; anything else is not read (None)."""
+    letter = re.sub(r"(?i)^(child[- ]?(turcotte[- ]?)?pugh)?\s*(class)?\s*", "", text.strip())
+    return letter.upper() if letter.upper() in ("A", "B", "C") else None
 
 
 # --- Condition, Procedure ---------------------------------------------------------------------
@@ -307,7 +314,9 @@ def condition(resource: Any, draft: Draft) -> None:
             end = None
     if onset is not None:
         entry["onset"] = onset.isoformat()
-    if end is not None and (onset is None or end >= onset):
+    if end is not None and onset is not None and end < onset:
+        draft.ignore(label, f"abatement {end} is before onset {onset}")
+    elif end is not None:
         entry["end"] = end.isoformat()
     draft.profile.setdefault("conditions", []).append(entry)
 
@@ -353,7 +362,7 @@ def procedure(resource: Any, draft: Draft) -> None:
         draft.ignore(label, "a procedure without a known code or text")
         return
     end = day(resource.performedPeriod.end) if resource.performedPeriod else when
-    _treatment(draft, name, when, end)
+    _treatment(draft, label, name, (when, end))
 
 
 # --- medications ----------------------------------------------------------------------------
@@ -381,14 +390,19 @@ def medication(resource: Any, draft: Draft, medications: dict[str, Any]) -> None
         period = resource.effectivePeriod
         start = day(resource.effectiveDateTime) or (day(period.start) if period else None)
         end = day(resource.effectiveDateTime) or (day(period.end) if period else None)
-    _treatment(draft, name, start, end)
+    _treatment(draft, label, name, (start, end))
 
 
-def _treatment(draft: Draft, name: str, start: dt.date | None, end: dt.date | None) -> None:
+def _treatment(
+    draft: Draft, label: str, name: str, period: tuple[dt.date | None, dt.date | None]
+) -> None:
+    start, end = period
     entry: dict[str, Any] = {"name": name}
     if start is not None:
         entry["start"] = start.isoformat()
-    if end is not None and (start is None or end >= start):
+    if end is not None and start is not None and end < start:
+        draft.ignore(label, f"end {end} is before start {start}")
+    elif end is not None:
         entry["end"] = end.isoformat()
     draft.profile.setdefault("treatments", []).append(entry)
 
