@@ -468,3 +468,21 @@ def test_a_nested_resource_of_an_unknown_type_is_an_input_error():
     patient["contained"][0]["resourceType"] = "2024"
     (item,) = from_json(patient, "p.json")
     assert any("resource type 2024 is not read" in i.reason for i in item.ignored)
+
+
+def test_an_end_before_its_start_is_listed_and_not_used(tmp_path):
+    condition = {
+        "resourceType": "Condition",
+        "id": "c",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"text": "hypertension"},
+        "clinicalStatus": {"coding": [{"code": "resolved"}]},
+        "onsetDateTime": "2020-05-01",
+        "abatementDateTime": "2019-01-01",
+    }
+    entries = [{"resource": PATIENT}, {"resource": condition}]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    patient = load_patient(_bundle(tmp_path, bundle))
+    assert patient.conditions[0].end is None and patient.conditions[0].status == "resolved"
+    reasons = [(i.resource, i.reason) for i in patient.ignored]
+    assert reasons == [("Condition/c", "end 2019-01-01 is before onset 2020-05-01")]

@@ -312,12 +312,7 @@ def condition(resource: Any, draft: Draft) -> None:
         if end is not None:
             draft.ignore(label, f"abatement {end} of a condition recorded as {clinical}")
             end = None
-    if onset is not None:
-        entry["onset"] = onset.isoformat()
-    if end is not None and onset is not None and end < onset:
-        draft.ignore(label, f"abatement {end} is before onset {onset}")
-    elif end is not None:
-        entry["end"] = end.isoformat()
+    _dated(draft, label, entry, ("onset", "end"), (onset, end))
     draft.profile.setdefault("conditions", []).append(entry)
 
 
@@ -396,15 +391,26 @@ def medication(resource: Any, draft: Draft, medications: dict[str, Any]) -> None
 def _treatment(
     draft: Draft, label: str, name: str, period: tuple[dt.date | None, dt.date | None]
 ) -> None:
-    start, end = period
     entry: dict[str, Any] = {"name": name}
-    if start is not None:
-        entry["start"] = start.isoformat()
-    if end is not None and start is not None and end < start:
-        draft.ignore(label, f"end {end} is before start {start}")
-    elif end is not None:
-        entry["end"] = end.isoformat()
+    _dated(draft, label, entry, ("start", "end"), period)
     draft.profile.setdefault("treatments", []).append(entry)
+
+
+def _dated(
+    draft: Draft,
+    label: str,
+    entry: dict[str, Any],
+    names: tuple[str, str],
+    period: tuple[dt.date | None, dt.date | None],
+) -> None:
+    """The period's days under ``names``; an end before its start is listed, not used."""
+    (first, last), (start, end) = names, period
+    if start is not None:
+        entry[first] = start.isoformat()
+    if end is not None and start is not None and end < start:
+        draft.ignore(label, f"{last} {end} is before {first} {start}")
+    elif end is not None:
+        entry[last] = end.isoformat()
 
 
 # --- reviews --------------------------------------------------------------------------------
