@@ -52,8 +52,8 @@ def test_version_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom eligibility.cli import main\n"
         "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('pydantic', 'rich', 'yaml', 'lark', 'pint', "
-        "'eligibility.model', 'eligibility.evaluate') if m in sys.modules))"
+        "print(sorted(m for m in ('pydantic', 'rich', 'yaml', 'lark', 'pint', 'fhir', "
+        "'ucumvert', 'eligibility.model', 'eligibility.evaluate') if m in sys.modules))"
     )
     assert _run(code).splitlines()[-1] == "[]"
 

@@ -32,6 +32,7 @@ from .evaluate import (
     statuses,
     verdict_of,
 )
+from .fhir import NDJSON, is_bulk
 from .loaders import STDIN, is_jsonl, iter_patients, load_rules, load_rules_all, source_name
 from .model import RuleSet
 from .patient import Patient
@@ -172,6 +173,10 @@ def classify(paths: Iterable[str | Path]) -> Inputs:
             except OSError as exc:
                 out.errors.append(InputError(f"cannot read: {exc.strerror}", str(path)))
                 continue
+            if is_bulk(path):  # a FHIR Bulk Data export: its .ndjson files are one cohort
+                add(path, out.patients)
+                found = True
+                children = [c for c in children if c.suffix.lower() != NDJSON]
             for child in children:
                 problem = _entry_problem(child)
                 if problem is not None:
@@ -185,7 +190,7 @@ def classify(paths: Iterable[str | Path]) -> Inputs:
                 out.errors.append(InputError("no .yaml, .yml, .json or .jsonl files", str(path)))
         elif suffix in RULES_SUFFIXES:
             add(path, out.rules)
-        elif suffix in PATIENT_SUFFIXES or (path.exists() and is_jsonl(path)):
+        elif suffix in PATIENT_SUFFIXES | {NDJSON} or (path.exists() and is_jsonl(path)):
             add(path, out.patients)
         elif not path.exists():
             out.errors.append(InputError("file not found", str(path)))

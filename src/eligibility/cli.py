@@ -739,7 +739,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: stdout)")
     p.set_defaults(func=cmd_coverage)
+
+    p = sub.add_parser("convert", help="print the profile JSON derived from FHIR input")
+    p.add_argument("inputs", nargs="+", help="FHIR Bundle or Patient, Bulk Data .ndjson or folder")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the profiles here")
+    p.set_defaults(func=_convert)
     return parser
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """``convert``: its code is in fhir/convert.py; the CLI hands it the output and stderr."""
+    from .fhir import convert
+
+    with _output(args) as out:
+        return convert.run(args.inputs, out, sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from typing import IO, Any
 import yaml
 from pydantic import ValidationError
 
+from . import fhir as _fhir  # detection only: the FHIR models load when FHIR input is read
 from . import yamlcore
 from .display import escape_controls
 from .errors import InputError
@@ -490,6 +491,9 @@ def patient_from_data(data: Any, file: str, where: str | None = None) -> Patient
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
+        if _fhir.is_fhir(data):  # a FHIR line in a JSONL file: say where FHIR is read
+            msg = "a FHIR resource; FHIR NDJSON is read from .ndjson files"
+            raise InputError(msg, file, where) from None
         problems = validation_problems(exc)
         path, msg = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -501,10 +505,25 @@ def patient_from_data(data: Any, file: str, where: str | None = None) -> Patient
 
 
 def load_patient(path: str | Path) -> Patient:
-    """Load and validate one patient profile (JSON)."""
+    """Load and validate one patient profile (JSON), or the one Patient of a FHIR resource."""
     path = Path(path)
     text = _read_text(path, MAX_JSON_BYTES, "a JSON file")
-    return patient_from_data(parse_json(text, str(path)), str(path))
+    data = parse_json(text, str(path))
+    if _fhir.is_fhir(data):
+        items = _fhir_profiles(data, str(path))
+        if len(items) > 1:
+            raise InputError(f"holds {len(items)} patients; iter_patients reads them", str(path))
+        if isinstance(items[0], InputError):
+            raise items[0]
+        return items[0]
+    return patient_from_data(data, str(path))
+
+
+def _fhir_profiles(data: dict[str, Any], file: str) -> list[Patient | InputError]:
+    """FHIR input (a Bundle or Patient): its module and models load only now."""
+    from .fhir.read import from_json
+
+    return from_json(data, file)
 
 
 STDIN = Path("-")
@@ -565,8 +584,14 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
 
 
 def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
-    """Profiles from JSON (one or a list) or JSONL; a bad record is yielded as its error."""
+    """Profiles from JSON (one or a list), JSONL or FHIR (a Bundle or Patient, a Bulk Data
+    export); a bad record is yielded as its error."""
     path = Path(path)
+    if path != STDIN and _fhir.is_bulk(path):
+        from .fhir.read import iter_bulk
+
+        yield from iter_bulk(path)
+        return
     if is_jsonl(path):
         file = source_name(path)
         seen = False
@@ -605,6 +630,9 @@ def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
         data = parse_json(text, str(path))
     except InputError as exc:
         yield exc
+        return
+    if _fhir.is_fhir(data):
+        yield from _fhir_profiles(data, str(path))
         return
     if isinstance(data, list):
         if not data:

@@ -188,6 +188,14 @@ class Review(_Strict):
     note: str | None = None
 
 
+class Ignored(_Strict):
+    """Data of the source record that the profile could not hold (FHIR input: an unknown
+    code, a status never used), kept with the reason so the screening output lists it."""
+
+    resource: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
 class Patient(_Strict):
     id: str = Field(min_length=1)
     sex: Literal["female", "male"] | None = None
@@ -209,6 +217,7 @@ class Patient(_Strict):
     ascites: Literal["none", "mild", "moderate-severe"] | None = None
     encephalopathy: Literal["none", "grade 1-2", "grade 3-4"] | None = None
     reviews: list[Review] = Field(default_factory=list)
+    ignored: list[Ignored] = Field(default_factory=list)
 
     @field_validator("child_pugh", mode="before")
     @classmethod

@@ -100,6 +100,7 @@ def evaluate(
         compiled.rules_sha256,
         counts,
         review_warnings(facts.patient, compiled, screened),
+        tuple(f"{i.resource}: {i.reason}" for i in facts.patient.ignored),
     )
 
 

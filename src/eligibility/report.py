@@ -59,4 +59,6 @@ def render_table(result: ScreeningResult, console: Console) -> None:
         status = Text(c.status.upper(), style=STATUS_STYLE[c.status])
         table.add_row(label, status, Text(display_text(c.text)), Text(display_text(reason)))
     console.print(table)
+    for line in result.ignored:  # source data the profile could not hold (FHIR input)
+        console.print(Text("ignored: " + escape_controls(line), style="dim"))
     console.print(summary_line(result))

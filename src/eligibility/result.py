@@ -102,6 +102,9 @@ class ScreeningResult:
     # problems with the profile that did not stop the screening (a review naming a criterion
     # that does not exist, ...): shown, never silently dropped
     warnings: tuple[str, ...] = ()
+    # data of the source the profile could not hold (``Patient.ignored``: FHIR input), as
+    # "resource: reason" lines: listed, never silently dropped
+    ignored: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -117,4 +120,6 @@ class ScreeningResult:
             d["rules_sha256"] = self.rules_sha256
         if self.warnings:
             d["warnings"] = list(self.warnings)
+        if self.ignored:
+            d["ignored"] = list(self.ignored)
         return d
