@@ -97,6 +97,7 @@ class _Ctx:
     # repeats a child's: a flat plan, not a tree copied into every CASE that reads it)
     columns: list[tuple[str, int, exp.Expression]] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
+    labs: list[tuple[str, exp.Expression]] = field(default_factory=list)  # (column, row truth)
 
     def name(self, prefix: str) -> str:
         self.counter += 1
@@ -139,11 +140,12 @@ def compile_trial(
     refused: dict[str, str] = {}
     truths: list[exp.Expression] = []
     for c in rules.criteria:
-        mark = (len(ctx.ctes), len(ctx.joins), set(ctx.needs), len(ctx.columns))
+        mark = (len(ctx.ctes), len(ctx.joins), set(ctx.needs), len(ctx.columns), len(ctx.labs))
         try:
             truth = _rule(ctx, c.rule)
         except Refused as why:
             del ctx.ctes[mark[0] :], ctx.joins[mark[1] :], ctx.columns[mark[3] :]
+            del ctx.labs[mark[4] :]
             ctx.needs = mark[2]
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
@@ -151,6 +153,8 @@ def compile_trial(
     if "perf" in ctx.needs:
         ctx.joins.append("perf")
     shared = shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)
+    if ctx.labs:
+        shared += lab_ctes(ctx.labs)
     top = max((lvl for _, lvl, _ in ctx.columns), default=0)
     inner = exp.select(
         col("person_id", "p"), *[e.as_(n) for n, lvl, e in ctx.columns if lvl == 0], copy=False
@@ -351,7 +355,6 @@ def _sex_rule(rule: SexRule) -> exp.Expression:
 # --- performance status -------------------------------------------------------------------
 
 
-
 def _performance_truth(rule: PerformanceRule, scale: str, value: int) -> int | None:
     """The evaluator's own truth for a profile holding only this value (a finite table)."""
     patient = Patient(id="x", **{scale: value})
@@ -384,7 +387,11 @@ def _performance_rule(ctx: _Ctx, rule: PerformanceRule) -> exp.Expression:
 
 def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Expression:
     """The newest current results of the analyte (``facts.latest`` and ``ties``), each
-    checked as ``evaluate._lab_node`` checks one; several on that date decide only together."""
+    checked as ``evaluate._lab_node`` checks one; several on that date decide only together.
+
+    Every lab rule of the trial is one column of the ``labs`` CTE, one pass over ``latest``:
+    per row, the rule's truth on that result (0/1, 2 unknown; NULL when the row is another
+    analyte's), then per person the agreed truth of the rows of the newest date."""
     from .. import vocab
 
     name = rule.analyte if isinstance(rule, LabRule) else rule.name
@@ -393,93 +400,71 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
         return exp.Literal.number(REVIEW)  # the evaluator's "unrecognised"
     if a.id == "creatinine_clearance":
         raise Refused("creatinine clearance is derived by Cockcroft-Gault when not measured")
-    ctx.needs.add("latest")
-    ctx.needs.add("labs:" + a.id)
-    cte = ctx.name("lab")
-    v, u = col("v", "l"), col("u", "l")
-    relative = isinstance(rule, LabRule) and rule.of is not None
-    frm = exp.select().from_(exp.alias_(exp.to_identifier("latest"), "l"), copy=False)
-    if relative:
-        assert isinstance(rule, LabRule)
+    v, u = col("v"), col("u")
+    if isinstance(rule, LabRule) and rule.of is not None:
         ok = mapping.native_units(ctx.terms, a.id)
-        ref = col("hi" if rule.of == "ULN" else "lo", "l")
+        ref = col("hi" if rule.of == "ULN" else "lo")
         bound = exp.Mul(this=num(float(rule.multiple or 1.0)), expression=ref.copy())
-        foreign: exp.Expression = not_null(u)
+        foreign = not_null(u)
         if ok:
-            frm = frm.join(
-                values("f", ["unit", "ok"], [(x, 1) for x in ok]),
-                on=exp.EQ(this=u.copy(), expression=col("unit", "f")),
-                join_type="left",
-                copy=False,
-            )
-            foreign = and_(not_null(u), is_null(col("ok", "f")))
+            listed = exp.In(this=u.copy(), expressions=[string(x) for x in ok])
+            foreign = and_(foreign, not_(listed))
         r = case(
             (foreign, null()),
             (or_(is_null(ref), exp.LTE(this=ref.copy(), expression=num(0.0))), null()),
             default=compare(v, rule.comparator, bound),
         )
     else:
-        if isinstance(rule, LabRule):
-            target = rule.unit if rule.unit is not None else a.unit
-            threshold = float(rule.value)  # type: ignore[arg-type]
-        else:
-            target = rule.unit or a.unit
-            threshold = float(rule.value)
+        target = (
+            (rule.unit if rule.unit is not None else a.unit)
+            if isinstance(rule, LabRule)
+            else (rule.unit or a.unit)
+        )
+        threshold = float(rule.value)  # type: ignore[arg-type]
         factors, nonlinear = mapping.unit_factors(ctx.terms, a.id, target)
         if nonlinear:
             raise Refused(f"{a.name} in {nonlinear[0]!r} converts by a logarithm, not compiled")
-        listed = [(k, s, o) for k, (s, o) in factors.items() if k is not None]
-        if listed:
-            frm = frm.join(
-                values("f", ["unit", "slope", "offset"], listed),
-                on=exp.EQ(this=u.copy(), expression=col("unit", "f")),
-                join_type="left",
-                copy=False,
-            )
-
-        def converted(slope: exp.Expression, offset: exp.Expression) -> exp.Expression:
-            return exp.Add(this=exp.Mul(this=slope, expression=v.copy()), expression=offset)
-
         whens = []
-        if None in factors:
-            s0, o0 = factors[None]
-            whens.append(
-                (
-                    is_null(u),
-                    compare(converted(num(s0), num(o0)), rule.comparator, num(threshold)),
-                )
+        for unit, (slope, offset) in factors.items():
+            when = is_null(u) if unit is None else exp.EQ(this=u.copy(), expression=string(unit))
+            scaled = exp.Add(
+                this=exp.Mul(this=num(slope), expression=v.copy()), expression=num(offset)
             )
-        else:
-            whens.append((is_null(u), null()))
-        if listed:
-            r = case(
-                *whens,
-                default=compare(
-                    converted(col("slope", "f"), col("offset", "f")),
-                    rule.comparator,
-                    num(threshold),
-                ),
-            )
-        else:
-            r = case(*whens, default=null())
-    count_all = exp.Count(this=exp.Star())
-    agg = case(
+            whens.append((when, scaled))
+        value = case(*whens, default=null()) if whens else null()
+        r = compare(value, rule.comparator, num(threshold))
+    ctx.needs.add("latest")
+    ctx.needs.add("labs:" + a.id)
+    column = ctx.name("lab")
+    this = exp.EQ(this=col("analyte"), expression=string(a.id))
+    ctx.labs.append(
         (
-            and_(
-                exp.EQ(this=count_all, expression=exp.Count(this=r.copy())),
-                exp.EQ(this=exp.Min(this=r.copy()), expression=exp.Max(this=r.copy())),
-            ),
-            exp.Min(this=r.copy()),
-        ),
-        default=null(),
+            column,
+            case((this, exp.Coalesce(this=r, expressions=[exp.Literal.number(2)])), default=null()),
+        )
     )
-    query = (
-        frm.select(col("person_id", "l"), agg.as_("t"), copy=False)
-        .where(exp.EQ(this=col("analyte", "l"), expression=string(a.id)), copy=False)
-        .group_by(col("person_id", "l"), copy=False)
+    if "labs" not in ctx.joins:
+        ctx.joins.append("labs")
+    return col(column, "labs")
+
+
+def lab_ctes(specs: list[tuple[str, exp.Expression]]) -> list[tuple[str, exp.Expression]]:
+    """``lab_rows``: each result's truth per lab rule; ``labs``: per person, the truth the
+    newest results agree on (no row: NULL, unknown; rows that disagree or any unknown: NULL)."""
+    rows = exp.select(col("person_id"), *[r.as_(n) for n, r in specs], copy=False).from_("latest")
+    two = exp.Literal.number(2)
+    aggs = []
+    for n, _ in specs:
+        c = col(n)
+        agreed = and_(
+            exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
+            exp.LT(this=exp.Max(this=c.copy()), expression=two),
+        )
+        aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(n))
+    labs = (
+        exp.select(col("person_id"), *aggs, copy=False).from_("lab_rows").group_by(col("person_id"))
     )
-    ctx.cte(cte, query, join=True)
-    return col("t", cte)
+    return [("lab_rows", rows), ("labs", labs)]
 
 
 # --- conditions and therapies ---------------------------------------------------------------

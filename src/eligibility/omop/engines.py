@@ -91,6 +91,12 @@ def run_spark(
     return out
 
 
+# Catalyst would merge the query's layered projections back into one (each rule's truth is a
+# column the next layer reads), copying every child's CASE into each parent: a plan that grows
+# with the product of the nesting, and runs out of heap on the seed trials.
+_SPARK_EXCLUDED = "org.apache.spark.sql.catalyst.optimizer.CollapseProject"
+
+
 def spark_session() -> Any:
     """A local Spark session (``SPARK_MASTER``/``spark-defaults.conf`` choose another)."""
     from pyspark.sql import SparkSession
@@ -99,6 +105,7 @@ def spark_session() -> Any:
         SparkSession.builder.appName("eligibility")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.optimizer.excludedRules", _SPARK_EXCLUDED)
         .getOrCreate()
     )
 

@@ -84,10 +84,6 @@ def shared_ctes(
                 col("unit_source_value").as_("u"),
                 col("range_low").as_("lo"),
                 col("range_high").as_("hi"),
-                exp.Window(
-                    this=exp.Max(this=d.copy()),
-                    partition_by=[col("person_id"), col("analyte", "tm")],
-                ).as_("newest"),
                 copy=False,
             )
             .from_("measurement", copy=False)
@@ -101,11 +97,22 @@ def shared_ctes(
                 copy=False,
             )
         )
-        latest = (
-            exp.select("*", copy=False)
-            .from_(exp.alias_(exp.paren(rows), "r"), copy=False)
-            .where(exp.EQ(this=col("d"), expression=col("newest")), copy=False)
+        # the newest date per person and analyte by a grouped join (a window is slower)
+        newest = (
+            exp.select(col("person_id"), col("analyte"), exp.Max(this=col("d")).as_("newest"))
+            .from_("current")
+            .group_by(col("person_id"), col("analyte"))
         )
+        same = and_(
+            *[exp.EQ(this=col(c, "c"), expression=col(c, "n")) for c in ("person_id", "analyte")],
+            exp.EQ(this=col("d", "c"), expression=col("newest", "n")),
+        )
+        latest = (
+            exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("c")))
+            .from_(exp.alias_(exp.to_identifier("current"), "c"))
+            .join(exp.alias_(exp.paren(newest), "n"), on=same)
+        )
+        out.append(("current", rows))
         out.append(("latest", latest))
     if "perf" in needs:
         out.append(("perf", _performance_cte(as_of)))
