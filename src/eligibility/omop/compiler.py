@@ -98,6 +98,7 @@ class _Ctx:
     columns: list[tuple[str, int, exp.Expression]] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
     labs: list[tuple[str, exp.Expression]] = field(default_factory=list)  # (column, row truth)
+    lab_values: list[tuple[str, exp.Expression]] = field(default_factory=list)
 
     def name(self, prefix: str) -> str:
         self.counter += 1
@@ -145,7 +146,7 @@ def compile_trial(
             truth = _rule(ctx, c.rule)
         except Refused as why:
             del ctx.ctes[mark[0] :], ctx.joins[mark[1] :], ctx.columns[mark[3] :]
-            del ctx.labs[mark[4] :]
+            del ctx.labs[mark[4] :], ctx.lab_values[2 * mark[4] :]
             ctx.needs = mark[2]
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
@@ -154,7 +155,7 @@ def compile_trial(
         ctx.joins.append("perf")
     shared = shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)
     if ctx.labs:
-        shared += lab_ctes(ctx.labs)
+        shared += lab_ctes(ctx.lab_values, ctx.labs)
     top = max((lvl for _, lvl, _ in ctx.columns), default=0)
     inner = exp.select(
         col("person_id", "p"), *[e.as_(n) for n, lvl, e in ctx.columns if lvl == 0], copy=False
@@ -409,11 +410,9 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
         if ok:
             listed = exp.In(this=u.copy(), expressions=[string(x) for x in ok])
             foreign = and_(foreign, not_(listed))
-        r = case(
-            (foreign, null()),
-            (or_(is_null(ref), exp.LTE(this=ref.copy(), expression=num(0.0))), null()),
-            default=compare(v, rule.comparator, bound),
-        )
+        value: exp.Expression = v
+        usable = not_(or_(foreign, is_null(ref), exp.LTE(this=ref.copy(), expression=num(0.0))))
+        threshold_expr: exp.Expression = bound
     else:
         target = (
             (rule.unit if rule.unit is not None else a.unit)
@@ -432,11 +431,18 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
             )
             whens.append((when, scaled))
         value = case(*whens, default=null()) if whens else null()
-        r = compare(value, rule.comparator, num(threshold))
+        usable = exp.true()
+        threshold_expr = num(threshold)
     ctx.needs.add("latest")
     ctx.needs.add("labs:" + a.id)
     column = ctx.name("lab")
-    this = exp.EQ(this=col("analyte"), expression=string(a.id))
+    this = exp.EQ(this=col("analyte"), expression=exp.Literal.number(mapping.analyte_code(a.id)))
+    # the value and bound the rule compares, computed once per row (NULL: unknown), then the
+    # truth on them: 0/1, 2 unknown, NULL for another analyte's row
+    x, b = f"{column}_x", f"{column}_b"
+    ctx.lab_values.append((x, case((and_(this, usable), value), default=null())))
+    ctx.lab_values.append((b, threshold_expr))
+    r = compare(col(x), rule.comparator, col(b))
     ctx.labs.append(
         (
             column,
@@ -448,10 +454,17 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     return col(column, "labs")
 
 
-def lab_ctes(specs: list[tuple[str, exp.Expression]]) -> list[tuple[str, exp.Expression]]:
-    """``lab_rows``: each result's truth per lab rule; ``labs``: per person, the truth the
-    newest results agree on (no row: NULL, unknown; rows that disagree or any unknown: NULL)."""
-    rows = exp.select(col("person_id"), *[r.as_(n) for n, r in specs], copy=False).from_("latest")
+def lab_ctes(
+    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression]]
+) -> list[tuple[str, exp.Expression]]:
+    """``lab_values``: each result's converted value and bound per lab rule; ``lab_rows``: its
+    truth per rule; ``labs``: per person, the truth the newest results agree on (no row:
+    NULL, unknown; rows that disagree or any unknown: NULL)."""
+    keep = [col("person_id"), col("analyte")]
+    operand = exp.select(*keep, *[e.as_(n) for n, e in operands], copy=False).from_("latest")
+    rows = exp.select(col("person_id"), *[r.as_(n) for n, r in specs], copy=False).from_(
+        "lab_values"
+    )
     two = exp.Literal.number(2)
     aggs = []
     for n, _ in specs:
@@ -464,7 +477,7 @@ def lab_ctes(specs: list[tuple[str, exp.Expression]]) -> list[tuple[str, exp.Exp
     labs = (
         exp.select(col("person_id"), *aggs, copy=False).from_("lab_rows").group_by(col("person_id"))
     )
-    return [("lab_rows", rows), ("labs", labs)]
+    return [("lab_values", operand), ("lab_rows", rows), ("labs", labs)]
 
 
 # --- conditions and therapies ---------------------------------------------------------------

@@ -91,15 +91,25 @@ def vocab_unit_spellings() -> tuple[str, ...]:
     )
 
 
-def test_map(terms: Terms, analytes: frozenset[str]) -> list[tuple[str, str]]:
-    """(term, analyte id) for every term naming one of ``analytes`` (as ``facts`` resolves a
-    charted test name)."""
+def test_map(terms: Terms, analytes: frozenset[str]) -> list[tuple[str, int]]:
+    """(term, analyte code) for every term naming one of ``analytes`` (as ``facts`` resolves a
+    charted test name); the query compares small integers, not names, row by row."""
     out = []
     for t in sorted(terms.tests):
         aid = _analyte_id(t)
         if aid in analytes:
-            out.append((t, aid))
+            out.append((t, analyte_code(aid)))
     return out
+
+
+@cache
+def _codes() -> dict[str, int]:
+    return {a.id: i for i, a in enumerate(vocab.analytes())}
+
+
+def analyte_code(analyte_id: str) -> int:
+    """The analyte's position in the vocabulary: its code in the query."""
+    return _codes()[analyte_id]
 
 
 Factor = tuple[float, float]

@@ -88,7 +88,7 @@ def shared_ctes(
             )
             .from_("measurement", copy=False)
             .join(
-                values("tm", ["term", "analyte"], tmap or [("", "")]),
+                values("tm", ["term", "analyte"], tmap or [("", -1)]),
                 on=exp.EQ(this=term.copy(), expression=col("term", "tm")),
                 copy=False,
             )
