@@ -107,7 +107,12 @@ def _replicate(source: Path, target: Path, copies: int, persons: int) -> None:
             exp.select(exp.Star(**{"except": [exp.column("person_id")]}), person.as_("person_id"))
             .from_(exp.alias_(exp.func("read_parquet", exp.Literal.string(str(table))), "t"))
             .join(
-                exp.alias_(exp.func("range", exp.Literal.number(copies)), "r", table=["k"]),
+                exp.Table(
+                    this=exp.func("range", exp.Literal.number(copies)),
+                    alias=exp.TableAlias(
+                        this=exp.to_identifier("r"), columns=[exp.to_identifier("k")]
+                    ),
+                ),
                 join_type="cross",
             )
         )

@@ -169,15 +169,7 @@ def test_edge_rows_agree(tmp_path: Path) -> None:
         (1, "89247-1", d(2024, 2, 1), 0.0, None, None, None),
         (2, "89243-0", d(2024, 2, 1), 90.0, None, None, None),
     ]
-    cols = [
-        "person_id",
-        "measurement_source_value",
-        "measurement_date",
-        "value_as_number",
-        "unit_source_value",
-        "range_low",
-        "range_high",
-    ]
+    cols = list(extract.COLUMNS["measurement"])
     conditions = {
         "person_id": [1, 2, 3, 4],
         "condition_source_value": ["C22.1", "A15.0", "Z86.11", "B18.1"],

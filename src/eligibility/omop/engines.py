@@ -7,7 +7,7 @@ each trial once, with the terms the extract holds, and stream the result in batc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,64 +31,59 @@ class Screened:
     rows: Iterator[Row]
 
 
-def _row(trial: Trial, source: str, person: Any, as_of: date, statuses: tuple, verdict: str) -> Row:
+def _row(trial: Trial, source: str, record: tuple, as_of: date) -> Row:
+    """A query's row (person_id, a status per criterion, verdict) as a cohort ``Row``."""
+    person, statuses, verdict = record[0], tuple(record[1:-1]), record[-1]
     failed = tuple(i for i, s in zip(trial.compiled.ids, statuses, strict=True) if s == "fail")
-    return Row(source, trial.trial_id, str(person), as_of, verdict, statuses, failed, trial.sha256)  # type: ignore[arg-type]
+    where = f"{source}#person_id={person}"
+    return Row(where, trial.trial_id, str(person), as_of, verdict, statuses, failed, trial.sha256)
+
+
+def _screened(
+    trials: list[Trial],
+    terms: Terms,
+    as_of: date,
+    options: Options,
+    rows: Callable[[Trial, CompiledQuery], Iterator[tuple]],
+    source: str,
+) -> list[Screened]:
+    """Each trial compiled once; ``rows`` runs its query and yields the records."""
+    out = []
+    for trial in trials:
+        query = compile_trial(trial.rules, as_of, options, terms)
+        out.append(Screened(trial, query, _rows(trial, rows(trial, query), as_of, source)))
+    return out
+
+
+def _rows(trial: Trial, records: Iterator[tuple], as_of: date, source: str) -> Iterator[Row]:
+    for record in records:
+        yield _row(trial, source, record, as_of)
 
 
 def run_duckdb(
     con: Any, trials: list[Trial], terms: Terms, as_of: date, options: Options, source: str
 ) -> list[Screened]:
-    """Each trial's query on the open DuckDB connection (``extract.open_duckdb``)."""
-    out = []
-    for trial in trials:
-        query = compile_trial(trial.rules, as_of, options, terms)
-        out.append(Screened(trial, query, _duckdb_rows(con, trial, query, as_of, source)))
-    return out
+    """Each trial's query on the open DuckDB connection (``extract.open_duckdb``), streamed."""
 
+    def rows(trial: Trial, query: CompiledQuery) -> Iterator[tuple]:
+        cursor = con.cursor()
+        cursor.execute(query.sql("duckdb"))
+        while batch := cursor.fetchmany(_BATCH):
+            yield from batch
 
-def _duckdb_rows(
-    con: Any, trial: Trial, query: CompiledQuery, as_of: date, source: str
-) -> Iterator[Row]:
-    cursor = con.cursor()
-    cursor.execute(query.sql("duckdb"))
-    while True:
-        batch = cursor.fetchmany(_BATCH)
-        if not batch:
-            break
-        for record in batch:
-            yield _row(
-                trial,
-                f"{source}#person_id={record[0]}",
-                record[0],
-                as_of,
-                tuple(record[1:-1]),
-                record[-1],
-            )
+    return _screened(trials, terms, as_of, options, rows, source)
 
 
 def run_spark(
     spark: Any, trials: list[Trial], terms: Terms, as_of: date, options: Options, source: str
 ) -> list[Screened]:
     """The same queries in Spark SQL over temporary views (``spark_views``)."""
-    out = []
-    for trial in trials:
-        query = compile_trial(trial.rules, as_of, options, terms)
 
-        def rows(trial: Trial = trial, query: CompiledQuery = query) -> Iterator[Row]:
-            for record in spark.sql(query.sql("spark")).toLocalIterator():
-                values = tuple(record)
-                yield _row(
-                    trial,
-                    f"{source}#person_id={values[0]}",
-                    values[0],
-                    as_of,
-                    values[1:-1],
-                    values[-1],
-                )
+    def rows(trial: Trial, query: CompiledQuery) -> Iterator[tuple]:
+        for record in spark.sql(query.sql("spark")).toLocalIterator():
+            yield tuple(record)
 
-        out.append(Screened(trial, query, rows()))
-    return out
+    return _screened(trials, terms, as_of, options, rows, source)
 
 
 # Catalyst would merge the query's layered projections back into one (each rule's truth is a

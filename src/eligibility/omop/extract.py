@@ -33,7 +33,6 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "measurement": {
         "person_id": "BIGINT",
-        "measurement_concept_id": "BIGINT",
         "measurement_source_value": "VARCHAR",
         "measurement_date": "DATE",
         "value_as_number": "DOUBLE",
@@ -214,15 +213,7 @@ def read_profiles(con: Any, as_of: date) -> Iterator[tuple[int, Any]]:
     domains = {"ecog": set(range(6)), "karnofsky": set(range(0, 101, 10))}
     labs: dict[int, list[dict]] = defaultdict(list)
     perf: dict[tuple[int, str], tuple[date, int]] = {}
-    cols = [
-        "person_id",
-        "measurement_source_value",
-        "measurement_date",
-        "value_as_number",
-        "unit_source_value",
-        "range_low",
-        "range_high",
-    ]
+    cols = list(COLUMNS["measurement"])
     for pid, term, when, value, unit, lo, hi in _rows(con, "measurement", cols):
         if term is None:
             continue
@@ -240,32 +231,18 @@ def read_profiles(con: Any, as_of: date) -> Iterator[tuple[int, Any]]:
         lab["date"] = when
         labs[pid].append(lab)
     conditions: dict[int, list[dict]] = defaultdict(list)
-    cols = ["person_id", "condition_source_value", "condition_start_date", "condition_end_date"]
-    for pid, code, start, end in _rows(con, "condition_occurrence", cols):
+    for pid, code, start, end in _rows(
+        con, "condition_occurrence", list(COLUMNS["condition_occurrence"])
+    ):
         if _entry_ok(code, start, end):
             status = "resolved" if end is not None else "active"
             conditions[pid].append({"code": code, "status": status, "onset": start, "end": end})
     treatments: dict[int, list[dict]] = defaultdict(list)
-    for table, cols in (
-        (
-            "drug_exposure",
-            [
-                "person_id",
-                "drug_source_value",
-                "drug_exposure_start_date",
-                "drug_exposure_end_date",
-            ],
-        ),
-        (
-            "procedure_occurrence",
-            ["person_id", "procedure_source_value", "procedure_date", "procedure_end_date"],
-        ),
-    ):
-        for pid, name, start, end in _rows(con, table, cols):
+    for table in ("drug_exposure", "procedure_occurrence"):
+        for pid, name, start, end in _rows(con, table, list(COLUMNS[table])):
             if _entry_ok(name, start, end):
                 treatments[pid].append({"name": name, "start": start, "end": end})
-    cols = ["person_id", "gender_concept_id", "year_of_birth", "month_of_birth", "day_of_birth"]
-    for pid, gender, y, m, d in _rows(con, "person", cols):
+    for pid, gender, y, m, d in _rows(con, "person", list(COLUMNS["person"])):
         profile: dict[str, Any] = {
             "id": str(pid),
             "sex": genders.get(gender) if gender is not None else None,

@@ -134,79 +134,49 @@ def _day(rng: random.Random, back: int) -> date:
     return REFERENCE_DATE - timedelta(days=rng.randint(-5, back))
 
 
+_EXTRA = {  # the CDM's own id and concept columns, written though not read
+    "person": ((), ()),
+    "measurement": (("measurement_id",), ("measurement_concept_id",)),
+    "condition_occurrence": (("condition_occurrence_id",), ("condition_concept_id",)),
+    "drug_exposure": (("drug_exposure_id",), ("drug_concept_id",)),
+    "procedure_occurrence": (("procedure_occurrence_id",), ("procedure_concept_id",)),
+}
+
+
+def _tables() -> dict[str, dict[str, list]]:
+    from .extract import COLUMNS
+
+    t = {
+        name: {k: [] for k in (*_EXTRA[name][0], *COLUMNS[name], *_EXTRA[name][1])}
+        for name in COLUMNS
+    }
+    observation = ("observation_id", "person_id", "observation_concept_id")
+    rest = ("observation_source_value", "observation_date", "value_as_string")
+    t["observation"] = {k: [] for k in (*observation, *rest)}
+    return t
+
+
+def _end(rng: random.Random, start: date | None, share: float, days: int) -> date | None:
+    if start is None or rng.random() >= share:
+        return None
+    return start + timedelta(days=rng.randint(0, days))
+
+
+def _entry(
+    table: dict[str, list], pid: int, name: str, start: date | None, end: date | None
+) -> None:
+    """One condition, drug exposure or procedure: row id, person, source value, start, end,
+    and a concept id of 0 (unmapped), in the table's column order."""
+    columns = list(table)
+    row = (len(table[columns[0]]) + 1, pid, name, start, end, 0)
+    for column, value in zip(columns, row, strict=True):
+        table[column].append(value)
+
+
 def synthesize(persons: int, seed: int = 0) -> dict[str, dict[str, list]]:
     """The tables as columns; ``write`` stores them."""
     rng = random.Random(seed)
-    t: dict[str, dict[str, list]] = {
-        "person": {
-            k: []
-            for k in (
-                "person_id",
-                "gender_concept_id",
-                "year_of_birth",
-                "month_of_birth",
-                "day_of_birth",
-            )
-        },
-        "measurement": {
-            k: []
-            for k in (
-                "measurement_id",
-                "person_id",
-                "measurement_concept_id",
-                "measurement_source_value",
-                "measurement_date",
-                "value_as_number",
-                "unit_source_value",
-                "range_low",
-                "range_high",
-            )
-        },
-        "condition_occurrence": {
-            k: []
-            for k in (
-                "condition_occurrence_id",
-                "person_id",
-                "condition_concept_id",
-                "condition_source_value",
-                "condition_start_date",
-                "condition_end_date",
-            )
-        },
-        "drug_exposure": {
-            k: []
-            for k in (
-                "drug_exposure_id",
-                "person_id",
-                "drug_concept_id",
-                "drug_source_value",
-                "drug_exposure_start_date",
-                "drug_exposure_end_date",
-            )
-        },
-        "procedure_occurrence": {
-            k: []
-            for k in (
-                "procedure_occurrence_id",
-                "person_id",
-                "procedure_concept_id",
-                "procedure_source_value",
-                "procedure_date",
-                "procedure_end_date",
-            )
-        },
-        "observation": {
-            k: []
-            for k in (
-                "observation_id",
-                "person_id",
-                "observation_concept_id",
-                "observation_source_value",
-                "observation_date",
-                "value_as_string",
-            )
-        },
-    }
+    t = _tables()
     analytes = [vocab.analyte(a) for a in _LABS]
     for pid in range(1, persons + 1):
         p = t["person"]
@@ -256,43 +226,15 @@ def synthesize(persons: int, seed: int = 0) -> dict[str, dict[str, list]]:
                 m["unit_source_value"].append(None)
                 m["range_low"].append(None)
                 m["range_high"].append(None)
-        c = t["condition_occurrence"]
         for _ in range(rng.choice((0, 1, 1, 2, 3, 4))):
             start = None if rng.random() < 0.05 else _day(rng, 3000)
-            end = (
-                start + timedelta(days=rng.randint(0, 800))
-                if start and rng.random() < 0.25
-                else None
-            )
-            c["condition_occurrence_id"].append(len(c["person_id"]) + 1)
-            c["person_id"].append(pid)
-            c["condition_concept_id"].append(0)
-            c["condition_source_value"].append(rng.choice(_CODES))
-            c["condition_start_date"].append(start)
-            c["condition_end_date"].append(end)
-        d = t["drug_exposure"]
+            end = _end(rng, start, 0.25, 800)
+            _entry(t["condition_occurrence"], pid, rng.choice(_CODES), start, end)
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
             start = None if rng.random() < 0.08 else _day(rng, 1500)
-            end = (
-                start + timedelta(days=rng.randint(0, 200))
-                if start and rng.random() < 0.6
-                else None
-            )
-            d["drug_exposure_id"].append(len(d["person_id"]) + 1)
-            d["person_id"].append(pid)
-            d["drug_concept_id"].append(0)
-            d["drug_source_value"].append(rng.choice(_DRUGS))
-            d["drug_exposure_start_date"].append(start)
-            d["drug_exposure_end_date"].append(end)
+            _entry(t["drug_exposure"], pid, rng.choice(_DRUGS), start, _end(rng, start, 0.6, 200))
         if rng.random() < 0.1:
-            q = t["procedure_occurrence"]
-            when = _day(rng, 2000)
-            q["procedure_occurrence_id"].append(len(q["person_id"]) + 1)
-            q["person_id"].append(pid)
-            q["procedure_concept_id"].append(0)
-            q["procedure_source_value"].append(rng.choice(_PROCEDURES))
-            q["procedure_date"].append(when)
-            q["procedure_end_date"].append(None)
+            _entry(t["procedure_occurrence"], pid, rng.choice(_PROCEDURES), _day(rng, 2000), None)
         if rng.random() < 0.3:
             o = t["observation"]
             o["observation_id"].append(len(o["person_id"]) + 1)
