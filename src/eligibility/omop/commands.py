@@ -139,6 +139,9 @@ def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool) -> tuple:
                 raise EligibilityError(
                     "pyspark is not installed: pip install 'eligibility[spark]'", "--engine"
                 ) from None
+            except Exception as exc:  # no Java, no cluster: Spark says why in its first line
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise EligibilityError(f"Spark could not start: {why}", "--engine spark") from None
             engines.spark_views(spark, args.omop)
             screened = engines.run_spark(spark, trials, terms, as_of, options, source)
         else:
