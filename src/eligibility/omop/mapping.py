@@ -174,8 +174,28 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
         if not exceptions.isdisjoint(hits):
             continue
         event = bool(events) and not events.isdisjoint(hits)
+        if not maybe and exceptions and _probe(rule, code) is None:
+            maybe = True  # it may be one of the exceptions: the evaluator leaves it open
         out.append(CodeFlags(code, maybe, event, vocab.inactive_code(code)))
     return out
+
+
+def _probe(rule: ConditionRule, code: str) -> int | None:
+    """The evaluator's own truth for one current entry so coded, under the rule without its
+    window, activity or history clause (0/1; None: unknown). Asked when the rule has
+    exceptions: an entry that may be one of them decides nothing (as a "maybe" entry), and
+    which codes may be is the evaluator's to say."""
+    from datetime import date
+
+    from ..compiled import UNKNOWN
+    from ..evaluate import build_facts, compile_rule
+    from ..patient import Patient
+
+    bare = rule.model_copy(update={"within": None, "active": None, "history": None})
+    day = date(2000, 1, 1)
+    patient = Patient(id="x", conditions=[{"code": code, "onset": day}])
+    truth = compile_rule(bare).check(build_facts(patient, day))[0]
+    return None if truth == UNKNOWN else int(truth)
 
 
 def drug_names(terms: Terms, rule: TherapyRule) -> list[tuple[str, bool]]:
