@@ -271,6 +271,10 @@ def _cohort_rows(
     """
     from .batch import DuplicateIds, error_row, iter_records, load_trials, screen_records
 
+    if getattr(args, "omop", None):  # an OMOP extract: eligibility.omop.commands
+        from .omop.commands import omop_rows
+
+        return omop_rows(args, inputs, detail)
     err = _stderr()
     _print_notes(inputs)
     if not inputs.rules and not inputs.errors:
@@ -450,6 +454,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress bar (it is shown only when stderr is a terminal)",
     )
+    from .omop.commands import screen_options
+
+    screen_options(p)
 
 
 def cmd_vocab(args: argparse.Namespace) -> int:
@@ -744,6 +751,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="FHIR Bundle or Patient, Bulk Data .ndjson or folder")
     p.add_argument("-o", "--output", metavar="FILE", help="write the profiles here")
     p.set_defaults(func=_convert)
+    from .omop.commands import register
+
+    register(sub)
     return parser
 
 

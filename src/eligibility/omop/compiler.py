@@ -1,0 +1,614 @@
+"""One trial's rules as one SQL query over OMOP CDM v5.4 tables, built as a sqlglot AST.
+
+The query yields a row per ``person``: each criterion's status and the verdict, with the
+evaluator's semantics (``evaluate.py``, ``entries.py``, ``facts.py``). Truths are small ints as
+in ``compiled.py`` — 0 false, 1 true, 3 review — and SQL NULL is unknown, so Kleene logic falls
+out of CASE expressions. Everything that depends on the as-of date (windows, the oldest result
+that may decide, completed years) is computed here, in Python, with the evaluator's own date
+arithmetic, and enters the query as constants; what a code or unit means enters as ``VALUES``
+tables resolved by the vocabulary (``mapping.py``). A rule the compiler cannot express exactly
+refuses its whole criterion, which then reads ``review`` with the reason in ``refused``:
+never an approximation. No SQL text is assembled here: sqlglot generates each dialect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlglot import exp
+
+from ..compiled import REVIEW, TRUE, UNKNOWN
+from ..entries import _since
+from ..evaluate import compile_rule
+from ..facts import Options, build_facts
+from ..limits import EARLIEST_DATE, LATEST_DATE
+from ..model import (
+    AgeRule,
+    AllRule,
+    AnyRule,
+    ConditionRule,
+    LabRule,
+    ManualRule,
+    MeasureRule,
+    NotRule,
+    PerformanceRule,
+    Rule,
+    RuleSet,
+    SexRule,
+    TherapyRule,
+    VitalRule,
+)
+from ..patient import Patient
+from . import mapping
+from .mapping import Terms
+from .sources import PERF_DOMAIN, shared_ctes
+from .sqlexpr import (
+    and_,
+    between,
+    case,
+    col,
+    compare,
+    day,
+    is_null,
+    not_,
+    not_null,
+    null,
+    num,
+    or_,
+    string,
+    truth_eq,
+    values,
+)
+
+DIALECTS = ("duckdb", "spark", "postgres", "trino")
+
+
+class Refused(Exception):
+    """A rule the compiler cannot express exactly; its criterion reads ``review``."""
+
+
+@dataclass
+class CompiledQuery:
+    """The query of one trial, with the criteria it computes and those it refuses."""
+
+    trial_id: str
+    criteria: tuple[tuple[str, str], ...]  # (id, section), in rules-file order
+    refused: dict[str, str]  # criterion id -> why it is not computed here
+    query: exp.Select
+
+    def sql(self, dialect: str = "duckdb", pretty: bool = False) -> str:
+        return self.query.sql(dialect=dialect, pretty=pretty)
+
+
+# --- the compiler -------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    as_of: date
+    options: Options
+    terms: Terms
+    ctes: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)
+    counter: int = 0
+    needs: set[str] = field(default_factory=set)
+    # each rule's truth as a named column, at a level above its children's (so no expression
+    # repeats a child's: a flat plan, not a tree copied into every CASE that reads it)
+    columns: list[tuple[str, int, exp.Expression]] = field(default_factory=list)
+    levels: dict[str, int] = field(default_factory=dict)
+    labs: list[tuple[str, exp.Expression]] = field(default_factory=list)  # (column, row truth)
+    lab_values: list[tuple[str, exp.Expression]] = field(default_factory=list)
+
+    def name(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}_{self.counter}"
+
+    def level(self, e: exp.Expression) -> int:
+        return self.levels.get(e.name, -1) if isinstance(e, exp.Column) else -1
+
+    def column(self, e: exp.Expression, kids: list[exp.Expression]) -> exp.Expression:
+        """``e`` as a column one level above ``kids`` (leaves: level 0, beside the joins)."""
+        if isinstance(e, exp.Literal | exp.Null):
+            return e
+        name = self.name("n")
+        level = 1 + max((self.level(k) for k in kids), default=-1)
+        self.columns.append((name, level, e))
+        self.levels[name] = level
+        return col(name)
+
+    def cte(self, name: str, query: exp.Expression, join: bool = False) -> None:
+        self.ctes.append((name, query))
+        if join:
+            self.joins.append(name)
+
+
+def compile_trial(
+    rules: RuleSet,
+    as_of: date,
+    options: Options | None = None,
+    terms: Terms | None = None,
+) -> CompiledQuery:
+    """The trial's query at ``as_of``; ``terms``: the strings to resolve (default: the
+    vocabulary's own spellings of what the rules name, ``mapping.default_terms``)."""
+    options = options or Options()
+    terms = terms if terms is not None else mapping.default_terms(rules)
+    ctx = _Ctx(as_of, options, terms)
+    base = exp.select(
+        col("person_id"), col("gender_concept_id"), _age_expression(as_of).as_("age"), copy=False
+    ).from_("person", copy=False)
+    ctx.cte("p", base)
+    refused: dict[str, str] = {}
+    truths: list[exp.Expression] = []
+    for c in rules.criteria:
+        mark = (len(ctx.ctes), len(ctx.joins), set(ctx.needs), len(ctx.columns), len(ctx.labs))
+        try:
+            truth = _rule(ctx, c.rule)
+        except Refused as why:
+            del ctx.ctes[mark[0] :], ctx.joins[mark[1] :], ctx.columns[mark[3] :]
+            del ctx.labs[mark[4] :], ctx.lab_values[2 * mark[4] :]
+            ctx.needs = mark[2]
+            refused[c.id] = str(why)
+            truth = exp.Literal.number(REVIEW)
+        truths.append(truth)
+    if "perf" in ctx.needs:
+        ctx.joins.append("perf")
+    shared = shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)
+    if ctx.labs:
+        shared += lab_ctes(ctx.lab_values, ctx.labs)
+    top = max((lvl for _, lvl, _ in ctx.columns), default=0)
+    inner = exp.select(
+        col("person_id", "p"), *[e.as_(n) for n, lvl, e in ctx.columns if lvl == 0], copy=False
+    )
+    inner = inner.from_("p", copy=False)
+    for name in ctx.joins:
+        inner = inner.join(
+            name,
+            on=exp.EQ(this=col("person_id", name), expression=col("person_id", "p")),
+            join_type="left",
+            copy=False,
+        )
+    for level in range(1, top + 1):
+        inner = exp.select(
+            "*", *[e.as_(n) for n, lvl, e in ctx.columns if lvl == level], copy=False
+        ).from_(exp.alias_(exp.paren(inner), f"s{level}"), copy=False)
+    inner = exp.select(
+        col("person_id"), *[t.as_(f"t{i}") for i, t in enumerate(truths)], copy=False
+    ).from_(exp.alias_(exp.paren(inner), "s"), copy=False)
+    sections = [c.section for c in rules.criteria]
+    statuses = [
+        _status(col(f"t{i}"), s).as_(exp.to_identifier(c.id, quoted=True))
+        for i, (c, s) in enumerate(zip(rules.criteria, sections, strict=True))
+    ]
+    outer = exp.select(col("person_id"), *statuses, _verdict(sections).as_("verdict"), copy=False)
+    outer = outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False).order_by(
+        col("person_id"), copy=False
+    )
+    for name, query in [*shared, *ctx.ctes]:
+        outer = outer.with_(name, as_=query, copy=False)
+    return CompiledQuery(
+        rules.trial.id, tuple((c.id, c.section) for c in rules.criteria), refused, outer
+    )
+
+
+def _status(t: exp.Expression, section: str) -> exp.Expression:
+    yes, no = ("pass", "fail") if section == "inclusion" else ("fail", "pass")
+    return case(
+        (truth_eq(t, TRUE), string(yes)),
+        (truth_eq(t, 0), string(no)),
+        (truth_eq(t, REVIEW), string("review")),
+        default=string("unknown"),
+    )
+
+
+def _verdict(sections: list[str]) -> exp.Expression:
+    fails = [truth_eq(col(f"t{i}"), 0 if s == "inclusion" else 1) for i, s in enumerate(sections)]
+    passes = [truth_eq(col(f"t{i}"), 1 if s == "inclusion" else 0) for i, s in enumerate(sections)]
+    if not sections:
+        return string("eligible")
+    return case(
+        (exp.paren(or_(*fails)), string("ineligible")),
+        (exp.paren(and_(*passes)), string("eligible")),
+        default=string("indeterminate"),
+    )
+
+
+def _rule(ctx: _Ctx, rule: Rule) -> exp.Expression:
+    """A rule's truth as an expression over the joined CTEs (NULL: unknown)."""
+    match rule:
+        case AllRule() | AnyRule():
+            kids = [_rule(ctx, r) for r in rule.rules]
+            combine = _all if isinstance(rule, AllRule) else _any
+            return ctx.column(combine(kids), kids)
+        case NotRule():
+            t = _rule(ctx, rule.rule)
+            flipped = case(
+                (truth_eq(t, 0), exp.Literal.number(1)),
+                (truth_eq(t, 1), exp.Literal.number(0)),
+                default=t.copy(),
+            )
+            return ctx.column(flipped, [t])
+        case ManualRule():
+            return exp.Literal.number(REVIEW)  # an extract records no coordinator's review
+        case AgeRule():
+            return ctx.column(_age_rule(rule), [])
+        case SexRule():
+            return ctx.column(_sex_rule(rule), [])
+        case PerformanceRule():
+            return ctx.column(_performance_rule(ctx, rule), [])
+        case MeasureRule() if rule.name.strip().lower() in ("creatinine_clearance", "crcl"):
+            raise Refused("creatinine clearance is derived by Cockcroft-Gault when not measured")
+        case LabRule() | VitalRule() | MeasureRule():
+            return ctx.column(_lab_rule(ctx, rule), [])
+        case ConditionRule():
+            return ctx.column(_condition_rule(ctx, rule), [])
+        case TherapyRule():
+            return ctx.column(_therapy_rule(ctx, rule), [])
+    raise Refused(f"rule kind '{rule.kind}' is not compiled to SQL")
+
+
+def _all(kids: list[exp.Expression]) -> exp.Expression:
+    """``evaluate._all``: any false → false; any unknown → unknown; any review → review."""
+    if len(kids) == 1:
+        return kids[0]
+    return case(
+        (exp.paren(or_(*[truth_eq(k, 0) for k in kids])), exp.Literal.number(0)),
+        (exp.paren(or_(*[is_null(k) for k in kids])), null()),
+        (exp.paren(or_(*[truth_eq(k, REVIEW) for k in kids])), exp.Literal.number(REVIEW)),
+        default=exp.Literal.number(1),
+    )
+
+
+def _any(kids: list[exp.Expression]) -> exp.Expression:
+    """``evaluate._any``: any true → true; any review → review; any unknown → unknown."""
+    if len(kids) == 1:
+        return kids[0]
+    return case(
+        (exp.paren(or_(*[truth_eq(k, 1) for k in kids])), exp.Literal.number(1)),
+        (exp.paren(or_(*[truth_eq(k, REVIEW) for k in kids])), exp.Literal.number(REVIEW)),
+        (exp.paren(or_(*[is_null(k) for k in kids])), null()),
+        default=exp.Literal.number(0),
+    )
+
+
+# --- person: age and sex ------------------------------------------------------------------
+
+
+def _days_in_month(y: exp.Expression, m: exp.Expression) -> exp.Expression:
+    def mod(a: exp.Expression, n: int) -> exp.Expression:
+        return exp.EQ(
+            this=exp.Mod(this=a.copy(), expression=exp.Literal.number(n)),
+            expression=exp.Literal.number(0),
+        )
+
+    leap = and_(mod(y, 4), exp.paren(or_(not_(mod(y, 100)), mod(y, 400))))
+    short = exp.In(this=m.copy(), expressions=[exp.Literal.number(n) for n in (4, 6, 9, 11)])
+    february = truth_eq(m, 2)
+    return case(
+        (and_(february, leap), exp.Literal.number(29)),
+        (february, exp.Literal.number(28)),
+        (short, exp.Literal.number(30)),
+        default=exp.Literal.number(31),
+    )
+
+
+def _age_expression(as_of: date) -> exp.Expression:
+    """Completed years at the as-of date (``facts.completed_years``) from year, month and day
+    of birth; NULL when any is missing or they name no date in 1900–2200, or birth is later."""
+    y, m, d = col("year_of_birth"), col("month_of_birth"), col("day_of_birth")
+    valid = and_(
+        between(y, exp.Literal.number(EARLIEST_DATE.year), exp.Literal.number(LATEST_DATE.year)),
+        between(m, exp.Literal.number(1), exp.Literal.number(12)),
+        between(d, exp.Literal.number(1), _days_in_month(y, m)),
+    )
+    before = or_(
+        exp.GT(this=m.copy(), expression=exp.Literal.number(as_of.month)),
+        exp.paren(
+            and_(
+                truth_eq(m, as_of.month),
+                exp.GT(this=d.copy(), expression=exp.Literal.number(as_of.day)),
+            )
+        ),
+    )
+    years = exp.Sub(
+        this=exp.Sub(this=exp.Literal.number(as_of.year), expression=y.copy()),
+        expression=case((before, exp.Literal.number(1)), default=exp.Literal.number(0)),
+    )
+    return case(
+        (
+            and_(valid, exp.GTE(this=exp.paren(years), expression=exp.Literal.number(0))),
+            years.copy(),
+        ),
+        default=null(),
+    )
+
+
+def _age_rule(rule: AgeRule) -> exp.Expression:
+    """Inclusive whole-year bounds on completed years (``evaluate.age_parts``); a strict or
+    fractional minimum, or a strict maximum, needs exact age by date arithmetic: refused."""
+    if rule.min is not None and not (rule.min_inclusive and float(rule.min).is_integer()):
+        raise Refused("a strict or fractional minimum age needs exact age, not compiled")
+    if rule.max is not None and not rule.max_inclusive:
+        raise Refused("a strict maximum age needs exact age, not compiled")
+    age = col("age", "p")
+    parts = []
+    if rule.min is not None:
+        parts.append(compare(age, ">=", num(float(rule.min))))
+    if rule.max is not None:
+        parts.append(compare(age, "<=", num(float(rule.max))))
+    return _all(parts)
+
+
+def _sex_rule(rule: SexRule) -> exp.Expression:
+    g = col("gender_concept_id", "p")
+    known = [k for k, v in mapping.gender_concepts().items()]
+    allowed = [k for k, v in mapping.gender_concepts().items() if v in rule.allowed]
+    yes = (
+        exp.In(this=g.copy(), expressions=[exp.Literal.number(k) for k in allowed])
+        if allowed
+        else None
+    )
+    known_expr = exp.In(this=g.copy(), expressions=[exp.Literal.number(k) for k in known])
+    whens = [] if yes is None else [(yes, exp.Literal.number(1))]
+    return case(*whens, (known_expr, exp.Literal.number(0)), default=null())
+
+
+# --- performance status -------------------------------------------------------------------
+
+
+def _performance_truth(rule: PerformanceRule, scale: str, value: int) -> int | None:
+    """The evaluator's own truth for a profile holding only this value (a finite table)."""
+    patient = Patient(id="x", **{scale: value})
+    t = compile_rule(rule).check(build_facts(patient, date(2000, 1, 1)))[0]
+    return None if t == UNKNOWN else int(t)
+
+
+def _performance_rule(ctx: _Ctx, rule: PerformanceRule) -> exp.Expression:
+    ctx.needs.add("perf")
+    own = rule.scale
+    other = "karnofsky" if own == "ecog" else "ecog"
+
+    def table(scale: str) -> exp.Expression:
+        c = col(scale, "perf")
+        whens = []
+        for v in PERF_DOMAIN[scale]:
+            t = _performance_truth(rule, scale, v)
+            whens.append((truth_eq(c, v), null() if t is None else exp.Literal.number(t)))
+        return case(*whens, default=null())
+
+    return case(
+        (not_null(col(own, "perf")), table(own)),
+        (not_null(col(other, "perf")), table(other)),
+        default=null(),
+    )
+
+
+# --- labs ---------------------------------------------------------------------------------
+
+
+def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Expression:
+    """The newest current results of the analyte (``facts.latest`` and ``ties``), each
+    checked as ``evaluate._lab_node`` checks one; several on that date decide only together.
+
+    Every lab rule of the trial is one column of the ``labs`` CTE, one pass over ``latest``:
+    per row, the rule's truth on that result (0/1, 2 unknown; NULL when the row is another
+    analyte's), then per person the agreed truth of the rows of the newest date."""
+    from .. import vocab
+
+    name = rule.analyte if isinstance(rule, LabRule) else rule.name
+    a = vocab.analyte(name)
+    if a is None:
+        return exp.Literal.number(REVIEW)  # the evaluator's "unrecognised"
+    if a.id == "creatinine_clearance":
+        raise Refused("creatinine clearance is derived by Cockcroft-Gault when not measured")
+    v, u = col("v"), col("u")
+    if isinstance(rule, LabRule) and rule.of is not None:
+        ok = mapping.native_units(ctx.terms, a.id)
+        ref = col("hi" if rule.of == "ULN" else "lo")
+        bound = exp.Mul(this=num(float(rule.multiple or 1.0)), expression=ref.copy())
+        foreign = not_null(u)
+        if ok:
+            listed = exp.In(this=u.copy(), expressions=[string(x) for x in ok])
+            foreign = and_(foreign, not_(listed))
+        value: exp.Expression = v
+        usable = not_(or_(foreign, is_null(ref), exp.LTE(this=ref.copy(), expression=num(0.0))))
+        threshold_expr: exp.Expression = bound
+    else:
+        target = (
+            (rule.unit if rule.unit is not None else a.unit)
+            if isinstance(rule, LabRule)
+            else (rule.unit or a.unit)
+        )
+        threshold = float(rule.value)  # type: ignore[arg-type]
+        factors, nonlinear = mapping.unit_factors(ctx.terms, a.id, target)
+        if nonlinear:
+            raise Refused(f"{a.name} in {nonlinear[0]!r} converts by a logarithm, not compiled")
+        whens = []
+        for unit, (slope, offset) in factors.items():
+            when = is_null(u) if unit is None else exp.EQ(this=u.copy(), expression=string(unit))
+            scaled = exp.Add(
+                this=exp.Mul(this=num(slope), expression=v.copy()), expression=num(offset)
+            )
+            whens.append((when, scaled))
+        value = case(*whens, default=null()) if whens else null()
+        usable = exp.true()
+        threshold_expr = num(threshold)
+    ctx.needs.add("latest")
+    ctx.needs.add("labs:" + a.id)
+    column = ctx.name("lab")
+    this = exp.EQ(this=col("analyte"), expression=exp.Literal.number(mapping.analyte_code(a.id)))
+    # the value and bound the rule compares, computed once per row (NULL: unknown), then the
+    # truth on them: 0/1, 2 unknown, NULL for another analyte's row
+    x, b = f"{column}_x", f"{column}_b"
+    ctx.lab_values.append((x, case((and_(this, usable), value), default=null())))
+    ctx.lab_values.append((b, threshold_expr))
+    r = compare(col(x), rule.comparator, col(b))
+    ctx.labs.append(
+        (
+            column,
+            case((this, exp.Coalesce(this=r, expressions=[exp.Literal.number(2)])), default=null()),
+        )
+    )
+    if "labs" not in ctx.joins:
+        ctx.joins.append("labs")
+    return col(column, "labs")
+
+
+def lab_ctes(
+    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression]]
+) -> list[tuple[str, exp.Expression]]:
+    """``lab_values``: each result's converted value and bound per lab rule; ``lab_rows``: its
+    truth per rule; ``labs``: per person, the truth the newest results agree on (no row:
+    NULL, unknown; rows that disagree or any unknown: NULL)."""
+    keep = [col("person_id"), col("analyte")]
+    operand = exp.select(*keep, *[e.as_(n) for n, e in operands], copy=False).from_("latest")
+    rows = exp.select(col("person_id"), *[r.as_(n) for n, r in specs], copy=False).from_(
+        "lab_values"
+    )
+    two = exp.Literal.number(2)
+    aggs = []
+    for n, _ in specs:
+        c = col(n)
+        agreed = and_(
+            exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
+            exp.LT(this=exp.Max(this=c.copy()), expression=two),
+        )
+        aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(n))
+    labs = (
+        exp.select(col("person_id"), *aggs, copy=False).from_("lab_rows").group_by(col("person_id"))
+    )
+    return [("lab_values", operand), ("lab_rows", rows), ("labs", labs)]
+
+
+# --- conditions and therapies ---------------------------------------------------------------
+
+
+def _absent(ctx: _Ctx, if_absent: str | None) -> exp.Expression:
+    mode = if_absent if if_absent is not None else ctx.options.if_absent
+    return null() if mode == "unknown" else exp.Literal.number(0)
+
+
+_T0, _T1, _T2 = exp.Literal.number(0), exp.Literal.number(1), exp.Literal.number(2)
+
+
+def _in_window(
+    s: exp.Expression,
+    e: exp.Expression,
+    active: exp.Expression | None,
+    since: date | None,
+    as_of: date,
+) -> exp.Expression:
+    """``entries.in_window`` as 0 / 1 / 2 (unknown); ``active`` None: always active."""
+    whens = [(exp.GT(this=s.copy(), expression=day(as_of)), _T0)]
+    if since is None:
+        return case(*whens, default=_T1)
+    whens.append(
+        (not_null(e), case((exp.GTE(this=e.copy(), expression=day(since)), _T1), default=_T0))
+    )
+    if active is None:
+        return case(*whens, default=_T1)
+    whens.append((active, _T1))
+    whens.append((exp.GTE(this=s.copy(), expression=day(since)), _T1))
+    return case(*whens, default=_T2)
+
+
+def _onset_in_window(s: exp.Expression, since: date, as_of: date) -> exp.Expression:
+    return case(
+        (is_null(s), _T2),
+        (exp.GT(this=s.copy(), expression=day(as_of)), _T0),
+        (exp.GTE(this=s.copy(), expression=day(since)), _T1),
+        default=_T0,
+    )
+
+
+def _since_date(ctx: _Ctx, window) -> date | None:  # type: ignore[no-untyped-def]
+    delta: timedelta | None = _since(window)
+    return None if delta is None else ctx.as_of - delta
+
+
+def _entry_truth(ctx: _Ctx, cte: str, if_absent: str | None) -> exp.Expression:
+    o = col("o", cte)
+    return case(
+        (truth_eq(o, 2), exp.Literal.number(1)),
+        (truth_eq(o, 1), null()),
+        default=_absent(ctx, if_absent),
+    )
+
+
+def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
+    """``entries.compile_condition``: per entry hit (2), unsure (1) or nothing (0)."""
+    from .. import vocab
+
+    c = vocab.condition(rule.condition)
+    if c is None or any(vocab.condition(x) is None for x in rule.except_):
+        return exp.Literal.number(REVIEW)
+    since = _since_date(ctx, rule.within)
+    flags = mapping.condition_codes(ctx.terms, rule, since is not None)
+    if not flags:
+        return _absent(ctx, rule.if_absent)
+    ctx.needs.add("conditions")
+    cte = ctx.name("cond")
+    s, e = col("s", "c"), col("e", "c")
+    maybe, event, inactive = (truth_eq(col(n, "k"), 1) for n in ("maybe", "event", "inactive"))
+    active = and_(is_null(e), not_(inactive))
+    timing = _in_window(s, e, active, since, ctx.as_of)
+    if since is not None:
+        timing = case((event, _onset_in_window(s, since, ctx.as_of)), default=timing)
+    not_false = exp.NEQ(this=timing.copy(), expression=_T0)
+    whens = []
+    if rule.active or vocab.is_current(c.id):
+        whens.append((not_(active.copy()), _T0))
+    whens.append((maybe, case((not_false, _T1), default=_T0)))
+    if rule.history == "review":
+        whens.append((not_(active.copy()), case((not_false.copy(), _T1), default=_T0)))
+    whens.append((truth_eq(timing, 1), _T2))
+    whens.append((truth_eq(timing, 2), _T1))
+    outcome = case(*whens, default=_T0)
+    rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive)) for f in flags]
+    query = (
+        exp.select(col("person_id", "c"), exp.Max(this=outcome).as_("o"), copy=False)
+        .from_(exp.alias_(exp.to_identifier("conditions"), "c"), copy=False)
+        .join(
+            values("k", ["code", "maybe", "event", "inactive"], rows),
+            on=exp.EQ(this=col("code", "c"), expression=col("code", "k")),
+            copy=False,
+        )
+        .group_by(col("person_id", "c"), copy=False)
+    )
+    ctx.cte(cte, query, join=True)
+    return _entry_truth(ctx, cte, rule.if_absent)
+
+
+def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
+    """``entries.compile_therapy``: a member in the window (2); undated under a window, or
+    one that may be the agent (1); else nothing (0)."""
+    from .. import vocab
+
+    if any(vocab.drug(a) is None for a in rule.agents):
+        return exp.Literal.number(REVIEW)
+    names = mapping.drug_names(ctx.terms, rule)
+    if not names:
+        return _absent(ctx, rule.if_absent)
+    ctx.needs.add("treatments")
+    since = _since_date(ctx, rule.within)
+    cte = ctx.name("drug")
+    s, e = col("s", "d"), col("e", "d")
+    timing = _in_window(s, e, None, since, ctx.as_of)
+    maybe = truth_eq(col("maybe", "k"), 1)
+    whens = [(maybe, case((exp.NEQ(this=timing.copy(), expression=_T0), _T1), default=_T0))]
+    if since is not None:
+        whens.append((and_(is_null(s), is_null(e)), _T1))
+    whens.append((truth_eq(timing, 1), _T2))
+    outcome = case(*whens, default=_T0)
+    query = (
+        exp.select(col("person_id", "d"), exp.Max(this=outcome).as_("o"), copy=False)
+        .from_(exp.alias_(exp.to_identifier("treatments"), "d"), copy=False)
+        .join(
+            values("k", ["name", "maybe"], [(n, int(m)) for n, m in names]),
+            on=exp.EQ(this=col("name", "d"), expression=col("name", "k")),
+            copy=False,
+        )
+        .group_by(col("person_id", "d"), copy=False)
+    )
+    ctx.cte(cte, query, join=True)
+    return _entry_truth(ctx, cte, rule.if_absent)

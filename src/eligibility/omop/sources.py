@@ -1,0 +1,224 @@
+"""The query's shared CTEs: the extract's rows as the profile model would accept them.
+
+``latest`` holds each person's newest current results per analyte (all of that date: ties
+decide together), ``perf`` the performance status as the extract reader fills it,
+``conditions`` and ``treatments`` the entries. Each filter mirrors a validator of
+``patient.py`` (``extract.read_profiles`` keeps the same rows), so the SQL and the evaluator
+read the same data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlglot import exp
+
+from ..facts import Options, oldest_result_date
+from ..limits import EARLIEST_DATE, LATEST_DATE
+from . import mapping
+from .mapping import Terms
+from .sqlexpr import (
+    and_,
+    between,
+    case,
+    col,
+    day,
+    is_null,
+    not_null,
+    null,
+    num,
+    or_,
+    string,
+    values,
+)
+
+MAX_DOUBLE = 1.7976931348623157e308
+PERF_DOMAIN = {"ecog": tuple(range(6)), "karnofsky": tuple(range(0, 101, 10))}
+
+
+def _plausible(d: exp.Expression) -> exp.Expression:
+    """NULL, or a date in the range profiles accept (``limits``)."""
+    return or_(is_null(d), between(d, day(EARLIEST_DATE), day(LATEST_DATE)))
+
+
+def _finite_not_negative(x: exp.Expression) -> exp.Expression:
+    return between(x, num(0.0), num(MAX_DOUBLE))
+
+
+def measurement_filter(term: exp.Expression) -> exp.Expression:
+    """Rows a profile's ``Lab`` would accept: a finite, non-negative value and range
+    (NaN compares above every number in these engines), low ≤ high, a plausible date."""
+    lo, hi = col("range_low"), col("range_high")
+    return and_(
+        not_null(term),
+        _finite_not_negative(col("value_as_number")),
+        exp.paren(or_(is_null(lo), _finite_not_negative(lo))),
+        exp.paren(or_(is_null(hi), _finite_not_negative(hi))),
+        exp.paren(or_(is_null(lo), is_null(hi), exp.LTE(this=lo.copy(), expression=hi.copy()))),
+        exp.paren(_plausible(col("measurement_date"))),
+    )
+
+
+def measurement_term() -> exp.Expression:
+    return col("measurement_source_value")
+
+
+def shared_ctes(
+    needs: set[str], terms: Terms, as_of: date, options: Options
+) -> list[tuple[str, exp.Expression]]:
+    """The CTEs the rules' leaves read (``needs``: "latest", "labs:<analyte>", "perf",
+    "conditions", "treatments")."""
+    out: list[tuple[str, exp.Expression]] = []
+    earliest = max(oldest_result_date(as_of, options), EARLIEST_DATE)
+    d = col("measurement_date")
+    if "latest" in needs:
+        analytes = frozenset(n.split(":", 1)[1] for n in needs if n.startswith("labs:"))
+        tmap = mapping.test_map(terms, analytes)
+        term = measurement_term()
+        rows = (
+            exp.select(
+                col("person_id"),
+                col("analyte", "tm"),
+                d.as_("d"),
+                col("value_as_number").as_("v"),
+                col("unit_source_value").as_("u"),
+                col("range_low").as_("lo"),
+                col("range_high").as_("hi"),
+                copy=False,
+            )
+            .from_("measurement", copy=False)
+            .join(
+                values("tm", ["term", "analyte"], tmap or [("", -1)]),
+                on=exp.EQ(this=term.copy(), expression=col("term", "tm")),
+                copy=False,
+            )
+            .where(
+                and_(measurement_filter(term), between(d, day(earliest), day(as_of))),
+                copy=False,
+            )
+        )
+        # the newest date per person and analyte by a grouped join (a window is slower)
+        newest = (
+            exp.select(col("person_id"), col("analyte"), exp.Max(this=col("d")).as_("newest"))
+            .from_("current")
+            .group_by(col("person_id"), col("analyte"))
+        )
+        same = and_(
+            *[exp.EQ(this=col(c, "c"), expression=col(c, "n")) for c in ("person_id", "analyte")],
+            exp.EQ(this=col("d", "c"), expression=col("newest", "n")),
+        )
+        latest = (
+            exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("c")))
+            .from_(exp.alias_(exp.to_identifier("current"), "c"))
+            .join(exp.alias_(exp.paren(newest), "n"), on=same)
+        )
+        out.append(("current", rows))
+        out.append(("latest", latest))
+    if "perf" in needs:
+        out.append(("perf", _performance_cte(as_of)))
+    if "conditions" in needs:
+        s, e = col("condition_start_date"), col("condition_end_date")
+        out.append(
+            (
+                "conditions",
+                exp.select(
+                    col("person_id"),
+                    col("condition_source_value").as_("code"),
+                    s.as_("s"),
+                    e.as_("e"),
+                    copy=False,
+                )
+                .from_("condition_occurrence", copy=False)
+                .where(_entry_filter(col("condition_source_value"), s, e), copy=False),
+            )
+        )
+    if "treatments" in needs:
+        parts = [
+            (
+                "drug_exposure",
+                "drug_source_value",
+                "drug_exposure_start_date",
+                "drug_exposure_end_date",
+            ),
+            (
+                "procedure_occurrence",
+                "procedure_source_value",
+                "procedure_date",
+                "procedure_end_date",
+            ),
+        ]
+        selects = [
+            exp.select(
+                col("person_id"),
+                col(n).as_("name"),
+                col(s).as_("s"),
+                col(e).as_("e"),
+                copy=False,
+            )
+            .from_(t, copy=False)
+            .where(_entry_filter(col(n), col(s), col(e)), copy=False)
+            for t, n, s, e in parts
+        ]
+        out.append(("treatments", exp.union(*selects, distinct=False)))
+    return out
+
+
+def _entry_filter(term: exp.Expression, s: exp.Expression, e: exp.Expression) -> exp.Expression:
+    """Entries a profile would accept: a non-empty code or name, plausible dates, end not
+    before start."""
+    return and_(
+        not_null(term),
+        exp.NEQ(this=term.copy(), expression=string("")),
+        exp.paren(_plausible(s)),
+        exp.paren(_plausible(e)),
+        exp.paren(or_(is_null(s), is_null(e), exp.GTE(this=e.copy(), expression=s.copy()))),
+    )
+
+
+def _performance_cte(as_of: date) -> exp.Expression:
+    """ECOG and Karnofsky per person: the newest dated value on or before the as-of date
+    (the highest of a day's), as the extract reader fills the profile's ``ecog``/``karnofsky``."""
+    d, v, term = col("measurement_date"), col("value_as_number"), measurement_term()
+    picks = []
+    for scale, domain in PERF_DOMAIN.items():
+        codes = [string(c) for c in mapping.performance_codes(scale)]
+        picks.append(
+            exp.select(
+                col("person_id"), string(scale).as_("scale"), d.as_("d"), v.as_("v"), copy=False
+            )
+            .from_("measurement", copy=False)
+            .where(
+                and_(
+                    exp.In(this=term.copy(), expressions=codes),
+                    exp.In(this=v.copy(), expressions=[num(float(x)) for x in domain]),
+                    between(d, day(EARLIEST_DATE), day(as_of)),
+                ),
+                copy=False,
+            )
+        )
+    rows = exp.select(
+        "*",
+        exp.Window(this=exp.Max(this=col("d")), partition_by=[col("person_id"), col("scale")]).as_(
+            "newest"
+        ),
+        copy=False,
+    ).from_(exp.alias_(exp.paren(exp.union(*picks, distinct=False)), "x"), copy=False)
+    newest = (
+        exp.select("*", copy=False)
+        .from_(exp.alias_(exp.paren(rows), "y"), copy=False)
+        .where(exp.EQ(this=col("d"), expression=col("newest")), copy=False)
+    )
+
+    def pick(scale: str) -> exp.Expression:
+        value = exp.Max(
+            this=case(
+                (exp.EQ(this=col("scale"), expression=string(scale)), col("v")), default=null()
+            )
+        )
+        return exp.cast(value, "INT").as_(scale)
+
+    return (
+        exp.select(col("person_id"), pick("ecog"), pick("karnofsky"), copy=False)
+        .from_(exp.alias_(exp.paren(newest), "z"), copy=False)
+        .group_by(col("person_id"), copy=False)
+    )
