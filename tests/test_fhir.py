@@ -486,3 +486,32 @@ def test_an_end_before_its_start_is_listed_and_not_used(tmp_path):
     assert patient.conditions[0].end is None and patient.conditions[0].status == "resolved"
     reasons = [(i.resource, i.reason) for i in patient.ignored]
     assert reasons == [("Condition/c", "end 2019-01-01 is before onset 2020-05-01")]
+
+
+def test_an_unconfirmed_diagnosis_is_a_possible_one(tmp_path):
+    """Read as absent, an unconfirmed HIV infection passed "no HIV infection": it may be one."""
+    from eligibility.facts import MAYBE, condition_hits
+
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "provisional",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "B20"}]},
+    }
+    entries = [{"resource": PATIENT}, {"resource": condition}]
+    patient = load_patient(
+        _bundle(tmp_path, {"resourceType": "Bundle", "type": "collection", "entry": entries})
+    )
+    [entry] = patient.conditions  # type: ignore[misc]
+    assert entry.code is None and entry.name and "provisional" in entry.name
+    hits = condition_hits(entry.code, entry.name)
+    assert MAYBE + "hiv_infection" in hits and "hiv_infection" not in hits
+    assert any("possible diagnosis" in i.reason for i in patient.ignored)

@@ -289,12 +289,19 @@ def condition(resource: Any, draft: Draft) -> None:
     if verification in ("entered-in-error", "refuted"):
         draft.ignore(label, f"verificationStatus {verification}: never used")
         return
-    if verification in ("unconfirmed", "provisional", "differential"):
-        draft.ignore(label, f"verificationStatus {verification}: not a diagnosis")
-        return
     entry = _named(resource.code, ICD10, "snomed.yaml", vocab.condition)
     if entry is None:
         draft.ignore(label, "no ICD-10 code, known SNOMED CT code or text")
+        return
+    if verification in ("unconfirmed", "provisional", "differential"):
+        # not a diagnosis, but not nothing: an entry named "unconfirmed HIV infection" (no
+        # code) may be HIV infection, so "no HIV infection" is unknown, never a pass
+        known = vocab.condition(entry["code"]) if entry.get("code") else None
+        what = entry.get("name") or (known.name if known else None)
+        draft.ignore(label, f"verificationStatus {verification}: read as a possible diagnosis")
+        if what:
+            possible = {"name": f"{verification} {what}", "status": "active"}
+            draft.profile.setdefault("conditions", []).append(possible)
         return
     onset = day(resource.onsetDateTime) or (
         day(resource.onsetPeriod.start) if resource.onsetPeriod else None

@@ -300,7 +300,7 @@ def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> 
 # Words before a term that make a name say the opposite or name someone else: "no heart
 # failure", "non-small cell", "family history of stroke".
 NAME_BLOCKERS = re.compile(
-    r"(?:without|non-?|not|other than|except|excluding|no|family history of|"
+    r"\b(?:without|non-?|not|other than|except|excluding|no|family history of|"
     r"screening for|contact with|exposure to|carrier of|fear of|"
     r"personal history of)\s*(?:\w+\s+){0,2}$",
     re.I,
