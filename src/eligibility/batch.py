@@ -204,15 +204,16 @@ class Record:
     item: Patient | InputError
 
 
-def iter_records(paths: Iterable[Path]) -> Iterator[Record]:
-    """Profiles one at a time, in file order; JSONL is read line by line.
+def iter_records(paths: Iterable[Path], *, fast: bool = False) -> Iterator[Record]:
+    """Profiles one at a time, in file order; JSONL is read line by line (``fast``: clean
+    lines by the fast reader, ``loaders.iter_patients``).
 
     A file holding one profile is named as is; records of a JSONL file or a JSON list are
     numbered from 1 (``cohort.jsonl#7``; for JSONL without blank lines, the line number).
     """
     for path in paths:
         name = source_name(path)
-        items = iter_patients(path)
+        items = iter_patients(path, fast=fast)
         first = next(items, None)
         if first is None:
             continue
