@@ -45,9 +45,16 @@ def _dumps(data: Any, indent: int | None = None) -> str:
 
 
 def write_jsonl(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
-    """One screening per line, flushed as it comes; rows pass through for the caller."""
+    """One screening per line, flushed as it comes; rows pass through for the caller.
+
+    Lines are compact JSON written by msgspec's encoder in C (``json.dumps`` took a fifth of a
+    cohort run with reasons): the same values as the JSON output, without the blanks.
+    """
+    from msgspec.json import Encoder
+
+    encode = Encoder().encode
     for row in rows:
-        out.write(_dumps(row.to_dict()) + "\n")
+        out.write(encode(row.to_dict()).decode() + "\n")
         yield row
 
 
