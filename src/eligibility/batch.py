@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from . import __version__
 from . import today as _today
@@ -236,12 +236,12 @@ def _in_list(item: Patient | InputError) -> bool:
 # --- rows ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One line of a cohort report: a screening, or an input that could not be screened.
 
     ``result`` (reasons, evidence) is filled only when the run asked for detail; summaries
-    (verdict, counts, failing criteria) are always there.
+    (verdict, counts, failing criteria) are always there. A named tuple: immutable, and built
+    several times as fast as a frozen dataclass (one per screening).
     """
 
     source: str
