@@ -48,13 +48,19 @@ def write_jsonl(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
     """One screening per line, flushed as it comes; rows pass through for the caller.
 
     Lines are compact JSON written by msgspec's encoder in C (``json.dumps`` took a fifth of a
-    cohort run with reasons): the same values as the JSON output, without the blanks.
+    cohort run with reasons): the same values as the JSON output, without the blanks. A
+    screening's result is encoded from its structs as they are (``result.py``), ``source``
+    added at the end as ``Row.to_dict`` does.
     """
     from msgspec.json import Encoder
 
     encode = Encoder().encode
     for row in rows:
-        out.write(encode(row.to_dict()).decode() + "\n")
+        if row.result is not None:
+            line = encode(row.result)[:-1] + b',"source":' + encode(row.source) + b"}"
+        else:
+            line = encode(row.to_dict())
+        out.write(line.decode() + "\n")
         yield row
 
 

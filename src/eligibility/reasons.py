@@ -95,10 +95,10 @@ def evaluate(
         facts.patient.id,
         facts.as_of,
         verdict_of(r.status for r in results),
+        counts,
         tuple(results),
         __version__,
         compiled.rules_sha256,
-        counts,
         review_warnings(facts.patient, compiled, screened),
     )
 
@@ -107,15 +107,14 @@ def explain(node: Node, facts: Facts, found: Finding | None = None) -> Outcome:
     """The reason, missing data and evidence of one compiled rule on these facts."""
     if found is None:
         found = node.check(facts)
-    rule = node.rule
-    if found[1:2] == ("unrecognised",) and not isinstance(rule, AllRule | AnyRule):
-        what = _UNRECOGNISED[rule.kind]
+    render = node.cache.get("render")
+    if render is None:  # looked up once per node
+        render = node.cache["render"] = _RENDER.get(type(node.rule), _lab)
+    if len(found) > 2 and found[1] == "unrecognised" and render is not _composite:
+        what = _UNRECOGNISED[node.rule.kind]
         return Outcome(
             R, f"needs review: unrecognised {what} {found[2]!r}", ("reviewer's judgement",)
         )
-    render = _RENDER.get(type(rule))
-    if render is None:
-        return _lab(node, facts, found)
     return render(node, facts, found)
 
 
