@@ -53,9 +53,7 @@ class Lab(msgspec.Struct, forbid_unknown_fields=True, gc=False):
         lo, hi = self.ref_low, self.ref_high
         if lo is not None and hi is not None and lo > hi:
             raise _Bad
-        d = self.date
-        if d is not None and not EARLIEST_DATE <= d <= LATEST_DATE:
-            raise _Bad
+        _plausible(self.date)
 
 
 class Vital(msgspec.Struct, forbid_unknown_fields=True, gc=False):
