@@ -182,7 +182,7 @@ def fuzz(n: int) -> settings:
     )
 
 
-@fuzz(1500)
+@fuzz(1000)
 @given(LINES)
 def test_fast_reader_agrees_with_the_reference(text: str) -> None:
     fast = patient_fast.read_clean(text)
@@ -193,7 +193,7 @@ def test_fast_reader_agrees_with_the_reference(text: str) -> None:
     assert plain(fast)[1] == plain(ref)[1]
 
 
-@fuzz(300)
+@fuzz(200)
 @given(st.lists(LINES, min_size=1, max_size=6))
 def test_both_paths_read_a_file_alike(tmp_path_factory: Any, lines: list[str]) -> None:
     """Same profiles, same error lines, same statuses and reasons on both seed trials."""
