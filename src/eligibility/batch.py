@@ -367,7 +367,7 @@ def screen_one(
         found = tuple(statuses(trial.compiled, facts))
         verdict = verdict_of(found)
         warnings = review_warnings(facts.patient, trial.compiled, screened)
-    failed = tuple(i for i, s in zip(trial.compiled.ids, found, strict=True) if s == "fail")
+    failed = tuple([i for i, s in zip(trial.compiled.ids, found, strict=True) if s == "fail"])
     return Row(
         source,
         trial.trial_id,
