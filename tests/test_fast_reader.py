@@ -246,3 +246,15 @@ def test_cli_rows_are_the_same_on_both_paths(tmp_path: Path) -> None:
     ]
     assert rows[0] == rows[1]
     assert sum(r["verdict"] == "error" for r in rows[0]) == len(bad)
+
+
+@pytest.mark.parametrize(
+    "name", ["Patient", "Lab", "Vital", "ConditionEntry", "Treatment", "ChildPugh", "Review"]
+)
+def test_the_structs_mirror_the_models(name: str) -> None:
+    """A field added to a model must be added to its struct too (the reader would decline
+    every profile holding it, and the evaluator would miss the attribute)."""
+    from eligibility import patient
+
+    model, struct = getattr(patient, name), getattr(patient_fast, name)
+    assert list(struct.__struct_fields__) == list(model.model_fields)
