@@ -45,9 +45,22 @@ def _dumps(data: Any, indent: int | None = None) -> str:
 
 
 def write_jsonl(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
-    """One screening per line, flushed as it comes; rows pass through for the caller."""
+    """One screening per line, flushed as it comes; rows pass through for the caller.
+
+    Lines are compact JSON written by msgspec's encoder in C (``json.dumps`` took a fifth of a
+    cohort run with reasons): the same values as the JSON output, without the blanks. A
+    screening's result is encoded from its structs as they are (``result.py``), ``source``
+    added at the end as ``Row.to_dict`` does.
+    """
+    from msgspec.json import Encoder
+
+    encode = Encoder().encode
     for row in rows:
-        out.write(_dumps(row.to_dict()) + "\n")
+        if row.result is not None:
+            line = encode(row.result)[:-1] + b',"source":' + encode(row.source) + b"}"
+        else:
+            line = encode(row.to_dict())
+        out.write(line.decode() + "\n")
         yield row
 
 
@@ -72,25 +85,26 @@ def csv_cell(text: str) -> str:
 
 
 def csv_record(row: Row) -> list[str]:
-    """The ``CSV_COLUMNS`` of one row, each cell escaped by ``csv_cell``."""
-    counts = (
-        row.counts
-        if row.error is None
-        else dict.fromkeys(("pass", "fail", "unknown", "review"), "")
-    )
-    cells = [
-        row.patient or "",
-        row.trial or "",
+    """The ``CSV_COLUMNS`` of one row. The cells that hold input text (ids, sources, errors)
+    are escaped by ``csv_cell``; the others are dates, digits, fixed words and hex digests."""
+    if row.error is None:
+        found = row.statuses
+        counts = [str(found.count(s)) for s in ("pass", "fail", "unknown", "review")]
+        version = __version__
+    else:
+        counts, version = ["", "", "", ""], ""
+    return [
+        csv_cell(row.patient or ""),
+        csv_cell(row.trial or ""),
         row.as_of.isoformat() if row.as_of else "",
         row.verdict,
-        *(str(counts[s]) for s in ("pass", "fail", "unknown", "review")),
-        ";".join(row.failed),
-        row.source,
-        row.error or "",
+        *counts,
+        csv_cell(";".join(row.failed)),
+        csv_cell(row.source),
+        csv_cell(row.error or ""),
         row.rules_sha256 or "",
-        __version__ if row.error is None else "",
+        version,
     ]
-    return [csv_cell(c) for c in cells]
 
 
 def write_csv(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:

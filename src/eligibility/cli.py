@@ -294,7 +294,7 @@ def _cohort_rows(
     duplicates = DuplicateIds()
 
     def checked() -> Iterator[Record]:
-        for record in records if records is not None else iter_records(inputs.patients):
+        for record in records if records is not None else iter_records(inputs.patients, fast=True):
             note = duplicates.note(record)
             if note:
                 err.print(note, markup=False)

@@ -679,17 +679,21 @@ def review_warnings(
         return ()
     out = []
     for i, r in enumerate(patient.reviews):
-        where = f"$.reviews[{i}]"
         if r.trial == trial.trial_id:
+            if r.criterion in trial.reviewable:
+                continue  # the usual case, checked first and with no text built
             if r.criterion not in trial.criterion_ids:
-                out.append(f"{where}: {r.trial} has no criterion {r.criterion!r}; review not used")
-            elif r.criterion not in trial.reviewable:
                 out.append(
-                    f"{where}: {r.trial} {r.criterion} has no part for a reviewer to decide "
-                    "(its rules are all computed); review not used"
+                    f"$.reviews[{i}]: {r.trial} has no criterion {r.criterion!r}; review not used"
+                )
+            else:
+                out.append(
+                    f"$.reviews[{i}]: {r.trial} {r.criterion} has no part for a reviewer to "
+                    "decide (its rules are all computed); review not used"
                 )
         elif r.trial not in screened:
             out.append(
-                f"{where}: trial {r.trial!r} is not among the rules screened; review not used"
+                f"$.reviews[{i}]: trial {r.trial!r} is not among the rules screened; "
+                "review not used"
             )
     return tuple(out)

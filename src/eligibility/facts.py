@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import vocab
 from .limits import DEFAULT_MAX_LAB_AGE_DAYS
@@ -79,6 +79,7 @@ class Facts:
     """
 
     __slots__ = (
+        "_memo",
         "_stale",
         "_undated",
         "absent",
@@ -112,6 +113,8 @@ class Facts:
         self.drug_ids: frozenset[str | None] = _NONE
         self.reviews: dict[tuple[str, str], str | None] = {}
         self.absent = 2 if options.if_absent == "unknown" else 0  # evaluate.UNKNOWN / FALSE
+        # what only reasons read, built on first use and kept for every trial of the run
+        self._memo: dict[str, Any] = {}
 
     @property
     def stale(self) -> dict[str, Result]:
@@ -155,23 +158,50 @@ class Facts:
     @property
     def unresolved_tests(self) -> tuple[str, ...]:
         """Charted test names the vocabulary does not know (only reasons name them)."""
-        p = self.patient
-        return tuple(
-            [x.test for x in p.labs if _analyte_id(x.test) is None]
-            + [v.name for v in p.vitals if _analyte_id(v.name) is None]
-        )
+        found = self._memo.get("tests")
+        if found is None:
+            p = self.patient
+            found = self._memo["tests"] = tuple(
+                [x.test for x in p.labs if _analyte_id(x.test) is None]
+                + [v.name for v in p.vitals if _analyte_id(v.name) is None]
+            )
+        return found  # type: ignore[no-any-return]
 
     @property
     def unresolved_conditions(self) -> tuple[str, ...]:
-        return tuple(
-            condition_label(c)
-            for c in self.patient.conditions or ()
-            if entry_concept(c.code, c.name) is None
-        )
+        found = self._memo.get("conditions")
+        if found is None:
+            found = self._memo["conditions"] = tuple(
+                condition_label(c)
+                for c in self.patient.conditions or ()
+                if entry_concept(c.code, c.name) is None
+            )
+        return found  # type: ignore[no-any-return]
 
     @property
     def unresolved_treatments(self) -> tuple[str, ...]:
-        return tuple(t.name for t in self.patient.treatments or () if _drug_id(t.name) is None)
+        found = self._memo.get("treatments")
+        if found is None:
+            found = self._memo["treatments"] = tuple(
+                t.name for t in self.patient.treatments or () if _drug_id(t.name) is None
+            )
+        return found  # type: ignore[no-any-return]
+
+    def reviews_of(self, trial: str, criterion: str) -> list[tuple[int, Any]]:
+        """(index in the profile, review) of every review of one criterion."""
+        index = self._memo.get("reviews")
+        if index is None:
+            index = self._memo["reviews"] = {}
+            for i, r in enumerate(self.patient.reviews):
+                index.setdefault((r.trial, r.criterion), []).append((i, r))
+        return index.get((trial, criterion), [])  # type: ignore[no-any-return]
+
+    def lab_path(self, lab: Lab) -> str:
+        """Where a lab result is in the profile, found by identity (equal labs are distinct)."""
+        index = self._memo.get("labs")
+        if index is None:
+            index = self._memo["labs"] = {id(x): i for i, x in enumerate(self.patient.labs)}
+        return f"$.labs[{index[id(lab)]}]"
 
 
 def completed_years(birth: date, on: date) -> int:
@@ -400,10 +430,10 @@ def result_label(o: Result) -> str:
     return o.label if isinstance(o, Observation) else o.test
 
 
-def result_evidence(patient: Patient, o: Result) -> Evidence:
+def result_evidence(facts: Facts, o: Result) -> Evidence:
     if isinstance(o, Observation):
         return o.evidence()
-    return Evidence(result_path(patient, o), o.test, o.value, o.unit, o.date)
+    return Evidence(facts.lab_path(o), o.test, o.value, o.unit, o.date)
 
 
 def _derived_creatinine_clearance(
@@ -438,8 +468,9 @@ def _derived_creatinine_clearance(
 
 
 def fmt(x: float) -> str:
-    """Numbers as a coordinator writes them: 1.5, 90, 0.25, 150000 (no exponent, no .0)."""
-    if x == int(x) and abs(x) < 1e15:
+    """Numbers as a coordinator writes them: 1.5, 90, 0.25, 150000 (no exponent, no .0);
+    an infinite derived value (Cockcroft-Gault of a creatinine near 0) as ``inf``."""
+    if abs(x) < 1e15 and x == int(x):
         return str(int(x))
     return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.0f}"
 

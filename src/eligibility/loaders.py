@@ -433,7 +433,7 @@ def parse_json(text: str, file: str, line: int | None = None) -> Any:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", file, at) from None
     except ValueError as exc:  # from the hooks above, or an integer of over 4300 digits
         raise InputError(f"malformed JSON: {str(exc).split(';')[0]}", file, at) from None
-    if overflow or _json_suspect(text):
+    if overflow or json_suspect(text):
         bad = tree_problem(data)
         if bad:
             raise InputError(bad[1], file, f"{at}: {bad[0]}" if at else bad[0])
@@ -451,9 +451,14 @@ def json_nesting_problem(text: str, max_depth: int = MAX_DEPTH) -> str | None:
     return f"nested deeper than {max_depth} levels"
 
 
+def json_outside_strings(text: str) -> str:
+    """JSON text with its strings cut out: what is left are the structure's characters."""
+    return _JSON_STRING.sub("", text)
+
+
 def _deepest(text: str) -> int:
     depth = deepest = 0
-    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+    for bracket in _BRACKET.findall(json_outside_strings(text)):
         depth += 1 if bracket in "[{" else -1
         deepest = max(deepest, depth)
     return deepest
@@ -468,7 +473,7 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-def _json_suspect(text: str) -> bool:
+def json_suspect(text: str) -> bool:
     """True when ``tree_problem`` must look: a suspicious character, or deep nesting."""
     if "\\" in text and _ESCAPED_BAD.search(text):
         return True
@@ -583,9 +588,13 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
                 yield n, chunk
 
 
-def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
+def iter_patients(path: str | Path, *, fast: bool = False) -> Iterator[Patient | InputError]:
     """Profiles from JSON (one or a list), JSONL or FHIR (a Bundle or Patient, a Bulk Data
-    export); a bad record is yielded as its error."""
+    export); a bad record is yielded as its error.
+
+    ``fast``: a clean JSONL line is read by ``patient_fast.read_clean`` into structs with the
+    same attributes (for cohort runs); any other line, and JSON files, by the models here.
+    """
     path = Path(path)
     if path != STDIN and _fhir.is_bulk(path):
         from .fhir.read import iter_bulk
@@ -593,6 +602,8 @@ def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
         yield from iter_bulk(path)
         return
     if is_jsonl(path):
+        if fast:
+            from .patient_fast import read_clean
         file = source_name(path)
         seen = False
         try:
@@ -608,6 +619,10 @@ def iter_patients(path: str | Path) -> Iterator[Patient | InputError]:
                     if not line.strip():
                         continue
                     seen = True
+                    clean = read_clean(line) if fast else None
+                    if clean is not None:
+                        yield clean  # type: ignore[misc]
+                        continue
                     yield patient_from_data(parse_json(line, file, n), file, where)
                 except InputError as exc:
                     seen = True

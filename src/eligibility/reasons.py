@@ -95,10 +95,10 @@ def evaluate(
         facts.patient.id,
         facts.as_of,
         verdict_of(r.status for r in results),
+        counts,
         tuple(results),
         __version__,
         compiled.rules_sha256,
-        counts,
         review_warnings(facts.patient, compiled, screened),
         tuple(f"{i.resource}: {i.reason}" for i in facts.patient.ignored),
     )
@@ -108,15 +108,14 @@ def explain(node: Node, facts: Facts, found: Finding | None = None) -> Outcome:
     """The reason, missing data and evidence of one compiled rule on these facts."""
     if found is None:
         found = node.check(facts)
-    rule = node.rule
-    if found[1:2] == ("unrecognised",) and not isinstance(rule, AllRule | AnyRule):
-        what = _UNRECOGNISED[rule.kind]
+    render = node.cache.get("render")
+    if render is None:  # looked up once per node
+        render = node.cache["render"] = _RENDER.get(type(node.rule), _lab)
+    if len(found) > 2 and found[1] == "unrecognised" and render is not _composite:
+        what = _UNRECOGNISED[node.rule.kind]
         return Outcome(
             R, f"needs review: unrecognised {what} {found[2]!r}", ("reviewer's judgement",)
         )
-    render = _RENDER.get(type(rule))
-    if render is None:
-        return _lab(node, facts, found)
     return render(node, facts, found)
 
 
@@ -149,12 +148,34 @@ def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
     truth = TRUTHS[found[0]]
     decisive = F if isinstance(node.rule, AllRule) else T
     if truth is decisive:  # only the decisive children are shown: only they are rendered
-        checked = [(k, k.check(facts)) for k in node.children]
-        shown = [explain(k, facts, f) for k, f in checked if TRUTHS[f[0]] is decisive]
-        return Outcome(truth, _join(shown), (), _evidence(shown), _assisted(shown))
-    outs = [explain(k, facts) for k in node.children]
-    missing = () if truth in (T, F) else _combine_missing(outs)
-    return Outcome(truth, _join(outs), missing, _evidence(outs), _assisted(outs))
+        shown = []
+        for k in node.children:
+            f = k.check(facts)
+            if TRUTHS[f[0]] is decisive:
+                shown.append(explain(k, facts, f))
+        return _merged(truth, shown, False)
+    return _merged(truth, [explain(k, facts) for k in node.children], truth not in (T, F))
+
+
+def _merged(truth: Truth, outs: list[Outcome], with_missing: bool) -> Outcome:
+    """The children's reasons, data to collect, evidence and assisted lines, each once and in
+    order (``_join``, ``_combine_missing``, ``_evidence``, ``_assisted`` in one pass)."""
+    reasons: dict[str, None] = {}
+    missing: dict[str, None] = {}
+    evidence: dict[tuple[str, str], Evidence] = {}
+    assisted: dict[str, None] = {}
+    for o in outs:
+        reasons[o.reason] = None
+        if with_missing:
+            for m in o.missing:
+                missing[m] = None
+        for e in o.evidence:
+            evidence.setdefault((e.path, e.label), e)
+        for line in o.assisted:
+            assisted[line] = None
+    return Outcome(
+        truth, "; ".join(reasons), tuple(missing), tuple(evidence.values()), tuple(assisted)
+    )
 
 
 def _not(node: Node, facts: Facts, found: Finding) -> Outcome:
@@ -185,7 +206,7 @@ def _manual(node: Node, facts: Facts, found: Finding) -> Outcome:
         )
     where = node.where
     key = (where.trial, where.criterion)
-    reviews = [(i, r) for i, r in enumerate(facts.patient.reviews) if (r.trial, r.criterion) == key]
+    reviews = facts.reviews_of(*key)
     evidence = tuple(
         Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in reviews
     )
@@ -405,7 +426,6 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
     if undated:
         plural = "s" if len(undated) > 1 else ""
         ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
-    p = facts.patient
     if case == "stale":
         stale = found[2]
         since = oldest_result_date(facts.as_of, facts.options).isoformat()
@@ -415,11 +435,11 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
             f"{facts.as_of.isoformat()}{ignored}; needs {needs}"
         )
         missing = (f"current {short} result (on or after {since})",)
-        evidence = (result_evidence(p, stale), *(result_evidence(p, o) for o in undated))
+        evidence = (result_evidence(facts, stale), *(result_evidence(facts, o) for o in undated))
         return Outcome(U, reason, missing, evidence)
     if case == "undated":
         reason = f"no dated {short} result{ignored}; needs {needs}"
-        evidence = tuple(result_evidence(p, o) for o in undated)
+        evidence = tuple(result_evidence(facts, o) for o in undated)
         return Outcome(U, reason, (f"dated {short} result",), evidence)
     if case == "none":
         reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}"
@@ -438,7 +458,7 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
     a, rule = info.analyte, info.rule
     short, needs = _lab_texts(node)
     truth, case = TRUTHS[found[0]], found[1]
-    ev = (result_evidence(facts.patient, o),)
+    ev = (result_evidence(facts, o),)
     shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
     if case == "foreign":
         # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
@@ -555,6 +575,24 @@ def _window_text(w: Window | None, facts: Facts) -> str:
     return f" within {w.describe()} before {facts.as_of.isoformat()}" if w else ""
 
 
+def _named(node: Node, facts: Facts) -> tuple[str, str]:
+    """What a condition or therapy rule names ("active HIV infection (except …)", "prior
+    nivolumab") and its window text: built once per node and as-of date, not per patient."""
+    texts = node.cache.get("named")
+    if texts is None or texts[0] != facts.as_of:
+        rule = node.rule
+        if isinstance(rule, ConditionRule):
+            info: ConditionInfo = node.info
+            what = ("active " if rule.active else "") + info.concept.name
+            if info.exceptions:
+                what += " (except " + ", ".join(x.name for x in info.exceptions) + ")"
+        else:
+            what = "prior " + ", ".join(x.name for x in node.info)
+        texts = (facts.as_of, what, _window_text(rule.within, facts))  # type: ignore[union-attr]
+        node.cache["named"] = texts
+    return texts[1], texts[2]
+
+
 def _period(start: date | None, end: date | None) -> str:
     if start and end:
         return f" ({start.isoformat()} to {end.isoformat()})"
@@ -576,13 +614,9 @@ def _may_be(label: str, name: str, ev: Evidence | None = None) -> Outcome:
 
 
 def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
-    rule: ConditionRule = node.rule  # type: ignore[assignment]
     info: ConditionInfo = node.info
     c = info.concept
-    what = ("active " if rule.active else "") + c.name
-    if info.exceptions:
-        what += " (except " + ", ".join(x.name for x in info.exceptions) + ")"
-    window = _window_text(rule.within, facts)
+    what, window = _named(node, facts)
     case = found[1]
     if case == "no list":
         return _not_recorded("conditions", f"{what}{window}")
@@ -671,10 +705,8 @@ def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
 
 
 def _therapy(node: Node, facts: Facts, found: Finding) -> Outcome:
-    rule: TherapyRule = node.rule  # type: ignore[assignment]
     concepts: tuple[vocab.Concept, ...] = node.info
-    what = "prior " + ", ".join(x.name for x in concepts)
-    window = _window_text(rule.within, facts)
+    what, window = _named(node, facts)
     case = found[1]
     if case == "no list":
         return _not_recorded("treatments", f"{what}{window}")

@@ -1,15 +1,23 @@
 """Screening results: per-criterion status with reason, missing data and evidence.
 
-Plain frozen dataclasses (not pydantic): cohorts produce millions of these, and they only carry
-data that the evaluator already validated.
+Not pydantic: cohorts produce millions of these, and they only carry data that the evaluator
+already validated. They are frozen msgspec structs: immutable like a frozen dataclass, built
+several times as fast (some eighty a screening with reasons), and encoded to JSON in C field by
+field, so a JSONL line is written without building ``to_dict``'s dictionaries: the fields are
+declared in the order ``to_dict`` writes them, and those it leaves out when empty are the ones
+with a default (``omit_defaults``). ``tests/test_jsonl_encoding.py`` checks the two encodings
+agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from typing import Any, Literal
+
+import msgspec
+
+_FROZEN = {"frozen": True, "omit_defaults": True, "gc": False}
 
 Status = Literal["pass", "fail", "unknown", "review"]
 
@@ -29,13 +37,12 @@ class Truth(Enum):
     REVIEW = "review"
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(msgspec.Struct, **_FROZEN):  # type: ignore[call-arg]
     """A fact used: where it is in the profile (``$.labs[2]``), its value, and if derived."""
 
     path: str
     label: str
-    value: Any = None
+    value: Any  # always written, even null
     unit: str | None = None
     date: date | None = None
     derived: bool = False
@@ -51,8 +58,7 @@ class Evidence:
         return d
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, **_FROZEN):  # type: ignore[call-arg]
     """``assisted``: what the evidence of manual parts found, each line exactly as it follows
     ``EVIDENCE_MARK`` in the reason (so a renderer can set it apart without guessing)."""
 
@@ -63,15 +69,14 @@ class Outcome:
     assisted: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
+class CriterionResult(msgspec.Struct, **_FROZEN):  # type: ignore[call-arg]
     id: str
     section: str
     text: str
     status: Status
     reason: str
-    missing: tuple[str, ...] = ()
-    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[str, ...]  # always written, even empty
+    evidence: tuple[Evidence, ...]
     assisted: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,16 +94,15 @@ class CriterionResult:
         return d
 
 
-@dataclass(frozen=True, slots=True)
-class ScreeningResult:
+class ScreeningResult(msgspec.Struct, **_FROZEN):  # type: ignore[call-arg]
     trial: str
     patient: str
     as_of: date
     verdict: Verdict
+    counts: dict[str, int]
     criteria: tuple[CriterionResult, ...]
-    engine_version: str = ""
+    engine_version: str
     rules_sha256: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
     # problems with the profile that did not stop the screening (a review naming a criterion
     # that does not exist, ...): shown, never silently dropped
     warnings: tuple[str, ...] = ()

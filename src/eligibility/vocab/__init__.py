@@ -6,7 +6,8 @@ so "SGPT", "sgpt" and "S.G.P.T." meet the same concept; a term that does not res
 
 Units are the exception to case folding: "g/L" is grams per litre but "G/L" (European giga per
 litre) is refused, because guessing would change a platelet count a billion-fold. Every lookup
-and every conversion is cached, so the evaluator pays for pint once per unit pair, not per value.
+and every conversion is cached; pint's factors are shipped precomputed (``factors.py``), so a
+process converts units without building pint's registry.
 See docs/vocab.md for how the data is organised and how to add a term. Conditions and drugs
 are in ``concepts`` (re-exported here), the file loader and ``fold`` in ``data``.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
+from eligibility.vocab import factors
 from eligibility.vocab.concepts import (
     Concept,
     _conditions,
@@ -389,6 +391,28 @@ class Conversion:
 
 
 def _pint_factor(src: UnitSpec, dst: UnitSpec, pre: float, a: Analyte | None) -> float:
+    """What pint converts 1 ``src`` (times ``pre``) to in ``dst``: from the shipped factors
+    (``factors.py``, the same arithmetic, so the same float), else from pint itself."""
+    table = factors.shipped()
+    if table is not None and src.pint in table.dimension and dst.pint in table.dimension:
+        magnitude = src.scale * pre
+        if src.pint == dst.pint:
+            return float(magnitude) / dst.scale
+        same = table.same.get((src.pint, dst.pint))
+        if same is not None:
+            return float(magnitude * same) / dst.scale
+        if a is not None and a.molar_mass:
+            for op in ("/", "*"):
+                f = table.molar.get((src.pint, dst.pint, op))
+                if f is not None:
+                    by = magnitude / a.molar_mass if op == "/" else magnitude * a.molar_mass
+                    return float(by * f) / dst.scale
+        what = f" for {a.name}" if a else ""
+        raise UnitError(f"cannot convert {src.canonical} to {dst.canonical}{what}")
+    return _pint_factor_by_pint(src, dst, pre, a)
+
+
+def _pint_factor_by_pint(src: UnitSpec, dst: UnitSpec, pre: float, a: Analyte | None) -> float:
     from pint.errors import DimensionalityError
 
     ureg = _registry()

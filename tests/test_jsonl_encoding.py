@@ -1,0 +1,54 @@
+"""JSONL lines, encoded from the result structs in C, against ``json.dumps(row.to_dict())``.
+
+The structs declare their fields in the order ``to_dict`` writes them and leave out, when
+empty, exactly the fields ``to_dict`` leaves out (``result.py``): so each line, read back and
+written with ``json.dumps``, is byte for byte what ``to_dict`` gives, on every bundled rules
+file and example profile, on the benchmark's synthetic profiles and on error rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from eligibility.batch import Record, iter_records, load_trials, screen_records
+from eligibility.batch_report import write_jsonl
+from eligibility.errors import InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from screen_cohort import profiles  # noqa: E402
+
+
+def _lines_agree(rows: list) -> int:  # type: ignore[type-arg]
+    out = io.StringIO()
+    list(write_jsonl(rows, out))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(rows)
+    for line, row in zip(lines, rows, strict=True):
+        expected = json.dumps(row.to_dict(), ensure_ascii=False)
+        assert json.dumps(json.loads(line), ensure_ascii=False) == expected
+    return len(lines)
+
+
+def test_every_example_against_every_rules_file() -> None:
+    trials, errors = load_trials(sorted((ROOT / "rules").glob("*.yaml")))
+    assert not errors
+    paths = sorted((ROOT / "examples" / "patients").glob("*.json"))
+    paths.append(ROOT / "examples" / "cohort.jsonl")
+    for as_of in (None, date(2024, 3, 1), date(2019, 6, 30)):
+        rows = list(screen_records(trials, iter_records(paths, fast=True), as_of=as_of))
+        assert _lines_agree(rows) >= 2 * 21
+
+
+def test_synthetic_profiles_and_error_rows(tmp_path: Path) -> None:
+    trials, _ = load_trials([ROOT / "rules/NCT03859128.yaml", ROOT / "rules/NCT04669496.yaml"])
+    path = tmp_path / "c.jsonl"
+    lines = [json.dumps(d) for d in profiles(300)] + ['{"id": "x", "ecog": 9}', "{"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = [*iter_records([path], fast=True), Record("odd", InputError("bad", "odd"))]
+    rows = list(screen_records(trials, records, as_of=date(2024, 3, 1)))
+    assert _lines_agree(rows) == 2 * 300 + 3
