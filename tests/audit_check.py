@@ -18,8 +18,24 @@ from eligibility.transform import _primary_conditions, parse_criterion
 
 
 def parsed_rule(item: dict[str, Any]) -> Rule:
+    """The rule of the item's text; with ``record`` (the trial's own inclusion and exclusion
+    text, for a line whose meaning the other lines change) the rule the whole record gives it."""
+    if item.get("record"):
+        return _record_rule(item)
     primary = _primary_conditions(SimpleNamespace(title=item.get("title")))  # type: ignore[arg-type]
     return parse_criterion(item["text"], item["section"], item.get("context"), primary)
+
+
+def _record_rule(item: dict[str, Any]) -> Rule:
+    from eligibility.ingest import _corpus_record
+    from eligibility.transform import parse_record
+
+    obj = {"nct_id": item.get("nct"), "title": item.get("title"), **item["record"]}
+    flat = " ".join(item["text"].split())
+    for c in parse_record(_corpus_record(obj, "ledger", item.get("nct", "?"))).criteria:
+        if c.section == item["section"] and " ".join(c.text.split()) == flat:
+            return c.rule
+    raise LookupError(f"{item.get('nct')}: the record has no criterion {flat[:60]!r}")
 
 
 def status(item: dict[str, Any]) -> tuple[str, str, Rule]:
