@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import simple_icd_10_cm as cm
+from _generated import write_or_check
 
 from eligibility import vocab
 from eligibility.vocab import concepts as cc
@@ -108,9 +109,8 @@ def main() -> int:
         return 0
     text = render()
     if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-        return 0 if current == text else 1
-    OUT.write_text(text, encoding="utf-8")
+        return write_or_check(OUT, text, True)
+    write_or_check(OUT, text, False)
     print(f"wrote {OUT.relative_to(ROOT)} ({text.count(chr(10) + '    - ')} codes)")
     return 0
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import simple_icd_10_cm as cm
+from _generated import write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "eligibility" / "vocab" / "remission.yaml"
@@ -49,9 +50,8 @@ def main() -> int:
     args = ap.parse_args()
     text = render()
     if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-        return 0 if current == text else 1
-    OUT.write_text(text, encoding="utf-8")
+        return write_or_check(OUT, text, True)
+    write_or_check(OUT, text, False)
     print(f"wrote {OUT.relative_to(ROOT)} ({len(codes())} codes)")
     return 0
 
