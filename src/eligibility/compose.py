@@ -57,6 +57,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "stage",
     ]),
     "test": frozenset([
+        "histologically", "histological", "histologic", "cytologically", "pathologically",
+        "biopsy-proven", "proven",
         "ecg", "ekg", "electrocardiogram", "mri", "ct", "pet", "scan", "scans", "imaging",
         "radiograph", "radiographic", "radiological", "echocardiogram", "test", "tests", "tested",
         "testing", "evidence", "presence", "finding", "findings", "biopsy", "serology",
@@ -247,6 +249,17 @@ def _scales_joined(rule: Rule) -> bool:
     return False
 
 
+def _sex_beside_unread(rule: Rule) -> bool:
+    """An ``any`` that holds a sex rule and a manual part (an excluding alternative)."""
+    if isinstance(rule, AnyRule):
+        kinds = {r.kind for r in rule.rules}
+        if "sex" in kinds and "manual" in kinds:
+            return True
+    if isinstance(rule, AllRule | AnyRule):
+        return any(_sex_beside_unread(r) for r in rule.rules)
+    return False
+
+
 def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | None:
     """Why a parsed rule must not decide although every piece was read, or None.
 
@@ -259,6 +272,10 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
       under the wrong heading, read as written it excludes the healthy.
     """
 
+    if section == "exclusion" and _sex_beside_unread(rule):
+        # "Any female patient known or found to be pregnant …" split at "or": a sex read
+        # beside an unread alternative would exclude every woman
+        return "a sex read beside an unread part: whom it names is in the unread words"
     if section == "inclusion" and _scales_joined(rule):
         # "Karnofsky greater than 70; ECOG 0 to 2": two scales that do not match are
         # alternatives (either record suffices), not two requirements
@@ -281,6 +298,8 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
                 # "AST and ALT < 2.5 x ULN" in an exclusion list excludes the healthy: a
                 # requirement filed under the wrong heading, most often
                 return "an exclusion of normal values (a requirement filed under exclusions?)"
+        if leaf.kind == "lab" and excluding and leaf.of is None and _normal_excluded(leaf):  # type: ignore[union-attr]
+            return "an exclusion of normal values (a requirement filed under exclusions?)"
         if leaf.kind == "performance" and section == "inclusion" and not negative:
             top = 0 if leaf.scale == "ecog" else 100  # type: ignore[union-attr]
             allowed = leaf.allowed  # type: ignore[union-attr]
@@ -291,6 +310,22 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
             if not fit:
                 return "an inclusion that leaves out the fittest patients (a typo for '≤'?)"
     return None
+
+
+def _normal_excluded(leaf: Rule) -> bool:
+    """True when excluding on this bound excludes every value in the reference interval:
+    "Hemoglobin > 9 g/dL" (9 is below it), "Creatinine < 2 mg/dL" (2 is above it)."""
+    a = vocab.analyte(leaf.analyte)  # type: ignore[union-attr]
+    if a is None or a.normal is None or leaf.value is None:  # type: ignore[union-attr]
+        return False
+    try:
+        v = vocab.convert(leaf.value, leaf.unit or a.unit, a.unit, a.id)  # type: ignore[union-attr]
+    except (vocab.UnitError, ValueError, ZeroDivisionError):
+        return False
+    lo, hi = a.normal
+    if leaf.comparator in {">", ">="}:  # type: ignore[union-attr]
+        return v < lo
+    return leaf.comparator in {"<", "<="} and v > hi  # type: ignore[union-attr]
 
 
 def except_own(rule: Rule, section: str, primary: tuple[str, ...]) -> Rule:

@@ -227,9 +227,17 @@ class _Clauses(Transformer):
             if kind == "any" and ctx.section == "inclusion" and len(rules) > 1:
                 labs = [r for rule in rules for r in _leaves(rule) if isinstance(r, LabRule)]
                 if labs and all(r.comparator in {"<", "<="} for r in labs):
-                    # "SGOT or SGPT no greater than 2 × ULN": neither may be over the limit (as
-                    # "SGOT or SGPT > 2 × ULN" under exclusions excludes on either)
-                    kind = "all"
+                    # "SGOT or SGPT no greater than 2 × ULN" may mean neither over the limit,
+                    # "PT or INR ≤ 1.5 × ULN" whichever test was done (fresh audits 7, 14): both
+                    # within decides, both over decides, one over is for a person
+                    either = ManualRule(
+                        reason="'or' between tests under one bound: whether both must meet it "
+                        "or either may is not in the words",
+                        law="separate",
+                    )
+                    return AllRule(
+                        rules=[AnyRule(rules=rules), AnyRule(rules=[AllRule(rules=rules), either])]
+                    )
                 else:
                     raise NotUnderstood("an inclusion bound shared by tests joined by 'or'")
             return _flat(kind, rules)
@@ -248,8 +256,9 @@ class _Clauses(Transformer):
         return lambda ctx: SexRule(allowed=sexes)  # type: ignore[arg-type]
 
     @staticmethod
-    def _age_parts(toks: tuple[Token, ...]) -> tuple[list[float], list[str], bool]:
-        """Numbers (in years), comparators, and whether the clause names age at all."""
+    def _age_parts(toks: tuple[Token, ...]) -> tuple[list[float], list[str], bool, bool]:
+        """Numbers (in years), comparators, whether the clause names age at all, and whether
+        it counts in months."""
         nums: list[float] = []
         ops: list[str] = []
         named = False
@@ -284,7 +293,7 @@ class _Clauses(Transformer):
         scale = {"years": 1.0, "months": 1 / 12}.get(unit)
         if scale is None:
             raise NotUnderstood(f"an age in {unit}")
-        return [round(n * scale, 4) for n in nums], ops, named
+        return [round(n * scale, 4) for n in nums], ops, named, unit == "months"
 
     @staticmethod
     def _explicit(toks: tuple[Token, ...]) -> bool:
@@ -292,26 +301,32 @@ class _Clauses(Transformer):
         return any(t.type in {"AGE", "OLD", "AGEPOST"} for t in toks)
 
     def age_range(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
-        nums, _, named = self._age_parts(toks)
+        nums, _, named, months = self._age_parts(toks)
         if not named:
             raise NotUnderstood("a number range that does not say it is an age")
+        if months:  # "age 1-12 months": up to 12 completed months, i.e. younger than 13
+            top = round(nums[1] + 1 / 12, 4)
+            return (lambda: AgeRule(min=nums[0], max=top, max_inclusive=False)), self._explicit(
+                toks
+            )
         return (lambda: AgeRule(min=nums[0], max=nums[1])), self._explicit(toks)
 
     def age_cmp(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
-        nums, ops, named = self._age_parts(toks)
+        nums, ops, named, months = self._age_parts(toks)
         if not named:
             raise NotUnderstood("a number that does not say it is an age")
-        return (lambda: self._age_bound(ops[0], nums[0])), self._explicit(toks)
+        return (lambda: self._age_bound(ops[0], nums[0], months)), self._explicit(toks)
 
     age_post = age_cmp
 
     def age_two(self, *toks: Token) -> tuple[Callable[[], AgeRule], bool]:
-        nums, ops, named = self._age_parts(toks)
+        nums, ops, named, months = self._age_parts(toks)
         if not named:
             raise NotUnderstood("numbers that do not say they are an age")
 
         def build() -> AgeRule:
-            a, b = self._age_bound(ops[0], nums[0]), self._age_bound(ops[1], nums[1])
+            a = self._age_bound(ops[0], nums[0], months)
+            b = self._age_bound(ops[1], nums[1], months)
             merged = {**a.model_dump(exclude_defaults=True), **b.model_dump(exclude_defaults=True)}
             merged.pop("kind", None)
             return AgeRule(**merged)
@@ -319,9 +334,11 @@ class _Clauses(Transformer):
         return build, self._explicit(toks)
 
     @staticmethod
-    def _age_bound(op: str, n: float) -> AgeRule:
+    def _age_bound(op: str, n: float, months: bool = False) -> AgeRule:
         if op in {">=", ">"}:
             return AgeRule(min=n, min_inclusive=op == ">=")
+        if op == "<=" and months:  # "≤ 12 months": 12 completed months, younger than 13
+            return AgeRule(max=round(n + 1 / 12, 4), max_inclusive=False)
         if op in {"<=", "<"}:
             return AgeRule(max=n, max_inclusive=op == "<=")
         raise NotUnderstood("an exact age")

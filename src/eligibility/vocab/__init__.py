@@ -114,6 +114,8 @@ class Analyte:
     # (low, high) a criterion's bound may take in ``unit`` (analytes.yaml ``bounds``): outside
     # it the number is a typo, not a bound
     bounds: tuple[float, float] | None = None
+    # the adult reference interval in ``unit`` (analytes.yaml ``normal``)
+    normal: tuple[float, float] | None = None
 
     @property
     def qualitative(self) -> bool:
@@ -130,6 +132,10 @@ class _AnalyteTable:
     index: dict[str, str]
     value_sets: dict[str, tuple[tuple[str, ...], dict[str, str]]]
     ancestors: dict[str, frozenset[str]]
+
+
+def _pair(raw: Any) -> tuple[float, float] | None:
+    return None if raw is None else (float(raw[0]), float(raw[1]))
 
 
 def _value_key(text: str) -> str:
@@ -154,6 +160,7 @@ def _analytes() -> _AnalyteTable:
     by_id: dict[str, Analyte] = {}
     index: dict[str, str] = {}
     bounds = data.get("bounds") or {}
+    normal = data.get("normal") or {}
     for raw in data["analytes"]:
         values_name = raw.get("values")
         a = Analyte(
@@ -175,16 +182,15 @@ def _analytes() -> _AnalyteTable:
                 (str(c["from"]), str(c["to"]), float(c["slope"]), float(c.get("offset", 0.0)))
                 for c in raw.get("conversions", ())
             ),
-            bounds=(float(bounds[raw["id"]][0]), float(bounds[raw["id"]][1]))
-            if raw["id"] in bounds
-            else None,
+            bounds=_pair(bounds.get(raw["id"])),
+            normal=_pair(normal.get(raw["id"])),
         )
         by_id[a.id] = a
         for term in (a.id, a.name, *a.synonyms):
             index.setdefault(fold(term), a.id)
         for code in a.loinc:
             index.setdefault(code.lower(), a.id)
-    unknown = set(bounds) - set(by_id)
+    unknown = (set(bounds) | set(normal)) - set(by_id)
     if unknown:
         raise ValueError(f"analytes.yaml: bounds for unknown analytes {sorted(unknown)}")
 
