@@ -128,9 +128,22 @@ _COMPACT = re.compile(r"[\s\-.'’]")  # a short term's spelling without spaces,
 _ANCHOR_WORD = re.compile(r"[^\W\d_][\w']*")
 
 
-@lru_cache(maxsize=1 << 16)  # the corpus repeats its words: 65,536 of them, a few MB
-def _fold_piece(text: str) -> str:
-    return "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
+class _Folds(dict[str, str]):
+    """Word → its folded key, kept: the corpus repeats its words (65,536 of them, a few MB).
+
+    A dict, not ``lru_cache``: the tokeniser looks up every word, and ``folds[word]`` is the
+    cheapest lookup Python has; a word not seen before is folded by ``__missing__``.
+    """
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= 1 << 16:
+            self.clear()
+        key = self[text] = "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
+        return key
+
+
+_FOLDS = _Folds()
+_fold_piece = _FOLDS.__getitem__
 
 
 def _short(term: str) -> bool:
@@ -225,15 +238,37 @@ def _unit_re() -> re.Pattern[str]:
     return re.compile(_tables().unit_pattern, re.IGNORECASE)
 
 
-def unit_pattern() -> str:
-    """The regular expression (source) of the vocabulary's unit spellings after a number."""
+@cache
+def _unit_starts() -> frozenset[str]:
+    return frozenset(_tables().unit_starts)
+
+
+def _unit_spellings() -> set[str]:
     spellings: set[str] = set()
     for canonical, spec in vocab._load("units.yaml")["units"].items():
         for s in (canonical, *spec.get("spellings", ())):
             if s and s not in {"1", "ratio"}:
                 spellings.add(s)
+    return spellings
+
+
+def unit_starts() -> str:
+    """The ASCII characters a match of ``unit_pattern`` can start with after its spaces.
+
+    Most numbers are followed by none ("18 years", "2 or more"): ``_number`` then skips the
+    pattern, an alternation of some 240 spellings. Found by matching each character against each
+    alternative's first character with the pattern's own flags, so nothing the pattern would
+    match is skipped; a character beyond ASCII is always left to the pattern.
+    """
+    firsts = {s.lstrip()[0] for s in _unit_spellings()} | set("×x*1")  # + the sci and mangled
+    pats = [re.compile(re.escape(f), re.IGNORECASE) for f in firsts]
+    return "".join(c for c in map(chr, range(128)) if any(p.fullmatch(c) for p in pats))
+
+
+def unit_pattern() -> str:
+    """The regular expression (source) of the vocabulary's unit spellings after a number."""
     alts = []
-    for s in sorted(spellings, key=len, reverse=True):
+    for s in sorted(_unit_spellings(), key=len, reverse=True):
         pat = (
             re.escape(s).replace(r"\ ", r"\s*").replace("/", r"\s*/\s*").replace(r"\^", r"\s*\^\s*")
         )
@@ -259,9 +294,10 @@ def tokenize(text: str) -> list[Tok]:
     """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
     lex = lexicon()
     entries, prefixes, reach = lex.entries, lex.prefixes, lex.max_len + 4
-    base = [(m.lastgroup or "", m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
-    fold, _new = _fold_piece, tuple.__new__  # a token built without the named tuple's __new__
-    folded = [fold(b[1]) if b[0] != "num" else b[1] for b in base]
+    # (every alternative of _BASE_RE is a named group: ``lastgroup`` is never None)
+    base = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
+    folds, _new = _FOLDS, tuple.__new__  # a token built without the named tuple's __new__
+    folded = [folds[r] if k != "num" else r for k, r, _, _ in base]
     toks: list[Tok] = []
     cp_seen = False
     seen = 0  # which of the later passes have anything to do (bits of _LATER_PASSES, _ALT)
@@ -542,7 +578,15 @@ def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list
             value = f"1e{m2.group(1)}"
             pos = m2.end()
     toks.append(Tok("NUM", value, start, pos))
-    u = _unit_re().match(text, pos)
+    at = pos
+    while at < len(text) and text[at].isspace():  # the pattern's leading ``\s*``
+        at += 1
+    after = text[at : at + 1]
+    u = (
+        _unit_re().match(text, pos)
+        if after and (after in _unit_starts() or after > "\x7f")
+        else None
+    )
     if u:
         if u.group("mangled"):
             canon = "10^12/L" if "12" in u.group("mangled") else "10^9/L"
@@ -607,6 +651,16 @@ def parser() -> Lark:
 def build_parser() -> Lark:
     """The LALR parser, built from ``criteria.lark`` (a tenth of a second or more)."""
     return Lark(grammar_text(), parser="lalr", lexer=_Feed, start="start")
+
+
+def clause_key(toks: list[Tok]) -> tuple[tuple[str, str], ...] | None:
+    """What a parse of ``toks`` depends on (types and values); None when it cannot parse."""
+    if not toks:
+        return None
+    for t in toks:
+        if t.type in _NEVER:
+            return None
+    return tuple([(t.type, t.value) for t in toks])
 
 
 def parse_tokens(toks: list[Tok]) -> Tree | None:

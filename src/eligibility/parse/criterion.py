@@ -10,6 +10,8 @@ criterion manual or assisted. ``parse_criterion`` then applies the composition l
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
+from functools import lru_cache
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
@@ -139,7 +141,9 @@ def _age_then(text: str, rule: Rule) -> str | None:
 # section and lead-in, and on the trial's own conditions only when it says "other …" (see
 # ``_reading``), so readings that never looked at them are kept, a bounded number, first in first
 # out. Rules are frozen models: sharing one between criteria is safe.
-_MEMO: dict[tuple[str, str, str | None], Rule] = {}
+# (An ``OrderedDict``: dropping the oldest of a plain dict walks past the slots of every key
+# dropped before it, which cost more than the parse it saved.)
+_MEMO: OrderedDict[tuple[str, str, str | None], Rule] = OrderedDict()
 _MEMO_SIZE = 16384
 
 
@@ -154,7 +158,7 @@ def _parse_criterion(
     rule = _reading(text, section, context, primary, asked)
     if not asked:
         if len(_MEMO) >= _MEMO_SIZE:
-            del _MEMO[next(iter(_MEMO))]
+            _MEMO.popitem(last=False)
         _MEMO[key] = rule
     return rule
 
@@ -314,6 +318,7 @@ def _is_allowance(sentence: str) -> bool:
     return bool(_ALLOWANCE.search(sentence)) and not _NOT_ALLOWED.search(sentence)
 
 
+@lru_cache(maxsize=4096)  # every item under a lead-in asks again
 def _context_problem(context: str, section: Section) -> str | None:
     """Why a lead-in changes its items' meaning, or None when it only introduces them.
 
