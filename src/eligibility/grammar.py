@@ -41,8 +41,10 @@ _CHARS = str.maketrans(
         "⋅": "×",
     }
 )
+# (the digit or point before is matched and put back, not looked behind for: a pattern that
+# starts with a character class is scanned for it at C speed)
 _TIMES_BEFORE = re.compile(
-    r"(?<=[\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
+    r"([\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
 )
 # Every run of spaces, tabs and line ends becomes one space; matching only the runs that change
 # (two or more, or a lone tab or line end) leaves the many single spaces alone, which is faster.
@@ -57,9 +59,13 @@ def normalise(text: str) -> str:
     ``had_escapes``. Offsets are not kept: criterion spans come from the splitter, and reasons
     quote text.
     """
-    text = fold_characters(text).translate(_CHARS)
-    text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
-    text = _TIMES_BEFORE.sub(" × ", text)
+    text = fold_characters(text)
+    # each step only where it has work (most criteria are ASCII, without "~", "`" or "=")
+    if not text.isascii() or "~" in text or "`" in text:
+        text = text.translate(_CHARS)
+    if "=" in text:
+        text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
+    text = _TIMES_BEFORE.sub(r"\1 × ", text)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -620,9 +626,8 @@ def has_anchor(text: str) -> bool:
     """Cheap pre-filter: any word that can start an anchor term, or a comparator symbol?"""
     if "≥" in text or "≤" in text or "<" in text or ">" in text:
         return True
-    anchors = lexicon().anchors
-    # word by word, so the search stops at the first anchor (most criteria name one early)
-    return any(_fold_piece(m.group()) in anchors for m in _ANCHOR_WORD.finditer(text))
+    # the words' keys in C (``map`` over the fold table); ``isdisjoint`` stops at the first anchor
+    return not lexicon().anchors.isdisjoint(map(_fold_piece, _ANCHOR_WORD.findall(text)))
 
 
 # --------------------------------------------------------------------------- parser
@@ -701,9 +706,13 @@ def _genus_dot(toks: list[Tok], text: str, end: int) -> bool:
 # The dots of "i.e.", "e.g.", "vs." and "et al." end no sentence: "neuropathy, i.e., … of grade 3
 # or worse" is one sentence whose grade reaches back.
 _ABBREV = re.compile(r"(?i)\b(?:i\.\s?e|e\.\s?g|vs|et\s+al)\.")
+_ABBREV_LAST = frozenset("iegslIEGSL")
 
 
 def _abbrev_dot(text: str, at: int) -> bool:
+    before = text[at - 1 : at]  # every dot of _ABBREV follows one of these letters
+    if before.isascii() and before not in _ABBREV_LAST:
+        return False
     return any(m.start() <= at < m.end() for m in _ABBREV.finditer(text, max(0, at - 8), at + 5))
 
 

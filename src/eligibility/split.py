@@ -625,10 +625,7 @@ class _Splitter:
                 p = segs[s.parent]
                 context = text[p.start : p.end]
             out.append(
-                # built from the splitter's own offsets and the block's section, every field of
-                # the declared type: validating each of the corpus's 100,000 segments again only
-                # cost time (``tests/test_split*`` compare them with validated ones)
-                Segment.model_construct(
+                Segment(
                     section=section,
                     kind=kind,
                     start=s.start,

@@ -260,6 +260,8 @@ def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: i
     Read as one conjunction it would fail every patient; the groups are alternatives. When a
     group's piece is not read the criterion is assisted (no group decides for the others).
     """
+    if len({t.value for t in toks if t.type == "SEX"}) < 2:
+        return None  # (most sentences name no sex, and none names two groups without both)
     sexes = [
         {t.value for t in toks if t.type == "SEX" and p.start <= t.start < p.end} for p in pieces
     ]

@@ -87,6 +87,18 @@ _LABEL_WORDS = frozenset(
 )
 _LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
 _LINKED_START = re.compile(r"(?i)(?:or|and)\b")
+_TAIL = frozenset(";,.:")
+
+
+def _linked_end(norm: str) -> bool:
+    """``_LINKED`` searched from just before the trailing spaces and punctuation, where its
+    connective must end (a search of the whole text tries it at every word)."""
+    k = len(norm)
+    while k and (norm[k - 1] in _TAIL or norm[k - 1].isspace()):
+        k -= 1
+    return _LINKED.search(norm, max(0, k - len("and/or"))) is not None
+
+
 _RISKY_CONTEXT = re.compile(
     r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
     re.IGNORECASE,
@@ -179,7 +191,7 @@ def _reading(
         why = _context_problem(context, section)
         if why:
             return ManualRule(reason=why)
-    if _LINKED.search(norm) or _LINKED_START.match(norm):
+    if _linked_end(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
     if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
@@ -224,7 +236,7 @@ def _reading(
                 return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
             if rule.kind == "manual" and k > 0 and _is_allowance(said):
                 allowances.append(_manual(said).model_copy(update={"law": "allowance"}))
-            elif rule.kind == "manual" and _LEADS_ON.search(said) and compose.scope_word(said):
+            elif rule.kind == "manual" and _leads_on(said) and compose.scope_word(said):
                 # "Cardiac diseases that are not well controlled, such as: a. …": the items in
                 # the sentences after it are read under its modifier
                 lead = said[:120]
@@ -277,6 +289,16 @@ def _reading(
 
 
 _LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")
+
+
+def _leads_on(said: str) -> bool:
+    if said.isascii() and ":" not in said:  # (case folding beyond ASCII: see _is_allowance)
+        low = said.lower()
+        if "such" not in low and "including" not in low and "following" not in low:
+            return False
+    return _LEADS_ON.search(said) is not None
+
+
 _SUBGROUP = re.compile(
     r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
     r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
