@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from eligibility import grammar
 from eligibility.normalize import fold_text
-from eligibility.parse import criterion
+from eligibility.parse import criterion, readings
 
 # ASCII letters of the patterns' words, their non-ASCII case-fold twins (İ ı ſ K), spaces,
 # punctuation and symbols the normaliser rewrites
@@ -24,7 +24,7 @@ ALPHABET = st.sampled_from(
 )
 WORDS = st.sampled_from(
     ["or", "and", "and/or", "i.e.", "e.g.", "vs.", "et al.", "such as", "including", "following",
-     "ULN", "x ULN", "3x", "ECOG", "≥", "=>", "<=", "ANC", "years", " ", ". ", ": "]
+     "ULN", "x ULN", "uncontrolled", "not controlled", "poorly controlled", "3x", "ECOG", "≥", "=>", "<=", "ANC", "years", " ", ". ", ": "]
 )  # fmt: skip
 TEXT = st.lists(st.one_of(ALPHABET, WORDS, st.characters()), max_size=40).map("".join)
 
@@ -74,6 +74,8 @@ def test_abbreviation_dots(text: str) -> None:
 @example("ALT ≤ 3 × ULN and/or")
 @example("Cardiac disease ſuch as angina")
 @example("Conditions İncluding asthma")
+@example("Hypertension not well CONTROLLED")
 def test_linked_end_and_leads_on(text: str) -> None:
     assert criterion._linked_end(text) == (criterion._LINKED.search(text) is not None)
     assert criterion._leads_on(text) == (criterion._LEADS_ON.search(text) is not None)
+    assert readings._uncontrolled(text) == (readings._UNCONTROLLED.search(text) is not None)

@@ -206,9 +206,17 @@ _UNCONTROLLED = re.compile(
 _CONTROL_TYPES = frozenset(["WORD", "COMMA", "AND", "BY", "NOT", "HEAD", "COND"])
 
 
+def _uncontrolled(text: str) -> bool:
+    # every reading of _UNCONTROLLED ends in "controlled"; most sentences hold no such word
+    # (beyond ASCII the pattern's case folding matches letters ``str.lower`` leaves alone)
+    if text.isascii() and "controlled" not in text.lower():
+        return False
+    return _UNCONTROLLED.search(text) is not None
+
+
 def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
     """A condition "not controlled", with the limits that define it: all[condition, limits]."""
-    if len(toks) < 4 or not _UNCONTROLLED.search(norm[lo:hi]):
+    if len(toks) < 4 or not _uncontrolled(norm[lo:hi]):
         return None
     if toks[-1].type == "RPAR":  # the definition is the parenthesis that ends the sentence
         depth, d = 0, None
