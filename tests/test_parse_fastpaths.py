@@ -13,7 +13,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eligibility import grammar
+from eligibility import grammar, split
 from eligibility.normalize import fold_text
 from eligibility.parse import criterion, readings
 
@@ -79,3 +79,19 @@ def test_linked_end_and_leads_on(text: str) -> None:
     assert criterion._linked_end(text) == (criterion._LINKED.search(text) is not None)
     assert criterion._leads_on(text) == (criterion._LEADS_ON.search(text) is not None)
     assert readings._uncontrolled(text) == (readings._UNCONTROLLED.search(text) is not None)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(
+        st.one_of(ALPHABET, st.sampled_from(["1)", "(2)", "3.", "a)", "iv.", "\\1)", "\n"])),
+        max_size=40,
+    ).map("".join),
+    st.data(),
+)
+def test_inline_labels(text: str, data: st.DataObject) -> None:
+    cs = data.draw(st.integers(0, len(text)))
+    ce = data.draw(st.integers(cs, len(text)))
+    plain = [m for m in split._INLINE_RE.finditer(text, cs, ce) if m.start() > cs]
+    fast = split._inline_labels(text, cs, ce)
+    assert [(m.span(), m.groupdict()) for m in fast] == [(m.span(), m.groupdict()) for m in plain]
