@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eligibility import grammar, split
+from eligibility.model import AgeRule
 from eligibility.normalize import fold_text
 from eligibility.parse import criterion, readings
 
@@ -23,7 +24,7 @@ ALPHABET = st.sampled_from(
     [*"aeilgsorndtuchfwxXvVISLEG .,;:/=<>~`µ·⋅×*10^-", "İ", "ı", "ſ", "\u212a", "\u2003"]
 )
 WORDS = st.sampled_from(
-    ["or", "and", "and/or", "i.e.", "e.g.", "vs.", "et al.", "such as", "including", "following",
+    ["or", "and", "one of", "any of", "all of:", "follows", "the following", "age at onset", "and/or", "i.e.", "e.g.", "vs.", "et al.", "such as", "including", "following",
      "ULN", "x ULN", "uncontrolled", "not controlled", "poorly controlled", "3x", "ECOG", "≥", "=>", "<=", "ANC", "years", " ", ". ", ": "]
 )  # fmt: skip
 TEXT = st.lists(st.one_of(ALPHABET, WORDS, st.characters()), max_size=40).map("".join)
@@ -95,3 +96,19 @@ def test_inline_labels(text: str, data: st.DataObject) -> None:
     plain = [m for m in split._INLINE_RE.finditer(text, cs, ce) if m.start() > cs]
     fast = split._inline_labels(text, cs, ce)
     assert [(m.span(), m.groupdict()) for m in fast] == [(m.span(), m.groupdict()) for m in plain]
+
+
+@settings(max_examples=600, deadline=None)
+@given(TEXT)
+@example("Patients must have one of :*")
+@example("any of the following")
+@example("Age at diagnosis ≥ 18")
+def test_lead_in_and_age_then(text: str) -> None:
+    tail = text[-160:].rstrip(" \t\n*_")
+    low = tail.lower()
+    plain = tail.endswith(":") or (
+        ("follow" in low or "of" in low) and split._LEAD_IN_RE.search(tail) is not None
+    )
+    assert split.looks_like_lead_in(text) == plain
+    age = AgeRule(min=18)
+    assert (criterion._age_then(text, age) is None) == (criterion._AGE_THEN.search(text) is None)

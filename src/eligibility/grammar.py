@@ -310,6 +310,15 @@ def tokenize(text: str) -> list[Tok]:
     i, n = 0, len(base)
     while i < n:
         kind, raw, start, end = base[i]
+        if kind == "word" and not cp_seen:
+            first = folded[i]
+            if not first or (first not in entries and first not in prefixes):
+                # most words: no term starts with them, so they are a WORD (or an article,
+                # dropped), as the checks below would find one by one
+                if raw.lower() not in _ARTICLES:
+                    toks.append(_new(Tok, ("WORD", raw, start, end, ())))
+                i += 1
+                continue
         if kind == "num":
             i = _number(text, base, i, toks)
             continue
@@ -390,7 +399,7 @@ def tokenize(text: str) -> list[Tok]:
                 toks.append(_new(Tok, (entry.type, value, start, t_end, alt)))
             i = j + 1
             continue
-        if kind == "word" and raw.lower() in {"a", "an"}:
+        if kind == "word" and raw.lower() in _ARTICLES:
             pass
         elif kind == "punct" and raw in {":", ";"}:
             toks.append(_new(Tok, ("SEMI" if raw == ";" else "COLON", raw, start, end, ())))
@@ -414,6 +423,7 @@ def tokenize(text: str) -> list[Tok]:
 
 
 _COND, _LIMIT, _ALT = 1, 2, 4
+_ARTICLES = frozenset({"a", "an"})
 _LATER_PASSES = {"COND": _COND, "ULN": _LIMIT, "LLN": _LIMIT}
 
 
@@ -626,8 +636,10 @@ def has_anchor(text: str) -> bool:
     """Cheap pre-filter: any word that can start an anchor term, or a comparator symbol?"""
     if "≥" in text or "≤" in text or "<" in text or ">" in text:
         return True
-    # the words' keys in C (``map`` over the fold table); ``isdisjoint`` stops at the first anchor
-    return not lexicon().anchors.isdisjoint(map(_fold_piece, _ANCHOR_WORD.findall(text)))
+    # word by word, so the search stops at the first anchor (most criteria name one early); the
+    # loop is C's: ``map`` over the matches and the fold table, ``isdisjoint`` stopping early
+    words = map(re.Match.group, _ANCHOR_WORD.finditer(text))
+    return not lexicon().anchors.isdisjoint(map(_fold_piece, words))
 
 
 # --------------------------------------------------------------------------- parser

@@ -167,6 +167,14 @@ def looks_like_lead_in(text: str) -> bool:
     if tail.endswith(":"):
         return True
     low = tail.lower()  # every reading of _LEAD_IN_RE holds "follow" or "of": most lines neither
+    if "follow" not in low and tail.isascii():  # (case folding beyond ASCII: the pattern's)
+        # then only "… any of", "… one of" can be read, and nothing but spaces, "*", "_" and
+        # one ":" or "." may follow it ("of" is in most lines, at their end in few)
+        end = len(low)
+        while end and (low[end - 1] in "*_:." or low[end - 1].isspace()):
+            end -= 1
+        if not low.endswith("of", 0, end):
+            return False
     return ("follow" in low or "of" in low) and _LEAD_IN_RE.search(tail) is not None
 
 

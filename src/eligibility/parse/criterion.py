@@ -143,6 +143,8 @@ _AGE_THEN = re.compile(
 
 
 def _age_then(text: str, rule: Rule) -> str | None:
+    if text.isascii() and "age" not in text.lower():  # (most criteria; see _is_allowance)
+        return None
     if _AGE_THEN.search(text) and any(r.kind == "age" for r in _leaves(rule)):
         return "an age at a past event (diagnosis, onset), not the age at screening"
     return None
