@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from lark import Lark, Token, Tree
@@ -88,6 +89,12 @@ class Tok(NamedTuple):
     start: int
     end: int
     alt: tuple[tuple[str, str], ...] = ()  # other vocabulary readings of the same words
+
+
+# A token's type and (type, value), read in C: the parser's scans over whole token lists use them
+# (``map(TYPE, toks)``) where a Python loop would cost a step per token.
+TYPE = itemgetter(0)
+_TYPE_VALUE = itemgetter(0, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -672,12 +679,9 @@ def build_parser() -> Lark:
 
 def clause_key(toks: list[Tok]) -> tuple[tuple[str, str], ...] | None:
     """What a parse of ``toks`` depends on (types and values); None when it cannot parse."""
-    if not toks:
+    if not toks or not _NEVER.isdisjoint(map(TYPE, toks)):
         return None
-    for t in toks:
-        if t.type in _NEVER:
-            return None
-    return tuple([(t.type, t.value) for t in toks])
+    return tuple(map(_TYPE_VALUE, toks))
 
 
 def parse_tokens(toks: list[Tok]) -> Tree | None:

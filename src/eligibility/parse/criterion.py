@@ -200,7 +200,7 @@ def _reading(
         # on its own is no requirement (read as one it would fail everyone else)
         return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
-    if any(t.type == "OTHER" for t in toks):
+    if "OTHER" in map(grammar.TYPE, toks):
         asked.append(True)  # "other malignancy": every one but the trial's own (``ctx.primary``)
     # the past is asked about by the lead-in, or by words before the first condition named
     # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
