@@ -416,6 +416,8 @@ _ANY_OF = re.compile(r"(?i)\b(?:one|any|either|some)\s+(?:or\s+more\s+)?of\b|\be
 
 def _strip_label(toks: list[Tok]) -> list[Tok]:
     """Drop a short label before a colon ("Coagulation function: INR < 1.2")."""
+    if "COLON" not in map(grammar.TYPE, toks):
+        return toks  # (most sentences: the loop below would find nothing)
     for k, t in enumerate(toks):
         if t.type == "COLON":
             head = toks[:k]
@@ -435,6 +437,8 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
 def _no_either(toks: list[Tok]) -> list[Tok]:
     """ "18 to 45 years of age, either male or female": the "either" of a both-sexes phrase is
     not a connective between the age and the sexes (read as one, it admitted anyone)."""
+    if "SEXALL" not in map(grammar.TYPE, toks):
+        return toks  # (most criteria: nothing to drop)
     return [
         t
         for k, t in enumerate(toks)
@@ -454,6 +458,8 @@ def _appositions(toks: list[Tok]) -> list[Tok]:
     comparator follows and the words start the clause.
     """
     out = toks
+    if "LPAR" not in map(grammar.TYPE, toks):
+        return toks  # (most criteria: no parenthesis to look at)
     for k in range(len(toks) - 3):
         if not (
             toks[k].type == "LPAR"
