@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from eligibility import compose
+from eligibility import compose, grammar
 from eligibility.grammar import Tok
 from eligibility.model import AllRule, ConditionRule, Rule, TherapyRule
 from eligibility.parse.base import Ctx, _cut, _flat, _leaves, _manual, _words
@@ -113,6 +113,8 @@ def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | Non
     """
     # most criteria have neither "by" nor "with": one look at the whole text decides that
     with_ = _WITH.search(norm) is not None
+    if not with_ and "BY" not in map(grammar.TYPE, toks):
+        return None
     k = next(
         (
             i
@@ -159,6 +161,9 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
     """ "ILD, or pneumonitis and need oral or intravenous steroid therapy": a list of conditions
     qualified by the treatment it needs. The need narrows the whole list (whether it applies to
     one item or all, the conditions are necessary), so: all[conditions, manual(need)]."""
+    low = norm.lower()  # a word of _NEED is in the text's letters, lower-cased, or nowhere
+    if "need" not in low and "requir" not in low:
+        return None
     k = next(
         (i for i, t in enumerate(toks) if t.type == "WORD" and t.value.lower() in _NEED and i > 0),
         None,
