@@ -123,6 +123,7 @@ def test_cached_tables_equal_the_built_ones(
     loaded = tables.built.__wrapped__()  # reads the file
     assert loaded.lexicon == first.lexicon == grammar.build_lexicon()
     assert loaded.unit_pattern == first.unit_pattern == grammar.unit_pattern()
+    assert loaded.unit_starts == first.unit_starts == grammar.unit_starts()
     assert loaded.parser is not first.parser
     for text, _ in SAMPLE:
         toks = grammar.tokenize(grammar.normalise(text))

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from lark import Lark, Token, Tree
@@ -41,8 +42,10 @@ _CHARS = str.maketrans(
         "⋅": "×",
     }
 )
+# (the digit or point before is matched and put back, not looked behind for: a pattern that
+# starts with a character class is scanned for it at C speed)
 _TIMES_BEFORE = re.compile(
-    r"(?<=[\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
+    r"([\d.])\s*[xX×*]\s*(?=ULN|LLN|IULN|upper|lower|the\b|institutional|normal|10\s*\^)"
 )
 # Every run of spaces, tabs and line ends becomes one space; matching only the runs that change
 # (two or more, or a lone tab or line end) leaves the many single spaces alone, which is faster.
@@ -57,9 +60,13 @@ def normalise(text: str) -> str:
     ``had_escapes``. Offsets are not kept: criterion spans come from the splitter, and reasons
     quote text.
     """
-    text = fold_characters(text).translate(_CHARS)
-    text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
-    text = _TIMES_BEFORE.sub(" × ", text)
+    text = fold_characters(text)
+    # each step only where it has work (most criteria are ASCII, without "~", "`" or "=")
+    if not text.isascii() or "~" in text or "`" in text:
+        text = text.translate(_CHARS)
+    if "=" in text:
+        text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
+    text = _TIMES_BEFORE.sub(r"\1 × ", text)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -82,6 +89,12 @@ class Tok(NamedTuple):
     start: int
     end: int
     alt: tuple[tuple[str, str], ...] = ()  # other vocabulary readings of the same words
+
+
+# A token's type and (type, value), read in C: the parser's scans over whole token lists use them
+# (``map(TYPE, toks)``) where a Python loop would cost a step per token.
+TYPE = itemgetter(0)
+_TYPE_VALUE = itemgetter(0, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +141,22 @@ _COMPACT = re.compile(r"[\s\-.'’]")  # a short term's spelling without spaces,
 _ANCHOR_WORD = re.compile(r"[^\W\d_][\w']*")
 
 
-@lru_cache(maxsize=1 << 16)  # the corpus repeats its words: 65,536 of them, a few MB
-def _fold_piece(text: str) -> str:
-    return "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
+class _Folds(dict[str, str]):
+    """Word → its folded key, kept: the corpus repeats its words (65,536 of them, a few MB).
+
+    A dict, not ``lru_cache``: the tokeniser looks up every word, and ``folds[word]`` is the
+    cheapest lookup Python has; a word not seen before is folded by ``__missing__``.
+    """
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= 1 << 16:
+            self.clear()
+        key = self[text] = "" if text in {"-", ".", "'"} else vocab.fold(text) or text.lower()
+        return key
+
+
+_FOLDS = _Folds()
+_fold_piece = _FOLDS.__getitem__
 
 
 def _short(term: str) -> bool:
@@ -225,15 +251,37 @@ def _unit_re() -> re.Pattern[str]:
     return re.compile(_tables().unit_pattern, re.IGNORECASE)
 
 
-def unit_pattern() -> str:
-    """The regular expression (source) of the vocabulary's unit spellings after a number."""
+@cache
+def _unit_starts() -> frozenset[str]:
+    return frozenset(_tables().unit_starts)
+
+
+def _unit_spellings() -> set[str]:
     spellings: set[str] = set()
     for canonical, spec in vocab._load("units.yaml")["units"].items():
         for s in (canonical, *spec.get("spellings", ())):
             if s and s not in {"1", "ratio"}:
                 spellings.add(s)
+    return spellings
+
+
+def unit_starts() -> str:
+    """The ASCII characters a match of ``unit_pattern`` can start with after its spaces.
+
+    Most numbers are followed by none ("18 years", "2 or more"): ``_number`` then skips the
+    pattern, an alternation of some 240 spellings. Found by matching each character against each
+    alternative's first character with the pattern's own flags, so nothing the pattern would
+    match is skipped; a character beyond ASCII is always left to the pattern.
+    """
+    firsts = {s.lstrip()[0] for s in _unit_spellings()} | set("×x*1")  # + the sci and mangled
+    pats = [re.compile(re.escape(f), re.IGNORECASE) for f in firsts]
+    return "".join(c for c in map(chr, range(128)) if any(p.fullmatch(c) for p in pats))
+
+
+def unit_pattern() -> str:
+    """The regular expression (source) of the vocabulary's unit spellings after a number."""
     alts = []
-    for s in sorted(spellings, key=len, reverse=True):
+    for s in sorted(_unit_spellings(), key=len, reverse=True):
         pat = (
             re.escape(s).replace(r"\ ", r"\s*").replace("/", r"\s*/\s*").replace(r"\^", r"\s*\^\s*")
         )
@@ -259,15 +307,25 @@ def tokenize(text: str) -> list[Tok]:
     """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
     lex = lexicon()
     entries, prefixes, reach = lex.entries, lex.prefixes, lex.max_len + 4
-    base = [(m.lastgroup or "", m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
-    fold, _new = _fold_piece, tuple.__new__  # a token built without the named tuple's __new__
-    folded = [fold(b[1]) if b[0] != "num" else b[1] for b in base]
+    # (every alternative of _BASE_RE is a named group: ``lastgroup`` is never None)
+    base = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
+    folds, _new = _FOLDS, tuple.__new__  # a token built without the named tuple's __new__
+    folded = [folds[r] if k != "num" else r for k, r, _, _ in base]
     toks: list[Tok] = []
     cp_seen = False
     seen = 0  # which of the later passes have anything to do (bits of _LATER_PASSES, _ALT)
     i, n = 0, len(base)
     while i < n:
         kind, raw, start, end = base[i]
+        if kind == "word" and not cp_seen:
+            first = folded[i]
+            if not first or (first not in entries and first not in prefixes):
+                # most words: no term starts with them, so they are a WORD (or an article,
+                # dropped), as the checks below would find one by one
+                if raw.lower() not in _ARTICLES:
+                    toks.append(_new(Tok, ("WORD", raw, start, end, ())))
+                i += 1
+                continue
         if kind == "num":
             i = _number(text, base, i, toks)
             continue
@@ -348,7 +406,7 @@ def tokenize(text: str) -> list[Tok]:
                 toks.append(_new(Tok, (entry.type, value, start, t_end, alt)))
             i = j + 1
             continue
-        if kind == "word" and raw.lower() in {"a", "an"}:
+        if kind == "word" and raw.lower() in _ARTICLES:
             pass
         elif kind == "punct" and raw in {":", ";"}:
             toks.append(_new(Tok, ("SEMI" if raw == ";" else "COLON", raw, start, end, ())))
@@ -372,6 +430,7 @@ def tokenize(text: str) -> list[Tok]:
 
 
 _COND, _LIMIT, _ALT = 1, 2, 4
+_ARTICLES = frozenset({"a", "an"})
 _LATER_PASSES = {"COND": _COND, "ULN": _LIMIT, "LLN": _LIMIT}
 
 
@@ -546,7 +605,15 @@ def _number(text: str, base: list[tuple[str, str, int, int]], i: int, toks: list
             value = f"1e{m2.group(1)}"
             pos = m2.end()
     toks.append(Tok("NUM", value, start, pos))
-    u = _unit_re().match(text, pos)
+    at = pos
+    while at < len(text) and text[at].isspace():  # the pattern's leading ``\s*``
+        at += 1
+    after = text[at : at + 1]
+    u = (
+        _unit_re().match(text, pos)
+        if after and (after in _unit_starts() or after > "\x7f")
+        else None
+    )
     if u:
         if u.group("mangled"):
             canon = "10^12/L" if "12" in u.group("mangled") else "10^9/L"
@@ -580,9 +647,10 @@ def has_anchor(text: str) -> bool:
     """Cheap pre-filter: any word that can start an anchor term, or a comparator symbol?"""
     if "≥" in text or "≤" in text or "<" in text or ">" in text:
         return True
-    anchors = lexicon().anchors
-    # word by word, so the search stops at the first anchor (most criteria name one early)
-    return any(_fold_piece(m.group()) in anchors for m in _ANCHOR_WORD.finditer(text))
+    # word by word, so the search stops at the first anchor (most criteria name one early); the
+    # loop is C's: ``map`` over the matches and the fold table, ``isdisjoint`` stopping early
+    words = map(re.Match.group, _ANCHOR_WORD.finditer(text))
+    return not lexicon().anchors.isdisjoint(map(_fold_piece, words))
 
 
 # --------------------------------------------------------------------------- parser
@@ -611,6 +679,13 @@ def parser() -> Lark:
 def build_parser() -> Lark:
     """The LALR parser, built from ``criteria.lark`` (a tenth of a second or more)."""
     return Lark(grammar_text(), parser="lalr", lexer=_Feed, start="start")
+
+
+def clause_key(toks: list[Tok]) -> tuple[tuple[str, str], ...] | None:
+    """What a parse of ``toks`` depends on (types and values); None when it cannot parse."""
+    if not toks or not _NEVER.isdisjoint(map(TYPE, toks)):
+        return None
+    return tuple(map(_TYPE_VALUE, toks))
 
 
 def parse_tokens(toks: list[Tok]) -> Tree | None:
@@ -654,9 +729,13 @@ def _genus_dot(toks: list[Tok], text: str, end: int) -> bool:
 # half-lives … prior to dosing": the window is the same sentence's).
 _ABBREV = re.compile(r"(?i)\b(?:i\.\s?e|e\.\s?g|vs|et\s+al)\.")
 _ETC = re.compile(r"\b[Ee][Tt][Cc]\.(?=\s*(?:[,;)]|[a-z]))")
+_ABBREV_LAST = frozenset("iegslcIEGSLC")
 
 
 def _abbrev_dot(text: str, at: int) -> bool:
+    before = text[at - 1 : at]  # every dot of _ABBREV and _ETC follows one of these letters
+    if before.isascii() and before not in _ABBREV_LAST:
+        return False
     lo, hi = max(0, at - 8), at + 5
     return any(
         m.start() <= at < m.end()

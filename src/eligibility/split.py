@@ -113,10 +113,15 @@ _LABEL_RE = re.compile(
     r"|(?P<m>\d{1,3}(?:\.\d{1,3})+)\\?[.)]"
     r"|(?P<n>\d{1,3}|[A-Za-z]|[ivxIVX]{2,6})\\?(?P<d>[.)])"
 )
-_INLINE_RE = re.compile(
-    r"(?<![^\s;:])(?:\((?P<p>\d{1,2}|[A-Za-z]|[ivxIVX]{2,6})\)"
+_INLINE = (
+    r"(?:\((?P<p>\d{1,2}|[A-Za-z]|[ivxIVX]{2,6})\)"
     r"|(?P<n>\d{1,2}|[A-Za-z]|[ivxIVX]{2,6})\\?(?P<d>[.)]))"
 )
+_INLINE_RE = re.compile(r"(?<![^\s;:])" + _INLINE)
+# The same labels, found by the space, ";" or ":" before them: a pattern that starts with a
+# character class is scanned for it at C speed, one that starts with a look-behind is tried at
+# every character. Each label found is then matched by _INLINE_RE where it starts.
+_INLINE_AFTER = re.compile(r"[\s;:]" + _INLINE)
 _LEAD_IN_RE = re.compile(
     r"(?:\bthe\s+following(?:\s+[\w-]+){0,3}|\bas\s+follows|\b(?:any|one|all|each|both)\s+of"
     r"|\bfollowing\s+(?:requirements|criteria|conditions))[\s*_]*[:.]?[\s*_]*$",
@@ -162,6 +167,14 @@ def looks_like_lead_in(text: str) -> bool:
     if tail.endswith(":"):
         return True
     low = tail.lower()  # every reading of _LEAD_IN_RE holds "follow" or "of": most lines neither
+    if "follow" not in low and tail.isascii():  # (case folding beyond ASCII: the pattern's)
+        # then only "… any of", "… one of" can be read, and nothing but spaces, "*", "_" and
+        # one ":" or "." may follow it ("of" is in most lines, at their end in few)
+        end = len(low)
+        while end and (low[end - 1] in "*_:." or low[end - 1].isspace()):
+            end -= 1
+        if not low.endswith("of", 0, end):
+            return False
     return ("follow" in low or "of" in low) and _LEAD_IN_RE.search(tail) is not None
 
 
@@ -192,6 +205,15 @@ def _options(token: str, form: str) -> list[Option]:
     if len(token) == 1:
         opts.append(((f"alpha_{case}", form), ord(token.lower()) - 96))
     return opts
+
+
+def _inline_labels(text: str, cs: int, ce: int) -> list[re.Match[str]]:
+    """The matches of ``_INLINE_RE.finditer(text, cs, ce)`` that start after ``cs``."""
+    return [
+        m
+        for found in _INLINE_AFTER.finditer(text, cs, ce)
+        if (m := _INLINE_RE.match(text, found.start() + 1, ce)) is not None
+    ]
 
 
 def _nontrivial(piece: str) -> bool:
@@ -513,7 +535,7 @@ class _Splitter:
         cs, ce = line.content, line.end
         start, cur_label = cs, label
         depth, depth_pos = 0, cs
-        cands = [m for m in _INLINE_RE.finditer(text, cs, ce) if m.start() > cs]
+        cands = _inline_labels(text, cs, ce)
         twos: dict[Style, list[int]] = {}
         for m in cands:
             token = m.group("p") or m.group("n") or ""

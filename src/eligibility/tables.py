@@ -33,7 +33,7 @@ from lark.lark import Rule, TerminalDef
 
 from . import __version__, grammar
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the layout of a cached file changes."""
 
 NAME = "grammar"
@@ -46,6 +46,7 @@ class Built:
     parser: Lark
     lexicon: grammar.Lexicon
     unit_pattern: str
+    unit_starts: str
 
 
 @cache
@@ -58,7 +59,12 @@ def built() -> Built:
             return _from_data(data)
         except Exception:  # a file that passed its checksum but does not fit: build instead
             pass
-    tables = Built(grammar.build_parser(), grammar.build_lexicon(), grammar.unit_pattern())
+    tables = Built(
+        grammar.build_parser(),
+        grammar.build_lexicon(),
+        grammar.unit_pattern(),
+        grammar.unit_starts(),
+    )
     try:
         data = _to_data(tables)
     except Exception:  # Lark's layout changed in a way this file does not know: no cache
@@ -97,6 +103,7 @@ def _to_data(tables: Built) -> dict[str, Any]:
         "anchors": lex.anchors,
         "max_len": lex.max_len,
         "unit_pattern": tables.unit_pattern,
+        "unit_starts": tables.unit_starts,
     }
 
 
@@ -107,7 +114,7 @@ def _from_data(data: dict[str, Any]) -> Built:
         for key, bucket in data["entries"].items()
     }
     lex = grammar.Lexicon(entries, data["prefixes"], data["anchors"], data["max_len"])
-    return Built(parser, lex, data["unit_pattern"])
+    return Built(parser, lex, data["unit_pattern"], data["unit_starts"])
 
 
 def cache_dir() -> Path | None:

@@ -9,6 +9,7 @@ composition laws the result is labelled with live in ``compose``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import countOf
 
 from eligibility import compose, grammar
 from eligibility.grammar import Tok
@@ -101,7 +102,7 @@ def _two_sexes(rule: Rule) -> bool:
 def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     """The sentence cut at its top-level connectives, runs parsed longest-first."""
     chunks = _split(toks, _SPLIT)
-    bad = [any(t.type in grammar._NEVER for t in c) for c, _ in chunks]
+    bad = [not grammar._NEVER.isdisjoint(map(grammar.TYPE, c)) for c, _ in chunks]
     pieces: list[_Piece] = []
     boundaries: list[list[Tok]] = []
     hidden: set[str] = set()  # connectives swallowed by merged unknown pieces
@@ -260,6 +261,8 @@ def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: i
     Read as one conjunction it would fail every patient; the groups are alternatives. When a
     group's piece is not read the criterion is assisted (no group decides for the others).
     """
+    if countOf(map(grammar.TYPE, toks), "SEX") < 2:
+        return None  # (most sentences name no sex, and none names two groups without both)
     sexes = [
         {t.value for t in toks if t.type == "SEX" and p.start <= t.start < p.end} for p in pieces
     ]

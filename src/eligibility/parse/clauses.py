@@ -672,8 +672,30 @@ def _transformer() -> _Clauses:
     return _Clauses()
 
 
+# A clause's rule depends only on its tokens' types and values and on ``Ctx`` (the transformer
+# never reads offsets), and short clauses recur across trials ("ECOG 0-1", "ANC ≥ 1,500/mm3"):
+# about half of those that reach the parser are repeats. Rules are frozen models, safe to share;
+# the table is emptied when full (``grammar.clause_key`` turns the never-parsed away first).
+_TRIED: dict[tuple[tuple[tuple[str, str], ...], Ctx], Rule | None] = {}
+_TRIED_SIZE = 32768
+
+
 def _try(toks: list[Tok], ctx: Ctx) -> Rule | None:
     """Parse and build one clause; None when it is not a clause of the grammar or not buildable."""
+    key = grammar.clause_key(toks)
+    if key is None:
+        return None
+    memo = (key, ctx)
+    if memo in _TRIED:
+        return _TRIED[memo]
+    rule = _build(toks, ctx)
+    if len(_TRIED) >= _TRIED_SIZE:
+        _TRIED.clear()
+    _TRIED[memo] = rule
+    return rule
+
+
+def _build(toks: list[Tok], ctx: Ctx) -> Rule | None:
     tree = grammar.parse_tokens(toks)
     if tree is None:
         return None

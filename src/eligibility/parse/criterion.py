@@ -10,6 +10,8 @@ criterion manual or assisted. ``parse_criterion`` then applies the composition l
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
+from functools import lru_cache
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
@@ -91,6 +93,18 @@ _LABEL_WORDS = frozenset(
 )
 _LINKED = re.compile(r"(?i)\b(?:or|and|and/or)\s*[;,.:]*\s*$")
 _LINKED_START = re.compile(r"(?i)(?:or|and)\b")
+_TAIL = frozenset(";,.:")
+
+
+def _linked_end(norm: str) -> bool:
+    """``_LINKED`` searched from just before the trailing spaces and punctuation, where its
+    connective must end (a search of the whole text tries it at every word)."""
+    k = len(norm)
+    while k and (norm[k - 1] in _TAIL or norm[k - 1].isspace()):
+        k -= 1
+    return _LINKED.search(norm, max(0, k - len("and/or"))) is not None
+
+
 _RISKY_CONTEXT = re.compile(
     r"\b(?:allowed|permitted|acceptable|except|unless|excluding|not considered|exempt)\b",
     re.IGNORECASE,
@@ -135,6 +149,8 @@ _AGE_THEN = re.compile(
 
 
 def _age_then(text: str, rule: Rule) -> str | None:
+    if text.isascii() and "age" not in text.lower():  # (most criteria; see _is_allowance)
+        return None
     if _AGE_THEN.search(text) and any(r.kind == "age" for r in _leaves(rule)):
         return "an age at a past event (diagnosis, onset), not the age at screening"
     return None
@@ -145,7 +161,9 @@ def _age_then(text: str, rule: Rule) -> str | None:
 # section and lead-in, and on the trial's own conditions only when it says "other …" (see
 # ``_reading``), so readings that never looked at them are kept, a bounded number, first in first
 # out. Rules are frozen models: sharing one between criteria is safe.
-_MEMO: dict[tuple[str, str, str | None], Rule] = {}
+# (An ``OrderedDict``: dropping the oldest of a plain dict walks past the slots of every key
+# dropped before it, which cost more than the parse it saved.)
+_MEMO: OrderedDict[tuple[str, str, str | None], Rule] = OrderedDict()
 _MEMO_SIZE = 16384
 
 
@@ -160,7 +178,7 @@ def _parse_criterion(
     rule = _reading(text, section, context, primary, asked)
     if not asked:
         if len(_MEMO) >= _MEMO_SIZE:
-            del _MEMO[next(iter(_MEMO))]
+            _MEMO.popitem(last=False)
         _MEMO[key] = rule
     return rule
 
@@ -181,7 +199,7 @@ def _reading(
         why = _context_problem(context, section)
         if why:
             return ManualRule(reason=why)
-    if _LINKED.search(norm) or _LINKED_START.match(norm):
+    if _linked_end(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
     if _RECRUITED.search(norm):
         # "Women and minorities are actively recruited": who is sought, not who may enrol
@@ -196,7 +214,7 @@ def _reading(
         # the cause of the words before it; read as alternatives, HIV alone would pass
         return _manual(norm, f"an 'either … or' list that says what causes '{cause.group(0)}'")
     toks = _no_either(_appositions(grammar.tokenize(norm)))
-    if any(t.type == "OTHER" for t in toks):
+    if "OTHER" in map(grammar.TYPE, toks):
         asked.append(True)  # "other malignancy": every one but the trial's own (``ctx.primary``)
     # the past is asked about by the lead-in, or by words before the first condition named
     # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
@@ -234,7 +252,7 @@ def _reading(
                 return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
             if rule.kind == "manual" and k > 0 and _is_allowance(said):
                 allowances.append(_manual(said).model_copy(update={"law": "allowance"}))
-            elif rule.kind == "manual" and _LEADS_ON.search(said) and compose.scope_word(said):
+            elif rule.kind == "manual" and _leads_on(said) and compose.scope_word(said):
                 # "Cardiac diseases that are not well controlled, such as: a. …": the items in
                 # the sentences after it are read under its modifier
                 lead = said[:120]
@@ -293,6 +311,16 @@ def _reading(
 
 
 _LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")
+
+
+def _leads_on(said: str) -> bool:
+    if said.isascii() and ":" not in said:  # (case folding beyond ASCII: see _is_allowance)
+        low = said.lower()
+        if "such" not in low and "including" not in low and "following" not in low:
+            return False
+    return _LEADS_ON.search(said) is not None
+
+
 _SUBGROUP = re.compile(
     r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
     r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
@@ -334,6 +362,7 @@ def _is_allowance(sentence: str) -> bool:
     return bool(_ALLOWANCE.search(sentence)) and not _NOT_ALLOWED.search(sentence)
 
 
+@lru_cache(maxsize=4096)  # every item under a lead-in asks again
 def _context_problem(context: str, section: Section) -> str | None:
     """Why a lead-in changes its items' meaning, or None when it only introduces them.
 
@@ -409,6 +438,8 @@ _ANY_OF = re.compile(r"(?i)\b(?:one|any|either|some)\s+(?:or\s+more\s+)?of\b|\be
 
 def _strip_label(toks: list[Tok]) -> list[Tok]:
     """Drop a short label before a colon ("Coagulation function: INR < 1.2")."""
+    if "COLON" not in map(grammar.TYPE, toks):
+        return toks  # (most sentences: the loop below would find nothing)
     for k, t in enumerate(toks):
         if t.type == "COLON":
             head = toks[:k]
@@ -439,6 +470,8 @@ _CAUSE_EITHER = re.compile(
 def _no_either(toks: list[Tok]) -> list[Tok]:
     """ "18 to 45 years of age, either male or female": the "either" of a both-sexes phrase is
     not a connective between the age and the sexes (read as one, it admitted anyone)."""
+    if "SEXALL" not in map(grammar.TYPE, toks):
+        return toks  # (most criteria: nothing to drop)
     return [
         t
         for k, t in enumerate(toks)
@@ -458,6 +491,8 @@ def _appositions(toks: list[Tok]) -> list[Tok]:
     comparator follows and the words start the clause.
     """
     out = toks
+    if "LPAR" not in map(grammar.TYPE, toks):
+        return toks  # (most criteria: no parenthesis to look at)
     for k in range(len(toks) - 3):
         if not (
             toks[k].type == "LPAR"

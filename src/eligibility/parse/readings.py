@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from eligibility import compose
+from eligibility import compose, grammar
 from eligibility.grammar import Tok
 from eligibility.model import AllRule, ConditionRule, Rule, TherapyRule
 from eligibility.parse.base import Ctx, _cut, _flat, _leaves, _manual, _words
@@ -116,6 +116,8 @@ def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | Non
     """
     # most criteria have neither "by" nor "with": one look at the whole text decides that
     with_ = _WITH.search(norm) is not None
+    if not with_ and "BY" not in map(grammar.TYPE, toks):
+        return None
     k = next(
         (
             i
@@ -166,6 +168,9 @@ def _requiring(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | None:
     """ "ILD, or pneumonitis and need oral or intravenous steroid therapy": a list of conditions
     qualified by the treatment it needs. The need narrows the whole list (whether it applies to
     one item or all, the conditions are necessary), so: all[conditions, manual(need)]."""
+    low = norm.lower()  # a word of _NEED is in the text's letters, lower-cased, or nowhere
+    if "need" not in low and "requir" not in low:
+        return None
     k = next(
         (i for i, t in enumerate(toks) if t.type == "WORD" and t.value.lower() in _NEED and i > 0),
         None,
@@ -216,9 +221,17 @@ _UNCONTROLLED = re.compile(
 _CONTROL_TYPES = frozenset(["WORD", "COMMA", "AND", "BY", "NOT", "HEAD", "COND"])
 
 
+def _uncontrolled(text: str) -> bool:
+    # every reading of _UNCONTROLLED ends in "controlled"; most sentences hold no such word
+    # (beyond ASCII the pattern's case folding matches letters ``str.lower`` leaves alone)
+    if text.isascii() and "controlled" not in text.lower():
+        return False
+    return _UNCONTROLLED.search(text) is not None
+
+
 def _controlled(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | None:
     """A condition "not controlled", read as the limits that define it."""
-    if len(toks) < 4 or not _UNCONTROLLED.search(norm[lo:hi]):
+    if len(toks) < 4 or not _uncontrolled(norm[lo:hi]):
         return None
     if toks[-1].type == "RPAR":  # the definition is the parenthesis that ends the sentence
         depth, d = 0, None
