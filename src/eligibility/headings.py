@@ -37,7 +37,8 @@ _DECOR_LEFT = (
     r"(?:(?:\d{1,2}(?:\.\d{1,2})*|[IVX]{1,4}(?:\.[IVX]{1,4})*)[.)]?\s++)?[*_]*+"
 )
 _DECOR_RIGHT = r"[*_\s]*+(?P<colon>:)?[*_\s]*+$"
-_KEYWORD_RE = re.compile(r"inclu|exclu|criteri|eligib|required|allowed", re.IGNORECASE)
+_KEYWORDS = ("inclu", "exclu", "criteri", "eligib", "required", "allowed")
+_KEYWORD_RE = re.compile("|".join(_KEYWORDS), re.IGNORECASE)
 _HEADING_RE = re.compile(
     _DECOR_LEFT + r"(?P<pre>(?:[^\W\d_][\w'/-]*\s+){0,3}?)"
     r"(?P<kind>non-?inclusion|inclusion\s*(?:/|and|&|or)\s*exclusion|inclusions?|exclusions?"
@@ -86,7 +87,13 @@ def heading_kind(line: str) -> HeadingKind | None:
     m = _REQUIRED_LEAD_RE.match(line)
     if m:
         return "exclusion" if m.group("no") else "inclusion"
-    if len(line) > 160 or _KEYWORD_RE.search(line) is None:
+    if len(line) > 160:
+        return None
+    if line.isascii():  # the same answer as the pattern on ASCII text, without the regex
+        low = line.lower()
+        if not any(k in low for k in _KEYWORDS):
+            return None
+    elif _KEYWORD_RE.search(line) is None:
         return None
     m = _CRITERIA_FOR_RE.match(line)
     if m:
