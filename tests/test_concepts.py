@@ -194,7 +194,7 @@ def test_split_code_sets(rule_id: str, code: str, expected: bool) -> None:
 EXACT = [
     ("alcohol abuse", "alcohol_use_disorder"),
     ("alcoholism", "alcohol_use_disorder"),
-    ("alcohol dependence", "alcohol_use_disorder"),
+    ("alcohol dependence", "alcohol_dependence"),
     ("drug abuse", "drug_use_disorder"),
     ("drug addiction", "drug_use_disorder"),
     ("substance abuse", "substance_abuse"),

@@ -85,7 +85,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     ]),
     "cause": frozenset([
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
-        "because", "defining",
+        "because", "defining", "leading", "resulting", "causing",
     ]),
 }
 # fmt: on
@@ -99,7 +99,7 @@ _TAIL = frozenset([
     "requiring", "requires", "required", "that", "which", "who", "whose", "with", "without",
     "by", "due", "related", "associated", "secondary", "induced", "following", "from",
     "despite", "under", "as", "when", "while", "where", "including", "such", "prior",
-    "previously", "immediately",
+    "previously", "immediately", "leading", "resulting", "causing",
 ])
 # fmt: on
 

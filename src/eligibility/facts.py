@@ -388,10 +388,16 @@ def condition_hits(code: str | None, name: str | None) -> frozenset[str]:
     by its ICD-10 code (B18.0 is both HBV and HDV); and, marked ``?id``, the concepts it may or
     may not be (``vocab.condition_may_be``)."""
     concept = entry_concept(code, name)
+    # a group's own maybe code overrides a member's match unless the name says which one
+    named = concept is not None and name is not None and _condition_id(name) == concept
     hits = [
         c.id
         for c in vocab.conditions()
-        if (concept is not None and vocab.condition_matches(c.id, concept))
+        if (
+            concept is not None
+            and vocab.condition_matches(c.id, concept)
+            and (named or not vocab.own_maybe(c.id, code))
+        )
         or (code is not None and vocab.code_matches(c.id, code))
     ]
     found = set(hits)

@@ -327,6 +327,9 @@ _SUBGROUP = re.compile(
     r"(?:\w+\s+)?to\b|\bif\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have)\b"
     # "… amylase < 1.5 × ULN. If abnormal, a pancreatic amylase < 45 U/L.": a second way in
     r"|\bif\s+(?:abnormal|elevated|increased|high|low|not\s+(?:normal|met|available))\b"
+    # "…; if liver function abnormalities are due to hepatic metastasis, then AST and ALT ≤ 5 ×"
+    r"|\bif\b[^.;]{0,80}?\b(?:due\s+to|attributable\s+to|secondary\s+to|caused\s+by)\b"
+    r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
 )
 
 

@@ -101,6 +101,7 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
     return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])
 
 
+_VALUES = re.compile(r"(?i)[<>≤≥]|\b(?:uln|lln|upper\s+limits?\s+of\s+normal)\b")
 _DEFINITION_WORDS = frozenset(
     ["criteria", "criterion", "definition", "definitions", "classification", "guidelines"]
 )
@@ -142,7 +143,9 @@ def _with_qualified(toks: list[Tok], norm: str, ctx: Ctx, hi: int) -> Rule | Non
         return None
     if any(t.type in _ANCHORS for c, _ in chunks[1:] for t in c):
         return None
-    if words & _DEFINITION_WORDS:
+    if words & _DEFINITION_WORDS or (ctx.section == "exclusion" and _VALUES.search(text)):
+        # "Hepatic disease with elevated liver function tests (ALT or AST) ≥ 1.5 × ULN": values
+        # that define the disease, which may be excluded on them without a coded diagnosis
         # "AIDS by CDC criteria": the definition named may cover more than the coded diagnosis
         # (a CD4 count under 200 is AIDS), so the diagnosis is evidence, not a decision
         return compose.assisted(norm[:hi], f"a definition ('{text[:60]}') may widen the name", head)

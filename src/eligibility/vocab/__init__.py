@@ -44,6 +44,7 @@ from eligibility.vocab.concepts import (
     drugs,
     inactive_code,
     is_current,
+    own_maybe,
     prednisone_equivalent_mg,
 )
 from eligibility.vocab.data import _load, _tuple, fold
@@ -79,6 +80,7 @@ __all__ = [
     "inactive_code",
     "is_current",
     "ordinal_rank",
+    "own_maybe",
     "prednisone_equivalent_mg",
     "qualitative_value",
     "unit",

@@ -255,7 +255,18 @@ def code_matches(rule_id: str, code: str) -> bool:
     normal = _icd_normal(code)
     if normal is None or rule_id not in table.by_id:
         return False
+    if own_maybe(rule_id, normal):
+        return False
     return any(table.by_id[member].has_code(normal) for member in table.descendants[rule_id])
+
+
+def own_maybe(rule_id: str, code: str | None) -> bool:
+    """True when a group's own ``icd10_maybe`` holds the code, which then overrides a member's
+    match: M31.0 (hypersensitivity angiitis, and Goodpasture syndrome) is a vasculitis but may or
+    may not be an autoimmune disease."""
+    c = _conditions().by_id.get(rule_id)
+    normal = _icd_normal(code) if code else None
+    return c is not None and normal is not None and any(_icd_match(normal, p) for p in c.maybe)
 
 
 @lru_cache(maxsize=4096)
