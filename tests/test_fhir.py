@@ -515,3 +515,10 @@ def test_an_unconfirmed_diagnosis_is_a_possible_one(tmp_path):
     hits = condition_hits(entry.code, entry.name)
     assert MAYBE + "hiv_infection" in hits and "hiv_infection" not in hits
     assert any("possible diagnosis" in i.reason for i in patient.ignored)
+
+
+@pytest.mark.parametrize("name", ["snomed.yaml", "rxnorm.yaml"])
+def test_every_mapped_code_names_its_check(name):
+    """Each code was checked against a public copy of its code system, named in `checked`."""
+    for e in _load(name)["codes"]:
+        assert str(e.get("checked", "")).strip(), e
