@@ -298,8 +298,16 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
                 # "AST and ALT < 2.5 x ULN" in an exclusion list excludes the healthy: a
                 # requirement filed under the wrong heading, most often
                 return "an exclusion of normal values (a requirement filed under exclusions?)"
-        if leaf.kind == "lab" and excluding and leaf.of is None and _normal_excluded(leaf):  # type: ignore[union-attr]
+        if (
+            leaf.kind in {"lab", "vital", "measure"}
+            and excluding
+            and getattr(leaf, "of", None) is None
+            and _normal_excluded(leaf)
+        ):
             return "an exclusion of normal values (a requirement filed under exclusions?)"
+        if leaf.kind == "performance" and excluding and _fittest(leaf):
+            # "ECOG performance status ≤ 1." under exclusions excludes the fittest patients
+            return "an exclusion of the fittest patients (a requirement filed under exclusions?)"
         if leaf.kind == "performance" and section == "inclusion" and not negative:
             top = 0 if leaf.scale == "ecog" else 100  # type: ignore[union-attr]
             allowed = leaf.allowed  # type: ignore[union-attr]
@@ -315,7 +323,7 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
 def _normal_excluded(leaf: Rule) -> bool:
     """True when excluding on this bound excludes every value in the reference interval:
     "Hemoglobin > 9 g/dL" (9 is below it), "Creatinine < 2 mg/dL" (2 is above it)."""
-    a = vocab.analyte(leaf.analyte)  # type: ignore[union-attr]
+    a = vocab.analyte(getattr(leaf, "analyte", None) or leaf.name)  # type: ignore[union-attr]
     if a is None or a.normal is None or leaf.value is None:  # type: ignore[union-attr]
         return False
     try:
@@ -326,6 +334,15 @@ def _normal_excluded(leaf: Rule) -> bool:
     if leaf.comparator in {">", ">="}:  # type: ignore[union-attr]
         return v < lo
     return leaf.comparator in {"<", "<="} and v > hi  # type: ignore[union-attr]
+
+
+def _fittest(leaf: Rule) -> bool:
+    """True when a performance bound holds the best score (ECOG 0, Karnofsky 100)."""
+    top = 0 if leaf.scale == "ecog" else 100  # type: ignore[union-attr]
+    allowed, lo, hi = leaf.allowed, leaf.min, leaf.max  # type: ignore[union-attr]
+    if allowed:
+        return top in allowed
+    return (lo is None or lo <= top) and (hi is None or hi >= top)
 
 
 def except_own(rule: Rule, section: str, primary: tuple[str, ...]) -> Rule:

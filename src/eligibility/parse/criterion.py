@@ -201,6 +201,12 @@ def _reading(
             return ManualRule(reason=why)
     if _linked_end(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
+    planned = _PLANNED.search(norm)
+    if planned:
+        # "… at least two cycles of consolidation chemotherapy prior to mobilization and
+        # transplant": the trial's own planned transplant, not one on the patient's record
+        why = f"a procedure the trial plans, not one on record: '{planned.group(0)}'"
+        return _manual(norm, why)
     if _RECRUITED.search(norm):
         # "Women and minorities are actively recruited": who is sought, not who may enrol
         return _manual(norm, f"a recruitment note, not a requirement: '{norm[:120]}'")
@@ -460,6 +466,11 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
 
 
 _DEFINES = re.compile(r"(?i)\b(?:is|are|was|were|be)\s+defined\s+(?:as|by)\b|\bdefinition\s+of\b")
+_PLANNED = re.compile(
+    r"(?i)\b(?:prior\s+to|before|pending|awaiting|planned|scheduled\s+for|candidates?\s+for|"
+    r"eligible\s+for|referred\s+for|undergoing)\s+(?:[\w-]+\s+){0,3}?(?:transplant\w*|"
+    r"(?:stem\s+cell\s+)?mobili[sz]ation)\b"
+)
 _RECRUITED = re.compile(
     r"(?i)\b(?:are|is|will\s+be)\s+(?:actively\s+|especially\s+|particularly\s+)?"
     r"(?:recruited|sought|encouraged\s+to\s+(?:apply|participate|enrol|enroll|join)|welcome[d]?)\b"
