@@ -125,7 +125,9 @@ def parse_criterion(
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
     rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
     rule = compose.except_own(rule, section, primary)
-    why = compose.undecidable(rule, section, primary) or _age_then(text, rule)
+    why = (
+        compose.undecidable(rule, section, primary) or _age_then(text, rule) or _planned(text, rule)
+    )
     if why is None:
         return rule
     read = compose.computable_part(rule)
@@ -146,6 +148,20 @@ _AGE_THEN = re.compile(
     r"|original\s+|primary\s+|cancer\s+|disease\s+)?(?:diagnos[ie]s|onset|transplant\w*|surgery"
     r"|symptom\w*|menarche|menopause|presentation|injury|first|infection|exposure|stroke)\b"
 )
+
+
+def _planned(text: str, rule: Rule) -> str | None:
+    """ "… consolidation chemotherapy prior to mobilization and transplant": a transplant the
+    trial plans is read as one on the patient's record, which every candidate lacks."""
+    planned = _PLANNED.search(text)
+    if planned is None:
+        return None
+    if not any(
+        r.kind == "condition" and vocab.condition_matches("transplant", r.condition)  # type: ignore[union-attr]
+        for r in _leaves(rule)
+    ):
+        return None
+    return f"a procedure the trial plans, not one on record: '{planned.group(0)}'"
 
 
 def _age_then(text: str, rule: Rule) -> str | None:
@@ -201,12 +217,6 @@ def _reading(
             return ManualRule(reason=why)
     if _linked_end(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
-    planned = _PLANNED.search(norm)
-    if planned:
-        # "… at least two cycles of consolidation chemotherapy prior to mobilization and
-        # transplant": the trial's own planned transplant, not one on the patient's record
-        why = f"a procedure the trial plans, not one on record: '{planned.group(0)}'"
-        return _manual(norm, why)
     if _RECRUITED.search(norm):
         # "Women and minorities are actively recruited": who is sought, not who may enrol
         return _manual(norm, f"a recruitment note, not a requirement: '{norm[:120]}'")
