@@ -13,3 +13,12 @@ def write_or_check(path: Path, text: str, check: bool) -> int:
         return 0 if current == text else 1
     path.write_text(text, encoding="utf-8")
     return 0
+
+
+def finish(path: Path, root: Path, text: str, check: bool, count: int) -> int:
+    """The end of such a tool's ``main``: check, or write and say what was written."""
+    if check:
+        return write_or_check(path, text, True)
+    write_or_check(path, text, False)
+    print(f"wrote {path.relative_to(root)} ({count} codes)")
+    return 0

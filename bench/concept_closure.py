@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import simple_icd_10_cm as cm
-from _generated import write_or_check
+from _generated import finish
 
 from eligibility import vocab
 from eligibility.vocab import concepts as cc
@@ -108,11 +108,7 @@ def main() -> int:
             print(k, cm.get_description(k))
         return 0
     text = render()
-    if args.check:
-        return write_or_check(OUT, text, True)
-    write_or_check(OUT, text, False)
-    print(f"wrote {OUT.relative_to(ROOT)} ({text.count(chr(10) + '    - ')} codes)")
-    return 0
+    return finish(OUT, ROOT, text, args.check, text.count("\n    - "))
 
 
 if __name__ == "__main__":

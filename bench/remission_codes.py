@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import simple_icd_10_cm as cm
-from _generated import write_or_check
+from _generated import finish
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "eligibility" / "vocab" / "remission.yaml"
@@ -48,12 +48,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     args = ap.parse_args()
-    text = render()
-    if args.check:
-        return write_or_check(OUT, text, True)
-    write_or_check(OUT, text, False)
-    print(f"wrote {OUT.relative_to(ROOT)} ({len(codes())} codes)")
-    return 0
+    return finish(OUT, ROOT, render(), args.check, len(codes()))
 
 
 if __name__ == "__main__":
