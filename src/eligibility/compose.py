@@ -22,6 +22,7 @@ the past 6 months"; "AIDS-related infection or cancer"). Then no piece decides: 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from eligibility import vocab
@@ -37,7 +38,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "within", "last", "preceding", "recent", "recently", "current", "currently",
         "ongoing", "concurrent", "concurrently", "concomitant", "since", "before", "after",
         "during", "until", "month", "months", "week", "weeks", "day", "days", "year", "years",
-        "hours", "period", "immediately",
+        "hours", "period", "immediately", "later", "earlier",
     ]),
     "status": frozenset([
         "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
@@ -74,7 +75,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     "judgement": frozenset([
         "would", "could", "might", "interfere", "interferes", "interfering", "compromise",
         "compromises", "limit", "limits", "preclude", "precludes", "affect", "affects",
-        "jeopardize", "jeopardise", "impair", "impairs", "opinion", "investigator",
+        "jeopardize", "jeopardise", "impair", "impairs", "opinion", "investigator", "affecting",
+        "limiting", "impairing", "compromising", "precluding", "jeopardizing", "jeopardising",
     ]),
     "restriction": frozenset(
         ["only", "solely", "exclusively", "isolated", "sole", "arm", "arms", "cohort", "cohorts"]
@@ -99,7 +101,8 @@ _TAIL = frozenset([
     "requiring", "requires", "required", "that", "which", "who", "whose", "with", "without",
     "by", "due", "related", "associated", "secondary", "induced", "following", "from",
     "despite", "under", "as", "when", "while", "where", "including", "such", "prior",
-    "previously", "immediately", "leading", "resulting", "causing",
+    "previously", "immediately", "leading", "resulting", "causing", "later", "earlier",
+    "affecting", "limiting", "impairing", "compromising", "precluding", "interfering",
 ])
 # fmt: on
 
@@ -177,9 +180,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         cls = _scope_class(w)
         if cls is None or (cls == "time" and future):
             continue
-        if i < cut:
+        if i < cut or cls == "cause":
+            # a cause word also reaches on: "malignancies related to HIV or solid organ
+            # transplant" names the causes, not the patient's conditions
             forward = forward or (cls, w)
-        else:
+        if i >= cut:
             backward = backward or (cls, w)
     return forward, backward
 
@@ -345,6 +350,16 @@ def _fittest(leaf: Rule) -> bool:
     return (lo is None or lo <= top) and (hi is None or hi >= top)
 
 
+@lru_cache(maxsize=512)
+def _group(concept_id: str) -> bool:
+    """True for a concept with members ("malignancy" from a title's "cancer"): excepting it
+    would except every member too (hepatocellular carcinoma from "Known liver disease" in a
+    breast cancer trial, fresh audit 17)."""
+    return any(
+        c.id != concept_id and vocab.condition_matches(concept_id, c.id) for c in vocab.conditions()
+    )
+
+
 def except_own(rule: Rule, section: str, primary: tuple[str, ...]) -> Rule:
     """``rule`` with the trial's own conditions excepted where they are only a "may be" of an
     excluding condition ("Known liver diseases" in an HCC trial: liver cancer may be a liver
@@ -357,7 +372,9 @@ def except_own(rule: Rule, section: str, primary: tuple[str, ...]) -> Rule:
             return r.model_copy(update={"rule": walk(r.rule, not negative)})
         if isinstance(r, ConditionRule) and (section == "exclusion") != negative:
             own = [
-                p for p in primary if p not in r.except_ and vocab.concept_may_be(r.condition, p)
+                p
+                for p in primary
+                if p not in r.except_ and not _group(p) and vocab.concept_may_be(r.condition, p)
             ]
             if own:
                 return r.model_copy(update={"except_": [*r.except_, *own]})

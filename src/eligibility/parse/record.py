@@ -103,7 +103,38 @@ def parse_record(record: TrialRecord) -> RuleSet:
             )
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
-    return RuleSet(trial=trial, criteria=_bare_names(_waived(criteria), primary, record.title))
+    criteria = _bare_names(_waived(criteria), primary, record.title)
+    return RuleSet(trial=trial, criteria=_age_groups(criteria))
+
+
+def _ages(c: Criterion) -> list[Rule]:
+    return [r for r in _leaves(c.rule) if r.kind == "age"]
+
+
+_AGE_WORDS = re.compile(r"(?i)\bage[ds]?\b|\byears?\s+old\b")
+
+
+def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
+    """Consecutive inclusions with different ages ("Individuals age 8 and older." then
+    "Individuals age 6-8 with a family history of stuttering") are most often two ways in,
+    one per group: read as two requirements, the second group would fail the first line."""
+    out = list(criteria)
+    for k in range(len(criteria) - 1):
+        a, b = criteria[k], criteria[k + 1]
+        if a.section != "inclusion" or b.section != "inclusion" or "age" in (a.id, b.id):
+            continue
+        ages_a, ages_b = _ages(a), _ages(b)
+        nested_age = b.context == a.text and _AGE_WORDS.search(b.text) is not None
+        if not ages_a or ages_a == ages_b or not (ages_b or nested_age):
+            continue
+        flat = " ".join(b.text.split())[:100]
+        for j, c in ((k, a), (k + 1, b)):
+            if out[j].rule.kind == "manual":
+                continue
+            why = f"another line names another age ('{flat}'): one group each, or both required?"
+            kept = compose.computable_part(c.rule)
+            out[j] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+    return out
 
 
 # A line that waives or qualifies the laboratory limits above it: "(unless due to disease)",
