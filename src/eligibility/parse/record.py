@@ -111,6 +111,13 @@ def _ages(c: Criterion) -> list[Rule]:
     return [r for r in _leaves(c.rule) if r.kind == "age"]
 
 
+def _same_side(a: list[Rule], b: list[Rule]) -> bool:
+    """Both lines bound age from below, or both from above (two groups, not one range)."""
+    lows = [any(r.min is not None for r in x) for x in (a, b)]  # type: ignore[attr-defined]
+    highs = [any(r.max is not None for r in x) for x in (a, b)]  # type: ignore[attr-defined]
+    return all(lows) or all(highs)
+
+
 _AGE_WORDS = re.compile(r"(?i)\bage[ds]?\b|\byears?\s+old\b")
 
 
@@ -127,6 +134,8 @@ def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
         nested_age = b.context == a.text and _AGE_WORDS.search(b.text) is not None
         if not ages_a or ages_a == ages_b or not (ages_b or nested_age):
             continue
+        if ages_b and not _same_side(ages_a, ages_b):
+            continue  # "≥ 18 years old" then "< 65 years old": the two ends of one range
         flat = " ".join(b.text.split())[:100]
         for j, c in ((k, a), (k + 1, b)):
             if out[j].rule.kind == "manual":
