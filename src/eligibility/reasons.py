@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from . import __version__, vocab
-from .compiled import Finding, Node
+from .compiled import FALSE, TRUE, Finding, Node
 from .entries import ConditionInfo
 from .evaluate import CompiledTrial, LabInfo, review_warnings, verdict_of
 from .facts import (
@@ -71,10 +71,13 @@ def evaluate(
     """Every criterion with its reason, the verdict, and warnings (``review_warnings``;
     ``screened``: the ids of the other trials screened in the same run)."""
     results = []
+    counts = {"pass": 0, "fail": 0, "unknown": 0, "review": 0}
     for c in compiled.criteria:
-        found = c.node.check(facts)
+        node = c.node
+        found = node.check(facts)
         status = c.statuses[found[0]]
-        o = explain(c.node, facts, found)
+        counts[status] += 1
+        o = explain(node, facts, found)
         results.append(
             CriterionResult(
                 c.id,
@@ -82,19 +85,16 @@ def evaluate(
                 c.text,
                 status,
                 o.reason,
-                o.missing if status in ("unknown", "review") else (),
+                o.missing if status == "unknown" or status == "review" else (),
                 o.evidence,
                 o.assisted,
             )
         )
-    counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}
-    for r in results:
-        counts[r.status] += 1
     return ScreeningResult(
         compiled.trial_id,
         facts.patient.id,
         facts.as_of,
-        verdict_of(r.status for r in results),
+        verdict_of(s for s, k in counts.items() if k),
         counts,
         tuple(results),
         __version__,
@@ -146,13 +146,19 @@ def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
 def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
     """All: a false one's reasons when false, else every child's. Any: a true one's when true."""
     truth = TRUTHS[found[0]]
-    decisive = F if isinstance(node.rule, AllRule) else T
-    if truth is decisive:  # only the decisive children are shown: only they are rendered
+    decisive = node.cache.get("decisive")
+    if decisive is None:  # the truth that decides: looked up once per node
+        decisive = node.cache["decisive"] = FALSE if isinstance(node.rule, AllRule) else TRUE
+    if found[0] == decisive:  # only the decisive children are shown: only they are rendered
         shown = []
         for k in node.children:
             f = k.check(facts)
-            if TRUTHS[f[0]] is decisive:
+            if f[0] == decisive:
                 shown.append(explain(k, facts, f))
+        if len(shown) == 1:  # the usual case: one child decides, nothing to merge
+            o = shown[0]
+            if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
+                return o if not o.missing else Outcome(truth, o.reason, (), o.evidence, o.assisted)
         return _merged(truth, shown, False)
     return _merged(truth, [explain(k, facts) for k in node.children], truth not in (T, F))
 
@@ -620,6 +626,8 @@ def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
     case = found[1]
     if case == "no list":
         return _not_recorded("conditions", f"{what}{window}")
+    if case != "hit" and case != "unsure" and not found[2]:  # the usual case: none recorded
+        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
     entries = facts.patient.conditions or []
 
     def entry(i: int) -> tuple[str, str, Any]:
