@@ -100,7 +100,9 @@ def evaluate(
         __version__,
         compiled.rules_sha256,
         review_warnings(facts.patient, compiled, screened),
-        tuple(f"{i.resource}: {i.reason}" for i in facts.patient.ignored),
+        tuple(f"{i.resource}: {i.reason}" for i in ignored)
+        if (ignored := facts.patient.ignored)
+        else (),
     )
 
 
@@ -278,11 +280,15 @@ def _age(node: Node, facts: Facts, found: Finding) -> Outcome:
     else:
         ev = Evidence("$.age", "age", p.age, "years")
         source = f"age {fmt(p.age)} (as recorded)"  # type: ignore[arg-type]
-    notes = "; ".join(
-        f"exactly {fmt(n[1])} years on {facts.as_of.isoformat()}"
-        if n[0] == "exactly"
-        else f"completed years cannot tell whether exact age is {n[1]} {fmt(n[2])}"
-        for n in found[2]
+    notes = (
+        "; ".join(
+            f"exactly {fmt(n[1])} years on {facts.as_of.isoformat()}"
+            if n[0] == "exactly"
+            else f"completed years cannot tell whether exact age is {n[1]} {fmt(n[2])}"
+            for n in found[2]
+        )
+        if found[2]
+        else ""
     )
     shown = f"{source}; {notes}" if notes else source
     truth = TRUTHS[found[0]]
@@ -294,22 +300,27 @@ def _sex(node: Node, facts: Facts, found: Finding) -> Outcome:
     sex = facts.patient.sex
     if found[1] == "none":
         return Outcome(U, "sex not recorded", ("sex",))
+    needs = node.cache.get("needs")
+    if needs is None:
+        needs = node.cache["needs"] = f"; needs {' or '.join(rule.allowed)}"
     ev = (Evidence("$.sex", "sex", sex),)
-    return Outcome(TRUTHS[found[0]], f"sex {sex}; needs {' or '.join(rule.allowed)}", (), ev)
+    return Outcome(TRUTHS[found[0]], f"sex {sex}{needs}", (), ev)
 
 
 def _performance(node: Node, facts: Facts, found: Finding) -> Outcome:
     rule: PerformanceRule = node.rule  # type: ignore[assignment]
     name = "ECOG" if rule.scale == "ecog" else "Karnofsky"
     unit = "" if rule.scale == "ecog" else "%"
-    parts = []
-    if rule.allowed is not None:
-        parts.append(" or ".join(str(v) for v in rule.allowed))
-    if rule.min is not None:
-        parts.append(f"≥ {rule.min}{unit}")
-    if rule.max is not None:
-        parts.append(f"≤ {rule.max}{unit}")
-    needs = f"{name} " + " and ".join(parts)
+    needs = node.cache.get("needs")
+    if needs is None:  # what the rule needs, built once per node
+        parts = []
+        if rule.allowed is not None:
+            parts.append(" or ".join(str(v) for v in rule.allowed))
+        if rule.min is not None:
+            parts.append(f"≥ {rule.min}{unit}")
+        if rule.max is not None:
+            parts.append(f"≤ {rule.max}{unit}")
+        needs = node.cache["needs"] = f"{name} " + " and ".join(parts)
     truth, case = TRUTHS[found[0]], found[1]
     if case == "value":
         value = getattr(facts.patient, rule.scale)
@@ -334,14 +345,16 @@ def _performance(node: Node, facts: Facts, found: Finding) -> Outcome:
 
 def _child_pugh(node: Node, facts: Facts, found: Finding) -> Outcome:
     rule: ChildPughRule = node.rule  # type: ignore[assignment]
-    parts = []
-    if rule.classes:
-        parts.append("class " + " or ".join(rule.classes))
-    if rule.min_score is not None or rule.max_score is not None:
-        parts.append(
-            "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
-        )
-    needs = "Child-Pugh " + " and ".join(parts)
+    needs = node.cache.get("needs")
+    if needs is None:  # what the rule needs, built once per node
+        parts = []
+        if rule.classes:
+            parts.append("class " + " or ".join(rule.classes))
+        if rule.min_score is not None or rule.max_score is not None:
+            parts.append(
+                "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
+            )
+        needs = node.cache["needs"] = "Child-Pugh " + " and ".join(parts)
     truth = TRUTHS[found[0]]
     if found[1] == "derived":
         cp = found[2]
@@ -501,8 +514,15 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
         return Outcome(
             U, f"{shown}{_on(o.date)}: {problem}; needs {needs}", (f"{short} in {target}",), ev
         )
-    value = vocab.convert(o.value, o.unit, target, a.id)
-    converted = "" if vocab.unit(o.unit) == vocab.unit(target) else f" = {fmt(value)} {target}"
+    units = node.cache.get("units")
+    if units is None:
+        units = node.cache["units"] = {}
+    conv = units.get(o.unit)
+    if conv is None:  # per unit as charted: the conversion, and whether it changes the unit
+        conv = (vocab.conversion(o.unit, target, a.id), vocab.unit(o.unit) == vocab.unit(target))
+        if len(units) < 64:  # units come from profiles: bounded
+            units[o.unit] = conv
+    converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
     return Outcome(truth, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), ev)
 
 
