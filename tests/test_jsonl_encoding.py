@@ -52,3 +52,24 @@ def test_synthetic_profiles_and_error_rows(tmp_path: Path) -> None:
     records = [*iter_records([path], fast=True), Record("odd", InputError("bad", "odd"))]
     rows = list(screen_records(trials, records, as_of=date(2024, 3, 1)))
     assert _lines_agree(rows) == 2 * 300 + 3
+
+
+def test_renderer_caches_do_not_depend_on_order() -> None:
+    """Texts built once per node (what a rule needs, a charted unit's conversion, the decisive
+    truth) hold for every patient: two compilations rendering the same profiles in opposite
+    orders give each patient the same result, as does a fresh one for a single patient."""
+    from eligibility.batch import compile_file
+    from eligibility.evaluate import Options, build_facts
+    from eligibility.patient_fast import read_clean
+    from eligibility.reasons import evaluate
+
+    rules = [ROOT / "rules/NCT03859128.yaml", ROOT / "rules/NCT04669496.yaml"]
+    as_of, options = date(2024, 3, 1), Options()
+    facts = [build_facts(read_clean(json.dumps(d)), as_of, options) for d in profiles(400)]
+    for path in rules:
+        forward, backward = compile_file(path).compiled, compile_file(path).compiled
+        ahead = [evaluate(forward, f) for f in facts]
+        behind = [evaluate(backward, f) for f in reversed(facts)][::-1]
+        assert ahead == behind
+        for i in (0, 7, 399):
+            assert evaluate(compile_file(path).compiled, facts[i]) == ahead[i]

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from . import __version__, vocab
-from .compiled import Finding, Node
+from .compiled import FALSE, TRUE, Finding, Node
 from .entries import ConditionInfo
 from .evaluate import CompiledTrial, LabInfo, review_warnings, verdict_of
 from .facts import (
@@ -71,10 +71,13 @@ def evaluate(
     """Every criterion with its reason, the verdict, and warnings (``review_warnings``;
     ``screened``: the ids of the other trials screened in the same run)."""
     results = []
+    counts = {"pass": 0, "fail": 0, "unknown": 0, "review": 0}
     for c in compiled.criteria:
-        found = c.node.check(facts)
+        node = c.node
+        found = node.check(facts)
         status = c.statuses[found[0]]
-        o = explain(c.node, facts, found)
+        counts[status] += 1
+        o = explain(node, facts, found)
         results.append(
             CriterionResult(
                 c.id,
@@ -82,25 +85,24 @@ def evaluate(
                 c.text,
                 status,
                 o.reason,
-                o.missing if status in ("unknown", "review") else (),
+                o.missing if status == "unknown" or status == "review" else (),
                 o.evidence,
                 o.assisted,
             )
         )
-    counts = {s: 0 for s in ("pass", "fail", "unknown", "review")}
-    for r in results:
-        counts[r.status] += 1
     return ScreeningResult(
         compiled.trial_id,
         facts.patient.id,
         facts.as_of,
-        verdict_of(r.status for r in results),
+        verdict_of(s for s, k in counts.items() if k),
         counts,
         tuple(results),
         __version__,
         compiled.rules_sha256,
         review_warnings(facts.patient, compiled, screened),
-        tuple(f"{i.resource}: {i.reason}" for i in facts.patient.ignored),
+        tuple(f"{i.resource}: {i.reason}" for i in ignored)
+        if (ignored := facts.patient.ignored)
+        else (),
     )
 
 
@@ -146,13 +148,19 @@ def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
 def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
     """All: a false one's reasons when false, else every child's. Any: a true one's when true."""
     truth = TRUTHS[found[0]]
-    decisive = F if isinstance(node.rule, AllRule) else T
-    if truth is decisive:  # only the decisive children are shown: only they are rendered
+    decisive = node.cache.get("decisive")
+    if decisive is None:  # the truth that decides: looked up once per node
+        decisive = node.cache["decisive"] = FALSE if isinstance(node.rule, AllRule) else TRUE
+    if found[0] == decisive:  # only the decisive children are shown: only they are rendered
         shown = []
         for k in node.children:
             f = k.check(facts)
-            if TRUTHS[f[0]] is decisive:
+            if f[0] == decisive:
                 shown.append(explain(k, facts, f))
+        if len(shown) == 1:  # the usual case: one child decides, nothing to merge
+            o = shown[0]
+            if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
+                return o if not o.missing else Outcome(truth, o.reason, (), o.evidence, o.assisted)
         return _merged(truth, shown, False)
     return _merged(truth, [explain(k, facts) for k in node.children], truth not in (T, F))
 
@@ -272,11 +280,15 @@ def _age(node: Node, facts: Facts, found: Finding) -> Outcome:
     else:
         ev = Evidence("$.age", "age", p.age, "years")
         source = f"age {fmt(p.age)} (as recorded)"  # type: ignore[arg-type]
-    notes = "; ".join(
-        f"exactly {fmt(n[1])} years on {facts.as_of.isoformat()}"
-        if n[0] == "exactly"
-        else f"completed years cannot tell whether exact age is {n[1]} {fmt(n[2])}"
-        for n in found[2]
+    notes = (
+        "; ".join(
+            f"exactly {fmt(n[1])} years on {facts.as_of.isoformat()}"
+            if n[0] == "exactly"
+            else f"completed years cannot tell whether exact age is {n[1]} {fmt(n[2])}"
+            for n in found[2]
+        )
+        if found[2]
+        else ""
     )
     shown = f"{source}; {notes}" if notes else source
     truth = TRUTHS[found[0]]
@@ -288,22 +300,27 @@ def _sex(node: Node, facts: Facts, found: Finding) -> Outcome:
     sex = facts.patient.sex
     if found[1] == "none":
         return Outcome(U, "sex not recorded", ("sex",))
+    needs = node.cache.get("needs")
+    if needs is None:
+        needs = node.cache["needs"] = f"; needs {' or '.join(rule.allowed)}"
     ev = (Evidence("$.sex", "sex", sex),)
-    return Outcome(TRUTHS[found[0]], f"sex {sex}; needs {' or '.join(rule.allowed)}", (), ev)
+    return Outcome(TRUTHS[found[0]], f"sex {sex}{needs}", (), ev)
 
 
 def _performance(node: Node, facts: Facts, found: Finding) -> Outcome:
     rule: PerformanceRule = node.rule  # type: ignore[assignment]
     name = "ECOG" if rule.scale == "ecog" else "Karnofsky"
     unit = "" if rule.scale == "ecog" else "%"
-    parts = []
-    if rule.allowed is not None:
-        parts.append(" or ".join(str(v) for v in rule.allowed))
-    if rule.min is not None:
-        parts.append(f"≥ {rule.min}{unit}")
-    if rule.max is not None:
-        parts.append(f"≤ {rule.max}{unit}")
-    needs = f"{name} " + " and ".join(parts)
+    needs = node.cache.get("needs")
+    if needs is None:  # what the rule needs, built once per node
+        parts = []
+        if rule.allowed is not None:
+            parts.append(" or ".join(str(v) for v in rule.allowed))
+        if rule.min is not None:
+            parts.append(f"≥ {rule.min}{unit}")
+        if rule.max is not None:
+            parts.append(f"≤ {rule.max}{unit}")
+        needs = node.cache["needs"] = f"{name} " + " and ".join(parts)
     truth, case = TRUTHS[found[0]], found[1]
     if case == "value":
         value = getattr(facts.patient, rule.scale)
@@ -328,14 +345,16 @@ def _performance(node: Node, facts: Facts, found: Finding) -> Outcome:
 
 def _child_pugh(node: Node, facts: Facts, found: Finding) -> Outcome:
     rule: ChildPughRule = node.rule  # type: ignore[assignment]
-    parts = []
-    if rule.classes:
-        parts.append("class " + " or ".join(rule.classes))
-    if rule.min_score is not None or rule.max_score is not None:
-        parts.append(
-            "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
-        )
-    needs = "Child-Pugh " + " and ".join(parts)
+    needs = node.cache.get("needs")
+    if needs is None:  # what the rule needs, built once per node
+        parts = []
+        if rule.classes:
+            parts.append("class " + " or ".join(rule.classes))
+        if rule.min_score is not None or rule.max_score is not None:
+            parts.append(
+                "score " + _bounds_text(rule.min_score, rule.max_score, True, True, "").strip()
+            )
+        needs = node.cache["needs"] = "Child-Pugh " + " and ".join(parts)
     truth = TRUTHS[found[0]]
     if found[1] == "derived":
         cp = found[2]
@@ -495,8 +514,15 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
         return Outcome(
             U, f"{shown}{_on(o.date)}: {problem}; needs {needs}", (f"{short} in {target}",), ev
         )
-    value = vocab.convert(o.value, o.unit, target, a.id)
-    converted = "" if vocab.unit(o.unit) == vocab.unit(target) else f" = {fmt(value)} {target}"
+    units = node.cache.get("units")
+    if units is None:
+        units = node.cache["units"] = {}
+    conv = units.get(o.unit)
+    if conv is None:  # per unit as charted: the conversion, and whether it changes the unit
+        conv = (vocab.conversion(o.unit, target, a.id), vocab.unit(o.unit) == vocab.unit(target))
+        if len(units) < 64:  # units come from profiles: bounded
+            units[o.unit] = conv
+    converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
     return Outcome(truth, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), ev)
 
 
@@ -620,6 +646,8 @@ def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
     case = found[1]
     if case == "no list":
         return _not_recorded("conditions", f"{what}{window}")
+    if case != "hit" and case != "unsure" and not found[2]:  # the usual case: none recorded
+        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
     entries = facts.patient.conditions or []
 
     def entry(i: int) -> tuple[str, str, Any]:
