@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import shutil
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,7 @@ from eligibility.cli import main
 from eligibility.facts import Options
 from eligibility.omop import csvout, engines, extract, synth
 from eligibility.omop.compiler import compile_trial
-
-ROOT = Path(__file__).resolve().parents[1]
-RULES = [ROOT / "rules" / "NCT03859128.yaml", ROOT / "rules" / "NCT04669496.yaml"]
-AS_OF = date(2024, 3, 1)
+from test_omop import AS_OF, RULES
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from typing import IO, Any
 from sqlglot import exp
 
 from ..batch import Row, Trial
-from ..batch_report import _FORMULA_START, write_csv
+from ..batch_report import csv_cell, write_csv
 from .compiler import CompiledQuery
 from .sqlexpr import case, col, string
 
@@ -113,9 +113,7 @@ def _line(trial: Trial, query: CompiledQuery, parts: list[str]) -> exp.Expressio
 
 def _plain(trial: Trial) -> bool:
     """Every criterion id can stand in a CSV cell as it is: no quoting, no formula escape."""
-    return all(
-        _PLAIN.fullmatch(cid) and not cid.startswith(_FORMULA_START) for cid in trial.compiled.ids
-    )
+    return all(_PLAIN.fullmatch(cid) and csv_cell(cid) == cid for cid in trial.compiled.ids)
 
 
 def _unique_persons(con: Any) -> bool:
