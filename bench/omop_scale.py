@@ -103,8 +103,11 @@ def _replicate(source: Path, target: Path, copies: int, persons: int) -> None:
     for table in sorted(source.glob("*.parquet")):
         shift = exp.Mul(this=exp.column("k"), expression=exp.Literal.number(persons))
         person = exp.Add(this=exp.column("person_id", "t"), expression=shift)
+        # t.* but its person_id (sqlglot's argument is ``except_``: with ``except`` the star
+        # kept person_id and the copies shared the ids, ten rows per person)
+        others = exp.Column(this=exp.Star(except_=[exp.column("person_id")]), table="t")
         query = (
-            exp.select(exp.Star(**{"except": [exp.column("person_id")]}), person.as_("person_id"))
+            exp.select(others, person.as_("person_id"))
             .from_(exp.alias_(exp.func("read_parquet", exp.Literal.string(str(table))), "t"))
             .join(
                 exp.Table(

@@ -342,6 +342,10 @@ def _screen_cohort(
     from .batch_report import summary_table, totals_line, write_csv, write_json, write_jsonl
     from .result import ScreeningResult
 
+    if getattr(args, "omop", None) and args.format == "csv":  # CSV built by the query
+        from .omop.commands import screen_csv
+
+        return screen_csv(args, inputs)
     detail = args.format in ("jsonl", "json", "html")
     trials, rows, progress, verdicts = _cohort_rows(args, inputs, detail, records)
     with _output(args) as out, progress if progress is not None else _nothing():

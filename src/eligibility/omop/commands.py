@@ -102,17 +102,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool) -> tuple:
-    """``screen``/``funnel`` RULES… ``--omop DIR``: trials and rows for the CLI's cohort writers
-    (``cli._cohort_rows`` hands over here), so every format is written as for profiles. The SQL
-    engines give statuses (CSV, table, funnel; JSON and JSONL without reasons); ``--engine
-    python`` gives reasons too, and HTML."""
+def _prepare(args: argparse.Namespace, inputs: Any) -> tuple:
+    """The checks, notes, trials, options and DuckDB connection every ``--omop`` run starts
+    with."""
     from .. import today
-    from ..batch import error_row, load_trials
+    from ..batch import load_trials
     from ..cli import _options, _stderr
     from ..errors import EligibilityError
-    from . import engines
-    from .extract import distinct_terms, open_duckdb
+    from .extract import open_duckdb
 
     if inputs.patients:
         raise EligibilityError("with --omop, give rules files only", str(inputs.patients[0]))
@@ -124,9 +121,19 @@ def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool) -> tuple:
     for note in inputs.notes:
         err.print(note, markup=False)
     trials, bad = load_trials(inputs.rules)
-    as_of = args.as_of or today()
-    options = _options(args)
-    con = open_duckdb(args.omop)
+    return trials, bad, args.as_of or today(), _options(args), open_duckdb(args.omop), err
+
+
+def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool, prepared: Any = None) -> tuple:
+    """``screen``/``funnel`` RULES… ``--omop DIR``: trials and rows for the CLI's cohort writers
+    (``cli._cohort_rows`` hands over here), so every format is written as for profiles. The SQL
+    engines give statuses (CSV, table, funnel; JSON and JSONL without reasons); ``--engine
+    python`` gives reasons too, and HTML."""
+    from ..errors import EligibilityError
+    from . import engines
+    from .extract import distinct_terms
+
+    trials, bad, as_of, options, con, err = prepared or _prepare(args, inputs)
     source = str(args.omop)
     if args.engine == "python":
         rows: Iterator[Any] = engines.run_python(con, trials, as_of, options, source, detail)
@@ -152,9 +159,7 @@ def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool) -> tuple:
     tally: Counter[str] = Counter()
 
     def counted() -> Iterator[Any]:
-        for exc in inputs.errors:
-            yield error_row(exc.file or "", exc)
-        yield from bad
+        yield from _leading(inputs, bad)  # as before: not tallied, not echoed
         for row in rows:
             tally[row.verdict] += 1
             if row.error is not None:
@@ -162,3 +167,45 @@ def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool) -> tuple:
             yield row
 
     return trials, counted(), None, tally
+
+
+def _leading(inputs: Any, bad: list) -> Iterator[Any]:
+    """Error rows for the inputs that could not be read, written before any screening."""
+    from ..batch import error_row
+
+    for exc in inputs.errors:
+        yield error_row(exc.file or "", exc)
+    yield from bad
+
+
+def screen_csv(args: argparse.Namespace, inputs: Any) -> int:
+    """``screen RULES… --omop DIR --format csv``: on DuckDB, the CSV lines built by the query
+    (``csvout``), no Python row per screening; the same bytes as the cohort writer, which
+    still writes when the shortcut does not apply (other engines, ids a cell must quote)."""
+    from ..batch import exit_code
+    from ..batch_report import totals_line, write_csv
+    from ..cli import _output
+    from . import csvout
+    from .compiler import compile_trial
+    from .extract import distinct_terms
+
+    prepared = _prepare(args, inputs)
+    trials, bad, as_of, options, con, err = prepared
+    plan = None
+    if args.engine == "duckdb":
+        terms = distinct_terms(con)
+        queries = [compile_trial(t.rules, as_of, options, terms) for t in trials]
+        plan = csvout.plan(con, trials, queries, str(args.omop), as_of)
+    tally: Counter[str] = Counter()
+    with _output(args) as out:
+        if plan is None:
+            _, rows, _, tally = omop_rows(args, inputs, False, prepared)
+            for _ in write_csv(rows, out):
+                pass
+        else:
+            for q in queries:
+                _say_refused(q, err)
+            csvout.header(_leading(inputs, bad), out)  # as omop_rows: not tallied
+            csvout.write(con, plan, out, tally)
+    err.print(totals_line(tally), markup=False)
+    return exit_code(tally.elements())  # type: ignore[arg-type]
