@@ -59,3 +59,14 @@ def test_bare_state_names_among_the_inclusions_are_evidence() -> None:
         "Inclusion Criteria:\n- Myocardial infarction\n- Angina\n", title="A Study of Drug X"
     )
     assert all(c.rule.kind == "manual" for c in listed.values())  # type: ignore[attr-defined]
+
+
+def test_consecutive_ages_on_one_side_are_groups_and_a_range_is_not() -> None:
+    """NCT00001604: "Individuals age 8 and older." then "Individuals age 6-8 with a family
+    history …" are two ways in; "≥ 18 years old" then "< 65 years old" are one range."""
+    groups = _criteria(
+        "Inclusion Criteria:\n- Individuals age 8 and older.\n- Individuals age 6 to 8 years.\n"
+    )
+    assert all(c.rule.kind == "manual" for c in groups.values())  # type: ignore[attr-defined]
+    ranged = _criteria("Inclusion Criteria:\n- Age 18 years or older\n- Age under 65 years\n")
+    assert all(c.rule.kind == "age" for c in ranged.values())  # type: ignore[attr-defined]
