@@ -126,7 +126,10 @@ def parse_criterion(
     rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
     rule = compose.except_own(rule, section, primary)
     why = (
-        compose.undecidable(rule, section, primary) or _age_then(text, rule) or _planned(text, rule)
+        compose.undecidable(rule, section, primary)
+        or _age_then(text, rule)
+        or _planned(text, rule)
+        or _consented(text, rule)
     )
     if why is None:
         return rule
@@ -162,6 +165,20 @@ def _planned(text: str, rule: Rule) -> str | None:
     ):
         return None
     return f"a procedure the trial plans, not one on record: '{planned.group(0)}'"
+
+
+_CONSENT = re.compile(
+    r"(?i)\b(?:consent(?:s|ed|ing)?\s+to|agree[sd]?\s+to|willing\s+to|accept(?:s|ed)?\s+to)\b"
+)
+
+
+def _consented(text: str, rule: Rule) -> str | None:
+    """ "Subjects who consented to carry out serological tests HIV, HCV, HBV": the conditions
+    are what the tests look for, not what the patient has."""
+    m = _CONSENT.search(text)
+    if m is None or not any(r.kind == "condition" for r in _leaves(rule)):
+        return None
+    return f"the conditions are the object of '{m.group(0)}', not the patient's"
 
 
 def _age_then(text: str, rule: Rule) -> str | None:
@@ -405,6 +422,9 @@ def _context_problem(context: str, section: Section) -> str | None:
         norm = _WITH_THE_FOLLOWING.sub(" ", norm)
     words = [w.lower() for w in re.findall(r"[^\W\d_]+", norm)]
     glue = _LEAD_GLUE | (_LEAD_GLUE_EXCLUSION if section == "exclusion" else frozenset())
+    if section == "exclusion" and _MAY_BE_ELIGIBLE.search(norm) and not _NOT_ELIGIBLE.search(norm):
+        # "You may be eligible for this study if you:" under exclusions: requirements misfiled
+        return f"a lead-in of requirements under exclusions: '{quoted}'"
     if section == "exclusion" and _NOT_ELIGIBLE.search(norm):
         glue = glue | {"not"}
     odd = [w for w in words if w not in glue]
@@ -445,6 +465,7 @@ _POPULATION = frozenset([
 ])
 # fmt: on
 _WITH_THE_FOLLOWING = re.compile(r"(?i)\bwith\s+(?:any\s+of\s+)?the\s+following\b")
+_MAY_BE_ELIGIBLE = re.compile(r"(?i)\b(?:may|will|can|could)\s+be\s+eligible\b|\beligible\s+if\b")
 _NOT_ELIGIBLE = re.compile(
     r"(?i)\bnot\s+(?:be\s+)?(?:eligible|enrolled|included|qualify|allowed\s+to\s+participate)"
 )

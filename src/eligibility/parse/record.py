@@ -104,7 +104,37 @@ def parse_record(record: TrialRecord) -> RuleSet:
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
     criteria = _bare_names(_waived(criteria), primary, record.title)
-    return RuleSet(trial=trial, criteria=_age_groups(criteria))
+    return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
+
+
+# One-word lines that name whom the items after them are for ("Adolescents", "Parents"): a
+# heading the source lost its colon from. With two or more in a section, the items after the
+# first are one group's each, and may not be the patient's.
+_GROUP_LINE = re.compile(
+    r"(?i)^\W*(?:(?:the\s+)?(?:adolescents?|children|adults?|parents?|caregivers?|mothers?|"
+    r"fathers?|partners?|siblings?|donors?|recipients?|controls?|healthy\s+(?:controls?|"
+    r"volunteers?)|patients?|infants?|families|family\s+members?|cohort\s+\w+|group\s+\w+|"
+    r"part\s+\w+|arm\s+\w+))\W*$"
+)
+
+
+def _group_lines(criteria: list[Criterion]) -> list[Criterion]:
+    """The items after lost group headings ("Parents" then "Age >18") are evidence."""
+    out = list(criteria)
+    for section in ("inclusion", "exclusion"):
+        idx = [k for k, c in enumerate(criteria) if c.section == section]
+        marks = [k for k in idx if _GROUP_LINE.match(" ".join(criteria[k].text.split()))]
+        if len(marks) < 2:
+            continue
+        for k in idx:
+            c = out[k]
+            if k <= marks[0] or c.rule.kind == "manual":
+                continue
+            head = next(criteria[m].text.strip() for m in reversed(marks) if m < k)
+            why = f"under a group line ('{head}'): whose criterion it is is for a person"
+            kept = compose.computable_part(c.rule)
+            out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+    return out
 
 
 def _ages(c: Criterion) -> list[Rule]:
