@@ -384,3 +384,16 @@ def test_a_general_heading_names_no_group() -> None:
 
     assert heading_group("Exclusion Criteria - General exclusion:") is None
     assert heading_group("Inclusion criteria for mothers will be:") is not None
+
+
+def test_a_requirements_lead_in_under_exclusions_is_not_an_exclusion() -> None:
+    """NCT00002441 (fresh audit 18): "You may be eligible for this study if you:" in the
+    exclusion field holds requirements; read as exclusions they excluded every eligible man."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "Are between 18 and 60 years old.",
+        "exclusion",
+        "You may be eligible for this study if you:",
+    )
+    assert rule.kind == "manual" and "requirements" in rule.reason  # type: ignore[union-attr]

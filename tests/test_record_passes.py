@@ -70,3 +70,11 @@ def test_consecutive_ages_on_one_side_are_groups_and_a_range_is_not() -> None:
     assert all(c.rule.kind == "manual" for c in groups.values())  # type: ignore[attr-defined]
     ranged = _criteria("Inclusion Criteria:\n- Age 18 years or older\n- Age under 65 years\n")
     assert all(c.rule.kind == "age" for c in ranged.values())  # type: ignore[attr-defined]
+
+
+def test_lost_group_headings_make_their_items_evidence() -> None:
+    """NCT03928028: "Adolescents … Age 12-18 … Parents … Age >18": the parents' age is not the
+    patient's."""
+    got = _criteria("Inclusion Criteria:\n- Adolescents\n- Age 12-18\n- Parents\n- Age >18\n")
+    assert got["Age >18"].rule.kind == "manual"  # type: ignore[attr-defined]
+    assert "group line" in got["Age >18"].rule.reason  # type: ignore[attr-defined]
