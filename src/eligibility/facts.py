@@ -10,6 +10,7 @@ profile for the rows a report shows. Names are resolved through cached lookups.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -264,8 +265,20 @@ def entry_concept(code: str | None, name: str | None) -> str | None:
 
 @lru_cache(maxsize=8192)
 def _drug_id(term: str) -> str | None:
+    """The agent a treatment names; a biosimilar's four-letter suffix ("rituximab-abbs", FDA
+    naming) or a dosage form ("docetaxel injection") does not hide it (fresh audit 19)."""
     d = vocab.drug(term)
+    if d is None:
+        base = _FORM_WORDS.sub("", _BIOSIMILAR.sub("", term.strip())).strip()
+        d = vocab.drug(base) if base and base != term.strip() else None
     return d.id if d else None
+
+
+_BIOSIMILAR = re.compile(r"(?<=[a-z])-[a-z]{4}\b(?=\s|$)")
+_FORM_WORDS = re.compile(
+    r"(?i)\s+(?:injection|infusion|tablets?|capsules?|oral|iv|intravenous|subcutaneous|"
+    r"solution|for\s+injection|\d+(?:\.\d+)?\s*(?:mg|g|mcg|ml)(?:/\w+)?)\b.*$"
+)
 
 
 def oldest_result_date(as_of: date, options: Options) -> date:

@@ -130,6 +130,7 @@ def parse_criterion(
         or _age_then(text, rule)
         or _planned(text, rule)
         or _consented(text, rule)
+        or _conditional(text, rule)
     )
     if why is None:
         return rule
@@ -170,6 +171,21 @@ def _planned(text: str, rule: Rule) -> str | None:
 _CONSENT = re.compile(
     r"(?i)\b(?:consent(?:s|ed|ing)?\s+to|agree[sd]?\s+to|willing\s+to|accept(?:s|ed)?\s+to)\b"
 )
+
+
+_IF_THEN = re.compile(
+    r"(?i)\b(?:patients|subjects|participants|those|women|men)\s+(?:with|who\s+(?:have|had))\b"
+    r"[^.;]{3,160}?\b(?:must|should|will\s+need\s+to|are\s+required\s+to)\b"
+)
+
+
+def _conditional(text: str, rule: Rule) -> str | None:
+    """ "Patients with a history of CHF or MI must have a normal ejection fraction": the
+    conditions say whom the requirement is for; read as alternatives, CHF alone passed."""
+    m = _IF_THEN.search(text)
+    if m is None or not any(r.kind == "condition" for r in _leaves(rule)):
+        return None
+    return f"a requirement for patients with the conditions named: '{m.group(0)[:80]}'"
 
 
 def _consented(text: str, rule: Rule) -> str | None:
