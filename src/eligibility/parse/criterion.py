@@ -130,7 +130,7 @@ def parse_criterion(
         or _age_then(text, rule)
         or _planned(text, rule)
         or _consented(text, rule)
-        or _conditional(text, rule)
+        or (_conditional(text, rule) if section == "inclusion" else None)
     )
     if why is None:
         return rule
@@ -176,6 +176,7 @@ _CONSENT = re.compile(
 _IF_THEN = re.compile(
     r"(?i)\b(?:patients|subjects|participants|those|women|men)\s+(?:with|who\s+(?:have|had))\b"
     r"[^.;]{3,160}?\b(?:must|should|will\s+need\s+to|are\s+required\s+to)\b"
+    r"(?!\s+(?:be\s+)?(?:excluded|eligible|allowed|included|permitted))"
 )
 
 
