@@ -122,76 +122,52 @@ def compile_rule(rule: Rule, where: Where | None = None) -> Node:
     return Node(rule, leaf(rule), (), where)
 
 
-def _all(checks: list[Check]) -> Check:
-    """FALSE if any child is; TRUE if all are; else UNKNOWN before REVIEW."""
-    kids = tuple(checks)
-    if len(kids) == 1:
-        return kids[0]
-    if len(kids) == 2:  # the common shape ("condition and a manual part"): no loop
-        first, second = kids
+def _junction(decides: int, neutral: int, strong: int, weak: int) -> Callable[[list[Check]], Check]:
+    """``all`` and ``any`` in Kleene logic, with this project's order of the open values: a
+    child equal to ``decides`` decides; else ``strong`` if any child is, else ``weak`` if any
+    is, else ``neutral``."""
 
-        def pair(facts: Facts) -> Finding:
-            a = first(facts)[0]
-            if a == FALSE:
-                return ONLY[FALSE]
-            b = second(facts)[0]
-            if b == FALSE:
-                return ONLY[FALSE]
-            if a == UNKNOWN or b == UNKNOWN:
-                return ONLY[UNKNOWN]
-            return ONLY[REVIEW if a == REVIEW or b == REVIEW else TRUE]
+    def build(checks: list[Check]) -> Check:
+        kids = tuple(checks)
+        if len(kids) == 1:
+            return kids[0]
+        if len(kids) == 2:  # the common shape ("condition and a manual part"): no loop
+            first, second = kids
 
-        return pair
+            def pair(facts: Facts) -> Finding:
+                a = first(facts)[0]
+                if a == decides:
+                    return ONLY[decides]
+                b = second(facts)[0]
+                if b == decides:
+                    return ONLY[decides]
+                if a == strong or b == strong:
+                    return ONLY[strong]
+                return ONLY[weak if a == weak or b == weak else neutral]
 
-    def check(facts: Facts) -> Finding:
-        result = TRUE
-        for child in kids:
-            v = child(facts)[0]
-            if v == FALSE:
-                return ONLY[FALSE]
-            if v == UNKNOWN:
-                result = UNKNOWN
-            elif v == REVIEW and result == TRUE:
-                result = REVIEW
-        return ONLY[result]
+            return pair
 
-    return check
+        def check(facts: Facts) -> Finding:
+            result = neutral
+            for child in kids:
+                v = child(facts)[0]
+                if v == decides:
+                    return ONLY[decides]
+                if v == strong:
+                    result = strong
+                elif v == weak and result == neutral:
+                    result = weak
+            return ONLY[result]
+
+        return check
+
+    return build
 
 
-def _any(checks: list[Check]) -> Check:
-    """TRUE if any child is; FALSE if all are; else REVIEW before UNKNOWN."""
-    kids = tuple(checks)
-    if len(kids) == 1:
-        return kids[0]
-    if len(kids) == 2:
-        first, second = kids
-
-        def pair(facts: Facts) -> Finding:
-            a = first(facts)[0]
-            if a == TRUE:
-                return ONLY[TRUE]
-            b = second(facts)[0]
-            if b == TRUE:
-                return ONLY[TRUE]
-            if a == REVIEW or b == REVIEW:
-                return ONLY[REVIEW]
-            return ONLY[UNKNOWN if a == UNKNOWN or b == UNKNOWN else FALSE]
-
-        return pair
-
-    def check(facts: Facts) -> Finding:
-        result = FALSE
-        for child in kids:
-            v = child(facts)[0]
-            if v == TRUE:
-                return ONLY[TRUE]
-            if v == REVIEW:
-                result = REVIEW
-            elif v == UNKNOWN and result == FALSE:
-                result = UNKNOWN
-        return ONLY[result]
-
-    return check
+# all: FALSE if any child is; TRUE if all are; else UNKNOWN before REVIEW.
+_all = _junction(FALSE, TRUE, UNKNOWN, REVIEW)
+# any: TRUE if any child is; FALSE if all are; else REVIEW before UNKNOWN.
+_any = _junction(TRUE, FALSE, REVIEW, UNKNOWN)
 
 
 def _manual(where: Where) -> Check:

@@ -128,9 +128,7 @@ def parse_criterion(
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
-        or _planned(text, rule)
-        or _consented(text, rule)
-        or (_conditional(text, rule) if section == "inclusion" else None)
+        or _not_the_patients(text, rule, section)
     )
     if why is None:
         return rule
@@ -154,20 +152,11 @@ _AGE_THEN = re.compile(
 )
 
 
-def _planned(text: str, rule: Rule) -> str | None:
-    """ "… consolidation chemotherapy prior to mobilization and transplant": a transplant the
-    trial plans is read as one on the patient's record, which every candidate lacks."""
-    planned = _PLANNED.search(text)
-    if planned is None:
-        return None
-    if not any(
-        r.kind == "condition" and vocab.condition_matches("transplant", r.condition)  # type: ignore[union-attr]
-        for r in _leaves(rule)
-    ):
-        return None
-    return f"a procedure the trial plans, not one on record: '{planned.group(0)}'"
-
-
+_PLANNED = re.compile(
+    r"(?i)\b(?:prior\s+to|before|pending|awaiting|planned|scheduled\s+for|candidates?\s+for|"
+    r"eligible\s+for|referred\s+for|undergoing)\s+(?:[\w-]+\s+){0,3}?(?:transplant\w*|"
+    r"(?:stem\s+cell\s+)?mobili[sz]ation)\b"
+)
 _CONSENT = re.compile(
     r"(?i)\b(?:consent(?:s|ed|ing)?\s+to|agree[sd]?\s+to|willing\s+to|accept(?:s|ed)?\s+to)\b"
 )
@@ -180,22 +169,34 @@ _IF_THEN = re.compile(
 )
 
 
-def _conditional(text: str, rule: Rule) -> str | None:
-    """ "Patients with a history of CHF or MI must have a normal ejection fraction": the
-    conditions say whom the requirement is for; read as alternatives, CHF alone passed."""
-    m = _IF_THEN.search(text)
-    if m is None or not any(r.kind == "condition" for r in _leaves(rule)):
-        return None
-    return f"a requirement for patients with the conditions named: '{m.group(0)[:80]}'"
+# Conditions a criterion names that are not the patient's: (pattern, sections, concept the
+# condition must fall under or None, why).
+# * "… consolidation chemotherapy prior to mobilization and transplant": a transplant the trial
+#   plans, which every candidate lacks.
+# * "Subjects who consented to carry out serological tests HIV, HCV, HBV": what the tests look
+#   for.
+# * "Patients with a history of CHF or MI must have a normal ejection fraction" (inclusion):
+#   whom the requirement is for; read as alternatives, CHF alone passed.
+_BOTH = ("inclusion", "exclusion")
+_NOT_THE_PATIENTS: tuple[tuple[re.Pattern[str], tuple[str, ...], str | None, str], ...] = (
+    (_PLANNED, _BOTH, "transplant", "a procedure the trial plans, not one on record: '{}'"),
+    (_CONSENT, _BOTH, None, "the conditions are the object of '{}', not the patient's"),
+    (_IF_THEN, ("inclusion",), None, "a requirement for patients with the conditions named: '{}'"),
+)
 
 
-def _consented(text: str, rule: Rule) -> str | None:
-    """ "Subjects who consented to carry out serological tests HIV, HCV, HBV": the conditions
-    are what the tests look for, not what the patient has."""
-    m = _CONSENT.search(text)
-    if m is None or not any(r.kind == "condition" for r in _leaves(rule)):
+def _not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
+    """Why the conditions the rule decides on are not the patient's, or None."""
+    conditions = [r.condition for r in _leaves(rule) if r.kind == "condition"]  # type: ignore[union-attr]
+    if not conditions:
         return None
-    return f"the conditions are the object of '{m.group(0)}', not the patient's"
+    for pattern, sections, under, why in _NOT_THE_PATIENTS:
+        if section not in sections:
+            continue
+        m = pattern.search(text)
+        if m and (under is None or any(vocab.condition_matches(under, c) for c in conditions)):
+            return why.format(m.group(0)[:80])
+    return None
 
 
 def _age_then(text: str, rule: Rule) -> str | None:
@@ -514,11 +515,6 @@ def _strip_label(toks: list[Tok]) -> list[Tok]:
 
 
 _DEFINES = re.compile(r"(?i)\b(?:is|are|was|were|be)\s+defined\s+(?:as|by)\b|\bdefinition\s+of\b")
-_PLANNED = re.compile(
-    r"(?i)\b(?:prior\s+to|before|pending|awaiting|planned|scheduled\s+for|candidates?\s+for|"
-    r"eligible\s+for|referred\s+for|undergoing)\s+(?:[\w-]+\s+){0,3}?(?:transplant\w*|"
-    r"(?:stem\s+cell\s+)?mobili[sz]ation)\b"
-)
 _RECRUITED = re.compile(
     r"(?i)\b(?:are|is|will\s+be)\s+(?:actively\s+|especially\s+|particularly\s+)?"
     r"(?:recruited|sought|encouraged\s+to\s+(?:apply|participate|enrol|enroll|join)|welcome[d]?)\b"
