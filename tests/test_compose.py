@@ -61,6 +61,11 @@ CASES = [
     ("assisted", "Age at diagnosis at least 18 years.", "inclusion", {"birth_date": "2005-01-01"}, "review"),
     # an excluding "and" between two conditions: a list, or one patient with both
     ("assisted", "Hepatitis B and C", "exclusion", NONE, "review"),
+    # a window after the last item ("less than one month prior to") dates the whole list
+    ("assisted", "Treatment with glucocorticoids or ACTH less than one month prior to inclusion into the trial", "exclusion", {"treatments": [{"name": "prednisone", "start": "2021-01-01", "end": "2021-01-20"}]}, "review"),
+    ("separate", "ECOG performance status of 0 or 1 and a life-expectancy of greater than 6 months.", "inclusion", {"ecog": 2}, "fail"),
+    # "primary or initial infection with …": a status word before a list reaches every item
+    ("assisted", "Primary or initial infection with herpes simplex (HSV), varicella zoster (VZV), or hepatitis B (HBV).", "exclusion", {"conditions": [{"name": "chronic hepatitis B", "code": "B18.1"}]}, "review"),
     # normal values under exclusions: a requirement filed under the wrong heading
     ("assisted", "AST and ALT <2.5 x ULN;", "exclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "ref_high": 40}]}, "review"),
 ]

@@ -77,4 +77,58 @@ def test_lost_group_headings_make_their_items_evidence() -> None:
     patient's."""
     got = _criteria("Inclusion Criteria:\n- Adolescents\n- Age 12-18\n- Parents\n- Age >18\n")
     assert got["Age >18"].rule.kind == "manual"  # type: ignore[attr-defined]
-    assert "group line" in got["Age >18"].rule.reason  # type: ignore[attr-defined]
+    got = _criteria(
+        "Inclusion Criteria:\n- Adolescents\n- Age 12-18\n- Parents\n- Hemoglobin > 10 g/dL\n"
+    )
+    assert "group line" in got["Hemoglobin > 10 g/dL"].rule.reason  # type: ignore[attr-defined]
+
+
+def test_ages_of_two_groups_anywhere_in_a_section_are_evidence() -> None:
+    """NCT00495638: "Age of 3 to 20 years." under part A and "Age of 3 years or greater." under
+    part B, lines apart; the same for two exclusion lines. A range split over two lines is
+    not two groups, and a lone age line decides."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Age of 3 to 20 years.\n- Sickle cell disease\n"
+        "- Age of 3 years or greater.\nExclusion Criteria:\n- Age less than 3 years or 21 years"
+        " or more.\n- Pregnancy\n- Age less than 3 years.\n"
+    )
+    for text in ("Age of 3 to 20 years.", "Age of 3 years or greater."):
+        assert got[text].rule.kind == "manual"  # type: ignore[attr-defined]
+        assert "another age" in got[text].rule.reason  # type: ignore[attr-defined]
+    assert got["Age less than 3 years."].rule.kind == "manual"  # type: ignore[attr-defined]
+    ranged = _criteria(
+        "Inclusion Criteria:\n- Age 18 years or older\n- ECOG 0-1\n- Age under 65 years\n"
+    )
+    assert ranged["Age 18 years or older"].rule.kind == "age"  # type: ignore[attr-defined]
+    alone = _criteria("Inclusion Criteria:\n- Age of 3 to 20 years.\n- ECOG 0-1\n")
+    assert alone["Age of 3 to 20 years."].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+def test_criteria_headings_of_numbered_groups_are_group_lines() -> None:
+    """NCT00007319: "Inclusion Criteria for Group 1 / … Group 2 / … Group 3 (HIV uninfected)":
+    "HIV infected" under group 1 is not every patient's requirement. "… for All Groups" is
+    not a group's heading."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Inclusion Criteria for Group 1\n- HIV infected\n"
+        "- Inclusion Criteria for Group 2\n- ECOG 0-1\n"
+    )
+    assert got["HIV infected"].rule.kind == "manual"  # type: ignore[attr-defined]
+    assert "group line" in got["HIV infected"].rule.reason  # type: ignore[attr-defined]
+    every = _criteria(
+        "Inclusion Criteria:\n- Eligibility criteria for all groups\n- HIV infected\n"
+        "- Eligibility criteria for all arms\n- ECOG 0-1\n"
+    )
+    assert every["HIV infected"].rule.kind == "condition"  # type: ignore[attr-defined]
+
+
+def test_a_value_continued_on_the_next_line_is_evidence() -> None:
+    """NCT05375461: "ECOG PS score: 0" then a line "1; Expected survival ≥3 months" (a "0-1"
+    broken over two lines). A line that ends in a value before a line that does not start
+    with a number decides."""
+    got = _criteria(
+        "Inclusion Criteria:\n- ECOG PS score: 0\n- 1; Expected survival ≥3 months.\n"
+        "- Platelets ≥ 100,000/mm3\n- Expected survival ≥3 months.\n"
+    )
+    rule = got["ECOG PS score: 0"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None
+    assert got["Platelets ≥ 100,000/mm3"].rule.kind == "lab"  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
         "asymptomatic", "untreated", "treated", "progressive", "progressing", "progression",
         "refractory", "recurrent", "relapsed", "chronic", "acute", "resolved", "persistent",
-        "residual", "unresolved", "decompensated", "compensated",
+        "residual", "unresolved", "decompensated", "compensated", "initial",
     ]),
     "severity": frozenset([
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",
@@ -121,6 +121,10 @@ _EXAMPLES = re.compile(
     r"(?i)\b(?:such\s+as|e\.\s?g\.|for\s+example|for\s+instance|like|including|i\.\s?e\."
     r"|(?:one|any|either)\s+of\s+the\s+following)\b"
 )
+_WINDOW_AFTER = re.compile(
+    r"(?i)\b(?:less|more|fewer|greater|longer|shorter)\s+than\s+(?:\w+\s+){0,2}"
+    r"(days?|weeks?|months?|years?|hours?)\s+(?:prior|before|ago|since|after|preceding)\b"
+)
 _GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
     r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
@@ -171,6 +175,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         inner = text[paren : close if close > 0 else len(text)]
         m = _DEFINING.search(inner)
         backward = scope_word(inner) or (("test", m.group(0)) if m else None)
+    window = _WINDOW_AFTER.search(text)
+    if window and window.start() > 0:
+        # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
+        # last item dates every item of the list
+        backward = backward or ("time", window.group(1).lower())
     if _GRADED.search(text):
         # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
         # every item of it

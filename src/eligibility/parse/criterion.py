@@ -75,6 +75,7 @@ _LABEL_WORDS = frozenset(
         "age",
         "sex",
         "gender",
+        "distribution",
         "other",
         "others",
         "general",

@@ -103,8 +103,32 @@ def parse_record(record: TrialRecord) -> RuleSet:
             )
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
-    criteria = _bare_names(_waived(criteria), primary, record.title)
+    criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
+
+
+# "ECOG PS score: 0" then a line "1; Expected survival ≥3 months": a range ("0-1") broken over
+# two lines, the second starting with its last number. Read alone, the first line would fail
+# everyone the range admits.
+_ENDS_IN_NUMBER = re.compile(r"(?:[:=<>≤≥]|\bof|\bis)\s*\d+(?:[.,]\d+)?\s*$")
+_STARTS_WITH_NUMBER = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*[;,](?!\d)")
+
+
+def _split_values(criteria: list[Criterion]) -> list[Criterion]:
+    """A line ending in a value, followed by one that starts with a bare number: evidence."""
+    out = list(criteria)
+    for k in range(len(criteria) - 1):
+        a, b = criteria[k], criteria[k + 1]
+        if a.section != b.section or a.rule.kind == "manual":
+            continue
+        if not (_ENDS_IN_NUMBER.search(a.text) and _STARTS_WITH_NUMBER.match(b.text)):
+            continue
+        flat = " ".join(b.text.split())[:100]
+        why = f"the next line may continue its value ('{flat}')"
+        out[k] = a.model_copy(
+            update={"rule": compose.assisted(a.text, why, compose.computable_part(a.rule))}
+        )
+    return out
 
 
 # One-word lines that name whom the items after them are for ("Adolescents", "Parents"): a
@@ -115,6 +139,9 @@ _GROUP_LINE = re.compile(
     r"fathers?|partners?|siblings?|donors?|recipients?|controls?|healthy\s+(?:controls?|"
     r"volunteers?)|patients?|infants?|families|family\s+members?|cohort\s+\w+|group\s+\w+|"
     r"part\s+\w+|arm\s+\w+))\W*$"
+    # "Inclusion Criteria for Group 1", "Eligibility criteria for cohort B:" (not "all groups")
+    r"|^\W*(?:inclusion|exclusion|eligibility)\s+criteria\s+(?:for|of)\s+(?:the\s+)?"
+    r"(?:group|cohort|part|arm|stage|step|sub-?study|stratum)\s+(?!all\b)[\w-]+\W*$"
 )
 
 
@@ -156,24 +183,45 @@ def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
     "Individuals age 6-8 with a family history of stuttering") are most often two ways in,
     one per group: read as two requirements, the second group would fail the first line."""
     out = list(criteria)
-    for k in range(len(criteria) - 1):
-        a, b = criteria[k], criteria[k + 1]
-        if a.section != "inclusion" or b.section != "inclusion" or "age" in (a.id, b.id):
-            continue
+    for k, j in _age_pairs(criteria):
+        a, b = criteria[k], criteria[j]
         ages_a, ages_b = _ages(a), _ages(b)
-        nested_age = b.context == a.text and _AGE_WORDS.search(b.text) is not None
+        nested_age = j == k + 1 and b.context == a.text and _AGE_WORDS.search(b.text) is not None
         if not ages_a or ages_a == ages_b or not (ages_b or nested_age):
             continue
         if ages_b and not _same_side(ages_a, ages_b):
             continue  # "≥ 18 years old" then "< 65 years old": the two ends of one range
-        flat = " ".join(b.text.split())[:100]
-        for j, c in ((k, a), (k + 1, b)):
-            if out[j].rule.kind == "manual":
+        for n, c, other in ((k, a, b), (j, b, a)):
+            if out[n].rule.kind == "manual":
                 continue
+            flat = " ".join(other.text.split())[:100]
             why = f"another line names another age ('{flat}'): one group each, or both required?"
             kept = compose.computable_part(c.rule)
-            out[j] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+            out[n] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
     return out
+
+
+def _age_pairs(criteria: list[Criterion]) -> list[tuple[int, int]]:
+    """Pairs of lines of one section that may name two groups' ages: neighbours (the second
+    may be nested), or any two lines that both bound age ("Age of 3 to 20 years." under part
+    A, "Age of 3 years or greater." under part B; exclusions likewise)."""
+    pairs: list[tuple[int, int]] = []
+    aged = [
+        k
+        for k, c in enumerate(criteria)
+        if c.id not in ("age", "sex") and c.rule.kind != "manual" and _ages(c)
+    ]
+    for k in range(len(criteria) - 1):
+        a, b = criteria[k], criteria[k + 1]
+        if a.section == b.section == "inclusion" and "age" not in (a.id, b.id):
+            pairs.append((k, k + 1))
+    for n, k in enumerate(aged):
+        for j in aged[n + 1 :]:
+            same = criteria[k].section == criteria[j].section
+            # (neighbouring inclusions are paired above)
+            if same and (j != k + 1 or criteria[k].section == "exclusion"):
+                pairs.append((k, j))
+    return pairs
 
 
 # A line that waives or qualifies the laboratory limits above it: "(unless due to disease)",
