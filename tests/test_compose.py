@@ -66,6 +66,8 @@ CASES = [
     ("separate", "ECOG performance status of 0 or 1 and a life-expectancy of greater than 6 months.", "inclusion", {"ecog": 2}, "fail"),
     # "primary or initial infection with …": a status word before a list reaches every item
     ("assisted", "Primary or initial infection with herpes simplex (HSV), varicella zoster (VZV), or hepatitis B (HBV).", "exclusion", {"conditions": [{"name": "chronic hepatitis B", "code": "B18.1"}]}, "review"),
+    # a sex beside an unread alternative in an inclusion would admit every woman
+    ("assisted", "female participants, age >/=18 years advanced, inflammatory or early stage unilateral invasive breast cancer", "inclusion", {"sex": "female", "birth_date": "2010-01-01"}, "review"),
     # normal values under exclusions: a requirement filed under the wrong heading
     ("assisted", "AST and ALT <2.5 x ULN;", "exclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "ref_high": 40}]}, "review"),
 ]

@@ -204,6 +204,37 @@ CASES = [
         "fail",
         "received",
     ),
+    # fresh audit 21: MDS and the myeloproliferative neoplasms (D37-D48) may be what "cancer"
+    # means; Gilbert syndrome may be a "liver disease"; asbestosis is an interstitial lung
+    # disease and sarcoidosis of the lung may be one
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy"},
+        {"conditions": [{"code": "D46.9", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "liver_disease"},
+        {"conditions": [{"code": "E80.4", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "interstitial_lung_disease"},
+        {"conditions": [{"code": "J61", "status": "active"}]},
+        "fail",
+        "",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "interstitial_lung_disease"},
+        {"conditions": [{"code": "D86.0", "status": "active"}]},
+        "unknown",
+        "may or may not be",
+    ),
 ]
 
 

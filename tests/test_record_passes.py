@@ -132,3 +132,21 @@ def test_a_value_continued_on_the_next_line_is_evidence() -> None:
     rule = got["ECOG PS score: 0"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None
     assert got["Platelets ≥ 100,000/mm3"].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+def test_an_age_line_beside_an_unread_age_line_is_evidence() -> None:
+    """NCT02214004: "Age ≥55 years and amenorrhea" then "Age <55 years and amenorrhea for ≥12
+    months with FSH >30 mIU/ml" (two definitions of postmenopausal); NCT00002882: "10 to 66"
+    then "66 to 70 if in excellent physical condition" under "Age:". An unread line under
+    another lead-in does not count."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Age ≥55 years and amenorrhea\n- Age <55 years and amenorrhea "
+        "for ≥12 months with FSH >30 mIU/ml\n"
+    )
+    rule = got["Age ≥55 years and amenorrhea"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None
+    other = _criteria(
+        "Inclusion Criteria:\n- Age ≥ 18 years\nPostmenopausal, defined as:\n- Age ≥60 years, "
+        "or Age <60 years and bilateral oophorectomy\n"
+    )
+    assert other["Age ≥ 18 years"].rule.kind == "age"  # type: ignore[attr-defined]

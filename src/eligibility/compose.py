@@ -286,9 +286,11 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
       under the wrong heading, read as written it excludes the healthy.
     """
 
-    if section == "exclusion" and _sex_beside_unread(rule):
+    if _sex_beside_unread(rule):
         # "Any female patient known or found to be pregnant …" split at "or": a sex read
-        # beside an unread alternative would exclude every woman
+        # beside an unread alternative would exclude every woman; in an inclusion ("female
+        # participants, age >/=18 years, advanced, inflammatory or early stage … cancer")
+        # it would admit every woman
         return "a sex read beside an unread part: whom it names is in the unread words"
     if section == "inclusion" and _scales_joined(rule):
         # "Karnofsky greater than 70; ECOG 0 to 2": two scales that do not match are
@@ -400,6 +402,17 @@ _TUMOUR_ROOTS = ("malignancy", "cns_metastases", "liver_metastases", "bone_metas
 _FLARING_ROOTS = ("autoimmune_disease",)
 
 
+def _under(roots: tuple[str, ...], cid: str) -> bool:
+    return any(
+        vocab.condition_matches(root, cid) for root in roots if vocab.condition(root) is not None
+    )
+
+
+def judged_activity(cid: str) -> bool:
+    """Whether "active" of this condition is a judgement (a tumour, a disease that flares)."""
+    return _under(_TUMOUR_ROOTS, cid) or _under(_FLARING_ROOTS, cid)
+
+
 def active_tumours(rule: Rule) -> Rule:
     """``rule`` with each ``active`` tumour condition read as all[condition, manual]."""
 
@@ -408,17 +421,8 @@ def active_tumours(rule: Rule) -> Rule:
     if rule.kind == "not":
         return rule.model_copy(update={"rule": active_tumours(rule.rule)})  # type: ignore[union-attr]
     if isinstance(rule, ConditionRule) and rule.active:
-        tumour = any(
-            vocab.condition_matches(root, rule.condition)
-            for root in _TUMOUR_ROOTS
-            if vocab.condition(root) is not None
-        )
-        flaring = any(
-            vocab.condition_matches(root, rule.condition)
-            for root in _FLARING_ROOTS
-            if vocab.condition(root) is not None
-        )
-        if tumour or flaring:
+        tumour = _under(_TUMOUR_ROOTS, rule.condition)
+        if tumour or _under(_FLARING_ROOTS, rule.condition):
             what = "a tumour (untreated, progressing)" if tumour else "a disease that flares"
             note = ManualRule(reason=f"'active' of {what} is judged", law="qualifier")
             return AllRule(rules=[rule.model_copy(update={"active": None}), note])

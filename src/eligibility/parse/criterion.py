@@ -265,14 +265,17 @@ def _reading(
         # "Neutropenia, due either to zidovudine or HIV infection": the "either … or" list is
         # the cause of the words before it; read as alternatives, HIV alone would pass
         return _manual(norm, f"an 'either … or' list that says what causes '{cause.group(0)}'")
-    toks = _no_either(_appositions(grammar.tokenize(norm)))
+    toks = _history_of_active(_no_either(_appositions(grammar.tokenize(norm))))
     if "OTHER" in map(grammar.TYPE, toks):
         asked.append(True)  # "other malignancy": every one but the trial's own (``ctx.primary``)
     # the past is asked about by the lead-in, or by words before the first condition named
     # ("History of: …", "Patients with a history of stroke, MI …"); a later "history of nerve
     # injury" is that item's own
     first = next((t.start for t in toks if t.type == "COND"), len(norm))
-    head = f"{context or ''} {norm[:first]}"
+    # (within its own sentence: "… within 3 days prior to entry. Alcohol or drug abuse." asks
+    # nothing of the past)
+    since = norm.rfind(". ", 0, first) + 1
+    head = f"{context or ''} {norm[since:first]}"
     ctx = Ctx(
         section=section,
         escaped=grammar.had_escapes(text),
@@ -524,6 +527,23 @@ _CAUSE_EITHER = re.compile(
     r"(?i)\b(?:due|secondary|related|attributable|caused|associated|induced)\b(?:\s+\w+)?\s+"
     r"either\b"
 )
+
+
+def _history_of_active(toks: list[Tok]) -> list[Tok]:
+    """ "Known history of active tuberculosis": an active disease at any time, the past too
+    (read as "active", a tuberculosis treated in 2015 would pass)."""
+    if "HIST" not in map(grammar.TYPE, toks):
+        return toks
+    return [t for k, t in enumerate(toks) if not _past_activity(toks, k)]
+
+
+def _past_activity(toks: list[Tok], k: int) -> bool:
+    t = toks[k]
+    if t.type != "ACTIVE" or t.value.lower() != "active" or not k or toks[k - 1].type != "HIST":
+        return False
+    nxt = toks[k + 1] if k + 1 < len(toks) else None
+    # (the activity of a tumour or of a disease that flares stays a judgement)
+    return nxt is not None and nxt.type == "COND" and not compose.judged_activity(nxt.value)
 
 
 def _no_either(toks: list[Tok]) -> list[Tok]:

@@ -187,6 +187,19 @@ def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
         a, b = criteria[k], criteria[j]
         ages_a, ages_b = _ages(a), _ages(b)
         nested_age = j == k + 1 and b.context == a.text and _AGE_WORDS.search(b.text) is not None
+        if (
+            j == k + 1
+            and a.section == "inclusion"
+            and a.context == b.context
+            and not (ages_a and ages_b)
+        ):
+            # "Age ≥55 years and amenorrhea" then "Age <55 years and amenorrhea for ≥12 months
+            # with FSH >30": the other group's age line is one the parser could not read
+            if ages_a and _unread_age(b):
+                nested_age = True
+            elif ages_b and _unread_age(a):
+                k, j, a, b, ages_a, ages_b = j, k, b, a, ages_b, ages_a
+                nested_age = True
         if not ages_a or ages_a == ages_b or not (ages_b or nested_age):
             continue
         if ages_b and not _same_side(ages_a, ages_b):
@@ -199,6 +212,17 @@ def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
             kept = compose.computable_part(c.rule)
             out[n] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
     return out
+
+
+_AGE_LINE = re.compile(r"(?i)^\W*(?:age[ds]?\b|\d+\s*(?:-|–|to)\s*\d+\b)")
+
+
+def _unread_age(c: Criterion) -> bool:
+    """A manual line that starts with an age ("Age 66 to 70 if in excellent physical condition",
+    "10 to 66" under "Age:") and holds none the parser read."""
+    if c.rule.kind != "manual" or _ages(c) or not _AGE_LINE.match(c.text):
+        return False
+    return c.text.lstrip()[:3].lower() == "age" or (c.context or "").strip().lower() == "age:"
 
 
 def _age_pairs(criteria: list[Criterion]) -> list[tuple[int, int]]:
