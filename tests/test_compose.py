@@ -68,6 +68,11 @@ CASES = [
     ("assisted", "Primary or initial infection with herpes simplex (HSV), varicella zoster (VZV), or hepatitis B (HBV).", "exclusion", {"conditions": [{"name": "chronic hepatitis B", "code": "B18.1"}]}, "review"),
     # a sex beside an unread alternative in an inclusion would admit every woman
     ("assisted", "female participants, age >/=18 years advanced, inflammatory or early stage unilateral invasive breast cancer", "inclusion", {"sex": "female", "birth_date": "2010-01-01"}, "review"),
+    # an unread piece after a read one that names another group ("and children …")
+    ("assisted", "Women and children from three villages", "inclusion", {"sex": "male", "birth_date": "2016-01-01"}, "review"),
+    ("assisted", "Male or female participants greater than or equal to 18 years of age and children 10-17 years of age.", "inclusion", {"birth_date": "2012-01-01"}, "review"),
+    # "Patients with X must …": the rest is asked of those patients only
+    ("assisted", "Patients with a history of cardiac disease must have a normal ejection fraction by MUGA Scan and have no angina.", "inclusion", {"conditions": [{"name": "angina", "code": "I20.9", "status": "resolved", "onset": "2015-01-01", "end": "2016-01-01"}]}, "review"),
     # normal values under exclusions: a requirement filed under the wrong heading
     ("assisted", "AST and ALT <2.5 x ULN;", "exclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "ref_high": 40}]}, "review"),
 ]

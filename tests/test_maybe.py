@@ -204,6 +204,22 @@ CASES = [
         "fail",
         "received",
     ),
+    # fresh audits 10, 21, 22: a carrier of viral hepatitis (Z22.5x) may or may not have
+    # active infection; against a criterion on any hepatitis B it is one
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "hbv_infection", "active": True},
+        {"conditions": [{"code": "Z22.51", "status": "active"}]},
+        "unknown",
+        "whether",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "hbv_infection"},
+        {"conditions": [{"code": "Z22.51", "status": "active"}]},
+        "fail",
+        "",
+    ),
     # fresh audit 21: MDS and the myeloproliferative neoplasms (D37-D48) may be what "cancer"
     # means; Gilbert syndrome may be a "liver disease"; asbestosis is an interstitial lung
     # disease and sarcoidosis of the lung may be one

@@ -84,7 +84,8 @@ class ConditionInfo:
 
 def compile_condition(rule: ConditionRule, where: Where) -> Node:
     """``(TRUE, "hit", index, event)``; ``(UNKNOWN, "unsure", ((why, index), …))`` with why
-    ``"maybe"`` (broader or coded without saying), ``"maybe excepted"`` (it may be one of the
+    ``"maybe"`` (broader or coded without saying), ``"maybe active"`` (a carrier code
+    under "active"), ``"maybe excepted"`` (it may be one of the
     rule's exceptions), ``"history"`` (resolved, and whether a past
     one counts is not in the words), ``"no onset"`` (an event without a date), ``"no end"``;
     else ``(absent, "absent", ((index, event), …))`` naming entries that ended before the
@@ -134,6 +135,9 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
             if maybe:
                 if timing != FALSE:
                     unsure.append(("maybe", i))
+            elif active_only and vocab.activity_unsure(facts.patient.conditions[i].code):  # type: ignore[index]
+                if timing != FALSE:
+                    unsure.append(("maybe active", i))
             elif past_review and not active:
                 if timing != FALSE:
                     unsure.append(("history", i))

@@ -670,6 +670,15 @@ def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
             e = entries[i]
             if why == "maybe":
                 outs.append(_may_be(label, c.name, ev))
+            elif why == "maybe active":
+                outs.append(
+                    Outcome(
+                        U,
+                        f"{label} recorded: the code does not say whether the {c.name} is active",
+                        (f"whether {label} is active {c.name}",),
+                        (ev,),
+                    )
+                )
             elif why == "maybe excepted":
                 others = " or ".join(x.name for x in info.exceptions)
                 outs.append(

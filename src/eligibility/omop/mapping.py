@@ -165,6 +165,7 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
         return []
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     events = event_concepts(c.id) if with_window else frozenset()
+    active_only = bool(rule.active) or vocab.is_current(c.id)
     out = []
     for code in sorted(terms.codes):
         hits = condition_hits(code, None)
@@ -176,6 +177,8 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
         event = bool(events) and not events.isdisjoint(hits)
         if not maybe and exceptions and _probe(rule, code) is None:
             maybe = True  # it may be one of the exceptions: the evaluator leaves it open
+        if not maybe and active_only and vocab.activity_unsure(code):
+            maybe = True  # a carrier code under "active": the evaluator leaves it open
         out.append(CodeFlags(code, maybe, event, vocab.inactive_code(code)))
     return out
 

@@ -8,6 +8,7 @@ composition laws the result is labelled with live in ``compose``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from operator import countOf
 
@@ -91,6 +92,14 @@ def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[To
     if cur:
         out.append((cur, seps))
     return out
+
+
+# A piece that starts by naming a population: another group beside the one read.
+_GROUP_START = re.compile(
+    r"(?i)^(?:healthy\s+|their\s+|the\s+)?(?:children|child|adolescents?|teenagers?|infants?|"
+    r"newborns?|neonates?|toddlers?|minors?|boys|girls|men|women|males|females|adults?|"
+    r"elderly|youths?|kids)\b"
+)
 
 
 def _two_sexes(rule: Rule) -> bool:
@@ -217,6 +226,23 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 "'and' in an exclusion may list alternatives or join requirements",
                 read,
             )
+    if kind == "all" and ctx.section == "inclusion":
+        first_read = next(k for k, p in enumerate(pieces) if p.rule is not None)
+        other = next(
+            (
+                p
+                for p in pieces[first_read + 1 :]
+                if p.rule is None and _GROUP_START.match(text_of(p))
+            ),
+            None,
+        )
+        if other is not None:
+            # "participants ≥18 years of age and children 10-17 years of age", "Women and
+            # children from three villages": the unread piece names another group, so what was
+            # read is one group's requirement, not everyone's
+            read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+            why = f"another group in an unread part ('{text_of(other)[:60]}')"
+            return compose.assisted(norm[lo:hi], why, read)
     timed = [
         leaf.within is not None  # type: ignore[union-attr]
         for p in pieces

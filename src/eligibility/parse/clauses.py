@@ -520,6 +520,10 @@ class _Clauses(Transformer):
             for cid, mods in conds:
                 active = True if "ACTIVE" in mods and within is None else None
                 own = _others(cid, ctx) if "OTHER" in mods else []
+                if ctx.section == "inclusion" and not negated:
+                    # "melanoma or other malignancies" required: a metastasis is a malignancy,
+                    # whichever primary it spread from
+                    own = [o for o in own if o != "secondary_malignancy"]
                 # neither "active" nor "history of" nor a window: whether a resolved entry
                 # counts is not in the words ("No angina", "Evidence of CNS metastases")
                 bare = not mods & {"ACTIVE", "HIST"} and within is None and not ctx.history

@@ -362,7 +362,20 @@ def _reading(
         return _kept_as_evidence(norm, rules, kind)
     if all(r.kind == "manual" for r in rules) and len(rules) > 1:
         return _kept_as_evidence(norm, rules, kind)
+    if _SUBJECT_WITH.match(norm) and any(
+        r.kind != "manual" for rule in rules for r in _leaves(rule)
+    ):
+        # "Patients with a history of cardiac disease must have a normal ejection fraction …
+        # and have no angina": what follows is asked of those patients only
+        return _kept_as_evidence(norm, rules, kind)
     return compose.with_law(_flat(kind, rules), "separate")
+
+
+_SUBJECT_WITH = re.compile(
+    r"(?i)^\W*(?:all\s+)?(?:patients|subjects|participants|those|persons|individuals|women|men)"
+    r"\s+(?:with|who\s+(?:have|had|has))\b[^.;]{0,120}?\b(?:must|should|shall|will\s+need|"
+    r"need\s+to|are\s+required|is\s+required)\b"
+)
 
 
 _LEADS_ON = re.compile(r"(?i):\W*\w?\W*$|\bsuch\s+as\b|\bincluding\b|\bfollowing\b")

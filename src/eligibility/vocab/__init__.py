@@ -28,6 +28,7 @@ from eligibility.vocab.concepts import (
     _drugs,
     _icd_match,  # noqa: F401 - tests and bench/concepts_doc.py read vocab._icd_match
     _Table,
+    activity_unsure,
     code_matches,
     code_ruled_out,
     concept_may_be,
@@ -55,6 +56,7 @@ __all__ = [
     "Conversion",
     "UnitError",
     "UnitSpec",
+    "activity_unsure",
     "analyte",
     "analyte_matches",
     "analytes",

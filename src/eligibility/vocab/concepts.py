@@ -401,9 +401,19 @@ def _remission_codes() -> tuple[str, ...]:
 # ICD-10-CM codes whose own words put the disease in the past: "personal history of" (Z85
 # malignant neoplasm, Z86 other diseases, Z87 other conditions), "old myocardial infarction"
 # (I25.2), "sequelae of" cerebrovascular disease (I69), tuberculosis (B90), poliomyelitis (B91),
-# leprosy (B92) and other infectious diseases (B94); and "carrier of viral hepatitis" (Z22.5), the
-# inactive carrier state, never active hepatitis.
-_HISTORY_CODES = ("Z85", "Z86", "Z87", "I25.2", "I69", "B90", "B91", "B92", "B94", "Z22.5")
+# leprosy (B92) and other infectious diseases (B94).
+_HISTORY_CODES = ("Z85", "Z86", "Z87", "I25.2", "I69", "B90", "B91", "B92", "B94")
+# "Carrier of viral hepatitis" (Z22.5): a chronic infection whose activity the code does not say
+# (an inactive HBsAg carrier, or HBsAg with viraemia that a trial calls active hepatitis B).
+# Against a criterion on active disease it is unknown (fresh audits 10, 21, 22).
+_UNSURE_ACTIVITY = ("Z22.5",)
+
+
+@lru_cache(maxsize=4096)
+def activity_unsure(code: str | None) -> bool:
+    """True for a code that names the disease but not whether it is active."""
+    normal = _icd_normal(code) if code else None
+    return normal is not None and normal.startswith(_UNSURE_ACTIVITY)
 
 
 @lru_cache(maxsize=4096)
