@@ -73,3 +73,30 @@ def test_renderer_caches_do_not_depend_on_order() -> None:
         assert ahead == behind
         for i in (0, 7, 399):
             assert evaluate(compile_file(path).compiled, facts[i]) == ahead[i]
+
+
+def test_a_sink_writes_the_bytes_its_text_layer_would(tmp_path: Path) -> None:
+    """``Sink.write_bytes`` (JSONL lines past the text layer) gives the bytes ``write`` gives,
+    after what was written as text; a line-buffered stream (a terminal) keeps the text path,
+    so each line still shows as it is screened."""
+    from eligibility.output import Output, Sink
+
+    trials, _ = load_trials(sorted((ROOT / "rules").glob("*.yaml")))
+    records = list(iter_records([ROOT / "examples" / "cohort.jsonl"], fast=True))
+    rows = list(screen_records(trials, records))
+    text = io.StringIO()
+    list(write_jsonl(rows, text))
+    expected = ("head\n" + text.getvalue()).encode()
+    target = tmp_path / "out.jsonl"
+    with Output(str(target)) as sink:
+        sink.write("head\n")
+        list(write_jsonl(rows, sink))
+    assert target.read_bytes() == expected
+    raw = io.BytesIO()
+    terminal = io.TextIOWrapper(raw, encoding="utf-8", line_buffering=True)
+    sink = Sink(terminal, "t")
+    sink.write("head\n")
+    list(write_jsonl(rows, sink))
+    assert sink._binary is False
+    terminal.flush()
+    assert raw.getvalue() == expected

@@ -55,12 +55,16 @@ def write_jsonl(rows: Iterable[Row], out: IO[str]) -> Iterator[Row]:
     from msgspec.json import Encoder
 
     encode = Encoder().encode
+    put = getattr(out, "write_bytes", None)  # an ``output.Sink``: the bytes as they are
     for row in rows:
         if row.result is not None:
-            line = encode(row.result)[:-1] + b',"source":' + encode(row.source) + b"}"
+            line = encode(row.result)[:-1] + b',"source":' + encode(row.source) + b"}\n"
         else:
-            line = encode(row.to_dict())
-        out.write(line.decode() + "\n")
+            line = encode(row.to_dict()) + b"\n"
+        if put is not None:
+            put(line)
+        else:
+            out.write(line.decode())
         yield row
 
 

@@ -10,6 +10,7 @@ for the CLI to end quietly.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import stat
@@ -42,10 +43,35 @@ class Sink:
     def __init__(self, raw: IO[str], name: str) -> None:
         self.raw = raw
         self.name = name
+        self._binary: Any = None  # the byte layer's write, once the text layer is flushed
 
     def write(self, text: str) -> int:
         try:
             return self.raw.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise cannot_write(self.name, exc) from None
+
+    def write_bytes(self, data: bytes) -> None:
+        """UTF-8 text already encoded (JSONL lines), written to the byte layer below the text
+        stream when that is where the same bytes would go, as soon (UTF-8, no newline
+        translation, not flushed line by line as a terminal is):
+        decoding a long line only for the text layer to encode it again took a tenth of a
+        cohort run. Else decoded and written as text."""
+        if self._binary is None:
+            self._binary = False
+            buffer = getattr(self.raw, "buffer", None)
+            encoding = getattr(self.raw, "encoding", None) or ""
+            lines = getattr(self.raw, "line_buffering", False)
+            if buffer is not None and not lines and os.linesep == "\n" and _is_utf8(encoding):
+                self.flush()  # what was written as text goes first
+                self._binary = buffer.write
+        if self._binary is False:
+            self.write(data.decode())
+            return
+        try:
+            self._binary(data)
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -72,6 +98,13 @@ class Sink:
     @property
     def encoding(self) -> str:
         return getattr(self.raw, "encoding", None) or "utf-8"
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def stdout_sink() -> Sink:
