@@ -112,6 +112,23 @@ def _others(cid: str, ctx: Ctx) -> list[str]:
     return own
 
 
+def _over_in_exclusion(age: AgeRule) -> Rule:
+    """ "Age > 60" excluded: over 61 by completed years excludes; between 60 and 61 it depends
+    on whether "over 60" counts the years begun (a 60½-year-old is 60 years old, and the
+    inclusion "18-60" admits him), so a person decides."""
+    n = age.min
+    if n is None or age.min_inclusive or not float(n).is_integer():
+        return age
+    zone = ManualRule(
+        reason=f"whether an age between {n:g} and {n + 1:g} is over {n:g}: completed years "
+        "say no, exact age says yes",
+        law="qualifier",
+    )
+    return AnyRule(
+        rules=[AgeRule(min=n + 1), AllRule(rules=[AgeRule(min=n, min_inclusive=False), zone])]
+    )
+
+
 @v_args(inline=True)
 class _Clauses(Transformer):
     """Tree → builder. Method names are the grammar's rule names (see criteria.lark)."""
@@ -351,6 +368,8 @@ class _Clauses(Transformer):
             if not explicit and not ctx.implicit_age:
                 raise NotUnderstood("years without 'age' under a lead-in")
             age = spec()
+            if ctx.section == "exclusion" and age.max is None:
+                age = _over_in_exclusion(age)
             if sexes and sexes != ["female", "male"]:  # "male or female" restricts nothing
                 return AllRule(rules=[SexRule(allowed=sexes), age])  # type: ignore[arg-type]
             return age

@@ -295,12 +295,15 @@ def _bare_names(
         )
 
     names = [bare(c) for c in criteria]
+    # two or more apart ("Rheumatoid Arthritis" … "Crohn's disease" … "Psoriasis", each above its
+    # own items): a cohort's heading each
+    cohorts = sum(names) > 1
     out = list(criteria)
     for k, c in enumerate(criteria):
         if not names[k]:
             continue
         flat = " ".join(c.text.split())
-        listed = (k > 0 and names[k - 1]) or (k + 1 < len(names) and names[k + 1])
+        listed = cohorts or (k > 0 and names[k - 1]) or (k + 1 < len(names) and names[k + 1])
         if not listed and not _STATE_WORDS.match(flat):
             continue  # one "HIV infection." line in an HIV trial is its requirement
         why = "a bare condition name the title does not name: it may be a lost heading's item"
