@@ -37,6 +37,10 @@ Sex = Literal["female", "male"]
 ChildPughClass = Literal["A", "B", "C"]
 Limit = Literal["ULN", "LLN"]
 IfAbsent = Literal["absent", "unknown"]
+# What a lab window counts back from in the text; every one is read against the as-of date.
+WindowAnchor = Literal[
+    "screening", "randomization", "registration", "enrollment", "study entry", "first dose"
+]
 
 
 class _Strict(BaseModel):
@@ -175,6 +179,11 @@ class LabRule(_RuleBase):
     unit: str | None = None
     multiple: float | None = Field(default=None, gt=0)
     of: Limit | None = None
+    # Only results dated in [as-of - within, as-of] count (the global lab age limit still
+    # applies: the stricter wins); ``before`` keeps what the text counts back from
+    # ("randomization"), which is read against the as-of (screening) date and said so.
+    within: Window | None = None
+    before: WindowAnchor | None = None
 
     @field_validator("value")
     @classmethod
@@ -191,6 +200,8 @@ class LabRule(_RuleBase):
             raise ValueError("a relative lab rule needs both multiple and of")
         if relative and self.unit is not None:
             raise ValueError("a lab rule relative to ULN/LLN takes no unit")
+        if self.before is not None and self.within is None:
+            raise ValueError("a lab rule's 'before' names what its window counts back from")
         return self
 
 
