@@ -452,7 +452,12 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
         lab = None
         if a is not None:
             lab = LabRule(
-                analyte=a.id, comparator=rule.comparator, value=rule.value, unit=rule.unit or a.unit
+                analyte=a.id,
+                comparator=rule.comparator,
+                value=rule.value,
+                unit=rule.unit or a.unit,
+                within=rule.within,
+                before=rule.before,
             )
     if a is None or lab is None:
         name = rule.analyte if isinstance(rule, LabRule) else rule.name

@@ -200,9 +200,13 @@ class LabRule(_RuleBase):
             raise ValueError("a relative lab rule needs both multiple and of")
         if relative and self.unit is not None:
             raise ValueError("a lab rule relative to ULN/LLN takes no unit")
-        if self.before is not None and self.within is None:
-            raise ValueError("a lab rule's 'before' names what its window counts back from")
+        _window_anchored(self.within, self.before)
         return self
+
+
+def _window_anchored(within: Window | None, before: str | None) -> None:
+    if before is not None and within is None:
+        raise ValueError("'before' names what a window counts back from: it needs 'within'")
 
 
 def _not_below_zero(value: float | None, name: object) -> float | None:
@@ -220,6 +224,13 @@ class _NumericBound(_RuleBase):
     comparator: Comparator
     value: float
     unit: str | None = None
+    within: Window | None = None  # as for ``LabRule``
+    before: WindowAnchor | None = None
+
+    @model_validator(mode="after")
+    def _anchored(self) -> _NumericBound:
+        _window_anchored(self.within, self.before)
+        return self
 
     @field_validator("value")
     @classmethod
