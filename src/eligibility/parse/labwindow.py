@@ -31,6 +31,7 @@ from eligibility.model import (
 
 _STUDY = r"(?:the\s+)?(?:study|protocol|trial)"
 _TREATMENT = r"(?:treatment|therapy|drug|medication|agent|intervention)"
+_DAY1 = r"(?:cycle\s+1,?\s+day\s+1|day\s+1\s+of\s+cycle\s+1|C1D1)"
 # what a window may count back from -> the rule's ``before``
 _ANCHORS: tuple[tuple[str, WindowAnchor], ...] = (
     (r"randomi[sz]ation|being\s+randomi[sz]ed", "randomization"),
@@ -39,10 +40,15 @@ _ANCHORS: tuple[tuple[str, WindowAnchor], ...] = (
     (rf"(?:{_STUDY}\s+)?entry|entry\s+in(?:to)?\s+{_STUDY}|entering\s+{_STUDY}", "study entry"),
     (r"(?:the\s+)?screening(?:\s+visit)?", "screening"),
     (
-        rf"(?:the\s+)?first\s+(?:dose|administration|infusion)(?:\s+of\s+(?:{_STUDY}\s+)?"
-        rf"{_TREATMENT})?|(?:the\s+)?(?:start|initiation|beginning)\s+of\s+(?:{_STUDY}\s+)?"
-        rf"{_TREATMENT}|{_STUDY}\s+{_TREATMENT}|(?:study\s+)?day\s+1(?:\s+of\s+cycle\s+1)?"
-        r"|cycle\s+1,?\s+day\s+1|C1D1",
+        rf"(?:the\s+)?(?:day\s+of\s+)?(?:first|initial)\s+(?:{_STUDY}\s+)?(?:dose|dosing|infusion|"
+        rf"administration|{_TREATMENT})(?:\s+of\s+(?:{_STUDY}\s+)?{_TREATMENT}s?)?(?:\s+on\s+{_DAY1})?"
+        rf"(?:\s*\(C1D1\))?"
+        rf"|(?:the\s+)?(?:start|initiation|beginning|commencement)\s+of\s+(?:{_STUDY}\s+)?"
+        rf"(?:{_TREATMENT}|dosing)"
+        rf"|(?:{_STUDY}\s+)?{_TREATMENT}(?:\s+(?:initiation|start))?"
+        rf"|administration\s+of\s+(?:{_STUDY}\s+)?{_TREATMENT}s?"
+        rf"|(?:taking|receiving|starting)\s+(?:{_STUDY}\s+)?{_TREATMENT}"
+        rf"|{_DAY1}|(?:study\s+)?day\s+1",
         "first dose",
     ),
 )
@@ -50,7 +56,7 @@ _ANCHOR = "|".join(f"(?P<a{i}>{p})" for i, (p, _) in enumerate(_ANCHORS))
 _PHRASE = (
     r"(?i)(?P<open>[(\[]\s*)?"
     r"(?:(?:must\s+be\s+|to\s+be\s+|were\s+|are\s+|is\s+)?"
-    r"(?:obtained|performed|done|measured|drawn|collected|assessed|tested|taken)\s+)?"
+    r"(?:obtained|performed|done|measured|drawn|collected|assessed|tested|taken|determined)\s+)?"
     r"(?:within(?:\s+(?:the\s+)?(?:last|past|previous|preceding))?|≤|no\s+more\s+than"
     r"|in\s+the\s+(?:last|past))\s+"
     r"(?P<n>\d{1,3})\s*(?P<unit>days?|weeks?)"
