@@ -166,3 +166,189 @@ def test_omop_refuses_a_lab_window():
     )
     q = compile_trial(rs, AS_OF)
     assert "window" in q.refused["C1"]
+
+
+# --- the parser's readings -------------------------------------------------------------------
+
+W14 = {"amount": 14.0, "unit": "days"}
+# (text, section, lead-in, the window and anchor expected on every numeric leaf, or None when
+# the criterion must stay wholly manual)
+PHRASINGS: list[tuple[str, str, str | None, dict | None, str | None]] = [
+    (
+        "Hemoglobin ≥ 9 g/dL (within 14 days prior to randomization)",
+        "inclusion",
+        None,
+        W14,
+        "randomization",
+    ),
+    (
+        "Platelets >= 100,000/mm^3 (within 14 days of registration)",
+        "inclusion",
+        None,
+        W14,
+        "registration",
+    ),
+    (
+        "Creatinine =< 1.5 x ULN (=< 7 days prior to registration)",
+        "inclusion",
+        None,
+        {"amount": 7.0, "unit": "days"},
+        "registration",
+    ),
+    (
+        "Absolute neutrophil count >= 1,500/mm3 obtained within 14 days prior to enrollment",
+        "inclusion",
+        None,
+        W14,
+        "enrollment",
+    ),
+    ("Total bilirubin ≤ 1.5 × ULN within 14 days", "inclusion", None, W14, None),
+    (
+        "ANC > 2000/µl and platelets > 50,000/µl within 4 weeks of registration.",
+        "inclusion",
+        None,
+        {"amount": 4.0, "unit": "weeks"},
+        "registration",
+    ),
+    (
+        "Creatinine ≤ 1.5 mg/dL or creatinine clearance ≥ 60 mL/min within 14 days prior to first dose of study drug",
+        "inclusion",
+        None,
+        W14,
+        "first dose",
+    ),
+    (
+        "Hemoglobin < 8 g/dL within 14 days prior to randomization",
+        "exclusion",
+        None,
+        W14,
+        "randomization",
+    ),
+    # a lead-in's window reaches every lab item under it
+    (
+        "Hemoglobin ≥ 9 g/dL",
+        "inclusion",
+        "Laboratory values obtained ≤ 14 days prior to registration:",
+        W14,
+        "registration",
+    ),
+    (
+        "Creatinine clearance ≥ 60 mL/min",
+        "inclusion",
+        "Adequate organ function within 28 days:",
+        {"amount": 28.0, "unit": "days"},
+        None,
+    ),
+    (
+        "ANC ≥ 1.5 × 10^9/L",
+        "inclusion",
+        "Adequate hematologic and end-organ function, defined by the following laboratory test results, obtained within 14 days prior to initiation of study treatment:",
+        W14,
+        "first dose",
+    ),
+    (
+        "Platelets ≥ 100 × 10^9/L",
+        "inclusion",
+        "Adequate hematologic and organ function within 14 days before the first study treatment on Cycle 1 Day 1 (C1D1), defined by the following parameters:",
+        W14,
+        "first dose",
+    ),
+    (
+        "Hemoglobin < 9 g/dL",
+        "exclusion",
+        "Patients with any of the following laboratory values within 14 days prior to registration:",
+        W14,
+        "registration",
+    ),
+    # must stay manual: a window that is not the lab's, one that cannot be read exactly, or a
+    # lead-in whose other words are not list glue
+    ("Hemoglobin ≥ 9 g/dL without transfusion within 14 days", "inclusion", None, None, None),
+    (
+        "Hb ≥ 9 g/dL within 2 weeks of day 1 of cycle 1 and repeated on day 1",
+        "inclusion",
+        None,
+        None,
+        None,
+    ),
+    ("ANC ≥ 1500/mm3 on two occasions at least 7 days apart", "inclusion", None, None, None),
+    ("Hemoglobin ≥ 9 g/dL within 72 hours prior to registration", "inclusion", None, None, None),
+    ("Hemoglobin ≥ 9 g/dL within 14 days after surgery", "inclusion", None, None, None),
+    (
+        "Platelets ≥ 100,000/µL (no platelet transfusion within 7 days prior to the laboratory sample)",
+        "inclusion",
+        None,
+        None,
+        None,
+    ),
+    (
+        "No HIV infection",
+        "inclusion",
+        "Laboratory values obtained ≤ 14 days prior to registration:",
+        None,
+        None,
+    ),
+    (
+        "Hemoglobin ≥ 9 g/dL",
+        "inclusion",
+        "Adequate organ function (assessed within 8 days prior to initiation of protocol treatment, unless otherwise indicated) as follows:",
+        None,
+        None,
+    ),
+    (
+        "Hemoglobin ≥ 9 g/dL",
+        "inclusion",
+        "Patients must have adequate bone marrow, renal and hepatic function per local laboratory reference ranges as follows within 14 days of registration:",
+        None,
+        None,
+    ),
+    (
+        "Hemoglobin ≥ 9 g/dL (within 7 days)",
+        "inclusion",
+        "Laboratory values within 14 days prior to registration:",
+        None,
+        None,
+    ),
+]
+
+
+def _numeric_leaves(rule) -> list:  # type: ignore[no-untyped-def]
+    from eligibility.model import iter_rules
+
+    return [r for r in iter_rules(rule) if r.kind in ("lab", "measure", "vital")]
+
+
+@pytest.mark.parametrize(
+    "text,section,lead,window,anchor",
+    PHRASINGS,
+    ids=[f"{p[0][:50]}|{p[2] or ''}"[:90] for p in PHRASINGS],
+)
+def test_window_phrasings(text, section, lead, window, anchor):
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, lead)
+    if window is None:
+        assert rule.kind == "manual", rule
+        return
+    leaves = _numeric_leaves(rule)
+    assert leaves and all(r.within is not None for r in leaves), rule
+    assert all(r.within.model_dump() == window for r in leaves), rule
+    assert all(r.before == anchor for r in leaves)
+    assert "manual" not in {r.kind for r in _all_nodes(rule)}
+
+
+def _all_nodes(rule) -> list:  # type: ignore[no-untyped-def]
+    from eligibility.model import iter_rules
+
+    return list(iter_rules(rule))
+
+
+def test_screening_a_parsed_windowed_criterion():
+    """End to end: parsed text → rule → status, on both sides of the window."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "Hemoglobin ≥ 9 g/dL (within 14 days prior to randomization)", "inclusion"
+    )
+    data = rule.model_dump(mode="json", exclude_none=True)
+    assert run(data, [hb(10, "2024-02-20")])[0] == "pass"
+    assert run(data, [hb(10, "2024-02-01")])[0] == "unknown"
