@@ -224,6 +224,13 @@ PHRASINGS: list[tuple[str, str, str | None, dict | None, str | None]] = [
         W14,
         "randomization",
     ),
+    (
+        "CD4 count > 200 cells/mm3 within 6 months prior to study entry",
+        "inclusion",
+        None,
+        {"amount": 6.0, "unit": "months"},
+        "study entry",
+    ),
     # a lead-in's window reaches every lab item under it
     (
         "Hemoglobin ≥ 9 g/dL",

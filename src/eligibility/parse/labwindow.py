@@ -59,7 +59,7 @@ _PHRASE = (
     r"(?:obtained|performed|done|measured|drawn|collected|assessed|tested|taken|determined)\s+)?"
     r"(?:within(?:\s+(?:the\s+)?(?:last|past|previous|preceding))?|≤|no\s+more\s+than"
     r"|in\s+the\s+(?:last|past))\s+"
-    r"(?P<n>\d{1,3})\s*(?P<unit>days?|weeks?)"
+    r"(?P<n>\d{1,3})\s*(?P<unit>days?|weeks?|months?)"
     rf"(?:\s+(?:prior\s+to|before|of|preceding)\s+(?:{_ANCHOR}))?"
     r"\s*(?P<close>[)\]])?"
 )
@@ -67,7 +67,7 @@ _WINDOW = re.compile(_PHRASE + r"[\s.;,]*$")  # at the end of an item
 _LEAD_WINDOW = re.compile(_PHRASE + r"(?=[\s.;,:]|$)")  # anywhere in a lead-in
 # what the words before a window must end with: the end of a lab clause (a number, a unit, a
 # limit of normal), never another noun ("without transfusion within 14 days")
-_MAY_HAVE_ONE = re.compile(r"(?i)day|week")
+_MAY_HAVE_ONE = re.compile(r"(?i)day|week|month")
 _CLAUSE_END = re.compile(r"(?i)(?:\d|%|\buln|\blln|\bnormal|\blimits?)\)?$")
 
 
@@ -79,7 +79,7 @@ def _found(
     if m is None or bool(m.group("open")) != bool(m.group("close")):
         return None
     anchor = next((a for i, (_, a) in enumerate(_ANCHORS) if m.group(f"a{i}") is not None), None)
-    unit = "days" if m.group("unit").lower().startswith("day") else "weeks"
+    unit = {"d": "days", "w": "weeks", "m": "months"}[m.group("unit")[0].lower()]
     n = int(m.group("n"))
     if n == 0:
         return None
