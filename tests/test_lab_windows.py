@@ -359,3 +359,26 @@ def test_screening_a_parsed_windowed_criterion():
     data = rule.model_dump(mode="json", exclude_none=True)
     assert run(data, [hb(10, "2024-02-20")])[0] == "pass"
     assert run(data, [hb(10, "2024-02-01")])[0] == "unknown"
+
+
+def test_rules_file_round_trip(tmp_path):
+    """A windowed rule written as YAML (as ``parse -o`` writes it) loads back unchanged, and a
+    misspelt anchor is an input error naming the field."""
+    from eligibility import load_rules
+    from eligibility.errors import InputError
+    from eligibility.yamlcore import dump
+
+    rs = RuleSet.model_validate(
+        {
+            "trial": {"id": "T"},
+            "criteria": [{"id": "I1", "section": "inclusion", "text": "t", "rule": HB14}],
+        }
+    )
+    path = tmp_path / "T.yaml"
+    data = rs.model_dump(mode="json", by_alias=True, exclude_none=True)
+    path.write_text(dump({"schema_version": 1, **data}), encoding="utf-8")
+    assert "before: randomization" in path.read_text(encoding="utf-8")
+    assert load_rules(path) == rs
+    path.write_text(path.read_text(encoding="utf-8").replace("randomization", "lunch"))
+    with pytest.raises(InputError, match="before"):
+        load_rules(path)
