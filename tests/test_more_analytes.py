@@ -4,6 +4,7 @@ unit."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -11,45 +12,50 @@ import pytest
 from eligibility import vocab
 from eligibility.transform import parse_criterion
 
+# analyte id: names and LOINC codes that must resolve to it
+_TABLE = """
+cd4_count: CD4 count | CD4+ T-cell count | absolute CD4 count | 24467-3
+cd4_percent: CD4 percentage | CD4% | 8123-2
+hiv_rna: HIV-1 RNA | HIV viral load | plasma HIV RNA | 20447-9
+total_cholesterol: total cholesterol | serum cholesterol | 2093-3
+ldl_cholesterol: LDL-C | low-density lipoprotein cholesterol | 13457-7 | 18262-6
+hdl_cholesterol: HDL cholesterol | HDL-C | 2085-9
+triglycerides: triglycerides | serum triglyceride | 2571-8
+ck: CK | CPK | creatine phosphokinase | 2157-6
+ck_mb: CK-MB | creatine kinase MB | 13969-1
+nt_probnp: NT-proBNP | N-terminal pro-B-type natriuretic peptide | 33762-6
+bnp: BNP | brain natriuretic peptide | 30934-4
+procalcitonin: procalcitonin | 33959-8 | 75241-0
+crp: CRP | C-reactive protein | 1988-5
+esr: ESR | erythrocyte sedimentation rate | 4537-7
+hematocrit: hematocrit | haematocrit | Hct | 4544-3 | 20570-8
+eosinophils: absolute eosinophil count | 711-2 | 26449-9
+monocytes: absolute monocyte count | 742-7
+ferritin: serum ferritin | 2276-4
+transferrin_saturation: TSAT | transferrin saturation | 2502-3
+folate: serum folate | 2284-8
+vitamin_b12: vitamin B12 | cobalamin | 2132-9
+vitamin_d: 25-hydroxyvitamin D | vitamin D | 62292-8
+fsh: FSH | follicle-stimulating hormone | 15067-2
+lh: LH | luteinizing hormone | 10501-5
+estradiol: estradiol | oestradiol | 2243-4
+prolactin: prolactin | 2842-3
+cortisol: serum cortisol | 2143-6
+c_peptide: C-peptide | 1986-9
+chloride: serum chloride | 2075-0
+bicarbonate: bicarbonate | HCO3 | 1963-8
+ionized_calcium: ionized calcium | iCa | 1994-3
+pao2: PaO2 | arterial oxygen partial pressure | 2703-7
+beta2_microglobulin: beta-2 microglobulin | B2M | 1952-1
+lactate: lactate | lactic acid | 2524-7
+fev1_percent_predicted: FEV1 | FEV1 % predicted | 20152-5
+fvc_percent_predicted: FVC | forced vital capacity | 19872-1
+fev1_fvc_ratio: FEV1/FVC | FEV1/FVC ratio | 19926-5
+dlco_percent_predicted: DLCO | diffusing capacity for carbon monoxide | TLCO
+"""
 NEW = {
-    "cd4_count": ["CD4 count", "CD4+ T-cell count", "absolute CD4 count", "24467-3"],
-    "cd4_percent": ["CD4 percentage", "CD4%", "8123-2"],
-    "hiv_rna": ["HIV-1 RNA", "HIV viral load", "plasma HIV RNA", "20447-9"],
-    "total_cholesterol": ["total cholesterol", "serum cholesterol", "2093-3"],
-    "ldl_cholesterol": ["LDL-C", "low-density lipoprotein cholesterol", "13457-7", "18262-6"],
-    "hdl_cholesterol": ["HDL cholesterol", "HDL-C", "2085-9"],
-    "triglycerides": ["triglycerides", "serum triglyceride", "2571-8"],
-    "ck": ["CK", "CPK", "creatine phosphokinase", "2157-6"],
-    "ck_mb": ["CK-MB", "creatine kinase MB", "13969-1"],
-    "nt_probnp": ["NT-proBNP", "N-terminal pro-B-type natriuretic peptide", "33762-6"],
-    "bnp": ["BNP", "brain natriuretic peptide", "30934-4"],
-    "procalcitonin": ["procalcitonin", "33959-8", "75241-0"],
-    "crp": ["CRP", "C-reactive protein", "1988-5"],
-    "esr": ["ESR", "erythrocyte sedimentation rate", "4537-7"],
-    "hematocrit": ["hematocrit", "haematocrit", "Hct", "4544-3", "20570-8"],
-    "eosinophils": ["absolute eosinophil count", "711-2", "26449-9"],
-    "monocytes": ["absolute monocyte count", "742-7"],
-    "ferritin": ["serum ferritin", "2276-4"],
-    "transferrin_saturation": ["TSAT", "transferrin saturation", "2502-3"],
-    "folate": ["serum folate", "2284-8"],
-    "vitamin_b12": ["vitamin B12", "cobalamin", "2132-9"],
-    "vitamin_d": ["25-hydroxyvitamin D", "vitamin D", "62292-8"],
-    "fsh": ["FSH", "follicle-stimulating hormone", "15067-2"],
-    "lh": ["LH", "luteinizing hormone", "10501-5"],
-    "estradiol": ["estradiol", "oestradiol", "2243-4"],
-    "prolactin": ["prolactin", "2842-3"],
-    "cortisol": ["serum cortisol", "2143-6"],
-    "c_peptide": ["C-peptide", "1986-9"],
-    "chloride": ["serum chloride", "2075-0"],
-    "bicarbonate": ["bicarbonate", "HCO3", "1963-8"],
-    "ionized_calcium": ["ionized calcium", "iCa", "1994-3"],
-    "pao2": ["PaO2", "arterial oxygen partial pressure", "2703-7"],
-    "beta2_microglobulin": ["beta-2 microglobulin", "B2M", "1952-1"],
-    "lactate": ["lactate", "lactic acid", "2524-7"],
-    "fev1_percent_predicted": ["FEV1", "FEV1 % predicted", "20152-5"],
-    "fvc_percent_predicted": ["FVC", "forced vital capacity", "19872-1"],
-    "fev1_fvc_ratio": ["FEV1/FVC", "FEV1/FVC ratio", "19926-5"],
-    "dlco_percent_predicted": ["DLCO", "diffusing capacity for carbon monoxide", "TLCO"],
+    aid: terms.split(" | ")
+    for aid, terms in (row.split(": ", 1) for row in _TABLE.strip().splitlines())
 }
 
 
@@ -72,25 +78,33 @@ def test_issue_target_of_thirty_more_analytes() -> None:
 
 
 # Published factors (SI conversion tables: AMA Manual of Style; Young DS, Ann Intern Med 1987)
+# analyte value unit -> unit = value ("40 U/L" for FSH: "IU/L" is read as U/L, for FSH IU/L)
+_FACTORS = """
+total_cholesterol 1 mmol/L -> mg/dL = 38.67
+ldl_cholesterol 100 mg/dL -> mmol/L = 2.586
+triglycerides 1 mmol/L -> mg/dL = 88.5
+cortisol 1 ug/dL -> nmol/L = 27.59
+estradiol 1 pg/mL -> pmol/L = 3.671
+vitamin_b12 1 pg/mL -> pmol/L = 0.738
+folate 1 ng/mL -> nmol/L = 2.266
+vitamin_d 1 ng/mL -> nmol/L = 2.496
+lactate 1 mmol/L -> mg/dL = 9.01
+c_peptide 1 ng/mL -> nmol/L = 0.331
+ionized_calcium 1 mmol/L -> mg/dL = 4.008
+chloride 100 mEq/L -> mmol/L = 100
+fsh 40 U/L -> mIU/mL = 40
+crp 1 mg/dL -> mg/L = 10
+pao2 10 kPa -> mmHg = 75
+hematocrit 0.35 1 -> % = 35
+dlco_percent_predicted 60 % -> % predicted = 60
+nt_probnp 125 ng/L -> pg/mL = 125
+"""
 FACTORS = [
-    ("total_cholesterol", 1, "mmol/L", "mg/dL", 38.67),
-    ("ldl_cholesterol", 100, "mg/dL", "mmol/L", 2.586),
-    ("triglycerides", 1, "mmol/L", "mg/dL", 88.5),
-    ("cortisol", 1, "ug/dL", "nmol/L", 27.59),
-    ("estradiol", 1, "pg/mL", "pmol/L", 3.671),
-    ("vitamin_b12", 1, "pg/mL", "pmol/L", 0.738),
-    ("folate", 1, "ng/mL", "nmol/L", 2.266),
-    ("vitamin_d", 1, "ng/mL", "nmol/L", 2.496),
-    ("lactate", 1, "mmol/L", "mg/dL", 9.01),
-    ("c_peptide", 1, "ng/mL", "nmol/L", 0.331),
-    ("ionized_calcium", 1, "mmol/L", "mg/dL", 4.008),
-    ("chloride", 100, "mEq/L", "mmol/L", 100),
-    ("fsh", 40, "U/L", "mIU/mL", 40),  # "40 IU/L" is read as U/L; for FSH it is IU/L
-    ("crp", 1, "mg/dL", "mg/L", 10),
-    ("pao2", 10, "kPa", "mmHg", 75.0),
-    ("hematocrit", 0.35, "1", "%", 35),
-    ("dlco_percent_predicted", 60, "%", "% predicted", 60),
-    ("nt_probnp", 125, "ng/L", "pg/mL", 125),
+    (aid, float(v), frm, to, float(e))
+    for aid, v, frm, to, e in (
+        re.fullmatch(r"(\S+) (\S+) (.+) -> (.+) = (\S+)", row).groups()  # type: ignore[union-attr]
+        for row in _FACTORS.strip().splitlines()
+    )
 ]
 
 
