@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -452,7 +452,12 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
         lab = None
         if a is not None:
             lab = LabRule(
-                analyte=a.id, comparator=rule.comparator, value=rule.value, unit=rule.unit or a.unit
+                analyte=a.id,
+                comparator=rule.comparator,
+                value=rule.value,
+                unit=rule.unit or a.unit,
+                within=rule.within,
+                before=rule.before,
             )
     if a is None or lab is None:
         name = rule.analyte if isinstance(rule, LabRule) else rule.name
@@ -484,7 +489,7 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
                 return one(o)
             return _RATIO[truth(o.value, multiple * ref)]
 
-        return Node(rule, relative, (), where, info)
+        return Node(rule, _windowed(lab, aid, relative), (), where, info)
 
     target = lab.unit if lab.unit is not None else a.unit
     threshold = float(lab.value)  # type: ignore[arg-type]
@@ -503,7 +508,27 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
             return _VALUE[truth(f[0] * o.value + f[1], threshold)]
         return converted(o)
 
-    return Node(rule, absolute, (), where, info)
+    return Node(rule, _windowed(lab, aid, absolute), (), where, info)
+
+
+_OUTSIDE = (UNKNOWN, "window")
+
+
+def _windowed(lab: LabRule, aid: str, check: Check) -> Check:
+    """A rule with ``within`` decides on the newest result only when it is dated in the window
+    (the age limit has already left out older ones: the stricter wins); a newest result before
+    the window means none in it, ``"window"``, whatever older results say."""
+    if lab.within is None:
+        return check
+    span = timedelta(days=lab.within.days())
+
+    def windowed(facts: Facts) -> Finding:
+        o = facts.latest.get(aid)
+        if o is not None and o.date < facts.as_of - span:  # type: ignore[operator]
+            return _OUTSIDE
+        return check(facts)
+
+    return windowed
 
 
 _RATIO = ((FALSE, "ratio"), (TRUE, "ratio"))

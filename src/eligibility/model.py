@@ -37,6 +37,10 @@ Sex = Literal["female", "male"]
 ChildPughClass = Literal["A", "B", "C"]
 Limit = Literal["ULN", "LLN"]
 IfAbsent = Literal["absent", "unknown"]
+# What a lab window counts back from in the text; every one is read against the as-of date.
+WindowAnchor = Literal[
+    "screening", "randomization", "registration", "enrollment", "study entry", "first dose"
+]
 
 
 class _Strict(BaseModel):
@@ -175,6 +179,11 @@ class LabRule(_RuleBase):
     unit: str | None = None
     multiple: float | None = Field(default=None, gt=0)
     of: Limit | None = None
+    # Only results dated in [as-of - within, as-of] count (the global lab age limit still
+    # applies: the stricter wins); ``before`` keeps what the text counts back from
+    # ("randomization"), which is read against the as-of (screening) date and said so.
+    within: Window | None = None
+    before: WindowAnchor | None = None
 
     @field_validator("value")
     @classmethod
@@ -191,7 +200,13 @@ class LabRule(_RuleBase):
             raise ValueError("a relative lab rule needs both multiple and of")
         if relative and self.unit is not None:
             raise ValueError("a lab rule relative to ULN/LLN takes no unit")
+        _window_anchored(self.within, self.before)
         return self
+
+
+def _window_anchored(within: Window | None, before: str | None) -> None:
+    if before is not None and within is None:
+        raise ValueError("'before' names what a window counts back from: it needs 'within'")
 
 
 def _not_below_zero(value: float | None, name: object) -> float | None:
@@ -209,6 +224,13 @@ class _NumericBound(_RuleBase):
     comparator: Comparator
     value: float
     unit: str | None = None
+    within: Window | None = None  # as for ``LabRule``
+    before: WindowAnchor | None = None
+
+    @model_validator(mode="after")
+    def _anchored(self) -> _NumericBound:
+        _window_anchored(self.within, self.before)
+        return self
 
     @field_validator("value")
     @classmethod

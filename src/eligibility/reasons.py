@@ -10,7 +10,7 @@ need is checked here), and the composite's truth is always the evaluator's.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from . import __version__, vocab
@@ -35,6 +35,7 @@ from .model import (
     ChildPughRule,
     ConditionRule,
     IfAbsent,
+    LabRule,
     ManualRule,
     NotRule,
     PerformanceRule,
@@ -445,24 +446,34 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
     if undated:
         plural = "s" if len(undated) > 1 else ""
         ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
+    window, since = _lab_window(info.rule, facts)
+    within = f", {window}" if window else ""
+    if case == "window":
+        o = facts.latest[aid]
+        reason = (
+            f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+            + f"{_on(o.date)} is not {window}{ignored}; needs {needs}"
+        )
+        missing = (f"{short} result on or after {since}",)
+        return Outcome(U, reason, missing, (result_evidence(facts, o),))
     if case == "stale":
         stale = found[2]
-        since = oldest_result_date(facts.as_of, facts.options).isoformat()
+        oldest = oldest_result_date(facts.as_of, facts.options).isoformat()
         reason = (
             f"{short} {fmt(stale.value)} {stale.unit or ''}".rstrip()
             + f"{_on(stale.date)} is older than {facts.options.max_lab_age_days} days before "
-            f"{facts.as_of.isoformat()}{ignored}; needs {needs}"
+            f"{facts.as_of.isoformat()}{ignored}; needs {needs}{within}"
         )
-        missing = (f"current {short} result (on or after {since})",)
+        missing = (f"current {short} result (on or after {max(oldest, since or oldest)})",)
         evidence = (result_evidence(facts, stale), *(result_evidence(facts, o) for o in undated))
         return Outcome(U, reason, missing, evidence)
     if case == "undated":
-        reason = f"no dated {short} result{ignored}; needs {needs}"
+        reason = f"no dated {short} result{ignored}; needs {needs}{within}"
         evidence = tuple(result_evidence(facts, o) for o in undated)
-        return Outcome(U, reason, (f"dated {short} result",), evidence)
+        return Outcome(U, reason, (f"dated {short} result{within}",), evidence)
     if case == "none":
-        reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}"
-        return Outcome(U, reason, (f"{short} result",))
+        reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}{within}"
+        return Outcome(U, reason, (f"{short} result{within}",))
     if case == "ties":
         out = _same_day(node, facts, found[2], facts.ties[aid])  # type: ignore[index]
     else:
@@ -472,6 +483,17 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
     return out
 
 
+def _lab_window(rule: LabRule, facts: Facts) -> tuple[str, str | None]:
+    """A window's words ("within 14 days before screening (…)", with what the text counted back
+    from when that was not screening) and its first day; ("", None) without one."""
+    w = rule.within
+    if w is None:
+        return "", None
+    since = (facts.as_of - timedelta(days=w.days())).isoformat()
+    anchor = f"; text: before {rule.before}" if rule.before not in (None, "screening") else ""
+    return f"within {w.describe()} before screening ({facts.as_of.isoformat()}{anchor})", since
+
+
 def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
     info: LabInfo = node.info
     a, rule = info.analyte, info.rule
@@ -479,17 +501,17 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
     truth, case = TRUTHS[found[0]], found[1]
     ev = (result_evidence(facts, o),)
     shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
+    window = _lab_window(rule, facts)[0]
+    on = _on(o.date) + (f", {window}" if window else "")
     if case == "foreign":
         # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
         foreign = foreign_unit(o.unit, a.id)
-        return Outcome(
-            U, f"{shown}{_on(o.date)}: {foreign}; needs {needs}", (f"{short} in {a.unit}",), ev
-        )
+        return Outcome(U, f"{shown}{on}: {foreign}; needs {needs}", (f"{short} in {a.unit}",), ev)
     if case == "no ref":
         lower = "upper" if rule.of == "ULN" else "lower"
         return Outcome(
             U,
-            f"{shown}{_on(o.date)} but no {rule.of} given; needs {needs}",
+            f"{shown}{on} but no {rule.of} given; needs {needs}",
             (f"{short} {lower} limit of normal",),
             ev,
         )
@@ -497,23 +519,19 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
         ref = o.ref_high if rule.of == "ULN" else o.ref_low
         reason = (
             f"{shown} = {o.value / ref:.2f} × {rule.of} ({fmt(ref)} {o.unit or ''}".rstrip()
-            + f"){_on(o.date)}; needs {needs}"
+            + f"){on}; needs {needs}"
         )
         return Outcome(truth, reason, (), ev)
     target = info.target_unit
     if case == "no unit":
-        return Outcome(
-            U, f"{shown}{_on(o.date)} has no unit; needs {needs}", (f"{short} unit",), ev
-        )
+        return Outcome(U, f"{shown}{on} has no unit; needs {needs}", (f"{short} unit",), ev)
     if case == "bad unit":
         try:
             vocab.convert(o.value, o.unit, target, a.id)
             problem = "does not convert"  # pragma: no cover - the evaluator found it does not
         except vocab.UnitError as exc:
             problem = str(exc)
-        return Outcome(
-            U, f"{shown}{_on(o.date)}: {problem}; needs {needs}", (f"{short} in {target}",), ev
-        )
+        return Outcome(U, f"{shown}{on}: {problem}; needs {needs}", (f"{short} in {target}",), ev)
     units = node.cache.get("units")
     if units is None:
         units = node.cache["units"] = {}
@@ -523,7 +541,7 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
         if len(units) < 64:  # units come from profiles: bounded
             units[o.unit] = conv
     converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
-    return Outcome(truth, f"{shown}{converted}{_on(o.date)}; needs {needs}", (), ev)
+    return Outcome(truth, f"{shown}{converted}{on}; needs {needs}", (), ev)
 
 
 def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result]) -> Outcome:

@@ -401,6 +401,8 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
         return exp.Literal.number(REVIEW)  # the evaluator's "unrecognised"
     if a.id == "creatinine_clearance":
         raise Refused("creatinine clearance is derived by Cockcroft-Gault when not measured")
+    if rule.within is not None:
+        raise Refused(f"a lab window (within {rule.within.describe()}) is not compiled to SQL")
     v, u = col("v"), col("u")
     if isinstance(rule, LabRule) and rule.of is not None:
         ok = mapping.native_units(ctx.terms, a.id)

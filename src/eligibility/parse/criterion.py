@@ -17,6 +17,7 @@ from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.headings import heading_group
 from eligibility.model import ManualRule, Rule, Section
+from eligibility.parse import labwindow
 from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual
 from eligibility.parse.chunks import _SELF_NAMED, _split
 from eligibility.parse.readings import _sentence
@@ -124,7 +125,8 @@ def parse_criterion(
     text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
 ) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
-    rule = compose.active_tumours(_parse_criterion(text, section, context, primary))
+    rule = labwindow.read(text, context, lambda t, c: _parse_criterion(t, section, c, primary))
+    rule = compose.active_tumours(rule)
     rule = compose.except_own(rule, section, primary)
     why = (
         compose.undecidable(rule, section, primary)
