@@ -150,3 +150,62 @@ def test_an_age_line_beside_an_unread_age_line_is_evidence() -> None:
         "or Age <60 years and bilateral oophorectomy\n"
     )
     assert other["Age ≥ 18 years"].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+def test_items_under_two_cohort_headings_are_evidence() -> None:
+    """NCT00499720: "Second Cohort Criteria: … FEV1 ≤ 40% predicted", "Third Cohort Criteria:
+    … FEV1 ≤ 50% predicted": each cohort's own limit."""
+    got = _criteria(
+        "Inclusion Criteria:\n- ECOG 0-1\nFirst Cohort Criteria:\n- Platelets ≥ 100,000/mm3\n"
+        "Second Cohort Criteria:\n- Hemoglobin ≥ 9 g/dL\n"
+    )
+    assert got["ECOG 0-1"].rule.kind == "performance"  # type: ignore[attr-defined]
+    rule = got["Hemoglobin ≥ 9 g/dL"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and "cohort" in rule.reason
+
+
+def test_lines_naming_their_population_and_titles_with_volunteers() -> None:
+    """NCT00001527: "Normal Volunteers who … Cholesterol below 200 mg/dl." beside "Hypertensive
+    Patients with …"; NCT00001204: a title "… Patients With High Cholesterol and Normal
+    Volunteers". "No patients with HIV infection." names no population."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Normal Volunteers who are not taking medications. Hemoglobin "
+        "≥ 12 g/dL.\n- Hypertensive Patients with Hemoglobin ≥ 10 g/dL.\n- No patients with "
+        "HIV infection.\n"
+    )
+    rule = got["Normal Volunteers who are not taking medications. Hemoglobin ≥ 12 g/dL."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and "population" in rule.reason
+    assert got["No patients with HIV infection."].rule.kind == "not"  # type: ignore[attr-defined]
+    titled = _criteria(
+        "Inclusion Criteria:\n- Age 18 years or older\n- Hemoglobin ≥ 12 g/dL\n",
+        title="Cardiovascular Evaluation of Patients With High Cholesterol and Normal Volunteers",
+    )
+    assert titled["Age 18 years or older"].rule.kind == "age"  # type: ignore[attr-defined]
+    assert titled["Hemoglobin ≥ 12 g/dL"].rule.kind == "manual"  # type: ignore[attr-defined]
+
+
+def test_a_later_if_line_makes_the_limits_it_names_evidence() -> None:
+    """NCT00003341: "Transferrin saturation at least 20%" then "If transferrin saturation is
+    less than 20% …, investigator may use bone marrow …"; NCT00004079: "Creatinine =< 1.5
+    mg/dl" then "Creatinine CL >= 60 ml/min if creatinine > 1.5 mg/dl"."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Transferrin saturation at least 20%\n- Hemoglobin ≥ 9 g/dL\n"
+        "- If transferrin saturation is less than 20%, investigator may use a bone marrow "
+        "examination\n"
+    )
+    rule = got["Transferrin saturation at least 20%"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None
+    assert got["Hemoglobin ≥ 9 g/dL"].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+def test_a_windowed_lead_in_without_items_reaches_the_lab_lines_after_it() -> None:
+    """NCT00004079: "Pretreatment laboratory data, obtained within 14 days of study entry, must
+    meet the following criteria:" then the labs, the source's nesting lost."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Pretreatment laboratory data, obtained within 14 days of study "
+        "entry, must meet the following criteria:\n- ANC >= 1,500 /mm^3\n- DLCO >= 80% "
+        "predicted\n- No prior chemotherapy\n"
+    )
+    anc = got["ANC >= 1,500 /mm^3"].rule  # type: ignore[attr-defined]
+    assert anc.kind == "lab" and anc.within is not None and anc.within.amount == 14
+    assert got["No prior chemotherapy"].context is None  # type: ignore[attr-defined]

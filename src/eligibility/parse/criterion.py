@@ -477,6 +477,7 @@ _LEAD_GLUE = frozenset([
     "a", "adequate", "all", "an", "and", "applicable", "are", "as", "assessed", "at", "based",
     "baseline", "be", "below", "biologic", "biological", "blood", "bone", "by", "cardiac",
     "cardiovascular", "characteristics", "chemotherapy", "coagulation", "concurrent", "criteria",
+    "data", "pretreatment", "pre-treatment",
     "criterion", "defined", "demonstrate", "determined", "eligibility", "eligible", "end",
     "endocrine", "entry", "expectancy", "following", "follows", "for", "function", "functional",
     "functions", "gender", "general", "haematological", "haematology", "have", "hematologic",

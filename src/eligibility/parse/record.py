@@ -11,6 +11,7 @@ import re
 from eligibility import compose, grammar, vocab
 from eligibility.ingest import TrialRecord
 from eligibility.model import AgeRule, Criterion, ManualRule, Rule, RuleSet, SexRule, Span, Trial
+from eligibility.parse import cohorts
 from eligibility.parse.base import _leaves
 from eligibility.parse.criterion import parse_criterion
 
@@ -79,13 +80,19 @@ def parse_record(record: TrialRecord) -> RuleSet:
             ids[k] = f"{base}{chr(ord('a') + n)}" if n < 26 else f"{base}.{n}"
     primary = _primary_conditions(record)
     seen: set[str] = {c.id for c in criteria}
+    heading: dict[str, str] = {}  # the last heading line of each section
+    under: dict[str, str | None] = {}
     for k, seg in enumerate(segments):
+        if seg.kind == "heading":
+            heading[seg.section] = seg.text
+            continue
         if seg.kind != "criterion":
             continue
         cid = ids[k]
         while cid in seen:
             cid += "'"
         seen.add(cid)
+        under[cid] = heading.get(seg.section)
         if seg.linked:
             flat = " ".join(seg.text.split())
             why = f"linked ('and'/'or', a continued line) to a neighbour not joined: '{flat}'"
@@ -103,8 +110,37 @@ def parse_record(record: TrialRecord) -> RuleSet:
             )
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
+    criteria = _lost_lead_ins(criteria, primary)
     criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
+    criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
+    criteria = cohorts.population_lines(criteria, record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
+
+
+# A line that leads into the lab lines after it with a window, the source's nesting lost
+# ("Pretreatment laboratory data, obtained within 14 days of study entry, must meet the following
+# criteria:" then "ANC >= 1,500 /mm^3" …): its window is theirs.
+_LEAD_IN_WINDOW = re.compile(
+    r"(?i)\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b.*(?::\s*$|\bfollowing(?:\s+\w+)?\W*$)"
+)
+_LAB_TOKENS = frozenset(["LAB", "MEASURE", "VITAL"])
+
+
+def _lost_lead_ins(criteria: list[Criterion], primary: tuple[str, ...]) -> list[Criterion]:
+    """The lab lines after a windowed lead-in that has no items of its own, read under it."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        flat = " ".join(c.text.split())
+        if c.rule.kind != "manual" or not _LEAD_IN_WINDOW.search(flat):
+            continue
+        for j in range(k + 1, len(criteria)):
+            item = criteria[j]
+            types = {t.type for t in grammar.tokenize(" ".join(item.text.split()))}
+            if item.section != c.section or item.context is not None or not types & _LAB_TOKENS:
+                break
+            rule = parse_criterion(item.text, item.section, flat, primary)
+            out[j] = item.model_copy(update={"rule": rule, "context": flat})
+    return out
 
 
 # "ECOG PS score: 0" then a line "1; Expected survival ≥3 months": a range ("0-1") broken over

@@ -1,0 +1,124 @@
+"""Record-level readings of cohorts: lines that say a criterion is one group's, not everyone's.
+
+Each pass takes the record's criteria (after every one has its rule) and turns the computable
+rules that may be one group's only into evidence for the reviewer (``compose.assisted``): read
+as everyone's, they would fail a patient another group admits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from eligibility import compose, grammar
+from eligibility.model import Criterion
+from eligibility.parse.base import _leaves
+
+# A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
+_COHORT_HEADING = re.compile(
+    r"(?i)^(?!.*\ball\s+(?:cohorts|groups|arms|parts|participants|subjects)\b).*(?:"
+    r"\b(?:first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+(?:cohort|group|arm|part)\b"
+    r"|\b(?:cohort|group|arm|part|stage|step|stratum|sub-?study)\s+(?:[A-Z0-9]{1,2}|one|two|three"
+    r"|four|five|I{1,3}|IV)\b)"
+)
+
+
+def cohort_headings(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
+    """Items under two or more cohort headings of one section ("First Cohort Criteria:" …
+    "Second Cohort Criteria: … FEV1 ≤ 40% predicted") are each one cohort's."""
+    out = list(criteria)
+    for section in ("inclusion", "exclusion"):
+        heads = {
+            h
+            for c in criteria
+            if c.section == section and (h := under.get(c.id)) and _COHORT_HEADING.search(h)
+        }
+        if len(heads) < 2:
+            continue
+        for k, c in enumerate(criteria):
+            head = under.get(c.id)
+            if c.section != section or head not in heads or c.rule.kind == "manual":
+                continue
+            why = f"under a cohort heading ('{' '.join(head.split())[:80]}'): one cohort's only?"  # type: ignore[union-attr]
+            kept = compose.computable_part(c.rule)
+            out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+    return out
+
+
+# A line that starts by naming its population ("Normal Volunteers who are not taking
+# medications. … Cholesterol below 200 mg/dl." beside "Hypertensive Patients with blood pressure
+# greater than 145/90 …"): with two or more in a section, each line is one group's.
+_POPULATION_LINE = re.compile(
+    r"(?i)^\W*(?:(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?|individuals?)\b"
+    r"|(?!(?:no|not|any|all|exclude[ds]?|only)\b)(?:[\w-]+\s+){1,3}patients\s+(?:with|who)\b)"
+)
+# A title that names patients and healthy people ("… of Patients With High Cholesterol and
+# Normal Volunteers"): an inclusion line may be either group's.
+_TWO_POPULATIONS = re.compile(
+    r"(?i)\b(?:patients?|subjects?|individuals?|people|children|adults|women|men)\b.*\b(?:and|&|"
+    r"versus|vs\.?|compared\s+(?:to|with))\s+(?:normal|healthy)\s+(?:volunteers?|controls?|"
+    r"subjects?|individuals?|adults|children)\b"
+    r"|\b(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?)\s+(?:and|&|versus|vs\.?)\s+"
+    r"(?:\w+\s+){0,3}(?:patients?|subjects?)\b"
+)
+
+
+def population_lines(criteria: list[Criterion], title: str | None) -> list[Criterion]:
+    """Inclusions that may be one population's: lines that name theirs, or any inclusion of a
+    trial whose title names patients and healthy volunteers (the registry's age and sex stay)."""
+    both = bool(title) and _TWO_POPULATIONS.search(title or "") is not None
+    lines = [
+        c.section == "inclusion" and _POPULATION_LINE.match(" ".join(c.text.split())) is not None
+        for c in criteria
+    ]
+    named = sum(lines) > 1
+    if not both and not named:
+        return criteria
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "inclusion" or c.rule.kind == "manual" or c.id in ("age", "sex"):
+            continue
+        if named and lines[k]:
+            why = "a line that names its population beside another group's"
+        elif both:
+            if all(r.kind in ("age", "sex") for r in _leaves(c.rule)):
+                continue
+            why = "the title names patients and healthy volunteers: whose criterion is this?"
+        else:
+            continue
+        kept = compose.computable_part(c.rule)
+        out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+    return out
+
+
+_LAB_KINDS = frozenset(["lab", "measure", "vital"])
+
+
+def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
+    """A later line "If transferrin saturation is less than 20% or ferritin is less than 50
+    ng/mL, investigator …" says what happens when an earlier limit is not met: the earlier
+    limits on the analytes it names are evidence."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.rule.kind != "manual" or not re.search(r"(?i)\bif\b", c.text):
+            continue
+        toks = grammar.tokenize(" ".join(c.text.split()))
+        first_if = next((i for i, t in enumerate(toks) if t.type == "IF"), None)
+        if first_if is None:
+            continue
+        # "If TSAT < 20% …", "Creatinine CL ≥ 60 ml/min if creatinine > 1.5 mg/dl": the
+        # analytes the condition names
+        named = {t.value for t in toks[first_if:] if t.type == "LAB"}
+        if not named:
+            continue
+        flat = " ".join(c.text.split())[:100]
+        for j in range(k - 1, -1, -1):
+            other = out[j]
+            if other.section != c.section or other.id in ("age", "sex"):
+                break
+            labs = [r for r in _leaves(other.rule) if r.kind in _LAB_KINDS]
+            if not any(getattr(r, "analyte", None) in named for r in labs):
+                continue
+            kept = compose.computable_part(other.rule)
+            why = f"a later line says what happens if it is not met ('{flat}')"
+            out[j] = other.model_copy(update={"rule": compose.assisted(other.text, why, kept)})
+    return out
