@@ -213,8 +213,47 @@ def _verdict(sections: list[str]) -> exp.Expression:
     )
 
 
+# The fields each rule kind's compilation reads; a field beyond these (one the model gains
+# later, as a lab rule's ``within``) set away from its default refuses the criterion, so
+# a new meaning never compiles to the old one.
+_READ: dict[type, frozenset[str]] = {
+    AllRule: frozenset({"kind", "rules"}),
+    AnyRule: frozenset({"kind", "rules"}),
+    NotRule: frozenset({"kind", "rule"}),
+    ManualRule: frozenset({"kind", "reason", "evidence", "law"}),
+    AgeRule: frozenset({"kind", "min", "max", "min_inclusive", "max_inclusive"}),
+    SexRule: frozenset({"kind", "allowed"}),
+    PerformanceRule: frozenset({"kind", "scale", "allowed", "min", "max"}),
+    LabRule: frozenset({"kind", "analyte", "comparator", "value", "unit", "multiple", "of"}),
+    VitalRule: frozenset({"kind", "name", "comparator", "value", "unit"}),
+    MeasureRule: frozenset({"kind", "name", "comparator", "value", "unit"}),
+    ConditionRule: frozenset(
+        {"kind", "condition", "active", "history", "within", "except_", "if_absent"}
+    ),
+    TherapyRule: frozenset({"kind", "agents", "within", "if_absent"}),
+}
+
+
+def _unread_field(rule: Rule) -> str | None:
+    """A field of ``rule`` set to something the compiler does not read, or None."""
+    read = _READ.get(type(rule))
+    if read is None:
+        return None
+    for name, info in type(rule).model_fields.items():
+        if name not in read and getattr(rule, name, None) != info.get_default(
+            call_default_factory=True
+        ):
+            return name
+    return None
+
+
 def _rule(ctx: _Ctx, rule: Rule) -> exp.Expression:
     """A rule's truth as an expression over the joined CTEs (NULL: unknown)."""
+    if isinstance(rule, LabRule) and getattr(rule, "within", None) is not None:
+        raise Refused("a lab rule's own time window ('within') is not compiled to SQL")
+    unread = _unread_field(rule)
+    if unread is not None:
+        raise Refused(f"the {rule.kind} rule's '{unread}' is not compiled to SQL")
     match rule:
         case AllRule() | AnyRule():
             kids = [_rule(ctx, r) for r in rule.rules]
@@ -553,7 +592,8 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     active = and_(is_null(e), not_(inactive))
     timing = _in_window(s, e, active, since, ctx.as_of)
     if since is not None:
-        timing = case((event, _onset_in_window(s, since, ctx.as_of)), default=timing)
+        onset = case((truth_eq(col("undated", "k"), 1), null()), default=s)
+        timing = case((event, _onset_in_window(onset, since, ctx.as_of)), default=timing)
     not_false = exp.NEQ(this=timing.copy(), expression=_T0)
     whens = []
     if rule.active or vocab.is_current(c.id):
@@ -564,12 +604,12 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     whens.append((truth_eq(timing, 1), _T2))
     whens.append((truth_eq(timing, 2), _T1))
     outcome = case(*whens, default=_T0)
-    rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive)) for f in flags]
+    rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated)) for f in flags]
     query = (
         exp.select(col("person_id", "c"), exp.Max(this=outcome).as_("o"), copy=False)
         .from_(exp.alias_(exp.to_identifier("conditions"), "c"), copy=False)
         .join(
-            values("k", ["code", "maybe", "event", "inactive"], rows),
+            values("k", ["code", "maybe", "event", "inactive", "undated"], rows),
             on=exp.EQ(this=col("code", "c"), expression=col("code", "k")),
             copy=False,
         )

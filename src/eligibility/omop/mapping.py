@@ -156,6 +156,9 @@ class CodeFlags:
     maybe: bool
     event: bool
     inactive: bool
+    # an event so coded that its onset does not date (``vocab.dated_elsewhere``: T86 dates a
+    # graft's failure, not the transplant), so in a window it is unknown
+    undated: bool = False
 
 
 def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> list[CodeFlags]:
@@ -174,9 +177,10 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
         if not exceptions.isdisjoint(hits):
             continue
         event = bool(events) and not events.isdisjoint(hits)
+        undated = event and bool(c.extra.get("icd10_later")) and vocab.dated_elsewhere(c.id, code)
         if not maybe and exceptions and _probe(rule, code) is None:
             maybe = True  # it may be one of the exceptions: the evaluator leaves it open
-        out.append(CodeFlags(code, maybe, event, vocab.inactive_code(code)))
+        out.append(CodeFlags(code, maybe, event, vocab.inactive_code(code), undated))
     return out
 
 

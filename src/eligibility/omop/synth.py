@@ -143,7 +143,7 @@ _EXTRA = {  # the CDM's own id and concept columns, written though not read
 }
 
 
-def _tables() -> dict[str, dict[str, list]]:
+def tables() -> dict[str, dict[str, list]]:
     from .extract import COLUMNS
 
     t = {
@@ -162,7 +162,7 @@ def _end(rng: random.Random, start: date | None, share: float, days: int) -> dat
     return start + timedelta(days=rng.randint(0, days))
 
 
-def _entry(
+def add_entry(
     table: dict[str, list], pid: int, name: str, start: date | None, end: date | None
 ) -> None:
     """One condition, drug exposure or procedure: row id, person, source value, start, end,
@@ -173,24 +173,58 @@ def _entry(
         table[column].append(value)
 
 
+def add_person(rng: random.Random, p: dict[str, list], pid: int) -> None:
+    """A person aged 12-88 at the reference date; a few without month and day of birth or
+    with a day no month has, some of no recorded sex."""
+    p["person_id"].append(pid)
+    p["gender_concept_id"].append(
+        rng.choice((8507, 8532, 8507, 8532, 0) if rng.random() < 0.1 else (8507, 8532))
+    )
+    age = rng.randint(12, 88)
+    p["year_of_birth"].append(REFERENCE_DATE.year - age)
+    partial = rng.random() < 0.03
+    p["month_of_birth"].append(None if partial else rng.randint(1, 12))
+    p["day_of_birth"].append(None if partial else rng.randint(1, 28 if rng.random() < 0.9 else 31))
+
+
+def add_measurement(
+    m: dict[str, list],
+    pid: int,
+    term: str,
+    when: date | None,
+    value: float | None,
+    unit: str | None,
+    lo: float | None,
+    hi: float | None,
+) -> None:
+    """One measurement row, unmapped (concept id 0)."""
+    m["measurement_id"].append(len(m["person_id"]) + 1)
+    m["person_id"].append(pid)
+    m["measurement_concept_id"].append(0)
+    m["measurement_source_value"].append(term)
+    m["measurement_date"].append(when)
+    m["value_as_number"].append(value)
+    m["unit_source_value"].append(unit)
+    m["range_low"].append(lo)
+    m["range_high"].append(hi)
+
+
+def add_performance(rng: random.Random, m: dict[str, list], pid: int) -> None:
+    """ECOG for most persons, Karnofsky for a few, by their LOINC codes."""
+    for code, top in (("89247-1", 4), ("89243-0", 100)):
+        if rng.random() < (0.8 if top == 4 else 0.15):
+            when = _day(rng, 200)
+            value = rng.randint(0, top) if top == 4 else rng.randrange(40, 101, 10)
+            add_measurement(m, pid, code, when, float(value), None, None, None)
+
+
 def synthesize(persons: int, seed: int = 0) -> dict[str, dict[str, list]]:
     """The tables as columns; ``write`` stores them."""
     rng = random.Random(seed)
-    t = _tables()
+    t = tables()
     analytes = [vocab.analyte(a) for a in _LABS]
     for pid in range(1, persons + 1):
-        p = t["person"]
-        p["person_id"].append(pid)
-        p["gender_concept_id"].append(
-            rng.choice((8507, 8532, 8507, 8532, 0) if rng.random() < 0.1 else (8507, 8532))
-        )
-        age = rng.randint(12, 88)
-        p["year_of_birth"].append(REFERENCE_DATE.year - age)
-        partial = rng.random() < 0.03
-        p["month_of_birth"].append(None if partial else rng.randint(1, 12))
-        p["day_of_birth"].append(
-            None if partial else rng.randint(1, 28 if rng.random() < 0.9 else 31)
-        )
+        add_person(rng, t["person"], pid)
         m = t["measurement"]
         for a in analytes:
             assert a is not None
@@ -202,39 +236,27 @@ def synthesize(persons: int, seed: int = 0) -> dict[str, dict[str, list]]:
                 for _dup in range(2 if rng.random() < 0.06 else 1):  # same-day duplicates
                     unit = _unit(rng, a)
                     value = rng.uniform(lo, hi)
-                    m["measurement_id"].append(len(m["person_id"]) + 1)
-                    m["person_id"].append(pid)
-                    m["measurement_concept_id"].append(0)
-                    m["measurement_source_value"].append(_term(rng, a))
-                    m["measurement_date"].append(None if rng.random() < 0.02 else when)
-                    m["value_as_number"].append(
-                        None if rng.random() < 0.02 else _in_unit(value, a, unit)
-                    )
-                    m["unit_source_value"].append(unit)
+                    term = _term(rng, a)
+                    dated = None if rng.random() < 0.02 else when
+                    v = None if rng.random() < 0.02 else _in_unit(value, a, unit)
                     ranged = ref_hi > 0 and rng.random() < 0.85
-                    m["range_low"].append(_in_unit(ref_lo, a, unit) if ranged else None)
-                    m["range_high"].append(_in_unit(ref_hi, a, unit) if ranged else None)
-        for code, top in (("89247-1", 4), ("89243-0", 100)):
-            if rng.random() < (0.8 if top == 4 else 0.15):
-                m["measurement_id"].append(len(m["person_id"]) + 1)
-                m["person_id"].append(pid)
-                m["measurement_concept_id"].append(0)
-                m["measurement_source_value"].append(code)
-                m["measurement_date"].append(_day(rng, 200))
-                value = rng.randint(0, top) if top == 4 else rng.randrange(40, 101, 10)
-                m["value_as_number"].append(float(value))
-                m["unit_source_value"].append(None)
-                m["range_low"].append(None)
-                m["range_high"].append(None)
+                    lo_ = _in_unit(ref_lo, a, unit) if ranged else None
+                    hi_ = _in_unit(ref_hi, a, unit) if ranged else None
+                    add_measurement(m, pid, term, dated, v, unit, lo_, hi_)
+        add_performance(rng, m, pid)
         for _ in range(rng.choice((0, 1, 1, 2, 3, 4))):
             start = None if rng.random() < 0.05 else _day(rng, 3000)
             end = _end(rng, start, 0.25, 800)
-            _entry(t["condition_occurrence"], pid, rng.choice(_CODES), start, end)
+            add_entry(t["condition_occurrence"], pid, rng.choice(_CODES), start, end)
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
             start = None if rng.random() < 0.08 else _day(rng, 1500)
-            _entry(t["drug_exposure"], pid, rng.choice(_DRUGS), start, _end(rng, start, 0.6, 200))
+            add_entry(
+                t["drug_exposure"], pid, rng.choice(_DRUGS), start, _end(rng, start, 0.6, 200)
+            )
         if rng.random() < 0.1:
-            _entry(t["procedure_occurrence"], pid, rng.choice(_PROCEDURES), _day(rng, 2000), None)
+            add_entry(
+                t["procedure_occurrence"], pid, rng.choice(_PROCEDURES), _day(rng, 2000), None
+            )
         if rng.random() < 0.3:
             o = t["observation"]
             o["observation_id"].append(len(o["person_id"]) + 1)
