@@ -161,6 +161,16 @@ class CodeFlags:
     undated: bool = False
 
 
+@cache
+def condition_entry(term: str) -> tuple[str | None, str | None]:
+    """A condition term as a profile's entry holds it: (code, name). An ICD-10 code is a
+    code; any other string (a local label, a SNOMED concept's name) is free text, which the
+    evaluator reads as a name ("rheumatic heart failure" may be heart failure)."""
+    from ..vocab.concepts import _icd_normal
+
+    return (term, None) if _icd_normal(term) is not None else (None, term)
+
+
 def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> list[CodeFlags]:
     """The codes that hit or may be the rule's concept and are not excepted."""
     c = vocab.condition(rule.condition)
@@ -169,8 +179,9 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
     exceptions = frozenset(vocab.condition(e).id for e in rule.except_)  # type: ignore[union-attr]
     events = event_concepts(c.id) if with_window else frozenset()
     out = []
-    for code in sorted(terms.codes):
-        hits = condition_hits(code, None)
+    for term in sorted(terms.codes):
+        code, name = condition_entry(term)
+        hits = condition_hits(code, name)
         maybe = c.id not in hits
         if maybe and MAYBE + c.id not in hits:
             continue
@@ -178,13 +189,13 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
             continue
         event = bool(events) and not events.isdisjoint(hits)
         undated = event and bool(c.extra.get("icd10_later")) and vocab.dated_elsewhere(c.id, code)
-        if not maybe and exceptions and _probe(rule, code) is None:
+        if not maybe and exceptions and _probe(rule, term) is None:
             maybe = True  # it may be one of the exceptions: the evaluator leaves it open
-        out.append(CodeFlags(code, maybe, event, vocab.inactive_code(code), undated))
+        out.append(CodeFlags(term, maybe, event, vocab.inactive_code(code), undated))
     return out
 
 
-def _probe(rule: ConditionRule, code: str) -> int | None:
+def _probe(rule: ConditionRule, term: str) -> int | None:
     """The evaluator's own truth for one current entry so coded, under the rule without its
     window, activity or history clause (0/1; None: unknown). Asked when the rule has
     exceptions: an entry that may be one of them decides nothing (as a "maybe" entry), and
@@ -197,7 +208,8 @@ def _probe(rule: ConditionRule, code: str) -> int | None:
 
     bare = rule.model_copy(update={"within": None, "active": None, "history": None})
     day = date(2000, 1, 1)
-    patient = Patient(id="x", conditions=[{"code": code, "onset": day}])
+    code, name = condition_entry(term)
+    patient = Patient(id="x", conditions=[{"code": code, "name": name, "onset": day}])
     truth = compile_rule(bare).check(build_facts(patient, day))[0]
     return None if truth == UNKNOWN else int(truth)
 
