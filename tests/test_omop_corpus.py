@@ -138,3 +138,37 @@ def test_a_lab_rule_with_its_own_window_is_refused() -> None:
     )
     query = compile_trial(rules, AS_OF)
     assert list(query.refused) == ["I2"] and "within" in query.refused["I2"]
+
+
+def test_concept_tables_read_as_the_source_codes(
+    corpus: tuple[list[Trial], Path], tmp_path: Path
+) -> None:
+    """The same extract coded by concept id (LOINC, UCUM, ICD-10-CM source concepts, SNOMED
+    CT, RxNorm ingredients and clinical drugs), with ``concept`` and ``concept_relationship``:
+    the SQL agrees with the evaluator on it, and both give the statuses of the source codes."""
+    trials, _ = corpus
+    rules = [t.rules for t in trials]
+    tables = synthesize_for(rules, 150, seed=5)
+    coded = synth.with_concepts(tables)
+    kinds = Counter(coded["concept"]["vocabulary_id"])
+    assert all(kinds[v] > 0 for v in ("LOINC", "UCUM", "ICD10CM", "SNOMED", "RxNorm")), kinds
+    assert "RxNorm has ing" in coded["concept_relationship"]["relationship_id"]
+    synth.write(tables, tmp_path / "source")
+    synth.write(coded, tmp_path / "concepts")
+    seen, _ = compare(trials, tmp_path / "concepts", Options())
+    assert seen["fail"] > 100 and seen["unknown"] > 100
+    by_source, by_concept = (
+        {
+            (r.trial, r.patient): r.statuses
+            for r in engines.run_python(
+                extract.open_duckdb(tmp_path / name), trials, AS_OF, Options(), "x"
+            )
+        }
+        for name in ("source", "concepts")
+    )
+    assert by_source == by_concept
+    con = extract.open_duckdb(tmp_path / "concepts")
+    blank = con.sql(
+        "select count(*) from raw_condition_occurrence where condition_source_value is null"
+    )
+    assert blank.fetchall()[0][0] > 100
