@@ -193,7 +193,7 @@ def screen_csv(args: argparse.Namespace, inputs: Any) -> int:
     from ..batch_report import totals_line, write_csv
     from ..cli import _output
     from . import csvout
-    from .compiler import compile_trial
+    from .compiler import compile_trials
     from .extract import distinct_terms
 
     prepared = _prepare(args, inputs)
@@ -201,7 +201,7 @@ def screen_csv(args: argparse.Namespace, inputs: Any) -> int:
     plan = None
     if args.engine == "duckdb":
         terms = distinct_terms(con)
-        queries = [compile_trial(t.rules, as_of, options, terms) for t in trials]
+        queries = compile_trials([t.rules for t in trials], as_of, options, terms)
         plan = csvout.plan(con, trials, queries, str(args.omop), as_of)
     tally: Counter[str] = Counter()
     with _output(args) as out:

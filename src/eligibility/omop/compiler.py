@@ -76,6 +76,11 @@ class CompiledQuery:
     criteria: tuple[tuple[str, str], ...]  # (id, section), in rules-file order
     refused: dict[str, str]  # criterion id -> why it is not computed here
     query: exp.Select
+    # the query without WITH and ORDER BY, the CTEs only it reads, and those it shares with
+    # the trials compiled with it (``compile_trials``)
+    body: exp.Select | None = None
+    own: tuple[tuple[str, exp.Expression], ...] = ()
+    shared: tuple[tuple[str, exp.Expression], ...] = ()
 
     def sql(self, dialect: str = "duckdb", pretty: bool = False) -> str:
         return self.query.sql(dialect=dialect, pretty=pretty)
@@ -131,13 +136,51 @@ def compile_trial(
 ) -> CompiledQuery:
     """The trial's query at ``as_of``; ``terms``: the strings to resolve (default: the
     vocabulary's own spellings of what the rules name, ``mapping.default_terms``)."""
+    return compile_trials([rules], as_of, options, terms)[0]
+
+
+def compile_trials(
+    rulesets: list[RuleSet],
+    as_of: date,
+    options: Options | None = None,
+    terms: Terms | None = None,
+) -> list[CompiledQuery]:
+    """Several trials compiled together: one measurement pass for all. Every trial's lab
+    rules are columns of the same ``labs`` CTE (one scan of ``latest``, whose analytes are
+    those of every trial), and the person, condition and treatment CTEs are shared, so a
+    statement holding every trial's ``body`` under the ``shared`` CTEs and each one's ``own``
+    reads the measurements once (``csvout.plan``). Each ``query`` still stands alone."""
     options = options or Options()
-    terms = terms if terms is not None else mapping.default_terms(rules)
+    if terms is None:
+        terms = Terms()
+        for rules in rulesets:
+            terms = terms | mapping.default_terms(rules)
     ctx = _Ctx(as_of, options, terms)
+    parts = []
+    for rules in rulesets:
+        ctx.ctes, ctx.joins, ctx.columns, ctx.levels = [], [], [], {}
+        body, refused = _body(ctx, rules)
+        parts.append((rules, body, refused, tuple(ctx.ctes)))
     base = exp.select(
         col("person_id"), col("gender_concept_id"), _age_expression(as_of).as_("age"), copy=False
     ).from_("person", copy=False)
-    ctx.cte("p", base)
+    shared = [("p", base), *shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)]
+    if ctx.labs:
+        shared += lab_ctes(ctx.lab_values, ctx.labs)
+    out = []
+    for rules, body, refused, own in parts:
+        query = body.copy().order_by(col("person_id"), copy=False)
+        for name, cte in [*shared, *own]:
+            query = query.with_(name, as_=cte.copy(), copy=False)
+        criteria = tuple((c.id, c.section) for c in rules.criteria)
+        out.append(
+            CompiledQuery(rules.trial.id, criteria, refused, query, body, own, tuple(shared))
+        )
+    return out
+
+
+def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
+    """One trial's select (no WITH, no ORDER BY) over the CTEs, and what it refuses."""
     refused: dict[str, str] = {}
     truths: list[exp.Expression] = []
     for c in rules.criteria:
@@ -151,11 +194,6 @@ def compile_trial(
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
         truths.append(truth)
-    if "perf" in ctx.needs:
-        ctx.joins.append("perf")
-    shared = shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)
-    if ctx.labs:
-        shared += lab_ctes(ctx.lab_values, ctx.labs)
     top = max((lvl for _, lvl, _ in ctx.columns), default=0)
     inner = exp.select(
         col("person_id", "p"), *[e.as_(n) for n, lvl, e in ctx.columns if lvl == 0], copy=False
@@ -181,14 +219,7 @@ def compile_trial(
         for i, (c, s) in enumerate(zip(rules.criteria, sections, strict=True))
     ]
     outer = exp.select(col("person_id"), *statuses, _verdict(sections).as_("verdict"), copy=False)
-    outer = outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False).order_by(
-        col("person_id"), copy=False
-    )
-    for name, query in [*shared, *ctx.ctes]:
-        outer = outer.with_(name, as_=query, copy=False)
-    return CompiledQuery(
-        rules.trial.id, tuple((c.id, c.section) for c in rules.criteria), refused, outer
-    )
+    return outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False), refused
 
 
 def _status(t: exp.Expression, section: str) -> exp.Expression:
@@ -404,6 +435,8 @@ def _performance_truth(rule: PerformanceRule, scale: str, value: int) -> int | N
 
 def _performance_rule(ctx: _Ctx, rule: PerformanceRule) -> exp.Expression:
     ctx.needs.add("perf")
+    if "perf" not in ctx.joins:
+        ctx.joins.append("perf")
     own = rule.scale
     other = "karnofsky" if own == "ecog" else "ecog"
 
