@@ -42,7 +42,7 @@ from ..model import (
 from ..patient import Patient
 from . import mapping
 from .mapping import Terms
-from .sources import PERF_DOMAIN, shared_ctes
+from .sources import PERF_DOMAIN, latest_of, shared_ctes
 from .sqlexpr import (
     and_,
     between,
@@ -102,7 +102,8 @@ class _Ctx:
     # repeats a child's: a flat plan, not a tree copied into every CASE that reads it)
     columns: list[tuple[str, int, exp.Expression]] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
-    labs: list[tuple[str, exp.Expression]] = field(default_factory=list)  # (column, row truth)
+    # (column, its truth on a row of the analyte, the analyte's code)
+    labs: list[tuple[str, exp.Expression, int]] = field(default_factory=list)
     lab_values: list[tuple[str, exp.Expression]] = field(default_factory=list)
 
     def name(self, prefix: str) -> str:
@@ -508,48 +509,53 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     ctx.needs.add("latest")
     ctx.needs.add("labs:" + a.id)
     column = ctx.name("lab")
-    this = exp.EQ(this=col("analyte"), expression=exp.Literal.number(mapping.analyte_code(a.id)))
-    # the value and bound the rule compares, computed once per row (NULL: unknown), then the
-    # truth on them: 0/1, 2 unknown, NULL for another analyte's row
+    code = mapping.analyte_code(a.id)
+    # the value and bound the rule compares, computed once per row of the analyte (NULL:
+    # unknown), then the truth on them: 0/1, 2 unknown
     x, b = f"{column}_x", f"{column}_b"
-    ctx.lab_values.append((x, case((and_(this, usable), value), default=null())))
+    ctx.lab_values.append((x, case((usable, value), default=null())))
     ctx.lab_values.append((b, threshold_expr))
     r = compare(col(x), rule.comparator, col(b))
-    ctx.labs.append(
-        (
-            column,
-            case((this, exp.Coalesce(this=r, expressions=[exp.Literal.number(2)])), default=null()),
-        )
-    )
-    if "labs" not in ctx.joins:
-        ctx.joins.append("labs")
-    return col(column, "labs")
+    ctx.labs.append((column, exp.Coalesce(this=r, expressions=[exp.Literal.number(2)]), code))
+    cte = f"labs_{code}"
+    if cte not in ctx.joins:
+        ctx.joins.append(cte)
+    return col(column, cte)
 
 
 def lab_ctes(
-    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression]]
+    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression, int]]
 ) -> list[tuple[str, exp.Expression]]:
-    """``lab_values``: each result's converted value and bound per lab rule; ``lab_rows``: its
-    truth per rule; ``labs``: per person, the truth the newest results agree on (no row:
-    NULL, unknown; rows that disagree or any unknown: NULL)."""
-    keep = [col("person_id"), col("analyte")]
-    operand = exp.select(*keep, *[e.as_(n) for n, e in operands], copy=False).from_("latest")
-    rows = exp.select(col("person_id"), *[r.as_(n) for n, r in specs], copy=False).from_(
-        "lab_values"
-    )
+    """Per analyte, ``labs_<code>``: per person, the truth of each of its lab rules that the
+    newest results agree on (no row: NULL, unknown; rows that disagree or any unknown: NULL).
+    Each reads only its analyte's newest rows (``latest_of``) and computes only its rules, so
+    every result is checked against the rules on its analyte, not against every lab rule."""
     two = exp.Literal.number(2)
-    aggs = []
-    for n, _ in specs:
-        c = col(n)
-        agreed = and_(
-            exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
-            exp.LT(this=exp.Max(this=c.copy()), expression=two),
+    out = []
+    for code in dict.fromkeys(c for _, _, c in specs):
+        mine = [i for i, (_, _, c) in enumerate(specs) if c == code]
+        ops = [operands[k] for i in mine for k in (2 * i, 2 * i + 1)]
+        operand = exp.select(col("person_id"), *[e.as_(n) for n, e in ops], copy=False).from_(
+            exp.alias_(exp.paren(latest_of(code)), "l")
         )
-        aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(n))
-    labs = (
-        exp.select(col("person_id"), *aggs, copy=False).from_("lab_rows").group_by(col("person_id"))
-    )
-    return [("lab_values", operand), ("lab_rows", rows), ("labs", labs)]
+        rows = exp.select(
+            col("person_id"), *[specs[i][1].as_(specs[i][0]) for i in mine], copy=False
+        ).from_(exp.alias_(exp.paren(operand), "v"))
+        aggs = []
+        for i in mine:
+            c = col(specs[i][0])
+            agreed = and_(
+                exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
+                exp.LT(this=exp.Max(this=c.copy()), expression=two),
+            )
+            aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(specs[i][0]))
+        labs = (
+            exp.select(col("person_id"), *aggs, copy=False)
+            .from_(exp.alias_(exp.paren(rows), "r"))
+            .group_by(col("person_id"))
+        )
+        out.append((f"labs_{code}", labs))
+    return out
 
 
 # --- conditions and therapies ---------------------------------------------------------------
