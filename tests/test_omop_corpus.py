@@ -23,7 +23,7 @@ from eligibility.coverage import parse_records
 from eligibility.evaluate import compile_rules
 from eligibility.facts import Options
 from eligibility.loaders import load_rules
-from eligibility.model import Criterion, LabRule, RuleSet, Window
+from eligibility.model import ConditionRule, Criterion, LabRule, RuleSet, Window
 from eligibility.omop import engines, extract, synth
 from eligibility.omop.compiler import compile_trial
 from eligibility.omop.synth_rules import synthesize_for
@@ -172,3 +172,26 @@ def test_concept_tables_read_as_the_source_codes(
         "select count(*) from raw_condition_occurrence where condition_source_value is null"
     )
     assert blank.fetchall()[0][0] > 100
+
+
+def test_a_free_text_condition_is_read_as_a_name(tmp_path: Path) -> None:
+    """A condition term that is no ICD-10 code is a profile's free-text name, on both engines:
+    "rheumatic heart failure" may be heart failure (unknown), "heart failure" is it."""
+    t = synth.tables()
+    terms = ("rheumatic heart failure", "heart failure", "I50.9", "no heart failure")
+    for pid, term in enumerate(terms, start=1):
+        synth.add_person(random.Random(pid), t["person"], pid)
+        synth.add_entry(t["condition_occurrence"], pid, term, date(2024, 2, 1), None)
+    synth.write(t, tmp_path)
+    hf = ConditionRule(condition="heart_failure")
+    rules = RuleSet(
+        trial={"id": "T"},
+        criteria=[Criterion(id="E1", section="exclusion", text="heart failure", rule=hf)],
+    )
+    trial = Trial("x", rules, compile_rules(rules), "0")
+    con = extract.open_duckdb(tmp_path)
+    screened = engines.run_duckdb(con, [trial], extract.distinct_terms(con), AS_OF, Options(), "x")
+    sql = [r.statuses[0] for r in screened[0].rows]
+    python = [r.statuses[0] for r in engines.run_python(con, [trial], AS_OF, Options(), "x")]
+    assert sql == python
+    assert python[:3] == ["unknown", "fail", "fail"]
