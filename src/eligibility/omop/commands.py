@@ -52,6 +52,12 @@ def register(sub: Any) -> None:
     s.add_argument("--persons", type=int, required=True, metavar="N")
     s.add_argument("--out", required=True, metavar="DIR")
     s.add_argument("--seed", type=int, default=0, metavar="S")
+    s.add_argument(
+        "--concepts",
+        action="store_true",
+        help="code the rows by OMOP concept id (LOINC, UCUM, ICD-10-CM, SNOMED CT, RxNorm) "
+        "and write concept and concept_relationship beside them",
+    )
     s.set_defaults(func=cmd_synth)
 
 
@@ -94,11 +100,12 @@ def _say_refused(query: Any, err: Any) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from ..errors import EligibilityError
-    from .synth import synthesize, write
+    from .synth import synthesize, with_concepts, write
 
     if args.persons < 0:
         raise EligibilityError(f"must not be negative (got {args.persons})", "--persons")
-    write(synthesize(args.persons, args.seed), Path(args.out))
+    tables = synthesize(args.persons, args.seed)
+    write(with_concepts(tables) if args.concepts else tables, Path(args.out))
     return 0
 
 
@@ -186,7 +193,7 @@ def screen_csv(args: argparse.Namespace, inputs: Any) -> int:
     from ..batch_report import totals_line, write_csv
     from ..cli import _output
     from . import csvout
-    from .compiler import compile_trial
+    from .compiler import compile_trials
     from .extract import distinct_terms
 
     prepared = _prepare(args, inputs)
@@ -194,7 +201,7 @@ def screen_csv(args: argparse.Namespace, inputs: Any) -> int:
     plan = None
     if args.engine == "duckdb":
         terms = distinct_terms(con)
-        queries = [compile_trial(t.rules, as_of, options, terms) for t in trials]
+        queries = compile_trials([t.rules for t in trials], as_of, options, terms)
         plan = csvout.plan(con, trials, queries, str(args.omop), as_of)
     tally: Counter[str] = Counter()
     with _output(args) as out:

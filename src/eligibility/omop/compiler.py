@@ -42,7 +42,7 @@ from ..model import (
 from ..patient import Patient
 from . import mapping
 from .mapping import Terms
-from .sources import PERF_DOMAIN, shared_ctes
+from .sources import PERF_DOMAIN, latest_of, shared_ctes
 from .sqlexpr import (
     and_,
     between,
@@ -76,6 +76,11 @@ class CompiledQuery:
     criteria: tuple[tuple[str, str], ...]  # (id, section), in rules-file order
     refused: dict[str, str]  # criterion id -> why it is not computed here
     query: exp.Select
+    # the query without WITH and ORDER BY, the CTEs only it reads, and those it shares with
+    # the trials compiled with it (``compile_trials``)
+    body: exp.Select | None = None
+    own: tuple[tuple[str, exp.Expression], ...] = ()
+    shared: tuple[tuple[str, exp.Expression], ...] = ()
 
     def sql(self, dialect: str = "duckdb", pretty: bool = False) -> str:
         return self.query.sql(dialect=dialect, pretty=pretty)
@@ -97,7 +102,8 @@ class _Ctx:
     # repeats a child's: a flat plan, not a tree copied into every CASE that reads it)
     columns: list[tuple[str, int, exp.Expression]] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
-    labs: list[tuple[str, exp.Expression]] = field(default_factory=list)  # (column, row truth)
+    # (column, its truth on a row of the analyte, the analyte's code)
+    labs: list[tuple[str, exp.Expression, int]] = field(default_factory=list)
     lab_values: list[tuple[str, exp.Expression]] = field(default_factory=list)
 
     def name(self, prefix: str) -> str:
@@ -131,13 +137,51 @@ def compile_trial(
 ) -> CompiledQuery:
     """The trial's query at ``as_of``; ``terms``: the strings to resolve (default: the
     vocabulary's own spellings of what the rules name, ``mapping.default_terms``)."""
+    return compile_trials([rules], as_of, options, terms)[0]
+
+
+def compile_trials(
+    rulesets: list[RuleSet],
+    as_of: date,
+    options: Options | None = None,
+    terms: Terms | None = None,
+) -> list[CompiledQuery]:
+    """Several trials compiled together: one measurement pass for all. Every trial's lab
+    rules are columns of the same ``labs`` CTE (one scan of ``latest``, whose analytes are
+    those of every trial), and the person, condition and treatment CTEs are shared, so a
+    statement holding every trial's ``body`` under the ``shared`` CTEs and each one's ``own``
+    reads the measurements once (``csvout.plan``). Each ``query`` still stands alone."""
     options = options or Options()
-    terms = terms if terms is not None else mapping.default_terms(rules)
+    if terms is None:
+        terms = Terms()
+        for rules in rulesets:
+            terms = terms | mapping.default_terms(rules)
     ctx = _Ctx(as_of, options, terms)
+    parts = []
+    for rules in rulesets:
+        ctx.ctes, ctx.joins, ctx.columns, ctx.levels = [], [], [], {}
+        body, refused = _body(ctx, rules)
+        parts.append((rules, body, refused, tuple(ctx.ctes)))
     base = exp.select(
         col("person_id"), col("gender_concept_id"), _age_expression(as_of).as_("age"), copy=False
     ).from_("person", copy=False)
-    ctx.cte("p", base)
+    shared = [("p", base), *shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)]
+    if ctx.labs:
+        shared += lab_ctes(ctx.lab_values, ctx.labs)
+    out = []
+    for rules, body, refused, own in parts:
+        query = body.copy().order_by(col("person_id"), copy=False)
+        for name, cte in [*shared, *own]:
+            query = query.with_(name, as_=cte.copy(), copy=False)
+        criteria = tuple((c.id, c.section) for c in rules.criteria)
+        out.append(
+            CompiledQuery(rules.trial.id, criteria, refused, query, body, own, tuple(shared))
+        )
+    return out
+
+
+def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
+    """One trial's select (no WITH, no ORDER BY) over the CTEs, and what it refuses."""
     refused: dict[str, str] = {}
     truths: list[exp.Expression] = []
     for c in rules.criteria:
@@ -151,11 +195,6 @@ def compile_trial(
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
         truths.append(truth)
-    if "perf" in ctx.needs:
-        ctx.joins.append("perf")
-    shared = shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)
-    if ctx.labs:
-        shared += lab_ctes(ctx.lab_values, ctx.labs)
     top = max((lvl for _, lvl, _ in ctx.columns), default=0)
     inner = exp.select(
         col("person_id", "p"), *[e.as_(n) for n, lvl, e in ctx.columns if lvl == 0], copy=False
@@ -181,14 +220,7 @@ def compile_trial(
         for i, (c, s) in enumerate(zip(rules.criteria, sections, strict=True))
     ]
     outer = exp.select(col("person_id"), *statuses, _verdict(sections).as_("verdict"), copy=False)
-    outer = outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False).order_by(
-        col("person_id"), copy=False
-    )
-    for name, query in [*shared, *ctx.ctes]:
-        outer = outer.with_(name, as_=query, copy=False)
-    return CompiledQuery(
-        rules.trial.id, tuple((c.id, c.section) for c in rules.criteria), refused, outer
-    )
+    return outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False), refused
 
 
 def _status(t: exp.Expression, section: str) -> exp.Expression:
@@ -213,8 +245,47 @@ def _verdict(sections: list[str]) -> exp.Expression:
     )
 
 
+# The fields each rule kind's compilation reads; a field beyond these (one the model gains
+# later, as a lab rule's ``within``) set away from its default refuses the criterion, so
+# a new meaning never compiles to the old one.
+_READ: dict[type, frozenset[str]] = {
+    AllRule: frozenset({"kind", "rules"}),
+    AnyRule: frozenset({"kind", "rules"}),
+    NotRule: frozenset({"kind", "rule"}),
+    ManualRule: frozenset({"kind", "reason", "evidence", "law"}),
+    AgeRule: frozenset({"kind", "min", "max", "min_inclusive", "max_inclusive"}),
+    SexRule: frozenset({"kind", "allowed"}),
+    PerformanceRule: frozenset({"kind", "scale", "allowed", "min", "max"}),
+    LabRule: frozenset({"kind", "analyte", "comparator", "value", "unit", "multiple", "of"}),
+    VitalRule: frozenset({"kind", "name", "comparator", "value", "unit"}),
+    MeasureRule: frozenset({"kind", "name", "comparator", "value", "unit"}),
+    ConditionRule: frozenset(
+        {"kind", "condition", "active", "history", "within", "except_", "if_absent"}
+    ),
+    TherapyRule: frozenset({"kind", "agents", "within", "if_absent"}),
+}
+
+
+def _unread_field(rule: Rule) -> str | None:
+    """A field of ``rule`` set to something the compiler does not read, or None."""
+    read = _READ.get(type(rule))
+    if read is None:
+        return None
+    for name, info in type(rule).model_fields.items():
+        if name not in read and getattr(rule, name, None) != info.get_default(
+            call_default_factory=True
+        ):
+            return name
+    return None
+
+
 def _rule(ctx: _Ctx, rule: Rule) -> exp.Expression:
     """A rule's truth as an expression over the joined CTEs (NULL: unknown)."""
+    if isinstance(rule, LabRule) and getattr(rule, "within", None) is not None:
+        raise Refused("a lab rule's own time window ('within') is not compiled to SQL")
+    unread = _unread_field(rule)
+    if unread is not None:
+        raise Refused(f"the {rule.kind} rule's '{unread}' is not compiled to SQL")
     match rule:
         case AllRule() | AnyRule():
             kids = [_rule(ctx, r) for r in rule.rules]
@@ -365,6 +436,8 @@ def _performance_truth(rule: PerformanceRule, scale: str, value: int) -> int | N
 
 def _performance_rule(ctx: _Ctx, rule: PerformanceRule) -> exp.Expression:
     ctx.needs.add("perf")
+    if "perf" not in ctx.joins:
+        ctx.joins.append("perf")
     own = rule.scale
     other = "karnofsky" if own == "ecog" else "ecog"
 
@@ -438,48 +511,53 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     ctx.needs.add("latest")
     ctx.needs.add("labs:" + a.id)
     column = ctx.name("lab")
-    this = exp.EQ(this=col("analyte"), expression=exp.Literal.number(mapping.analyte_code(a.id)))
-    # the value and bound the rule compares, computed once per row (NULL: unknown), then the
-    # truth on them: 0/1, 2 unknown, NULL for another analyte's row
+    code = mapping.analyte_code(a.id)
+    # the value and bound the rule compares, computed once per row of the analyte (NULL:
+    # unknown), then the truth on them: 0/1, 2 unknown
     x, b = f"{column}_x", f"{column}_b"
-    ctx.lab_values.append((x, case((and_(this, usable), value), default=null())))
+    ctx.lab_values.append((x, case((usable, value), default=null())))
     ctx.lab_values.append((b, threshold_expr))
     r = compare(col(x), rule.comparator, col(b))
-    ctx.labs.append(
-        (
-            column,
-            case((this, exp.Coalesce(this=r, expressions=[exp.Literal.number(2)])), default=null()),
-        )
-    )
-    if "labs" not in ctx.joins:
-        ctx.joins.append("labs")
-    return col(column, "labs")
+    ctx.labs.append((column, exp.Coalesce(this=r, expressions=[exp.Literal.number(2)]), code))
+    cte = f"labs_{code}"
+    if cte not in ctx.joins:
+        ctx.joins.append(cte)
+    return col(column, cte)
 
 
 def lab_ctes(
-    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression]]
+    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression, int]]
 ) -> list[tuple[str, exp.Expression]]:
-    """``lab_values``: each result's converted value and bound per lab rule; ``lab_rows``: its
-    truth per rule; ``labs``: per person, the truth the newest results agree on (no row:
-    NULL, unknown; rows that disagree or any unknown: NULL)."""
-    keep = [col("person_id"), col("analyte")]
-    operand = exp.select(*keep, *[e.as_(n) for n, e in operands], copy=False).from_("latest")
-    rows = exp.select(col("person_id"), *[r.as_(n) for n, r in specs], copy=False).from_(
-        "lab_values"
-    )
+    """Per analyte, ``labs_<code>``: per person, the truth of each of its lab rules that the
+    newest results agree on (no row: NULL, unknown; rows that disagree or any unknown: NULL).
+    Each reads only its analyte's newest rows (``latest_of``) and computes only its rules, so
+    every result is checked against the rules on its analyte, not against every lab rule."""
     two = exp.Literal.number(2)
-    aggs = []
-    for n, _ in specs:
-        c = col(n)
-        agreed = and_(
-            exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
-            exp.LT(this=exp.Max(this=c.copy()), expression=two),
+    out = []
+    for code in dict.fromkeys(c for _, _, c in specs):
+        mine = [i for i, (_, _, c) in enumerate(specs) if c == code]
+        ops = [operands[k] for i in mine for k in (2 * i, 2 * i + 1)]
+        operand = exp.select(col("person_id"), *[e.as_(n) for n, e in ops], copy=False).from_(
+            exp.alias_(exp.paren(latest_of(code)), "l")
         )
-        aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(n))
-    labs = (
-        exp.select(col("person_id"), *aggs, copy=False).from_("lab_rows").group_by(col("person_id"))
-    )
-    return [("lab_values", operand), ("lab_rows", rows), ("labs", labs)]
+        rows = exp.select(
+            col("person_id"), *[specs[i][1].as_(specs[i][0]) for i in mine], copy=False
+        ).from_(exp.alias_(exp.paren(operand), "v"))
+        aggs = []
+        for i in mine:
+            c = col(specs[i][0])
+            agreed = and_(
+                exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
+                exp.LT(this=exp.Max(this=c.copy()), expression=two),
+            )
+            aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(specs[i][0]))
+        labs = (
+            exp.select(col("person_id"), *aggs, copy=False)
+            .from_(exp.alias_(exp.paren(rows), "r"))
+            .group_by(col("person_id"))
+        )
+        out.append((f"labs_{code}", labs))
+    return out
 
 
 # --- conditions and therapies ---------------------------------------------------------------
@@ -555,7 +633,8 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     active = and_(is_null(e), not_(inactive))
     timing = _in_window(s, e, active, since, ctx.as_of)
     if since is not None:
-        timing = case((event, _onset_in_window(s, since, ctx.as_of)), default=timing)
+        onset = case((truth_eq(col("undated", "k"), 1), null()), default=s)
+        timing = case((event, _onset_in_window(onset, since, ctx.as_of)), default=timing)
     not_false = exp.NEQ(this=timing.copy(), expression=_T0)
     whens = []
     if rule.active or vocab.is_current(c.id):
@@ -566,12 +645,12 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     whens.append((truth_eq(timing, 1), _T2))
     whens.append((truth_eq(timing, 2), _T1))
     outcome = case(*whens, default=_T0)
-    rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive)) for f in flags]
+    rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated)) for f in flags]
     query = (
         exp.select(col("person_id", "c"), exp.Max(this=outcome).as_("o"), copy=False)
         .from_(exp.alias_(exp.to_identifier("conditions"), "c"), copy=False)
         .join(
-            values("k", ["code", "maybe", "event", "inactive"], rows),
+            values("k", ["code", "maybe", "event", "inactive", "undated"], rows),
             on=exp.EQ(this=col("code", "c"), expression=col("code", "k")),
             copy=False,
         )

@@ -134,6 +134,9 @@ def plan(
     (``v0``, ``v1``…), or None when the shortcut would not be byte-exact."""
     if not trials or not all(_plain(t) for t in trials) or not _unique_persons(con):
         return None
+    # trials compiled together (``compiler.compile_trials``) share one measurement pass: their
+    # CTEs go once on the statement, each trial's body below them
+    hoist = all(q.body is not None and q.shared is queries[0].shared for q in queries)
     joined: exp.Select | None = None
     lines, verdicts = [], []
     for i, (trial, query) in enumerate(zip(trials, queries, strict=True)):
@@ -142,8 +145,11 @@ def plan(
         parts = _template(trial, source, as_of)
         if parts is None:
             return None
-        inner = query.query.copy()
-        inner.set("order", None)
+        if hoist:
+            inner = query.body.copy()  # type: ignore[union-attr]
+        else:
+            inner = query.query.copy()
+            inner.set("order", None)
         sub = exp.select(
             col("person_id"), _line(trial, query, parts).as_("line"), col("verdict"), copy=False
         ).from_(exp.alias_(exp.paren(inner), "q"), copy=False)
@@ -158,9 +164,14 @@ def plan(
             joined = joined.join(frm, on=on, join_type="inner", copy=False)
     assert joined is not None
     line = lines[0] if len(lines) == 1 else exp.Concat(expressions=lines)
-    return joined.select(line.as_("line"), *verdicts, copy=False).order_by(
+    out = joined.select(line.as_("line"), *verdicts, copy=False).order_by(
         col("person_id"), copy=False
     )
+    if hoist:
+        ctes = [*queries[0].shared, *[c for q in queries for c in q.own]]
+        for name, cte in ctes:
+            out = out.with_(name, as_=cte.copy(), copy=False)
+    return out
 
 
 def write(con: Any, query: exp.Select, out: IO[str], tally: Counter[str]) -> None:

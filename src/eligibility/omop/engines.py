@@ -110,11 +110,13 @@ def spark_views(spark: Any, folder: str) -> None:
     cluster reads them where they are), with the columns and types DuckDB gives them."""
     from pyspark.sql import functions as F
 
-    from .extract import COLUMNS, find_tables
+    from .concepts import VOCABULARY_TABLES
+    from .extract import find_tables, raw_columns, views
 
     kinds = {"VARCHAR": "string"}
-    for table in find_tables(folder):
-        columns = COLUMNS[table.name]
+    tables = find_tables(folder)
+    for table in tables:
+        columns = raw_columns(table.name)
         if table.path is None:
             schema = ", ".join(f"{c} {kinds.get(t, t)}" for c, t in columns.items())
             frame = spark.createDataFrame([], schema)
@@ -133,7 +135,10 @@ def spark_views(spark: Any, folder: str) -> None:
                     for c, t in columns.items()
                 ]
             )
-        frame.createOrReplaceTempView(table.name)
+        raw = table.name if table.name in VOCABULARY_TABLES else f"raw_{table.name}"
+        frame.createOrReplaceTempView(raw)
+    for name, query in views(tables):
+        spark.sql(query.sql("spark")).createOrReplaceTempView(name)
 
 
 def run_python(

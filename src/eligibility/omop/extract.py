@@ -20,7 +20,8 @@ from sqlglot import exp
 
 from ..errors import InputError
 from ..limits import EARLIEST_DATE, LATEST_DATE
-from .mapping import Terms, gender_concepts, performance_codes
+from .concepts import CONCEPT_IDS, VOCABULARY_TABLES, resolved
+from .mapping import Terms, condition_entry, gender_concepts, performance_codes
 
 # The tables and columns read (OMOP CDM v5.4 names) and their types.
 COLUMNS: dict[str, dict[str, str]] = {
@@ -69,12 +70,13 @@ class Table:
 
 
 def find_tables(folder: str | Path) -> list[Table]:
-    """The extract's tables: ``NAME.parquet``, ``NAME/`` of Parquet files, or ``NAME.csv``."""
+    """The extract's tables: ``NAME.parquet``, ``NAME/`` of Parquet files, or ``NAME.csv``;
+    the clinical tables first (``person`` first of all), then the vocabulary's."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError("not a folder of OMOP tables", str(root))
     found = []
-    for name in COLUMNS:
+    for name in (*COLUMNS, *VOCABULARY_TABLES):
         for candidate, kind in (
             (root / f"{name}.parquet", "parquet"),
             (root / name, "parquet"),
@@ -97,10 +99,15 @@ def _reader(table: Table) -> exp.Expression:
     return exp.func(fn, exp.Literal.string(target))
 
 
+def raw_columns(name: str) -> dict[str, str]:
+    """The columns read from a table of the extract, with their types."""
+    return VOCABULARY_TABLES.get(name) or {**COLUMNS[name], **CONCEPT_IDS[name]}
+
+
 def table_select(table: Table, present: list[str]) -> exp.Select:
-    """The table's columns as the query reads them: cast to their types, NULL when absent."""
+    """The table's columns as they are read: cast to their types, NULL when absent."""
     cols = []
-    for name, kind in COLUMNS[table.name].items():
+    for name, kind in raw_columns(table.name).items():
         value: exp.Expression = exp.column(name) if name in present else exp.Null()
         cols.append(exp.cast(value, kind).as_(name))
     source: exp.Expression = _reader(table) if table.path is not None else None  # type: ignore[assignment]
@@ -110,12 +117,26 @@ def table_select(table: Table, present: list[str]) -> exp.Select:
     return q.from_(source)
 
 
+def has_concepts(tables: list[Table]) -> bool:
+    return any(t.name == "concept" and t.path is not None for t in tables)
+
+
+def views(tables: list[Table]) -> list[tuple[str, exp.Select]]:
+    """The views the query and the profile reader read, over the raw views."""
+    concepts = has_concepts(tables)
+    return [
+        (name, resolved(name, list(COLUMNS[name]), f"raw_{name}", concepts)) for name in COLUMNS
+    ]
+
+
 def open_duckdb(folder: str | Path, threads: int | None = None) -> Any:
-    """An in-memory DuckDB connection with one view per table of the extract."""
+    """An in-memory DuckDB connection with one view per table of the extract (the clinical
+    ones as ``raw_<table>``, read through ``views``)."""
     import duckdb
 
     con = duckdb.connect(config={"threads": threads} if threads else {})
-    for table in find_tables(folder):
+    tables = find_tables(folder)
+    for table in tables:
         present: list[str] = []
         if table.path is not None:
             try:
@@ -127,7 +148,10 @@ def open_duckdb(folder: str | Path, threads: int | None = None) -> Any:
                     f"cannot read: {str(exc).splitlines()[0]}", str(table.path)
                 ) from None
             present = [c.lower() for c in present]
-        con.sql(table_select(table, present).sql("duckdb")).create_view(table.name)
+        raw = table.name if table.name in VOCABULARY_TABLES else f"raw_{table.name}"
+        con.sql(table_select(table, present).sql("duckdb")).create_view(raw)
+    for name, query in views(tables):
+        con.sql(query.sql("duckdb")).create_view(name)
     return con
 
 
@@ -236,7 +260,9 @@ def read_profiles(con: Any, as_of: date) -> Iterator[tuple[int, Any]]:
     ):
         if _entry_ok(code, start, end):
             status = "resolved" if end is not None else "active"
-            conditions[pid].append({"code": code, "status": status, "onset": start, "end": end})
+            icd, name = condition_entry(code)
+            entry = {"code": icd, "name": name, "status": status, "onset": start, "end": end}
+            conditions[pid].append(entry)
     treatments: dict[int, list[dict]] = defaultdict(list)
     for table in ("drug_exposure", "procedure_occurrence"):
         for pid, name, start, end in _rows(con, table, list(COLUMNS[table])):

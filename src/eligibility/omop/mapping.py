@@ -156,6 +156,19 @@ class CodeFlags:
     maybe: bool
     event: bool
     inactive: bool
+    # an event so coded that its onset does not date (``vocab.dated_elsewhere``: T86 dates a
+    # graft's failure, not the transplant), so in a window it is unknown
+    undated: bool = False
+
+
+@cache
+def condition_entry(term: str) -> tuple[str | None, str | None]:
+    """A condition term as a profile's entry holds it: (code, name). An ICD-10 code is a
+    code; any other string (a local label, a SNOMED concept's name) is free text, which the
+    evaluator reads as a name ("rheumatic heart failure" may be heart failure)."""
+    from ..vocab.concepts import _icd_normal
+
+    return (term, None) if _icd_normal(term) is not None else (None, term)
 
 
 def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> list[CodeFlags]:
@@ -167,23 +180,25 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
     events = event_concepts(c.id) if with_window else frozenset()
     active_only = bool(rule.active) or vocab.is_current(c.id)
     out = []
-    for code in sorted(terms.codes):
-        hits = condition_hits(code, None)
+    for term in sorted(terms.codes):
+        code, name = condition_entry(term)
+        hits = condition_hits(code, name)
         maybe = c.id not in hits
         if maybe and MAYBE + c.id not in hits:
             continue
         if not exceptions.isdisjoint(hits):
             continue
         event = bool(events) and not events.isdisjoint(hits)
-        if not maybe and exceptions and _probe(rule, code) is None:
+        undated = event and bool(c.extra.get("icd10_later")) and vocab.dated_elsewhere(c.id, code)
+        if not maybe and exceptions and _probe(rule, term) is None:
             maybe = True  # it may be one of the exceptions: the evaluator leaves it open
         if not maybe and active_only and vocab.activity_unsure(code):
             maybe = True  # a carrier code under "active": the evaluator leaves it open
-        out.append(CodeFlags(code, maybe, event, vocab.inactive_code(code)))
+        out.append(CodeFlags(term, maybe, event, vocab.inactive_code(code), undated))
     return out
 
 
-def _probe(rule: ConditionRule, code: str) -> int | None:
+def _probe(rule: ConditionRule, term: str) -> int | None:
     """The evaluator's own truth for one current entry so coded, under the rule without its
     window, activity or history clause (0/1; None: unknown). Asked when the rule has
     exceptions: an entry that may be one of them decides nothing (as a "maybe" entry), and
@@ -196,7 +211,8 @@ def _probe(rule: ConditionRule, code: str) -> int | None:
 
     bare = rule.model_copy(update={"within": None, "active": None, "history": None})
     day = date(2000, 1, 1)
-    patient = Patient(id="x", conditions=[{"code": code, "onset": day}])
+    code, name = condition_entry(term)
+    patient = Patient(id="x", conditions=[{"code": code, "name": name, "onset": day}])
     truth = compile_rule(bare).check(build_facts(patient, day))[0]
     return None if truth == UNKNOWN else int(truth)
 

@@ -1,7 +1,8 @@
 """The query's shared CTEs: the extract's rows as the profile model would accept them.
 
-``latest`` holds each person's newest current results per analyte (all of that date: ties
-decide together), ``perf`` the performance status as the extract reader fills it,
+``current`` holds the results that may decide (dated within the age limit, not after the
+as-of date; ``latest_of`` the newest of them per analyte: all of that date, ties decide
+together), ``perf`` the performance status as the extract reader fills it,
 ``conditions`` and ``treatments`` the entries. Each filter mirrors a validator of
 ``patient.py`` (``extract.read_profiles`` keeps the same rows), so the SQL and the evaluator
 read the same data.
@@ -97,23 +98,7 @@ def shared_ctes(
                 copy=False,
             )
         )
-        # the newest date per person and analyte by a grouped join (a window is slower)
-        newest = (
-            exp.select(col("person_id"), col("analyte"), exp.Max(this=col("d")).as_("newest"))
-            .from_("current")
-            .group_by(col("person_id"), col("analyte"))
-        )
-        same = and_(
-            *[exp.EQ(this=col(c, "c"), expression=col(c, "n")) for c in ("person_id", "analyte")],
-            exp.EQ(this=col("d", "c"), expression=col("newest", "n")),
-        )
-        latest = (
-            exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("c")))
-            .from_(exp.alias_(exp.to_identifier("current"), "c"))
-            .join(exp.alias_(exp.paren(newest), "n"), on=same)
-        )
         out.append(("current", rows))
-        out.append(("latest", latest))
     if "perf" in needs:
         out.append(("perf", _performance_cte(as_of)))
     if "conditions" in needs:
@@ -221,4 +206,27 @@ def _performance_cte(as_of: date) -> exp.Expression:
         exp.select(col("person_id"), pick("ecog"), pick("karnofsky"), copy=False)
         .from_(exp.alias_(exp.paren(newest), "z"), copy=False)
         .group_by(col("person_id"), copy=False)
+    )
+
+
+def latest_of(code: int) -> exp.Expression:
+    """One analyte's newest current results per person (all of the newest date), from
+    ``current``: per analyte, so each grouping is small and the analyte's filter reaches the
+    scan (one ``latest`` of every analyte, materialised, was slower)."""
+    this = exp.EQ(this=col("analyte"), expression=exp.Literal.number(code))
+    newest = (
+        exp.select(col("person_id"), exp.Max(this=col("d")).as_("newest"))
+        .from_("current")
+        .where(this.copy())
+        .group_by(col("person_id"))
+    )
+    same = and_(
+        exp.EQ(this=col("person_id", "c"), expression=col("person_id", "n")),
+        exp.EQ(this=col("d", "c"), expression=col("newest", "n")),
+    )
+    return (
+        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("c")))
+        .from_(exp.alias_(exp.to_identifier("current"), "c"))
+        .join(exp.alias_(exp.paren(newest), "n"), on=same)
+        .where(exp.EQ(this=col("analyte", "c"), expression=exp.Literal.number(code)))
     )
