@@ -212,6 +212,17 @@ def test_readings(text: str, section: str, analyte: str | None) -> None:
             {"test": "HIV-1 RNA", "value": 1.5, "unit": "log10 copies/mL"},
             "pass",
         ),
+        (  # a log10 value no count can have (a typo): unknown, not an internal error
+            {
+                "kind": "lab",
+                "analyte": "hiv_rna",
+                "comparator": "<",
+                "value": 50,
+                "unit": "copies/mL",
+            },
+            {"test": "HIV-1 RNA", "value": 3000, "unit": "log10 copies/mL"},
+            "unknown",
+        ),
         (
             {
                 "kind": "measure",

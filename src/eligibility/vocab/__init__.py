@@ -391,7 +391,10 @@ class Conversion:
 
     def apply(self, value: float) -> float:
         if self.log10_in:
-            value = 10.0**value
+            try:
+                value = 10.0**value
+            except OverflowError:  # "3000 log10 copies/mL": no count, a typo to review
+                raise UnitError(f"log10 value {value} is out of range") from None
         value = self.slope * value + self.offset
         if self.log10_out:
             if value <= 0:
