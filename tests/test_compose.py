@@ -73,6 +73,8 @@ CASES = [
     ("assisted", "Male or female participants greater than or equal to 18 years of age and children 10-17 years of age.", "inclusion", {"birth_date": "2012-01-01"}, "review"),
     # "Patients with X must …": the rest is asked of those patients only
     ("assisted", "Patients with a history of cardiac disease must have a normal ejection fraction by MUGA Scan and have no angina.", "inclusion", {"conditions": [{"name": "angina", "code": "I20.9", "status": "resolved", "onset": "2015-01-01", "end": "2016-01-01"}]}, "review"),
+    # an inclusion asking for a value above the normal range: most often "≤" mistyped
+    ("assisted", "Bilirubin >= 1.5 x upper limit of normal", "inclusion", {"labs": [{"test": "bilirubin", "value": 0.6, "unit": "mg/dL", "ref_high": 1.2, "date": "2024-02-20"}]}, "review"),
     # normal values under exclusions: a requirement filed under the wrong heading
     ("assisted", "AST and ALT <2.5 x ULN;", "exclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "ref_high": 40}]}, "review"),
 ]

@@ -209,3 +209,48 @@ def test_a_windowed_lead_in_without_items_reaches_the_lab_lines_after_it() -> No
     anc = got["ANC >= 1,500 /mm^3"].rule  # type: ignore[attr-defined]
     assert anc.kind == "lab" and anc.within is not None and anc.within.amount == 14
     assert got["No prior chemotherapy"].context is None  # type: ignore[attr-defined]
+
+
+def test_otherwise_and_allowances_on_other_lines_make_decisions_evidence() -> None:
+    """NCT00004941: "Concurrent methotrexate permitted if …" then "Otherwise, no methotrexate
+    within 4 weeks"; NCT05142592: "Subjects with well-controlled HIV may be enrolled if all
+    the following criteria are met:" below "History of known HIV infection."; an allowance
+    inside a line is that line's own (the allowance law), not another's."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Concurrent methotrexate permitted if treatment began at least 3 "
+        "months prior to enrollment\n- Otherwise, no methotrexate within 4 weeks prior to "
+        "enrollment\nExclusion Criteria:\n- History of known HIV infection.\n- Pregnancy\n"
+        "- Subjects with well-controlled HIV may be enrolled if all the following criteria are "
+        "met:\n  - CD4 count above 250 cells/uL\n"
+    )
+    rule = got["Otherwise, no methotrexate within 4 weeks prior to enrollment"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and "otherwise" in rule.reason
+    hiv = got["History of known HIV infection."].rule  # type: ignore[attr-defined]
+    assert hiv.kind == "manual" and hiv.evidence is not None
+    assert got["Pregnancy"].rule.kind == "pregnancy"  # type: ignore[attr-defined]
+    own = _criteria(
+        "Exclusion Criteria:\n- Active tuberculosis. NOTE: Subjects with a positive PPD and a "
+        "normal chest x-ray are eligible.\n"
+    )
+    assert (
+        own[
+            "Active tuberculosis. NOTE: Subjects with a positive PPD and a normal chest x-ray are eligible."
+        ].rule.kind
+        != "manual"
+    )  # type: ignore[attr-defined]
+
+
+def test_a_labelled_waiver_lead_in_and_population_headings() -> None:
+    """NCT00006091: "Hepatic: Unless due to direct disease infiltration of the liver:" then the
+    limits, their nesting lost; NCT00006278: "PATIENTS WITH NORMAL ADRENAL GLANDS:" and
+    "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S SYNDROME:", each over its own lines."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Hepatic: Unless due to direct disease infiltration of the "
+        "liver:\n- ALT no greater than 2.5 times ULN\n"
+    )
+    assert got["ALT no greater than 2.5 times ULN"].rule.kind == "manual"  # type: ignore[attr-defined]
+    groups = _criteria(
+        "Inclusion Criteria:\nPATIENTS WITH NORMAL ADRENAL GLANDS:\n- ECOG 0-1\n"
+        "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S SYNDROME:\n- Will be aged 18 or older;\n"
+    )
+    assert groups["Will be aged 18 or older;"].rule.kind == "manual"  # type: ignore[attr-defined]

@@ -315,6 +315,17 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
                 # requirement filed under the wrong heading, most often
                 return "an exclusion of normal values (a requirement filed under exclusions?)"
         if (
+            leaf.kind == "lab"
+            and section == "inclusion"
+            and not negative
+            and leaf.of == "ULN"  # type: ignore[union-attr]
+            and leaf.comparator in {">", ">="}  # type: ignore[union-attr]
+        ):
+            # "Bilirubin >= 1.5 x upper limit of normal" required (the next line sends
+            # patients with hepatic dysfunction to another study): most often a typo for "≤";
+            # where a trial does ask for raised values (ALT in hepatitis B), a person confirms
+            return "an inclusion that asks for a value above the normal range (a typo for '≤'?)"
+        if (
             leaf.kind in {"lab", "vital", "measure"}
             and excluding
             and getattr(leaf, "of", None) is None

@@ -18,7 +18,12 @@ _COHORT_HEADING = re.compile(
     r"(?i)^(?!.*\ball\s+(?:cohorts|groups|arms|parts|participants|subjects)\b).*(?:"
     r"\b(?:first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+(?:cohort|group|arm|part)\b"
     r"|\b(?:cohort|group|arm|part|stage|step|stratum|sub-?study)\s+(?:[A-Z0-9]{1,2}|one|two|three"
-    r"|four|five|I{1,3}|IV)\b)"
+    r"|four|five|I{1,3}|IV)\b"
+    # "PATIENTS WITH NORMAL ADRENAL GLANDS:" beside "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S
+    # SYNDROME:", "HEALTHY VOLUNTEERS:"
+    r"|^(?!.*\b(?:following|excluded|included|eligible|ineligible|must|allowed|permitted)\b)"
+    r"\W*(?:(?:patients|subjects|participants|individuals)\s+(?:with|who)\b|(?:normal|healthy)"
+    r"\s+(?:volunteers|controls|subjects)\b|(?:controls?|donors?|recipients?)\W*$))"
 )
 
 

@@ -13,7 +13,7 @@ from eligibility.ingest import TrialRecord
 from eligibility.model import AgeRule, Criterion, ManualRule, Rule, RuleSet, SexRule, Span, Trial
 from eligibility.parse import cohorts
 from eligibility.parse.base import _leaves
-from eligibility.parse.criterion import parse_criterion
+from eligibility.parse.criterion import _is_allowance, parse_criterion
 
 
 def _label_key(label: str | None) -> str | None:
@@ -110,11 +110,51 @@ def parse_record(record: TrialRecord) -> RuleSet:
             )
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
-    criteria = _lost_lead_ins(criteria, primary)
+    criteria = _allowed_elsewhere(_lost_lead_ins(criteria, primary))
     criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(criteria, record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
+
+
+_OTHERWISE = re.compile(r"(?i)^\W*otherwise\b")
+
+
+def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
+    """A line (or lead-in) that lets some patients with a condition in ("Subjects with
+    well-controlled HIV may be enrolled if all the following criteria are met:") makes the
+    other lines of its section that decide on that condition evidence; a line starting
+    "Otherwise, …" is the other branch of a condition on another line."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if _OTHERWISE.match(c.text) and c.rule.kind != "manual":
+            why = "'otherwise' points to a condition on another line"
+            kept = compose.computable_part(c.rule)
+            out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+    # (section, the line it is on, the conditions it names); an allowance inside a line is
+    # that line's own (the allowance law), and a lead-in's reaches other lines than itself
+    allowances: list[tuple[str, str, frozenset[str]]] = []
+    for c in criteria:
+        for said, own in ((c.context or "", ""), (c.text, c.id)):
+            flat = " ".join(said.split())
+            if flat and _is_allowance(flat):
+                named = frozenset(t.value for t in grammar.tokenize(flat) if t.type == "COND")
+                if named:
+                    allowances.append((c.section, own, named))
+    for k, c in enumerate(out):
+        allowed = {
+            x for sec, own, names in allowances if sec == c.section and own != c.id for x in names
+        }
+        if not allowed or c.rule.kind == "manual":
+            continue
+        conds = [r.condition for r in _leaves(c.rule) if r.kind == "condition"]  # type: ignore[union-attr]
+        hit = next((a for a in allowed for x in conds if vocab.condition_matches(x, a)), None)
+        if hit is None:
+            continue
+        why = f"another line lets some patients with {vocab.condition(hit).name} in"  # type: ignore[union-attr]
+        kept = compose.computable_part(c.rule)
+        out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+    return out
 
 
 # A line that leads into the lab lines after it with a window, the source's nesting lost
@@ -301,6 +341,7 @@ _WAIVES_ALL = re.compile(
     r"secondary|related))"
 )
 _LIMIT_KINDS = frozenset(["lab", "measure"])
+_LABEL = re.compile(r"^\W*[A-Za-z]+(?:\s+[A-Za-z]+)?:\s*")  # "Hepatic: ", "Renal function: "
 
 
 # Words that make a short inclusion line a requirement rather than a bare name.
@@ -358,10 +399,16 @@ def _waived(criteria: list[Criterion]) -> list[Criterion]:
             continue
         flat = " ".join(c.text.split())
         every = _WAIVES_ALL.search(flat) is not None
-        if not every and not _WAIVES_ABOVE.search(flat):
+        unlabelled = _LABEL.sub("", flat, count=1)
+        if not every and not _WAIVES_ABOVE.search(unlabelled):
             continue
         first = c.context is not None and (k == 0 or criteria[k - 1].context != c.context)
-        if first and not every:
+        if flat.endswith(":") and not every:
+            # "Hepatic: Unless due to direct disease infiltration of the liver:" then the limits,
+            # the nesting lost: the waiver leads into the lines after it
+            reach = list(range(k + 1, len(out)))
+            why = f"the waiver before it may lift it: '{flat[:100]}'"
+        elif first and not every:
             # "Hepatic: (unless due to disease)" then the limits: the source put the heading's
             # own waiver on the first line under it, so it reaches the lines of that heading
             reach = [j for j in range(k + 1, len(out)) if out[j].context == c.context]
