@@ -73,6 +73,11 @@ CASES = [
     ("assisted", "Male or female participants greater than or equal to 18 years of age and children 10-17 years of age.", "inclusion", {"birth_date": "2012-01-01"}, "review"),
     # "Patients with X must …": the rest is asked of those patients only
     ("assisted", "Patients with a history of cardiac disease must have a normal ejection fraction by MUGA Scan and have no angina.", "inclusion", {"conditions": [{"name": "angina", "code": "I20.9", "status": "resolved", "onset": "2015-01-01", "end": "2016-01-01"}]}, "review"),
+    # "other" before a list reaches every item of it (other than the trial's own)
+    ("assisted", "History of other neurologic or psychiatric disease", "exclusion", {"conditions": [{"name": "Parkinson disease dementia", "code": "F02.80"}]}, "review"),
+    # "X or Y, whichever is higher": both hold
+    ("qualifier", "≥ 18 years of age or designated age of majority according to regulatory authorities, whichever is higher", "inclusion", {"birth_date": "2005-06-01", "screening_date": "2024-01-01"}, "review"),
+    ("qualifier", "≥ 18 years of age or designated age of majority according to regulatory authorities, whichever is higher", "inclusion", {"birth_date": "2010-06-01", "screening_date": "2024-01-01"}, "fail"),
     # an inclusion asking for a value above the normal range: most often "≤" mistyped
     ("assisted", "Bilirubin >= 1.5 x upper limit of normal", "inclusion", {"labs": [{"test": "bilirubin", "value": 0.6, "unit": "mg/dL", "ref_high": 1.2, "date": "2024-02-20"}]}, "review"),
     # normal values under exclusions: a requirement filed under the wrong heading

@@ -89,6 +89,9 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
         "because", "defining", "leading", "resulting", "causing",
     ]),
+    # "History of other neurologic or psychiatric disease": other than the trial's own, over
+    # the whole list (a pre-modifier: it reaches the items after it)
+    "relative": frozenset(["other"]),
 }
 # fmt: on
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
@@ -121,6 +124,7 @@ _EXAMPLES = re.compile(
     r"(?i)\b(?:such\s+as|e\.\s?g\.|for\s+example|for\s+instance|like|including|i\.\s?e\."
     r"|(?:one|any|either)\s+of\s+the\s+following)\b"
 )
+_OTHER_LABEL = re.compile(r"(?i)^\W*other\s*:")
 _WINDOW_AFTER = re.compile(
     r"(?i)\b(?:less|more|fewer|greater|longer|shorter)\s+than\s+(?:\w+\s+){0,2}"
     r"(days?|weeks?|months?|years?|hours?)\s+(?:prior|before|ago|since|after|preceding)\b"
@@ -142,8 +146,11 @@ def _scope_class(word: str) -> str | None:
 
 def scope_word(text: str) -> tuple[str, str] | None:
     """The first (class, word) of a scope class in ``text``, or None."""
-    for w in _WORD.findall(text):
+    words = _WORD.findall(text)
+    for i, w in enumerate(words):
         cls = _scope_class(w.lower())
+        if cls == "relative" and i == len(words) - 1:
+            continue  # a bare "Other" (NCI's "Other:" label) modifies nothing
         if cls is not None:
             return cls, w.lower()
     return None
@@ -154,6 +161,7 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
 
     A hyphened compound ("AIDS-related infection") is a pre-modifier, so it reaches forward.
     """
+    text = _OTHER_LABEL.sub("", text)  # NCI's "Other:" heads a list; it modifies nothing
     words = [w.lower() for w in _WORD.findall(text)]
     cut = next((i for i, w in enumerate(words) if w in _TAIL), len(words))
     forward = backward = None
@@ -189,6 +197,8 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         cls = _scope_class(w)
         if cls is None or (cls == "time" and future):
             continue
+        if cls == "relative" and i == len(words) - 1:
+            continue  # a bare "Other" (NCI's "Other:" label) modifies nothing
         if i < cut or cls == "cause":
             # a cause word also reaches on: "malignancies related to HIV or solid organ
             # transplant" names the causes, not the patient's conditions

@@ -16,7 +16,7 @@ from functools import lru_cache
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.headings import heading_group
-from eligibility.model import ManualRule, Rule, Section
+from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section
 from eligibility.parse import labwindow
 from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual
 from eligibility.parse.chunks import _SELF_NAMED, _split
@@ -128,6 +128,15 @@ def parse_criterion(
     rule = labwindow.read(text, context, lambda t, c: _parse_criterion(t, section, c, primary))
     rule = compose.active_tumours(rule)
     rule = compose.except_own(rule, section, primary)
+    if isinstance(rule, AnyRule) and _WHICHEVER.search(text):
+        # "≥ 18 years of age or designated age of majority …, whichever is higher": both
+        # limits hold, the stricter decides; the unread one is still required
+        rule = AllRule(
+            rules=[
+                r.model_copy(update={"law": "qualifier"}) if isinstance(r, ManualRule) else r
+                for r in rule.rules
+            ]
+        )
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
@@ -137,6 +146,12 @@ def parse_criterion(
         return rule
     read = compose.computable_part(rule)
     return compose.assisted(text, why, read) if read is not None else rule
+
+
+_WHICHEVER = re.compile(
+    r"(?i)\bwhichever\s+(?:is\s+)?(?:higher|greater|older|later|lower|less|smaller|earlier|"
+    r"longer|shorter|more\s+restrictive|stricter)\b"
+)
 
 
 # Words that make a criterion ask about the past, so a resolved entry counts ("History of:",

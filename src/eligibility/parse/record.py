@@ -148,7 +148,9 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         if not allowed or c.rule.kind == "manual":
             continue
         conds = [r.condition for r in _leaves(c.rule) if r.kind == "condition"]  # type: ignore[union-attr]
-        hit = next((a for a in allowed for x in conds if vocab.condition_matches(x, a)), None)
+        hit = next(
+            (a for a in sorted(allowed) for x in conds if vocab.condition_matches(x, a)), None
+        )
         if hit is None:
             continue
         why = f"another line lets some patients with {vocab.condition(hit).name} in"  # type: ignore[union-attr]
