@@ -90,6 +90,16 @@ class CompiledQuery:
 
 
 @dataclass
+class _Entry:
+    """One condition or therapy rule as rows of its pass: the codes or names it reads (with
+    their flags) and its outcome on a matched entry (0 nothing, 1 unsure, 2 hit)."""
+
+    column: str
+    rows: list[tuple]
+    outcome: exp.Expression
+
+
+@dataclass
 class _Ctx:
     as_of: date
     options: Options
@@ -105,6 +115,10 @@ class _Ctx:
     # (column, its truth on a row of the analyte, the analyte's code)
     labs: list[tuple[str, exp.Expression, int]] = field(default_factory=list)
     lab_values: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    # the condition and therapy rules of every trial, rows of one pass each (``_entry_pass``)
+    entries: dict[str, list[_Entry]] = field(
+        default_factory=lambda: {"conditions": [], "treatments": []}
+    )
 
     def name(self, prefix: str) -> str:
         self.counter += 1
@@ -168,6 +182,9 @@ def compile_trials(
     shared = [("p", base), *shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)]
     if ctx.labs:
         shared += lab_ctes(ctx.lab_values, ctx.labs)
+    shared += [
+        (_PASS[table], _entry_pass(table, specs)) for table, specs in ctx.entries.items() if specs
+    ]
     out = []
     for rules, body, refused, own in parts:
         query = body.copy().order_by(col("person_id"), copy=False)
@@ -186,11 +203,14 @@ def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
     truths: list[exp.Expression] = []
     for c in rules.criteria:
         mark = (len(ctx.ctes), len(ctx.joins), set(ctx.needs), len(ctx.columns), len(ctx.labs))
+        passes = {k: len(v) for k, v in ctx.entries.items()}
         try:
             truth = _rule(ctx, c.rule)
         except Refused as why:
             del ctx.ctes[mark[0] :], ctx.joins[mark[1] :], ctx.columns[mark[3] :]
             del ctx.labs[mark[4] :], ctx.lab_values[2 * mark[4] :]
+            for k, n in passes.items():
+                del ctx.entries[k][n:]
             ctx.needs = mark[2]
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
@@ -606,12 +626,51 @@ def _since_date(ctx: _Ctx, window) -> date | None:  # type: ignore[no-untyped-de
     return None if delta is None else ctx.as_of - delta
 
 
-def _entry_truth(ctx: _Ctx, cte: str, if_absent: str | None) -> exp.Expression:
-    o = col("o", cte)
+def _entry_truth(ctx: _Ctx, table: str, entry: _Entry, if_absent: str | None) -> exp.Expression:
+    """The rule's truth from its column of the one pass over ``table`` (no row: absent)."""
+    ctx.needs.add(table)
+    ctx.entries[table].append(entry)
+    name = _PASS[table]
+    if name not in ctx.joins:
+        ctx.joins.append(name)
+    o = col(entry.column, name)
     return case(
         (truth_eq(o, 2), exp.Literal.number(1)),
         (truth_eq(o, 1), null()),
         default=_absent(ctx, if_absent),
+    )
+
+
+# the pass over each entries CTE: its name, the alias of an entry in it, the column the
+# rules' rows match on and the flags each row carries
+_PASS = {"conditions": "cond_pass", "treatments": "drug_pass"}
+_KEYS = {
+    "conditions": ("c", "code", ["maybe", "event", "inactive", "undated"]),
+    "treatments": ("d", "name", ["maybe"]),
+}
+
+
+def _entry_pass(table: str, specs: list[_Entry]) -> exp.Expression:
+    """One scan of ``table`` for all its rules, of every trial: each entry joined to the rows
+    of the rules that name its code (rule number ``r``), then per person, in one grouping,
+    each rule's outcome (``MAX`` of its rows'; NULL when no entry matched). Before, each rule
+    scanned the entries and grouped by person on its own."""
+    alias, key, flags = _KEYS[table]
+    rows = [(row[0], i, *row[1:]) for i, spec in enumerate(specs) for row in spec.rows]
+    rule = col("r", "k")
+    aggs = [
+        exp.Max(this=case((truth_eq(rule, i), spec.outcome))).as_(spec.column)
+        for i, spec in enumerate(specs)
+    ]
+    return (
+        exp.select(col("person_id", alias), *aggs, copy=False)
+        .from_(exp.alias_(exp.to_identifier(table), alias), copy=False)
+        .join(
+            values("k", [key, "r", *flags], rows),
+            on=exp.EQ(this=col(key, alias), expression=col(key, "k")),
+            copy=False,
+        )
+        .group_by(col("person_id", alias), copy=False)
     )
 
 
@@ -626,8 +685,6 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     flags = mapping.condition_codes(ctx.terms, rule, since is not None)
     if not flags:
         return _absent(ctx, rule.if_absent)
-    ctx.needs.add("conditions")
-    cte = ctx.name("cond")
     s, e = col("s", "c"), col("e", "c")
     maybe, event, inactive = (truth_eq(col(n, "k"), 1) for n in ("maybe", "event", "inactive"))
     active = and_(is_null(e), not_(inactive))
@@ -646,18 +703,8 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     whens.append((truth_eq(timing, 2), _T1))
     outcome = case(*whens, default=_T0)
     rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated)) for f in flags]
-    query = (
-        exp.select(col("person_id", "c"), exp.Max(this=outcome).as_("o"), copy=False)
-        .from_(exp.alias_(exp.to_identifier("conditions"), "c"), copy=False)
-        .join(
-            values("k", ["code", "maybe", "event", "inactive", "undated"], rows),
-            on=exp.EQ(this=col("code", "c"), expression=col("code", "k")),
-            copy=False,
-        )
-        .group_by(col("person_id", "c"), copy=False)
-    )
-    ctx.cte(cte, query, join=True)
-    return _entry_truth(ctx, cte, rule.if_absent)
+    entry = _Entry(ctx.name("cond"), rows, outcome)
+    return _entry_truth(ctx, "conditions", entry, rule.if_absent)
 
 
 def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
@@ -670,9 +717,7 @@ def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
     names = mapping.drug_names(ctx.terms, rule)
     if not names:
         return _absent(ctx, rule.if_absent)
-    ctx.needs.add("treatments")
     since = _since_date(ctx, rule.within)
-    cte = ctx.name("drug")
     s, e = col("s", "d"), col("e", "d")
     timing = _in_window(s, e, None, since, ctx.as_of)
     maybe = truth_eq(col("maybe", "k"), 1)
@@ -681,15 +726,5 @@ def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
         whens.append((and_(is_null(s), is_null(e)), _T1))
     whens.append((truth_eq(timing, 1), _T2))
     outcome = case(*whens, default=_T0)
-    query = (
-        exp.select(col("person_id", "d"), exp.Max(this=outcome).as_("o"), copy=False)
-        .from_(exp.alias_(exp.to_identifier("treatments"), "d"), copy=False)
-        .join(
-            values("k", ["name", "maybe"], [(n, int(m)) for n, m in names]),
-            on=exp.EQ(this=col("name", "d"), expression=col("name", "k")),
-            copy=False,
-        )
-        .group_by(col("person_id", "d"), copy=False)
-    )
-    ctx.cte(cte, query, join=True)
-    return _entry_truth(ctx, cte, rule.if_absent)
+    entry = _Entry(ctx.name("drug"), [(n, int(m)) for n, m in names], outcome)
+    return _entry_truth(ctx, "treatments", entry, rule.if_absent)
