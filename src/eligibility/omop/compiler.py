@@ -81,6 +81,9 @@ class CompiledQuery:
     body: exp.Select | None = None
     own: tuple[tuple[str, exp.Expression], ...] = ()
     shared: tuple[tuple[str, exp.Expression], ...] = ()
+    # ``body``'s source: ``person_id`` and each criterion's truth ``t0``, ``t1``… (0 false,
+    # 1 true, 3 review, NULL unknown), for a caller that needs no status strings
+    truths: exp.Select | None = None
 
     def sql(self, dialect: str = "duckdb", pretty: bool = False) -> str:
         return self.query.sql(dialect=dialect, pretty=pretty)
@@ -174,8 +177,8 @@ def compile_trials(
     parts = []
     for rules in rulesets:
         ctx.ctes, ctx.joins, ctx.columns, ctx.levels = [], [], [], {}
-        body, refused = _body(ctx, rules)
-        parts.append((rules, body, refused, tuple(ctx.ctes)))
+        body, refused, truths = _body(ctx, rules)
+        parts.append((rules, body, refused, tuple(ctx.ctes), truths))
     base = exp.select(
         col("person_id"), col("gender_concept_id"), _age_expression(as_of).as_("age"), copy=False
     ).from_("person", copy=False)
@@ -186,19 +189,22 @@ def compile_trials(
         (_PASS[table], _entry_pass(table, specs)) for table, specs in ctx.entries.items() if specs
     ]
     out = []
-    for rules, body, refused, own in parts:
+    for rules, body, refused, own, truths in parts:
         query = body.copy().order_by(col("person_id"), copy=False)
         for name, cte in [*shared, *own]:
             query = query.with_(name, as_=cte.copy(), copy=False)
         criteria = tuple((c.id, c.section) for c in rules.criteria)
         out.append(
-            CompiledQuery(rules.trial.id, criteria, refused, query, body, own, tuple(shared))
+            CompiledQuery(
+                rules.trial.id, criteria, refused, query, body, own, tuple(shared), truths
+            )
         )
     return out
 
 
-def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
-    """One trial's select (no WITH, no ORDER BY) over the CTEs, and what it refuses."""
+def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str], exp.Select]:
+    """One trial's select (no WITH, no ORDER BY) over the CTEs, what it refuses, and the
+    select of its truths that the first reads."""
     refused: dict[str, str] = {}
     truths: list[exp.Expression] = []
     for c in rules.criteria:
@@ -239,8 +245,8 @@ def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
         _status(col(f"t{i}"), s).as_(exp.to_identifier(c.id, quoted=True))
         for i, (c, s) in enumerate(zip(rules.criteria, sections, strict=True))
     ]
-    outer = exp.select(col("person_id"), *statuses, _verdict(sections).as_("verdict"), copy=False)
-    return outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False), refused
+    outer = exp.select(col("person_id"), *statuses, verdict(sections).as_("verdict"), copy=False)
+    return outer.from_(exp.alias_(exp.paren(inner.copy()), "t"), copy=False), refused, inner
 
 
 def _status(t: exp.Expression, section: str) -> exp.Expression:
@@ -253,7 +259,8 @@ def _status(t: exp.Expression, section: str) -> exp.Expression:
     )
 
 
-def _verdict(sections: list[str]) -> exp.Expression:
+def verdict(sections: list[str]) -> exp.Expression:
+    """The verdict over the truths ``t0``, ``t1``… of criteria in these sections."""
     fails = [truth_eq(col(f"t{i}"), 0 if s == "inclusion" else 1) for i, s in enumerate(sections)]
     passes = [truth_eq(col(f"t{i}"), 1 if s == "inclusion" else 0) for i, s in enumerate(sections)]
     if not sections:
