@@ -13,11 +13,13 @@ never an approximation. No SQL text is assembled here: sqlglot generates each di
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlglot import exp
 
+from .. import vocab
 from ..compiled import REVIEW, TRUE, UNKNOWN
 from ..entries import _since
 from ..evaluate import compile_rule
@@ -42,7 +44,7 @@ from ..model import (
 from ..patient import Patient
 from . import mapping
 from .mapping import Terms
-from .sources import PERF_DOMAIN, latest_of, shared_ctes
+from .sources import MAX_DOUBLE, PERF_DOMAIN, latest_of, shared_ctes
 from .sqlexpr import (
     and_,
     between,
@@ -493,7 +495,6 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     Every lab rule of the trial is one column of the ``labs`` CTE, one pass over ``latest``:
     per row, the rule's truth on that result (0/1, 2 unknown; NULL when the row is another
     analyte's), then per person the agreed truth of the rows of the newest date."""
-    from .. import vocab
 
     name = rule.analyte if isinstance(rule, LabRule) else rule.name
     a = vocab.analyte(name)
@@ -522,16 +523,11 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
             else (rule.unit or a.unit)
         )
         threshold = float(rule.value)  # type: ignore[arg-type]
-        factors, nonlinear = mapping.unit_factors(ctx.terms, a.id, target)
-        if nonlinear:
-            raise Refused(f"{a.name} in {nonlinear[0]!r} converts by a logarithm, not compiled")
+        factors = mapping.unit_factors(ctx.terms, a.id, target)
         whens = []
-        for unit, (slope, offset) in factors.items():
+        for unit, conversion in factors.items():
             when = is_null(u) if unit is None else exp.EQ(this=u.copy(), expression=string(unit))
-            scaled = exp.Add(
-                this=exp.Mul(this=num(slope), expression=v.copy()), expression=num(offset)
-            )
-            whens.append((when, scaled))
+            whens.append((when, _converted(v, conversion)))
         value = case(*whens, default=null()) if whens else null()
         usable = exp.true()
         threshold_expr = num(threshold)
@@ -550,6 +546,42 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     if cte not in ctx.joins:
         ctx.joins.append(cte)
     return col(column, cte)
+
+
+def _pow10_limit() -> float:
+    """The largest float ``x`` whose ``10.0 ** x`` is finite: above it Python overflows
+    (``vocab.Conversion.apply``: unknown), DuckDB and Spark give infinity, PostgreSQL an
+    error — so the query tests the exponent before it raises 10 to it."""
+    x = math.log10(MAX_DOUBLE)
+    while math.isfinite(_pow10(math.nextafter(x, math.inf))):
+        x = math.nextafter(x, math.inf)
+    while not math.isfinite(_pow10(x)):
+        x = math.nextafter(x, -math.inf)
+    return x
+
+
+def _pow10(x: float) -> float:
+    try:
+        return 10.0**x
+    except OverflowError:
+        return math.inf
+
+
+POW10_LIMIT = _pow10_limit()
+
+
+def _converted(v: exp.Expression, c: vocab.Conversion) -> exp.Expression:
+    """``Conversion.apply`` on the value ``v``, NULL (unknown) where it raises ``UnitError``:
+    a log10 value too large for a float, or a log10 of a value not above 0."""
+    x: exp.Expression = v.copy()
+    if c.log10_in:
+        power = exp.Pow(this=num(10.0), expression=v.copy())
+        x = case((exp.LTE(this=v.copy(), expression=num(POW10_LIMIT)), power), default=null())
+    x = exp.Add(this=exp.Mul(this=num(c.slope), expression=x), expression=num(c.offset))
+    if c.log10_out:
+        log = exp.Log(this=num(10.0), expression=x.copy())
+        x = case((exp.GT(this=x.copy(), expression=num(0.0)), log), default=null())
+    return x
 
 
 def lab_ctes(
@@ -683,7 +715,6 @@ def _entry_pass(table: str, specs: list[_Entry]) -> exp.Expression:
 
 def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     """``entries.compile_condition``: per entry hit (2), unsure (1) or nothing (0)."""
-    from .. import vocab
 
     c = vocab.condition(rule.condition)
     if c is None or any(vocab.condition(x) is None for x in rule.except_):
@@ -717,7 +748,6 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
 def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
     """``entries.compile_therapy``: a member in the window (2); undated under a window, or
     one that may be the agent (1); else nothing (0)."""
-    from .. import vocab
 
     if any(vocab.drug(a) is None for a in rule.agents):
         return exp.Literal.number(REVIEW)
