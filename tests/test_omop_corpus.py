@@ -174,6 +174,19 @@ def test_concept_tables_read_as_the_source_codes(
     assert blank.fetchall()[0][0] > 100
 
 
+def _one_rule(folder: Path, criterion: Criterion) -> tuple[list[str], list[str]]:
+    """The criterion's status per person of the extract in ``folder``: DuckDB's, the
+    evaluator's (the criterion must compile, not be refused)."""
+    rules = RuleSet(trial={"id": "T"}, criteria=[criterion])
+    trial = Trial("x", rules, compile_rules(rules), "0")
+    con = extract.open_duckdb(folder)
+    screened = engines.run_duckdb(con, [trial], extract.distinct_terms(con), AS_OF, Options(), "x")
+    assert screened[0].query is not None and not screened[0].query.refused
+    sql = [r.statuses[0] for r in screened[0].rows]
+    python = [r.statuses[0] for r in engines.run_python(con, [trial], AS_OF, Options(), "x")]
+    return sql, python
+
+
 def test_a_free_text_condition_is_read_as_a_name(tmp_path: Path) -> None:
     """A condition term that is no ICD-10 code is a profile's free-text name, on both engines:
     "rheumatic heart failure" may be heart failure (unknown), "heart failure" is it."""
@@ -184,14 +197,36 @@ def test_a_free_text_condition_is_read_as_a_name(tmp_path: Path) -> None:
         synth.add_entry(t["condition_occurrence"], pid, term, date(2024, 2, 1), None)
     synth.write(t, tmp_path)
     hf = ConditionRule(condition="heart_failure")
-    rules = RuleSet(
-        trial={"id": "T"},
-        criteria=[Criterion(id="E1", section="exclusion", text="heart failure", rule=hf)],
-    )
-    trial = Trial("x", rules, compile_rules(rules), "0")
-    con = extract.open_duckdb(tmp_path)
-    screened = engines.run_duckdb(con, [trial], extract.distinct_terms(con), AS_OF, Options(), "x")
-    sql = [r.statuses[0] for r in screened[0].rows]
-    python = [r.statuses[0] for r in engines.run_python(con, [trial], AS_OF, Options(), "x")]
+    sql, python = _one_rule(tmp_path, Criterion(id="E1", section="exclusion", text="hf", rule=hf))
     assert sql == python
     assert python[:3] == ["unknown", "fail", "fail"]
+
+
+@pytest.mark.parametrize(
+    ("unit", "values", "expected"),
+    [
+        # 10 ** 3000 is no float: the evaluator says unknown (a unit problem), DuckDB would
+        # give infinity (so "fail" for < 50 copies/mL) without the query's test of the exponent
+        ("copies/mL", [3000.0, 308.0, 1.5, 2.0], ["unknown", "fail", "pass", "fail"]),
+        # into log10 units: the log10 of 0 copies is unknown too
+        ("log10 copies/mL", [0.0, 3.0, 100.0, 10.0], ["unknown", "pass", "fail", "pass"]),
+    ],
+)
+def test_log10_viral_loads(
+    tmp_path: Path, unit: str, values: list[float], expected: list[str]
+) -> None:
+    """A viral load in log10 units converts by a power of 10, one in copies into log10 units
+    by a logarithm: the same statuses on both engines, unknown where no float results."""
+    given = "log10 copies/mL" if unit == "copies/mL" else "copies/mL"
+    t = synth.tables()
+    for pid, value in enumerate(values, start=1):
+        synth.add_person(random.Random(pid), t["person"], pid)
+        synth.add_measurement(
+            t["measurement"], pid, "HIV-1 RNA", date(2024, 2, 1), value, given, None, None
+        )
+    synth.write(t, tmp_path)
+    bound = 50.0 if unit == "copies/mL" else 1.5
+    rule = LabRule(analyte="hiv_rna", comparator="<", value=bound, unit=unit)
+    criterion = Criterion(id="I1", section="inclusion", text="viral load", rule=rule)
+    sql, python = _one_rule(tmp_path, criterion)
+    assert sql == python == expected

@@ -13,11 +13,13 @@ never an approximation. No SQL text is assembled here: sqlglot generates each di
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlglot import exp
 
+from .. import vocab
 from ..compiled import REVIEW, TRUE, UNKNOWN
 from ..entries import _since
 from ..evaluate import compile_rule
@@ -42,7 +44,7 @@ from ..model import (
 from ..patient import Patient
 from . import mapping
 from .mapping import Terms
-from .sources import PERF_DOMAIN, latest_of, shared_ctes
+from .sources import MAX_DOUBLE, PERF_DOMAIN, latest_of, shared_ctes
 from .sqlexpr import (
     and_,
     between,
@@ -81,12 +83,25 @@ class CompiledQuery:
     body: exp.Select | None = None
     own: tuple[tuple[str, exp.Expression], ...] = ()
     shared: tuple[tuple[str, exp.Expression], ...] = ()
+    # ``body``'s source: ``person_id`` and each criterion's truth ``t0``, ``t1``… (0 false,
+    # 1 true, 3 review, NULL unknown), for a caller that needs no status strings
+    truths: exp.Select | None = None
 
     def sql(self, dialect: str = "duckdb", pretty: bool = False) -> str:
         return self.query.sql(dialect=dialect, pretty=pretty)
 
 
 # --- the compiler -------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """One condition or therapy rule as rows of its pass: the codes or names it reads (with
+    their flags) and its outcome on a matched entry (0 nothing, 1 unsure, 2 hit)."""
+
+    column: str
+    rows: list[tuple]
+    outcome: exp.Expression
 
 
 @dataclass
@@ -105,6 +120,10 @@ class _Ctx:
     # (column, its truth on a row of the analyte, the analyte's code)
     labs: list[tuple[str, exp.Expression, int]] = field(default_factory=list)
     lab_values: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    # the condition and therapy rules of every trial, rows of one pass each (``_entry_pass``)
+    entries: dict[str, list[_Entry]] = field(
+        default_factory=lambda: {"conditions": [], "treatments": []}
+    )
 
     def name(self, prefix: str) -> str:
         self.counter += 1
@@ -160,37 +179,46 @@ def compile_trials(
     parts = []
     for rules in rulesets:
         ctx.ctes, ctx.joins, ctx.columns, ctx.levels = [], [], [], {}
-        body, refused = _body(ctx, rules)
-        parts.append((rules, body, refused, tuple(ctx.ctes)))
+        body, refused, truths = _body(ctx, rules)
+        parts.append((rules, body, refused, tuple(ctx.ctes), truths))
     base = exp.select(
         col("person_id"), col("gender_concept_id"), _age_expression(as_of).as_("age"), copy=False
     ).from_("person", copy=False)
     shared = [("p", base), *shared_ctes(ctx.needs, ctx.terms, ctx.as_of, ctx.options)]
     if ctx.labs:
         shared += lab_ctes(ctx.lab_values, ctx.labs)
+    shared += [
+        (_PASS[table], _entry_pass(table, specs)) for table, specs in ctx.entries.items() if specs
+    ]
     out = []
-    for rules, body, refused, own in parts:
+    for rules, body, refused, own, truths in parts:
         query = body.copy().order_by(col("person_id"), copy=False)
         for name, cte in [*shared, *own]:
             query = query.with_(name, as_=cte.copy(), copy=False)
         criteria = tuple((c.id, c.section) for c in rules.criteria)
         out.append(
-            CompiledQuery(rules.trial.id, criteria, refused, query, body, own, tuple(shared))
+            CompiledQuery(
+                rules.trial.id, criteria, refused, query, body, own, tuple(shared), truths
+            )
         )
     return out
 
 
-def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
-    """One trial's select (no WITH, no ORDER BY) over the CTEs, and what it refuses."""
+def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str], exp.Select]:
+    """One trial's select (no WITH, no ORDER BY) over the CTEs, what it refuses, and the
+    select of its truths that the first reads."""
     refused: dict[str, str] = {}
     truths: list[exp.Expression] = []
     for c in rules.criteria:
         mark = (len(ctx.ctes), len(ctx.joins), set(ctx.needs), len(ctx.columns), len(ctx.labs))
+        passes = {k: len(v) for k, v in ctx.entries.items()}
         try:
             truth = _rule(ctx, c.rule)
         except Refused as why:
             del ctx.ctes[mark[0] :], ctx.joins[mark[1] :], ctx.columns[mark[3] :]
             del ctx.labs[mark[4] :], ctx.lab_values[2 * mark[4] :]
+            for k, n in passes.items():
+                del ctx.entries[k][n:]
             ctx.needs = mark[2]
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
@@ -219,8 +247,8 @@ def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str]]:
         _status(col(f"t{i}"), s).as_(exp.to_identifier(c.id, quoted=True))
         for i, (c, s) in enumerate(zip(rules.criteria, sections, strict=True))
     ]
-    outer = exp.select(col("person_id"), *statuses, _verdict(sections).as_("verdict"), copy=False)
-    return outer.from_(exp.alias_(exp.paren(inner), "t"), copy=False), refused
+    outer = exp.select(col("person_id"), *statuses, verdict(sections).as_("verdict"), copy=False)
+    return outer.from_(exp.alias_(exp.paren(inner.copy()), "t"), copy=False), refused, inner
 
 
 def _status(t: exp.Expression, section: str) -> exp.Expression:
@@ -233,7 +261,8 @@ def _status(t: exp.Expression, section: str) -> exp.Expression:
     )
 
 
-def _verdict(sections: list[str]) -> exp.Expression:
+def verdict(sections: list[str]) -> exp.Expression:
+    """The verdict over the truths ``t0``, ``t1``… of criteria in these sections."""
     fails = [truth_eq(col(f"t{i}"), 0 if s == "inclusion" else 1) for i, s in enumerate(sections)]
     passes = [truth_eq(col(f"t{i}"), 1 if s == "inclusion" else 0) for i, s in enumerate(sections)]
     if not sections:
@@ -466,7 +495,6 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     Every lab rule of the trial is one column of the ``labs`` CTE, one pass over ``latest``:
     per row, the rule's truth on that result (0/1, 2 unknown; NULL when the row is another
     analyte's), then per person the agreed truth of the rows of the newest date."""
-    from .. import vocab
 
     name = rule.analyte if isinstance(rule, LabRule) else rule.name
     a = vocab.analyte(name)
@@ -495,16 +523,11 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
             else (rule.unit or a.unit)
         )
         threshold = float(rule.value)  # type: ignore[arg-type]
-        factors, nonlinear = mapping.unit_factors(ctx.terms, a.id, target)
-        if nonlinear:
-            raise Refused(f"{a.name} in {nonlinear[0]!r} converts by a logarithm, not compiled")
+        factors = mapping.unit_factors(ctx.terms, a.id, target)
         whens = []
-        for unit, (slope, offset) in factors.items():
+        for unit, conversion in factors.items():
             when = is_null(u) if unit is None else exp.EQ(this=u.copy(), expression=string(unit))
-            scaled = exp.Add(
-                this=exp.Mul(this=num(slope), expression=v.copy()), expression=num(offset)
-            )
-            whens.append((when, scaled))
+            whens.append((when, _converted(v, conversion)))
         value = case(*whens, default=null()) if whens else null()
         usable = exp.true()
         threshold_expr = num(threshold)
@@ -523,6 +546,42 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     if cte not in ctx.joins:
         ctx.joins.append(cte)
     return col(column, cte)
+
+
+def _pow10_limit() -> float:
+    """The largest float ``x`` whose ``10.0 ** x`` is finite: above it Python overflows
+    (``vocab.Conversion.apply``: unknown), DuckDB and Spark give infinity, PostgreSQL an
+    error — so the query tests the exponent before it raises 10 to it."""
+    x = math.log10(MAX_DOUBLE)
+    while math.isfinite(_pow10(math.nextafter(x, math.inf))):
+        x = math.nextafter(x, math.inf)
+    while not math.isfinite(_pow10(x)):
+        x = math.nextafter(x, -math.inf)
+    return x
+
+
+def _pow10(x: float) -> float:
+    try:
+        return 10.0**x
+    except OverflowError:
+        return math.inf
+
+
+POW10_LIMIT = _pow10_limit()
+
+
+def _converted(v: exp.Expression, c: vocab.Conversion) -> exp.Expression:
+    """``Conversion.apply`` on the value ``v``, NULL (unknown) where it raises ``UnitError``:
+    a log10 value too large for a float, or a log10 of a value not above 0."""
+    x: exp.Expression = v.copy()
+    if c.log10_in:
+        power = exp.Pow(this=num(10.0), expression=v.copy())
+        x = case((exp.LTE(this=v.copy(), expression=num(POW10_LIMIT)), power), default=null())
+    x = exp.Add(this=exp.Mul(this=num(c.slope), expression=x), expression=num(c.offset))
+    if c.log10_out:
+        log = exp.Log(this=num(10.0), expression=x.copy())
+        x = case((exp.GT(this=x.copy(), expression=num(0.0)), log), default=null())
+    return x
 
 
 def lab_ctes(
@@ -606,8 +665,14 @@ def _since_date(ctx: _Ctx, window) -> date | None:  # type: ignore[no-untyped-de
     return None if delta is None else ctx.as_of - delta
 
 
-def _entry_truth(ctx: _Ctx, cte: str, if_absent: str | None) -> exp.Expression:
-    o = col("o", cte)
+def _entry_truth(ctx: _Ctx, table: str, entry: _Entry, if_absent: str | None) -> exp.Expression:
+    """The rule's truth from its column of the one pass over ``table`` (no row: absent)."""
+    ctx.needs.add(table)
+    ctx.entries[table].append(entry)
+    name = _PASS[table]
+    if name not in ctx.joins:
+        ctx.joins.append(name)
+    o = col(entry.column, name)
     return case(
         (truth_eq(o, 2), exp.Literal.number(1)),
         (truth_eq(o, 1), null()),
@@ -615,9 +680,41 @@ def _entry_truth(ctx: _Ctx, cte: str, if_absent: str | None) -> exp.Expression:
     )
 
 
+# the pass over each entries CTE: its name, the alias of an entry in it, the column the
+# rules' rows match on and the flags each row carries
+_PASS = {"conditions": "cond_pass", "treatments": "drug_pass"}
+_KEYS = {
+    "conditions": ("c", "code", ["maybe", "event", "inactive", "undated"]),
+    "treatments": ("d", "name", ["maybe"]),
+}
+
+
+def _entry_pass(table: str, specs: list[_Entry]) -> exp.Expression:
+    """One scan of ``table`` for all its rules, of every trial: each entry joined to the rows
+    of the rules that name its code (rule number ``r``), then per person, in one grouping,
+    each rule's outcome (``MAX`` of its rows'; NULL when no entry matched). Before, each rule
+    scanned the entries and grouped by person on its own."""
+    alias, key, flags = _KEYS[table]
+    rows = [(row[0], i, *row[1:]) for i, spec in enumerate(specs) for row in spec.rows]
+    rule = col("r", "k")
+    aggs = [
+        exp.Max(this=case((truth_eq(rule, i), spec.outcome))).as_(spec.column)
+        for i, spec in enumerate(specs)
+    ]
+    return (
+        exp.select(col("person_id", alias), *aggs, copy=False)
+        .from_(exp.alias_(exp.to_identifier(table), alias), copy=False)
+        .join(
+            values("k", [key, "r", *flags], rows),
+            on=exp.EQ(this=col(key, alias), expression=col(key, "k")),
+            copy=False,
+        )
+        .group_by(col("person_id", alias), copy=False)
+    )
+
+
 def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     """``entries.compile_condition``: per entry hit (2), unsure (1) or nothing (0)."""
-    from .. import vocab
 
     c = vocab.condition(rule.condition)
     if c is None or any(vocab.condition(x) is None for x in rule.except_):
@@ -626,8 +723,6 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     flags = mapping.condition_codes(ctx.terms, rule, since is not None)
     if not flags:
         return _absent(ctx, rule.if_absent)
-    ctx.needs.add("conditions")
-    cte = ctx.name("cond")
     s, e = col("s", "c"), col("e", "c")
     maybe, event, inactive = (truth_eq(col(n, "k"), 1) for n in ("maybe", "event", "inactive"))
     active = and_(is_null(e), not_(inactive))
@@ -646,33 +741,20 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     whens.append((truth_eq(timing, 2), _T1))
     outcome = case(*whens, default=_T0)
     rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated)) for f in flags]
-    query = (
-        exp.select(col("person_id", "c"), exp.Max(this=outcome).as_("o"), copy=False)
-        .from_(exp.alias_(exp.to_identifier("conditions"), "c"), copy=False)
-        .join(
-            values("k", ["code", "maybe", "event", "inactive", "undated"], rows),
-            on=exp.EQ(this=col("code", "c"), expression=col("code", "k")),
-            copy=False,
-        )
-        .group_by(col("person_id", "c"), copy=False)
-    )
-    ctx.cte(cte, query, join=True)
-    return _entry_truth(ctx, cte, rule.if_absent)
+    entry = _Entry(ctx.name("cond"), rows, outcome)
+    return _entry_truth(ctx, "conditions", entry, rule.if_absent)
 
 
 def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
     """``entries.compile_therapy``: a member in the window (2); undated under a window, or
     one that may be the agent (1); else nothing (0)."""
-    from .. import vocab
 
     if any(vocab.drug(a) is None for a in rule.agents):
         return exp.Literal.number(REVIEW)
     names = mapping.drug_names(ctx.terms, rule)
     if not names:
         return _absent(ctx, rule.if_absent)
-    ctx.needs.add("treatments")
     since = _since_date(ctx, rule.within)
-    cte = ctx.name("drug")
     s, e = col("s", "d"), col("e", "d")
     timing = _in_window(s, e, None, since, ctx.as_of)
     maybe = truth_eq(col("maybe", "k"), 1)
@@ -681,15 +763,5 @@ def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
         whens.append((and_(is_null(s), is_null(e)), _T1))
     whens.append((truth_eq(timing, 1), _T2))
     outcome = case(*whens, default=_T0)
-    query = (
-        exp.select(col("person_id", "d"), exp.Max(this=outcome).as_("o"), copy=False)
-        .from_(exp.alias_(exp.to_identifier("treatments"), "d"), copy=False)
-        .join(
-            values("k", ["name", "maybe"], [(n, int(m)) for n, m in names]),
-            on=exp.EQ(this=col("name", "d"), expression=col("name", "k")),
-            copy=False,
-        )
-        .group_by(col("person_id", "d"), copy=False)
-    )
-    ctx.cte(cte, query, join=True)
-    return _entry_truth(ctx, cte, rule.if_absent)
+    entry = _Entry(ctx.name("drug"), [(n, int(m)) for n, m in names], outcome)
+    return _entry_truth(ctx, "treatments", entry, rule.if_absent)

@@ -25,8 +25,9 @@ from sqlglot import exp
 
 from ..batch import Row, Trial
 from ..batch_report import csv_cell, write_csv
-from .compiler import CompiledQuery
-from .sqlexpr import case, col, string
+from ..compiled import REVIEW
+from .compiler import CompiledQuery, verdict
+from .sqlexpr import case, col, string, truth_eq
 
 _MARK = re.compile("\x01([A-Z][0-9]?)\x01")
 _PLAIN = re.compile(r"[^,\"\r\n\x01]*")
@@ -67,41 +68,64 @@ def _template(trial: Trial, source: str, as_of: date) -> list[str] | None:
     return parts
 
 
-def _line(trial: Trial, query: CompiledQuery, parts: list[str]) -> exp.Expression:
-    """The trial's CSV line for the person of the query's row, as one string expression."""
+# the counts of pass, fail and review as one BIGINT, a field of _BITS bits each (unknown is
+# the rest): one CASE per criterion instead of one comparison per criterion and status
+_BITS = 20
+_FIELD = {"pass": 0, "fail": 1, "review": 2}
+
+
+def _counts(query: CompiledQuery) -> exp.Select:
+    """Per person, from the criteria's truths: the verdict, the packed counts ``k`` and the
+    failed criteria ``f`` — integer tests, no status string made."""
     ids = [c for c, _ in query.criteria]
-    cells = [exp.column(exp.to_identifier(c, quoted=True)) for c in ids]
+    sections = [s for _, s in query.criteria]
+    weights = []
+    failed = []
+    for i, (cid, section) in enumerate(query.criteria):
+        t = col(f"t{i}")
+        yes, no = ("pass", "fail") if section == "inclusion" else ("fail", "pass")
+        weights.append(
+            case(
+                (truth_eq(t, 1), exp.Literal.number(1 << _BITS * _FIELD[yes])),
+                (truth_eq(t, 0), exp.Literal.number(1 << _BITS * _FIELD[no])),
+                (truth_eq(t, REVIEW), exp.Literal.number(1 << _BITS * _FIELD["review"])),
+                default=exp.Literal.number(0),
+            )
+        )
+        failed.append(case((truth_eq(t, 0 if section == "inclusion" else 1), string(cid))))
+    total: exp.Expression = exp.cast(exp.Literal.number(0), "BIGINT")
+    for w in weights:
+        total = exp.Add(this=total, expression=w)
+    f = exp.Anonymous(this="concat_ws", expressions=[string(";"), *failed]) if ids else string("")
+    assert query.truths is not None
+    return exp.select(
+        col("person_id"), verdict(sections).as_("verdict"), total.as_("k"), f.as_("f"), copy=False
+    ).from_(exp.alias_(exp.paren(query.truths.copy()), "tr"), copy=False)
+
+
+def _line(query: CompiledQuery, parts: list[str]) -> exp.Expression:
+    """The trial's CSV line for the person of a ``_counts`` row, as one string expression."""
     person = exp.cast(col("person_id"), "VARCHAR")
     negative = exp.LT(this=col("person_id"), expression=exp.Literal.number(0))
+    k, mask = col("k"), exp.Literal.number((1 << _BITS) - 1)
+
+    def field(n: int) -> exp.Expression:
+        shifted = exp.BitwiseRightShift(this=k.copy(), expression=exp.Literal.number(_BITS * n))
+        return exp.BitwiseAnd(this=exp.paren(shifted), expression=mask.copy())
+
+    counts = {s: field(n) for s, n in _FIELD.items()}
+    rest: exp.Expression = exp.Literal.number(len(query.criteria))
+    for c in counts.values():
+        rest = exp.Sub(this=rest, expression=exp.paren(c.copy()))
+    counts["unknown"] = rest
     values: dict[str, exp.Expression] = {
         "S": person,
         "P": exp.Concat(expressions=[case((negative, string("'")), default=string("")), person]),
         "V": col("verdict"),
-        "F": exp.Anonymous(
-            this="concat_ws",
-            expressions=[
-                string(";"),
-                *[
-                    case((exp.EQ(this=c, expression=string("fail")), string(cid)))
-                    for c, cid in zip(cells, ids, strict=True)
-                ],
-            ],
-        )
-        if ids
-        else string(""),
+        "F": col("f"),
     }
     for i, status in enumerate(_STATUSES):
-        terms: list[exp.Expression] = [
-            case(
-                (exp.EQ(this=c, expression=string(status)), exp.Literal.number(1)),
-                default=exp.Literal.number(0),
-            )
-            for c in cells
-        ]
-        total: exp.Expression = terms[0] if terms else exp.Literal.number(0)
-        for t in terms[1:]:
-            total = exp.Add(this=total, expression=t)
-        values[f"C{i}"] = exp.cast(total, "VARCHAR")
+        values[f"C{i}"] = exp.cast(counts[status], "VARCHAR")
     pieces: list[exp.Expression] = []
     for i, part in enumerate(parts):
         if i % 2:
@@ -142,16 +166,17 @@ def plan(
     for i, (trial, query) in enumerate(zip(trials, queries, strict=True)):
         if tuple(c for c, _ in query.criteria) != tuple(trial.compiled.ids):
             return None
+        if query.truths is None or len(query.criteria) >= 1 << _BITS:
+            return None
         parts = _template(trial, source, as_of)
         if parts is None:
             return None
-        if hoist:
-            inner = query.body.copy()  # type: ignore[union-attr]
-        else:
-            inner = query.query.copy()
-            inner.set("order", None)
+        inner = _counts(query)
+        if not hoist:
+            for name, cte in [*query.shared, *query.own]:
+                inner = inner.with_(name, as_=cte.copy(), copy=False)
         sub = exp.select(
-            col("person_id"), _line(trial, query, parts).as_("line"), col("verdict"), copy=False
+            col("person_id"), _line(query, parts).as_("line"), col("verdict"), copy=False
         ).from_(exp.alias_(exp.paren(inner), "q"), copy=False)
         name = f"q{i}"
         lines.append(col("line", name))

@@ -112,32 +112,24 @@ def analyte_code(analyte_id: str) -> int:
     return _codes()[analyte_id]
 
 
-Factor = tuple[float, float]
-
-
 def unit_factors(
     terms: Terms, analyte_id: str, target: str | None
-) -> tuple[dict[str | None, Factor], list[str]]:
-    """Per unit spelling (None: no unit recorded), the (slope, offset) taking a value of the
-    analyte to ``target`` as ``evaluate`` converts it; spellings that do not convert are left
-    out (the SQL then says unknown, as the evaluator does). The second list names spellings
-    whose conversion is not linear (log10 viral loads), which the compiler refuses."""
+) -> dict[str | None, vocab.Conversion]:
+    """Per unit spelling (None: no unit recorded), the conversion taking a value of the
+    analyte to ``target`` as ``evaluate`` converts it (a slope and offset, log10 on either
+    side for viral loads); spellings that do not convert are left out (the SQL then says
+    unknown, as the evaluator does)."""
     a = vocab.analyte(analyte_id)
     needs_unit = a is not None and vocab.unit(a.unit) != "1"
-    found: dict[str | None, Factor] = {}
-    nonlinear: list[str] = []
+    found: dict[str | None, vocab.Conversion] = {}
     for u in [None, *sorted(terms.units)]:
         if needs_unit and not (u or "").strip():
             continue  # "no unit" would be a guess for ALT, not a conversion
         try:
-            c = vocab.conversion(u, target, analyte_id)
+            found[u] = vocab.conversion(u, target, analyte_id)
         except vocab.UnitError:
             continue
-        if c.log10_in or c.log10_out:
-            nonlinear.append(str(u))
-            continue
-        found[u] = (c.slope, c.offset)
-    return found, nonlinear
+    return found
 
 
 def native_units(terms: Terms, analyte_id: str) -> list[str]:
