@@ -254,3 +254,17 @@ def test_a_labelled_waiver_lead_in_and_population_headings() -> None:
         "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S SYNDROME:\n- Will be aged 18 or older;\n"
     )
     assert groups["Will be aged 18 or older;"].rule.kind == "manual"  # type: ignore[attr-defined]
+
+
+def test_items_after_a_subgroups_lead_in_are_evidence() -> None:
+    """NCT03188965: "Known HIV-infected persons are not eligible if any of the following criteria
+    apply：" then "CD4+ T-cell count less than 350 cells/μL", the nesting lost; NCT00005086:
+    "No other malignancy within the past 3 years except:" then its exception items."""
+    got = _criteria(
+        "Exclusion Criteria:\n- Pregnancy\n- Known human immunodeficiency virus (HIV)-infected "
+        "persons are not eligible if any of the following criteria apply：\n- CD4+ T-cell count "
+        "less than 350 cells/μL\n"
+    )
+    assert got["Pregnancy"].rule.kind == "pregnancy"  # type: ignore[attr-defined]
+    rule = got["CD4+ T-cell count less than 350 cells/μL"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and "subgroup" in rule.reason

@@ -127,3 +127,34 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
             why = f"a later line says what happens if it is not met ('{flat}')"
             out[j] = other.model_copy(update={"rule": compose.assisted(other.text, why, kept)})
     return out
+
+
+_ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
+_GROUP_WORD = re.compile(r"(?i)\b(?:group|cohort|arm|stratum|sub-?study)\b")
+
+
+def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
+    """A line that leads into the items after it for a subgroup, its nesting lost ("Known HIV-
+    infected persons are not eligible if any of the following criteria apply：" then "CD4+
+    T-cell count less than 350 cells/μL"; "Additionally, volunteers may be eligible for the
+    HIV-positive group in this study if they:"): those items are the subgroup's."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        flat = " ".join(c.text.split())
+        if c.rule.kind != "manual" or not _ENDS_AS_LEAD_IN.search(flat):
+            continue
+        named = any(t.type == "COND" for t in grammar.tokenize(flat))
+        if not named and not _GROUP_WORD.search(flat):
+            continue
+        why = f"under a subgroup's lead-in ('{flat[:80]}'): the subgroup's only?"
+        for j in range(k + 1, len(criteria)):
+            item = criteria[j]
+            if item.section != c.section or item.context != c.context:
+                break
+            if _ENDS_AS_LEAD_IN.search(" ".join(item.text.split())):
+                break  # another lead-in: another group
+            if item.rule.kind == "manual":
+                continue
+            kept = compose.computable_part(item.rule)
+            out[j] = item.model_copy(update={"rule": compose.assisted(item.text, why, kept)})
+    return out

@@ -113,7 +113,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = _allowed_elsewhere(_lost_lead_ins(criteria, primary))
     criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
-    criteria = cohorts.population_lines(criteria, record.title)
+    criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
 
 
