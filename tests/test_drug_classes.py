@@ -85,6 +85,9 @@ MEMBERSHIP = [
     ("endocrine_therapy", "enzalutamide", "M"),
     ("endocrine_therapy", "megestrol", "m"),
     ("endocrine_therapy", "raloxifene", "m"),
+    # the PDQ format files steroids under "Endocrine therapy:" (rule diff, session 21)
+    ("endocrine_therapy", "prednisone", "m"),
+    ("endocrine_therapy", "conjugated_estrogens", "m"),
     ("aromatase_inhibitor", "tamoxifen", "-"),
     ("antiandrogen", "abiraterone", "-"),
     ("immunosuppressant", "golimumab", "M"),
@@ -181,6 +184,12 @@ PHRASINGS = [
     ("exclusion", "Prior treatment with opioids", {**THERAPY, "agents": ["opioid"]}),
     ("inclusion", "Prior treatment with an aromatase inhibitor",
      {**THERAPY, "agents": ["aromatase_inhibitor"]}),
+    ("exclusion", "Participant has received strong and/or moderate CYP3A inducers within 7 days",
+     {**THERAPY, "agents": ["strong_moderate_cyp3a_inducer"],
+      "within": {"amount": 7.0, "unit": "days"}}),
+    # PDQ lymphoma trial (NCT00002835): a steroid may be what "endocrine therapy" means here
+    ("inclusion", "No prior endocrine therapy",
+     {"kind": "not", "rule": {**THERAPY, "agents": ["endocrine_therapy"]}}),
 ]  # fmt: skip
 
 
@@ -246,6 +255,10 @@ SCREENING = [
     ("inclusion", {**THERAPY, "agents": ["endocrine_therapy"]}, "letrozole", "pass"),
     ("inclusion", {**THERAPY, "agents": ["endocrine_therapy"]}, "megestrol acetate", "unknown"),
     ("inclusion", {**THERAPY, "agents": ["aromatase_inhibitor"]}, "tamoxifen", "fail"),
+    ("inclusion", {"kind": "not", "rule": {**THERAPY, "agents": ["endocrine_therapy"]}},
+     "prednisone", "unknown"),
+    ("inclusion", {"kind": "not", "rule": {**THERAPY, "agents": ["endocrine_therapy"]}},
+     "anastrozole", "fail"),
     ("inclusion", {"kind": "not", "rule": {**THERAPY, "agents": ["immunosuppressant"]}},
      "golimumab", "fail"),
     ("inclusion", {"kind": "not", "rule": {**THERAPY, "agents": ["immunosuppressant"]}},
