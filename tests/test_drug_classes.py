@@ -89,6 +89,8 @@ MEMBERSHIP = [
     ("endocrine_therapy", "prednisone", "m"),
     ("endocrine_therapy", "conjugated_estrogens", "m"),
     ("aromatase_inhibitor", "tamoxifen", "-"),
+    ("serd", "giredestrant", "M"),
+    ("endocrine_therapy", "camizestrant", "M"),
     ("antiandrogen", "abiraterone", "-"),
     ("immunosuppressant", "golimumab", "M"),
     ("immunosuppressant", "voclosporin", "M"),
