@@ -26,7 +26,15 @@ from functools import lru_cache
 from typing import Literal
 
 from eligibility import vocab
-from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, NotRule, Rule
+from eligibility.model import (
+    AllRule,
+    AnyRule,
+    ConditionRule,
+    Criterion,
+    ManualRule,
+    NotRule,
+    Rule,
+)
 
 Law = Literal["separate", "qualifier", "allowance"]
 
@@ -212,6 +220,12 @@ def assisted(text: str, why: str, evidence: Rule) -> ManualRule:
     """A criterion no piece can decide: manual, with what was read kept as evidence."""
     snippet = text.strip() if len(text.strip()) <= 160 else text.strip()[:157] + "…"
     return ManualRule(reason=f"{why}: '{snippet}'", evidence=evidence)
+
+
+def as_evidence(criterion: Criterion, why: str) -> Criterion:
+    """The criterion made a review item that keeps its computable part as evidence."""
+    kept = computable_part(criterion.rule)
+    return criterion.model_copy(update={"rule": assisted(criterion.text, why, kept)})
 
 
 def computable_part(rule: Rule) -> Rule | None:

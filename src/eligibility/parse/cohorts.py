@@ -44,8 +44,7 @@ def cohort_headings(criteria: list[Criterion], under: dict[str, str | None]) -> 
             if c.section != section or head not in heads or c.rule.kind == "manual":
                 continue
             why = f"under a cohort heading ('{' '.join(head.split())[:80]}'): one cohort's only?"  # type: ignore[union-attr]
-            kept = compose.computable_part(c.rule)
-            out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+            out[k] = compose.as_evidence(c, why)
     return out
 
 
@@ -90,8 +89,7 @@ def population_lines(criteria: list[Criterion], title: str | None) -> list[Crite
             why = "the title names patients and healthy volunteers: whose criterion is this?"
         else:
             continue
-        kept = compose.computable_part(c.rule)
-        out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+        out[k] = compose.as_evidence(c, why)
     return out
 
 
@@ -123,9 +121,8 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
             labs = [r for r in _leaves(other.rule) if r.kind in _LAB_KINDS]
             if not any(getattr(r, "analyte", None) in named for r in labs):
                 continue
-            kept = compose.computable_part(other.rule)
             why = f"a later line says what happens if it is not met ('{flat}')"
-            out[j] = other.model_copy(update={"rule": compose.assisted(other.text, why, kept)})
+            out[j] = compose.as_evidence(other, why)
     return out
 
 
@@ -155,6 +152,5 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
                 break  # another lead-in: another group
             if item.rule.kind == "manual":
                 continue
-            kept = compose.computable_part(item.rule)
-            out[j] = item.model_copy(update={"rule": compose.assisted(item.text, why, kept)})
+            out[j] = compose.as_evidence(item, why)
     return out

@@ -129,8 +129,7 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     for k, c in enumerate(criteria):
         if _OTHERWISE.match(c.text) and c.rule.kind != "manual":
             why = "'otherwise' points to a condition on another line"
-            kept = compose.computable_part(c.rule)
-            out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+            out[k] = compose.as_evidence(c, why)
     # (section, the line it is on, the conditions it names); an allowance inside a line is
     # that line's own (the allowance law), and a lead-in's reaches other lines than itself
     allowances: list[tuple[str, str, frozenset[str]]] = []
@@ -154,8 +153,7 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         if hit is None:
             continue
         why = f"another line lets some patients with {vocab.condition(hit).name} in"  # type: ignore[union-attr]
-        kept = compose.computable_part(c.rule)
-        out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+        out[k] = compose.as_evidence(c, why)
     return out
 
 
@@ -203,9 +201,7 @@ def _split_values(criteria: list[Criterion]) -> list[Criterion]:
             continue
         flat = " ".join(b.text.split())[:100]
         why = f"the next line may continue its value ('{flat}')"
-        out[k] = a.model_copy(
-            update={"rule": compose.assisted(a.text, why, compose.computable_part(a.rule))}
-        )
+        out[k] = compose.as_evidence(a, why)
     return out
 
 
@@ -237,8 +233,7 @@ def _group_lines(criteria: list[Criterion]) -> list[Criterion]:
                 continue
             head = next(criteria[m].text.strip() for m in reversed(marks) if m < k)
             why = f"under a group line ('{head}'): whose criterion it is is for a person"
-            kept = compose.computable_part(c.rule)
-            out[k] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+            out[k] = compose.as_evidence(c, why)
     return out
 
 
@@ -287,8 +282,7 @@ def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
                 continue
             flat = " ".join(other.text.split())[:100]
             why = f"another line names another age ('{flat}'): one group each, or both required?"
-            kept = compose.computable_part(c.rule)
-            out[n] = c.model_copy(update={"rule": compose.assisted(c.text, why, kept)})
+            out[n] = compose.as_evidence(c, why)
     return out
 
 
@@ -427,8 +421,7 @@ def _waived(criteria: list[Criterion]) -> list[Criterion]:
                 if every:
                     continue
                 break
-            kept = compose.computable_part(other.rule)
-            out[j] = other.model_copy(update={"rule": compose.assisted(other.text, why, kept)})
+            out[j] = compose.as_evidence(other, why)
     return out
 
 
