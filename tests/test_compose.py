@@ -82,6 +82,16 @@ CASES = [
     ("assisted", "Bilirubin >= 1.5 x upper limit of normal", "inclusion", {"labs": [{"test": "bilirubin", "value": 0.6, "unit": "mg/dL", "ref_high": 1.2, "date": "2024-02-20"}]}, "review"),
     # normal values under exclusions: a requirement filed under the wrong heading
     ("assisted", "AST and ALT <2.5 x ULN;", "exclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "ref_high": 40}]}, "review"),
+    # a later sentence, not read, that names what an earlier one decides on may relax it
+    ("assisted", "No previous use of St. John's Wort. Subjects with prior history of St. John's Wort use must abstain from use for 30 days prior to study participation.", "inclusion", {"treatments": [{"name": "St John's wort", "start": "2022-01-01", "end": "2022-02-01"}]}, "review"),
+    # a sentence naming another person before the read ones: theirs, not the patient's
+    ("assisted", "Patients must be able to avoid close household contact (close household contacts are those who share housing or have close physical contact) with persons with active or a history of eczema or other eczematoid skin disorders; those with other acute, chronic or exfoliative skin conditions (e.g., atopic dermatitis, burns, impetigo, varicella zoster, severe acne, or other open rashes or wounds) until condition resolves; pregnant or nursing women; children under 5 years of age; and immunodeficient or immunosuppressed persons (by disease or therapy), including HIV infection", "inclusion", {"sex": "male"}, "review"),
+    # an inclusion that says it excludes: filed under the wrong heading
+    ("assisted", "Pregnant or nursing females will be excluded.", "inclusion", {"sex": "female", "pregnant": True}, "review"),
+    # a cause word before a list: the list is the cause, not a diagnosis
+    ("assisted", "Cause of renal failures - diabetes, hypertension, glomerulonephritis, or polycystic kidney disease", "inclusion", {"conditions": [{"name": "essential hypertension", "code": "I10"}]}, "review"),
+    # past words reach only to the end of their own sentence
+    ("separate", "Prior radiotherapy for malignancy. Alcohol abuse.", "exclusion", {"conditions": [{"name": "alcohol abuse", "code": "F10.10", "status": "resolved", "onset": "1990-01-01", "end": "1995-01-01"}]}, "review"),
 ]
 # fmt: on
 

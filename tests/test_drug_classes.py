@@ -274,12 +274,6 @@ def test_screening(section: str, rule: dict, name: str, expected: str) -> None:
     assert status == expected, reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="composition, not vocabulary (lead's compose.py): the second sentence relaxes the first"
-    " ('prior users must abstain 30 days'), yet the 'separate' law joins them as all[not SJW,"
-    " manual], so a past user who stopped 40 days ago fails (rule diff, session 21, NCT00006395)",
-)
 def test_a_later_sentence_that_relaxes_the_first_keeps_it_from_deciding() -> None:
     text = (
         "No previous use of St. John's Wort. Subjects with prior history of St. John's Wort use"

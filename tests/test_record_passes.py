@@ -268,3 +268,46 @@ def test_items_after_a_subgroups_lead_in_are_evidence() -> None:
     assert got["Pregnancy"].rule.kind == "pregnancy"  # type: ignore[attr-defined]
     rule = got["CD4+ T-cell count less than 350 cells/μL"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and "subgroup" in rule.reason
+
+
+def test_a_line_offering_a_way_in_without_a_condition_makes_it_evidence() -> None:
+    """NCT00002025: "Diagnosis of AIDS and life-threatening CMV infection." beside "Diagnosis of
+    other immunodeficiencies other than AIDS, with … CMV disease": alternatives."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) "
+        "infection.\n- Diagnosis of other immunodeficiencies other than AIDS, with life-threatening"
+        " or sight-threatening CMV disease.\n"
+    )
+    rule = got["Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) infection."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    alone = _criteria(
+        "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) "
+        "infection.\n"
+    )
+    assert (
+        alone["Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) infection."].rule.kind
+        == "all"
+    )  # type: ignore[attr-defined]
+
+
+def test_an_outer_lead_ins_window_reaches_nested_lab_items() -> None:
+    """NCT05744427: "Laboratory tests performed within 7 days … meet the following criteria:" >
+    "Bone marrow function:" > "hemoglobin ≥9.0 g/dL": read without the window, an old result
+    would decide."""
+    got = _criteria(
+        "Inclusion Criteria:\n1. Laboratory tests performed within 7 days prior to initial dosing"
+        " meet the following criteria:\n   - Bone marrow function:\n      - hemoglobin ≥9.0 g/dL\n"
+    )
+    rule = got["hemoglobin ≥9.0 g/dL"].rule  # type: ignore[attr-defined]
+    assert rule.kind != "lab" or rule.within is not None, rule
+
+
+def test_a_drug_allowed_on_another_line_makes_its_class_evidence() -> None:
+    """NCT05306041: "(GnRH agonists are allowed)" on a concurrent-medication line beside "Prior
+    chemotherapy or endocrine therapy": a GnRH agonist would fail the patient."""
+    got = _criteria(
+        "Exclusion Criteria:\n- Prior endocrine therapy.\n- Sex hormones (GnRH agonists are "
+        "allowed).\n"
+    )
+    rule = got["Prior endocrine therapy."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

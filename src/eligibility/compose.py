@@ -95,7 +95,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     ]),
     "cause": frozenset([
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
-        "because", "defining", "leading", "resulting", "causing",
+        "because", "defining", "leading", "resulting", "causing", "cause", "causes", "etiology",
+        "aetiology", "origin",
     ]),
     # "History of other neurologic or psychiatric disease": other than the trial's own, over
     # the whole list (a pre-modifier: it reaches the items after it)

@@ -154,3 +154,35 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
                 continue
             out[j] = compose.as_evidence(item, why)
     return out
+
+
+# An inclusion that offers another way in than a neighbour's condition ("Diagnosis of other
+# immunodeficiencies other than AIDS, with … CMV disease" beside "Diagnosis of AIDS and
+# life-threatening CMV infection"): the two lines are alternatives, so neither decides.
+_OTHER_THAN = re.compile(r"(?i)\bother\s+(?:[\w-]+\s+){0,3}?than\b|\bother\s+than\b")
+_NEGATED_START = re.compile(r"(?i)^\W*(?:no|not|none|without|absence|free)\b")
+
+
+def alternative_lines(criteria: list[Criterion]) -> list[Criterion]:
+    """An inclusion's condition that another inclusion line names in "other … than X" is evidence:
+    that line admits the patients without X."""
+    out = list(criteria)
+    for c in criteria:
+        flat = " ".join(c.text.split())
+        if c.section != "inclusion" or _NEGATED_START.match(flat):
+            continue
+        m = _OTHER_THAN.search(flat)
+        if m is None:
+            continue
+        named = {t.value for t in grammar.tokenize(flat[m.end() :]) if t.type == "COND"}
+        if not named:
+            continue
+        for k, other in enumerate(out):
+            if other.id == c.id or other.section != "inclusion" or other.rule.kind == "manual":
+                continue
+            conds = {r.condition for r in _leaves(other.rule) if r.kind == "condition"}  # type: ignore[union-attr]
+            if not conds & named:
+                continue
+            why = f"another line offers a way in without it ('{flat[:80]}')"
+            out[k] = compose.as_evidence(other, why)
+    return out

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import replace
 from functools import lru_cache
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.headings import heading_group
-from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section
+from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
 from eligibility.parse import labwindow
 from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual
 from eligibility.parse.chunks import _SELF_NAMED, _split
@@ -141,6 +142,7 @@ def parse_criterion(
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
         or _not_the_patients(text, rule, section)
+        or _other_section(text, section)
     )
     if why is None:
         return rule
@@ -215,6 +217,25 @@ def _not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
         if m and (under is None or any(vocab.condition_matches(under, c) for c in conditions)):
             return why.format(m.group(0)[:80])
     return None
+
+
+# An inclusion that says it excludes ("Pregnant or nursing females will be excluded."): the
+# source filed an exclusion under inclusions, so reading it as a requirement inverts it.
+_EXCLUDES = re.compile(
+    r"(?i)\b(?:(?:will|shall|must|should)\s+be|are|is|being)\s+(?:also\s+)?(?:excluded|"
+    r"ineligible|not\s+eligible)\b|\b(?:exclusion\s+criteri(?:on|a)|not\s+be\s+eligible|"
+    r"(?:is|are)\s+not\s+(?:allowed|permitted))\b"
+)
+
+
+_RESTATED = re.compile(r"(?i)^\W*(?:not|no|non|never|without|negative)\b")
+
+
+def _other_section(text: str, section: Section) -> str | None:
+    m = _EXCLUDES.search(text) if section == "inclusion" else None
+    if m is None or _RESTATED.match(text):  # "Not pregnant or lactating; pregnant … are excluded"
+        return None
+    return f"says '{m.group(0)}' under the inclusions: which way it counts is for a person"
 
 
 def _age_then(text: str, rule: Rule) -> str | None:
@@ -316,7 +337,17 @@ def _reading(
         hi = seps[0].start if seps else len(norm)
         sent = _strip_label(sent)
         if sent:
-            rule = _sentence(sent, norm, ctx, max(lo, 0), hi)
+            own = ctx
+            if (
+                ctx.history
+                and lo > norm.find(". ", first) >= 0
+                and not _PAST_WORDS.search(context or "")
+            ):
+                # "Prior radiotherapy for malignancy. Alcohol abuse.": a full stop after the
+                # sentence whose past words were read ends their reach
+                own_first = next((t.start for t in sent if t.type == "COND"), hi)
+                own = replace(ctx, history=_PAST_WORDS.search(norm[lo:own_first]) is not None)
+            rule = _sentence(sent, norm, own, max(lo, 0), hi)
             said = _cut(norm, lo, hi)
             if reach and any(r.kind == "condition" for r in _leaves(rule)):
                 # "… except: Curatively treated BCC. Cervical carcinoma in situ.": the sentences
@@ -373,6 +404,16 @@ def _reading(
         # "… active hepatitis B virus infection, … Active hepatitis B was defined as HBV DNA ≥
         # ULN": a later sentence, not read, defines a term the rules before it decide on
         return _kept_as_evidence(norm, rules, kind)
+    if len(rules) > 1 and _subject_before(rules):
+        # "Patients must be able to avoid close household contact with persons with eczema …;
+        # pregnant or nursing women; children under 5 years": a sentence, not read, that names
+        # another person may make the sentences after it about that person
+        return _kept_as_evidence(norm, rules, kind)
+    if len(rules) > 1 and _named_again(rules):
+        # "No previous use of St. John's Wort. Subjects with prior history of St. John's Wort use
+        # must abstain from use for 30 days …": a later sentence, not read, speaks of what an
+        # earlier one decides on, so it may relax or narrow it
+        return _kept_as_evidence(norm, rules, kind)
     if section == "exclusion" and any(r.kind == "not" for r in rules):
         # "No other liver disease" listed under exclusions: "no" restates the section or
         # turns the item into a requirement; which one the text means is for a person
@@ -416,6 +457,45 @@ _SUBGROUP = re.compile(
     r"|\bif\b[^.;]{0,80}?\b(?:due\s+to|attributable\s+to|secondary\s+to|caused\s+by)\b"
     r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
 )
+
+
+_SUBJECTS = compose.SCOPE_CLASSES["subject"]
+_CONTACT_LENS = re.compile(r"contact\s+lens")
+
+
+def _subject_before(rules: list[Rule]) -> bool:
+    """Whether a sentence not read names a person other than the patient before one read."""
+    for k, r in enumerate(rules[:-1]):
+        said = _CONTACT_LENS.sub("", _reason_text(r).lower())
+        if r.kind == "manual" and not _SUBJECTS.isdisjoint(re.findall(r"[a-z]+", said)):
+            return any(x.kind != "manual" for later in rules[k + 1 :] for x in _leaves(later))
+    return False
+
+
+# "Known history of HIV. Note: No HIV testing is required …": a later sentence about the test,
+# not the condition, changes nothing the earlier one decides.
+_NO_TEST_NEEDED = re.compile(
+    r"(?i)\b(?:test(?:ing)?|screening|scans?|imaging)\b.{0,60}\bnot\s+(?:required|mandatory|"
+    r"needed|necessary)\b|\bno\b.{0,40}\b(?:test(?:ing)?|screening|scans?)\b.{0,40}\b(?:is|are)\s+"
+    r"required\b"
+)
+
+
+def _named_again(rules: list[Rule]) -> bool:
+    """Whether a sentence not read names a condition or drug a sentence before it decides on."""
+    decided: set[str] = set()
+    for r in rules:
+        said = _reason_text(r)
+        if r.kind == "manual" and said and decided and not _NO_TEST_NEEDED.search(said):
+            toks = grammar.tokenize(said)
+            if any(t.type in ("COND", "DRUG") and t.value in decided for t in toks):
+                return True
+        for leaf in iter_rules(r):
+            if leaf.kind == "condition":
+                decided.add(leaf.condition)  # type: ignore[union-attr]
+            elif leaf.kind == "therapy":
+                decided.update(leaf.agents)  # type: ignore[union-attr]
+    return False
 
 
 def _reason_text(rule: Rule) -> str:

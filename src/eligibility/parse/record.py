@@ -99,6 +99,15 @@ def parse_record(record: TrialRecord) -> RuleSet:
             rule: Rule = ManualRule(reason=why)
         else:
             rule = parse_criterion(seg.reading, seg.section, seg.context, primary)
+            outer = _outer_window(segments, seg)
+            if outer is not None and rule.kind != "manual":
+                # "Laboratory tests performed within 7 days … meet the following criteria:" >
+                # "Bone marrow function:" > "hemoglobin ≥9.0 g/dL": the outer window is theirs
+                rule = parse_criterion(seg.reading, seg.section, f"{outer} {seg.context}", primary)
+                if rule.kind == "manual":
+                    first = parse_criterion(seg.reading, seg.section, seg.context, primary)
+                    why = f"an outer lead-in's window may reach it ('{outer[:80]}')"
+                    rule = compose.assisted(seg.text, why, compose.computable_part(first))
         criteria.append(
             Criterion(
                 id=cid,
@@ -114,10 +123,12 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
+    criteria = cohorts.alternative_lines(criteria)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
 
 
 _OTHERWISE = re.compile(r"(?i)^\W*otherwise\b")
+_EXCEPT = re.compile(r"(?i)\b(?:except|other\s+than|but\s+not|excluding)\b")
 
 
 def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
@@ -133,17 +144,37 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     # (section, the line it is on, the conditions it names); an allowance inside a line is
     # that line's own (the allowance law), and a lead-in's reaches other lines than itself
     allowances: list[tuple[str, str, frozenset[str]]] = []
+    allowed_drugs: list[tuple[str, str, frozenset[str]]] = []  # "(GnRH agonists are allowed)"
     for c in criteria:
         for said, own in ((c.context or "", ""), (c.text, c.id)):
             flat = " ".join(said.split())
             if flat and _is_allowance(flat):
-                named = frozenset(t.value for t in grammar.tokenize(flat) if t.type == "COND")
+                toks = grammar.tokenize(flat)
+                named = frozenset(t.value for t in toks if t.type == "COND")
                 if named:
                     allowances.append((c.section, own, named))
+                cut = _EXCEPT.search(flat)  # "… is permitted; except for rifabutin and rifampin"
+                kept = grammar.tokenize(flat[: cut.start()]) if cut else toks
+                drugs = frozenset(t.value for t in kept if t.type == "DRUG")
+                if drugs:
+                    allowed_drugs.append((c.section, own, drugs))
     for k, c in enumerate(out):
         allowed = {
             x for sec, own, names in allowances if sec == c.section and own != c.id for x in names
         }
+        drugs = {
+            x
+            for sec, own, names in allowed_drugs
+            if sec == c.section and own != c.id
+            for x in names
+        }
+        if drugs and c.rule.kind != "manual":
+            asked = [a for r in _leaves(c.rule) if r.kind == "therapy" for a in r.agents]  # type: ignore[union-attr]
+            hit = next((d for d in sorted(drugs) for a in asked if vocab.drug_matches(a, d)), None)
+            if hit is not None:
+                why = f"another line allows {vocab.drug(hit).name}"  # type: ignore[union-attr]
+                out[k] = compose.as_evidence(c, why)
+                continue
         if not allowed or c.rule.kind == "manual":
             continue
         conds = [r.condition for r in _leaves(c.rule) if r.kind == "condition"]  # type: ignore[union-attr]
@@ -423,6 +454,22 @@ def _waived(criteria: list[Criterion]) -> list[Criterion]:
                 break
             out[j] = compose.as_evidence(other, why)
     return out
+
+
+def _outer_window(segments: list, seg) -> str | None:  # type: ignore[type-arg,no-untyped-def]
+    """The text of a lead-in above the item's own lead-in that sets a time window, or None."""
+    if seg.context is None or seg.parent is None:
+        return None
+    outer = segments[seg.parent].parent
+    while outer is not None and segments[outer].kind != "heading":
+        flat = " ".join(segments[outer].text.split())
+        if _WINDOW_WORD.search(flat):
+            return flat
+        outer = segments[outer].parent
+    return None
+
+
+_WINDOW_WORD = re.compile(r"(?i)\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b")
 
 
 def _later_items(seg) -> int:  # type: ignore[no-untyped-def]
