@@ -311,3 +311,16 @@ def test_a_drug_allowed_on_another_line_makes_its_class_evidence() -> None:
     )
     rule = got["Prior endocrine therapy."].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_top_level_lines_after_a_nested_lead_in_are_its_items() -> None:
+    """NCT00006252: "- Failure of at least 1 prior regimen OR / - At least 3 of the following risk
+    factors:" nested under a lymphoma subtype, then "- Over 60 years of age" at the top level:
+    one risk factor of a subgroup, not everyone's age limit. A later heading ends the run."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Low-grade lymphoma\n  - At least 3 of the following risk "
+        "factors:\n- Over 60 years of age\n- LDH greater than normal\nAge:\n- Under 70\n"
+    )
+    rule = got["Over 60 years of age"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert got["Under 70"].rule.kind == "age"  # type: ignore[attr-defined]

@@ -186,3 +186,26 @@ def alternative_lines(criteria: list[Criterion]) -> list[Criterion]:
             why = f"another line offers a way in without it ('{flat[:80]}')"
             out[k] = compose.as_evidence(other, why)
     return out
+
+
+def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
+    """A nested lead-in ("Failure of at least 1 prior regimen OR - At least 3 of the following
+    risk factors:") followed by top-level lines under the same heading ("Over 60 years of age"):
+    the source lost their nesting, so they are its items — a subgroup's, or a count of them."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        flat = " ".join(c.text.split())
+        if c.context is None or not _ENDS_AS_LEAD_IN.search(flat):
+            continue
+        why = f"may be an item of a lead-in above it whose nesting was lost ('{flat[:80]}')"
+        for j in range(k + 1, len(criteria)):
+            item = criteria[j]
+            if item.section != c.section or item.context is not None:
+                break
+            if under.get(item.id) != under.get(c.id):
+                break
+            if _ENDS_AS_LEAD_IN.search(" ".join(item.text.split())):
+                break
+            if item.rule.kind != "manual":
+                out[j] = compose.as_evidence(item, why)
+    return out

@@ -123,7 +123,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
-    criteria = cohorts.alternative_lines(criteria)
+    criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
 
 
