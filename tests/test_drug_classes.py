@@ -274,13 +274,28 @@ def test_screening(section: str, rule: dict, name: str, expected: str) -> None:
     assert status == expected, reason
 
 
-def test_a_later_sentence_that_relaxes_the_first_keeps_it_from_deciding() -> None:
-    text = (
+# composition errors the rule diffs found, left to the lead's compose.py: (section, text,
+# treatment, why); each is a strict xfail that turns into a pass when the parser is fixed
+COMPOSITION = [
+    pytest.param(
+        "inclusion",
         "No previous use of St. John's Wort. Subjects with prior history of St. John's Wort use"
-        " must abstain from use for 30 days prior to study participation."
-    )
-    rule = _shape(parse_criterion(text, "inclusion", None, ()))
-    status, _ = _status(
-        "inclusion", rule, [{"name": "St John's wort", "start": "2024-01-01", "end": "2025-04-20"}]
-    )
+        " must abstain from use for 30 days prior to study participation.",
+        {"name": "St John's wort", "start": "2024-01-01", "end": "2025-04-20"},
+        id="relaxing-second-sentence",  # fixed: criterion._named_again (session 22)
+    ),
+    pytest.param(
+        "exclusion",
+        "Patients treated with monoamine oxidase inhibitors, tricyclic antidepressants or"
+        " beta-blockers as regular use",
+        {"name": "phenelzine", "start": "2010-01-01", "end": "2010-06-01"},
+        id="qualifier-closing-the-list",  # fixed: "regular" is a time word
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "text", "treatment"), COMPOSITION)
+def test_composition_left_to_the_parser(section: str, text: str, treatment: dict) -> None:
+    rule = _shape(parse_criterion(text, section, None, ()))
+    status, _ = _status(section, rule, [treatment])
     assert status != "fail"

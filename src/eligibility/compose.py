@@ -46,7 +46,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "within", "last", "preceding", "recent", "recently", "current", "currently",
         "ongoing", "concurrent", "concurrently", "concomitant", "since", "before", "after",
         "during", "until", "month", "months", "week", "weeks", "day", "days", "year", "years",
-        "hours", "period", "immediately", "later", "earlier",
+        "hours", "period", "immediately", "later", "earlier", "regular", "regularly", "daily",
+        "chronically",
     ]),
     "status": frozenset([
         "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
