@@ -13,10 +13,11 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from eligibility import grammar, split
+from eligibility import grammar, headings, split
 from eligibility.model import AgeRule
 from eligibility.normalize import fold_text
-from eligibility.parse import criterion, readings
+from eligibility.parse import criterion, labwindow, readings
+from eligibility.parse.base import may_hold
 
 # ASCII letters of the patterns' words, their non-ASCII case-fold twins (İ ı ſ K), spaces,
 # punctuation and symbols the normaliser rewrites
@@ -112,3 +113,49 @@ def test_lead_in_and_age_then(text: str) -> None:
     assert split.looks_like_lead_in(text) == plain
     age = AgeRule(min=18)
     assert (criterion._age_then(text, age) is None) == (criterion._AGE_THEN.search(text) is None)
+
+
+# the words the word gates (``base.may_hold``) look for, among text that should match
+GATE_WORDS = st.sampled_from(
+    ["within 14 days", "no more than 4 weeks", "in the last 3 months", "in the past", "≤ 7 days",
+     "(within 28 days prior to randomization)", " day", "WEEK", "Months", "prior to", "History",
+     "previously", "ever had", "survivors", "due either to", "caused by either", "either",
+     "whichever is higher", "are actively recruited", "is encouraged to apply", "welcomed",
+     "Patients must have:", "subjects MUST NOT qualify as follows :", "Inclusion Criteria: ",
+     "key exclusion criteria:* x", "  ", "\t", "\n", "\r", "\f", "3x", "2 * ULN", "10 x 10^9"]
+)  # fmt: skip
+GATE_TEXT = st.lists(st.one_of(ALPHABET, WORDS, GATE_WORDS, st.characters()), max_size=30).map(
+    "".join
+)
+
+
+def _gates() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    return [
+        (labwindow._WINDOW, labwindow._PHRASE_WORDS),
+        (labwindow._LEAD_WINDOW, labwindow._PHRASE_WORDS),
+        (labwindow._MAY_HAVE_ONE, labwindow._UNIT_WORDS),
+        (criterion._RECRUITED, criterion._RECRUITED_WORDS),
+        (criterion._CAUSE_EITHER, ("either",)),
+        (criterion._PAST_WORDS, criterion._PAST_KEYS),
+        (criterion._WHICHEVER, ("whichever",)),
+        (headings._REQUIRED_LEAD_RE, ("must",)),
+        (headings._HEADING_PREFIX_RE, ("criteria",)),
+    ]
+
+
+@settings(max_examples=800, deadline=None)
+@given(GATE_TEXT)
+@example("Hemoglobin ≥ 9 g/dL (within 14 days prior to randomization)")
+@example("ANC > 1500 within 2 weekſ")  # "ſ" folds to "s" in the pattern's eyes
+@example("Neutropenia, due either to zidovudine or HIV infection")
+@example("Patients must have: ")
+def test_word_gates(text: str) -> None:
+    """A gate says "no" only where its pattern finds nothing: the shortcut is the plain code."""
+    for pattern, words in _gates():
+        if not may_hold(text, words):
+            assert pattern.search(text) is None, (pattern.pattern[:40], text)
+    assert labwindow._may_have_one(text) == (labwindow._MAY_HAVE_ONE.search(text) is not None)
+    assert labwindow._lead_window(text) == labwindow._found(
+        grammar.normalise(text), labwindow._LEAD_WINDOW
+    )
+    assert grammar.normalise(text) == _normalise_plain(text)

@@ -66,8 +66,11 @@ def normalise(text: str) -> str:
         text = text.translate(_CHARS)
     if "=" in text:
         text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
-    text = _TIMES_BEFORE.sub(r"\1 × ", text)
-    return _SPACE.sub(" ", text).strip()
+    if "x" in text or "X" in text or "×" in text or "*" in text:  # what every match holds
+        text = _TIMES_BEFORE.sub(r"\1 × ", text)
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:  # (ditto: a run to fold)
+        text = _SPACE.sub(" ", text)
+    return text.strip()
 
 
 def had_escapes(text: str) -> bool:
