@@ -125,6 +125,23 @@ def parse_criterion(
     text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
 ) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
+    key = (text, section, context, primary)
+    rule = _WHOLE.get(key)
+    if rule is None:
+        if len(_WHOLE) >= _WHOLE_SIZE:
+            _WHOLE.clear()
+        rule = _WHOLE[key] = _whole(text, section, context, primary)
+    return rule
+
+
+# A repeated criterion (same text, section, lead-in and trial conditions: one in six of the
+# corpus) skips the window, composition and assisted checks below too, not only the reading
+# (``_MEMO``); everything here depends on those four alone. Emptied when full.
+_WHOLE: dict[tuple[str, str, str | None, tuple[str, ...]], Rule] = {}
+_WHOLE_SIZE = 16384
+
+
+def _whole(text: str, section: Section, context: str | None, primary: tuple[str, ...]) -> Rule:
     rule = labwindow.read(text, context, lambda t, c: _parse_criterion(t, section, c, primary))
     rule = compose.active_tumours(rule)
     rule = compose.except_own(rule, section, primary)

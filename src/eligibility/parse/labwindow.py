@@ -82,7 +82,7 @@ def _found(
     """The words without the window, the window and what it counts back from, or None."""
     if not may_hold(text, _PHRASE_WORDS):
         return None
-    m = pattern.search(text)
+    m = pattern.search(text, _search_from(text))
     if m is None or bool(m.group("open")) != bool(m.group("close")):
         return None
     anchor = next((a for i, (_, a) in enumerate(_ANCHORS) if m.group(f"a{i}") is not None), None)
@@ -92,6 +92,24 @@ def _found(
         return None
     rest = (text[: m.start()].rstrip(" ,;:-–") + " " + text[m.end() :].lstrip(" ,;")).strip()
     return rest, Window(amount=n, unit=unit), anchor
+
+
+# the keywords of ``_PHRASE``, lower-case with single spaces, and the most characters its words
+# before one can take when every space is single: "[ " + "must be " + "determined "
+_KEYS = ("within", "no more than", "in the last", "in the past")
+_BEFORE_KEY = 21
+
+
+def _search_from(text: str) -> int:
+    """Where a search for ``_PHRASE`` may start: no match begins earlier than ``_BEFORE_KEY``
+    characters before the first keyword when the text is ASCII, printable (no tab, form feed or
+    other control character) and without double spaces; otherwise at 0. Why: the pattern opens
+    with optional words, so a search tries every position of the text."""
+    if not (text.isascii() and text.isprintable()) or "  " in text:
+        return 0
+    low = text.lower()
+    at = [k for k in map(low.find, _KEYS) if k >= 0]
+    return max(0, min(at) - _BEFORE_KEY) if at else len(text)
 
 
 def _may_have_one(text: str) -> bool:
