@@ -36,6 +36,7 @@ def test_a_kept_reading_is_a_fresh_one() -> None:
 
 def test_the_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(criterion, "_MEMO", OrderedDict())
+    monkeypatch.setattr(criterion, "_WHOLE", {})
     monkeypatch.setattr(criterion, "_MEMO_SIZE", 3)
     texts = [f"Hemoglobin ≥ {n} g/dL" for n in range(8, 13)]
     rules = [parse_criterion(t, "inclusion") for t in texts]
@@ -53,6 +54,7 @@ def test_a_kept_clause_is_read_again_the_same_under_each_context() -> None:
     clauses._TRIED.clear()
     for s in ("exclusion", "inclusion"):
         criterion._MEMO.clear()
+        criterion._WHOLE.clear()  # (the whole-criterion memo in front of it)
         assert parse_criterion(text, s) == first[s]  # type: ignore[arg-type]
     assert any(ctx.section == "inclusion" for _, ctx in clauses._TRIED)
 
@@ -61,10 +63,12 @@ def test_the_clause_table_is_bounded(monkeypatch) -> None:  # type: ignore[no-un
     monkeypatch.setattr(criterion, "_MEMO", OrderedDict())
     monkeypatch.setattr(clauses, "_TRIED", {})
     monkeypatch.setattr(clauses, "_TRIED_SIZE", 2)
+    monkeypatch.setattr(criterion, "_WHOLE", {})
     texts = [f"Hemoglobin ≥ {n} g/dL" for n in range(8, 13)]
     rules = [parse_criterion(t, "inclusion") for t in texts]
     assert len(clauses._TRIED) <= 2
     criterion._MEMO.clear()
+    criterion._WHOLE.clear()
     assert [parse_criterion(t, "inclusion") for t in texts] == rules
 
 

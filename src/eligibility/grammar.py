@@ -66,8 +66,11 @@ def normalise(text: str) -> str:
         text = text.translate(_CHARS)
     if "=" in text:
         text = text.replace(">=", "≥").replace("=>", "≥").replace("<=", "≤").replace("=<", "≤")
-    text = _TIMES_BEFORE.sub(r"\1 × ", text)
-    return _SPACE.sub(" ", text).strip()
+    if "x" in text or "X" in text or "×" in text or "*" in text:  # what every match holds
+        text = _TIMES_BEFORE.sub(r"\1 × ", text)
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text:  # (ditto: a run to fold)
+        text = _SPACE.sub(" ", text)
+    return text.strip()
 
 
 def had_escapes(text: str) -> bool:
@@ -307,6 +310,7 @@ def tokenize(text: str) -> list[Tok]:
     """Typed tokens of a normalised criterion (see the module docstring). Fillers are dropped."""
     lex = lexicon()
     entries, prefixes, reach = lex.entries, lex.prefixes, lex.max_len + 4
+    starters = _starters()
     # (every alternative of _BASE_RE is a named group: ``lastgroup`` is never None)
     base = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _BASE_RE.finditer(text)]
     folds, _new = _FOLDS, tuple.__new__  # a token built without the named tuple's __new__
@@ -319,7 +323,7 @@ def tokenize(text: str) -> list[Tok]:
         kind, raw, start, end = base[i]
         if kind == "word" and not cp_seen:
             first = folded[i]
-            if not first or (first not in entries and first not in prefixes):
+            if first not in starters:
                 # most words: no term starts with them, so they are a WORD (or an article,
                 # dropped), as the checks below would find one by one
                 if raw.lower() not in _ARTICLES:
@@ -432,6 +436,14 @@ def tokenize(text: str) -> list[Tok]:
 _COND, _LIMIT, _ALT = 1, 2, 4
 _ARTICLES = frozenset({"a", "an"})
 _LATER_PASSES = {"COND": _COND, "ULN": _LIMIT, "LLN": _LIMIT}
+
+
+@cache
+def _starters() -> frozenset[str]:
+    """Folded words that name or start a term: one look-up for the many words that do neither
+    (no key or prefix is empty, so an empty fold is not one)."""
+    lex = lexicon()
+    return frozenset(lex.entries) | lex.prefixes
 
 
 def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
@@ -695,6 +707,9 @@ def parse_tokens(toks: list[Tok]) -> Tree | None:
     for t in toks:
         if t.type in _NEVER:
             return None
+    types = tuple(map(TYPE, toks))
+    if types in _REFUSED:
+        return None
     # ", except …": the comma only marks the exception; as a token LALR would read it as the
     # separator of a longer list of conditions and fail at "except"
     feed = [
@@ -705,7 +720,16 @@ def parse_tokens(toks: list[Tok]) -> Tree | None:
     try:
         return parser().parse(feed)
     except LarkError:
+        if len(_REFUSED) >= 16384:
+            _REFUSED.clear()
+        _REFUSED.add(types)
         return None
+
+
+# Token types the parser refused. Whether LALR accepts a clause depends on its types alone (the
+# tokens are fed as they are, matched by type), and a refused sequence recurs: about half of the
+# refusals repeat one seen before.
+_REFUSED: set[tuple[str, ...]] = set()
 
 
 _GENUS_NEXT = re.compile(r" [a-z]{3,}")

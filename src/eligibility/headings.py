@@ -84,14 +84,19 @@ def heading_kind(line: str) -> HeadingKind | None:
     ``neutral`` headings ("Eligibility Criteria:", "INCLUSION/EXCLUSION CRITERIA:") are not
     criteria but do not change the section.
     """
-    m = _REQUIRED_LEAD_RE.match(line)
+    ascii_ = line.isascii()
+    low = line.lower() if ascii_ else ""
+    # (on ASCII text a match holds "must" in some case; most lines do not)
+    m = _REQUIRED_LEAD_RE.match(line) if not ascii_ or "must" in low else None
     if m:
         return "exclusion" if m.group("no") else "inclusion"
     if len(line) > 160:
         return None
-    if line.isascii():  # the same answer as the pattern on ASCII text, without the regex
-        low = line.lower()
-        if not any(k in low for k in _KEYWORDS):
+    if ascii_:  # the same answer as the pattern on ASCII text, without the regex
+        for k in _KEYWORDS:  # (a loop: cheaper than ``any`` over a generator)
+            if k in low:
+                break
+        else:
             return None
     elif _KEYWORD_RE.search(line) is None:
         return None
@@ -200,7 +205,10 @@ def heading_group(line: str) -> str | None:
 
 def heading_prefix(line: str) -> tuple[Section, int] | None:
     """For "Inclusion Criteria: text…" on one line: the section and where the heading ends."""
-    m = _HEADING_PREFIX_RE.match(line[:300])
+    head = line[:300]
+    if head.isascii() and "criteria" not in head.lower():  # (what every match holds)
+        return None
+    m = _HEADING_PREFIX_RE.match(head)
     if m is None:
         return None
     section: Section = "inclusion" if m.group("kind").lower() == "inclusion" else "exclusion"

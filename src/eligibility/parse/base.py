@@ -62,6 +62,19 @@ def _manual(text: str, reason: str | None = None) -> ManualRule:
     return ManualRule(reason=reason or f"not understood: '{snippet}'")
 
 
+def may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """False only when ``text`` is ASCII and holds none of ``words`` (lower-case), in any case.
+
+    Why: a case-insensitive pattern every match of which holds one of the words then cannot
+    match, and a substring test is far cheaper than the search (most criteria hold none). Beyond
+    ASCII the pattern's case folding reaches letters ``str.lower`` leaves alone ("ſ", "K").
+    """
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(w in low for w in words)
+
+
 def _words(text: str) -> set[str]:
     """The text's words, lower-cased: what the cue and qualifier word lists are matched against."""
     return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}

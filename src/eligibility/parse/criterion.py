@@ -19,7 +19,7 @@ from eligibility.grammar import Tok
 from eligibility.headings import heading_group
 from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
 from eligibility.parse import labwindow
-from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual
+from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual, may_hold
 from eligibility.parse.chunks import _SELF_NAMED, _split
 from eligibility.parse.readings import _sentence
 
@@ -126,10 +126,27 @@ def parse_criterion(
     text: str, section: Section, context: str | None = None, primary: tuple[str, ...] = ()
 ) -> Rule:
     """One criterion's rule. Never raises: what is not understood becomes ``manual``."""
+    key = (text, section, context, primary)
+    rule = _WHOLE.get(key)
+    if rule is None:
+        if len(_WHOLE) >= _WHOLE_SIZE:
+            _WHOLE.clear()
+        rule = _WHOLE[key] = _whole(text, section, context, primary)
+    return rule
+
+
+# A repeated criterion (same text, section, lead-in and trial conditions: one in six of the
+# corpus) skips the window, composition and assisted checks below too, not only the reading
+# (``_MEMO``); everything here depends on those four alone. Emptied when full.
+_WHOLE: dict[tuple[str, str, str | None, tuple[str, ...]], Rule] = {}
+_WHOLE_SIZE = 16384
+
+
+def _whole(text: str, section: Section, context: str | None, primary: tuple[str, ...]) -> Rule:
     rule = labwindow.read(text, context, lambda t, c: _parse_criterion(t, section, c, primary))
     rule = compose.active_tumours(rule)
     rule = compose.except_own(rule, section, primary)
-    if isinstance(rule, AnyRule) and _WHICHEVER.search(text):
+    if isinstance(rule, AnyRule) and may_hold(text, ("whichever",)) and _WHICHEVER.search(text):
         # "≥ 18 years of age or designated age of majority …, whichever is higher": both
         # limits hold, the stricter decides; the unread one is still required
         rule = AllRule(
@@ -162,6 +179,13 @@ _PAST_WORDS = re.compile(
     r"(?i)\b(?<!family\s)(?:history|historical|prior|previous|previously|past|ever|had|former"
     r"|formerly|survivors?|sequelae|lifetime)\b"
 )
+
+
+# every match of _PAST_WORDS holds one of these
+_PAST_KEYS = (
+    "histor", "prior", "previous", "past", "ever", "had", "former", "surviv", "sequelae",
+    "lifetime",
+)  # fmt: skip
 
 
 # "Age at diagnosis at least 18 years": an age at a past event is not the age at screening.
@@ -291,14 +315,14 @@ def _reading(
             return ManualRule(reason=why)
     if _linked_end(norm) or _LINKED_START.match(norm):
         return ManualRule(reason=f"linked to a neighbouring criterion by 'and'/'or': '{norm}'")
-    if _RECRUITED.search(norm):
+    if may_hold(norm, _RECRUITED_WORDS) and _RECRUITED.search(norm):
         # "Women and minorities are actively recruited": who is sought, not who may enrol
         return _manual(norm, f"a recruitment note, not a requirement: '{norm[:120]}'")
     if _is_allowance(norm) and not _SENTENCE_BREAK.search(norm.rstrip(" .;")):
         # "Pregnant and nursing women may participate in minimal risk procedures": a permission
         # on its own is no requirement (read as one it would fail everyone else)
         return _manual(norm, f"a permission, not a requirement: '{norm[:120]}'")
-    cause = _CAUSE_EITHER.search(norm)
+    cause = _CAUSE_EITHER.search(norm) if may_hold(norm, ("either",)) else None
     if cause:
         # "Neutropenia, due either to zidovudine or HIV infection": the "either … or" list is
         # the cause of the words before it; read as alternatives, HIV alone would pass
@@ -319,7 +343,7 @@ def _reading(
         escaped=grammar.had_escapes(text),
         primary=primary,
         implicit_age=not context or bool(prefix),
-        history=_PAST_WORDS.search(head) is not None,
+        history=may_hold(head, _PAST_KEYS) and _PAST_WORDS.search(head) is not None,
     )
     sentences = _split(toks, _SENTENCE)
     if section == "inclusion" and any(
@@ -634,6 +658,7 @@ _RECRUITED = re.compile(
     r"(?i)\b(?:are|is|will\s+be)\s+(?:actively\s+|especially\s+|particularly\s+)?"
     r"(?:recruited|sought|encouraged\s+to\s+(?:apply|participate|enrol|enroll|join)|welcome[d]?)\b"
 )
+_RECRUITED_WORDS = ("recruited", "sought", "encouraged", "welcome")  # one is in every match
 _CAUSE_EITHER = re.compile(
     r"(?i)\b(?:due|secondary|related|attributable|caused|associated|induced)\b(?:\s+\w+)?\s+"
     r"either\b"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from eligibility import grammar, vocab
 from eligibility.model import (
@@ -28,6 +29,7 @@ from eligibility.model import (
     Window,
     WindowAnchor,
 )
+from eligibility.parse.base import may_hold
 
 _STUDY = r"(?:the\s+)?(?:study|protocol|trial)"
 _TREATMENT = r"(?:treatment|therapy|drug|medication|agent|intervention)"
@@ -68,6 +70,9 @@ _LEAD_WINDOW = re.compile(_PHRASE + r"(?=[\s.;,:]|$)")  # anywhere in a lead-in
 # what the words before a window must end with: the end of a lab clause (a number, a unit, a
 # limit of normal), never another noun ("without transfusion within 14 days")
 _MAY_HAVE_ONE = re.compile(r"(?i)day|week|month")
+_UNIT_WORDS = ("day", "week", "month")
+# every match of ``_PHRASE`` holds one ("≤" is beyond ASCII: the text is then searched)
+_PHRASE_WORDS = ("within", "more", "last", "past")
 _CLAUSE_END = re.compile(r"(?i)(?:\d|%|\buln|\blln|\bnormal|\blimits?)\)?$")
 
 
@@ -75,7 +80,9 @@ def _found(
     text: str, pattern: re.Pattern[str] = _WINDOW
 ) -> tuple[str, Window, WindowAnchor | None] | None:
     """The words without the window, the window and what it counts back from, or None."""
-    m = pattern.search(text)
+    if not may_hold(text, _PHRASE_WORDS):
+        return None
+    m = pattern.search(text, _search_from(text))
     if m is None or bool(m.group("open")) != bool(m.group("close")):
         return None
     anchor = next((a for i, (_, a) in enumerate(_ANCHORS) if m.group(f"a{i}") is not None), None)
@@ -85,6 +92,35 @@ def _found(
         return None
     rest = (text[: m.start()].rstrip(" ,;:-–") + " " + text[m.end() :].lstrip(" ,;")).strip()
     return rest, Window(amount=n, unit=unit), anchor
+
+
+# the keywords of ``_PHRASE``, lower-case with single spaces, and the most characters its words
+# before one can take when every space is single: "[ " + "must be " + "determined "
+_KEYS = ("within", "no more than", "in the last", "in the past")
+_BEFORE_KEY = 21
+
+
+def _search_from(text: str) -> int:
+    """Where a search for ``_PHRASE`` may start: no match begins earlier than ``_BEFORE_KEY``
+    characters before the first keyword when the text is ASCII, printable (no tab, form feed or
+    other control character) and without double spaces; otherwise at 0. Why: the pattern opens
+    with optional words, so a search tries every position of the text."""
+    if not (text.isascii() and text.isprintable()) or "  " in text:
+        return 0
+    low = text.lower()
+    at = [k for k in map(low.find, _KEYS) if k >= 0]
+    return max(0, min(at) - _BEFORE_KEY) if at else len(text)
+
+
+def _may_have_one(text: str) -> bool:
+    """``_MAY_HAVE_ONE.search(text)``, by substring tests where they give the same answer."""
+    return may_hold(text, _UNIT_WORDS) and _MAY_HAVE_ONE.search(text) is not None
+
+
+@lru_cache(maxsize=1024)  # every item under a lead-in asks again
+def _lead_window(context: str) -> tuple[str, Window, WindowAnchor | None] | None:
+    """The window of a lead-in (``_found`` over it, normalised), or None."""
+    return _found(grammar.normalise(context), _LEAD_WINDOW)
 
 
 def _ends_a_clause(words: str) -> bool:
@@ -112,10 +148,10 @@ def read(text: str, context: str | None, parse: Callable[[str, str | None], Rule
     """The criterion's rule, with a window read where it can be (``parse(text, context)`` is
     the ordinary reading)."""
     plain = parse(text, context)
-    if not _MAY_HAVE_ONE.search(text) and not (context and _MAY_HAVE_ONE.search(context)):
+    if not _may_have_one(text) and not (context and _may_have_one(context)):
         return plain  # (nearly every criterion: no regex search of the whole text)
     if context:
-        found = _found(grammar.normalise(context), _LEAD_WINDOW)
+        found = _lead_window(context)
         if found is not None:
             # the lead-in without its window must still be mere list glue (``parse`` says)
             rest, window, anchor = found
