@@ -6,6 +6,7 @@ same results as the slow ones, and that a bad cache is never worse than none.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -156,7 +157,7 @@ def test_a_damaged_cache_file_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Mon
         assert tables.load(tables.NAME, path.stem.split("-", 1)[1]) is not None  # whole again
     # a file whose checksum fits but whose content does not (written by hand): built instead
     body = json.dumps({"lark": {}, "entries": {}}).encode()
-    path.write_bytes(tables.hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    path.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
     assert tables.built.__wrapped__().lexicon == good.lexicon
 
 

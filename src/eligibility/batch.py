@@ -36,7 +36,6 @@ from .fhir import NDJSON, is_bulk
 from .loaders import STDIN, is_jsonl, iter_patients, load_rules, load_rules_all, source_name
 from .model import RuleSet
 from .patient import Patient
-from .reasons import evaluate
 from .result import ScreeningResult, Status
 
 RULES_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -363,6 +362,8 @@ def screen_one(
     """Screen indexed facts against one trial: with reasons rendered, or statuses only.
     ``screened``: every trial id of the run (a review of one of them is not a stray)."""
     if detail:
+        from .reasons import evaluate  # here: a CSV run never renders a reason
+
         result = evaluate(trial.compiled, facts, screened)
         found = tuple(c.status for c in result.criteria)
         verdict = result.verdict
