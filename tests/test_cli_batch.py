@@ -538,11 +538,13 @@ _CELL = st.text(
     source=_CELL,
     error=st.none() | _CELL,
     failed=st.lists(_CELL, max_size=3),
+    found=st.lists(st.sampled_from(["pass", "fail", "unknown", "review"]), max_size=40),
 )
 def test_csv_lines_are_the_csv_writers(
-    patient: str, source: str, error: str | None, failed: list[str]
+    patient: str, source: str, error: str | None, failed: list[str], found: list[str]
 ) -> None:
-    """``write_csv`` joins plain cells itself: its lines are still the ``csv`` writer's."""
+    """``write_csv`` joins plain cells itself and counts statuses in their joined text: its
+    lines are still the ``csv`` writer's, with each status counted."""
     from datetime import date
 
     from eligibility.batch import Row
@@ -550,7 +552,7 @@ def test_csv_lines_are_the_csv_writers(
 
     row = Row(
         source, "NCT1", patient, date(2024, 3, 1), "error" if error else "ineligible",
-        ("pass", "fail"), tuple(failed), "ab12", error,
+        tuple(found), tuple(failed), "ab12", error,
     )  # fmt: skip
     out = io.StringIO()
     list(write_csv([row, row], out))
@@ -563,3 +565,6 @@ def test_csv_lines_are_the_csv_writers(
         writer.writerow(cells)
         lines.append(ref.getvalue()[:-2] + "\n")
     assert out.getvalue() == "".join(lines)
+    if error is None:
+        counts = [str(found.count(s)) for s in ("pass", "fail", "unknown", "review")]
+        assert csv_record(row)[4:8] == counts

@@ -92,8 +92,16 @@ def csv_record(row: Row) -> list[str]:
     """The ``CSV_COLUMNS`` of one row. The cells that hold input text (ids, sources, errors)
     are escaped by ``csv_cell``; the others are dates, digits, fixed words and hex digests."""
     if row.error is None:
-        found = row.statuses
-        counts = [str(found.count(s)) for s in ("pass", "fail", "unknown", "review")]
+        # Counted in the joined text (C's substring search, several times as fast as comparing
+        # each status): no status ends with the start of another, so each one is counted once.
+        found = "".join(row.statuses)
+        count = found.count
+        counts = [
+            str(count("pass")),
+            str(count("fail")),
+            str(count("unknown")),
+            str(count("review")),
+        ]
         version = __version__
     else:
         counts, version = ["", "", "", ""], ""
