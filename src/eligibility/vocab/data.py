@@ -28,9 +28,10 @@ def _load(name: str) -> dict[str, Any]:
     bytes and the package version, ``cachefile``), else read with libyaml's loader (some fifteen
     times as fast as the pure one, the same data: tests/test_startup.py) and stored. JSON reads
     it some twenty times as fast again (≈ 3 ms for the files a cohort run reads, not ≈ 70)."""
-    raw = resources.files(__package__).joinpath(name).read_bytes()
+    folder = resources.files(__package__)
+    raw = folder.joinpath(name).read_bytes()
     stem = "vocab-" + name.rpartition(".")[0]
-    key = cachefile.key_of([name, raw])
+    key = cachefile.key_of([name, raw, folder.joinpath("data.py").read_bytes()])  # and this loader
     data = cachefile.load(stem, key)
     if data is None:
         data = _read_yaml(raw)
