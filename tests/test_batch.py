@@ -148,3 +148,36 @@ def test_duplicate_ids_are_found_among_many() -> None:
     repeats = [seen.note(Record(f"again#{p.id}", p)) for p in patients[::101]]
     assert all(r and "was already read in this run" in r for r in repeats)
     assert len(seen._slots) * 8 <= 32 * len(patients)  # at most 32 bytes an id
+
+
+def test_the_review_shortcut_warns_as_review_warnings() -> None:
+    """``screen_one`` skips ``review_warnings`` when every review is one the run's trials use:
+    on every subset of reviews of each kind, the rows are the same as without the shortcut."""
+    from itertools import combinations
+
+    from eligibility.batch import compile_file, review_keys, screen_one
+    from eligibility.evaluate import build_facts
+    from eligibility.patient import Patient, Review
+
+    trials = [compile_file(HCC), compile_file(ICC)]
+    hcc, icc = (t.compiled for t in trials)
+    kinds = [
+        Review(trial=hcc.trial_id, criterion=sorted(hcc.reviewable)[0], status="pass"),
+        Review(trial=icc.trial_id, criterion=sorted(icc.reviewable)[0], status="fail"),
+        Review(trial=hcc.trial_id, criterion="Z99", status="pass"),  # no such criterion
+        Review(trial=hcc.trial_id, criterion=sorted(hcc.criterion_ids - hcc.reviewable)[0],
+               status="pass"),  # nothing to review
+        Review(trial="NCT00000000", criterion="I1", status="pass"),  # a trial not screened
+    ]  # fmt: skip
+    base = load_patient(PATIENTS / "p01_eligible_hcc.json")
+    screened = frozenset(t.trial_id for t in trials)
+    for k in range(len(kinds) + 1):
+        for chosen in combinations(kinds, k):
+            patient = Patient.model_validate({**base.model_dump(), "reviews": list(chosen)})
+            facts = build_facts(patient, date(2024, 3, 1))
+            for t in trials:
+                plain = screen_one(t, facts, "s", detail=False, screened=screened)
+                quick = screen_one(
+                    t, facts, "s", detail=False, screened=screened, quiet=review_keys(trials)
+                )
+                assert quick == plain

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import HCC, HCC_PATIENTS, ICC, ICC_PATIENTS, PATIENTS, ROOT, RULES
 from eligibility.batch_report import CSV_COLUMNS
@@ -523,3 +525,46 @@ def test_stray_reviews_are_warned_once_per_record(capsys: Cap, tmp_path: Path, f
     ]
     if fmt == "jsonl":
         assert all(json.loads(line)["warnings"] == [stray] for line in out.splitlines())
+
+
+_CELL = st.text(
+    alphabet=st.sampled_from(list("ab ,\"\r\n\x00\x0b\x0c\u2028;=+-@\t'é")) | st.characters()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    patient=_CELL,
+    source=_CELL,
+    error=st.none() | _CELL,
+    failed=st.lists(_CELL, max_size=3),
+    found=st.lists(st.sampled_from(["pass", "fail", "unknown", "review"]), max_size=40),
+)
+def test_csv_lines_are_the_csv_writers(
+    patient: str, source: str, error: str | None, failed: list[str], found: list[str]
+) -> None:
+    """``write_csv`` joins plain cells itself and counts statuses in their joined text: its
+    lines are still the ``csv`` writer's, with each status counted."""
+    from datetime import date
+
+    from eligibility.batch import Row
+    from eligibility.batch_report import csv_record, write_csv
+
+    row = Row(
+        source, "NCT1", patient, date(2024, 3, 1), "error" if error else "ineligible",
+        tuple(found), tuple(failed), "ab12", error,
+    )  # fmt: skip
+    out = io.StringIO()
+    list(write_csv([row, row], out))
+    ref = io.StringIO()
+    writer = csv.writer(ref, lineterminator="\r\n")
+    lines = []
+    for cells in (list(CSV_COLUMNS), csv_record(row), csv_record(row)):
+        ref.seek(0)
+        ref.truncate()
+        writer.writerow(cells)
+        lines.append(ref.getvalue()[:-2] + "\n")
+    assert out.getvalue() == "".join(lines)
+    if error is None:
+        counts = [str(found.count(s)) for s in ("pass", "fail", "unknown", "review")]
+        assert csv_record(row)[4:8] == counts

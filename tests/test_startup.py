@@ -6,6 +6,7 @@ same results as the slow ones, and that a bad cache is never worse than none.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -156,7 +157,7 @@ def test_a_damaged_cache_file_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Mon
         assert tables.load(tables.NAME, path.stem.split("-", 1)[1]) is not None  # whole again
     # a file whose checksum fits but whose content does not (written by hand): built instead
     body = json.dumps({"lark": {}, "entries": {}}).encode()
-    path.write_bytes(tables.hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    path.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
     assert tables.built.__wrapped__().lexicon == good.lexicon
 
 
@@ -200,3 +201,53 @@ def test_the_cache_never_changes_a_parse(tmp_path: Path) -> None:
     _run(code, {"ELIGIBILITY_CACHE_DIR": str(tmp_path)})
     warm = _run(code, {"ELIGIBILITY_CACHE_DIR": str(tmp_path)})
     assert json.loads(warm) == json.loads(cold) == _rules()
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        p.name for p in resources.files("eligibility.vocab").iterdir() if p.name.endswith(".yaml")
+    ),
+)
+def test_the_vocabulary_cache_gives_the_yaml_data(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eligibility.vocab import data
+
+    text = resources.files("eligibility.vocab").joinpath(name).read_text(encoding="utf-8")
+    expected = yaml.load(text, Loader=yaml.SafeLoader)
+    monkeypatch.setenv("ELIGIBILITY_CACHE_DIR", str(tmp_path))
+    assert data._load(name) == expected  # read from the YAML, stored
+    stem = "vocab-" + name.rpartition(".")[0]
+    (path,) = tmp_path.glob(f"{stem}-*.json")
+    assert data._load(name) == expected  # read from the cache
+    path.write_bytes(path.read_bytes()[:-1])  # cut short: the checksum fails, YAML is read
+    assert data._load(name) == expected
+    monkeypatch.setenv("ELIGIBILITY_CACHE_DIR", "")
+    assert data._load(name) == expected
+
+
+def test_the_vocabulary_cache_keeps_only_what_json_gives_back() -> None:
+    from datetime import date
+
+    from eligibility.vocab.data import _same_as_json
+
+    assert _same_as_json({"a": [1, 2.5, True, None, "µ"], "b": {"c": -0.0}})
+    for changed in ({1: "int key"}, {"d": date(2024, 1, 1)}, {"t": (1, 2)}, {"n": float("nan")}):
+        assert not _same_as_json(changed)
+
+
+def test_a_screening_reads_no_vocabulary_yaml_with_a_warm_cache(tmp_path: Path) -> None:
+    env = {"ELIGIBILITY_CACHE_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parent.parent
+    rules, patient = root / "rules" / "NCT03859128.yaml", root / "examples" / "patients"
+    code = (
+        "import os, sys, eligibility.vocab.data as d\ncalls = []\nread = d._read_yaml\n"
+        "d._read_yaml = lambda raw: calls.append(1) or read(raw)\n"
+        "from eligibility.cli import main\nsys.stdout = open(os.devnull, 'w')\n"
+        f"main(['screen', {str(rules)!r}, {str(patient / 'p01_eligible_hcc.json')!r}])\n"
+        "sys.stdout = sys.__stdout__\nprint(len(calls))"
+    )
+    cold = int(_run(code, env).splitlines()[-1])  # reads the YAML, stores
+    assert cold >= 3 and len(list(tmp_path.glob("vocab-*.json"))) == cold
+    assert _run(code, env).splitlines()[-1] == "0"

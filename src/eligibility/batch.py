@@ -17,6 +17,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import compress
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -30,13 +31,11 @@ from .evaluate import (
     compile_rules,
     review_warnings,
     statuses,
-    verdict_of,
 )
 from .fhir import NDJSON, is_bulk
 from .loaders import STDIN, is_jsonl, iter_patients, load_rules, load_rules_all, source_name
 from .model import RuleSet
 from .patient import Patient
-from .reasons import evaluate
 from .result import ScreeningResult, Status
 
 RULES_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -358,11 +357,21 @@ def load_trials(paths: Iterable[Path]) -> tuple[list[Trial], list[Row]]:
 
 
 def screen_one(
-    trial: Trial, facts: Any, source: str, *, detail: bool, screened: frozenset[str] = frozenset()
+    trial: Trial,
+    facts: Any,
+    source: str,
+    *,
+    detail: bool,
+    screened: frozenset[str] = frozenset(),
+    quiet: frozenset[tuple[str, str]] | None = None,
 ) -> Row:
     """Screen indexed facts against one trial: with reasons rendered, or statuses only.
-    ``screened``: every trial id of the run (a review of one of them is not a stray)."""
+    ``screened``: every trial id of the run (a review of one of them is not a stray);
+    ``quiet``: (trial, criterion) pairs of the run's trials that a review may name without a
+    warning (``review_keys``), so the usual profile skips ``review_warnings``."""
     if detail:
+        from .reasons import evaluate  # here: a CSV run never renders a reason
+
         result = evaluate(trial.compiled, facts, screened)
         found = tuple(c.status for c in result.criteria)
         verdict = result.verdict
@@ -370,9 +379,19 @@ def screen_one(
     else:
         result = None
         found = tuple(statuses(trial.compiled, facts))
-        verdict = verdict_of(found)
-        warnings = review_warnings(facts.patient, trial.compiled, screened)
-    failed = tuple([i for i, s in zip(trial.compiled.ids, found, strict=True) if s == "fail"])
+        # ``verdict_of``, read off the tuple in C
+        if "fail" in found:
+            verdict = "ineligible"
+        else:
+            verdict = "eligible" if found.count("pass") == len(found) else "indeterminate"
+        if quiet is not None and facts.reviews.keys() <= quiet:
+            warnings = ()
+        else:
+            warnings = review_warnings(facts.patient, trial.compiled, screened)
+    ids = trial.compiled.ids
+    if len(ids) != len(found):  # pragma: no cover - one status a criterion, always
+        raise ValueError("a status for each criterion")
+    failed = tuple(compress(ids, map("fail".__eq__, found))) if "fail" in found else ()
     return Row(
         source,
         trial.trial_id,
@@ -386,6 +405,12 @@ def screen_one(
         result,
         warnings=warnings,
     )
+
+
+def review_keys(trials: Iterable[Trial]) -> frozenset[tuple[str, str]]:
+    """The (trial, criterion) pairs a recorded review may name in a run of ``trials`` and be
+    used: a profile whose reviews are all among them has no review warning for any trial."""
+    return frozenset((t.trial_id, c) for t in trials for c in t.compiled.reviewable)
 
 
 def screen_records(
@@ -408,6 +433,7 @@ def screen_records(
     options = options or Options()
     fallback = today or _today()
     screened = frozenset(t.trial_id for t in trials)
+    quiet = review_keys(trials)
     for record in records:
         item = record.item
         if isinstance(item, InputError):
@@ -423,7 +449,9 @@ def screen_records(
             continue
         for trial in trials:
             try:
-                row = screen_one(trial, facts, record.source, detail=detail, screened=screened)
+                row = screen_one(
+                    trial, facts, record.source, detail=detail, screened=screened, quiet=quiet
+                )
             except Exception as exc:
                 if reraise:
                     raise

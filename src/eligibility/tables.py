@@ -11,27 +11,24 @@ short or damaged is not read either.
 Nothing here raises or prints: a folder that cannot be read or written, a damaged file or data
 that cannot be encoded mean the caller builds the tables, as without a cache.
 ``ELIGIBILITY_CACHE_DIR`` names the folder; set to the empty string it turns the cache off.
+The files themselves are read and written by ``cachefile`` (the vocabulary's cache too).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import lark
 from lark import Lark
 from lark.lark import Rule, TerminalDef
 
-from . import __version__, grammar
+from . import cachefile, grammar
+from .cachefile import cache_dir as cache_dir  # the folder, for callers and tests
+from .cachefile import key_of
 
 FORMAT = 2
 """Bumped when the layout of a cached file changes."""
@@ -117,81 +114,31 @@ def _from_data(data: dict[str, Any]) -> Built:
     return Built(parser, lex, data["unit_pattern"], data["unit_starts"])
 
 
-def cache_dir() -> Path | None:
-    """The folder for cached tables, or None when caching is off."""
-    given = os.environ.get("ELIGIBILITY_CACHE_DIR")
-    if given is not None:
-        return Path(given) if given else None
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Caches")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "eligibility"
-
-
 def source_key(sources: Iterable[str], *extra: str) -> str | None:
     """Hash of the package version, ``extra`` and the bytes of the package files ``sources``.
 
     None when a source cannot be read (a package installed without them): no key, no cache.
     """
-    digest = hashlib.sha256()
-    for part in (str(FORMAT), __version__, sys.version.split()[0], *extra):
-        digest.update(part.encode() + b"\0")
     root = resources.files("eligibility")
     try:
-        for name in sources:
-            digest.update(name.encode() + b"\0" + root.joinpath(name).read_bytes() + b"\0")
+        parts = [name.encode() + b"\0" + root.joinpath(name).read_bytes() for name in sources]
     except OSError:
         return None
-    return digest.hexdigest()[:32]
+    return key_of([str(FORMAT), *extra, *parts])
 
 
 def load(name: str, key: str | None) -> Any | None:
-    """The data stored under ``name`` and ``key``, or None (no file, unreadable, damaged)."""
-    path = _path(name, key)
-    if path is None:
-        return None
-    try:
-        raw = path.read_bytes()
-        check, _, body = raw.partition(b"\n")
-        if hashlib.sha256(body).hexdigest().encode() != check:
-            return None
-        return json.loads(body, object_hook=_decode)
-    except (OSError, ValueError, TypeError, KeyError, RecursionError):
-        return None
+    """The tables stored under ``name`` and ``key``, or None (``cachefile.load``)."""
+    return cachefile.load(name, key, object_hook=_decode)
 
 
 def store(name: str, key: str | None, data: Any) -> None:
-    """Write ``data`` under ``name`` and ``key``, whole or not at all; older keys are removed."""
-    path = _path(name, key)
-    if path is None:
-        return
+    """Write the tables under ``name`` and ``key`` (``cachefile.store``), or nothing."""
     try:
-        body = json.dumps(_encode(data), ensure_ascii=False, separators=(",", ":")).encode()
+        encoded = _encode(data)
     except (TypeError, ValueError, RecursionError):
         return  # data this format cannot hold: no cache, never a wrong one
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
-            os.replace(tmp, path)  # readers see the old file or the whole new one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        for old in path.parent.glob(f"{name}-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return
-
-
-def _path(name: str, key: str | None) -> Path | None:
-    folder = cache_dir()
-    return None if folder is None or key is None else folder / f"{name}-{key}.json"
+    cachefile.store(name, key, encoded)
 
 
 # JSON holds str-keyed objects, lists and scalars; the tables also hold tuples, int keys and a
