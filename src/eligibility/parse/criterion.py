@@ -501,7 +501,7 @@ def _subject_before(rules: list[Rule]) -> bool:
 _NO_TEST_NEEDED = re.compile(
     r"(?i)\b(?:test(?:ing)?|screening|scans?|imaging)\b.{0,60}\bnot\s+(?:required|mandatory|"
     r"needed|necessary)\b|\bno\b.{0,40}\b(?:test(?:ing)?|screening|scans?)\b.{0,40}\b(?:is|are)\s+"
-    r"required\b"
+    r"required\b|\bno\s+(?:upper\s+|lower\s+)?age\s+(?:limit|restriction)"
 )
 
 
@@ -514,8 +514,14 @@ def _named_again(rules: list[Rule]) -> bool:
             toks = grammar.tokenize(said)
             if any(t.type in ("COND", "DRUG") and t.value in decided for t in toks):
                 return True
+            if "age" in decided and any(t.type in ("AGE", "OLD") for t in toks):
+                # "Are at least 18 years old. Patients living in USA … can be at least 12
+                # years old": another age for some patients
+                return True
         for leaf in iter_rules(r):
-            if leaf.kind == "condition":
+            if leaf.kind == "age":
+                decided.add("age")
+            elif leaf.kind == "condition":
                 decided.add(leaf.condition)  # type: ignore[union-attr]
             elif leaf.kind == "therapy":
                 decided.update(leaf.agents)  # type: ignore[union-attr]
