@@ -1,7 +1,7 @@
 """The query's shared CTEs: the extract's rows as the profile model would accept them.
 
 ``current`` holds the results that may decide (dated within the age limit, not after the
-as-of date, each with its day number, by which ``compiler.lab_ctes`` finds the newest of
+as-of date, each with its day number, by which ``labs.lab_ctes`` finds the newest of
 them per analyte: all of that date, ties decide together), ``perf`` the performance status
 as the extract reader fills it, ``conditions`` and ``treatments`` the entries. Each filter
 mirrors a validator of ``patient.py`` (``extract.read_profiles`` keeps the same rows), so
