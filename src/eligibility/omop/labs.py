@@ -98,7 +98,7 @@ def lab_ctes(
                 expression=exp.paren(exp.Mod(this=col(f"{column}_lo"), expression=four.copy())),
             )
             agreed = and_(
-                exp.EQ(this=high, expression=low), exp.LT(this=high.copy(), expression=two)
+                exp.EQ(this=high, expression=low), exp.LT(this=high.copy(), expression=two.copy())
             )
             truths.append(case((agreed, high.copy()), default=null()).as_(column))
         labs = exp.select(col("person_id"), *truths, copy=False).from_(
