@@ -13,9 +13,9 @@ never an approximation. No SQL text is assembled here: sqlglot generates each di
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 from sqlglot import exp
 
@@ -43,8 +43,9 @@ from ..model import (
 )
 from ..patient import Patient
 from . import mapping
+from .labs import converted, lab_ctes
 from .mapping import Terms
-from .sources import MAX_DOUBLE, PERF_DOMAIN, latest_of, shared_ctes
+from .sources import PERF_DOMAIN, shared_ctes
 from .sqlexpr import (
     and_,
     between,
@@ -70,22 +71,59 @@ class Refused(Exception):
     """A rule the compiler cannot express exactly; its criterion reads ``review``."""
 
 
+@dataclass(frozen=True)
+class Layers:
+    """A trial's truths before they are a select: each rule's column (name, level,
+    expression; names unique among trials compiled together), the CTEs joined to ``p``, and
+    each criterion's truth over those columns."""
+
+    columns: tuple[tuple[str, int, exp.Expression], ...]
+    joins: tuple[str, ...]
+    truths: tuple[exp.Expression, ...]
+
+
 @dataclass
 class CompiledQuery:
-    """The query of one trial, with the criteria it computes and those it refuses."""
+    """The query of one trial, with the criteria it computes and those it refuses. The
+    selects are built when first read: a run that writes CSV from ``compiler.joint`` never
+    builds (nor copies) each trial's own query."""
 
     trial_id: str
     criteria: tuple[tuple[str, str], ...]  # (id, section), in rules-file order
     refused: dict[str, str]  # criterion id -> why it is not computed here
-    query: exp.Select
-    # the query without WITH and ORDER BY, the CTEs only it reads, and those it shares with
-    # the trials compiled with it (``compile_trials``)
-    body: exp.Select | None = None
+    # what ``truths`` is built from, so trials compiled together can share one (``joint``)
+    layers: Layers
+    # the CTEs only this trial reads, and those it shares with the trials compiled with it
+    # (``compile_trials``: the same tuple object for all of them)
     own: tuple[tuple[str, exp.Expression], ...] = ()
     shared: tuple[tuple[str, exp.Expression], ...] = ()
-    # ``body``'s source: ``person_id`` and each criterion's truth ``t0``, ``t1``… (0 false,
-    # 1 true, 3 review, NULL unknown), for a caller that needs no status strings
-    truths: exp.Select | None = None
+
+    @cached_property
+    def truths(self) -> exp.Select:
+        """``body``'s source: ``person_id`` and each criterion's truth ``t0``, ``t1``… (0
+        false, 1 true, 3 review, NULL unknown), for a caller that needs no status strings."""
+        return truth_select([(self.layers, [f"t{i}" for i in range(len(self.criteria))])])
+
+    @cached_property
+    def body(self) -> exp.Select:
+        """The query without WITH and ORDER BY: ``person_id``, each criterion's status (a
+        column named by its id) and the verdict."""
+        sections = [s for _, s in self.criteria]
+        statuses = [
+            _status(col(f"t{i}"), s).as_(exp.to_identifier(cid, quoted=True))
+            for i, (cid, s) in enumerate(self.criteria)
+        ]
+        outer = exp.select(
+            col("person_id"), *statuses, verdict(sections).as_("verdict"), copy=False
+        )
+        return outer.from_(exp.alias_(exp.paren(self.truths.copy()), "t"), copy=False)
+
+    @cached_property
+    def query(self) -> exp.Select:
+        query = self.body.copy().order_by(col("person_id"), copy=False)
+        for name, cte in [*self.shared, *self.own]:
+            query = query.with_(name, as_=cte.copy(), copy=False)
+        return query
 
     def sql(self, dialect: str = "duckdb", pretty: bool = False) -> str:
         return self.query.sql(dialect=dialect, pretty=pretty)
@@ -166,10 +204,10 @@ def compile_trials(
     terms: Terms | None = None,
 ) -> list[CompiledQuery]:
     """Several trials compiled together: one measurement pass for all. Every trial's lab
-    rules are columns of the same ``labs`` CTE (one scan of ``latest``, whose analytes are
-    those of every trial), and the person, condition and treatment CTEs are shared, so a
-    statement holding every trial's ``body`` under the ``shared`` CTEs and each one's ``own``
-    reads the measurements once (``csvout.plan``). Each ``query`` still stands alone."""
+    rules on an analyte are columns of the same ``labs_<code>`` CTE (one grouping of that
+    analyte's ``current`` rows), and the person, condition and treatment CTEs are shared, so
+    ``joint`` gives every trial's truths from one join of them, each read once
+    (``csvout.plan``). Each ``query`` still stands alone."""
     options = options or Options()
     if terms is None:
         terms = Terms()
@@ -179,8 +217,8 @@ def compile_trials(
     parts = []
     for rules in rulesets:
         ctx.ctes, ctx.joins, ctx.columns, ctx.levels = [], [], [], {}
-        body, refused, truths = _body(ctx, rules)
-        parts.append((rules, body, refused, tuple(ctx.ctes), truths))
+        refused, layers = _body(ctx, rules)
+        parts.append((rules, refused, tuple(ctx.ctes), layers))
     base = exp.select(
         col("person_id"), col("gender_concept_id"), _age_expression(as_of).as_("age"), copy=False
     ).from_("person", copy=False)
@@ -190,23 +228,61 @@ def compile_trials(
     shared += [
         (_PASS[table], _entry_pass(table, specs)) for table, specs in ctx.entries.items() if specs
     ]
-    out = []
-    for rules, body, refused, own, truths in parts:
-        query = body.copy().order_by(col("person_id"), copy=False)
-        for name, cte in [*shared, *own]:
-            query = query.with_(name, as_=cte.copy(), copy=False)
-        criteria = tuple((c.id, c.section) for c in rules.criteria)
-        out.append(
-            CompiledQuery(
-                rules.trial.id, criteria, refused, query, body, own, tuple(shared), truths
-            )
+    together = tuple(shared)  # one object: ``csvout.plan`` tells trials compiled together by it
+    return [
+        CompiledQuery(
+            rules.trial.id,
+            tuple((c.id, c.section) for c in rules.criteria),
+            refused,
+            layers,
+            own,
+            together,
         )
-    return out
+        for rules, refused, own, layers in parts
+    ]
 
 
-def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str], exp.Select]:
-    """One trial's select (no WITH, no ORDER BY) over the CTEs, what it refuses, and the
-    select of its truths that the first reads."""
+def truth_select(layers: list[tuple[Layers, list[str]]]) -> exp.Select:
+    """``person_id`` and the truths of every ``Layers`` under the given names, from one
+    join of ``p`` with the CTEs they read and one stack of levels (each rule's column a level
+    above its children's)."""
+    columns = [c for part, _ in layers for c in part.columns]
+    joins = dict.fromkeys(j for part, _ in layers for j in part.joins)
+    top = max((lvl for _, lvl, _ in columns), default=0)
+    inner = exp.select(
+        col("person_id", "p"), *[e.as_(n) for n, lvl, e in columns if lvl == 0], copy=False
+    )
+    inner = inner.from_("p", copy=False)
+    for name in joins:
+        inner = inner.join(
+            name,
+            on=exp.EQ(this=col("person_id", name), expression=col("person_id", "p")),
+            join_type="left",
+            copy=False,
+        )
+    for level in range(1, top + 1):
+        inner = exp.select(
+            "*", *[e.as_(n) for n, lvl, e in columns if lvl == level], copy=False
+        ).from_(exp.alias_(exp.paren(inner, copy=False), f"s{level}", copy=False), copy=False)
+    named = [t.as_(n) for part, names in layers for t, n in zip(part.truths, names, strict=True)]
+    return exp.select(col("person_id"), *named, copy=False).from_(
+        exp.alias_(exp.paren(inner, copy=False), "s", copy=False), copy=False
+    )
+
+
+def joint(queries: list[CompiledQuery]) -> exp.Select | None:
+    """The truths of trials compiled together as one select, the ``j``-th trial's criterion
+    ``i`` as ``t{j}_{i}``: one join and one stack for all, so the shared CTEs are each read
+    once (None when the queries were not compiled together)."""
+    if not queries or any(q.shared is not queries[0].shared for q in queries):
+        return None
+    return truth_select(
+        [(q.layers, [f"t{j}_{i}" for i in range(len(q.criteria))]) for j, q in enumerate(queries)]
+    )
+
+
+def _body(ctx: _Ctx, rules: RuleSet) -> tuple[dict[str, str], Layers]:
+    """One trial's rules as columns over the CTEs: what it refuses, and its ``Layers``."""
     refused: dict[str, str] = {}
     truths: list[exp.Expression] = []
     for c in rules.criteria:
@@ -223,32 +299,7 @@ def _body(ctx: _Ctx, rules: RuleSet) -> tuple[exp.Select, dict[str, str], exp.Se
             refused[c.id] = str(why)
             truth = exp.Literal.number(REVIEW)
         truths.append(truth)
-    top = max((lvl for _, lvl, _ in ctx.columns), default=0)
-    inner = exp.select(
-        col("person_id", "p"), *[e.as_(n) for n, lvl, e in ctx.columns if lvl == 0], copy=False
-    )
-    inner = inner.from_("p", copy=False)
-    for name in ctx.joins:
-        inner = inner.join(
-            name,
-            on=exp.EQ(this=col("person_id", name), expression=col("person_id", "p")),
-            join_type="left",
-            copy=False,
-        )
-    for level in range(1, top + 1):
-        inner = exp.select(
-            "*", *[e.as_(n) for n, lvl, e in ctx.columns if lvl == level], copy=False
-        ).from_(exp.alias_(exp.paren(inner), f"s{level}"), copy=False)
-    inner = exp.select(
-        col("person_id"), *[t.as_(f"t{i}") for i, t in enumerate(truths)], copy=False
-    ).from_(exp.alias_(exp.paren(inner), "s"), copy=False)
-    sections = [c.section for c in rules.criteria]
-    statuses = [
-        _status(col(f"t{i}"), s).as_(exp.to_identifier(c.id, quoted=True))
-        for i, (c, s) in enumerate(zip(rules.criteria, sections, strict=True))
-    ]
-    outer = exp.select(col("person_id"), *statuses, verdict(sections).as_("verdict"), copy=False)
-    return outer.from_(exp.alias_(exp.paren(inner.copy()), "t"), copy=False), refused, inner
+    return refused, Layers(tuple(ctx.columns), tuple(ctx.joins), tuple(truths))
 
 
 def _status(t: exp.Expression, section: str) -> exp.Expression:
@@ -261,10 +312,12 @@ def _status(t: exp.Expression, section: str) -> exp.Expression:
     )
 
 
-def verdict(sections: list[str]) -> exp.Expression:
-    """The verdict over the truths ``t0``, ``t1``… of criteria in these sections."""
-    fails = [truth_eq(col(f"t{i}"), 0 if s == "inclusion" else 1) for i, s in enumerate(sections)]
-    passes = [truth_eq(col(f"t{i}"), 1 if s == "inclusion" else 0) for i, s in enumerate(sections)]
+def verdict(sections: list[str], prefix: str = "t") -> exp.Expression:
+    """The verdict over the truths ``t0``, ``t1``… (``{prefix}{i}``) of criteria in these
+    sections."""
+    t = [col(f"{prefix}{i}") for i in range(len(sections))]
+    fails = [truth_eq(t[i], 0 if s == "inclusion" else 1) for i, s in enumerate(sections)]
+    passes = [truth_eq(t[i], 1 if s == "inclusion" else 0) for i, s in enumerate(sections)]
     if not sections:
         return string("eligible")
     return case(
@@ -492,9 +545,9 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     """The newest current results of the analyte (``facts.latest`` and ``ties``), each
     checked as ``evaluate._lab_node`` checks one; several on that date decide only together.
 
-    Every lab rule of the trial is one column of the ``labs`` CTE, one pass over ``latest``:
-    per row, the rule's truth on that result (0/1, 2 unknown; NULL when the row is another
-    analyte's), then per person the agreed truth of the rows of the newest date."""
+    Every lab rule on the analyte, of every trial, is one column of ``labs_<code>``
+    (``lab_ctes``): per row of the analyte, the rule's truth on that result (0/1, 2 unknown),
+    then per person the agreed truth of the rows of the newest date."""
 
     name = rule.analyte if isinstance(rule, LabRule) else rule.name
     a = vocab.analyte(name)
@@ -527,7 +580,7 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
         whens = []
         for unit, conversion in factors.items():
             when = is_null(u) if unit is None else exp.EQ(this=u.copy(), expression=string(unit))
-            whens.append((when, _converted(v, conversion)))
+            whens.append((when, converted(v, conversion)))
         value = case(*whens, default=null()) if whens else null()
         usable = exp.true()
         threshold_expr = num(threshold)
@@ -546,77 +599,6 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
     if cte not in ctx.joins:
         ctx.joins.append(cte)
     return col(column, cte)
-
-
-def _pow10_limit() -> float:
-    """The largest float ``x`` whose ``10.0 ** x`` is finite: above it Python overflows
-    (``vocab.Conversion.apply``: unknown), DuckDB and Spark give infinity, PostgreSQL an
-    error — so the query tests the exponent before it raises 10 to it."""
-    x = math.log10(MAX_DOUBLE)
-    while math.isfinite(_pow10(math.nextafter(x, math.inf))):
-        x = math.nextafter(x, math.inf)
-    while not math.isfinite(_pow10(x)):
-        x = math.nextafter(x, -math.inf)
-    return x
-
-
-def _pow10(x: float) -> float:
-    try:
-        return 10.0**x
-    except OverflowError:
-        return math.inf
-
-
-POW10_LIMIT = _pow10_limit()
-
-
-def _converted(v: exp.Expression, c: vocab.Conversion) -> exp.Expression:
-    """``Conversion.apply`` on the value ``v``, NULL (unknown) where it raises ``UnitError``:
-    a log10 value too large for a float, or a log10 of a value not above 0."""
-    x: exp.Expression = v.copy()
-    if c.log10_in:
-        power = exp.Pow(this=num(10.0), expression=v.copy())
-        x = case((exp.LTE(this=v.copy(), expression=num(POW10_LIMIT)), power), default=null())
-    x = exp.Add(this=exp.Mul(this=num(c.slope), expression=x), expression=num(c.offset))
-    if c.log10_out:
-        log = exp.Log(this=num(10.0), expression=x.copy())
-        x = case((exp.GT(this=x.copy(), expression=num(0.0)), log), default=null())
-    return x
-
-
-def lab_ctes(
-    operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression, int]]
-) -> list[tuple[str, exp.Expression]]:
-    """Per analyte, ``labs_<code>``: per person, the truth of each of its lab rules that the
-    newest results agree on (no row: NULL, unknown; rows that disagree or any unknown: NULL).
-    Each reads only its analyte's newest rows (``latest_of``) and computes only its rules, so
-    every result is checked against the rules on its analyte, not against every lab rule."""
-    two = exp.Literal.number(2)
-    out = []
-    for code in dict.fromkeys(c for _, _, c in specs):
-        mine = [i for i, (_, _, c) in enumerate(specs) if c == code]
-        ops = [operands[k] for i in mine for k in (2 * i, 2 * i + 1)]
-        operand = exp.select(col("person_id"), *[e.as_(n) for n, e in ops], copy=False).from_(
-            exp.alias_(exp.paren(latest_of(code)), "l")
-        )
-        rows = exp.select(
-            col("person_id"), *[specs[i][1].as_(specs[i][0]) for i in mine], copy=False
-        ).from_(exp.alias_(exp.paren(operand), "v"))
-        aggs = []
-        for i in mine:
-            c = col(specs[i][0])
-            agreed = and_(
-                exp.EQ(this=exp.Min(this=c.copy()), expression=exp.Max(this=c.copy())),
-                exp.LT(this=exp.Max(this=c.copy()), expression=two),
-            )
-            aggs.append(case((agreed, exp.Min(this=c.copy())), default=null()).as_(specs[i][0]))
-        labs = (
-            exp.select(col("person_id"), *aggs, copy=False)
-            .from_(exp.alias_(exp.paren(rows), "r"))
-            .group_by(col("person_id"))
-        )
-        out.append((f"labs_{code}", labs))
-    return out
 
 
 # --- conditions and therapies ---------------------------------------------------------------

@@ -26,7 +26,7 @@ from sqlglot import exp
 from ..batch import Row, Trial
 from ..batch_report import csv_cell, write_csv
 from ..compiled import REVIEW
-from .compiler import CompiledQuery, verdict
+from .compiler import CompiledQuery, joint, verdict
 from .sqlexpr import case, col, string, truth_eq
 
 _MARK = re.compile("\x01([A-Z][0-9]?)\x01")
@@ -74,15 +74,17 @@ _BITS = 20
 _FIELD = {"pass": 0, "fail": 1, "review": 2}
 
 
-def _counts(query: CompiledQuery) -> exp.Select:
-    """Per person, from the criteria's truths: the verdict, the packed counts ``k`` and the
-    failed criteria ``f`` — integer tests, no status string made."""
+def _counts(query: CompiledQuery, j: int | None = None) -> list[exp.Expression]:
+    """Per person, from the criteria's truths (``t{i}``, or the ``j``-th trial's ``t{j}_{i}``
+    of ``compiler.joint``): the verdict, the packed counts ``k`` and the failed criteria
+    ``f`` (``verdict{j}``, ``k{j}``, ``f{j}``) — integer tests, no status string made."""
+    prefix, suffix = ("t", "") if j is None else (f"t{j}_", str(j))
     ids = [c for c, _ in query.criteria]
     sections = [s for _, s in query.criteria]
     weights = []
     failed = []
     for i, (cid, section) in enumerate(query.criteria):
-        t = col(f"t{i}")
+        t = col(f"{prefix}{i}")
         yes, no = ("pass", "fail") if section == "inclusion" else ("fail", "pass")
         weights.append(
             case(
@@ -97,17 +99,18 @@ def _counts(query: CompiledQuery) -> exp.Select:
     for w in weights:
         total = exp.Add(this=total, expression=w)
     f = exp.Anonymous(this="concat_ws", expressions=[string(";"), *failed]) if ids else string("")
-    assert query.truths is not None
-    return exp.select(
-        col("person_id"), verdict(sections).as_("verdict"), total.as_("k"), f.as_("f"), copy=False
-    ).from_(exp.alias_(exp.paren(query.truths.copy()), "tr"), copy=False)
+    return [
+        verdict(sections, prefix).as_(f"verdict{suffix}"),
+        total.as_(f"k{suffix}"),
+        f.as_(f"f{suffix}"),
+    ]
 
 
-def _line(query: CompiledQuery, parts: list[str]) -> exp.Expression:
+def _line(query: CompiledQuery, parts: list[str], suffix: str = "") -> exp.Expression:
     """The trial's CSV line for the person of a ``_counts`` row, as one string expression."""
     person = exp.cast(col("person_id"), "VARCHAR")
     negative = exp.LT(this=col("person_id"), expression=exp.Literal.number(0))
-    k, mask = col("k"), exp.Literal.number((1 << _BITS) - 1)
+    k, mask = col(f"k{suffix}"), exp.Literal.number((1 << _BITS) - 1)
 
     def field(n: int) -> exp.Expression:
         shifted = exp.BitwiseRightShift(this=k.copy(), expression=exp.Literal.number(_BITS * n))
@@ -121,8 +124,8 @@ def _line(query: CompiledQuery, parts: list[str]) -> exp.Expression:
     values: dict[str, exp.Expression] = {
         "S": person,
         "P": exp.Concat(expressions=[case((negative, string("'")), default=string("")), person]),
-        "V": col("verdict"),
-        "F": col("f"),
+        "V": col(f"verdict{suffix}"),
+        "F": col(f"f{suffix}"),
     }
     for i, status in enumerate(_STATUSES):
         values[f"C{i}"] = exp.cast(counts[status], "VARCHAR")
@@ -158,23 +161,50 @@ def plan(
     (``v0``, ``v1``…), or None when the shortcut would not be byte-exact."""
     if not trials or not all(_plain(t) for t in trials) or not _unique_persons(con):
         return None
-    # trials compiled together (``compiler.compile_trials``) share one measurement pass: their
-    # CTEs go once on the statement, each trial's body below them
-    hoist = all(q.body is not None and q.shared is queries[0].shared for q in queries)
-    joined: exp.Select | None = None
-    lines, verdicts = [], []
-    for i, (trial, query) in enumerate(zip(trials, queries, strict=True)):
+    templates = []
+    for trial, query in zip(trials, queries, strict=True):
         if tuple(c for c, _ in query.criteria) != tuple(trial.compiled.ids):
             return None
-        if query.truths is None or len(query.criteria) >= 1 << _BITS:
+        if len(query.criteria) >= 1 << _BITS:
             return None
         parts = _template(trial, source, as_of)
         if parts is None:
             return None
-        inner = _counts(query)
-        if not hoist:
-            for name, cte in [*query.shared, *query.own]:
-                inner = inner.with_(name, as_=cte.copy(), copy=False)
+        templates.append(parts)
+    # trials compiled together (``compiler.compile_trials``): one select of every trial's
+    # truths over the shared CTEs, each read once, and every line from the same row
+    truths = joint(queries)
+    if truths is None:
+        return _apart(queries, templates)
+    counts = [e for j, q in enumerate(queries) for e in _counts(q, j)]
+    per_person = exp.select(col("person_id"), *counts, copy=False).from_(
+        exp.alias_(exp.paren(truths, copy=False), "tr", copy=False), copy=False
+    )
+    lines = [
+        _line(q, parts, str(j)) for j, (q, parts) in enumerate(zip(queries, templates, strict=True))
+    ]
+    line = lines[0] if len(lines) == 1 else exp.Concat(expressions=lines)
+    verdicts = [col(f"verdict{j}").as_(f"v{j}") for j in range(len(queries))]
+    out = (
+        exp.select(col("person_id"), line.as_("line"), *verdicts, copy=False)
+        .from_(exp.alias_(exp.paren(per_person, copy=False), "q", copy=False), copy=False)
+        .order_by(col("person_id"), copy=False)
+    )
+    for name, cte in [*queries[0].shared, *[c for q in queries for c in q.own]]:
+        out = out.with_(name, as_=cte.copy(), copy=False)
+    return out
+
+
+def _apart(queries: list[CompiledQuery], templates: list[list[str]]) -> exp.Select:
+    """Trials compiled apart: each its own CTEs and lines, joined on ``person_id``."""
+    joined: exp.Select | None = None
+    lines, verdicts = [], []
+    for i, (query, parts) in enumerate(zip(queries, templates, strict=True)):
+        inner = exp.select(col("person_id"), *_counts(query), copy=False).from_(
+            exp.alias_(exp.paren(query.truths.copy()), "tr"), copy=False
+        )
+        for name, cte in [*query.shared, *query.own]:
+            inner = inner.with_(name, as_=cte.copy(), copy=False)
         sub = exp.select(
             col("person_id"), _line(query, parts).as_("line"), col("verdict"), copy=False
         ).from_(exp.alias_(exp.paren(inner), "q"), copy=False)
@@ -189,14 +219,9 @@ def plan(
             joined = joined.join(frm, on=on, join_type="inner", copy=False)
     assert joined is not None
     line = lines[0] if len(lines) == 1 else exp.Concat(expressions=lines)
-    out = joined.select(line.as_("line"), *verdicts, copy=False).order_by(
+    return joined.select(line.as_("line"), *verdicts, copy=False).order_by(
         col("person_id"), copy=False
     )
-    if hoist:
-        ctes = [*queries[0].shared, *[c for q in queries for c in q.own]]
-        for name, cte in ctes:
-            out = out.with_(name, as_=cte.copy(), copy=False)
-    return out
 
 
 def write(con: Any, query: exp.Select, out: IO[str], tally: Counter[str]) -> None:

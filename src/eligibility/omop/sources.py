@@ -1,11 +1,11 @@
 """The query's shared CTEs: the extract's rows as the profile model would accept them.
 
 ``current`` holds the results that may decide (dated within the age limit, not after the
-as-of date; ``latest_of`` the newest of them per analyte: all of that date, ties decide
-together), ``perf`` the performance status as the extract reader fills it,
-``conditions`` and ``treatments`` the entries. Each filter mirrors a validator of
-``patient.py`` (``extract.read_profiles`` keeps the same rows), so the SQL and the evaluator
-read the same data.
+as-of date, each with its day number, by which ``labs.lab_ctes`` finds the newest of
+them per analyte: all of that date, ties decide together), ``perf`` the performance status
+as the extract reader fills it, ``conditions`` and ``treatments`` the entries. Each filter
+mirrors a validator of ``patient.py`` (``extract.read_profiles`` keeps the same rows), so
+the SQL and the evaluator read the same data.
 """
 
 from __future__ import annotations
@@ -60,6 +60,12 @@ def measurement_filter(term: exp.Expression) -> exp.Expression:
     )
 
 
+def day_number(d: exp.Expression) -> exp.Expression:
+    """Days since 1900-01-01 (``limits.EARLIEST_DATE``): an integer the lab pass packs a
+    truth under, so one maximum per person finds the newest date and its results."""
+    return exp.DateDiff(this=d.copy(), expression=day(EARLIEST_DATE), unit=exp.var("DAY"))
+
+
 def measurement_term() -> exp.Expression:
     return col("measurement_source_value")
 
@@ -80,7 +86,7 @@ def shared_ctes(
             exp.select(
                 col("person_id"),
                 col("analyte", "tm"),
-                d.as_("d"),
+                day_number(d).as_("dn"),
                 col("value_as_number").as_("v"),
                 col("unit_source_value").as_("u"),
                 col("range_low").as_("lo"),
@@ -206,27 +212,4 @@ def _performance_cte(as_of: date) -> exp.Expression:
         exp.select(col("person_id"), pick("ecog"), pick("karnofsky"), copy=False)
         .from_(exp.alias_(exp.paren(newest), "z"), copy=False)
         .group_by(col("person_id"), copy=False)
-    )
-
-
-def latest_of(code: int) -> exp.Expression:
-    """One analyte's newest current results per person (all of the newest date), from
-    ``current``: per analyte, so each grouping is small and the analyte's filter reaches the
-    scan (one ``latest`` of every analyte, materialised, was slower)."""
-    this = exp.EQ(this=col("analyte"), expression=exp.Literal.number(code))
-    newest = (
-        exp.select(col("person_id"), exp.Max(this=col("d")).as_("newest"))
-        .from_("current")
-        .where(this.copy())
-        .group_by(col("person_id"))
-    )
-    same = and_(
-        exp.EQ(this=col("person_id", "c"), expression=col("person_id", "n")),
-        exp.EQ(this=col("d", "c"), expression=col("newest", "n")),
-    )
-    return (
-        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("c")))
-        .from_(exp.alias_(exp.to_identifier("current"), "c"))
-        .join(exp.alias_(exp.paren(newest), "n"), on=same)
-        .where(exp.EQ(this=col("analyte", "c"), expression=exp.Literal.number(code)))
     )
