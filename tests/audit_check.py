@@ -32,9 +32,16 @@ def _record_rule(item: dict[str, Any]) -> Rule:
 
     obj = {"nct_id": item.get("nct"), "title": item.get("title"), **item["record"]}
     flat = " ".join(item["text"].split())
-    for c in parse_record(_corpus_record(obj, "ledger", item.get("nct", "?"))).criteria:
-        if c.section == item["section"] and " ".join(c.text.split()) == flat:
-            return c.rule
+    found = [
+        c
+        for c in parse_record(_corpus_record(obj, "ledger", item.get("nct", "?"))).criteria
+        if " ".join(c.text.split()) == flat
+    ]
+    for c in sorted(found, key=lambda c: c.section != item["section"]):
+        # a line the record now files under the other section (a heading it had missed) is
+        # screened there: its rule is what the patient gets
+        item["section"] = c.section
+        return c.rule
     raise LookupError(f"{item.get('nct')}: the record has no criterion {flat[:60]!r}")
 
 

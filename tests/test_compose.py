@@ -92,6 +92,8 @@ CASES = [
     ("assisted", "Cause of renal failures - diabetes, hypertension, glomerulonephritis, or polycystic kidney disease", "inclusion", {"conditions": [{"name": "essential hypertension", "code": "I10"}]}, "review"),
     # a later sentence, not read, that gives some patients another age
     ("assisted", "Are at least 18 years old. Patients living in USA, Puerto Rico, Australia, Brazil, Singapore, and Thailand can be at least 12 years old.", "inclusion", {"birth_date": "2008-06-01"}, "review"),
+    # an age at the time of an earlier study, not the age now
+    ("assisted", "having partcipated in the original study (1993 - 1996) at which time the mnimum participate age was 25 years and the maximum 56 years.", "inclusion", {"birth_date": "1948-01-01"}, "review"),
     # past words reach only to the end of their own sentence
     ("separate", "Prior radiotherapy for malignancy. Alcohol abuse.", "exclusion", {"conditions": [{"name": "alcohol abuse", "code": "F10.10", "status": "resolved", "onset": "1990-01-01", "end": "1995-01-01"}]}, "review"),
 ]

@@ -324,3 +324,37 @@ def test_top_level_lines_after_a_nested_lead_in_are_its_items() -> None:
     rule = got["Over 60 years of age"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
     assert got["Under 70"].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+def test_therapy_items_under_a_concurrent_medication_heading_are_evidence() -> None:
+    """NCT00002016: "Concurrent Medication:" / "Excluded:" / "- Therapy with amphotericin B or
+    fluconazole.": current use, not use at any time (a course in 2022 would exclude)."""
+    got = _criteria(
+        "Exclusion Criteria:\nConcurrent Medication:\nExcluded:\n- Therapy with amphotericin B or"
+        " fluconazole.\nPrior Medication:\nExcluded:\n- Prior fluconazole.\n"
+    )
+    rule = got["Therapy with amphotericin B or fluconazole."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert got["Prior fluconazole."].rule.kind == "therapy"  # type: ignore[attr-defined]
+
+
+def test_an_inclusion_requiring_what_the_title_says_patients_are_naive_to() -> None:
+    """NCT00002178: "Previous treatment with antiretrovirals." among the inclusions of a trial
+    "in HIV-1 Infected Antiretroviral-Naive Patients": a lost "no"."""
+    text = "Inclusion Criteria:\n- Previous treatment with antiretrovirals.\n"
+    got = _criteria(text, title="Saquinavir in HIV-1 Infected Antiretroviral-Naive Patients")
+    rule = got["Previous treatment with antiretrovirals."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    plain = _criteria(text, title="Saquinavir in HIV-1 Infected Patients")
+    assert plain["Previous treatment with antiretrovirals."].rule.kind == "therapy"  # type: ignore[attr-defined]
+
+
+def test_an_ineligibility_criteria_heading_opens_the_exclusions() -> None:
+    """NCT00002561: "Ineligibility Criteria" (no colon) inside the inclusion field."""
+    [record] = parse_record_text(
+        "Inclusion Criteria:\n- Age 18 or older\nIneligibility Criteria\n- Female patients who are"
+        " pregnant.\n",
+        "any.txt",
+    )
+    sections = {" ".join(c.text.split()): c.section for c in parse_record(record).criteria}
+    assert sections["Female patients who are pregnant."] == "exclusion"

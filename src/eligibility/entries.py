@@ -187,17 +187,34 @@ def compile_therapy(rule: TherapyRule, where: Where) -> Node:
     )
     window = _since(rule.within)
     own, absent, fixed = _absent_findings(rule.if_absent, ((FALSE, "absent"), (UNKNOWN, "absent")))
+    # A class is open: a treatment whose name the vocabulary does not know ("HAART", a new
+    # kinase inhibitor) may be one of its members, so it cannot count as "none" (an agent's
+    # rule only misses its unlisted brand names, which its synonyms are for).
+    open_class = any(x.kind == "drug_class" for x in concepts)  # type: ignore[union-attr]
 
     def check(facts: Facts) -> Finding:
-        if members.isdisjoint(facts.drug_ids) and maybes.isdisjoint(facts.drug_ids):
+        if (
+            members.isdisjoint(facts.drug_ids)
+            and maybes.isdisjoint(facts.drug_ids)
+            and not (open_class and None in facts.drug_ids)
+        ):
             if facts.treatments is None:
                 return _NO_LIST
             return fixed or absent[facts.absent]
         if facts.treatments is None:  # pragma: no cover - ids come from the list
             return _NO_LIST
         as_of = facts.as_of
-        undated = maybe = None
+        undated = maybe = unknown = None
         for concept, start, end, i in facts.treatments:
+            if concept is None:
+                if (
+                    open_class
+                    and unknown is None
+                    and not vocab.not_a_drug(facts.patient.treatments[i].name)  # type: ignore[index]
+                    and in_window(start, end, True, window, as_of) != FALSE
+                ):
+                    unknown = i
+                continue
             if concept in maybes:
                 if maybe is None and in_window(start, end, True, window, as_of) != FALSE:
                     maybe = i
@@ -213,6 +230,8 @@ def compile_therapy(rule: TherapyRule, where: Where) -> Node:
             return (UNKNOWN, "undated", undated)
         if maybe is not None:
             return (UNKNOWN, "maybe", maybe)
+        if unknown is not None:
+            return (UNKNOWN, "unknown name", unknown)
         return absent[facts.absent if own is None else own]
 
     return Node(rule, check, (), where, tuple(concepts))

@@ -271,9 +271,21 @@ def _drug_id(term: str) -> str | None:
     if d is None:
         base = _FORM_WORDS.sub("", _BIOSIMILAR.sub("", term.strip())).strip()
         d = vocab.drug(base) if base and base != term.strip() else None
+        if d is None and base:
+            # "imatinib mesylate", "pamidronate disodium" (USAN salt names), "Videx EC",
+            # "Zerit XR" (release forms): the agent without the salt or the form's letters
+            bare = _SALT_OR_RELEASE.sub("", base).strip()
+            d = vocab.drug(bare) if bare and bare != base else None
     return d.id if d else None
 
 
+_SALT_OR_RELEASE = re.compile(
+    r"(?i)(?:\s+(?:(?:di|tri)?sodium|(?:di)?potassium|calcium|magnesium|(?:di)?hydrochloride|"
+    r"hcl|hydrobromide|mesylate|mesilate|besylate|besilate|tosylate|maleate|fumarate|"
+    r"hemifumarate|tartrate|bitartrate|succinate|citrate|acetate|sulfate|sulphate|phosphate|"
+    r"(?:mono|di|tri|sesqui)?hydrate|malate|lactate|gluconate|bromide|chloride|nitrate|"
+    r"onpro|(?:EC|XR|ER|SR|XL|CR|LA|DR|ODT)))+\s*$"
+)
 _BIOSIMILAR = re.compile(r"(?<=[a-z])-[a-z]{4}\b(?=\s|$)")
 _FORM_WORDS = re.compile(
     r"(?i)\s+(?:injection|infusion|tablets?|capsules?|oral|iv|intravenous|subcutaneous|"

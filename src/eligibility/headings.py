@@ -41,7 +41,7 @@ _KEYWORDS = ("inclu", "exclu", "criteri", "eligib", "required", "allowed")
 _KEYWORD_RE = re.compile("|".join(_KEYWORDS), re.IGNORECASE)
 _HEADING_RE = re.compile(
     _DECOR_LEFT + r"(?P<pre>(?:[^\W\d_][\w'/-]*\s+){0,3}?)"
-    r"(?P<kind>non-?inclusion|inclusion\s*(?:/|and|&|or)\s*exclusion|inclusions?|exclusions?"
+    r"(?P<kind>non-?inclusion|in-?eligibility|inclusion\s*(?:/|and|&|or)\s*exclusion|inclusions?|exclusions?"
     r"|eligibility|criteria)"
     r"(?:\s+(?:criteria|criterion|conditions|requirements))?"
     r"(?P<post>(?:\s*[-–(]|\s+(?:for|in|of|to|are|include|includes)\b)[^:\n]{0,60})?"
@@ -112,7 +112,7 @@ def heading_kind(line: str) -> HeadingKind | None:
         if m.group("post") and not colon:
             return None
         kind = m.group("kind").lower()
-        if kind.startswith("non"):
+        if kind.startswith(("non", "in-", "inel")):  # "Ineligibility Criteria"
             return "exclusion"
         if "/" in kind or " " in kind or "&" in kind or kind in ("eligibility", "criteria"):
             return "neutral" if (colon or not pre) else None

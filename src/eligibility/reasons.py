@@ -774,7 +774,16 @@ def _therapy(node: Node, facts: Facts, found: Finding) -> Outcome:
         return Outcome(T, f"received {t.name}{_period(t.start, t.end)}{window}", (), (ev,))
     if case == "undated":
         return Outcome(U, f"{t.name} recorded without dates{window}", (f"dates of {t.name}",))
-    return _may_be(t.name, " or ".join(x.name for x in concepts), ev)
+    named = " or ".join(x.name for x in concepts)
+    if case == "unknown name":
+        return Outcome(
+            U,
+            f"{t.name} recorded{_period(t.start, t.end)}: a name the vocabulary does not know,"
+            f" so it may be {named}{window}",
+            (f"whether {t.name} is {named}",),
+            (ev,),
+        )
+    return _may_be(t.name, named, ev)
 
 
 _RENDER: dict[type, Any] = {

@@ -211,11 +211,17 @@ def _probe(rule: ConditionRule, term: str) -> int | None:
 
 def drug_names(terms: Terms, rule: TherapyRule) -> list[tuple[str, bool]]:
     """(name, maybe) for every drug or procedure name that is, or may be, one of the agents."""
-    ids = [vocab.drug(a).id for a in rule.agents]  # type: ignore[union-attr]
+    concepts = [vocab.drug(a) for a in rule.agents]
+    ids = [c.id for c in concepts]  # type: ignore[union-attr]
+    open_class = any(c.kind == "drug_class" for c in concepts)  # type: ignore[union-attr]
     out = []
     for name in sorted(terms.drugs):
         d = _drug_id(name)
         if d is None:
+            # entries.compile_therapy: a name the vocabulary does not know may be a member of
+            # a class, unless it names a procedure
+            if open_class and not vocab.not_a_drug(name):
+                out.append((name, True))
             continue
         if any(vocab.drug_matches(i, d) for i in ids):
             out.append((name, False))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from eligibility import compose, grammar
-from eligibility.model import Criterion
+from eligibility import compose, grammar, vocab
+from eligibility.model import Criterion, Rule
 from eligibility.parse.base import _leaves
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
@@ -209,3 +209,40 @@ def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> lis
             if item.rule.kind != "manual":
                 out[j] = compose.as_evidence(item, why)
     return out
+
+
+# A title that says the patients have not had a treatment ("… in Antiretroviral-Naive
+# Patients"): an inclusion requiring that treatment is an exclusion that lost its "no".
+_NAIVE_TITLE = re.compile(r"(?i)\b((?:[\w/]+[\s-]){1,3}?)na[iï]ve\b")
+
+
+def naive_titles(criteria: list[Criterion], title: str | None) -> list[Criterion]:
+    """Inclusions that require a treatment the title says the patients are naive to: evidence."""
+    m = _NAIVE_TITLE.search(title or "")
+    if m is None:
+        return criteria
+    named = {t.value for t in grammar.tokenize(m.group(1).replace("-", " ")) if t.type == "DRUG"}
+    if not named:
+        return criteria
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "inclusion" or c.rule.kind == "manual":
+            continue
+        if any(
+            vocab.drug_matches(n, a) or vocab.drug_matches(a, n)
+            for r in _required(c.rule)
+            for a in r.agents  # type: ignore[union-attr]
+            for n in named
+        ):
+            why = f"the title says the patients are naive to it ('{m.group(0).strip()}')"
+            out[k] = compose.as_evidence(c, why)
+    return out
+
+
+def _required(rule: Rule) -> list[Rule]:
+    """The therapy rules an inclusion asks for (not the ones under a "no")."""
+    if rule.kind == "therapy":
+        return [rule]
+    if rule.kind in ("all", "any"):
+        return [r for child in rule.rules for r in _required(child)]  # type: ignore[union-attr]
+    return []

@@ -193,6 +193,10 @@ _AGE_THEN = re.compile(
     r"(?i)\bage[ds]?\s+(?:at|of)\s+(?:the\s+)?(?:time\s+of\s+)?(?:the\s+)?(?:initial\s+|first\s+"
     r"|original\s+|primary\s+|cancer\s+|disease\s+)?(?:diagnos[ie]s|onset|transplant\w*|surgery"
     r"|symptom\w*|menarche|menopause|presentation|injury|first|infection|exposure|stroke)\b"
+    # "having participated in the original study (1993 - 1996) at which time the minimum
+    # participate age was 25 years": the age then, not now
+    r"|\bat\s+(?:which|that)\s+time\b|\b(?:original|parent|previous|prior|earlier)\s+(?:study|"
+    r"trial|protocol)\b"
 )
 
 

@@ -10,10 +10,20 @@ import re
 
 from eligibility import compose, grammar, vocab
 from eligibility.ingest import TrialRecord
-from eligibility.model import AgeRule, Criterion, ManualRule, Rule, RuleSet, SexRule, Span, Trial
+from eligibility.model import (
+    AgeRule,
+    Criterion,
+    ManualRule,
+    Rule,
+    RuleSet,
+    SexRule,
+    Span,
+    Trial,
+    iter_rules,
+)
 from eligibility.parse import cohorts
 from eligibility.parse.base import _leaves
-from eligibility.parse.criterion import _is_allowance, parse_criterion
+from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, parse_criterion
 
 
 def _label_key(label: str | None) -> str | None:
@@ -82,10 +92,21 @@ def parse_record(record: TrialRecord) -> RuleSet:
     seen: set[str] = {c.id for c in criteria}
     heading: dict[str, str] = {}  # the last heading line of each section
     under: dict[str, str | None] = {}
+    stacked: dict[
+        str, list[str]
+    ] = {}  # consecutive heading lines ("Concurrent Medication:" "Excluded:")
+    heads: dict[str, str] = {}  # the criterion's run of heading lines above it
+    after_heading = False
     for k, seg in enumerate(segments):
         if seg.kind == "heading":
+            run = stacked.setdefault(seg.section, [])
+            if not after_heading:
+                run.clear()
+            run.append(seg.text)
             heading[seg.section] = seg.text
+            after_heading = True
             continue
+        after_heading = False
         if seg.kind != "criterion":
             continue
         cid = ids[k]
@@ -93,6 +114,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
             cid += "'"
         seen.add(cid)
         under[cid] = heading.get(seg.section)
+        heads[cid] = " ".join(stacked.get(seg.section, []))
         if seg.linked:
             flat = " ".join(seg.text.split())
             why = f"linked ('and'/'or', a continued line) to a neighbour not joined: '{flat}'"
@@ -124,6 +146,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
+    criteria = cohorts.naive_titles(_current_use(criteria, heads), record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
 
 
@@ -453,6 +476,27 @@ def _waived(criteria: list[Criterion]) -> list[Criterion]:
                     continue
                 break
             out[j] = compose.as_evidence(other, why)
+    return out
+
+
+# A heading or lead-in about current use ("Concurrent Medication: Excluded:", "Concomitant
+# medications:"): its therapy items ask about now, which a rule of exposure at any time is not.
+_CURRENT_HEADING = re.compile(r"(?i)\b(?:concurrent|concomitant|current|ongoing)\b")
+
+
+def _current_use(criteria: list[Criterion], heads: dict[str, str]) -> list[Criterion]:
+    """Therapy rules without a window under a heading or lead-in about current use: evidence."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.rule.kind == "manual":
+            continue
+        said = f"{heads.get(c.id, '')} {c.context or ''}"
+        m = _CURRENT_HEADING.search(said)
+        if m is None or _CURRENT_HEADING.search(c.text) or _PAST_WORDS.search(said + c.text):
+            continue  # "PRIOR/CONCURRENT THERAPY:" "No prior chemotherapy": the item says when
+        if any(r.kind == "therapy" and r.within is None for r in iter_rules(c.rule)):  # type: ignore[union-attr]
+            why = f"under '{' '.join(said.split())[:60]}': current use, not use at any time?"
+            out[k] = compose.as_evidence(c, why)
     return out
 
 

@@ -45,6 +45,7 @@ from eligibility.vocab.concepts import (
     drugs,
     inactive_code,
     is_current,
+    not_a_drug,
     own_maybe,
     prednisone_equivalent_mg,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "fold",
     "inactive_code",
     "is_current",
+    "not_a_drug",
     "ordinal_rank",
     "own_maybe",
     "prednisone_equivalent_mg",

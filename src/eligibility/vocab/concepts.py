@@ -157,6 +157,21 @@ def _drugs() -> _Table:
     )
 
 
+@cache
+def _not_drugs() -> re.Pattern[str] | None:
+    raw = _load("drugs.yaml").get("not_drugs") or {}
+    patterns = raw.get("patterns") or []
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+
+
+@lru_cache(maxsize=4096)
+def not_a_drug(name: str) -> bool:
+    """A treatment entry that names a procedure or radiation ("hepatectomy (R0)", "SBRT"), not
+    a drug the vocabulary lacks; one that also says "chemo" delivers a drug."""
+    pattern = _not_drugs()
+    return pattern is not None and "chemo" not in name.lower() and bool(pattern.search(name))
+
+
 _ICD_RE = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?")
 
 
