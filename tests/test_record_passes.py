@@ -358,3 +358,40 @@ def test_an_ineligibility_criteria_heading_opens_the_exclusions() -> None:
     )
     sections = {" ".join(c.text.split()): c.section for c in parse_record(record).criteria}
     assert sections["Female patients who are pregnant."] == "exclusion"
+
+
+def test_items_after_a_count_lead_in_that_lost_their_nesting_are_alternatives() -> None:
+    """NCT03937934: "- … AND / - Also has one of more of the following chronic diseases: /
+    - Hypertension, / - Heart disease, …" at one level: each is one alternative."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Adults with food insecurity, AND\n- Also has one of more of the"
+        " following chronic diseases:\n- Hypertension,\n- Stroke/TIA,\n"
+    )
+    rule = got["Hypertension,"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_heading_glued_to_the_end_of_a_line_opens_its_section() -> None:
+    """NCT00006046: "-  At least 4 weeks since other prior immunotherapy. Exclusion Criteria"
+    then "-  Diabetes mellitus requiring insulin.": the lines after it are exclusions."""
+    [record] = parse_record_text(
+        "Inclusion Criteria:\n-  Age 18 or older\n-  At least 4 weeks since other prior "
+        "immunotherapy. Exclusion Criteria\n-  Diabetes mellitus requiring insulin.\n",
+        "any.txt",
+    )
+    sections = {" ".join(c.text.split()): c.section for c in parse_record(record).criteria}
+    assert sections["Diabetes mellitus requiring insulin."] == "exclusion"
+    assert sections["At least 4 weeks since other prior immunotherapy."] == "inclusion"
+
+
+def test_a_line_allowing_other_values_makes_the_limit_evidence() -> None:
+    """NCT03598257: "Total bilirubin =< 1.5 x ULN" then "Patients with documented Gilbert's
+    disease may have bilirubin up to 2.5 mg/dL": a Gilbert patient at 2.0 mg/dL would fail."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Total bilirubin =< 1.5 x upper limit of normal (ULN)\n- Patients "
+        "with documented Gilbert's disease may have bilirubin up to 2.5 mg/dL\n- Platelets >= "
+        "100,000/mm3\n"
+    )
+    rule = got["Total bilirubin =< 1.5 x upper limit of normal (ULN)"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert got["Platelets >= 100,000/mm3"].rule.kind == "lab"  # type: ignore[attr-defined]

@@ -154,9 +154,13 @@ def _scope_class(word: str) -> str | None:
     return None
 
 
+# "as a result of", "as the result of": a cause, where "laboratory results" is none
+_AS_A_RESULT = re.compile(r"(?i)\bas\s+(?:a|the)\s+(?:direct\s+)?result\s+of\b")
+
+
 def scope_word(text: str) -> tuple[str, str] | None:
     """The first (class, word) of a scope class in ``text``, or None."""
-    words = _WORD.findall(text)
+    words = _WORD.findall(_AS_A_RESULT.sub("resulting from", text))
     for i, w in enumerate(words):
         cls = _scope_class(w.lower())
         if cls == "relative" and i == len(words) - 1:
@@ -171,7 +175,7 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
 
     A hyphened compound ("AIDS-related infection") is a pre-modifier, so it reaches forward.
     """
-    text = _OTHER_LABEL.sub("", text)  # NCI's "Other:" heads a list; it modifies nothing
+    text = _AS_A_RESULT.sub("resulting from", _OTHER_LABEL.sub("", text))  # "Other:" heads a list
     words = [w.lower() for w in _WORD.findall(text)]
     cut = next((i for i, w in enumerate(words) if w in _TAIL), len(words))
     forward = backward = None

@@ -243,6 +243,11 @@ def _content(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 _BULLET_RE = re.compile(r"^\s*(?:[-•·*]|\d{1,2}[.)])\s")
+# A section heading at the end of a line after a full stop ("… prior immunotherapy. Exclusion
+# Criteria"): the heading capitalised as one, with nothing after it.
+_GLUED_HEADING = re.compile(
+    r"[.;]\s+((?:Exclusion|EXCLUSION|Inclusion|INCLUSION) (?:Criteria|CRITERIA))\s*:?\s*$"
+)
 
 
 def find_blocks(
@@ -305,6 +310,15 @@ def find_blocks(
             blocks.append(Block(section=section, start=start, end=last_end, group=group))  # type: ignore[arg-type]
             section, start, bare, allowed, group = outer, cs, False, False, outer_group
         last_end = ce
+        glued = _GLUED_HEADING.search(line) if section is not None and kind is None else None
+        if glued is not None:
+            # "-  At least 4 weeks since other prior immunotherapy. Exclusion Criteria": the
+            # source lost the line break before the heading
+            cut = cs + glued.start(1)
+            blocks.append(Block(section=section, start=start, end=cut, group=group))  # type: ignore[arg-type]
+            found = "exclusion" if glued.group(1)[0] in "Ee" else "inclusion"
+            section, start, bare, allowed, group = found, cut, False, False, None  # type: ignore[assignment]
+            outer, outer_group = section, None
     if section is not None:
         blocks.append(Block(section=section, start=start, end=last_end, group=group))
     return blocks

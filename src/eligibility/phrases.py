@@ -101,7 +101,8 @@ PHRASES: dict[str, str] = {
     "of | past or current use of",
     "POSITIVE": "positive | seropositive | positivity | infected | infection",
     "EXCEPT": "except | except for | excluding | other than | with the exception of | apart from "
-    "| but not | besides | save for | with exception of",
+    "| but not | besides | save for | with exception of | with the exclusion of "
+    "| with exclusion of",
     "UNLESS": "unless | provided that | as long as | if not",
     # what an exception asks of the excepted conditions ("except for fully treated …")
     "TREATED": "fully treated | adequately treated | curatively treated | successfully treated | "

@@ -102,6 +102,8 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
     limits on the analytes it names are evidence."""
     out = list(criteria)
     for k, c in enumerate(criteria):
+        if c.rule.kind == "manual" and _allows_values(c.text):
+            _relaxed_limits(out, k, c)
         if c.rule.kind != "manual" or not re.search(r"(?i)\bif\b", c.text):
             continue
         toks = grammar.tokenize(" ".join(c.text.split()))
@@ -126,8 +128,51 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
+# "Patients with documented Gilbert's disease may have bilirubin up to 2.5 mg/dL" on the line
+# after "Total bilirubin =< 1.5 x ULN": a later (or earlier) line that lets some patients have
+# other values of an analyte another line limits.
+_ALLOWS_VALUES = re.compile(
+    r"(?i)\b(?:may|can|could|are\s+allowed\s+to|is\s+allowed\s+to)\s+(?:still\s+)?(?:have|be\s+up\s+to|"
+    r"exceed|be\s+(?:above|over|higher|greater|enrolled|eligible|included))\b|\b(?:is|are)\s+"
+    r"(?:allowed|acceptable|permitted)\b"
+)
+
+
+_FOR_SOME = re.compile(
+    r"(?i)^\W*(?:(?:patients|subjects|participants|individuals|those)\s+(?:with|who|on|receiving)|"
+    r"(?:for|in)\s+(?:patients|subjects|participants|those))\b"
+)
+
+
+def _allows_values(text: str) -> bool:
+    """A line for a subgroup that lets it have other values ("Patients with Gilbert's … may
+    have bilirubin up to 2.5 mg/dL")."""
+    return _FOR_SOME.search(text) is not None and _ALLOWS_VALUES.search(text) is not None
+
+
+def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
+    """Make the limits on the analytes ``c`` names, on the lines of its section, evidence."""
+    named = {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "LAB"}
+    if not named:
+        return
+    flat = " ".join(c.text.split())[:100]
+    for j, other in enumerate(out):
+        if j == k or other.section != c.section or other.id in ("age", "sex"):
+            continue
+        labs = [r for r in _leaves(other.rule) if r.kind in _LAB_KINDS]
+        if any(getattr(r, "analyte", None) in named for r in labs):
+            why = f"another line allows other values for some patients ('{flat}')"
+            out[j] = compose.as_evidence(other, why)
+
+
 _ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
 _GROUP_WORD = re.compile(r"(?i)\b(?:group|cohort|arm|stratum|sub-?study)\b")
+# "Also has one of more of the following chronic diseases:" then "- Hypertension," at the same
+# level: the items are alternatives (or a count of them), not requirements each
+_COUNT_LEAD = re.compile(
+    r"(?i)\b(?:one\s+(?:or|of)\s+more|any\s+(?:one\s+)?of|at\s+least\s+(?:one|two|three|\d+)|"
+    r"one\s+of|either|\d+\s+or\s+more)\b(?:\s+of)?\s+(?:the\s+)?following\b"
+)
 
 
 def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
@@ -141,15 +186,27 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
         if c.rule.kind != "manual" or not _ENDS_AS_LEAD_IN.search(flat):
             continue
         named = any(t.type == "COND" for t in grammar.tokenize(flat))
-        if not named and not _GROUP_WORD.search(flat):
+        count = _COUNT_LEAD.search(flat)
+        # under exclusions each of "any of the following" excludes alone; "at least two" not
+        counted = count is not None and (
+            c.section == "inclusion"
+            or re.search(r"(?i)two|three|[2-9]", count.group(0)) is not None
+        )
+        if not named and not counted and not _GROUP_WORD.search(flat):
             continue
-        why = f"under a subgroup's lead-in ('{flat[:80]}'): the subgroup's only?"
+        why = (
+            f"one of the alternatives of a lead-in whose nesting was lost ('{flat[:80]}')"
+            if counted
+            else f"under a subgroup's lead-in ('{flat[:80]}'): the subgroup's only?"
+        )
         for j in range(k + 1, len(criteria)):
             item = criteria[j]
             if item.section != c.section or item.context != c.context:
                 break
             if _ENDS_AS_LEAD_IN.search(" ".join(item.text.split())):
                 break  # another lead-in: another group
+            if counted and _NEGATED_START.match(item.text):
+                break  # "Not pregnant or nursing" after the items: a requirement of its own
             if item.rule.kind == "manual":
                 continue
             out[j] = compose.as_evidence(item, why)
