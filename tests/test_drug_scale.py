@@ -267,6 +267,18 @@ SCREENING = [
     ("exclusion", ARV, "Paxlovid", "unknown"),  # ritonavir-boosted, for COVID-19
     ("exclusion", ARV, "Epivir-HBV", "unknown"),
     ("exclusion", ARV, "entecavir", "pass"),
+    # open classes: a name the vocabulary does not know may be a member; a procedure is not
+    ("exclusion", ARV, "HAART", "unknown"),
+    ("inclusion", NO_ARV, "HAART", "unknown"),
+    ("exclusion", ARV, "hepatectomy (R0)", "pass"),
+    ("exclusion", {**THERAPY, "agents": ["chemotherapy"]}, "TACE with doxorubicin-eluting beads", "unknown"),
+    ("exclusion", {**THERAPY, "agents": ["chemotherapy"]}, "chemoembolization", "unknown"),
+    ("exclusion", {**THERAPY, "agents": ["didanosine"]}, "HAART", "pass"),
+    ("exclusion", {**THERAPY, "agents": ["didanosine"]}, "Videx EC", "fail"),
+    ("exclusion", {**THERAPY, "agents": ["imatinib"]}, "imatinib mesylate", "fail"),
+    ("exclusion", {**THERAPY, "agents": ["vegfr_tki"]}, "anlotinib", "fail"),
+    ("exclusion", {**THERAPY, "agents": ["vegfr_tki"]}, "ramucirumab", "unknown"),
+    ("exclusion", {**THERAPY, "agents": ["filgrastim"]}, "Neulasta Onpro", "unknown"),
     ("inclusion", NO_ARV, "dolutegravir", "fail"),
     ("inclusion", NO_ARV, "Descovy", "unknown"),
     ("inclusion", NO_ARV, "valganciclovir", "pass"),
