@@ -395,3 +395,25 @@ def test_a_line_allowing_other_values_makes_the_limit_evidence() -> None:
     rule = got["Total bilirubin =< 1.5 x upper limit of normal (ULN)"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
     assert got["Platelets >= 100,000/mm3"].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+def test_items_after_a_dangling_lead_in_are_alternatives() -> None:
+    """NCT03863379: "Persons with" then "- stroke / cerebrovascular disease", "- multiple
+    sclerosis": a lead-in that lost its colon; each item is one way in."""
+    got = _criteria(
+        "Inclusion Criteria:\nPersons with\n-  stroke / cerebrovascular disease\n-  multiple "
+        "sclerosis\n"
+    )
+    rule = got["multiple sclerosis"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_subgroup_piece_cut_from_its_limit_makes_the_limit_evidence() -> None:
+    """NCT05004142: "AST, ALT ≤2.5×ULN; for patients with liver metastasis, both AST and ALT
+    should be ≤5×ULN;" split at ";" into two pieces."""
+    got = _criteria(
+        "Inclusion Criteria:\n- ALT ≤2.5×ULN; for patients with liver metastasis, ALT should be"
+        " ≤5×ULN;\n"
+    )
+    rule = next(c.rule for t, c in got.items() if t.startswith("ALT ≤2.5"))  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

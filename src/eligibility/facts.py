@@ -184,7 +184,7 @@ class Facts:
         found = self._memo.get("treatments")
         if found is None:
             found = self._memo["treatments"] = tuple(
-                t.name for t in self.patient.treatments or () if _drug_id(t.name) is None
+                t.name for t in self.patient.treatments or () if None in drug_ids(t.name)
             )
         return found  # type: ignore[no-any-return]
 
@@ -277,6 +277,37 @@ def _drug_id(term: str) -> str | None:
             bare = _SALT_OR_RELEASE.sub("", base).strip()
             d = vocab.drug(bare) if bare and bare != base else None
     return d.id if d else None
+
+
+@lru_cache(maxsize=8192)
+def drug_ids(term: str) -> tuple[str | None, ...]:
+    """The agents a treatment entry names: one, or the parts of a combination written out
+    ("carboplatin/paclitaxel", "TC (paclitaxel, carboplatin)"), or the agent under a route,
+    schedule or brand in brackets ("IV foscarnet", "weekly paclitaxel", "foscarnet
+    (Foscavir)"). None stands for a part the vocabulary does not know."""
+    d = _drug_id(term)
+    if d is not None:
+        return (d,)
+    plain = _SCHEDULE.sub("", _PAREN.sub(" ", term)).strip(" ,;")
+    d = _drug_id(plain) if plain and plain != term else None
+    if d is not None:
+        return (d,)
+    inner = " ".join(_PAREN.findall(term))
+    for text in (plain, inner.strip("() ")):
+        parts = [_SCHEDULE.sub("", p).strip() for p in _COMBO.split(text) if p.strip()]
+        if len(parts) > 1:
+            ids = tuple(dict.fromkeys(_drug_id(p) for p in parts))
+            if any(x is not None for x in ids):
+                return ids
+    return (None,)
+
+
+_PAREN = re.compile(r"\([^()]*\)")
+_SCHEDULE = re.compile(
+    r"(?i)^(?:\s*(?:iv|i\.v\.|oral|po|sc|subcutaneous|intravenous|weekly|daily|maintenance|"
+    r"adjuvant|neoadjuvant|low-dose|high-dose|dose-dense|single-agent|topical)\b)+"
+)
+_COMBO = re.compile(r"\s*(?:/|\+|,|&|\band\b|\bwith\b|\bplus\b|(?<=[a-z])-(?=[a-z]{4,}))\s*", re.I)
 
 
 _SALT_OR_RELEASE = re.compile(
@@ -394,7 +425,7 @@ def _index_entries(facts: Facts, patient: Patient) -> None:
     treatments = patient.treatments
     if treatments:
         facts.treatments = tuple(
-            [(_drug_id(t.name), t.start, t.end, i) for i, t in enumerate(treatments)]
+            [(d, t.start, t.end, i) for i, t in enumerate(treatments) for d in drug_ids(t.name)]
         )
         facts.drug_ids = frozenset([t[0] for t in facts.treatments])
     elif treatments is None:

@@ -16,7 +16,7 @@ from importlib import resources
 
 from .. import vocab
 from ..entries import event_concepts
-from ..facts import MAYBE, _analyte_id, _drug_id, condition_hits
+from ..facts import MAYBE, _analyte_id, condition_hits, drug_ids
 from ..model import ConditionRule, LabRule, RuleSet, TherapyRule, VitalRule, iter_rules
 
 NONLINEAR = "nonlinear"
@@ -216,15 +216,14 @@ def drug_names(terms: Terms, rule: TherapyRule) -> list[tuple[str, bool]]:
     open_class = any(c.kind == "drug_class" for c in concepts)  # type: ignore[union-attr]
     out = []
     for name in sorted(terms.drugs):
-        d = _drug_id(name)
-        if d is None:
+        found = drug_ids(name)
+        known = [d for d in found if d is not None]
+        if any(vocab.drug_matches(i, d) for i in ids for d in known):
+            out.append((name, False))
+        elif any(vocab.drug_may_be(i, d) for i in ids for d in known):
+            out.append((name, True))
+        elif None in found and open_class and not vocab.not_a_drug(name):
             # entries.compile_therapy: a name the vocabulary does not know may be a member of
             # a class, unless it names a procedure
-            if open_class and not vocab.not_a_drug(name):
-                out.append((name, True))
-            continue
-        if any(vocab.drug_matches(i, d) for i in ids):
-            out.append((name, False))
-        elif any(vocab.drug_may_be(i, d) for i in ids):
             out.append((name, True))
     return out

@@ -146,8 +146,14 @@ _FOR_SOME = re.compile(
 
 def _allows_values(text: str) -> bool:
     """A line for a subgroup that lets it have other values ("Patients with Gilbert's … may
-    have bilirubin up to 2.5 mg/dL")."""
-    return _FOR_SOME.search(text) is not None and _ALLOWS_VALUES.search(text) is not None
+    have bilirubin up to 2.5 mg/dL"; "for patients with liver metastasis, both AST and ALT
+    should be ≤5×ULN", a piece the splitter cut from its limit at ";")."""
+    if _FOR_SOME.search(text) is None:
+        return False
+    return (
+        _ALLOWS_VALUES.search(text) is not None
+        or re.match(r"(?i)\W*(?:for|in)\b", text) is not None
+    )
 
 
 def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
@@ -165,6 +171,7 @@ def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
             out[j] = compose.as_evidence(other, why)
 
 
+_DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
 _ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
 _GROUP_WORD = re.compile(r"(?i)\b(?:group|cohort|arm|stratum|sub-?study)\b")
 # "Also has one of more of the following chronic diseases:" then "- Hypertension," at the same
@@ -183,14 +190,19 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
     out = list(criteria)
     for k, c in enumerate(criteria):
         flat = " ".join(c.text.split())
-        if c.rule.kind != "manual" or not _ENDS_AS_LEAD_IN.search(flat):
+        # "Persons with" then "- stroke", "- multiple sclerosis": a lead-in that lost its colon
+        dangling = c.section == "inclusion" and _DANGLING.search(flat) is not None
+        if c.rule.kind != "manual" or not (_ENDS_AS_LEAD_IN.search(flat) or dangling):
             continue
         named = any(t.type == "COND" for t in grammar.tokenize(flat))
         count = _COUNT_LEAD.search(flat)
         # under exclusions each of "any of the following" excludes alone; "at least two" not
-        counted = count is not None and (
-            c.section == "inclusion"
-            or re.search(r"(?i)two|three|[2-9]", count.group(0)) is not None
+        counted = dangling or (
+            count is not None
+            and (
+                c.section == "inclusion"
+                or re.search(r"(?i)two|three|[2-9]", count.group(0)) is not None
+            )
         )
         if not named and not counted and not _GROUP_WORD.search(flat):
             continue
@@ -207,6 +219,8 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
                 break  # another lead-in: another group
             if counted and _NEGATED_START.match(item.text):
                 break  # "Not pregnant or nursing" after the items: a requirement of its own
+            if dangling and any(r.kind not in ("condition", "manual") for r in _leaves(item.rule)):
+                break  # "Persons with" takes condition names; "ECOG ≤ 1" is a line of its own
             if item.rule.kind == "manual":
                 continue
             out[j] = compose.as_evidence(item, why)

@@ -32,6 +32,9 @@ _ALLOWANCE = re.compile(
     # "Patients may be entered if they have had prior limited-field radiotherapy, …"
     r"|\b(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:entered|enrolled|included|accepted|admitted|"
     r"registered|randomi[sz]ed)\b"
+    # "Patients may receive transfusion of packed red blood cells to achieve this hemoglobin
+    # level": a way to meet the limit, which lets more patients in
+    r"|\bmay\s+(?:receive|be\s+transfused|be\s+given)\b.{0,80}\bto\s+(?:achieve|reach|meet|attain)\b"
 )
 _NOT_ALLOWED = re.compile(
     r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
@@ -553,6 +556,7 @@ _SENTENCE_BREAK = re.compile(r"[.;]\s")
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
+    "receive", "transfused", "given",
 )  # fmt: skip
 
 
