@@ -417,3 +417,22 @@ def test_a_subgroup_piece_cut_from_its_limit_makes_the_limit_evidence() -> None:
     )
     rule = next(c.rule for t, c in got.items() if t.startswith("ALT ≤2.5"))  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_items_under_a_subgroup_heading_or_lead_in_are_evidence() -> None:
+    """NCT00001471: "FOR PATIENTS UNDERGOING BAL:" then "Hematocrit greater than 27 percent";
+    NCT00002825: "- In the absence of marrow involvement:" then "- Absolute neutrophil count at
+    least 1,000/mm3" at the same level."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Age 18 or older\nFOR PATIENTS UNDERGOING BAL:\nHematocrit greater"
+        " than 27 percent.\n"
+    )
+    rule = got["Hematocrit greater than 27 percent."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert got["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]
+    lead = _criteria(
+        "Inclusion Criteria:\n-  In the absence of marrow involvement:\n-  Absolute neutrophil "
+        "count at least 1,000/mm3\n"
+    )
+    rule = lead["Absolute neutrophil count at least 1,000/mm3"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

@@ -171,6 +171,12 @@ def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
             out[j] = compose.as_evidence(other, why)
 
 
+# A lead-in or heading that says for whom its items hold ("In the absence of marrow
+# involvement:", "FOR PATIENTS UNDERGOING BAL:"): the items are that subgroup's.
+SUBGROUP_LEAD = re.compile(
+    r"(?i)^\W*(?:(?:for|in)\s+(?:patients|subjects|participants|those|children|adults|women|men)\b"
+    r"|in\s+the\s+(?:absence|presence)\s+of\b|if\b|when\b|unless\b)"
+)
 _DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
 _ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
 _GROUP_WORD = re.compile(r"(?i)\b(?:group|cohort|arm|stratum|sub-?study)\b")
@@ -194,7 +200,9 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
         dangling = c.section == "inclusion" and _DANGLING.search(flat) is not None
         if c.rule.kind != "manual" or not (_ENDS_AS_LEAD_IN.search(flat) or dangling):
             continue
-        named = any(t.type == "COND" for t in grammar.tokenize(flat))
+        named = any(t.type == "COND" for t in grammar.tokenize(flat)) or bool(
+            SUBGROUP_LEAD.match(flat)
+        )
         count = _COUNT_LEAD.search(flat)
         # under exclusions each of "any of the following" excludes alone; "at least two" not
         counted = dangling or (

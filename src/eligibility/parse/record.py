@@ -96,6 +96,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
         str, list[str]
     ] = {}  # consecutive heading lines ("Concurrent Medication:" "Excluded:")
     heads: dict[str, str] = {}  # the criterion's run of heading lines above it
+    runs: dict[str, list[str]] = {}
     after_heading = False
     for k, seg in enumerate(segments):
         if seg.kind == "heading":
@@ -115,6 +116,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
         seen.add(cid)
         under[cid] = heading.get(seg.section)
         heads[cid] = " ".join(stacked.get(seg.section, []))
+        runs[cid] = list(stacked.get(seg.section, []))
         if seg.linked:
             flat = " ".join(seg.text.split())
             why = f"linked ('and'/'or', a continued line) to a neighbour not joined: '{flat}'"
@@ -146,7 +148,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
-    criteria = cohorts.naive_titles(_current_use(criteria, heads), record.title)
+    criteria = cohorts.naive_titles(_current_use(criteria, heads, runs), record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
 
 
@@ -484,13 +486,20 @@ def _waived(criteria: list[Criterion]) -> list[Criterion]:
 _CURRENT_HEADING = re.compile(r"(?i)\b(?:concurrent|concomitant|current|ongoing)\b")
 
 
-def _current_use(criteria: list[Criterion], heads: dict[str, str]) -> list[Criterion]:
-    """Therapy rules without a window under a heading or lead-in about current use: evidence."""
+def _current_use(
+    criteria: list[Criterion], heads: dict[str, str], under_run: dict[str, list[str]]
+) -> list[Criterion]:
+    """Therapy rules without a window under a heading or lead-in about current use, and every
+    rule under a heading for a subgroup ("FOR PATIENTS UNDERGOING BAL:"): evidence."""
     out = list(criteria)
     for k, c in enumerate(criteria):
         if c.rule.kind == "manual":
             continue
         said = f"{heads.get(c.id, '')} {c.context or ''}"
+        last = " ".join(lines[-1].split()) if (lines := under_run.get(c.id)) else ""
+        if last and cohorts.SUBGROUP_LEAD.match(last):
+            out[k] = compose.as_evidence(c, f"under a heading for a subgroup ('{last[:60]}')")
+            continue
         m = _CURRENT_HEADING.search(said)
         if m is None or _CURRENT_HEADING.search(c.text) or _PAST_WORDS.search(said + c.text):
             continue  # "PRIOR/CONCURRENT THERAPY:" "No prior chemotherapy": the item says when
