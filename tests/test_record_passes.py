@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eligibility.ingest import parse_record_text
 from eligibility.transform import parse_record
 
@@ -270,24 +272,94 @@ def test_items_after_a_subgroups_lead_in_are_evidence() -> None:
     assert rule.kind == "manual" and "subgroup" in rule.reason
 
 
-def test_a_line_offering_a_way_in_without_a_condition_makes_it_evidence() -> None:
-    """NCT00002025: "Diagnosis of AIDS and life-threatening CMV infection." beside "Diagnosis of
-    other immunodeficiencies other than AIDS, with … CMV disease": alternatives."""
-    got = _criteria(
-        "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) "
-        "infection.\n- Diagnosis of other immunodeficiencies other than AIDS, with life-threatening"
-        " or sight-threatening CMV disease.\n"
-    )
-    rule = got["Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) infection."].rule  # type: ignore[attr-defined]
+# Session 22 (fresh audits 26-31): a record's text, its title, the criterion that must be
+# evidence (a review item keeping its computable part), and criteria of the same record that
+# must keep their rule kind.
+EVIDENCE = [
+    pytest.param(  # an inclusion offering a way in "other … than X"
+        "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening CMV infection.\n- Diagnosis"
+        " of other immunodeficiencies other than AIDS, with life-threatening CMV disease.\n",
+        None, "Diagnosis of AIDS and life-threatening CMV infection.", {}, id="NCT00002025",
+    ),
+    pytest.param(  # a drug allowed on another line
+        "Exclusion Criteria:\n- Prior endocrine therapy.\n- Sex hormones (GnRH agonists are "
+        "allowed).\n",
+        None, "Prior endocrine therapy.", {}, id="NCT05306041",
+    ),
+    pytest.param(  # top-level lines after a nested lead-in; a later heading ends the run
+        "Inclusion Criteria:\n- Low-grade lymphoma\n  - At least 3 of the following risk "
+        "factors:\n- Over 60 years of age\n- LDH greater than normal\nAge:\n- Under 70\n",
+        None, "Over 60 years of age", {"Under 70": "age"}, id="NCT00006252",
+    ),
+    pytest.param(  # therapy under "Concurrent Medication: Excluded:", not under "Prior"
+        "Exclusion Criteria:\nConcurrent Medication:\nExcluded:\n- Therapy with amphotericin B or"
+        " fluconazole.\nPrior Medication:\nExcluded:\n- Prior fluconazole.\n",
+        None, "Therapy with amphotericin B or fluconazole.", {"Prior fluconazole.": "therapy"},
+        id="NCT00002016",
+    ),
+    pytest.param(  # a treatment the title says patients are naive to
+        "Inclusion Criteria:\n- Previous treatment with antiretrovirals.\n",
+        "Saquinavir in HIV-1 Infected Antiretroviral-Naive Patients",
+        "Previous treatment with antiretrovirals.", {}, id="NCT00002178",
+    ),
+    pytest.param(  # a count lead-in whose items lost their nesting
+        "Inclusion Criteria:\n- Adults with food insecurity, AND\n- Also has one of more of the"
+        " following chronic diseases:\n- Hypertension,\n- Stroke/TIA,\n",
+        None, "Hypertension,", {}, id="NCT03937934",
+    ),
+    pytest.param(  # a subgroup line allowing other values of an analyte
+        "Inclusion Criteria:\n- Total bilirubin =< 1.5 x upper limit of normal (ULN)\n- Patients "
+        "with documented Gilbert's disease may have bilirubin up to 2.5 mg/dL\n- Platelets >= "
+        "100,000/mm3\n",
+        None, "Total bilirubin =< 1.5 x upper limit of normal (ULN)",
+        {"Platelets >= 100,000/mm3": "lab"}, id="NCT03598257",
+    ),
+    pytest.param(  # a dangling lead-in ("Persons with")
+        "Inclusion Criteria:\nPersons with\n-  stroke / cerebrovascular disease\n-  multiple "
+        "sclerosis\n",
+        None, "multiple sclerosis", {}, id="NCT03863379",
+    ),
+    pytest.param(  # a subgroup piece cut from its limit at ";"
+        "Inclusion Criteria:\n- ALT ≤2.5×ULN; for patients with liver metastasis, ALT should be"
+        " ≤5×ULN;\n",
+        None, "ALT ≤2.5×ULN; for patients with liver metastasis, ALT should be ≤5×ULN;", {},
+        id="NCT05004142",
+    ),
+    pytest.param(  # a heading for a subgroup
+        "Inclusion Criteria:\n- Age 18 or older\nFOR PATIENTS UNDERGOING BAL:\nHematocrit greater"
+        " than 27 percent.\n",
+        None, "Hematocrit greater than 27 percent.", {"Age 18 or older": "age"}, id="NCT00001471",
+    ),
+    pytest.param(  # a lead-in for a subgroup whose items lost their nesting
+        "Inclusion Criteria:\n-  In the absence of marrow involvement:\n-  Absolute neutrophil "
+        "count at least 1,000/mm3\n",
+        None, "Absolute neutrophil count at least 1,000/mm3", {}, id="NCT00002825",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "title", "key", "kept"), EVIDENCE)
+def test_session_22_readings_make_criteria_evidence(
+    text: str, title: str | None, key: str, kept: dict[str, str]
+) -> None:
+    got = _criteria(text, title=title)
+    rule = got[key].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+    for other, kind in kept.items():
+        assert got[other].rule.kind == kind  # type: ignore[attr-defined]
+
+
+def test_the_same_lines_alone_still_decide() -> None:
+    """Without the neighbour or title that changes them, the lines above keep their rules."""
     alone = _criteria(
-        "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) "
-        "infection.\n"
+        "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening CMV infection.\n"
     )
-    assert (
-        alone["Diagnosis of AIDS and life-threatening Cytomegalovirus (CMV) infection."].rule.kind
-        == "all"
-    )  # type: ignore[attr-defined]
+    assert alone["Diagnosis of AIDS and life-threatening CMV infection."].rule.kind == "all"  # type: ignore[attr-defined]
+    plain = _criteria(
+        "Inclusion Criteria:\n- Previous treatment with antiretrovirals.\n",
+        title="Saquinavir in HIV-1 Infected Patients",
+    )
+    assert plain["Previous treatment with antiretrovirals."].rule.kind == "therapy"  # type: ignore[attr-defined]
 
 
 def test_an_outer_lead_ins_window_reaches_nested_lab_items() -> None:
@@ -302,137 +374,24 @@ def test_an_outer_lead_ins_window_reaches_nested_lab_items() -> None:
     assert rule.kind != "lab" or rule.within is not None, rule
 
 
-def test_a_drug_allowed_on_another_line_makes_its_class_evidence() -> None:
-    """NCT05306041: "(GnRH agonists are allowed)" on a concurrent-medication line beside "Prior
-    chemotherapy or endocrine therapy": a GnRH agonist would fail the patient."""
-    got = _criteria(
-        "Exclusion Criteria:\n- Prior endocrine therapy.\n- Sex hormones (GnRH agonists are "
-        "allowed).\n"
-    )
-    rule = got["Prior endocrine therapy."].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-
-
-def test_top_level_lines_after_a_nested_lead_in_are_its_items() -> None:
-    """NCT00006252: "- Failure of at least 1 prior regimen OR / - At least 3 of the following risk
-    factors:" nested under a lymphoma subtype, then "- Over 60 years of age" at the top level:
-    one risk factor of a subgroup, not everyone's age limit. A later heading ends the run."""
-    got = _criteria(
-        "Inclusion Criteria:\n- Low-grade lymphoma\n  - At least 3 of the following risk "
-        "factors:\n- Over 60 years of age\n- LDH greater than normal\nAge:\n- Under 70\n"
-    )
-    rule = got["Over 60 years of age"].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-    assert got["Under 70"].rule.kind == "age"  # type: ignore[attr-defined]
-
-
-def test_therapy_items_under_a_concurrent_medication_heading_are_evidence() -> None:
-    """NCT00002016: "Concurrent Medication:" / "Excluded:" / "- Therapy with amphotericin B or
-    fluconazole.": current use, not use at any time (a course in 2022 would exclude)."""
-    got = _criteria(
-        "Exclusion Criteria:\nConcurrent Medication:\nExcluded:\n- Therapy with amphotericin B or"
-        " fluconazole.\nPrior Medication:\nExcluded:\n- Prior fluconazole.\n"
-    )
-    rule = got["Therapy with amphotericin B or fluconazole."].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-    assert got["Prior fluconazole."].rule.kind == "therapy"  # type: ignore[attr-defined]
-
-
-def test_an_inclusion_requiring_what_the_title_says_patients_are_naive_to() -> None:
-    """NCT00002178: "Previous treatment with antiretrovirals." among the inclusions of a trial
-    "in HIV-1 Infected Antiretroviral-Naive Patients": a lost "no"."""
-    text = "Inclusion Criteria:\n- Previous treatment with antiretrovirals.\n"
-    got = _criteria(text, title="Saquinavir in HIV-1 Infected Antiretroviral-Naive Patients")
-    rule = got["Previous treatment with antiretrovirals."].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-    plain = _criteria(text, title="Saquinavir in HIV-1 Infected Patients")
-    assert plain["Previous treatment with antiretrovirals."].rule.kind == "therapy"  # type: ignore[attr-defined]
-
-
-def test_an_ineligibility_criteria_heading_opens_the_exclusions() -> None:
-    """NCT00002561: "Ineligibility Criteria" (no colon) inside the inclusion field."""
-    [record] = parse_record_text(
-        "Inclusion Criteria:\n- Age 18 or older\nIneligibility Criteria\n- Female patients who are"
-        " pregnant.\n",
-        "any.txt",
-    )
+@pytest.mark.parametrize(
+    ("text", "key", "inclusion"),
+    [
+        pytest.param(  # "Ineligibility Criteria", no colon, inside the inclusion field
+            "Inclusion Criteria:\n- Age 18 or older\nIneligibility Criteria\n- Female patients who"
+            " are pregnant.\n",
+            "Female patients who are pregnant.", "Age 18 or older", id="NCT00002561",
+        ),
+        pytest.param(  # a heading glued to the end of a line
+            "Inclusion Criteria:\n-  Age 18 or older\n-  At least 4 weeks since other prior "
+            "immunotherapy. Exclusion Criteria\n-  Diabetes mellitus requiring insulin.\n",
+            "Diabetes mellitus requiring insulin.",
+            "At least 4 weeks since other prior immunotherapy.", id="NCT00006046",
+        ),
+    ],
+)  # fmt: skip
+def test_headings_the_source_lost_open_the_exclusions(text: str, key: str, inclusion: str) -> None:
+    [record] = parse_record_text(text, "any.txt")
     sections = {" ".join(c.text.split()): c.section for c in parse_record(record).criteria}
-    assert sections["Female patients who are pregnant."] == "exclusion"
-
-
-def test_items_after_a_count_lead_in_that_lost_their_nesting_are_alternatives() -> None:
-    """NCT03937934: "- … AND / - Also has one of more of the following chronic diseases: /
-    - Hypertension, / - Heart disease, …" at one level: each is one alternative."""
-    got = _criteria(
-        "Inclusion Criteria:\n- Adults with food insecurity, AND\n- Also has one of more of the"
-        " following chronic diseases:\n- Hypertension,\n- Stroke/TIA,\n"
-    )
-    rule = got["Hypertension,"].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-
-
-def test_a_heading_glued_to_the_end_of_a_line_opens_its_section() -> None:
-    """NCT00006046: "-  At least 4 weeks since other prior immunotherapy. Exclusion Criteria"
-    then "-  Diabetes mellitus requiring insulin.": the lines after it are exclusions."""
-    [record] = parse_record_text(
-        "Inclusion Criteria:\n-  Age 18 or older\n-  At least 4 weeks since other prior "
-        "immunotherapy. Exclusion Criteria\n-  Diabetes mellitus requiring insulin.\n",
-        "any.txt",
-    )
-    sections = {" ".join(c.text.split()): c.section for c in parse_record(record).criteria}
-    assert sections["Diabetes mellitus requiring insulin."] == "exclusion"
-    assert sections["At least 4 weeks since other prior immunotherapy."] == "inclusion"
-
-
-def test_a_line_allowing_other_values_makes_the_limit_evidence() -> None:
-    """NCT03598257: "Total bilirubin =< 1.5 x ULN" then "Patients with documented Gilbert's
-    disease may have bilirubin up to 2.5 mg/dL": a Gilbert patient at 2.0 mg/dL would fail."""
-    got = _criteria(
-        "Inclusion Criteria:\n- Total bilirubin =< 1.5 x upper limit of normal (ULN)\n- Patients "
-        "with documented Gilbert's disease may have bilirubin up to 2.5 mg/dL\n- Platelets >= "
-        "100,000/mm3\n"
-    )
-    rule = got["Total bilirubin =< 1.5 x upper limit of normal (ULN)"].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-    assert got["Platelets >= 100,000/mm3"].rule.kind == "lab"  # type: ignore[attr-defined]
-
-
-def test_items_after_a_dangling_lead_in_are_alternatives() -> None:
-    """NCT03863379: "Persons with" then "- stroke / cerebrovascular disease", "- multiple
-    sclerosis": a lead-in that lost its colon; each item is one way in."""
-    got = _criteria(
-        "Inclusion Criteria:\nPersons with\n-  stroke / cerebrovascular disease\n-  multiple "
-        "sclerosis\n"
-    )
-    rule = got["multiple sclerosis"].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-
-
-def test_a_subgroup_piece_cut_from_its_limit_makes_the_limit_evidence() -> None:
-    """NCT05004142: "AST, ALT ≤2.5×ULN; for patients with liver metastasis, both AST and ALT
-    should be ≤5×ULN;" split at ";" into two pieces."""
-    got = _criteria(
-        "Inclusion Criteria:\n- ALT ≤2.5×ULN; for patients with liver metastasis, ALT should be"
-        " ≤5×ULN;\n"
-    )
-    rule = next(c.rule for t, c in got.items() if t.startswith("ALT ≤2.5"))  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-
-
-def test_items_under_a_subgroup_heading_or_lead_in_are_evidence() -> None:
-    """NCT00001471: "FOR PATIENTS UNDERGOING BAL:" then "Hematocrit greater than 27 percent";
-    NCT00002825: "- In the absence of marrow involvement:" then "- Absolute neutrophil count at
-    least 1,000/mm3" at the same level."""
-    got = _criteria(
-        "Inclusion Criteria:\n- Age 18 or older\nFOR PATIENTS UNDERGOING BAL:\nHematocrit greater"
-        " than 27 percent.\n"
-    )
-    rule = got["Hematocrit greater than 27 percent."].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
-    assert got["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]
-    lead = _criteria(
-        "Inclusion Criteria:\n-  In the absence of marrow involvement:\n-  Absolute neutrophil "
-        "count at least 1,000/mm3\n"
-    )
-    rule = lead["Absolute neutrophil count at least 1,000/mm3"].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert sections[key] == "exclusion"
+    assert sections[inclusion] == "inclusion"
