@@ -96,6 +96,8 @@ CASES = [
     ("assisted", "having partcipated in the original study (1993 - 1996) at which time the mnimum participate age was 25 years and the maximum 56 years.", "inclusion", {"birth_date": "1948-01-01"}, "review"),
     # a way to meet the limit ("may receive transfusion … to achieve") lets more patients in
     ("allowance", "Hemoglobin >8 g/dL. Patients may receive transfusion of packed red blood cells (PRBC) to achieve this hemoglobin level at the discretion of the investigator;", "inclusion", {"labs": [{"test": "hemoglobin", "value": 7.5, "unit": "g/dL", "date": "2024-02-20"}]}, "review"),
+    # "planning to become pregnant" is more than pregnancy: an alternative of its own
+    ("separate", "Women who are pregnant or planning to become pregnant.", "exclusion", {"sex": "female", "pregnant": False}, "review"),
     # past words reach only to the end of their own sentence
     ("separate", "Prior radiotherapy for malignancy. Alcohol abuse.", "exclusion", {"conditions": [{"name": "alcohol abuse", "code": "F10.10", "status": "resolved", "onset": "1990-01-01", "end": "1995-01-01"}]}, "review"),
 ]

@@ -335,6 +335,15 @@ EVIDENCE = [
         "count at least 1,000/mm3\n",
         None, "Absolute neutrophil count at least 1,000/mm3", {}, id="NCT00002825",
     ),
+    pytest.param(  # an age lead-in whose items lost their nesting
+        "Inclusion Criteria:\n- Age 65-70 years:\n- LVEF at least 45%\n", None,
+        "LVEF at least 45%", {}, id="NCT00005984",
+    ),
+    pytest.param(  # "If under 65, …" says what happens to the ages the limit leaves out
+        "Inclusion Criteria:\nAge:\n- 65 to 74\n- If under 65, higher priority is given to "
+        "protocol MRC-VII unless entry into this study would be more appropriate\n", None,
+        "65 to 74", {}, id="NCT00002653",
+    ),
 ]  # fmt: skip
 
 
@@ -350,7 +359,13 @@ def test_session_22_readings_make_criteria_evidence(
 
 
 def test_the_same_lines_alone_still_decide() -> None:
-    """Without the neighbour or title that changes them, the lines above keep their rules."""
+    """Without the neighbour or title that changes them, the lines above keep their rules; an
+    "if under 18, …" line about patients inside the age limit changes nothing."""
+    consent = _criteria(
+        "Inclusion Criteria:\n- Are at least 13 years old.\n- Have consent of parent or guardian"
+        " if under 18 years of age.\n"
+    )
+    assert consent["Are at least 13 years old."].rule.kind == "age"  # type: ignore[attr-defined]
     alone = _criteria(
         "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening CMV infection.\n"
     )

@@ -79,8 +79,9 @@ PHRASES: dict[str, str] = {
     "SEXALL": "male or female | female or male | males or females | females or males | men or "
     "women | women or men | males and females | females and males | men and women | women and men "
     "| both sexes | either sex | any sex | both genders | either gender | any gender | all sexes",
+    # not "pregnant or planning to become pregnant": broader than the pregnancy it reads
     "PREG": "pregnant | pregnancy | pregnant women | pregnant woman | pregnant female | currently "
-    "pregnant | pregnant or planning to become pregnant",
+    "pregnant",
     "BF": "breastfeeding | breast-feeding | breast feeding | lactating | lactation | nursing | "
     "breastfeed | breast-feed | nursing mothers | lactating women | breastfeeding women",
     "NOT": "no | not | without | absence of | free of | none | non | neither | nor",

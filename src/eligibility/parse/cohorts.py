@@ -94,6 +94,24 @@ def population_lines(criteria: list[Criterion], title: str | None) -> list[Crite
 
 
 _LAB_KINDS = frozenset(["lab", "measure", "vital"])
+_IF_AGE = re.compile(
+    r"(?i)\bif\s+(?:the\s+patient\s+is\s+)?(?P<side>under|over|younger\s+than|older\s+than|"
+    r"less\s+than|more\s+than|greater\s+than|below|above)\s+(?:age\s+)?(?:of\s+)?(?P<n>\d+)"
+    # an age: years, or no unit at all ("If under 65, …"), never "if less than 1 month"
+    r"(?=\s*(?:(?:years?|yrs?|y)\b(?!\s+(?:postmenopausal|since|after|ago|from|prior|before|"
+    r"post))|of\s+age\b|[,;.)]|$))"
+)
+
+
+def _outside(m: re.Match[str], rule: Rule) -> bool:
+    """Whether the ages "if under N" / "if over N" names lie outside the age rule's limits:
+    then the line says what happens to patients the limit leaves out ("If under 65, higher
+    priority is given to protocol …" beside "65 to 74"); "if under 18, consent of a parent"
+    beside "13 and over" speaks of patients inside it."""
+    n = float(m.group("n"))
+    low = m.group("side").lower().split()[0] in ("under", "younger", "less", "below")
+    bound = getattr(rule, "min" if low else "max", None)
+    return bound is not None and (n <= bound if low else n >= bound)
 
 
 def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
@@ -113,7 +131,8 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
         # "If TSAT < 20% …", "Creatinine CL ≥ 60 ml/min if creatinine > 1.5 mg/dl": the
         # analytes the condition names
         named = {t.value for t in toks[first_if:] if t.type == "LAB"}
-        if not named:
+        if_age = _IF_AGE.search(c.text)
+        if not named and if_age is None:
             continue
         flat = " ".join(c.text.split())[:100]
         for j in range(k - 1, -1, -1):
@@ -121,7 +140,10 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
             if other.section != c.section or other.id in ("age", "sex"):
                 break
             labs = [r for r in _leaves(other.rule) if r.kind in _LAB_KINDS]
-            if not any(getattr(r, "analyte", None) in named for r in labs):
+            aged = if_age is not None and any(
+                _outside(if_age, r) for r in _leaves(other.rule) if r.kind == "age"
+            )
+            if not aged and not any(getattr(r, "analyte", None) in named for r in labs):
                 continue
             why = f"a later line says what happens if it is not met ('{flat}')"
             out[j] = compose.as_evidence(other, why)
@@ -200,8 +222,11 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
         dangling = c.section == "inclusion" and _DANGLING.search(flat) is not None
         if c.rule.kind != "manual" or not (_ENDS_AS_LEAD_IN.search(flat) or dangling):
             continue
-        named = any(t.type == "COND" for t in grammar.tokenize(flat)) or bool(
-            SUBGROUP_LEAD.match(flat)
+        named = (
+            any(t.type == "COND" for t in grammar.tokenize(flat))
+            or bool(SUBGROUP_LEAD.match(flat))
+            # "Age 65-70 years:" then "LVEF at least 45%": that age group's items
+            or any(r.kind == "age" for r in _leaves(getattr(c.rule, "evidence", None) or c.rule))
         )
         count = _COUNT_LEAD.search(flat)
         # under exclusions each of "any of the following" excludes alone; "at least two" not
