@@ -139,11 +139,10 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
             other = out[j]
             if other.section != c.section or other.id in ("age", "sex"):
                 break
-            labs = [r for r in _leaves(other.rule) if r.kind in _LAB_KINDS]
             aged = if_age is not None and any(
                 _outside(if_age, r) for r in _leaves(other.rule) if r.kind == "age"
             )
-            if not aged and not any(getattr(r, "analyte", None) in named for r in labs):
+            if not aged and not _limits_on(other.rule, named):
                 continue
             why = f"a later line says what happens if it is not met ('{flat}')"
             out[j] = compose.as_evidence(other, why)
@@ -178,6 +177,13 @@ def _allows_values(text: str) -> bool:
     )
 
 
+def _limits_on(rule: Rule, analytes: set[str]) -> bool:
+    """Whether ``rule`` limits one of ``analytes`` (a lab, measure or vital)."""
+    return any(
+        getattr(r, "analyte", None) in analytes for r in _leaves(rule) if r.kind in _LAB_KINDS
+    )
+
+
 def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
     """Make the limits on the analytes ``c`` names, on the lines of its section, evidence."""
     named = {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "LAB"}
@@ -187,8 +193,7 @@ def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
     for j, other in enumerate(out):
         if j == k or other.section != c.section or other.id in ("age", "sex"):
             continue
-        labs = [r for r in _leaves(other.rule) if r.kind in _LAB_KINDS]
-        if any(getattr(r, "analyte", None) in named for r in labs):
+        if _limits_on(other.rule, named):
             why = f"another line allows other values for some patients ('{flat}')"
             out[j] = compose.as_evidence(other, why)
 

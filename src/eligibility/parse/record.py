@@ -92,11 +92,10 @@ def parse_record(record: TrialRecord) -> RuleSet:
     seen: set[str] = {c.id for c in criteria}
     heading: dict[str, str] = {}  # the last heading line of each section
     under: dict[str, str | None] = {}
-    stacked: dict[
-        str, list[str]
-    ] = {}  # consecutive heading lines ("Concurrent Medication:" "Excluded:")
-    heads: dict[str, str] = {}  # the criterion's run of heading lines above it
-    runs: dict[str, list[str]] = {}
+    # consecutive heading lines ("Concurrent Medication:" "Excluded:"), and each criterion's
+    # run of them joined
+    stacked: dict[str, list[str]] = {}
+    heads: dict[str, str] = {}
     after_heading = False
     for k, seg in enumerate(segments):
         if seg.kind == "heading":
@@ -116,7 +115,6 @@ def parse_record(record: TrialRecord) -> RuleSet:
         seen.add(cid)
         under[cid] = heading.get(seg.section)
         heads[cid] = " ".join(stacked.get(seg.section, []))
-        runs[cid] = list(stacked.get(seg.section, []))
         if seg.linked:
             flat = " ".join(seg.text.split())
             why = f"linked ('and'/'or', a continued line) to a neighbour not joined: '{flat}'"
@@ -127,9 +125,9 @@ def parse_record(record: TrialRecord) -> RuleSet:
             if outer is not None and rule.kind != "manual":
                 # "Laboratory tests performed within 7 days … meet the following criteria:" >
                 # "Bone marrow function:" > "hemoglobin ≥9.0 g/dL": the outer window is theirs
+                first = rule
                 rule = parse_criterion(seg.reading, seg.section, f"{outer} {seg.context}", primary)
                 if rule.kind == "manual":
-                    first = parse_criterion(seg.reading, seg.section, seg.context, primary)
                     why = f"an outer lead-in's window may reach it ('{outer[:80]}')"
                     rule = compose.assisted(seg.text, why, compose.computable_part(first))
         criteria.append(
@@ -148,7 +146,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
-    criteria = cohorts.naive_titles(_current_use(criteria, heads, runs), record.title)
+    criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
 
 
@@ -487,7 +485,7 @@ _CURRENT_HEADING = re.compile(r"(?i)\b(?:concurrent|concomitant|current|ongoing)
 
 
 def _current_use(
-    criteria: list[Criterion], heads: dict[str, str], under_run: dict[str, list[str]]
+    criteria: list[Criterion], heads: dict[str, str], under: dict[str, str | None]
 ) -> list[Criterion]:
     """Therapy rules without a window under a heading or lead-in about current use, and every
     rule under a heading for a subgroup ("FOR PATIENTS UNDERGOING BAL:"): evidence."""
@@ -496,7 +494,7 @@ def _current_use(
         if c.rule.kind == "manual":
             continue
         said = f"{heads.get(c.id, '')} {c.context or ''}"
-        last = " ".join(lines[-1].split()) if (lines := under_run.get(c.id)) else ""
+        last = " ".join((under.get(c.id) or "").split())  # the heading line right above
         if last and cohorts.SUBGROUP_LEAD.match(last):
             out[k] = compose.as_evidence(c, f"under a heading for a subgroup ('{last[:60]}')")
             continue
