@@ -219,9 +219,17 @@ CASES = [
     (
         "bilirubin in umol/L converts (25.65 = 1.5 mg/dL)",
         BILI,
-        {"labs": [lab("total bilirubin", 25.6, "µmol/L")]},
+        {"labs": [lab("total bilirubin", 25.0, "µmol/L")]},
         "inclusion",
         "pass",
+    ),
+    (
+        # 25.6 umol/L = 1.497 mg/dL: within the conversion's rounding (0.5 %) of the bound
+        "bilirubin in umol/L at the bound after converting",
+        BILI,
+        {"labs": [lab("total bilirubin", 25.6, "µmol/L")]},
+        "inclusion",
+        "unknown",
     ),
     ("bilirubin in umol/L above", BILI, {"labs": [lab("Tbil", 30, "umol/L")]}, "inclusion", "fail"),
     ("hemoglobin in g/L converts", HB, {"labs": [lab("Hgb", 85, "g/L")]}, "inclusion", "fail"),
@@ -1718,3 +1726,53 @@ def test_results_never_mislead(rule, patient, opts, expected, reason, missing):
     else:
         assert outcome.reason == reason
     assert outcome.missing == missing
+
+
+HBA1C_LE9 = {"kind": "lab", "analyte": "hba1c", "comparator": "<=", "value": 9.0, "unit": "%"}
+HBA1C_GT9 = {"kind": "lab", "analyte": "hba1c", "comparator": ">", "value": 9.0, "unit": "%"}
+CREAT = {"kind": "lab", "analyte": "creatinine", "comparator": "<=", "value": 1.5, "unit": "mg/dL"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "unit", "section", "expected"),
+    [
+        # NCT03932630 (audit fresh29): 75 mmol/mol is the tabulated 9.0 % but computes to 9.012 %
+        (HBA1C_LE9, 75, "mmol/mol", "inclusion", "unknown"),
+        (HBA1C_LE9, 76, "mmol/mol", "inclusion", "fail"),  # 9.10 %: outside the rounding
+        (HBA1C_LE9, 74, "mmol/mol", "inclusion", "pass"),  # 8.92 %
+        (HBA1C_GT9, 75, "mmol/mol", "exclusion", "unknown"),
+        (HBA1C_GT9, 76, "mmol/mol", "exclusion", "fail"),
+        (HBA1C_LE9, 9.0, "%", "inclusion", "pass"),  # its own unit compares exactly
+        (HBA1C_GT9, 9.04, "%", "exclusion", "fail"),
+        (CREAT, 133, "umol/L", "inclusion", "unknown"),  # 1.504 mg/dL
+        (CREAT, 137, "umol/L", "inclusion", "fail"),  # 1.55 mg/dL
+        (CREAT, 1.5045, "mg/dL", "inclusion", "fail"),  # no conversion, no band
+        # a power of ten loses no digit: 100 10^9/L is 100,000/mm3 exactly
+        (dict(PLT, value=100000, unit="/mm3"), 100, "10^9/L", "inclusion", "pass"),
+        (dict(PLT, value=100000, unit="/mm3"), 99.9, "10^9/L", "inclusion", "fail"),
+    ],
+)
+def test_converted_value_at_the_bound_decides_nothing(rule, value, unit, section, expected):
+    status, o = run(rule, {"labs": [lab("x", value, unit) | {"test": rule["analyte"]}]}, section)
+    assert status == expected, o.reason
+    if expected == "unknown":
+        assert "within the conversion's rounding of the bound" in o.reason
+        assert o.missing and o.missing[0].endswith(f"in {rule['unit']}")
+
+
+@pytest.mark.parametrize(
+    ("src", "dst", "analyte", "exact"),
+    [
+        ("/mm3", "10^9/L", "platelets", True),
+        ("g/L", "g/dL", "hemoglobin", True),
+        ("mEq/L", "mmol/L", "calcium", True),  # by valence 2
+        ("mg/dL", "mg/dL", "creatinine", True),
+        ("umol/L", "mg/dL", "creatinine", False),
+        ("mmol/L", "mg/dL", "glucose", False),
+        ("mmol/mol", "%", "hba1c", False),
+    ],
+)
+def test_which_conversions_are_exact(src, dst, analyte, exact):
+    from eligibility import vocab
+
+    assert vocab.conversion(src, dst, analyte).exact is exact

@@ -168,6 +168,9 @@ def test_edge_rows_agree(tmp_path: Path) -> None:
         (1, "89247-1", d(2024, 1, 1), 1.0, None, None, None),
         (1, "89247-1", d(2024, 2, 1), 0.0, None, None, None),
         (2, "89243-0", d(2024, 2, 1), 90.0, None, None, None),
+        # converted to within the conversion's rounding of the bound (9.008 g/dL; 10^4.0)
+        (3, "hemoglobin", d(2024, 2, 1), 5.59, "mmol/L", None, None),
+        (4, "HBV DNA", d(2024, 2, 1), 4.0, "log10 copies/mL", None, None),
     ]
     cols = list(extract.COLUMNS["measurement"])
     conditions = {

@@ -442,7 +442,8 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
     ``facts.ties`` in order. Results undated or older than the age limit never decide:
     ``"stale"`` (with the newest such result), ``"undated"``, else ``"none"``. On one result:
     relative rules give ``"foreign"`` (a unit the analyte is not measured in), ``"no ref"`` or
-    ``(truth, "ratio")``; absolute rules ``"no unit"``, ``"bad unit"`` or ``(truth, "value")``.
+    ``(truth, "ratio")``; absolute rules ``"no unit"``, ``"bad unit"``, ``"rounding"`` (converted
+    to within the conversion's rounding of the bound) or ``(truth, "value")``.
     The result itself is not copied into the finding: the renderer reads it from the facts."""
     if isinstance(rule, LabRule):
         a = vocab.analyte(rule.analyte)
@@ -505,7 +506,10 @@ def _lab_node(rule: LabRule | VitalRule | MeasureRule, where: Where) -> Node:
             return _tied(converted, ties[aid])
         f = factors.get(o.unit)  # the unit as charted converts by one factor: nearly always
         if f is not None:
-            return _VALUE[truth(f[0] * o.value + f[1], threshold)]
+            v = f[0] * o.value + f[1]
+            if f[2] and abs(v - threshold) <= f[2]:
+                return _ROUNDING
+            return _VALUE[truth(v, threshold)]
         return converted(o)
 
     return Node(rule, _windowed(lab, aid, absolute), (), where, info)
@@ -535,6 +539,7 @@ _RATIO = ((FALSE, "ratio"), (TRUE, "ratio"))
 _VALUE = ((FALSE, "value"), (TRUE, "value"))
 _FOREIGN, _NO_REF = (UNKNOWN, "foreign"), (UNKNOWN, "no ref")
 _NO_UNIT, _BAD_UNIT = (UNKNOWN, "no unit"), (UNKNOWN, "bad unit")
+_ROUNDING = (UNKNOWN, "rounding")  # converted to within the conversion's rounding of the bound
 
 
 def _tied(one: Callable[[Result], Finding], results: list[Result]) -> Finding:
@@ -545,10 +550,11 @@ def _tied(one: Callable[[Result], Finding], results: list[Result]) -> Finding:
 
 def _absolute(
     aid: str, target: str | None, threshold: float, truth: Callable[[float, float], int], unit: bool
-) -> tuple[Callable[[Result], Finding], dict[str | None, tuple[float, float]]]:
+) -> tuple[Callable[[Result], Finding], dict[str | None, tuple[float, float, float]]]:
     """One result against a threshold in ``target``, and the table of units as charted that
-    convert by one factor (filled as they are first seen, bounded: units come from profiles)."""
-    factors: dict[str | None, tuple[float, float]] = {}
+    convert by one factor (filled as they are first seen, bounded: units come from profiles),
+    each with the band around the threshold where its rounding decides nothing (0: exact)."""
+    factors: dict[str | None, tuple[float, float, float]] = {}
     others: dict[str | None, vocab.Conversion | None] = {}
 
     def conversion(u: str | None) -> vocab.Conversion | None:
@@ -559,7 +565,7 @@ def _absolute(
             c = None
         if len(factors) + len(others) < _MAX_CACHED_UNITS:
             if c is not None and c.is_factor:
-                factors[u] = (c.slope, c.offset)
+                factors[u] = (c.slope, c.offset, c.band(threshold))
             else:
                 others[u] = c
         return c
@@ -568,7 +574,10 @@ def _absolute(
         u = o.unit
         f = factors.get(u)
         if f is not None:
-            return _VALUE[truth(f[0] * o.value + f[1], threshold)]
+            v = f[0] * o.value + f[1]
+            if f[2] and abs(v - threshold) <= f[2]:
+                return _ROUNDING
+            return _VALUE[truth(v, threshold)]
         if unit and not (u or "").strip():
             return _NO_UNIT  # no unit would be a guess for ALT, not a conversion
         c = others[u] if u in others else conversion(u)
@@ -578,6 +587,9 @@ def _absolute(
             value = c.slope * o.value + c.offset if c.is_factor else c.apply(o.value)
         except vocab.UnitError:
             return _BAD_UNIT
+        band = c.band(threshold)
+        if band and abs(value - threshold) <= band:
+            return _ROUNDING
         return _VALUE[truth(value, threshold)]
 
     return one, factors

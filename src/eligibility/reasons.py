@@ -541,6 +541,13 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
         if len(units) < 64:  # units come from profiles: bounded
             units[o.unit] = conv
     converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
+    if case == "rounding":
+        return Outcome(
+            U,
+            f"{shown}{converted}{on}: within the conversion's rounding of the bound; needs {needs}",
+            (f"{short} in {target}",),
+            ev,
+        )
     return Outcome(truth, f"{shown}{converted}{on}; needs {needs}", (), ev)
 
 

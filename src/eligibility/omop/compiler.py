@@ -43,7 +43,7 @@ from ..model import (
 )
 from ..patient import Patient
 from . import mapping
-from .labs import converted, lab_ctes
+from .labs import converted, lab_ctes, rounded
 from .mapping import Terms
 from .sources import PERF_DOMAIN, shared_ctes
 from .sqlexpr import (
@@ -580,7 +580,7 @@ def _lab_rule(ctx: _Ctx, rule: LabRule | VitalRule | MeasureRule) -> exp.Express
         whens = []
         for unit, conversion in factors.items():
             when = is_null(u) if unit is None else exp.EQ(this=u.copy(), expression=string(unit))
-            whens.append((when, converted(v, conversion)))
+            whens.append((when, rounded(converted(v, conversion), threshold, conversion)))
         value = case(*whens, default=null()) if whens else null()
         usable = exp.true()
         threshold_expr = num(threshold)

@@ -52,6 +52,18 @@ def converted(v: exp.Expression, c: vocab.Conversion) -> exp.Expression:
     return x
 
 
+def rounded(x: exp.Expression, threshold: float, c: vocab.Conversion) -> exp.Expression:
+    """NULL (unknown) where a value converted by an inexact factor lands within the
+    conversion's rounding of the bound, as ``evaluate`` says ``"rounding"``."""
+    band = c.band(threshold)
+    if not band:
+        return x
+    near = exp.LTE(
+        this=exp.Abs(this=exp.Sub(this=x.copy(), expression=num(threshold))), expression=num(band)
+    )
+    return case((near, null()), default=x)
+
+
 def lab_ctes(
     operands: list[tuple[str, exp.Expression]], specs: list[tuple[str, exp.Expression, int]]
 ) -> list[tuple[str, exp.Expression]]:

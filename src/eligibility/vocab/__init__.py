@@ -272,6 +272,7 @@ class _UnitTable:
     folded: dict[str, str]
     blocked: frozenset[str]
     refused: dict[str, str]
+    rounding: float
 
 
 # "x10^9", "*10^9", "10E9", "10*9", "10**9" and "109" (a superscript lost in copy-paste) all
@@ -319,7 +320,8 @@ def _units() -> _UnitTable:
             else:
                 put(folded, key.lower(), canonical)
     refused = {_unit_key(k): str(v) for k, v in (data.get("refused") or {}).items()}
-    return _UnitTable(specs, exact, folded, frozenset(blocked), refused)
+    rounding = float(data.get("conversion_rounding", 0.0))
+    return _UnitTable(specs, exact, folded, frozenset(blocked), refused, rounding)
 
 
 @lru_cache(maxsize=4096)
@@ -390,6 +392,23 @@ class Conversion:
     def is_factor(self) -> bool:
         """True when a single multiplication converts (no offset, no logarithm)."""
         return self.offset == 0.0 and not self.log10_in and not self.log10_out
+
+    @property
+    def exact(self) -> bool:
+        """True when converting changes no digit that matters: the same unit, a power of ten,
+        or a small whole ratio (mEq ↔ mmol by valence); other factors carry the rounding of the
+        reported value (units.yaml ``conversion_rounding``)."""
+        if not self.is_factor or self.slope <= 0:
+            return False
+        for x in (self.slope, 1.0 / self.slope):
+            m = x / 10.0 ** math.floor(math.log10(x) + 1e-12)
+            if any(math.isclose(m, k, rel_tol=1e-9) for k in (1, 2, 4, 5, 10)):
+                return True
+        return False
+
+    def band(self, threshold: float) -> float:
+        """How near ``threshold`` a value converted this way decides nothing (0: exact)."""
+        return 0.0 if self.exact else _units().rounding * abs(threshold)
 
     def apply(self, value: float) -> float:
         if self.log10_in:
