@@ -410,3 +410,36 @@ def test_headings_the_source_lost_open_the_exclusions(text: str, key: str, inclu
     sections = {" ".join(c.text.split()): c.section for c in parse_record(record).criteria}
     assert sections[key] == "exclusion"
     assert sections[inclusion] == "inclusion"
+
+
+@pytest.mark.parametrize(
+    ("text", "before", "exception"),
+    [
+        (  # NCT00005080 (audit fresh9): the sub-bullet is an exception to the bound above it
+            "Inclusion Criteria:\n- Calculated Creatinine Clearance >= 50 ml/min\n"
+            "  - Unless attributable to lymphoma\n- Age 18 or older\n",
+            "Calculated Creatinine Clearance >= 50 ml/min",
+            "Unless attributable to lymphoma",
+        ),
+        (
+            "Exclusion Criteria:\n- Prior chemotherapy\n- Except for adjuvant therapy for "
+            "breast cancer\n",
+            "Prior chemotherapy",
+            "Except for adjuvant therapy for breast cancer",
+        ),
+    ],
+)
+def test_a_line_opening_with_unless_or_except_makes_the_one_before_evidence(
+    text: str, before: str, exception: str
+) -> None:
+    got = _criteria(text)
+    rule = got[before].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None
+    assert "the next line makes an exception" in rule.reason
+    if "Age 18" in text:
+        assert got["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+def test_an_exception_inside_a_line_is_not_a_next_line() -> None:
+    got = _criteria("Inclusion Criteria:\n- Calculated Creatinine Clearance >= 50 ml/min\n")
+    assert got["Calculated Creatinine Clearance >= 50 ml/min"].rule.kind == "measure"  # type: ignore[attr-defined]

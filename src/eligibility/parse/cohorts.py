@@ -297,6 +297,29 @@ def alternative_lines(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
+# A line that is only an exception to the one before it ("Calculated creatinine clearance >= 50
+# ml/min" then the sub-bullet "Unless attributable to lymphoma").
+_EXCEPTION_LINE = re.compile(
+    r"(?i)^\W*(?:unless|except(?:ing)?|excluding|but\s+not|with\s+the\s+exception\s+of)\b"
+)
+
+
+def exception_lines(criteria: list[Criterion]) -> list[Criterion]:
+    """The criterion before a line that opens with "Unless …"/"Except …" is evidence: the line
+    takes some patients out of it, and what it says was not read."""
+    out = list(criteria)
+    for k in range(1, len(out)):
+        c, prev = out[k], out[k - 1]
+        if prev.section != c.section or prev.rule.kind == "manual" or prev.id in ("age", "sex"):
+            continue
+        flat = " ".join(c.text.split())
+        if _EXCEPTION_LINE.match(flat):
+            out[k - 1] = compose.as_evidence(
+                prev, f"the next line makes an exception ('{flat[:80]}')"
+            )
+    return out
+
+
 def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
     """A nested lead-in ("Failure of at least 1 prior regimen OR - At least 3 of the following
     risk factors:") followed by top-level lines under the same heading ("Over 60 years of age"):
