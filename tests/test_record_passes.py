@@ -443,3 +443,22 @@ def test_a_line_opening_with_unless_or_except_makes_the_one_before_evidence(
 def test_an_exception_inside_a_line_is_not_a_next_line() -> None:
     got = _criteria("Inclusion Criteria:\n- Calculated Creatinine Clearance >= 50 ml/min\n")
     assert got["Calculated Creatinine Clearance >= 50 ml/min"].rule.kind == "measure"  # type: ignore[attr-defined]
+
+
+def test_a_cytopenia_let_in_relaxes_the_counts_limit() -> None:
+    """NCT00006760 (audit fresh11): "Metastasis to bone marrow with granulocytopenia, anemia,
+    and/or thrombocytopenia allowed" above "Absolute neutrophil count at least 1,000/mm^3"."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Metastasis to bone marrow with granulocytopenia, anemia, and/or "
+        "thrombocytopenia allowed\n- Absolute neutrophil count at least 1,000/mm^3\n"
+        "- Bilirubin no greater than 1.5 mg/dL\n"
+    )
+    anc = got["Absolute neutrophil count at least 1,000/mm^3"].rule  # type: ignore[attr-defined]
+    assert anc.kind == "manual" and anc.evidence is not None
+    assert got["Bilirubin no greater than 1.5 mg/dL"].rule.kind == "lab"  # type: ignore[attr-defined]
+    # a therapy for a cytopenia allowed leaves the count's limit standing
+    kept = _criteria(
+        "Inclusion Criteria:\n- Concurrent epoetin alfa for anemia allowed\n"
+        "- Hemoglobin at least 9 g/dL\n"
+    )
+    assert kept["Hemoglobin at least 9 g/dL"].rule.kind == "lab"  # type: ignore[attr-defined]

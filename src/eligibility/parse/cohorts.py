@@ -122,6 +122,8 @@ def conditional_limits(criteria: list[Criterion]) -> list[Criterion]:
     for k, c in enumerate(criteria):
         if c.rule.kind == "manual" and _allows_values(c.text):
             _relaxed_limits(out, k, c)
+        if _CYTOPENIAS_ALLOWED.search(c.text):
+            _relaxed_limits(out, k, c, _cytopenia_analytes(c.text))
         if c.rule.kind != "manual" or not re.search(r"(?i)\bif\b", c.text):
             continue
         toks = grammar.tokenize(" ".join(c.text.split()))
@@ -184,9 +186,44 @@ def _limits_on(rule: Rule, analytes: set[str]) -> bool:
     )
 
 
-def _relaxed_limits(out: list[Criterion], k: int, c: Criterion) -> None:
-    """Make the limits on the analytes ``c`` names, on the lines of its section, evidence."""
-    named = {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "LAB"}
+# "Metastasis to bone marrow with granulocytopenia, anemia, and/or thrombocytopenia allowed"
+# (NCT00006760, above "ANC at least 1,000/mm^3"): a cytopenia let in is a count's limit relaxed.
+_CYTOPENIA = {
+    "granulocytopenia": ("neutrophils", "wbc"),
+    "neutropenia": ("neutrophils", "wbc"),
+    "agranulocytosis": ("neutrophils", "wbc"),
+    "leukopenia": ("wbc", "neutrophils"),
+    "anemia": ("hemoglobin", "hematocrit"),
+    "anaemia": ("hemoglobin", "hematocrit"),
+    "thrombocytopenia": ("platelets",),
+    "cytopenia": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
+    "cytopenias": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
+    "pancytopenia": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
+}
+_CYTOPENIA_WORD = re.compile(r"(?i)\b(" + "|".join(_CYTOPENIA) + r")\b")
+_CYTOPENIAS_ALLOWED = re.compile(
+    r"(?i)\b(?:" + "|".join(_CYTOPENIA) + r")\b.*\b(?:allowed|permitted|acceptable|eligible)\b"
+)
+
+
+def _cytopenia_analytes(text: str) -> set[str]:
+    """The counts whose cytopenia the line lets in; none when the cytopenia is what a therapy
+    is for ("Concurrent epoetin alfa for anemia allowed": the limit stands)."""
+    return {
+        a
+        for m in _CYTOPENIA_WORD.finditer(text)
+        if not re.search(r"(?i)\bfor\s+(?:[\w-]+\s+){0,3}$", text[: m.start()])
+        for a in _CYTOPENIA[m.group(1).lower()]
+    }
+
+
+def _relaxed_limits(
+    out: list[Criterion], k: int, c: Criterion, named: set[str] | None = None
+) -> None:
+    """Make the limits on the analytes ``c`` names (or ``named``), on the lines of its section,
+    evidence."""
+    if named is None:
+        named = {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "LAB"}
     if not named:
         return
     flat = " ".join(c.text.split())[:100]
