@@ -462,3 +462,44 @@ def test_a_cytopenia_let_in_relaxes_the_counts_limit() -> None:
         "- Hemoglobin at least 9 g/dL\n"
     )
     assert kept["Hemoglobin at least 9 g/dL"].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+def test_an_inclusion_asking_for_the_trials_own_drugs_as_prior_treatment_is_evidence() -> None:
+    """NCT05085626 (audit fresh8, drugs22): the title gives fluzoparib, chidamide and
+    camrelizumab; "Previous treatment with immune checkpoint inhibitors, PARP inhibitors …"
+    among the inclusions lost its "no"."""
+    text = (
+        "Inclusion Criteria:\n- Previous treatment with immune checkpoint inhibitors, PARP "
+        "inhibitors and HDAC inhibitors;\n- Prior treatment with an anthracycline\n"
+    )
+    title = "Fluzoparib in Combination With Chidamide or Camrelizumab for Advanced Breast Cancer"
+    got = _criteria(text, title=title)
+    rule = got[
+        "Previous treatment with immune checkpoint inhibitors, PARP inhibitors and HDAC inhibitors;"
+    ].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None and "lost 'no'" in rule.reason
+    assert got["Prior treatment with an anthracycline"].rule.kind == "therapy"  # type: ignore[attr-defined]
+    # without the title's drugs the line decides
+    alone = _criteria(text, title="A Study in Advanced Breast Cancer")
+    key = (
+        "Previous treatment with immune checkpoint inhibitors, PARP inhibitors and HDAC inhibitors;"
+    )
+    assert alone[key].rule.kind != "manual"  # type: ignore[attr-defined]
+
+
+def test_a_record_without_a_title_names_its_own_disease_in_its_inclusions() -> None:
+    """NCT03930797 (audit fresh11): no title; the inclusions ask for breast cancer, so "any
+    cancer other than non-melanoma skin cancer" cannot decide against the trial's own."""
+    text = (
+        "Inclusion Criteria:\n- Patient has a medically confirmed diagnosis of non-recurrent "
+        "breast cancer (Stages T1-T4, N0-N1, M0)\n- No history of HIV infection\n"
+        "Exclusion Criteria:\n- Patient past or current history of any cancer other than "
+        "non-melanoma skin cancer\n- HIV infection\n"
+    )
+    got = _criteria(text)
+    cancer = got[
+        "Patient past or current history of any cancer other than non-melanoma skin cancer"
+    ]
+    assert cancer.rule.kind == "manual" and "own condition" in cancer.rule.reason  # type: ignore[attr-defined]
+    # a condition an inclusion asks to be absent is not the trial's own: it still decides
+    assert got["HIV infection"].rule.kind == "condition"  # type: ignore[attr-defined]

@@ -386,24 +386,43 @@ _NAIVE_TITLE = re.compile(r"(?i)\b((?:[\w/]+[\s-]){1,3}?)na[iï]ve\b")
 
 
 def naive_titles(criteria: list[Criterion], title: str | None) -> list[Criterion]:
-    """Inclusions that require a treatment the title says the patients are naive to: evidence."""
+    """Inclusions that require a treatment the title says the patients are naive to: evidence;
+    so are inclusions that require, as prior treatment, the trial's own drugs the title names
+    ("Fluzoparib … With Chidamide or Camrelizumab …" over "Previous treatment with immune
+    checkpoint inhibitors, PARP inhibitors and HDAC inhibitors", NCT05085626: a lost "no")."""
     m = _NAIVE_TITLE.search(title or "")
-    if m is None:
-        return criteria
-    named = {t.value for t in grammar.tokenize(m.group(1).replace("-", " ")) if t.type == "DRUG"}
+    if m is not None:
+        words = m.group(1).replace("-", " ")
+        named = {t.value for t in grammar.tokenize(words) if t.type == "DRUG"}
+        why = f"the title says the patients are naive to it ('{m.group(0).strip()}')"
+        criteria = _requiring(criteria, named, why)
+    own = {t.value for t in grammar.tokenize(grammar.normalise(title or "")) if t.type == "DRUG"}
+    if own:
+        gives = ", ".join(sorted(own))
+        why = f"asks for prior treatment with a drug the trial gives ({gives}): a lost 'no'?"
+        # one class holding one of the trial's drugs ("Previous treatment with antiretrovirals"
+        # in a saquinavir trial) is a real requirement; the drug itself, or classes holding
+        # two of them, are not
+        criteria = _requiring(criteria, own, why, least=2)
+    return criteria
+
+
+def _requiring(
+    criteria: list[Criterion], named: set[str], why: str, least: int = 1
+) -> list[Criterion]:
+    """The inclusions that require a therapy covering (or covered by) ``least`` of ``named``
+    (or naming one of them itself), as evidence."""
     if not named:
         return criteria
     out = list(criteria)
     for k, c in enumerate(criteria):
         if c.section != "inclusion" or c.rule.kind == "manual":
             continue
-        if any(
-            vocab.drug_matches(n, a) or vocab.drug_matches(a, n)
-            for r in _required(c.rule)
-            for a in r.agents  # type: ignore[union-attr]
-            for n in named
-        ):
-            why = f"the title says the patients are naive to it ('{m.group(0).strip()}')"
+        agents = {a for r in _required(c.rule) for a in r.agents}  # type: ignore[union-attr]
+        hit = {
+            n for n in named for a in agents if vocab.drug_matches(n, a) or vocab.drug_matches(a, n)
+        }
+        if len(hit) >= least or agents & named:
             out[k] = compose.as_evidence(c, why)
     return out
 

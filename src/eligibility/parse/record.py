@@ -142,7 +142,8 @@ def parse_record(record: TrialRecord) -> RuleSet:
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
     criteria = _allowed_elsewhere(_lost_lead_ins(criteria, primary))
-    criteria = _bare_names(_waived(_split_values(criteria)), primary, record.title)
+    titled = tuple(_title_conditions(record.title))
+    criteria = _bare_names(_waived(_split_values(criteria)), titled, record.title)
     criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
@@ -595,17 +596,44 @@ _PSYCH_TITLE = re.compile(
 
 
 def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
-    """Conditions the trial is about, from its title: what "other malignancy" leaves out."""
-    if not record.title:
-        return ()
+    """Conditions the trial is about, from its title: what "other malignancy" leaves out. A
+    record without a title, or whose title names none, is read for them in its inclusion
+    lines ("Patient has a medically confirmed diagnosis of … breast cancer"): a trial's own
+    disease found there only keeps an exclusion from deciding against it (``undecidable``)."""
+    found = _title_conditions(record.title)
+    if not found:
+        lines = [
+            line
+            for b in getattr(record, "blocks", ())
+            if b.section == "inclusion"
+            for line in record.text[b.start : b.end].splitlines()
+            if line.strip() and not _NOT_HAVING.search(line)
+        ]
+        found = _named_conditions(lines)
+    return tuple(found)
+
+
+# an inclusion line that asks for the absence of a condition does not name the trial's own
+_NOT_HAVING = re.compile(r"(?i)\b(?:no|not|without|negative|free\s+of|absence|none)\b")
+
+
+def _title_conditions(title: str | None) -> list[str]:
+    """The conditions the title names: a bare name among the inclusions that is one of these
+    is the trial's own (``_bare_names``), not a lost heading's item."""
+    return _named_conditions([title]) if title else []
+
+
+def _named_conditions(texts: list[str]) -> list[str]:
     found: list[str] = []
-    for t in grammar.tokenize(grammar.normalise(record.title)):
-        if t.type == "COND" and t.value not in found:
-            found.append(t.value)
+    for text in texts:
+        for t in grammar.tokenize(grammar.normalise(text)):
+            if t.type == "COND" and t.value not in found:
+                found.append(t.value)
+    joined = " ".join(texts)
     cancer = any(vocab.condition_matches("malignancy", f) for f in found)
-    if not cancer and _CANCER_TITLE.search(record.title):
+    if not cancer and _CANCER_TITLE.search(joined):
         found.append("malignancy")
     psych = any(vocab.condition_matches("mental_disorder", f) for f in found)
-    if not psych and _PSYCH_TITLE.search(record.title):
+    if not psych and _PSYCH_TITLE.search(joined):
         found.append("mental_disorder")
-    return tuple(found)
+    return found
