@@ -440,9 +440,16 @@ def test_a_line_opening_with_unless_or_except_makes_the_one_before_evidence(
         assert got["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]
 
 
-def test_an_exception_inside_a_line_is_not_a_next_line() -> None:
-    got = _criteria("Inclusion Criteria:\n- Calculated Creatinine Clearance >= 50 ml/min\n")
-    assert got["Calculated Creatinine Clearance >= 50 ml/min"].rule.kind == "measure"  # type: ignore[attr-defined]
+def test_an_exception_to_its_own_clause_is_not_the_lines_before() -> None:
+    """NCT04577963, NCT05720260: "Except for Cohort A, Prior therapy targeting CTLA-4 …" and
+    "With the exception of alopecia, any unresolved toxicities …" except their own clause."""
+    got = _criteria(
+        "Exclusion Criteria:\n- Calculated Creatinine Clearance < 50 ml/min\n- Except for Cohort A,"
+        " Prior therapy targeting CTLA-4\n- Pregnancy or lactation.\n- With the exception of "
+        "alopecia, any unresolved toxicities from prior therapy\n"
+    )
+    assert got["Calculated Creatinine Clearance < 50 ml/min"].rule.kind == "measure"  # type: ignore[attr-defined]
+    assert got["Pregnancy or lactation."].rule.kind != "manual"  # type: ignore[attr-defined]
 
 
 def test_a_cytopenia_let_in_relaxes_the_counts_limit() -> None:

@@ -341,6 +341,14 @@ _EXCEPTION_LINE = re.compile(
 )
 
 
+# "Except for Cohort A, prior therapy targeting CTLA-4 …", "With the exception of alopecia, any
+# unresolved toxicities …": the exception is to the line's own clause after the comma.
+_OWN_CLAUSE = re.compile(
+    r"(?i)^\W*(?:except|with\s+the\s+exception\s+of)\b[^,;]{0,80}[,;]\s*(?:prior|previous|any|"
+    r"history|patients?|subjects?|participants?|treatment|the|no|all)\b"
+)
+
+
 def exception_lines(criteria: list[Criterion]) -> list[Criterion]:
     """The criterion before a line that opens with "Unless …"/"Except …" is evidence: the line
     takes some patients out of it, and what it says was not read."""
@@ -350,7 +358,7 @@ def exception_lines(criteria: list[Criterion]) -> list[Criterion]:
         if prev.section != c.section or prev.rule.kind == "manual" or prev.id in ("age", "sex"):
             continue
         flat = " ".join(c.text.split())
-        if _EXCEPTION_LINE.match(flat):
+        if _EXCEPTION_LINE.match(flat) and not _OWN_CLAUSE.match(flat):
             out[k - 1] = compose.as_evidence(
                 prev, f"the next line makes an exception ('{flat[:80]}')"
             )
@@ -399,7 +407,7 @@ def naive_titles(criteria: list[Criterion], title: str | None) -> list[Criterion
     own = {t.value for t in grammar.tokenize(grammar.normalise(title or "")) if t.type == "DRUG"}
     if own:
         gives = ", ".join(sorted(own))
-        why = f"asks for prior treatment with a drug the trial gives ({gives}): a lost 'no'?"
+        why = f"asks for prior treatment with a drug the title names ({gives}): a lost 'no'?"
         # one class holding one of the trial's drugs ("Previous treatment with antiretrovirals"
         # in a saquinavir trial) is a real requirement; the drug itself, or classes holding
         # two of them, are not

@@ -607,12 +607,18 @@ def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
             for b in getattr(record, "blocks", ())
             if b.section == "inclusion"
             for line in record.text[b.start : b.end].splitlines()
-            if line.strip() and not _NOT_HAVING.search(line)
+            if _DIAGNOSED.search(line) and not _NOT_HAVING.search(line)
         ]
         found = _named_conditions(lines)
     return tuple(found)
 
 
+# the inclusion lines that say what the patients have ("confirmed diagnosis of …",
+# "histologically proven …"), not what puts them at risk ("risk factors for atrial fibrillation")
+_DIAGNOSED = re.compile(
+    r"(?i)\b(?:diagnos\w*|confirmed|histolog\w*|cytolog\w*|patholog\w*|biopsy[- ]proven|proven"
+    r"|documented)\b"
+)
 # an inclusion line that asks for the absence of a condition does not name the trial's own
 _NOT_HAVING = re.compile(r"(?i)\b(?:no|not|without|negative|free\s+of|absence|none)\b")
 
