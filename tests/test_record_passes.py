@@ -510,3 +510,14 @@ def test_a_record_without_a_title_names_its_own_disease_in_its_inclusions() -> N
     assert cancer.rule.kind == "manual" and "own condition" in cancer.rule.reason  # type: ignore[attr-defined]
     # a condition an inclusion asks to be absent is not the trial's own: it still decides
     assert got["HIV infection"].rule.kind == "condition"  # type: ignore[attr-defined]
+
+
+def test_a_cancer_named_in_an_untitled_records_inclusions_is_its_own() -> None:
+    """NCT03799939: "Rectal adenocarcinoma with curative intent … resection" (no diagnosis word)
+    then "Patients with concurrent or previous malignant tumors within 5 years"."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Rectal adenocarcinoma with curative intent abdominoperineal "
+        "resection\nExclusion Criteria:\n- Previous malignant tumors within 5 years\n"
+    )
+    rule = got["Previous malignant tumors within 5 years"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and "own condition" in rule.reason

@@ -607,9 +607,12 @@ def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
             for b in getattr(record, "blocks", ())
             if b.section == "inclusion"
             for line in record.text[b.start : b.end].splitlines()
-            if _DIAGNOSED.search(line) and not _NOT_HAVING.search(line)
+            if line.strip() and not _NOT_HAVING.search(line)
         ]
-        found = _named_conditions(lines)
+        found = _named_conditions([x for x in lines if _DIAGNOSED.search(x)])
+        cancer = any(vocab.condition_matches("malignancy", f) for f in found)
+        if not cancer and any(_CANCER_TITLE.search(x) for x in lines):
+            found.append("malignancy")  # "Rectal adenocarcinoma with curative intent …"
     return tuple(found)
 
 
