@@ -205,3 +205,48 @@ def test_an_or_at_the_end_of_different_requirements_is_assisted() -> None:
     text = "Women, aged 40 and over, at high risk, with a history of cardiovascular disease or three or more coronary heart disease risk factors."
     rule = parse_criterion(text, "inclusion")
     assert isinstance(rule, ManualRule) and rule.evidence is not None
+
+
+def _conditions_deciding(rule) -> list[str]:  # type: ignore[no-untyped-def]
+    """Condition leaves that decide (not kept as a manual part's evidence)."""
+    if rule.kind == "condition":
+        return [rule.condition]
+    if rule.kind in ("all", "any"):
+        return [c for r in rule.rules for c in _conditions_deciding(r)]
+    if rule.kind == "not":
+        return _conditions_deciding(rule.rule)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "decides"),
+    [
+        # NCT00000485 (audit fresh10): the readings define the hypertension the line names
+        (
+            "Men and women, ages 30-69. Hypertension. Diastolic blood pressure home readings "
+            "and clinic readings equal to or above 95 mm Hg and 90 mm Hg, respectively.",
+            "inclusion",
+            [],
+        ),
+        ("Hypertension defined as systolic blood pressure of 140 mmHg or more", "inclusion", []),
+        ("Diabetes (HbA1c 6.5% or more)", "exclusion", []),
+        # the condition and a range of the reading: both asked, the diagnosis decides
+        ("Type 2 diabetes with HbA1c between 7% and 10%", "inclusion", ["type2_diabetes"]),
+        ("Hypertension", "exclusion", ["hypertension"]),
+        ("History of diabetes mellitus", "exclusion", ["diabetes_mellitus"]),
+    ],
+)
+def test_a_condition_defined_by_readings_is_evidence(text: str, section: str, decides) -> None:  # type: ignore[no-untyped-def]
+    rule = parse_criterion(text, section)
+    assert _conditions_deciding(rule) == decides, rule
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fasting plasma glucose (FPG) >126 mg/dL or history of diabetes",  # NCT00461968
+        "Hemoglobin A1C (HgbA1c) >7.5 or history of diabetes mellitus.",  # NCT00495391
+    ],
+)
+def test_a_reading_beside_its_condition_as_an_alternative_leaves_it_deciding(text: str) -> None:
+    assert _conditions_deciding(parse_criterion(text, "exclusion")) == ["diabetes_mellitus"]

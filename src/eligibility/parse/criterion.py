@@ -18,7 +18,7 @@ from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.headings import heading_group
 from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
-from eligibility.parse import labwindow
+from eligibility.parse import definitions, labwindow
 from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual, may_hold
 from eligibility.parse.chunks import _SELF_NAMED, _split
 from eligibility.parse.readings import _sentence
@@ -165,7 +165,8 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or _other_section(text, section)
     )
     if why is None:
-        return rule
+        defined = definitions.defined_by_readings(text, rule)
+        return defined if defined is not None else rule
     read = compose.computable_part(rule)
     return compose.assisted(text, why, read) if read is not None else rule
 

@@ -62,7 +62,7 @@ class Concept:
 
 _EXTRA_KEYS = (
     "note", "grading", "members_exhaustive", "current", "closure_words", "means", "maybe_agents",
-    "icd10_later",
+    "icd10_later", "defined_by",
 )  # fmt: skip
 
 
@@ -217,6 +217,17 @@ def condition(term: str) -> Concept | None:
                 if best is None or score > best[0]:
                     best = (score, c)
     return best[1] if best else None
+
+
+def defined_by(condition_id: str) -> frozenset[str]:
+    """The measurements that define the condition or a group it belongs to (``defined_by``)."""
+    table = _conditions()
+    out: set[str] = set()
+    for cid in table.ancestors.get(condition_id, frozenset({condition_id})):
+        c = table.by_id.get(cid)
+        if c is not None:
+            out.update(c.extra.get("defined_by") or ())  # type: ignore[call-overload]
+    return frozenset(out)
 
 
 def condition_matches(rule_id: str, patient_id: str) -> bool:

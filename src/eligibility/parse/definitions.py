@@ -1,0 +1,66 @@
+"""Conditions a criterion defines by readings ("Hypertension. Diastolic blood pressure …
+above 95 mm Hg"): the diagnosis on record is then evidence, not the decision."""
+
+from __future__ import annotations
+
+import re
+
+from eligibility import grammar, vocab
+from eligibility.model import AllRule, AnyRule, ManualRule, Rule
+from eligibility.parse.base import _leaves
+
+_MEASURE_TOKENS = frozenset(["LAB", "VITAL", "MEASURE"])
+# how a text says a condition is defined by readings: "Hypertension defined as …", "Diabetes
+# (HbA1c ≥ 6.5 %)", "Hypertension. Diastolic blood pressure … above 95 mm Hg" (a sentence of
+# the name alone, then the readings); "Type 2 diabetes with HbA1c 7-10 %" asks for both
+_DEFINING = re.compile(
+    r"(?i)\b(?:defined\s+(?:as|by)|i\.\s?e\.|(?:as\s+)?evidenced\s+by|as\s+shown\s+by|"
+    r"confirmed\s+by|documented\s+by|diagnosed\s+(?:by|as)|based\s+on)\b"
+)
+_BOUND_IN_BRACKETS = re.compile(
+    r"\([^()]*(?<!\w)\d[^()]*\)"
+)  # "(systolic > 150 mmHg …)", not "(HgbA1c)"
+# a condition said to be treated ("poorly controlled on medication") is a diagnosis on record
+_TREATED = re.compile(
+    r"(?i)\b(?:medications?|medicines?|drugs?|treatments?|treated|therapy|therapies|"
+    r"antihypertensives?|antihypertensive\s+agents?|insulin|oral\s+agents?)\b"
+)
+_NAME_SENTENCE = re.compile(r"(?:^|[.;:]\s+)[A-Za-z][\w -]{2,40}\.\s+\S")
+
+
+def defined_by_readings(text: str, rule: Rule) -> Rule | None:
+    """A condition named beside a measurement that defines it ("Hypertension. Diastolic blood
+    pressure home readings and clinic readings equal to or above 95 mm Hg", NCT00000485): the
+    readings may be the definition, so a recorded diagnosis (or its absence) cannot decide. The
+    rule with those condition leaves made evidence, or None."""
+    wanted = {
+        m
+        for r in _leaves(rule)
+        if r.kind == "condition"
+        for m in vocab.defined_by(r.condition)  # type: ignore[union-attr]
+    }
+    if not wanted:
+        return None
+    flat = " ".join(text.split())
+    if _TREATED.search(flat):
+        return None  # "… cannot be well controlled by antihypertensive medication": diagnosed
+    if not (
+        _DEFINING.search(flat) or _NAME_SENTENCE.search(flat) or _BOUND_IN_BRACKETS.search(flat)
+    ):
+        return None
+    named = {
+        t.value for t in grammar.tokenize(grammar.normalise(flat)) if t.type in _MEASURE_TOKENS
+    }
+    hit = sorted(named & wanted)
+    if not hit:
+        return None
+    why = f"the text may define the condition by its readings ({', '.join(hit)})"
+
+    def swap(r: Rule) -> Rule:
+        if r.kind == "condition" and vocab.defined_by(r.condition) & named:  # type: ignore[union-attr]
+            return ManualRule(reason=why, evidence=r)
+        if isinstance(r, AllRule | AnyRule):
+            return r.model_copy(update={"rules": [swap(x) for x in r.rules]})
+        return r
+
+    return swap(rule)
