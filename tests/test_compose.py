@@ -250,3 +250,46 @@ def test_a_condition_defined_by_readings_is_evidence(text: str, section: str, de
 )
 def test_a_reading_beside_its_condition_as_an_alternative_leaves_it_deciding(text: str) -> None:
     assert _conditions_deciding(parse_criterion(text, "exclusion")) == ["diabetes_mellitus"]
+
+
+def _deciding_kinds(rule) -> list[str]:  # type: ignore[no-untyped-def]
+    """Kinds of the leaves that decide (manual parts and their evidence left out)."""
+    if rule.kind in ("all", "any"):
+        return sorted(k for r in rule.rules for k in _deciding_kinds(r))
+    if rule.kind == "not":
+        return _deciding_kinds(rule.rule)
+    return [] if rule.kind == "manual" else [rule.kind]
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "kinds"),
+    [
+        # NCT00001266 (audit fresh33): the allowance keeps unresolved ulcers out
+        (
+            "No history of bleeding diathesis. Patients with a history of peptic ulcer disease "
+            "will be eligible if the ulcer is shown to be resolved by a barium study.",
+            "inclusion",
+            [],
+        ),
+        # the allowance relaxes the bound read: the bound still admits
+        (
+            "ECOG 0-1. Patients with ECOG 2 are eligible if due to pain.",
+            "inclusion",
+            ["performance"],
+        ),
+        # NCT00463073 (audit fresh33): "negative" after the list may reach all of it
+        ("History of known HIV, Hepatitis B and Hepatitis C negative", "exclusion", []),
+        ("Age 18 or older and HIV negative", "inclusion", ["age", "condition"]),
+        # NCT01662128 (audit fresh33): carcinoma in situ beside breast cancers is of the breast
+        (
+            "Bilateral breast cancer, inflammatory breast cancer or carcinoma in situ",
+            "exclusion",
+            [],
+        ),
+        ("Carcinoma in situ", "exclusion", ["condition"]),
+    ],
+)
+def test_words_beside_a_piece_that_keep_it_from_deciding(
+    text: str, section: str, kinds: list[str]
+) -> None:
+    assert _deciding_kinds(parse_criterion(text, section)) == kinds

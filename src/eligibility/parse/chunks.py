@@ -172,6 +172,22 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     if any(p.rule is not None and p.rule.kind == "not" for p in pieces[:-1]):
         # "No diabetes or ALT > 3 × ULN": the negation may reach over what follows it
         return _manual(norm[lo:hi], f"scope of a negation unclear: '{norm[lo:hi].strip()}'")
+    last = pieces[-1]
+    if len(pieces) > 1 and last.rule is not None and last.rule.kind == "not":
+        tail = [t for t in toks if last.start <= t.start < last.end]
+        conds = any(
+            leaf.kind == "condition"
+            for p in pieces[:-1]
+            if p.rule is not None
+            for leaf in _leaves(p.rule)
+        )
+        if tail and tail[-1].type == "NEGATIVE" and conds:
+            # "History of known HIV, Hepatitis B and Hepatitis C negative" (NCT00463073): a
+            # negation after a list of conditions may reach back over all of it
+            read = _flat("all", [p.rule for p in pieces if p.rule is not None])
+            return compose.assisted(
+                norm[lo:hi], "a negation after a list may reach all of it", read
+            )
     kinds = set(hidden)
     for b, after in zip(boundaries[:-1], pieces[1:], strict=True):
         types = {t.type for t in b}

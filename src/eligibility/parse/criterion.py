@@ -165,8 +165,8 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or _other_section(text, section)
     )
     if why is None:
-        defined = definitions.defined_by_readings(text, rule)
-        return defined if defined is not None else rule
+        rule = definitions.defined_by_readings(text, rule) or rule
+        return definitions.sited_in_situ(text, rule) or rule
     read = compose.computable_part(rule)
     return compose.assisted(text, why, read) if read is not None else rule
 
@@ -404,6 +404,13 @@ def _reading(
                 if rule.kind == "manual" and seps and _REACHES_ON.search(said):
                     reach = said[:120]  # "… OTHER THAN CIS of the cervix; basal cell …; or …"
         lo = seps[-1].end if seps else hi
+    if allowances and _restricts_others(allowances, rules):
+        # "No history of bleeding diathesis. Patients with a history of peptic ulcer disease
+        # will be eligible if the ulcer is shown to be resolved" (NCT00001266): the allowance's
+        # condition keeps out the rest of another group, which nothing here reads
+        return _kept_as_evidence(
+            norm, rules + allowances, "all" if section == "inclusion" else "any"
+        )
     if allowances and any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
         # "Brain metastases. Patients with treated brain metastases can be enrolled.": an
         # allowance only takes patients out of an exclusion (all[rest, manual]) and only lets
@@ -559,6 +566,37 @@ _ALLOWANCE_WORDS = (
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
     "receive", "transfused", "given",
 )  # fmt: skip
+
+
+# "Patients with a history of peptic ulcer disease …": the group an allowance is for
+_GROUP_WITH = re.compile(
+    r"(?i)\b(?:patients|subjects|participants|individuals|those|persons|people)\s+with\b"
+)
+_RELAXED_TYPES = frozenset(["ECOG", "KPS", "PS", "LAB", "VITAL", "MEASURE", "CHILDPUGH", "AGE"])
+_ON_CONDITION = re.compile(r"(?i)\b(?:if|provided|as\s+long\s+as|only\s+if|when|unless)\b")
+
+
+def _restricts_others(allowances: list[Rule], rules: list[Rule]) -> bool:
+    """An allowance on a condition ("if …") for a group the read rules do not name: it also
+    keeps out the rest of that group."""
+    read = {r.condition for rule in rules for r in _leaves(rule) if r.kind == "condition"}  # type: ignore[union-attr]
+    if not any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
+        return False
+    for a in allowances:
+        said = _reason_text(a)
+        if not _ON_CONDITION.search(said) or not _GROUP_WITH.search(said):
+            continue
+        toks = grammar.tokenize(grammar.normalise(said))
+        if any(t.type in _RELAXED_TYPES for t in toks):
+            continue  # "Patients with ECOG 2 are eligible if due to pain": the bound relaxed
+        named = {t.value for t in toks if t.type == "COND"}
+        if not any(  # none named (or none the rules read): the group may be another one
+            vocab.condition_matches(x, y) or vocab.condition_matches(y, x)
+            for x in named
+            for y in read
+        ):
+            return True
+    return False
 
 
 def _is_allowance(sentence: str) -> bool:

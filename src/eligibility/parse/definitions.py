@@ -1,5 +1,6 @@
-"""Conditions a criterion defines by readings ("Hypertension. Diastolic blood pressure …
-above 95 mm Hg"): the diagnosis on record is then evidence, not the decision."""
+"""Concepts whose meaning the words beside them change: a condition a criterion defines by
+readings ("Hypertension. Diastolic blood pressure … above 95 mm Hg"), a site-less carcinoma in
+situ listed with one organ's cancers. The concept on record is then evidence, not the decision."""
 
 from __future__ import annotations
 
@@ -64,3 +65,49 @@ def defined_by_readings(text: str, rule: Rule) -> Rule | None:
         return r
 
     return swap(rule)
+
+
+def sited_in_situ(text: str, rule: Rule) -> Rule | None:
+    """ "Bilateral breast cancer, inflammatory breast cancer or carcinoma in situ" (NCT01662128):
+    a bare carcinoma in situ listed with an organ's cancers is that organ's (DCIS), not cervical
+    CIS; as any site's it would decide for the wrong patients. The rule with it as evidence."""
+    if not any(
+        r.kind == "condition" and r.condition == "carcinoma_in_situ"  # type: ignore[union-attr]
+        for r in _leaves(rule)
+    ):
+        return None
+    named = {
+        t.value
+        for t in grammar.tokenize(grammar.normalise(" ".join(text.split())))
+        if t.type == "COND"
+    }
+    sites = {
+        c for c in named if c not in _GENERIC_CANCERS and vocab.condition_matches("malignancy", c)
+    }
+    m = _ORGAN_CANCER.search(text)
+    if m is not None:
+        sites.add(m.group(0).lower())
+    if not sites:
+        return None
+    why = f"a carcinoma in situ listed with {', '.join(sorted(sites))} may be of that site"
+
+    def swap(r: Rule) -> Rule:
+        if r.kind == "condition" and r.condition == "carcinoma_in_situ":  # type: ignore[union-attr]
+            return ManualRule(reason=why, evidence=r)
+        if isinstance(r, AllRule | AnyRule):
+            return r.model_copy(update={"rules": [swap(x) for x in r.rules]})
+        return r
+
+    return swap(rule)
+
+
+_GENERIC_CANCERS = frozenset(
+    ["malignancy", "solid_tumor", "carcinoma_in_situ", "secondary_malignancy"]
+)
+# an organ's cancer named in words the vocabulary may not hold ("inflammatory breast cancer")
+_ORGAN_CANCER = re.compile(
+    r"(?i)\b(?:breast|lung|colon|colorectal|rectal|prostate|bladder|urothelial|cervical|cervix"
+    r"|ovarian|endometrial|uterine|gastric|stomach|pancreatic|liver|hepatocellular|renal|kidney"
+    r"|thyroid|oral|esophageal|oesophageal|head\s+and\s+neck|anal|vulvar|penile|skin)\s+"
+    r"(?:cancers?|carcinomas?|tumou?rs?|neoplasms?|malignanc(?:y|ies))\b"
+)
