@@ -63,7 +63,8 @@ CASES = [
     ("assisted", "Hepatitis B and C", "exclusion", NONE, "review"),
     # a window after the last item ("less than one month prior to") dates the whole list
     ("assisted", "Treatment with glucocorticoids or ACTH less than one month prior to inclusion into the trial", "exclusion", {"treatments": [{"name": "prednisone", "start": "2021-01-01", "end": "2021-01-20"}]}, "review"),
-    ("separate", "ECOG performance status of 0 or 1 and a life-expectancy of greater than 6 months.", "inclusion", {"ecog": 2}, "fail"),
+    # (a life expectancy with a bound is read since session 23: a judged one stays unread)
+    ("separate", "ECOG performance status of 0 or 1 and a reasonable life-expectancy.", "inclusion", {"ecog": 2}, "fail"),
     # "primary or initial infection with …": a status word before a list reaches every item
     ("assisted", "Primary or initial infection with herpes simplex (HSV), varicella zoster (VZV), or hepatitis B (HBV).", "exclusion", {"conditions": [{"name": "chronic hepatitis B", "code": "B18.1"}]}, "review"),
     # a sex beside an unread alternative in an inclusion would admit every woman

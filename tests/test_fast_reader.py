@@ -132,6 +132,14 @@ CHILD_PUGH = st.one_of(
     st.sampled_from(["A", " b ", "c", "D", "", None]),
     obj({"class": st.sampled_from(["A", "B", "C", "a", None]), "score": NUMBER}, ()),
 )
+LIFE_EXPECTANCY = st.one_of(
+    obj(
+        {"value": NUMBER, "unit": st.sampled_from(["days", "weeks", "months", "years", "month"]),
+         "date": DAY},
+        ("value", "unit"),
+    ),
+    st.sampled_from([6, "6 months", None]),
+)  # fmt: skip
 REVIEW = obj(
     {"trial": st.sampled_from(["NCT04669496", "NCT03859128", ""]),
      "criterion": st.sampled_from(["I1", "E2", "I5", ""]),
@@ -157,6 +165,7 @@ PROFILE = obj(
         "breastfeeding": st.sampled_from([True, False, None]),
         "ascites": st.sampled_from(["none", "mild", "moderate-severe", "severe", None]),
         "encephalopathy": st.sampled_from(["none", "grade 1-2", "grade 3-4", None]),
+        "life_expectancy": LIFE_EXPECTANCY,
         "reviews": st.lists(REVIEW, max_size=2),
     },
     ("id",),

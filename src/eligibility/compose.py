@@ -313,7 +313,8 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
     * An inclusion that asks for poor performance ("ECOG > 2"): read as written it fails every
       fit patient; such lines are most often typos for "≤", so a person decides.
     * An exclusion of normal values ("AST < 2.5 × ULN" under exclusions): a requirement filed
-      under the wrong heading, read as written it excludes the healthy.
+      under the wrong heading, read as written it excludes the healthy; the same for a life
+      expectancy that keeps out those expected to live longest.
     """
 
     if _sex_beside_unread(rule):
@@ -374,6 +375,11 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
                 fit = top in allowed if allowed else (hi is None or hi >= top) and (lo or 0) <= top
             if not fit:
                 return "an inclusion that leaves out the fittest patients (a typo for '≤'?)"
+        if leaf.kind == "life_expectancy" and excluding == (leaf.comparator in {">", ">="}):  # type: ignore[union-attr]
+            # "Life expectancy at least 12 weeks" under exclusions, "Life expectancy ≤ 6
+            # months" required: read as written they keep out the patients expected to live
+            # longest (a requirement misfiled or a reversed sign, or a palliative population)
+            return "asks for a short life expectancy (misfiled, a reversed sign, or palliative?)"
     return None
 
 

@@ -46,6 +46,7 @@ from .facts import (
     anniversary,
     build_facts,
     foreign_unit,
+    oldest_result_date,
 )
 from .model import (
     AgeRule,
@@ -55,6 +56,7 @@ from .model import (
     ChildPughRule,
     ConditionRule,
     LabRule,
+    LifeExpectancyRule,
     ManualRule,
     MeasureRule,
     NotRule,
@@ -411,6 +413,63 @@ def _flag(field_name: str) -> Callable[[Rule], Check]:
     return make
 
 
+# --- life expectancy ----------------------------------------------------------------------
+
+MONTH_DAYS = (28.0, 31.0)
+"""The lengths a month may be taken to have where weeks or days meet months or years: "12
+weeks" and "3 months" are written for one another (4 weeks a month), and the mean month is 30.4
+days, so such a comparison decides only when it holds for a month of 28 days and of 31 alike."""
+_PER_UNIT = {"days": (1.0, 0.0), "weeks": (7.0, 0.0), "months": (0.0, 1.0), "years": (0.0, 12.0)}
+
+
+def life_expectancy_truth(rule: LifeExpectancyRule, value: float, unit: str, elapsed: int) -> int:
+    """The rule on an estimate of ``value unit`` made ``elapsed`` days before the as-of date.
+
+    In the rule's unit and made that day, the numbers are compared as written: no conversion
+    moves "6 months" against "≥ 6 months". Otherwise in days: an estimate made earlier implies,
+    at the as-of date, anything from itself less the days since to itself, and a month is 28 to
+    31 days; the truth is the one every such reading gives, else unknown.
+    """
+    cmp = _CMP[rule.comparator]
+    if unit == rule.unit and not elapsed:
+        return cmp(value, rule.value)
+    (d, m), (bd, bm) = _PER_UNIT[unit], _PER_UNIT[rule.unit]
+    truths = {
+        cmp(value * (d + m * month) - since, rule.value * (bd + bm * month))
+        for month in MONTH_DAYS
+        for since in (0, elapsed)
+    }
+    return truths.pop() if len(truths) == 1 else UNKNOWN
+
+
+def _life_expectancy(rule: LifeExpectancyRule) -> Check:
+    """``(truth, "value", days since the estimate)``; ``"none"``, ``"undated"``, ``"later"``
+    (made after the as-of date) and ``"stale"`` (older than the lab age limit) decide nothing,
+    as for a lab result."""
+    none, undated, later, stale = (
+        (UNKNOWN, "none"),
+        (UNKNOWN, "undated"),
+        (UNKNOWN, "later"),
+        (UNKNOWN, "stale"),
+    )
+
+    def check(facts: Facts) -> Finding:
+        le = facts.patient.life_expectancy
+        if le is None:
+            return none
+        made, as_of = le.date, facts.as_of
+        if made is None:
+            return undated
+        if made > as_of:
+            return later
+        if made < oldest_result_date(as_of, facts.options):
+            return stale
+        elapsed = (as_of - made).days
+        return (life_expectancy_truth(rule, le.value, le.unit, elapsed), "value", elapsed)
+
+    return check
+
+
 _LEAVES: dict[type, Callable[[Any], Check]] = {
     AgeRule: _age,
     SexRule: _sex,
@@ -418,6 +477,7 @@ _LEAVES: dict[type, Callable[[Any], Check]] = {
     ChildPughRule: _child_pugh,
     PregnancyRule: _flag("pregnant"),
     BreastfeedingRule: _flag("breastfeeding"),
+    LifeExpectancyRule: _life_expectancy,
 }
 
 

@@ -123,7 +123,7 @@ class Lexicon:
 # point at one ("PS", "years old"); the chunker's self-named pieces add a bare sex.
 NAMED_TYPES = frozenset(
     ["LAB", "VITAL", "MEASURE", "COND", "DRUG", "TARGET", "ECOG", "KPS", "CHILDPUGH", "AGE",
-     "PREG", "BF", "SEXALL"]
+     "PREG", "BF", "SEXALL", "LIFE"]
 )  # fmt: skip
 _ANCHOR_TYPES = NAMED_TYPES | {"PS", "OLD"}
 _VOCAB_PRIORITY = {"LAB": 0, "VITAL": 0, "MEASURE": 0, "COND": 1, "DRUG": 1, "TARGET": 2}

@@ -50,7 +50,7 @@ MAX_DEPTH = 64
 
 _RULE_KINDS = {
     "age", "sex", "performance", "child_pugh", "lab", "vital", "measure", "condition",
-    "therapy", "pregnancy", "breastfeeding", "manual", "all", "any", "not",
+    "therapy", "pregnancy", "breastfeeding", "life_expectancy", "manual", "all", "any", "not",
 }  # fmt: skip
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")

@@ -43,6 +43,11 @@ WindowAnchor = Literal[
 ]
 
 
+TimeUnit = Literal["days", "weeks", "months", "years"]
+UNIT_DAYS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+"""Days per unit of time: months and years at their mean Gregorian lengths (a convention)."""
+
+
 class _Strict(BaseModel):
     """Unknown keys are errors: a typo in a reviewed rules file must not vanish. Strict types:
     a YAML 1.1 spelling read as text (``1:15``, ``yes``) is an error, never coerced."""
@@ -65,13 +70,11 @@ class Window(_Strict):
     """A period counted back from the as-of date, e.g. 3 months."""
 
     amount: float = Field(gt=0)
-    unit: Literal["days", "weeks", "months", "years"]
+    unit: TimeUnit
 
     def days(self) -> float:
         """Length in days; months and years use their mean lengths (30.4375 / 365.25 days)."""
-        return (
-            self.amount * {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}[self.unit]
-        )
+        return self.amount * UNIT_DAYS[self.unit]
 
     @model_validator(mode="after")
     def _plausible(self) -> Window:
@@ -281,6 +284,34 @@ class TherapyRule(_RuleBase):
     if_absent: IfAbsent | None = None
 
 
+MAX_LIFE_EXPECTANCY_YEARS = 150
+"""The longest life expectancy a rule bound or a profile estimate may state."""
+
+
+class LifeExpectancyRule(_RuleBase):
+    """A bound on the recorded life expectancy estimate ("≥ 12 weeks", "< 3 months").
+
+    The investigator's estimate is a recorded fact like a lab result: "in the opinion of the
+    investigator" is how it is made, not a judgement left to the reviewer. A range is written as
+    ``all`` of two rules. How the estimate is compared (its age, weeks against months) is the
+    evaluator's (``evaluate.life_expectancy_truth``).
+    """
+
+    kind: Literal["life_expectancy"] = "life_expectancy"
+    comparator: Comparator
+    value: float = Field(gt=0)
+    unit: TimeUnit
+
+    @model_validator(mode="after")
+    def _plausible(self) -> LifeExpectancyRule:
+        if self.value * UNIT_DAYS[self.unit] > MAX_LIFE_EXPECTANCY_YEARS * 365.25:
+            raise ValueError(
+                f"a life expectancy of {self.value:g} {self.unit} is longer than "
+                f"{MAX_LIFE_EXPECTANCY_YEARS} years"
+            )
+        return self
+
+
 class PregnancyRule(_RuleBase):
     kind: Literal["pregnancy"] = "pregnancy"
 
@@ -332,6 +363,7 @@ Rule = Annotated[
     | TherapyRule
     | PregnancyRule
     | BreastfeedingRule
+    | LifeExpectancyRule
     | ManualRule
     | AllRule
     | AnyRule

@@ -37,6 +37,7 @@ from pydantic import (
 from . import vocab
 from .derive import age_years
 from .limits import EARLIEST_DATE, LATEST_DATE
+from .model import MAX_LIFE_EXPECTANCY_YEARS, UNIT_DAYS, TimeUnit
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -175,6 +176,25 @@ def score_class(score: int) -> str:
     return "A" if score <= 6 else "B" if score <= 9 else "C"
 
 
+class LifeExpectancy(_Strict):
+    """The latest life expectancy estimate (the investigator's), and the day it was made: an
+    estimate counts from its date (``evaluate.life_expectancy_truth``)."""
+
+    value: Number = Field(gt=0)
+    unit: TimeUnit
+    date: IsoDate | None = None
+
+    _finite_value = field_validator("value")(_finite)
+
+    @model_validator(mode="after")
+    def _check(self) -> LifeExpectancy:
+        if self.value * UNIT_DAYS[self.unit] > MAX_LIFE_EXPECTANCY_YEARS * 365.25:
+            raise ValueError(
+                f"{self.value:g} {self.unit} is longer than {MAX_LIFE_EXPECTANCY_YEARS} years"
+            )
+        return self
+
+
 class Review(_Strict):
     """A coordinator's decision on a criterion that needs review, recorded in the profile.
 
@@ -215,6 +235,7 @@ class Patient(_Strict):
     treatments: list[Treatment] | None = None
     pregnant: StrictBool | None = None
     breastfeeding: StrictBool | None = None
+    life_expectancy: LifeExpectancy | None = None
     # Child-Pugh inputs that are not lab values, used when ``child_pugh`` itself is not given.
     ascites: Literal["none", "mild", "moderate-severe"] | None = None
     encephalopathy: Literal["none", "grade 1-2", "grade 3-4"] | None = None

@@ -25,6 +25,7 @@ import msgspec
 from .derive import age_years
 from .limits import EARLIEST_DATE, LATEST_DATE
 from .loaders import json_outside_strings, json_suspect
+from .model import MAX_LIFE_EXPECTANCY_YEARS, UNIT_DAYS
 from .patient import score_class
 
 _NonNeg = Annotated[float, msgspec.Meta(ge=0)]
@@ -106,6 +107,17 @@ class ChildPugh(msgspec.Struct, forbid_unknown_fields=True, gc=False):
         return self.class_ or (score_class(self.score) if self.score else None)
 
 
+class LifeExpectancy(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    value: Annotated[float, msgspec.Meta(gt=0)]
+    unit: Literal["days", "weeks", "months", "years"]
+    date: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.value * UNIT_DAYS[self.unit] > MAX_LIFE_EXPECTANCY_YEARS * 365.25:
+            raise _Bad
+        _plausible(self.date)
+
+
 class Review(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     trial: _Text
     criterion: _Text
@@ -144,6 +156,7 @@ class Patient(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     treatments: list[Treatment] | None = None
     pregnant: bool | None = None
     breastfeeding: bool | None = None
+    life_expectancy: LifeExpectancy | None = None
     ascites: Literal["none", "mild", "moderate-severe"] | None = None
     encephalopathy: Literal["none", "grade 1-2", "grade 3-4"] | None = None
     reviews: list[Review] = []
@@ -197,7 +210,8 @@ def _keys(data: dict) -> int:  # type: ignore[type-arg]
             for x in items:
                 if type(x) is dict:
                     n += len(x)
-    cp = data.get("child_pugh")
-    if type(cp) is dict:
-        n += len(cp)
+    for name in ("child_pugh", "life_expectancy"):
+        obj = data.get(name)
+        if type(obj) is dict:
+            n += len(obj)
     return n

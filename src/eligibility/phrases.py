@@ -128,6 +128,32 @@ PHRASES: dict[str, str] = {
     "the initiation of study treatment | study drug administration | the first dose of the study "
     "drug | the first study treatment",
     "AGO": "ago",
+    # a recorded estimate, however it is worded; "compatible with the study" and "reasonable"
+    # life expectancy are judgements and stay unread words
+    "LIFE": "life expectancy | estimated life expectancy | anticipated life expectancy | expected "
+    "life expectancy | predicted life expectancy | projected life expectancy | life expectancy "
+    "estimated to be | estimated life expectancy of | life expectancy estimated by the "
+    "investigator to be | life expectancy is estimated to be | expected survival | estimated "
+    "survival | anticipated survival | predicted survival | expected survival time | survival "
+    "expectancy | life-expectancy | estimated life-expectancy",
+    # comparators of a length of time, read only in a life clause ("shorter than 6 months")
+    "LCMP": "longer than=> | shorter than=<",
+    "LCMP_POST": "or longer=≥ | or shorter=≤",
+    # who made the estimate: not a judgement left to the reviewer (read only in a life clause)
+    "OPINION": "in the opinion of the investigator | in the investigator's opinion | in the "
+    "opinion of the treating investigator | in the opinion of the treating physician | in the "
+    "opinion of the physician | in the investigator's judgment | in the investigator's judgement "
+    "| in investigator's judgment | in investigator's judgement | in the judgment of the "
+    "investigator | in the judgement of the investigator | as judged by the investigator | as "
+    "judged by the treating physician | as assessed by the investigator | as assessed by the "
+    "principal investigator | as determined by the investigator | as documented by the "
+    "investigator | as estimated by the investigator | according to the investigator | according "
+    "to the investigator's judgment | according to the investigator's judgement | according to "
+    "investigator's judgment | according to investigator's judgement | based on investigator's "
+    "assessment | based on the investigator's assessment | based on investigator assessment | by "
+    "investigator assessment | per investigator | per investigator assessment | per the "
+    "investigator | as per investigator | per investigator's judgment | per investigator judgment "
+    "| as per the investigator",
     "OTHER": "other | another | second | additional",
     "HEAD": "antibody | antibodies | inhibitor | inhibitors | monoclonal antibody | monoclonal "
     "antibodies | blocker | blockers | agent | agents | therapy | therapies | drug | drugs | "

@@ -16,7 +16,7 @@ from typing import Any
 from . import __version__, vocab
 from .compiled import FALSE, TRUE, Finding, Node
 from .entries import ConditionInfo
-from .evaluate import CompiledTrial, LabInfo, review_warnings, verdict_of
+from .evaluate import CompiledTrial, LabInfo, life_expectancy_truth, review_warnings, verdict_of
 from .facts import (
     Facts,
     Result,
@@ -36,6 +36,7 @@ from .model import (
     ConditionRule,
     IfAbsent,
     LabRule,
+    LifeExpectancyRule,
     ManualRule,
     NotRule,
     PerformanceRule,
@@ -793,6 +794,31 @@ def _therapy(node: Node, facts: Facts, found: Finding) -> Outcome:
     return _may_be(t.name, named, ev)
 
 
+def _life_expectancy(node: Node, facts: Facts, found: Finding) -> Outcome:
+    rule: LifeExpectancyRule = node.rule  # type: ignore[assignment]
+    needs = f"needs {_SYMBOL[rule.comparator]} {fmt(rule.value)} {rule.unit}"
+    le, case, as_of = facts.patient.life_expectancy, found[1], facts.as_of.isoformat()
+    if le is None:
+        return Outcome(U, f"life expectancy not recorded; {needs}", ("life expectancy estimate",))
+    made = f" (estimated {le.date.isoformat()})" if le.date else " (undated)"
+    shown = f"life expectancy {fmt(le.value)} {le.unit}{made}"
+    ev = (Evidence("$.life_expectancy", "life expectancy", le.value, le.unit, le.date),)
+    why = {
+        "undated": "an undated estimate cannot be placed before the as-of date",
+        "later": f"made after {as_of}",
+        "stale": f"older than {facts.options.max_lab_age_days} days before {as_of}",
+    }.get(case)
+    if why is None and found[0] != TRUE and found[0] != FALSE:
+        why = (
+            f"made {found[2]} days before {as_of}, so less may remain"
+            if life_expectancy_truth(rule, le.value, le.unit, 0) in (TRUE, FALSE)
+            else f"{le.unit} against {rule.unit} depends on the length of a month (28-31 days)"
+        )
+    if why is not None:
+        return Outcome(U, f"{shown}: {why}; {needs}", ("current life expectancy estimate",), ev)
+    return Outcome(TRUTHS[found[0]], f"{shown}; {needs}", (), ev)
+
+
 _RENDER: dict[type, Any] = {
     AllRule: _composite,
     AnyRule: _composite,
@@ -806,4 +832,5 @@ _RENDER: dict[type, Any] = {
     TherapyRule: _therapy,
     PregnancyRule: _flag,
     BreastfeedingRule: _flag,
+    LifeExpectancyRule: _life_expectancy,
 }

@@ -31,6 +31,7 @@ from ..model import (
     AnyRule,
     ConditionRule,
     LabRule,
+    LifeExpectancyRule,
     ManualRule,
     MeasureRule,
     NotRule,
@@ -397,6 +398,10 @@ def _rule(ctx: _Ctx, rule: Rule) -> exp.Expression:
             return ctx.column(_condition_rule(ctx, rule), [])
         case TherapyRule():
             return ctx.column(_therapy_rule(ctx, rule), [])
+        case LifeExpectancyRule():
+            # OMOP has no one standard concept that extracts use for the investigator's
+            # estimate (with its unit and date): a guessed concept would read other data
+            raise Refused("life expectancy: OMOP CDM has no standard concept for the estimate")
     raise Refused(f"rule kind '{rule.kind}' is not compiled to SQL")
 
 

@@ -23,6 +23,7 @@ from eligibility.model import (
     BreastfeedingRule,
     ConditionRule,
     LabRule,
+    LifeExpectancyRule,
     ManualRule,
     NotRule,
     PerformanceRule,
@@ -672,6 +673,47 @@ class _Clauses(Transformer):
             return NotRule(rule=rule) if negated else rule
 
         return build
+
+    # -- life expectancy
+    @staticmethod
+    def _life(op: str, num: Token, unit: Token) -> LifeExpectancyRule:
+        if unit.value not in {"days", "weeks", "months", "years"}:
+            raise NotUnderstood(f"a life expectancy in {unit.value or 'an unknown unit'}")
+        return LifeExpectancyRule(comparator=op, value=_num(num.value), unit=unit.value)  # type: ignore[arg-type]
+
+    def life_cmp(self, *toks: Token) -> Rule:
+        cmp, num, unit = (t for t in toks if t.type in {"CMP", "LCMP", "NUM", "TIMEUNIT"})
+        return self._life(_op(cmp.value), num, unit)
+
+    def life_post(self, *toks: Token) -> Rule:
+        num, unit, post = (
+            t for t in toks if t.type in {"NUM", "TIMEUNIT", "CMP_POST", "LCMP_POST"}
+        )
+        return self._life(_op(post.value), num, unit)
+
+    def life_pre(self, *toks: Token) -> Builder:
+        """ "Minimum life expectancy of 12 weeks", "less than 3 months life expectancy"; a
+        comparator after the number too ("minimum … of 3 months or more") must agree."""
+        ops = {_op(t.value) for t in toks if t.type in {"CMP", "CMP_POST", "LCMP_POST"}}
+        if len(ops) != 1:
+            raise NotUnderstood("two comparators that disagree on one life expectancy")
+        num = next(t for t in toks if t.type == "NUM")
+        rule = self._life(ops.pop(), num, next(t for t in toks if t.type == "TIMEUNIT"))
+        return lambda ctx: rule
+
+    def life_range(self, *toks: Token) -> Rule:
+        """ "3-6 months", "between 12 and 24 weeks": both ends inclusive, in the last unit
+        unless the first states its own."""
+        nums = [t for t in toks if t.type == "NUM"]
+        units = [t for t in toks if t.type == "TIMEUNIT"]
+        lo, hi = self._life(">=", nums[0], units[0]), self._life("<=", nums[1], units[-1])
+        if lo.unit == hi.unit and lo.value >= hi.value:
+            raise NotUnderstood("a life expectancy range that is empty or descending")
+        return AllRule(rules=[lo, hi])
+
+    def life_clause(self, *items: object) -> Builder:
+        rule = next(i for i in items if not isinstance(i, Token))
+        return lambda ctx: rule  # type: ignore[return-value]
 
     def cond_limit(self, bound: tuple[str, Q], *rest: object):  # type: ignore[no-untyped-def]
         """ "≤ 5 × ULN if liver metastases": the alternative bound and its conditions."""

@@ -118,11 +118,16 @@ _RISKY_CONTEXT = re.compile(
 
 
 def _context_prefix(context: str | None) -> str:
-    """An "Age:" or "Performance status:" lead-in names the variable its items leave out."""
+    """An "Age:", "Performance status:" or "Life expectancy:" lead-in names the variable its
+    items leave out."""
     if not context:
         return ""
     key = vocab.fold(context.strip().rstrip(":"))
-    return {"age": "Age ", "performancestatus": "performance status "}.get(key, "")
+    return {
+        "age": "Age ",
+        "performancestatus": "performance status ",
+        "lifeexpectancy": "Life expectancy ",
+    }.get(key, "")
 
 
 def parse_criterion(
