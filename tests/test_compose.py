@@ -288,6 +288,13 @@ def _deciding_kinds(rule) -> list[str]:  # type: ignore[no-untyped-def]
             [],
         ),
         ("Carcinoma in situ", "exclusion", ["condition"]),
+        # NCT04684459 (audit fresh34): "active period" after the list qualifies hepatitis B too
+        (
+            "Patient with hepatitis B or C active period, HIV infection ≥ the upper limit of the "
+            "normal level;",
+            "exclusion",
+            [],
+        ),
     ],
 )
 def test_words_beside_a_piece_that_keep_it_from_deciding(

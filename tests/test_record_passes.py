@@ -521,3 +521,14 @@ def test_a_cancer_named_in_an_untitled_records_inclusions_is_its_own() -> None:
     )
     rule = got["Previous malignant tumors within 5 years"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and "own condition" in rule.reason
+
+
+def test_no_restrictions_on_counts_for_a_subgroup_waives_the_count_limits() -> None:
+    """NCT00004065 (audit fresh34): "No restrictions based on peripheral blood counts for CML
+    and Ph-positive ALL" under "Hematopoietic:" after the platelet limit."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Platelet count greater than 100,000/mm^3\n- No restrictions "
+        "based on peripheral blood counts for CML and Ph-positive ALL\n"
+    )
+    rule = got["Platelet count greater than 100,000/mm^3"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None and "waive" in rule.reason

@@ -139,6 +139,9 @@ _WINDOW_AFTER = re.compile(
     r"(?i)\b(?:less|more|fewer|greater|longer|shorter)\s+than\s+(?:\w+\s+){0,2}"
     r"(days?|weeks?|months?|years?|hours?)\s+(?:prior|before|ago|since|after|preceding)\b"
 )
+_PHASE_AFTER = re.compile(
+    r"(?i)\b(active|inactive|acute|chronic|uncontrolled|stable|latent)\s+(?:period|phase|stage|state)\b"
+)
 _GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
     r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
@@ -197,6 +200,10 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         inner = text[paren : close if close > 0 else len(text)]
         m = _DEFINING.search(inner)
         backward = scope_word(inner) or (("test", m.group(0)) if m else None)
+    phase = _PHASE_AFTER.search(text)
+    if phase and phase.start() > 0:
+        # "hepatitis B or C active period": a status after the last item, as "in active phase"
+        backward = backward or ("status", phase.group(1).lower())
     window = _WINDOW_AFTER.search(text)
     if window and window.start() > 0:
         # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the

@@ -391,6 +391,9 @@ _WAIVES_ALL = re.compile(
     r"requirements?|parameters?|tests?|levels?)\b[^.;]*\b(?:unless|waived|not\s+required|"
     r"(?:does|do)\s+not\s+apply|not\s+applicable|except|exception|if\s+(?:due|attributable|"
     r"secondary|related))"
+    # "No restrictions based on peripheral blood counts for CML and Ph-positive ALL"
+    r"|\bno\s+(?:restrictions?|limits?|requirements?)\s+(?:\w+\s+){0,3}?(?:(?:blood\s+)?counts?"
+    r"|laboratory\s+values?|lab\s+values?)\b"
 )
 _LIMIT_KINDS = frozenset(["lab", "measure"])
 _LABEL = re.compile(r"^\W*[A-Za-z]+(?:\s+[A-Za-z]+)?:\s*")  # "Hepatic: ", "Renal function: "
