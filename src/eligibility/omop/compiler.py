@@ -659,9 +659,7 @@ def _entry_truth(ctx: _Ctx, table: str, entry: _Entry, if_absent: str | None) ->
         masked = exp.BitwiseAnd(this=col(f"w{word}", name), expression=num(bit * bits))
         return exp.NEQ(this=masked, expression=_T0.copy())
 
-    return case(
-        (has(2), exp.Literal.number(1)), (has(1), null()), default=_absent(ctx, if_absent)
-    )
+    return case((has(2), exp.Literal.number(1)), (has(1), null()), default=_absent(ctx, if_absent))
 
 
 # the pass over each entries CTE: its name, the alias of an entry in it, the column the
