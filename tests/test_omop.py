@@ -82,6 +82,17 @@ def test_duckdb_matches_the_evaluator(extract_dir: Path, options: Options) -> No
     assert seen == {"pass", "fail", "unknown", "review"}
 
 
+def test_passes_in_several_words(extract_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The condition and therapy passes keep each rule's two bits in a ``BIT_OR`` word of 30
+    rules; with one rule a word (the seed trials have fewer than 30), the statuses are the
+    evaluator's still."""
+    from eligibility.omop import compiler
+
+    monkeypatch.setattr(compiler, "_PER_WORD", 1)
+    assert "AS w5" in compile_trial(load_rules(RULES[1]), AS_OF).sql("duckdb")
+    test_duckdb_matches_the_evaluator(extract_dir, Options())
+
+
 def test_refusals_name_why(extract_dir: Path) -> None:
     rules = load_rules(RULES[1])
     query = compile_trial(rules, AS_OF)

@@ -700,7 +700,7 @@ def _entry_pass(table: str, specs: list[_Entry]) -> exp.Expression:
     g = col("g", "k")
     branches = [(truth_eq(g, n), o.copy()) for n, o in enumerate(outcomes[:-1])]
     outcome = case(*branches, default=outcomes[-1].copy()) if branches else outcomes[0].copy()
-    value = exp.Mul(this=exp.paren(outcome), expression=col("m", "k"))
+    value = exp.Mul(this=exp.paren(outcome), expression=exp.cast(col("m", "k"), "BIGINT"))
     words = _slot(len(specs) - 1)[0] + 1
     aggs = [
         exp.BitwiseOrAgg(

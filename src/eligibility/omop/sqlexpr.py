@@ -74,11 +74,19 @@ def between(e: exp.Expression, lo: exp.Expression, hi: exp.Expression) -> exp.Ex
 
 
 def close(a: exp.Expression, b: exp.Expression) -> exp.Expression:
-    """``math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)``, term for term."""
+    """``math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)``, term for term, for ``a`` and ``b``
+    not NULL."""
     diff = exp.Abs(this=exp.Sub(this=a.copy(), expression=b.copy()))
-    larger = exp.Greatest(this=exp.Abs(this=a.copy()), expressions=[exp.Abs(this=b.copy())])
+    # ``ignore_nulls``: GREATEST as the engine has it, not wrapped in a CASE that makes any
+    # NULL argument NULL (sqlglot's default for DuckDB) — no argument is NULL here, as
+    # ``compare`` answers NULL first, and the wrapper doubled the work of every lab row
+    larger = exp.Greatest(
+        this=exp.Abs(this=a.copy()), expressions=[exp.Abs(this=b.copy())], ignore_nulls=True
+    )
     bound = exp.Greatest(
-        this=exp.Mul(this=num(REL_TOL), expression=larger), expressions=[num(ABS_TOL)]
+        this=exp.Mul(this=num(REL_TOL), expression=larger),
+        expressions=[num(ABS_TOL)],
+        ignore_nulls=True,
     )
     return exp.LTE(this=diff, expression=bound)
 
