@@ -93,6 +93,20 @@ def test_passes_in_several_words(extract_dir: Path, monkeypatch: pytest.MonkeyPa
     test_duckdb_matches_the_evaluator(extract_dir, Options())
 
 
+@pytest.mark.parametrize(
+    ("ids", "threshold"),
+    [(range(1, 6001), 13), (range(10**9, 10**9 + 6000), 13), ([1, 5, 10**9], 12)],
+)
+def test_dense_person_ids_group_by_index(tmp_path: Path, ids, threshold: int) -> None:  # type: ignore[no-untyped-def]
+    """Dense person ids (a range at most twice their number) let DuckDB group by person
+    through a table indexed by the id; sparse ones keep its default (a range of 2^12)."""
+    lines = ["person_id,gender_concept_id,year_of_birth", *[f"{i},8507,1970" for i in ids]]
+    (tmp_path / "person.csv").write_text("\n".join(lines) + "\n")
+    con = extract.open_duckdb(tmp_path)
+    got = con.sql("SELECT current_setting('perfect_ht_threshold')").fetchall()[0][0]
+    assert int(got) == threshold
+
+
 def test_refusals_name_why(extract_dir: Path) -> None:
     rules = load_rules(RULES[1])
     query = compile_trial(rules, AS_OF)
