@@ -163,6 +163,31 @@ def test_spark_matches_the_evaluator(tmp_path: Path) -> None:
     assert _compare(sql_rows, py, [s.query for s in screened]) > 40 * 40
 
 
+def test_tolerant_comparison_is_the_evaluators() -> None:
+    """``sqlexpr.compare`` on DuckDB gives ``compiled._CMP``'s truth for every pair of values at
+    the edges: equal, within and just past the tolerance, zero, the largest float and
+    infinity (a value times a unit factor past the largest float, close to nothing)."""
+    import math
+
+    import duckdb
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from eligibility.compiled import _CMP
+    from eligibility.omop.sqlexpr import col, compare
+
+    edge = [0.0, 1e-12, 2e-12, 5.0, 120.0, 120.0 * (1 + 1e-9), 120.0 * (1 + 3e-9)]
+    edge += [sys.float_info.max, math.inf]
+    pairs = [(a, b) for a in edge for b in edge]
+    table = pa.table({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]})
+    con = duckdb.connect()
+    con.register("pairs", table)
+    for op, expected in _CMP.items():
+        query = exp.select(compare(col("a"), op, col("b"))).from_("pairs").sql("duckdb")
+        got = [r[0] for r in con.sql(query).fetchall()]
+        assert got == [expected(a, b) for a, b in pairs], op
+
+
 def test_edge_rows_agree(tmp_path: Path) -> None:
     """Hand-made rows at the edges: ties that disagree, a result exactly at the bound, one a
     day too old, an undated one, a blank unit, NaN, low above high, an end before the start."""

@@ -24,6 +24,7 @@ from .sqlexpr import (
     case,
     col,
     day,
+    finite,
     is_null,
     not_null,
     null,
@@ -43,7 +44,9 @@ def _plausible(d: exp.Expression) -> exp.Expression:
 
 
 def _finite_not_negative(x: exp.Expression) -> exp.Expression:
-    return between(x, num(0.0), num(MAX_DOUBLE))
+    """Not negative, not NaN, not infinite (``between`` alone let the NaN of a Parquet file
+    through on DuckDB, which the profile reader drops)."""
+    return and_(between(x, num(0.0), num(MAX_DOUBLE)), finite(x))
 
 
 def measurement_filter(term: exp.Expression) -> exp.Expression:
