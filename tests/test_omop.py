@@ -95,7 +95,7 @@ def test_passes_in_several_words(extract_dir: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize(
     ("ids", "threshold"),
-    [(range(1, 6001), 13), (range(10**9, 10**9 + 6000), 13), ([1, 5, 10**9], 12)],
+    [(range(1, 6001), 13), (range(10**9, 10**9 + 6000), 13), ([1, 5, 10**9], 12), ([""], 12)],
 )
 def test_dense_person_ids_group_by_index(tmp_path: Path, ids, threshold: int) -> None:  # type: ignore[no-untyped-def]
     """Dense person ids (a range at most twice their number) let DuckDB group by person

@@ -169,7 +169,7 @@ def _dense_groupings(con: Any) -> None:
     ids = exp.column("person_id")
     query = exp.select(exp.Min(this=ids), exp.Max(this=ids.copy()), exp.Count(this=exp.Star()))
     low, high, count = con.sql(query.from_("person").sql("duckdb")).fetchall()[0]
-    if not count:
+    if not count or low is None or high is None:  # no persons, or no id at all
         return
     span = high - low + 1
     bits = (span + 1).bit_length()  # and a slot for NULL
