@@ -82,6 +82,31 @@ def test_duckdb_matches_the_evaluator(extract_dir: Path, options: Options) -> No
     assert seen == {"pass", "fail", "unknown", "review"}
 
 
+def test_passes_in_several_words(extract_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The condition and therapy passes keep each rule's two bits in a ``BIT_OR`` word of 30
+    rules; with one rule a word (the seed trials have fewer than 30), the statuses are the
+    evaluator's still."""
+    from eligibility.omop import compiler
+
+    monkeypatch.setattr(compiler, "_PER_WORD", 1)
+    assert "AS w5" in compile_trial(load_rules(RULES[1]), AS_OF).sql("duckdb")
+    test_duckdb_matches_the_evaluator(extract_dir, Options())
+
+
+@pytest.mark.parametrize(
+    ("ids", "threshold"),
+    [(range(1, 6001), 13), (range(10**9, 10**9 + 6000), 13), ([1, 5, 10**9], 12), ([""], 12)],
+)
+def test_dense_person_ids_group_by_index(tmp_path: Path, ids, threshold: int) -> None:  # type: ignore[no-untyped-def]
+    """Dense person ids (a range at most twice their number) let DuckDB group by person
+    through a table indexed by the id; sparse ones keep its default (a range of 2^12)."""
+    lines = ["person_id,gender_concept_id,year_of_birth", *[f"{i},8507,1970" for i in ids]]
+    (tmp_path / "person.csv").write_text("\n".join(lines) + "\n")
+    con = extract.open_duckdb(tmp_path)
+    got = con.sql("SELECT current_setting('perfect_ht_threshold')").fetchall()[0][0]
+    assert int(got) == threshold
+
+
 def test_refusals_name_why(extract_dir: Path) -> None:
     rules = load_rules(RULES[1])
     query = compile_trial(rules, AS_OF)
@@ -136,6 +161,31 @@ def test_spark_matches_the_evaluator(tmp_path: Path) -> None:
     sql_rows = {(r.trial, r.patient): r.statuses for s in screened for r in s.rows}
     py = _statuses(engines.run_python(con, trials, AS_OF, Options(), "x"))
     assert _compare(sql_rows, py, [s.query for s in screened]) > 40 * 40
+
+
+def test_tolerant_comparison_is_the_evaluators() -> None:
+    """``sqlexpr.compare`` on DuckDB gives ``compiled._CMP``'s truth for every pair of values at
+    the edges: equal, within and just past the tolerance, zero, the largest float and
+    infinity (a value times a unit factor past the largest float, close to nothing)."""
+    import math
+
+    import duckdb
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from eligibility.compiled import _CMP
+    from eligibility.omop.sqlexpr import col, compare
+
+    edge = [0.0, 1e-12, 2e-12, 5.0, 120.0, 120.0 * (1 + 1e-9), 120.0 * (1 + 3e-9)]
+    edge += [sys.float_info.max, math.inf]
+    pairs = [(a, b) for a in edge for b in edge]
+    table = pa.table({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]})
+    con = duckdb.connect()
+    con.register("pairs", table)
+    for op, expected in _CMP.items():
+        query = exp.select(compare(col("a"), op, col("b"))).from_("pairs").sql("duckdb")
+        got = [r[0] for r in con.sql(query).fetchall()]
+        assert got == [expected(a, b) for a, b in pairs], op
 
 
 def test_edge_rows_agree(tmp_path: Path) -> None:

@@ -138,7 +138,6 @@ class _Entry:
     """One condition or therapy rule as rows of its pass: the codes or names it reads (with
     their flags) and its outcome on a matched entry (0 nothing, 1 unsure, 2 hit)."""
 
-    column: str
     rows: list[tuple]
     outcome: exp.Expression
 
@@ -653,18 +652,19 @@ def _since_date(ctx: _Ctx, window) -> date | None:  # type: ignore[no-untyped-de
 
 
 def _entry_truth(ctx: _Ctx, table: str, entry: _Entry, if_absent: str | None) -> exp.Expression:
-    """The rule's truth from its column of the one pass over ``table`` (no row: absent)."""
+    """The rule's truth from its two bits in the one pass over ``table`` (no row: absent)."""
     ctx.needs.add(table)
+    word, bits = _slot(len(ctx.entries[table]))
     ctx.entries[table].append(entry)
     name = _PASS[table]
     if name not in ctx.joins:
         ctx.joins.append(name)
-    o = col(entry.column, name)
-    return case(
-        (truth_eq(o, 2), exp.Literal.number(1)),
-        (truth_eq(o, 1), null()),
-        default=_absent(ctx, if_absent),
-    )
+
+    def has(bit: int) -> exp.Expression:
+        masked = exp.BitwiseAnd(this=col(f"w{word}", name), expression=num(bit * bits))
+        return exp.NEQ(this=masked, expression=_T0.copy())
+
+    return case((has(2), exp.Literal.number(1)), (has(1), null()), default=_absent(ctx, if_absent))
 
 
 # the pass over each entries CTE: its name, the alias of an entry in it, the column the
@@ -674,25 +674,50 @@ _KEYS = {
     "conditions": ("c", "code", ["maybe", "event", "inactive", "undated"]),
     "treatments": ("d", "name", ["maybe"]),
 }
+_PER_WORD = 30  # rules per BIGINT of a pass, two bits each (below the sign bit)
+
+
+def _slot(i: int) -> tuple[int, int]:
+    """The ``i``-th rule of a pass: its word and the value of its lower bit (unsure; the
+    bit above it: hit)."""
+    return i // _PER_WORD, 4 ** (i % _PER_WORD)
 
 
 def _entry_pass(table: str, specs: list[_Entry]) -> exp.Expression:
     """One scan of ``table`` for all its rules, of every trial: each entry joined to the rows
-    of the rules that name its code (rule number ``r``), then per person, in one grouping,
-    each rule's outcome (``MAX`` of its rows'; NULL when no entry matched). Before, each rule
-    scanned the entries and grouped by person on its own."""
+    of the rules that name its code, then per person one ``BIT_OR`` per 30 rules: each
+    matched row's outcome (0 nothing, 1 unsure, 2 hit) times its rule's ``4^slot`` (``m``
+    on the rule's rows), so a rule's two bits say whether any of its entries hit and
+    whether any was unsure — its ``MAX`` as before, from one aggregate instead of one
+    ``MAX(CASE …)`` per rule. Rules with the same outcome expression share one branch
+    (``g``) of the row's ``CASE``."""
     alias, key, flags = _KEYS[table]
-    rows = [(row[0], i, *row[1:]) for i, spec in enumerate(specs) for row in spec.rows]
-    rule = col("r", "k")
+    groups: dict[str, int] = {}
+    outcomes: list[exp.Expression] = []
+    rows = []
+    for i, spec in enumerate(specs):
+        text = spec.outcome.sql()
+        if text not in groups:
+            groups[text] = len(outcomes)
+            outcomes.append(spec.outcome)
+        word, bits = _slot(i)
+        rows += [(row[0], word, bits, groups[text], *row[1:]) for row in spec.rows]
+    g = col("g", "k")
+    branches = [(truth_eq(g, n), o.copy()) for n, o in enumerate(outcomes[:-1])]
+    outcome = case(*branches, default=outcomes[-1].copy()) if branches else outcomes[0].copy()
+    value = exp.Mul(this=exp.paren(outcome), expression=exp.cast(col("m", "k"), "BIGINT"))
+    words = _slot(len(specs) - 1)[0] + 1
     aggs = [
-        exp.Max(this=case((truth_eq(rule, i), spec.outcome))).as_(spec.column)
-        for i, spec in enumerate(specs)
+        exp.BitwiseOrAgg(
+            this=value.copy() if words == 1 else case((truth_eq(col("w", "k"), w), value.copy()))
+        ).as_(f"w{w}")
+        for w in range(words)
     ]
     return (
         exp.select(col("person_id", alias), *aggs, copy=False)
         .from_(exp.alias_(exp.to_identifier(table), alias), copy=False)
         .join(
-            values("k", [key, "r", *flags], rows),
+            values("k", [key, "w", "m", "g", *flags], rows),
             on=exp.EQ(this=col(key, alias), expression=col(key, "k")),
             copy=False,
         )
@@ -728,7 +753,7 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     whens.append((truth_eq(timing, 2), _T1))
     outcome = case(*whens, default=_T0)
     rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated)) for f in flags]
-    entry = _Entry(ctx.name("cond"), rows, outcome)
+    entry = _Entry(rows, outcome)
     return _entry_truth(ctx, "conditions", entry, rule.if_absent)
 
 
@@ -750,5 +775,5 @@ def _therapy_rule(ctx: _Ctx, rule: TherapyRule) -> exp.Expression:
         whens.append((and_(is_null(s), is_null(e)), _T1))
     whens.append((truth_eq(timing, 1), _T2))
     outcome = case(*whens, default=_T0)
-    entry = _Entry(ctx.name("drug"), [(n, int(m)) for n, m in names], outcome)
+    entry = _Entry([(n, int(m)) for n, m in names], outcome)
     return _entry_truth(ctx, "treatments", entry, rule.if_absent)

@@ -26,7 +26,7 @@ from sqlglot import exp
 from ..batch import Row, Trial
 from ..batch_report import csv_cell, write_csv
 from ..compiled import REVIEW
-from .compiler import CompiledQuery, joint, verdict
+from .compiler import CompiledQuery, joint
 from .sqlexpr import case, col, string, truth_eq
 
 _MARK = re.compile("\x01([A-Z][0-9]?)\x01")
@@ -76,11 +76,10 @@ _FIELD = {"pass": 0, "fail": 1, "review": 2}
 
 def _counts(query: CompiledQuery, j: int | None = None) -> list[exp.Expression]:
     """Per person, from the criteria's truths (``t{i}``, or the ``j``-th trial's ``t{j}_{i}``
-    of ``compiler.joint``): the verdict, the packed counts ``k`` and the failed criteria
-    ``f`` (``verdict{j}``, ``k{j}``, ``f{j}``) — integer tests, no status string made."""
+    of ``compiler.joint``): the packed counts ``k`` and the failed criteria ``f`` (``k{j}``,
+    ``f{j}``) — integer tests, no status string made."""
     prefix, suffix = ("t", "") if j is None else (f"t{j}_", str(j))
     ids = [c for c, _ in query.criteria]
-    sections = [s for _, s in query.criteria]
     weights = []
     failed = []
     for i, (cid, section) in enumerate(query.criteria):
@@ -99,24 +98,35 @@ def _counts(query: CompiledQuery, j: int | None = None) -> list[exp.Expression]:
     for w in weights:
         total = exp.Add(this=total, expression=w)
     f = exp.Anonymous(this="concat_ws", expressions=[string(";"), *failed]) if ids else string("")
-    return [
-        verdict(sections, prefix).as_(f"verdict{suffix}"),
-        total.as_(f"k{suffix}"),
-        f.as_(f"f{suffix}"),
-    ]
+    return [total.as_(f"k{suffix}"), f.as_(f"f{suffix}")]
+
+
+def _field(k: exp.Expression, status: str) -> exp.Expression:
+    """The count of one status (pass, fail, review) from the packed counts ``k``."""
+    shifted = exp.BitwiseRightShift(
+        this=k.copy(), expression=exp.Literal.number(_BITS * _FIELD[status])
+    )
+    return exp.BitwiseAnd(this=exp.paren(shifted), expression=exp.Literal.number((1 << _BITS) - 1))
+
+
+def _verdict(query: CompiledQuery, suffix: str = "") -> exp.Expression:
+    """``compiler.verdict`` from the packed counts: a failed criterion makes the person
+    ineligible, all passed eligible, else indeterminate (before: one comparison per
+    criterion for the failures and one for the passes)."""
+    k = col(f"k{suffix}")
+    n = exp.Literal.number(len(query.criteria))
+    return case(
+        (exp.GT(this=_field(k, "fail"), expression=exp.Literal.number(0)), string("ineligible")),
+        (exp.EQ(this=_field(k, "pass"), expression=n), string("eligible")),
+        default=string("indeterminate"),
+    ).as_(f"verdict{suffix}")
 
 
 def _line(query: CompiledQuery, parts: list[str], suffix: str = "") -> exp.Expression:
     """The trial's CSV line for the person of a ``_counts`` row, as one string expression."""
     person = exp.cast(col("person_id"), "VARCHAR")
     negative = exp.LT(this=col("person_id"), expression=exp.Literal.number(0))
-    k, mask = col(f"k{suffix}"), exp.Literal.number((1 << _BITS) - 1)
-
-    def field(n: int) -> exp.Expression:
-        shifted = exp.BitwiseRightShift(this=k.copy(), expression=exp.Literal.number(_BITS * n))
-        return exp.BitwiseAnd(this=exp.paren(shifted), expression=mask.copy())
-
-    counts = {s: field(n) for s, n in _FIELD.items()}
+    counts = {s: _field(col(f"k{suffix}"), s) for s in _FIELD}
     rest: exp.Expression = exp.Literal.number(len(query.criteria))
     for c in counts.values():
         rest = exp.Sub(this=rest, expression=exp.paren(c.copy()))
@@ -180,6 +190,9 @@ def plan(
     per_person = exp.select(col("person_id"), *counts, copy=False).from_(
         exp.alias_(exp.paren(truths, copy=False), "tr", copy=False), copy=False
     )
+    per_person = exp.select(
+        "*", *[_verdict(q, str(j)) for j, q in enumerate(queries)], copy=False
+    ).from_(exp.alias_(exp.paren(per_person, copy=False), "c", copy=False), copy=False)
     lines = [
         _line(q, parts, str(j)) for j, (q, parts) in enumerate(zip(queries, templates, strict=True))
     ]
@@ -202,6 +215,9 @@ def _apart(queries: list[CompiledQuery], templates: list[list[str]]) -> exp.Sele
     for i, (query, parts) in enumerate(zip(queries, templates, strict=True)):
         inner = exp.select(col("person_id"), *_counts(query), copy=False).from_(
             exp.alias_(exp.paren(query.truths.copy()), "tr"), copy=False
+        )
+        inner = exp.select("*", _verdict(query), copy=False).from_(
+            exp.alias_(exp.paren(inner), "c"), copy=False
         )
         for name, cte in [*query.shared, *query.own]:
             inner = inner.with_(name, as_=cte.copy(), copy=False)

@@ -152,7 +152,32 @@ def open_duckdb(folder: str | Path, threads: int | None = None) -> Any:
         con.sql(table_select(table, present).sql("duckdb")).create_view(raw)
     for name, query in views(tables):
         con.sql(query.sql("duckdb")).create_view(name)
+    _dense_groupings(con)
     return con
+
+
+# the widest person id range (in bits) grouped by direct index: 2^24 slots per grouping
+_DENSE_BITS = 24
+
+
+def _dense_groupings(con: Any) -> None:
+    """When person ids are dense (their range at most twice their number, as sequential
+    surrogate keys are), let DuckDB group by person through a table indexed by the id (its
+    "perfect hash" aggregate) instead of hashing: the query groups by person once per
+    analyte and per pass. DuckDB's default allows it only for a range of 2^12; sparse ids
+    keep the hash table, which grows with the persons, not the range."""
+    ids = exp.column("person_id")
+    query = exp.select(exp.Min(this=ids), exp.Max(this=ids.copy()), exp.Count(this=exp.Star()))
+    low, high, count = con.sql(query.from_("person").sql("duckdb")).fetchall()[0]
+    if not count or low is None or high is None:  # no persons, or no id at all
+        return
+    span = high - low + 1
+    bits = (span + 1).bit_length()  # and a slot for NULL
+    if span <= 2 * count and bits <= _DENSE_BITS:
+        setting = exp.EQ(
+            this=exp.column("perfect_ht_threshold"), expression=exp.Literal.number(max(bits, 12))
+        )
+        con.execute(exp.Set(expressions=[exp.SetItem(this=setting)]).sql("duckdb"))
 
 
 def _distinct(con: Any, table: str, column: str) -> frozenset[str]:

@@ -24,6 +24,7 @@ from .sqlexpr import (
     case,
     col,
     day,
+    finite,
     is_null,
     not_null,
     null,
@@ -43,7 +44,9 @@ def _plausible(d: exp.Expression) -> exp.Expression:
 
 
 def _finite_not_negative(x: exp.Expression) -> exp.Expression:
-    return between(x, num(0.0), num(MAX_DOUBLE))
+    """Not negative, not NaN, not infinite (``between`` alone let the NaN of a Parquet file
+    through on DuckDB, which the profile reader drops)."""
+    return and_(between(x, num(0.0), num(MAX_DOUBLE)), finite(x))
 
 
 def measurement_filter(term: exp.Expression) -> exp.Expression:
@@ -168,48 +171,36 @@ def _entry_filter(term: exp.Expression, s: exp.Expression, e: exp.Expression) ->
 
 def _performance_cte(as_of: date) -> exp.Expression:
     """ECOG and Karnofsky per person: the newest dated value on or before the as-of date
-    (the highest of a day's), as the extract reader fills the profile's ``ecog``/``karnofsky``."""
+    (the highest of a day's), as the extract reader fills the profile's ``ecog``/``karnofsky``.
+    One scan and one grouping: each scale's rows packed as ``128·day + value`` (values are
+    whole numbers up to 100), so the ``MAX`` per person is the newest date's highest value
+    (before: a scan per scale, a window for the newest date, a filter and a grouping)."""
     d, v, term = col("measurement_date"), col("value_as_number"), measurement_term()
-    picks = []
-    for scale, domain in PERF_DOMAIN.items():
-        codes = [string(c) for c in mapping.performance_codes(scale)]
-        picks.append(
-            exp.select(
-                col("person_id"), string(scale).as_("scale"), d.as_("d"), v.as_("v"), copy=False
-            )
-            .from_("measurement", copy=False)
-            .where(
-                and_(
-                    exp.In(this=term.copy(), expressions=codes),
-                    exp.In(this=v.copy(), expressions=[num(float(x)) for x in domain]),
-                    between(d, day(EARLIEST_DATE), day(as_of)),
-                ),
-                copy=False,
-            )
-        )
-    rows = exp.select(
-        "*",
-        exp.Window(this=exp.Max(this=col("d")), partition_by=[col("person_id"), col("scale")]).as_(
-            "newest"
-        ),
-        copy=False,
-    ).from_(exp.alias_(exp.paren(exp.union(*picks, distinct=False)), "x"), copy=False)
-    newest = (
-        exp.select("*", copy=False)
-        .from_(exp.alias_(exp.paren(rows), "y"), copy=False)
-        .where(exp.EQ(this=col("d"), expression=col("newest")), copy=False)
-    )
+    width = exp.Literal.number(128)
+    codes = {scale: [string(c) for c in mapping.performance_codes(scale)] for scale in PERF_DOMAIN}
 
     def pick(scale: str) -> exp.Expression:
-        value = exp.Max(
-            this=case(
-                (exp.EQ(this=col("scale"), expression=string(scale)), col("v")), default=null()
-            )
+        here = and_(
+            exp.In(this=term.copy(), expressions=[c.copy() for c in codes[scale]]),
+            exp.In(this=v.copy(), expressions=[num(float(x)) for x in PERF_DOMAIN[scale]]),
         )
-        return exp.cast(value, "INT").as_(scale)
+        packed = exp.Add(
+            this=exp.Mul(this=day_number(d), expression=width.copy()),
+            expression=exp.cast(v.copy(), "INT"),
+        )
+        newest = exp.Max(this=case((here, packed), default=null()))
+        return exp.cast(exp.Mod(this=newest, expression=width.copy()), "INT").as_(scale)
 
+    every = [c.copy() for scale in PERF_DOMAIN for c in codes[scale]]
     return (
         exp.select(col("person_id"), pick("ecog"), pick("karnofsky"), copy=False)
-        .from_(exp.alias_(exp.paren(newest), "z"), copy=False)
+        .from_("measurement", copy=False)
+        .where(
+            and_(
+                exp.In(this=term.copy(), expressions=every),
+                between(d, day(EARLIEST_DATE), day(as_of)),
+            ),
+            copy=False,
+        )
         .group_by(col("person_id"), copy=False)
     )

@@ -74,13 +74,30 @@ def between(e: exp.Expression, lo: exp.Expression, hi: exp.Expression) -> exp.Ex
 
 
 def close(a: exp.Expression, b: exp.Expression) -> exp.Expression:
-    """``math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)``, term for term."""
+    """``math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)``, term for term, for ``a`` and ``b``
+    not NULL and not NaN — but for ``a = b``, which ``compare`` decides without it. An infinite
+    side (a value times a unit factor past the largest float) is close to nothing, as in
+    ``math.isclose``: without that test the bound, infinite too, held."""
     diff = exp.Abs(this=exp.Sub(this=a.copy(), expression=b.copy()))
-    larger = exp.Greatest(this=exp.Abs(this=a.copy()), expressions=[exp.Abs(this=b.copy())])
-    bound = exp.Greatest(
-        this=exp.Mul(this=num(REL_TOL), expression=larger), expressions=[num(ABS_TOL)]
+    # ``ignore_nulls``: GREATEST as the engine has it, not wrapped in a CASE that makes any
+    # NULL argument NULL (sqlglot's default for DuckDB) — no argument is NULL here, as
+    # ``compare`` answers NULL first, and the wrapper doubled the work of every lab row
+    larger = exp.Greatest(
+        this=exp.Abs(this=a.copy()), expressions=[exp.Abs(this=b.copy())], ignore_nulls=True
     )
-    return exp.LTE(this=diff, expression=bound)
+    bound = exp.Greatest(
+        this=exp.Mul(this=num(REL_TOL), expression=larger),
+        expressions=[num(ABS_TOL)],
+        ignore_nulls=True,
+    )
+    return and_(finite(a), finite(b), exp.LTE(this=diff, expression=bound))
+
+
+def finite(x: exp.Expression) -> exp.Expression:
+    """``math.isfinite(x)`` for a double not NULL, in every engine: ``x - x`` is 0 for a finite
+    value and NaN for NaN and the infinities (comparisons alone do not tell: DuckDB reads
+    the NaN of a Parquet file as between 0 and the largest float)."""
+    return exp.EQ(this=exp.Sub(this=x.copy(), expression=x.copy()), expression=num(0.0))
 
 
 OPS: dict[str, Callable[..., exp.Expression]] = {
