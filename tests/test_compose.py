@@ -282,10 +282,11 @@ def _deciding_kinds(rule) -> list[str]:  # type: ignore[no-untyped-def]
         ("History of known HIV, Hepatitis B and Hepatitis C negative", "exclusion", []),
         ("Age 18 or older and HIV negative", "inclusion", ["age", "condition"]),
         # NCT01662128 (audit fresh33): carcinoma in situ beside breast cancers is of the breast
+        # (inflammatory breast cancer, a concept since the vocabulary grew, decides itself)
         (
             "Bilateral breast cancer, inflammatory breast cancer or carcinoma in situ",
             "exclusion",
-            [],
+            ["condition"],
         ),
         ("Carcinoma in situ", "exclusion", ["condition"]),
         # NCT04684459 (audit fresh34): "active period" after the list qualifies hepatitis B too

@@ -388,7 +388,8 @@ CODE_LOOKUP = [
     ("B18.1", "chronic_hepatitis_b"),
     ("C22.0", "hepatocellular_carcinoma"),
     ("C22.1", "intrahepatic_cholangiocarcinoma"),
-    ("C50.9", "malignancy"),  # no breast-cancer concept: the range catches it
+    ("C50.9", "invasive_breast_cancer"),  # the deeper of the two concepts coded C50
+    ("C38.4", "malignancy"),  # no pleural-cancer concept: the range catches it
     ("E06.3", "autoimmune_hypothyroidism"),
     ("K51.90", "ulcerative_colitis"),
     ("C79.32", "cns_metastases"),  # dural metastases too: leptomeningeal is only a "may be"

@@ -16,7 +16,7 @@ from eligibility import compose, grammar
 from eligibility.grammar import Tok
 from eligibility.model import Rule, SexRule
 from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _words
-from eligibility.parse.clauses import _try
+from eligibility.parse.clauses import _distinct_cancers, _try
 
 _SPLIT = frozenset({"COMMA", "AND", "OR", "ANDOR"})
 _CUES = frozenset(
@@ -242,6 +242,21 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 "'and' in an exclusion may list alternatives or join requirements",
                 read,
             )
+    if (
+        kind == "all"
+        and ctx.section == "inclusion"
+        and _distinct_cancers(
+            leaf.condition  # type: ignore[union-attr]
+            for p in pieces
+            if p.rule is not None
+            for leaf in _leaves(p.rule)
+            if leaf.kind == "condition"
+        )
+    ):
+        # "ovarian cancer, non-small cell lung cancer, breast cancer, gastric cancer, etc.": a
+        # list of tumour types in an inclusion names alternatives, not one patient with all
+        read = _flat("any", [q.rule for q in pieces if q.rule is not None])
+        return compose.assisted(norm[lo:hi], "tumour types listed as alternatives or both", read)
     if kind == "all" and ctx.section == "inclusion":
         first_read = next(k for k, p in enumerate(pieces) if p.rule is not None)
         other = next(

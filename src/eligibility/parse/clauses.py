@@ -113,6 +113,26 @@ def _others(cid: str, ctx: Ctx) -> list[str]:
     return own
 
 
+def _distinct_cancers(cids: Iterable[str]) -> bool:
+    """True when two of the conditions are different primary cancers, neither a member of the
+    other ("breast cancer, lung cancer"): an inclusion listing tumour types names alternatives (a
+    trial does not ask for two primaries), whatever the connective says. Metastases are left
+    out: "breast cancer and brain metastases" asks for both."""
+    found: list[str] = []
+    for cid in dict.fromkeys(cids):
+        if not vocab.condition_matches("malignancy", cid) or vocab.condition_matches(
+            "secondary_malignancy", cid
+        ):
+            continue
+        if any(
+            not vocab.condition_matches(c, cid) and not vocab.condition_matches(cid, c)
+            for c in found
+        ):
+            return True
+        found.append(cid)
+    return False
+
+
 def _over_in_exclusion(age: AgeRule) -> Rule:
     """ "Age > 60" excluded: over 61 by completed years excludes; between 60 and 61 it depends
     on whether "over 60" counts the years begun (a 60½-year-old is 60 years old, and the
@@ -576,6 +596,8 @@ class _Clauses(Transformer):
                 rule = AnyRule(rules=rules)
                 return NotRule(rule=rule) if negated else rule
             kind = _list_kind(seps, ctx, negated, slash_or=True)
+            if kind == "all" and _distinct_cancers(cid for cid, _ in conds):
+                raise NotUnderstood("tumour types listed in an inclusion: alternatives or both")
             if kind == "any":  # "active X or X": the unqualified one covers both
                 plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
                 rules = [r for r in rules if r.active is None or r.condition not in plain]  # type: ignore[union-attr]

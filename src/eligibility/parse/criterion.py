@@ -226,6 +226,13 @@ _IF_THEN = re.compile(
 )
 
 
+# "Family history of breast cancer", "first-degree relative with ovarian cancer": a relative's
+_RELATIVES = re.compile(
+    r"(?i)\bfamil(?:y|ial)\s+(?:history|member)|\b(?:first|second)[- ]degree\s+relatives?\b|"
+    r"\b(?:relatives?|mother|father|sister|brother|sibling)s?\s+(?:with|who|diagnosed)\b"
+)
+
+
 # Conditions a criterion names that are not the patient's: (pattern, sections, concept the
 # condition must fall under or None, why).
 # * "… consolidation chemotherapy prior to mobilization and transplant": a transplant the trial
@@ -239,6 +246,7 @@ _NOT_THE_PATIENTS: tuple[tuple[re.Pattern[str], tuple[str, ...], str | None, str
     (_PLANNED, _BOTH, "transplant", "a procedure the trial plans, not one on record: '{}'"),
     (_CONSENT, _BOTH, None, "the conditions are the object of '{}', not the patient's"),
     (_IF_THEN, ("inclusion",), None, "a requirement for patients with the conditions named: '{}'"),
+    (_RELATIVES, _BOTH, None, "the conditions are a relative's ('{}'), not the patient's"),
 )
 
 

@@ -89,7 +89,8 @@ def sited_in_situ(text: str, rule: Rule) -> Rule | None:
         sites.add(m.group(0).lower())
     if not sites:
         return None
-    why = f"a carcinoma in situ listed with {', '.join(sorted(sites))} may be of that site"
+    shown = sorted({getattr(vocab.condition(x), "name", x).lower() for x in sites})
+    why = f"a carcinoma in situ listed with {', '.join(shown)} may be of that site"
 
     def swap(r: Rule) -> Rule:
         if r.kind == "condition" and r.condition == "carcinoma_in_situ":  # type: ignore[union-attr]

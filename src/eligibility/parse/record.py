@@ -422,9 +422,10 @@ def _bare_names(
         if len(flat) > 70 or _REQUIRING.search(flat):
             return False
         cid = c.rule.condition  # type: ignore[union-attr]
-        return not any(
-            vocab.condition_matches(p, cid) or vocab.condition_matches(cid, p) for p in primary
-        )
+        # the title's disease, or broader, is the trial's requirement; a narrower one ("Ovarian
+        # cancer", "Colorectal cancer" … each on its line in a solid-tumour trial) may be one
+        # cohort of several, so it is bare too (and evidence only when listed with others)
+        return not any(vocab.condition_matches(cid, p) for p in primary)
 
     names = [bare(c) for c in criteria]
     # two or more apart ("Rheumatoid Arthritis" … "Crohn's disease" … "Psoriasis", each above its

@@ -140,11 +140,27 @@ def _table(concepts: list[Concept]) -> _Table:
 
 @cache
 def _conditions() -> _Table:
-    concepts = _concepts(_load("conditions.yaml")["conditions"], "condition", "is_a")
+    raw = _load("conditions.yaml")["conditions"]
+    concepts = _with_members(_concepts(raw, "condition", "is_a"), raw)
     closure = _load("closure.yaml")["maybe"] or {}
     return _table(
         [replace(c, closure=_tuple(closure[c.id])) if c.id in closure else c for c in concepts]
     )
+
+
+def _with_members(concepts: list[Concept], raw: Iterable[dict[str, Any]]) -> list[Concept]:
+    """``members:`` of a group added as the members' parents, so a new group can hold concepts
+    defined before it without editing their entries (``liver_cancer`` holds HCC)."""
+    groups: dict[str, list[str]] = {}
+    for entry in raw:
+        for member in _tuple(entry.get("members")):
+            groups.setdefault(member, []).append(entry["id"])
+    return [
+        replace(c, parents=(*c.parents, *(g for g in groups[c.id] if g not in c.parents)))
+        if c.id in groups
+        else c
+        for c in concepts
+    ]
 
 
 @cache
