@@ -41,7 +41,7 @@ from .model import (
     TherapyRule,
 )
 from .patient import Review
-from .reasons_entries import condition_outcome, therapy_outcome
+from .reasons_entries import condition_outcome, therapy_outcome, unrecognised_outcome
 from .result import (
     EVIDENCE_MARK,
     TRUTHS,
@@ -57,20 +57,17 @@ from .result import (
 
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
 _SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-_UNRECOGNISED = {
-    "lab": "analyte",
-    "vital": "measurement",
-    "measure": "measurement",
-    "condition": "condition",
-    "therapy": "drug or class",
-}
 
 
 def evaluate(
-    compiled: CompiledTrial, facts: Facts, screened: Collection[str] = ()
+    compiled: CompiledTrial,
+    facts: Facts,
+    screened: Collection[str] = (),
+    warnings: tuple[str, ...] | None = None,
 ) -> ScreeningResult:
     """Every criterion with its reason, the verdict, and warnings (``review_warnings``;
-    ``screened``: the ids of the other trials screened in the same run)."""
+    ``screened``: the ids of the other trials screened in the same run; ``warnings``: those
+    warnings when the caller knows them already, as a cohort run does for most profiles)."""
     results = []
     counts = {"pass": 0, "fail": 0, "unknown": 0, "review": 0}
     for c in compiled.criteria:
@@ -78,19 +75,24 @@ def evaluate(
         found = node.check(facts)
         status = c.statuses[found[0]]
         counts[status] += 1
-        o = explain(node, facts, found)
-        results.append(
-            CriterionResult(
-                c.id,
-                c.section,
-                c.text,
-                status,
-                o.reason,
-                o.missing if status == "unknown" or status == "review" else (),
-                o.evidence,
-                o.assisted,
-            )
+        o = (node.render or _renderer(node))(node, facts, found)
+        cache = node.cache
+        seen = cache.get("last")  # the criterion's latest outcome and result, held
+        if seen is not None and seen[0] is o and seen[1].status == status:
+            results.append(seen[1])  # an outcome kept per node, as for the patient before
+            continue
+        result = CriterionResult(
+            c.id,
+            c.section,
+            c.text,
+            status,
+            o.reason,
+            o.missing if status == "unknown" or status == "review" else (),
+            o.evidence,
+            o.assisted,
         )
+        cache["last"] = (o, result)
+        results.append(result)
     return ScreeningResult(
         compiled.trial_id,
         facts.patient.id,
@@ -100,7 +102,7 @@ def evaluate(
         tuple(results),
         __version__,
         compiled.rules_sha256,
-        review_warnings(facts.patient, compiled, screened),
+        review_warnings(facts.patient, compiled, screened) if warnings is None else warnings,
         tuple(f"{i.resource}: {i.reason}" for i in ignored)
         if (ignored := facts.patient.ignored)
         else (),
@@ -111,15 +113,13 @@ def explain(node: Node, facts: Facts, found: Finding | None = None) -> Outcome:
     """The reason, missing data and evidence of one compiled rule on these facts."""
     if found is None:
         found = node.check(facts)
-    render = node.cache.get("render")
-    if render is None:  # looked up once per node
-        render = node.cache["render"] = _RENDER.get(type(node.rule), _lab)
-    if len(found) > 2 and found[1] == "unrecognised" and render is not _composite:
-        what = _UNRECOGNISED[node.rule.kind]
-        return Outcome(
-            R, f"needs review: unrecognised {what} {found[2]!r}", ("reviewer's judgement",)
-        )
-    return render(node, facts, found)
+    return (node.render or _renderer(node))(node, facts, found)
+
+
+def _renderer(node: Node) -> Any:
+    """The node's renderer (``_RENDER``, by the rule's kind), looked up once per node."""
+    render = node.render = _RENDER.get(type(node.rule), _lab)
+    return render
 
 
 # --- composites and manual rules ----------------------------------------------------------
@@ -136,17 +136,18 @@ def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
     if decisive is None:  # the truth that decides: looked up once per node
         decisive = node.cache["decisive"] = FALSE if isinstance(node.rule, AllRule) else TRUE
     if found[0] == decisive:  # only the decisive children are shown: only they are rendered
-        shown = []
-        for k in node.children:
-            f = k.check(facts)
-            if f[0] == decisive:
-                shown.append(explain(k, facts, f))
+        shown = [
+            (k.render or _renderer(k))(k, facts, f)
+            for k in node.children
+            if (f := k.check(facts))[0] == decisive
+        ]
         if len(shown) == 1:  # the usual case: one child decides, nothing to merge
             o = shown[0]
             if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
                 return o if not o.missing else Outcome(truth, o.reason, (), o.evidence, o.assisted)
         return _merged(truth, shown, False)
-    return _merged(truth, [explain(k, facts) for k in node.children], truth not in (T, F))
+    outs = [(k.render or _renderer(k))(k, facts, k.check(facts)) for k in node.children]
+    return _merged(truth, outs, truth not in (T, F))
 
 
 def _merged(truth: Truth, outs: list[Outcome], with_missing: bool) -> Outcome:
@@ -197,8 +198,26 @@ def _manual(node: Node, facts: Facts, found: Finding) -> Outcome:
             (line,),
         )
     where = node.where
-    key = (where.trial, where.criterion)
-    reviews = facts.reviews_of(*key)
+    reviews = facts.reviews_of(where.trial, where.criterion)
+    if len(reviews) != 1:
+        return _reviewed(truth, case, reviews)
+    # One review, the usual case: a cohort's reviews repeat the same few words (a status, a
+    # reviewer, a date), so the outcome is kept per node for each review's values (bounded).
+    i, r = reviews[0]
+    key = (truth, case, i, r.status, r.by, r.date, r.note)
+    memo = node.cache.get("reviewed")
+    if memo is None:
+        memo = node.cache["reviewed"] = {}
+    out = memo.get(key)
+    if out is None:
+        out = _reviewed(truth, case, reviews)
+        if len(memo) < 256:
+            memo[key] = out
+    return out
+
+
+def _reviewed(truth: Truth, case: str, reviews: list[tuple[int, Review]]) -> Outcome:
+    """What the recorded reviews of a criterion said (``case``: ``review`` or ``disagree``)."""
     evidence = tuple(
         Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in reviews
     )
@@ -420,16 +439,21 @@ def _lab_texts(node: Node) -> tuple[str, str]:
 def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
     """The newest result's outcome, with undated results of the analyte named (they never
     decide); or why there is no current result."""
+    case = found[1]
+    if case == "unrecognised":
+        return unrecognised_outcome(node, found)
     info: LabInfo = node.info
     aid = info.analyte.id
+    aside = facts.aside  # analytes with an undated or too old result: most have neither
+    undated = facts.undated.get(aid, ()) if aside and aid in aside else ()
+    window, since = _lab_window(node, facts)
+    if not undated and (case == "value" or case == "ratio"):  # the usual case, first
+        return _one_result(node, facts, found, facts.latest[aid], window)
     short, needs = _lab_texts(node)
-    case = found[1]
-    undated = facts.undated.get(aid, []) if facts.aside else []
     ignored = ""
     if undated:
         plural = "s" if len(undated) > 1 else ""
         ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
-    window, since = _lab_window(info.rule, facts)
     within = f", {window}" if window else ""
     if case == "window":
         o = facts.latest[aid]
@@ -458,37 +482,78 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
         reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}{within}"
         return Outcome(U, reason, (f"{short} result{within}",))
     if case == "ties":
-        out = _same_day(node, facts, found[2], facts.ties[aid])  # type: ignore[index]
+        out = _same_day(node, facts, found[2], facts.ties[aid], window)  # type: ignore[index]
     else:
-        out = _one_result(node, facts, found, facts.latest[aid])
+        out = _one_result(node, facts, found, facts.latest[aid], window)
     if ignored:
         return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
     return out
 
 
-def _lab_window(rule: LabRule, facts: Facts) -> tuple[str, str | None]:
+def _lab_window(node: Node, facts: Facts) -> tuple[str, str | None]:
     """A window's words ("within 14 days before screening (…)", with what the text counted back
-    from when that was not screening) and its first day; ("", None) without one."""
+    from when that was not screening) and its first day; ("", None) without one. Built once per
+    node and as-of date: every patient of a run with ``--as-of`` shares them."""
+    cached = node.cache.get("window")
+    if cached is not None and cached[0] == facts.as_of:
+        return cached[1]  # type: ignore[no-any-return]
+    rule: LabRule = node.info.rule
     w = rule.within
-    if w is None:
-        return "", None
-    since = (facts.as_of - timedelta(days=w.days())).isoformat()
-    anchor = f"; text: before {rule.before}" if rule.before not in (None, "screening") else ""
-    return f"within {w.describe()} before screening ({facts.as_of.isoformat()}{anchor})", since
+    words: tuple[str, str | None] = ("", None)
+    if w is not None:
+        since = (facts.as_of - timedelta(days=w.days())).isoformat()
+        anchor = f"; text: before {rule.before}" if rule.before not in (None, "screening") else ""
+        words = (
+            f"within {w.describe()} before screening ({facts.as_of.isoformat()}{anchor})",
+            since,
+        )
+    node.cache["window"] = (facts.as_of, words)
+    return words
 
 
-def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
+def _one_result(node: Node, facts: Facts, found: Finding, o: Result, window: str) -> Outcome:
+    """One result's outcome (``window``: the rule's window words, or "")."""
     info: LabInfo = node.info
-    a, rule = info.analyte, info.rule
     short, needs = _lab_texts(node)
-    truth, case = TRUTHS[found[0]], found[1]
+    case = found[1]
+    day = o.date
+    on = (f" on {day.isoformat()}" if day else "") + (f", {window}" if window else "")
     ev = (result_evidence(facts, o),)
-    shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
-    window = _lab_window(rule, facts)[0]
-    on = _on(o.date) + (f", {window}" if window else "")
+    unit = o.unit
+    shown = f"{short} {fmt(o.value)} {unit or ''}".rstrip()
+    if case == "ratio":
+        rule = info.rule
+        ref = o.ref_high if rule.of == "ULN" else o.ref_low
+        reason = (
+            f"{shown} = {o.value / ref:.2f} × {rule.of} ({fmt(ref)} {unit or ''}".rstrip()
+            + f"){on}; needs {needs}"
+        )
+        return Outcome(TRUTHS[found[0]], reason, (), ev)
+    target = info.target_unit
+    if case == "value" or case == "rounding":
+        units = node.cache.get("units")
+        if units is None:
+            units = node.cache["units"] = {}
+        conv = units.get(unit)
+        if conv is None:  # per unit as charted: the conversion, and whether it changes the unit
+            a = info.analyte
+            conv = (vocab.conversion(unit, target, a.id), vocab.unit(unit) == vocab.unit(target))
+            if len(units) < 64:  # units come from profiles: bounded
+                units[unit] = conv
+        converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
+        if case == "rounding":
+            return Outcome(
+                U,
+                f"{shown}{converted}{on}: within the conversion's rounding of the bound; "
+                f"needs {needs}",
+                (f"{short} in {target}",),
+                ev,
+            )
+        return Outcome(TRUTHS[found[0]], f"{shown}{converted}{on}; needs {needs}", (), ev)
+    rule, a = info.rule, info.analyte
     if case == "foreign":
         # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
-        foreign = foreign_unit(o.unit, a.id)
+        foreign = foreign_unit(unit, a.id)
         return Outcome(U, f"{shown}{on}: {foreign}; needs {needs}", (f"{short} in {a.unit}",), ev)
     if case == "no ref":
         lower = "upper" if rule.of == "ULN" else "lower"
@@ -498,47 +563,21 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
             (f"{short} {lower} limit of normal",),
             ev,
         )
-    if case == "ratio":
-        ref = o.ref_high if rule.of == "ULN" else o.ref_low
-        reason = (
-            f"{shown} = {o.value / ref:.2f} × {rule.of} ({fmt(ref)} {o.unit or ''}".rstrip()
-            + f"){on}; needs {needs}"
-        )
-        return Outcome(truth, reason, (), ev)
-    target = info.target_unit
     if case == "no unit":
         return Outcome(U, f"{shown}{on} has no unit; needs {needs}", (f"{short} unit",), ev)
-    if case == "bad unit":
-        try:
-            vocab.convert(o.value, o.unit, target, a.id)
-            problem = "does not convert"  # pragma: no cover - the evaluator found it does not
-        except vocab.UnitError as exc:
-            problem = str(exc)
-        return Outcome(U, f"{shown}{on}: {problem}; needs {needs}", (f"{short} in {target}",), ev)
-    units = node.cache.get("units")
-    if units is None:
-        units = node.cache["units"] = {}
-    conv = units.get(o.unit)
-    if conv is None:  # per unit as charted: the conversion, and whether it changes the unit
-        conv = (vocab.conversion(o.unit, target, a.id), vocab.unit(o.unit) == vocab.unit(target))
-        if len(units) < 64:  # units come from profiles: bounded
-            units[o.unit] = conv
-    converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
-    if case == "rounding":
-        return Outcome(
-            U,
-            f"{shown}{converted}{on}: within the conversion's rounding of the bound; needs {needs}",
-            (f"{short} in {target}",),
-            ev,
-        )
-    return Outcome(truth, f"{shown}{converted}{on}; needs {needs}", (), ev)
+    try:  # "bad unit"
+        vocab.convert(o.value, unit, target, a.id)
+        problem = "does not convert"  # pragma: no cover - the evaluator found it does not
+    except vocab.UnitError as exc:
+        problem = str(exc)
+    return Outcome(U, f"{shown}{on}: {problem}; needs {needs}", (f"{short} in {target}",), ev)
 
 
-def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result]) -> Outcome:
+def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result], window: str) -> Outcome:
     """Several results on the newest date: which one counts would be a guess, so they decide
     only together: their common truth, else ``unknown`` naming the conflict."""
     short, needs = _lab_texts(node)
-    outs = [_one_result(node, facts, f, o) for f, o in zip(found, day, strict=True)]
+    outs = [_one_result(node, facts, f, o, window) for f, o in zip(found, day, strict=True)]
     values = _values(day)
     results = f"{len(day)} {short} results{_on(day[0].date)}"
     missing, evidence = combine_missing(outs), combine_evidence(outs)

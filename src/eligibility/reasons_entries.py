@@ -25,7 +25,21 @@ from .result import (
     join_reasons,
 )
 
-T, F, U = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN
+T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
+_UNRECOGNISED = {
+    "lab": "analyte",
+    "vital": "measurement",
+    "measure": "measurement",
+    "condition": "condition",
+    "therapy": "drug or class",
+}
+
+
+def unrecognised_outcome(node: Node, found: Finding) -> Outcome:
+    """A name the vocabulary does not know (``(REVIEW, "unrecognised", name)``, a constant
+    finding): a person decides. The renderers of the kinds that name things ask first."""
+    what = _UNRECOGNISED[node.rule.kind]
+    return Outcome(R, f"needs review: unrecognised {what} {found[2]!r}", ("reviewer's judgement",))
 
 
 def _not_recorded(field_name: str, what: str) -> Outcome:
@@ -65,6 +79,22 @@ def _absent_cached(node: Node, facts: Facts, what: str, unresolved: tuple[str, .
         if len(memo) < 64:
             memo[key] = found
     return found
+
+
+def _none_recorded(node: Node, facts: Facts, unresolved: tuple[str, ...]) -> Outcome:
+    """Nothing the rule names is recorded: ``_absent_cached`` of the rule's words, kept per
+    node for each (as-of date, run option, unrecognised names) without building the words."""
+    key = (facts.as_of, facts.options.if_absent, unresolved)
+    memo = node.cache.get("none")
+    if memo is None:
+        memo = node.cache["none"] = {}
+    out = memo.get(key)
+    if out is None:
+        what, window = _named(node, facts)
+        out = _absent_cached(node, facts, f"{what}{window}", unresolved)
+        if len(memo) < 64:  # unrecognised names come from profiles: bounded
+            memo[key] = out
+    return out
 
 
 def _window_text(w: Window | None, facts: Facts) -> str:
@@ -110,14 +140,16 @@ def _may_be(label: str, name: str, ev: Evidence | None = None) -> Outcome:
 
 
 def condition_outcome(node: Node, facts: Facts, found: Finding) -> Outcome:
+    case = found[1]
+    if case == "unrecognised":
+        return unrecognised_outcome(node, found)
+    if case != "hit" and case != "unsure" and case != "no list" and not found[2]:
+        return _none_recorded(node, facts, facts.unresolved_conditions)  # the usual case
     info: ConditionInfo = node.info
     c = info.concept
     what, window = _named(node, facts)
-    case = found[1]
     if case == "no list":
         return _not_recorded("conditions", f"{what}{window}")
-    if case != "hit" and case != "unsure" and not found[2]:  # the usual case: none recorded
-        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
     entries = facts.patient.conditions or []
 
     def entry(i: int) -> tuple[str, str, Any]:
@@ -212,13 +244,15 @@ def condition_outcome(node: Node, facts: Facts, found: Finding) -> Outcome:
 
 
 def therapy_outcome(node: Node, facts: Facts, found: Finding) -> Outcome:
+    case = found[1]
+    if case == "unrecognised":
+        return unrecognised_outcome(node, found)
     concepts: tuple[vocab.Concept, ...] = node.info
     what, window = _named(node, facts)
-    case = found[1]
     if case == "no list":
         return _not_recorded("treatments", f"{what}{window}")
     if case == "absent":
-        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_treatments)
+        return _none_recorded(node, facts, facts.unresolved_treatments)
     i = found[2]
     t = facts.patient.treatments[i]  # type: ignore[index]
     ev = Evidence(f"$.treatments[{i}]", t.name, "treatment", None, t.start)
