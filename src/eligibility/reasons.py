@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from operator import is_
 from typing import Any
 
 from . import __version__, vocab
@@ -143,11 +144,40 @@ def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
         ]
         if len(shown) == 1:  # the usual case: one child decides, nothing to merge
             o = shown[0]
-            if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
-                return o if not o.missing else Outcome(truth, o.reason, (), o.evidence, o.assisted)
-        return _merged(truth, shown, False)
+            if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2 and not o.missing:
+                return o
+        return _merged_kept(node, truth, shown, False, True)
     outs = [(k.render or _renderer(k))(k, facts, k.check(facts)) for k in node.children]
-    return _merged(truth, outs, truth not in (T, F))
+    return _merged_kept(node, truth, outs, truth not in (T, F))
+
+
+def _merged_kept(
+    node: Node, truth: Truth, outs: list[Outcome], with_missing: bool, decisive: bool = False
+) -> Outcome:
+    """``_merged``, or this node's outcome for the patient before when its children gave the
+    very same outcome objects (those kept per node: "nothing recorded", a review, a pending
+    part). The last children are held here, so comparing them by identity is exact.
+    ``decisive``: the decisive children only, where one of them is shown as it is (without
+    its data to collect) unless it brings several evidence or assisted lines."""
+    cache = node.cache
+    last = cache.get("merged")
+    if last is not None and last[0] is truth and _same(last[1], outs):
+        return last[2]  # type: ignore[no-any-return]
+    if decisive and len(outs) == 1:  # one decisive child, with data to collect
+        o = outs[0]
+        if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
+            out = Outcome(truth, o.reason, (), o.evidence, o.assisted)
+        else:
+            out = _merged(truth, outs, with_missing)
+    else:
+        out = _merged(truth, outs, with_missing)
+    cache["merged"] = (truth, outs, out)
+    return out
+
+
+def _same(a: list[Outcome], b: list[Outcome]) -> bool:
+    """The same outcome objects in the same order (compared in C)."""
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 def _merged(truth: Truth, outs: list[Outcome], with_missing: bool) -> Outcome:
