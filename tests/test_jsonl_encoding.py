@@ -75,6 +75,71 @@ def test_renderer_caches_do_not_depend_on_order() -> None:
             assert evaluate(compile_file(path).compiled, facts[i]) == ahead[i]
 
 
+def test_kept_outcomes_follow_the_as_of_date_and_the_patient_before() -> None:
+    """Outcomes kept per node ("nothing recorded" per as-of date, a lab window's words, a
+    review's words, a composite or criterion result reused when its parts are the very objects
+    of the patient before) give each screening what a compilation of its own gives: patients
+    interleaved at two as-of dates (one inside a lab window of the other, one with the labs
+    too old), each patient twice in a row, against one fresh compilation per date."""
+    from eligibility.batch import compile_file
+    from eligibility.evaluate import Options, build_facts
+    from eligibility.patient_fast import read_clean
+    from eligibility.reasons import evaluate
+
+    options = Options()
+    days = (date(2024, 3, 1), date(2024, 6, 1))
+    clean = [read_clean(json.dumps(d)) for d in profiles(120)]
+    for path in (ROOT / "rules/NCT03859128.yaml", ROOT / "rules/NCT04669496.yaml"):
+        mixed = compile_file(path).compiled
+        alone = {day: compile_file(path).compiled for day in days}
+        expected = {
+            (i, day): evaluate(alone[day], build_facts(p, day, options))
+            for day in days
+            for i, p in enumerate(clean)
+        }
+        for i, p in enumerate(clean):
+            for day in (days[i % 2], days[i % 2], days[1 - i % 2]):
+                assert evaluate(mixed, build_facts(p, day, options)) == expected[(i, day)]
+
+
+def test_a_kept_review_outcome_is_that_review_s_own() -> None:
+    """A review's outcome is kept per node for the review's values: reviews of one criterion
+    differing only in who, when or the note each read as their own, in either order."""
+    from eligibility import Patient
+    from eligibility.batch import compile_file
+    from eligibility.evaluate import Options, build_facts
+    from eligibility.reasons import evaluate
+
+    path = ROOT / "rules/NCT04669496.yaml"
+    variants = [
+        {},
+        {"by": "Dr A"},
+        {"by": "Dr B"},
+        {"date": "2024-02-01"},
+        {"note": "seen in clinic"},
+        {"by": "Dr A", "note": "seen in clinic"},
+        {"status": "fail"},
+    ]
+    patients = [
+        Patient.model_validate(
+            {
+                "id": f"p{i}",
+                "reviews": [{"trial": "NCT04669496", "criterion": "I1", "status": "pass", **v}],
+            }
+        )
+        for i, v in enumerate(variants)
+    ]
+    kept = compile_file(path).compiled
+    reasons = {}
+    for p in patients + patients[::-1]:
+        facts = build_facts(p, date(2024, 3, 1), Options())
+        result = evaluate(kept, facts)
+        assert result == evaluate(compile_file(path).compiled, facts)
+        reasons[p.id] = next(c.reason for c in result.criteria if c.id == "I1")
+    assert reasons["p5"] == "reviewed by Dr A as pass: seen in clinic"
+    assert len(set(reasons.values())) == len(variants)
+
+
 def test_a_sink_writes_the_bytes_its_text_layer_would(tmp_path: Path) -> None:
     """``Sink.write_bytes`` (JSONL lines past the text layer) gives the bytes ``write`` gives,
     after what was written as text; a line-buffered stream (a terminal) keeps the text path,

@@ -27,6 +27,7 @@ SCREENER = {
     "compiled",
     "entries",
     "reasons",
+    "reasons_entries",
     "batch",
     "result",
 }

@@ -372,7 +372,8 @@ def screen_one(
     if detail:
         from .reasons import evaluate  # here: a CSV run never renders a reason
 
-        result = evaluate(trial.compiled, facts, screened)
+        known = () if quiet is not None and facts.reviews.keys() <= quiet else None
+        result = evaluate(trial.compiled, facts, screened, known)
         found = tuple(c.status for c in result.criteria)
         verdict = result.verdict
         warnings = result.warnings

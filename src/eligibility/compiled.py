@@ -58,8 +58,9 @@ class Where:
 @dataclass(eq=False, slots=True)
 class Node:
     """A compiled rule: its ``check``, its compiled sub-rules, and what compilation resolved
-    (``info``: the analyte, concept or drugs, as values) for the renderer. ``cache`` belongs to
-    the renderer (texts it builds once per node)."""
+    (``info``: the analyte, concept or drugs, as values) for the renderer. ``cache`` and
+    ``render`` belong to the renderer (texts it builds once per node; its function for the
+    rule's kind, looked up once: a composite calls its children's directly)."""
 
     rule: Rule
     check: Check
@@ -67,6 +68,7 @@ class Node:
     where: Where = field(default_factory=Where)
     info: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
+    render: Any = None
 
 
 def constant(rule: Rule, where: Where, finding: Finding, info: Any = None) -> Node:

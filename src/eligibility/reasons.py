@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from operator import is_
 from typing import Any
 
 from . import __version__, vocab
 from .compiled import FALSE, TRUE, Finding, Node
-from .entries import ConditionInfo
 from .evaluate import CompiledTrial, LabInfo, life_expectancy_truth, review_warnings, verdict_of
 from .facts import (
     Facts,
     Result,
     age_disagreement,
-    condition_label,
     fmt,
     foreign_unit,
     oldest_result_date,
@@ -34,7 +33,6 @@ from .model import (
     BreastfeedingRule,
     ChildPughRule,
     ConditionRule,
-    IfAbsent,
     LabRule,
     LifeExpectancyRule,
     ManualRule,
@@ -43,35 +41,35 @@ from .model import (
     PregnancyRule,
     SexRule,
     TherapyRule,
-    Window,
 )
 from .patient import Review
+from .reasons_entries import condition_outcome, therapy_outcome, unrecognised_outcome
 from .result import (
     EVIDENCE_MARK,
+    TRUTHS,
     CriterionResult,
     Evidence,
     Outcome,
     ScreeningResult,
     Truth,
+    combine_evidence,
+    combine_missing,
+    join_reasons,
 )
 
-TRUTHS = (Truth.FALSE, Truth.TRUE, Truth.UNKNOWN, Truth.REVIEW)
 T, F, U, R = Truth.TRUE, Truth.FALSE, Truth.UNKNOWN, Truth.REVIEW
 _SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
-_UNRECOGNISED = {
-    "lab": "analyte",
-    "vital": "measurement",
-    "measure": "measurement",
-    "condition": "condition",
-    "therapy": "drug or class",
-}
 
 
 def evaluate(
-    compiled: CompiledTrial, facts: Facts, screened: Collection[str] = ()
+    compiled: CompiledTrial,
+    facts: Facts,
+    screened: Collection[str] = (),
+    warnings: tuple[str, ...] | None = None,
 ) -> ScreeningResult:
     """Every criterion with its reason, the verdict, and warnings (``review_warnings``;
-    ``screened``: the ids of the other trials screened in the same run)."""
+    ``screened``: the ids of the other trials screened in the same run; ``warnings``: those
+    warnings when the caller knows them already, as a cohort run does for most profiles)."""
     results = []
     counts = {"pass": 0, "fail": 0, "unknown": 0, "review": 0}
     for c in compiled.criteria:
@@ -79,19 +77,24 @@ def evaluate(
         found = node.check(facts)
         status = c.statuses[found[0]]
         counts[status] += 1
-        o = explain(node, facts, found)
-        results.append(
-            CriterionResult(
-                c.id,
-                c.section,
-                c.text,
-                status,
-                o.reason,
-                o.missing if status == "unknown" or status == "review" else (),
-                o.evidence,
-                o.assisted,
-            )
+        o = (node.render or _renderer(node))(node, facts, found)
+        cache = node.cache
+        seen = cache.get("last")  # the criterion's latest outcome and result, held
+        if seen is not None and seen[0] is o and seen[1].status == status:
+            results.append(seen[1])  # an outcome kept per node, as for the patient before
+            continue
+        result = CriterionResult(
+            c.id,
+            c.section,
+            c.text,
+            status,
+            o.reason,
+            o.missing if status == "unknown" or status == "review" else (),
+            o.evidence,
+            o.assisted,
         )
+        cache["last"] = (o, result)
+        results.append(result)
     return ScreeningResult(
         compiled.trial_id,
         facts.patient.id,
@@ -101,7 +104,7 @@ def evaluate(
         tuple(results),
         __version__,
         compiled.rules_sha256,
-        review_warnings(facts.patient, compiled, screened),
+        review_warnings(facts.patient, compiled, screened) if warnings is None else warnings,
         tuple(f"{i.resource}: {i.reason}" for i in ignored)
         if (ignored := facts.patient.ignored)
         else (),
@@ -112,35 +115,16 @@ def explain(node: Node, facts: Facts, found: Finding | None = None) -> Outcome:
     """The reason, missing data and evidence of one compiled rule on these facts."""
     if found is None:
         found = node.check(facts)
-    render = node.cache.get("render")
-    if render is None:  # looked up once per node
-        render = node.cache["render"] = _RENDER.get(type(node.rule), _lab)
-    if len(found) > 2 and found[1] == "unrecognised" and render is not _composite:
-        what = _UNRECOGNISED[node.rule.kind]
-        return Outcome(
-            R, f"needs review: unrecognised {what} {found[2]!r}", ("reviewer's judgement",)
-        )
-    return render(node, facts, found)
+    return (node.render or _renderer(node))(node, facts, found)
+
+
+def _renderer(node: Node) -> Any:
+    """The node's renderer (``_RENDER``, by the rule's kind), looked up once per node."""
+    render = node.render = _RENDER.get(type(node.rule), _lab)
+    return render
 
 
 # --- composites and manual rules ----------------------------------------------------------
-
-
-def _join(outcomes: Iterable[Outcome]) -> str:
-    """Children's reasons, each once (several manual parts may share one recorded review)."""
-    return "; ".join(dict.fromkeys(o.reason for o in outcomes))
-
-
-def _combine_missing(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m for o in outcomes for m in o.missing))
-
-
-def _evidence(outcomes: Iterable[Outcome]) -> tuple[Evidence, ...]:
-    seen: dict[tuple[str, str], Evidence] = {}
-    for o in outcomes:
-        for e in o.evidence:
-            seen.setdefault((e.path, e.label), e)
-    return tuple(seen.values())
 
 
 def _assisted(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
@@ -154,17 +138,47 @@ def _composite(node: Node, facts: Facts, found: Finding) -> Outcome:
     if decisive is None:  # the truth that decides: looked up once per node
         decisive = node.cache["decisive"] = FALSE if isinstance(node.rule, AllRule) else TRUE
     if found[0] == decisive:  # only the decisive children are shown: only they are rendered
-        shown = []
-        for k in node.children:
-            f = k.check(facts)
-            if f[0] == decisive:
-                shown.append(explain(k, facts, f))
+        shown = [
+            (k.render or _renderer(k))(k, facts, f)
+            for k in node.children
+            if (f := k.check(facts))[0] == decisive
+        ]
         if len(shown) == 1:  # the usual case: one child decides, nothing to merge
             o = shown[0]
-            if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
-                return o if not o.missing else Outcome(truth, o.reason, (), o.evidence, o.assisted)
-        return _merged(truth, shown, False)
-    return _merged(truth, [explain(k, facts) for k in node.children], truth not in (T, F))
+            if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2 and not o.missing:
+                return o
+        return _merged_kept(node, truth, shown, False, True)
+    outs = [(k.render or _renderer(k))(k, facts, k.check(facts)) for k in node.children]
+    return _merged_kept(node, truth, outs, truth not in (T, F))
+
+
+def _merged_kept(
+    node: Node, truth: Truth, outs: list[Outcome], with_missing: bool, decisive: bool = False
+) -> Outcome:
+    """``_merged``, or this node's outcome for the patient before when its children gave the
+    very same outcome objects (those kept per node: "nothing recorded", a review, a pending
+    part). The last children are held here, so comparing them by identity is exact.
+    ``decisive``: the decisive children only, where one of them is shown as it is (without
+    its data to collect) unless it brings several evidence or assisted lines."""
+    cache = node.cache
+    last = cache.get("merged")
+    if last is not None and last[0] is truth and _same(last[1], outs):
+        return last[2]  # type: ignore[no-any-return]
+    if decisive and len(outs) == 1:  # one decisive child, with data to collect
+        o = outs[0]
+        if o.truth is truth and len(o.evidence) < 2 and len(o.assisted) < 2:
+            out = Outcome(truth, o.reason, (), o.evidence, o.assisted)
+        else:
+            out = _merged(truth, outs, with_missing)
+    else:
+        out = _merged(truth, outs, with_missing)
+    cache["merged"] = (truth, outs, out)
+    return out
+
+
+def _same(a: list[Outcome], b: list[Outcome]) -> bool:
+    """The same outcome objects in the same order (compared in C)."""
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 def _merged(truth: Truth, outs: list[Outcome], with_missing: bool) -> Outcome:
@@ -210,13 +224,31 @@ def _manual(node: Node, facts: Facts, found: Finding) -> Outcome:
         return Outcome(
             R,
             f"{pending.reason}{EVIDENCE_MARK}{line}",
-            _combine_missing((pending, o)),
+            combine_missing((pending, o)),
             o.evidence,
             (line,),
         )
     where = node.where
-    key = (where.trial, where.criterion)
-    reviews = facts.reviews_of(*key)
+    reviews = facts.reviews_of(where.trial, where.criterion)
+    if len(reviews) != 1:
+        return _reviewed(truth, case, reviews)
+    # One review, the usual case: a cohort's reviews repeat the same few words (a status, a
+    # reviewer, a date), so the outcome is kept per node for each review's values (bounded).
+    i, r = reviews[0]
+    key = (truth, case, i, r.status, r.by, r.date, r.note)
+    memo = node.cache.get("reviewed")
+    if memo is None:
+        memo = node.cache["reviewed"] = {}
+    out = memo.get(key)
+    if out is None:
+        out = _reviewed(truth, case, reviews)
+        if len(memo) < 256:
+            memo[key] = out
+    return out
+
+
+def _reviewed(truth: Truth, case: str, reviews: list[tuple[int, Review]]) -> Outcome:
+    """What the recorded reviews of a criterion said (``case``: ``review`` or ``disagree``)."""
     evidence = tuple(
         Evidence(f"$.reviews[{i}]", "review", r.status, None, r.date) for i, r in reviews
     )
@@ -438,16 +470,21 @@ def _lab_texts(node: Node) -> tuple[str, str]:
 def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
     """The newest result's outcome, with undated results of the analyte named (they never
     decide); or why there is no current result."""
+    case = found[1]
+    if case == "unrecognised":
+        return unrecognised_outcome(node, found)
     info: LabInfo = node.info
     aid = info.analyte.id
+    aside = facts.aside  # analytes with an undated or too old result: most have neither
+    undated = facts.undated.get(aid, ()) if aside and aid in aside else ()
+    window, since = _lab_window(node, facts)
+    if not undated and (case == "value" or case == "ratio"):  # the usual case, first
+        return _one_result(node, facts, found, facts.latest[aid], window)
     short, needs = _lab_texts(node)
-    case = found[1]
-    undated = facts.undated.get(aid, []) if facts.aside else []
     ignored = ""
     if undated:
         plural = "s" if len(undated) > 1 else ""
         ignored = f" ({len(undated)} undated {short} result{plural} ignored: {_values(undated)})"
-    window, since = _lab_window(info.rule, facts)
     within = f", {window}" if window else ""
     if case == "window":
         o = facts.latest[aid]
@@ -476,37 +513,78 @@ def _lab(node: Node, facts: Facts, found: Finding) -> Outcome:
         reason = f"no {short} result{_unrecognised(facts.unresolved_tests)}; needs {needs}{within}"
         return Outcome(U, reason, (f"{short} result{within}",))
     if case == "ties":
-        out = _same_day(node, facts, found[2], facts.ties[aid])  # type: ignore[index]
+        out = _same_day(node, facts, found[2], facts.ties[aid], window)  # type: ignore[index]
     else:
-        out = _one_result(node, facts, found, facts.latest[aid])
+        out = _one_result(node, facts, found, facts.latest[aid], window)
     if ignored:
         return Outcome(out.truth, out.reason + ignored, out.missing, out.evidence, out.assisted)
     return out
 
 
-def _lab_window(rule: LabRule, facts: Facts) -> tuple[str, str | None]:
+def _lab_window(node: Node, facts: Facts) -> tuple[str, str | None]:
     """A window's words ("within 14 days before screening (…)", with what the text counted back
-    from when that was not screening) and its first day; ("", None) without one."""
+    from when that was not screening) and its first day; ("", None) without one. Built once per
+    node and as-of date: every patient of a run with ``--as-of`` shares them."""
+    cached = node.cache.get("window")
+    if cached is not None and cached[0] == facts.as_of:
+        return cached[1]  # type: ignore[no-any-return]
+    rule: LabRule = node.info.rule
     w = rule.within
-    if w is None:
-        return "", None
-    since = (facts.as_of - timedelta(days=w.days())).isoformat()
-    anchor = f"; text: before {rule.before}" if rule.before not in (None, "screening") else ""
-    return f"within {w.describe()} before screening ({facts.as_of.isoformat()}{anchor})", since
+    words: tuple[str, str | None] = ("", None)
+    if w is not None:
+        since = (facts.as_of - timedelta(days=w.days())).isoformat()
+        anchor = f"; text: before {rule.before}" if rule.before not in (None, "screening") else ""
+        words = (
+            f"within {w.describe()} before screening ({facts.as_of.isoformat()}{anchor})",
+            since,
+        )
+    node.cache["window"] = (facts.as_of, words)
+    return words
 
 
-def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
+def _one_result(node: Node, facts: Facts, found: Finding, o: Result, window: str) -> Outcome:
+    """One result's outcome (``window``: the rule's window words, or "")."""
     info: LabInfo = node.info
-    a, rule = info.analyte, info.rule
     short, needs = _lab_texts(node)
-    truth, case = TRUTHS[found[0]], found[1]
+    case = found[1]
+    day = o.date
+    on = (f" on {day.isoformat()}" if day else "") + (f", {window}" if window else "")
     ev = (result_evidence(facts, o),)
-    shown = f"{short} {fmt(o.value)} {o.unit or ''}".rstrip()
-    window = _lab_window(rule, facts)[0]
-    on = _on(o.date) + (f", {window}" if window else "")
+    unit = o.unit
+    shown = f"{short} {fmt(o.value)} {unit or ''}".rstrip()
+    if case == "ratio":
+        rule = info.rule
+        ref = o.ref_high if rule.of == "ULN" else o.ref_low
+        reason = (
+            f"{shown} = {o.value / ref:.2f} × {rule.of} ({fmt(ref)} {unit or ''}".rstrip()
+            + f"){on}; needs {needs}"
+        )
+        return Outcome(TRUTHS[found[0]], reason, (), ev)
+    target = info.target_unit
+    if case == "value" or case == "rounding":
+        units = node.cache.get("units")
+        if units is None:
+            units = node.cache["units"] = {}
+        conv = units.get(unit)
+        if conv is None:  # per unit as charted: the conversion, and whether it changes the unit
+            a = info.analyte
+            conv = (vocab.conversion(unit, target, a.id), vocab.unit(unit) == vocab.unit(target))
+            if len(units) < 64:  # units come from profiles: bounded
+                units[unit] = conv
+        converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
+        if case == "rounding":
+            return Outcome(
+                U,
+                f"{shown}{converted}{on}: within the conversion's rounding of the bound; "
+                f"needs {needs}",
+                (f"{short} in {target}",),
+                ev,
+            )
+        return Outcome(TRUTHS[found[0]], f"{shown}{converted}{on}; needs {needs}", (), ev)
+    rule, a = info.rule, info.analyte
     if case == "foreign":
         # a ratio of two numbers in a unit that is not ALT's says nothing about ALT
-        foreign = foreign_unit(o.unit, a.id)
+        foreign = foreign_unit(unit, a.id)
         return Outcome(U, f"{shown}{on}: {foreign}; needs {needs}", (f"{short} in {a.unit}",), ev)
     if case == "no ref":
         lower = "upper" if rule.of == "ULN" else "lower"
@@ -516,50 +594,24 @@ def _one_result(node: Node, facts: Facts, found: Finding, o: Result) -> Outcome:
             (f"{short} {lower} limit of normal",),
             ev,
         )
-    if case == "ratio":
-        ref = o.ref_high if rule.of == "ULN" else o.ref_low
-        reason = (
-            f"{shown} = {o.value / ref:.2f} × {rule.of} ({fmt(ref)} {o.unit or ''}".rstrip()
-            + f"){on}; needs {needs}"
-        )
-        return Outcome(truth, reason, (), ev)
-    target = info.target_unit
     if case == "no unit":
         return Outcome(U, f"{shown}{on} has no unit; needs {needs}", (f"{short} unit",), ev)
-    if case == "bad unit":
-        try:
-            vocab.convert(o.value, o.unit, target, a.id)
-            problem = "does not convert"  # pragma: no cover - the evaluator found it does not
-        except vocab.UnitError as exc:
-            problem = str(exc)
-        return Outcome(U, f"{shown}{on}: {problem}; needs {needs}", (f"{short} in {target}",), ev)
-    units = node.cache.get("units")
-    if units is None:
-        units = node.cache["units"] = {}
-    conv = units.get(o.unit)
-    if conv is None:  # per unit as charted: the conversion, and whether it changes the unit
-        conv = (vocab.conversion(o.unit, target, a.id), vocab.unit(o.unit) == vocab.unit(target))
-        if len(units) < 64:  # units come from profiles: bounded
-            units[o.unit] = conv
-    converted = "" if conv[1] else f" = {fmt(conv[0].apply(o.value))} {target}"
-    if case == "rounding":
-        return Outcome(
-            U,
-            f"{shown}{converted}{on}: within the conversion's rounding of the bound; needs {needs}",
-            (f"{short} in {target}",),
-            ev,
-        )
-    return Outcome(truth, f"{shown}{converted}{on}; needs {needs}", (), ev)
+    try:  # "bad unit"
+        vocab.convert(o.value, unit, target, a.id)
+        problem = "does not convert"  # pragma: no cover - the evaluator found it does not
+    except vocab.UnitError as exc:
+        problem = str(exc)
+    return Outcome(U, f"{shown}{on}: {problem}; needs {needs}", (f"{short} in {target}",), ev)
 
 
-def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result]) -> Outcome:
+def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result], window: str) -> Outcome:
     """Several results on the newest date: which one counts would be a guess, so they decide
     only together: their common truth, else ``unknown`` naming the conflict."""
     short, needs = _lab_texts(node)
-    outs = [_one_result(node, facts, f, o) for f, o in zip(found, day, strict=True)]
+    outs = [_one_result(node, facts, f, o, window) for f, o in zip(found, day, strict=True)]
     values = _values(day)
     results = f"{len(day)} {short} results{_on(day[0].date)}"
-    missing, evidence = _combine_missing(outs), _evidence(outs)
+    missing, evidence = combine_missing(outs), combine_evidence(outs)
     truths = {o.truth for o in outs}
     if len(truths) == 1:
         agree = " agree" if outs[0].truth is not U else ""
@@ -569,7 +621,7 @@ def _same_day(node: Node, facts: Facts, found: Finding, day: list[Result]) -> Ou
     if {T, F} <= truths:
         reason = f"{results} disagree: {values}; needs {needs}"
         return Outcome(U, reason, (f"confirmed {short} result", *missing), evidence)
-    undecided = _join(o for o in outs if o.truth is U)
+    undecided = join_reasons(o for o in outs if o.truth is U)
     return Outcome(U, f"{results} ({values}), not all decidable: {undecided}", missing, evidence)
 
 
@@ -579,219 +631,6 @@ def _unrecognised(names: tuple[str, ...]) -> str:
         return ""
     shown = ", ".join(repr(n) for n in names[:3]) + ("…" if len(names) > 3 else "")
     return f" ({len(names)} unrecognised test{'s' if len(names) > 1 else ''} not matched: {shown})"
-
-
-# --- conditions and therapies -------------------------------------------------------------
-
-
-def _not_recorded(field_name: str, what: str) -> Outcome:
-    """A list the profile does not have at all (no ``conditions`` key): nothing about it is
-    known, so absence cannot pass or fail a rule (an empty list ``[]`` says there is none)."""
-    return Outcome(
-        U,
-        f"{field_name} not recorded (no {field_name} list): {what} unknown",
-        (f"{field_name} list",),
-    )
-
-
-def _absent(
-    rule_if_absent: IfAbsent | None, facts: Facts, what: str, unresolved: tuple[str, ...]
-) -> Outcome:
-    mode = rule_if_absent or facts.options.if_absent
-    note = ""
-    if unresolved:
-        shown = ", ".join(repr(u) for u in unresolved[:3]) + ("…" if len(unresolved) > 3 else "")
-        entries = "entry" if len(unresolved) == 1 else "entries"
-        note = f" ({len(unresolved)} unrecognised {entries} not matched: {shown})"
-    if mode == "unknown":
-        return Outcome(
-            U, f"{what} not recorded; absence is not taken as negative{note}", (f"{what} status",)
-        )
-    return Outcome(F, f"no {what} recorded{note}", ())
-
-
-def _absent_cached(node: Node, facts: Facts, what: str, unresolved: tuple[str, ...]) -> Outcome:
-    """``_absent``, built once per node for each (what, run option, unrecognised names): most
-    patients of a cohort share it."""
-    key = (what, facts.options.if_absent, unresolved)
-    memo = node.cache.setdefault("absent", {})
-    found = memo.get(key)
-    if found is None:
-        found = _absent(node.rule.if_absent, facts, what, unresolved)  # type: ignore[union-attr]
-        if len(memo) < 64:
-            memo[key] = found
-    return found
-
-
-def _window_text(w: Window | None, facts: Facts) -> str:
-    return f" within {w.describe()} before {facts.as_of.isoformat()}" if w else ""
-
-
-def _named(node: Node, facts: Facts) -> tuple[str, str]:
-    """What a condition or therapy rule names ("active HIV infection (except …)", "prior
-    nivolumab") and its window text: built once per node and as-of date, not per patient."""
-    texts = node.cache.get("named")
-    if texts is None or texts[0] != facts.as_of:
-        rule = node.rule
-        if isinstance(rule, ConditionRule):
-            info: ConditionInfo = node.info
-            what = ("active " if rule.active else "") + info.concept.name
-            if info.exceptions:
-                what += " (except " + ", ".join(x.name for x in info.exceptions) + ")"
-        else:
-            what = "prior " + ", ".join(x.name for x in node.info)
-        texts = (facts.as_of, what, _window_text(rule.within, facts))  # type: ignore[union-attr]
-        node.cache["named"] = texts
-    return texts[1], texts[2]
-
-
-def _period(start: date | None, end: date | None) -> str:
-    if start and end:
-        return f" ({start.isoformat()} to {end.isoformat()})"
-    if start:
-        return f" (since {start.isoformat()})"
-    if end:
-        return f" (until {end.isoformat()})"
-    return ""
-
-
-def _may_be(label: str, name: str, ev: Evidence | None = None) -> Outcome:
-    """An entry broader than the criterion, or coded without saying: a person decides."""
-    return Outcome(
-        U,
-        f"{label} may or may not be {name}: the record does not say",
-        (f"whether {label} is {name}",),
-        (ev,) if ev else (),
-    )
-
-
-def _condition(node: Node, facts: Facts, found: Finding) -> Outcome:
-    info: ConditionInfo = node.info
-    c = info.concept
-    what, window = _named(node, facts)
-    case = found[1]
-    if case == "no list":
-        return _not_recorded("conditions", f"{what}{window}")
-    if case != "hit" and case != "unsure" and not found[2]:  # the usual case: none recorded
-        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
-    entries = facts.patient.conditions or []
-
-    def entry(i: int) -> tuple[str, str, Any]:
-        e = entries[i]
-        active = facts.conditions[i][3]  # type: ignore[index]
-        status = "active" if active else "resolved"
-        label = condition_label(e)
-        return label, status, Evidence(f"$.conditions[{i}]", label, status, None, e.onset)
-
-    if case == "hit":
-        i, event = found[2], found[3]
-        label, status, ev = entry(i)
-        e = entries[i]
-        when = f", onset {e.onset.isoformat()}" if event else _period(e.onset, e.end)  # type: ignore[union-attr]
-        return Outcome(T, f"{label} recorded ({status}){when}{window}", (), (ev,))
-    if case == "unsure":
-        outs = []
-        for why, i in found[2]:
-            label, status, ev = entry(i)
-            e = entries[i]
-            if why == "maybe":
-                outs.append(_may_be(label, c.name, ev))
-            elif why == "maybe active":
-                outs.append(
-                    Outcome(
-                        U,
-                        f"{label} recorded: the code does not say whether the {c.name} is active",
-                        (f"whether {label} is active {c.name}",),
-                        (ev,),
-                    )
-                )
-            elif why == "maybe excepted":
-                others = " or ".join(x.name for x in info.exceptions)
-                outs.append(
-                    Outcome(
-                        U,
-                        f"{label} recorded ({status}): it may be {others}, which the criterion"
-                        " excepts",
-                        (f"whether {label} is {others}",),
-                        (ev,),
-                    )
-                )
-            elif why == "history":
-                outs.append(
-                    Outcome(
-                        U,
-                        f"{label} recorded as resolved{_period(e.onset, e.end)}:"
-                        f" whether a past {c.name} counts here is not in the words",
-                        (f"whether the resolved {label} counts",),
-                        (ev,),
-                    )
-                )
-            elif why == "no onset":
-                outs.append(
-                    Outcome(
-                        U,
-                        f"{label} recorded ({status}) without an onset date: when it "
-                        f"happened decides{window}",
-                        (f"onset date of {label}",),
-                        (ev,),
-                    )
-                )
-            else:
-                outs.append(
-                    Outcome(
-                        U,
-                        f"{label} resolved at an unknown date{window}",
-                        (f"end date of {label}",),
-                        (ev,),
-                    )
-                )
-        return Outcome(U, _join(outs), _combine_missing(outs), _evidence(outs))
-    absent = _absent_cached(node, facts, f"{what}{window}", facts.unresolved_conditions)
-    if not found[2]:
-        return absent
-    notes, evidence = [], []
-    for i, event in found[2]:
-        label, status, ev = entry(i)
-        e = entries[i]
-        day = e.onset if event else e.end
-        notes.append(
-            f"{label} recorded ({status}), {'onset' if event else 'ended'} {day.isoformat()}, "  # type: ignore[union-attr]
-            "before the window"
-        )
-        evidence.append(ev)
-    return Outcome(
-        absent.truth,
-        f"{absent.reason}; " + "; ".join(dict.fromkeys(notes)),
-        absent.missing,
-        tuple(evidence),
-    )
-
-
-def _therapy(node: Node, facts: Facts, found: Finding) -> Outcome:
-    concepts: tuple[vocab.Concept, ...] = node.info
-    what, window = _named(node, facts)
-    case = found[1]
-    if case == "no list":
-        return _not_recorded("treatments", f"{what}{window}")
-    if case == "absent":
-        return _absent_cached(node, facts, f"{what}{window}", facts.unresolved_treatments)
-    i = found[2]
-    t = facts.patient.treatments[i]  # type: ignore[index]
-    ev = Evidence(f"$.treatments[{i}]", t.name, "treatment", None, t.start)
-    if case == "hit":
-        return Outcome(T, f"received {t.name}{_period(t.start, t.end)}{window}", (), (ev,))
-    if case == "undated":
-        return Outcome(U, f"{t.name} recorded without dates{window}", (f"dates of {t.name}",))
-    named = " or ".join(x.name for x in concepts)
-    if case == "unknown name":
-        return Outcome(
-            U,
-            f"{t.name} recorded{_period(t.start, t.end)}: a name the vocabulary does not know,"
-            f" so it may be {named}{window}",
-            (f"whether {t.name} is {named}",),
-            (ev,),
-        )
-    return _may_be(t.name, named, ev)
 
 
 def _life_expectancy(node: Node, facts: Facts, found: Finding) -> Outcome:
@@ -828,8 +667,8 @@ _RENDER: dict[type, Any] = {
     SexRule: _sex,
     PerformanceRule: _performance,
     ChildPughRule: _child_pugh,
-    ConditionRule: _condition,
-    TherapyRule: _therapy,
+    ConditionRule: condition_outcome,
+    TherapyRule: therapy_outcome,
     PregnancyRule: _flag,
     BreastfeedingRule: _flag,
     LifeExpectancyRule: _life_expectancy,

@@ -11,6 +11,7 @@ agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from enum import Enum
 from typing import Any, Literal
@@ -35,6 +36,10 @@ class Truth(Enum):
     FALSE = "false"
     UNKNOWN = "unknown"
     REVIEW = "review"
+
+
+TRUTHS = (Truth.FALSE, Truth.TRUE, Truth.UNKNOWN, Truth.REVIEW)
+"""The evaluator's small-int truths (``compiled.FALSE`` … ``REVIEW``) as ``Truth``s."""
 
 
 class Evidence(msgspec.Struct, **_FROZEN):  # type: ignore[call-arg]
@@ -127,3 +132,24 @@ class ScreeningResult(msgspec.Struct, **_FROZEN):  # type: ignore[call-arg]
         if self.ignored:
             d["ignored"] = list(self.ignored)
         return d
+
+
+# Combining children's outcomes: shared by every renderer that joins parts (composites, same-day
+# lab results, several condition entries), each value once and in order.
+
+
+def join_reasons(outcomes: Iterable[Outcome]) -> str:
+    """Children's reasons, each once (several manual parts may share one recorded review)."""
+    return "; ".join(dict.fromkeys(o.reason for o in outcomes))
+
+
+def combine_missing(outcomes: Iterable[Outcome]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for o in outcomes for m in o.missing))
+
+
+def combine_evidence(outcomes: Iterable[Outcome]) -> tuple[Evidence, ...]:
+    seen: dict[tuple[str, str], Evidence] = {}
+    for o in outcomes:
+        for e in o.evidence:
+            seen.setdefault((e.path, e.label), e)
+    return tuple(seen.values())

@@ -133,8 +133,8 @@ def _prepare(args: argparse.Namespace, inputs: Any) -> tuple:
 
 def omop_rows(args: argparse.Namespace, inputs: Any, detail: bool, prepared: Any = None) -> tuple:
     """``screen``/``funnel`` RULES… ``--omop DIR``: trials and rows for the CLI's cohort writers
-    (``cli._cohort_rows`` hands over here), so every format is written as for profiles. The SQL
-    engines give statuses (CSV, table, funnel; JSON and JSONL without reasons); ``--engine
+    (``cli_cohort.cohort_rows`` hands over here), so every format is written as for profiles.
+    The SQL engines give statuses (CSV, table, funnel; JSON and JSONL without reasons); ``--engine
     python`` gives reasons too, and HTML."""
     from ..errors import EligibilityError
     from . import engines
