@@ -5,6 +5,7 @@ situ listed with one organ's cancers. The concept on record is then evidence, no
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from eligibility import grammar, vocab
 from eligibility.model import AllRule, AnyRule, ManualRule, Rule
@@ -56,15 +57,7 @@ def defined_by_readings(text: str, rule: Rule) -> Rule | None:
     if not hit:
         return None
     why = f"the text may define the condition by its readings ({', '.join(hit)})"
-
-    def swap(r: Rule) -> Rule:
-        if r.kind == "condition" and vocab.defined_by(r.condition) & named:  # type: ignore[union-attr]
-            return ManualRule(reason=why, evidence=r)
-        if isinstance(r, AllRule | AnyRule):
-            return r.model_copy(update={"rules": [swap(x) for x in r.rules]})
-        return r
-
-    return swap(rule)
+    return _conditions_as_evidence(rule, lambda c: bool(vocab.defined_by(c) & named), why)
 
 
 def sited_in_situ(text: str, rule: Rule) -> Rule | None:
@@ -91,15 +84,18 @@ def sited_in_situ(text: str, rule: Rule) -> Rule | None:
         return None
     shown = sorted({getattr(vocab.condition(x), "name", x).lower() for x in sites})
     why = f"a carcinoma in situ listed with {', '.join(shown)} may be of that site"
+    return _conditions_as_evidence(rule, lambda c: c == "carcinoma_in_situ", why)
 
-    def swap(r: Rule) -> Rule:
-        if r.kind == "condition" and r.condition == "carcinoma_in_situ":  # type: ignore[union-attr]
-            return ManualRule(reason=why, evidence=r)
-        if isinstance(r, AllRule | AnyRule):
-            return r.model_copy(update={"rules": [swap(x) for x in r.rules]})
-        return r
 
-    return swap(rule)
+def _conditions_as_evidence(rule: Rule, which: Callable[[str], bool], why: str) -> Rule:
+    """``rule`` with each condition leaf whose concept ``which`` picks made a manual part that
+    keeps it as evidence; the other leaves still decide."""
+    if rule.kind == "condition" and which(rule.condition):  # type: ignore[union-attr]
+        return ManualRule(reason=why, evidence=rule)
+    if isinstance(rule, AllRule | AnyRule):
+        kept = [_conditions_as_evidence(r, which, why) for r in rule.rules]
+        return rule.model_copy(update={"rules": kept})
+    return rule
 
 
 _GENERIC_CANCERS = frozenset(
