@@ -382,6 +382,28 @@ CASES += [
         "fail",
         "recorded",
     ),
+    # fresh audit 35 (NCT03926702): a dementia code is no plain "psychiatric disorder"
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "mental_disorder"},
+        {"conditions": [{"name": "dementia in other diseases", "code": "F02.80"}]},
+        "unknown",
+        "may or may not be",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "mental_disorder"},
+        {"conditions": [{"name": "major depressive disorder", "code": "F32.9"}]},
+        "fail",
+        "recorded",
+    ),
+    (  # an unspecified acute MI may or may not be the STEMI a rule asks about
+        "exclusion",
+        {"kind": "condition", "condition": "st_elevation_myocardial_infarction"},
+        {"conditions": [{"name": "acute MI", "code": "I21.9"}]},
+        "unknown",
+        "may or may not be",
+    ),
 ]
 
 

@@ -393,6 +393,10 @@ CODE_LOOKUP = [
     ("E06.3", "autoimmune_hypothyroidism"),
     ("K51.90", "ulcerative_colitis"),
     ("C79.32", "cns_metastases"),  # dural metastases too: leptomeningeal is only a "may be"
+    ("I21.1", "st_elevation_myocardial_infarction"),  # fresh audit 35: STEMI a concept
+    ("I22.9", "st_elevation_myocardial_infarction"),  # subsequent STEMI, unspecified site
+    ("I21.4", "non_st_elevation_myocardial_infarction"),
+    ("I21.9", "acute_myocardial_infarction"),  # unspecified: STEMI or NSTEMI, a maybe of each
 ]
 
 
