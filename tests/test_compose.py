@@ -289,6 +289,14 @@ def _deciding_kinds(rule) -> list[str]:  # type: ignore[no-untyped-def]
             ["condition"],
         ),
         ("Carcinoma in situ", "exclusion", ["condition"]),
+        # fresh36: the unread items share the read one's head noun (NCT03861949, NCT04606446)
+        (
+            "individuals with significant cardiorespiratory or cerebrovascular disease",
+            "exclusion",
+            [],
+        ),
+        ("Disease Characteristics - Breast, Prostate, and Lung Cancer", "inclusion", []),
+        ("History of HIV or hepatitis B infection", "exclusion", ["condition", "condition"]),
         # NCT04684459 (audit fresh34): "active period" after the list qualifies hepatitis B too
         (
             "Patient with hepatitis B or C active period, HIV infection ≥ the upper limit of the "

@@ -317,7 +317,6 @@ ISSUE13_EXACT = [
     ("peptic ulcer disease", "peptic_ulcer_disease"),
     ("pancreatitis", "pancreatitis"),
     ("coronary artery disease", "coronary_artery_disease"),
-    ("complete left bundle branch block", "left_bundle_branch_block"),
     ("third degree heart block", "complete_heart_block"),
     ("sickle cell disease", "sickle_cell_disease"),
     ("hemophilia", "hemophilia"),
@@ -343,7 +342,8 @@ def test_issue13_synonym_means_its_concept(term: str, expected: str) -> None:
      "other malignancy", "second primary malignancy", "macrophage activation syndrome",
      "hereditary hemochromatosis", "small bowel obstruction", "infective endocarditis",
      "thalassemia major", "varicella zoster infection", "respiratory insufficiency",
-     "hepatic insufficiency", "gastric adenocarcinoma", "prostate adenocarcinoma"],
+     "hepatic insufficiency", "gastric adenocarcinoma", "prostate adenocarcinoma",
+     "complete left bundle branch block"],  # I44.7 codes the incomplete one too (fresh36)
 )  # fmt: skip
 def test_issue13_near_misses_resolve_to_nothing(term: str) -> None:
     assert vocab.condition(term) is None

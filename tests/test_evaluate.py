@@ -1271,7 +1271,13 @@ def test_nature_is_read_from_the_vocabulary():
 def test_event_concepts_cover_members(events_vocab):
     from eligibility.entries import event_concepts
 
-    mi = {"myocardial_infarction", "acute_myocardial_infarction", "old_myocardial_infarction"}
+    mi = {
+        "myocardial_infarction",
+        "acute_myocardial_infarction",
+        "old_myocardial_infarction",
+        "st_elevation_myocardial_infarction",
+        "non_st_elevation_myocardial_infarction",
+    }
     assert event_concepts("myocardial_infarction") == mi
     assert {"stroke", "ischemic_stroke", "transient_ischemic_attack"} <= event_concepts(
         "cerebrovascular_disease"

@@ -532,3 +532,30 @@ def test_no_restrictions_on_counts_for_a_subgroup_waives_the_count_limits() -> N
     )
     rule = got["Platelet count greater than 100,000/mm^3"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None and "waive" in rule.reason
+
+
+def test_items_under_an_allowed_lead_in_are_not_required() -> None:
+    """NCT00002008 (audit fresh36): "- Allowed:" then "- Kaposi's sarcoma." at the same level."""
+    got = _criteria(
+        "Inclusion Criteria:\nPatients must have:\n-  Anticipated survival of at least 6 months.\n"
+        "-  Allowed:\n-  Kaposi's sarcoma.\n"
+    )
+    rule = got["Kaposi's sarcoma."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None and "allowed" in rule.reason
+
+
+def test_inclusion_lines_naming_different_diagnoses_are_alternatives() -> None:
+    """NCT03795779 (audit fresh36): "2. De novo AML", "4. MDS with excess blasts (RAEB-2)", "6.
+    Myeloproliferative neoplasms with blastic transformation": one of them, not all."""
+    got = _criteria(
+        "Inclusion Criteria:\n1. De novo AML\n2. MDS with excess blasts (RAEB-2)\n"
+        "3. Myeloproliferative neoplasms with blastic transformation\n"
+    )
+    rule = got["Myeloproliferative neoplasms with blastic transformation"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None
+    # one diagnosis line, and one that narrows it, still decide
+    alone = _criteria(
+        "Inclusion Criteria:\n- Histologically confirmed breast cancer\n"
+        "- HER2-negative breast cancer\n"
+    )
+    assert alone["Histologically confirmed breast cancer"].rule.kind != "manual"  # type: ignore[attr-defined]

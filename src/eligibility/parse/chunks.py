@@ -56,6 +56,20 @@ _CUES = frozenset(
     ]
 )
 _MAX_RUN = 12
+_HEAD_WORDS = (
+    r"diseases?|disorders?|cancers?|carcinomas?|tumou?rs?|infections?|failure|insufficiency"
+    r"|syndromes?|neoplasms?|malignanc(?:y|ies)|metastas[ie]s|lesions?|illness(?:es)?"
+)
+_HEAD = re.compile(rf"(?i)\b(?:{_HEAD_WORDS})\b")
+# an unread item of organs alone ("Breast, Prostate, and Lung Cancer"): other cancers, not a
+# qualifier of the read one ("ER positive, … HER2 negative breast cancer")
+_SITES = (
+    r"breast|lung|colon|colorectal|rectal|rectum|prostate|bladder|cervical|cervix|ovarian|ovary"
+    r"|endometrial|uterine|gastric|stomach|pancreatic|pancreas|liver|hepatic|renal|kidney|thyroid"
+    r"|esophageal|oesophageal|head and neck|anal|skin|brain|bone|testicular|melanoma"
+)
+_SITES_ONLY = re.compile(rf"(?i)^\W*(?:(?:{_SITES})(?:\W+(?:and|or|and/or))?\W*)+$")
+_HEAD_LAST = re.compile(rf"(?i)\b(?:{_HEAD_WORDS})\W*$")
 _SELF_NAMED = grammar.NAMED_TYPES | {"SEX"}
 
 
@@ -288,6 +302,31 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
         why = "a window read on some items of a list may reach the others"
         return compose.assisted(norm[lo:hi], why, read)
+    for k, p in enumerate(pieces[:-1]):
+        nxt = pieces[k + 1]
+        if p.rule is not None or nxt.rule is None:
+            continue
+        if _HEAD.search(re.split(r"[:–—]|\s-\s", text_of(p))[-1]):
+            continue  # (after a label: "Disease Characteristics - Breast, Prostate")
+        # an exclusion's items are alternatives anyway: only a modifier can reach ("significant")
+        tail = re.split(r"[:–—]|\s-\s", text_of(p))[-1]
+        if ctx.section == "inclusion":
+            reaches = kind == "all" and _SITES_ONLY.match(tail) is not None
+        else:
+            reaches = compose.scope_word(text_of(p)) is not None
+        if (
+            reaches
+            and _HEAD_LAST.search(text_of(nxt))
+            and any(leaf.kind == "condition" for leaf in _leaves(nxt.rule))
+        ):
+            # "significant cardiorespiratory or cerebrovascular disease", "Breast, Prostate, and
+            # Lung Cancer": the unread items share the read one's head noun, so they are its
+            # alternatives and their modifiers may reach it
+            read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+            why = (
+                f"an unread item shares its head noun ('{text_of(p)[:40]} … {text_of(nxt)[-30:]}')"
+            )
+            return compose.assisted(norm[lo:hi], why, read)
     for k, p in enumerate(pieces):
         if p.rule is not None:
             continue

@@ -365,6 +365,95 @@ def exception_lines(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
+# "- Allowed:" then "- Kaposi's sarcoma." at the same level (NCT00002008): the items after a
+# lead-in that says they are permitted are allowances, not requirements.
+_ALLOWED_LEAD = re.compile(
+    r"(?i)^\W*(?:allowed|permitted|acceptable|optional|not\s+required|not\s+excluded)\s*:?\s*$"
+)
+
+
+def allowed_items(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
+    """The items after an "Allowed:" item or heading, up to the next lead-in, are evidence."""
+    out = list(criteria)
+    run: tuple[str | None, str | None] | None = None  # (heading, context) of the open run
+    for k, c in enumerate(criteria):
+        head = " ".join((under.get(c.id) or "").split())
+        flat = " ".join(c.text.split())
+        if not _ALLOWED_LEAD.match(head):
+            run = None
+        elif run is None or run[0] != head:
+            run = (head, c.context)
+        if run is not None and (c.context != run[1] or _ENDS_AS_LEAD_IN.search(flat)):
+            run = (head, "\0")  # a new lead-in ends the heading's list: it held no nesting
+        if run is not None and run[1] == c.context and c.rule.kind != "manual":
+            out[k] = compose.as_evidence(c, f"listed under '{head}': allowed, not required")
+        if not _ALLOWED_LEAD.match(flat):
+            continue
+        for j in range(k + 1, len(criteria)):
+            item = criteria[j]
+            if item.section != c.section or _ENDS_AS_LEAD_IN.search(item.text.strip()):
+                break
+            if item.rule.kind != "manual":
+                out[j] = compose.as_evidence(item, f"listed under '{flat}': allowed, not required")
+    return out
+
+
+# Lines that each require a different primary cancer ("2. De novo AML", "4. MDS with excess
+# blasts", "6. Myeloproliferative neoplasms with blastic transformation", NCT03795779): one of
+# them is the patient's diagnosis, so none is required alone.
+_NEOPLASMS = ("malignancy", "myelodysplastic_syndrome", "myeloproliferative_neoplasm")
+_DIAGNOSIS = re.compile(r"\b(?:AML|ALL|CML|CLL|MDS|MPN|NHL)\b")  # unread short forms
+
+
+def alternative_diagnoses(criteria: list[Criterion]) -> list[Criterion]:
+    """Inclusion lines requiring primary neoplasms unrelated to each other are evidence."""
+
+    def primaries(c: Criterion) -> set[str]:
+        return {
+            r.condition  # type: ignore[union-attr]
+            for r in _needed(c.rule)
+            if any(vocab.condition_matches(n, r.condition) for n in _NEOPLASMS)  # type: ignore[union-attr]
+            and not vocab.condition_matches("secondary_malignancy", r.condition)  # type: ignore[union-attr]
+        }
+
+    found = [(k, primaries(c)) for k, c in enumerate(criteria) if c.section == "inclusion"]
+    found = [(k, p) for k, p in found if p]
+    if not found:
+        return criteria
+    # lines naming a diagnosis the parser did not read ("2. De novo AML", "4. MDS with …")
+    unread = [
+        (k, set())
+        for k, c in enumerate(criteria)
+        if c.section == "inclusion" and c.rule.kind == "manual" and _DIAGNOSIS.search(c.text)
+    ]
+    found = found + unread
+    if len(found) < 2:
+        return criteria
+
+    def related(a: set[str], b: set[str]) -> bool:
+        return any(
+            vocab.condition_matches(x, y) or vocab.condition_matches(y, x) for x in a for y in b
+        )
+
+    out = list(criteria)
+    for k, p in found:
+        if criteria[k].rule.kind == "manual":
+            continue
+        if any(not related(p, q) for j, q in found if j != k):
+            why = "another inclusion line names another diagnosis: alternatives, or both?"
+            out[k] = compose.as_evidence(criteria[k], why)
+    return out
+
+
+def _needed(rule: Rule) -> list[Rule]:
+    """The condition leaves an inclusion requires (under ``all``, not under a ``not``)."""
+    if rule.kind == "condition":
+        return [rule]
+    if rule.kind == "all":
+        return [r for child in rule.rules for r in _needed(child)]  # type: ignore[union-attr]
+    return []
+
+
 def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
     """A nested lead-in ("Failure of at least 1 prior regimen OR - At least 3 of the following
     risk factors:") followed by top-level lines under the same heading ("Over 60 years of age"):
