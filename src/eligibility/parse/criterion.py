@@ -417,7 +417,7 @@ def _reading(
                 if rule.kind == "manual" and seps and _REACHES_ON.search(said):
                     reach = said[:120]  # "… OTHER THAN CIS of the cervix; basal cell …; or …"
         lo = seps[-1].end if seps else hi
-    if allowances and _restricts_others(allowances, rules):
+    if allowances and definitions.restricts_others([_reason_text(a) for a in allowances], rules):
         # "No history of bleeding diathesis. Patients with a history of peptic ulcer disease
         # will be eligible if the ulcer is shown to be resolved" (NCT00001266): the allowance's
         # condition keeps out the rest of another group, which nothing here reads
@@ -579,37 +579,6 @@ _ALLOWANCE_WORDS = (
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
     "receive", "transfused", "given",
 )  # fmt: skip
-
-
-# "Patients with a history of peptic ulcer disease …": the group an allowance is for
-_GROUP_WITH = re.compile(
-    r"(?i)\b(?:patients|subjects|participants|individuals|those|persons|people)\s+with\b"
-)
-_RELAXED_TYPES = frozenset(["ECOG", "KPS", "PS", "LAB", "VITAL", "MEASURE", "CHILDPUGH", "AGE"])
-_ON_CONDITION = re.compile(r"(?i)\b(?:if|provided|as\s+long\s+as|only\s+if|when|unless)\b")
-
-
-def _restricts_others(allowances: list[Rule], rules: list[Rule]) -> bool:
-    """An allowance on a condition ("if …") for a group the read rules do not name: it also
-    keeps out the rest of that group."""
-    read = {r.condition for rule in rules for r in _leaves(rule) if r.kind == "condition"}  # type: ignore[union-attr]
-    if not any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
-        return False
-    for a in allowances:
-        said = _reason_text(a)
-        if not _ON_CONDITION.search(said) or not _GROUP_WITH.search(said):
-            continue
-        toks = grammar.tokenize(grammar.normalise(said))
-        if any(t.type in _RELAXED_TYPES for t in toks):
-            continue  # "Patients with ECOG 2 are eligible if due to pain": the bound relaxed
-        named = {t.value for t in toks if t.type == "COND"}
-        if not any(  # none named (or none the rules read): the group may be another one
-            vocab.condition_matches(x, y) or vocab.condition_matches(y, x)
-            for x in named
-            for y in read
-        ):
-            return True
-    return False
 
 
 def _is_allowance(sentence: str) -> bool:

@@ -1,6 +1,7 @@
 """Concepts whose meaning the words beside them change: a condition a criterion defines by
 readings ("Hypertension. Diastolic blood pressure … above 95 mm Hg"), a site-less carcinoma in
-situ listed with one organ's cancers. The concept on record is then evidence, not the decision."""
+situ listed with one organ's cancers, an allowance for a group the rules do not read. The concept
+on record is then evidence, not the decision."""
 
 from __future__ import annotations
 
@@ -108,3 +109,34 @@ _ORGAN_CANCER = re.compile(
     r"|thyroid|oral|esophageal|oesophageal|head\s+and\s+neck|anal|vulvar|penile|skin)\s+"
     r"(?:cancers?|carcinomas?|tumou?rs?|neoplasms?|malignanc(?:y|ies))\b"
 )
+
+
+# "Patients with a history of peptic ulcer disease …": the group an allowance is for
+_GROUP_WITH = re.compile(
+    r"(?i)\b(?:patients|subjects|participants|individuals|those|persons|people)\s+with\b"
+)
+_RELAXED_TYPES = frozenset(["ECOG", "KPS", "PS", "LAB", "VITAL", "MEASURE", "CHILDPUGH", "AGE"])
+_ON_CONDITION = re.compile(r"(?i)\b(?:if|provided|as\s+long\s+as|only\s+if|when|unless)\b")
+
+
+def restricts_others(allowances: list[str], rules: list[Rule]) -> bool:
+    """An allowance sentence on a condition ("if …") for a group the read rules do not name
+    ("No history of bleeding diathesis. Patients with a history of peptic ulcer disease will be
+    eligible if …", NCT00001266): it also keeps out the rest of that group, which is unread."""
+    read = {r.condition for rule in rules for r in _leaves(rule) if r.kind == "condition"}  # type: ignore[union-attr]
+    if not any(r.kind != "manual" for rule in rules for r in _leaves(rule)):
+        return False
+    for said in allowances:
+        if not _ON_CONDITION.search(said) or not _GROUP_WITH.search(said):
+            continue
+        toks = grammar.tokenize(grammar.normalise(said))
+        if any(t.type in _RELAXED_TYPES for t in toks):
+            continue  # "Patients with ECOG 2 are eligible if due to pain": the bound relaxed
+        named = {t.value for t in toks if t.type == "COND"}
+        if not any(  # none named (or none the rules read): the group may be another one
+            vocab.condition_matches(x, y) or vocab.condition_matches(y, x)
+            for x in named
+            for y in read
+        ):
+            return True
+    return False
