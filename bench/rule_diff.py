@@ -1,6 +1,6 @@
 """List the corpus criteria whose parsed rule changed since a revision, for reading.
 
-  python bench/rule_diff.py REV [--out DIR] [--sample N --seed S]
+  python bench/rule_diff.py REV [--out DIR] [--sample N --seed S] [--old DUMP] [--new DUMP]
 
 Parses the shared corpus with REV (a temporary worktree) and with this checkout, then prints how
 many criteria changed and how their class moved (computable / partial / assisted / manual), and
@@ -33,8 +33,12 @@ def _dump(src: Path, corpus: Path, out: Path) -> dict[tuple[str, str, str], dict
     subprocess.run(
         [sys.executable, str(HERE / "_corpus.py"), str(corpus), str(out)], check=True, env=env
     )
+    return _load(out)
+
+
+def _load(path: Path) -> dict[tuple[str, str, str], dict]:
     items: dict[tuple[str, str, str], dict] = {}
-    with out.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         for line in fh:
             it = json.loads(line)
             items[(it["nct"], it["section"], it["text"])] = it
@@ -52,19 +56,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="/tmp/rule-diff")
     ap.add_argument("--sample", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--old", help="a dump of REV made before (bench/_corpus.py), to reuse")
+    ap.add_argument("--new", help="a dump of this checkout made before, to reuse")
     args = ap.parse_args(argv)
     corpus = find_corpus(args.corpus).resolve()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     top = Path(subprocess.check_output(["git", "rev-parse", "--show-toplevel"], text=True).strip())
-    with tempfile.TemporaryDirectory() as tmp:
-        wt = Path(tmp) / "old"
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(wt), args.rev], check=True)
-        try:
-            old = _dump(wt / "src", corpus, out / "old.jsonl")
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(wt)], check=True)
-    new = _dump(top / "src", corpus, out / "new.jsonl")
+    if args.old:  # the corpus takes minutes to parse: a dump of REV made earlier is reused
+        old = _load(Path(args.old))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            wt = Path(tmp) / "old"
+            subprocess.run(
+                ["git", "worktree", "add", "-q", "--detach", str(wt), args.rev], check=True
+            )
+            try:
+                old = _dump(wt / "src", corpus, out / "old.jsonl")
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(wt)], check=True)
+    new = _load(Path(args.new)) if args.new else _dump(top / "src", corpus, out / "new.jsonl")
     moves: Counter[tuple[str, str]] = Counter()
     changed, lost = [], []
     for k, it in new.items():

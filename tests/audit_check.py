@@ -32,11 +32,11 @@ def _record_rule(item: dict[str, Any]) -> Rule:
 
     obj = {"nct_id": item.get("nct"), "title": item.get("title"), **item["record"]}
     flat = " ".join(item["text"].split())
-    found = [
-        c
-        for c in parse_record(_corpus_record(obj, "ledger", item.get("nct", "?"))).criteria
-        if " ".join(c.text.split()) == flat
-    ]
+    criteria = parse_record(_corpus_record(obj, "ledger", item.get("nct", "?"))).criteria
+    found = [c for c in criteria if " ".join(c.text.split()) == flat]
+    # a line the splitter now joins with the next ("… and either" / "1. …") is screened as
+    # the joined criterion
+    found = found or [c for c in criteria if " ".join(c.text.split()).startswith(flat)]
     for c in sorted(found, key=lambda c: c.section != item["section"]):
         # a line the record now files under the other section (a heading it had missed) is
         # screened there: its rule is what the patient gets

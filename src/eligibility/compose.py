@@ -454,6 +454,10 @@ _TUMOUR_ROOTS = ("malignancy", "cns_metastases", "liver_metastases", "bone_metas
 # "Active" of a relapsing-remitting disease (IBD, lupus, rheumatoid arthritis) means a flare or
 # disease activity, which a problem list's "active" (still diagnosed) does not say either.
 _FLARING_ROOTS = ("autoimmune_disease",)
+# "Active" of chronic coronary disease as a whole means ongoing ischaemia (angina, a recent
+# infarct), not a stable I25.10 or a stent status still on the list (fresh audit 37,
+# NCT00001428); the concepts themselves, not their members.
+_ISCHAEMIC_ROOTS = ("ischemic_heart_disease", "coronary_artery_disease")
 
 
 def _under(roots: tuple[str, ...], cid: str) -> bool:
@@ -464,7 +468,18 @@ def _under(roots: tuple[str, ...], cid: str) -> bool:
 
 def judged_activity(cid: str) -> bool:
     """Whether "active" of this condition is a judgement (a tumour, a disease that flares)."""
-    return _under(_TUMOUR_ROOTS, cid) or _under(_FLARING_ROOTS, cid)
+    return _activity_judged(cid) is not None
+
+
+def _activity_judged(cid: str) -> str | None:
+    """What "active" of this condition means when a person must judge it, else None."""
+    if _under(_TUMOUR_ROOTS, cid):
+        return "a tumour (untreated, progressing)"
+    if _under(_FLARING_ROOTS, cid):
+        return "a disease that flares"
+    if cid in _ISCHAEMIC_ROOTS:  # not angina or an infarct: their "active" is on the list
+        return "coronary disease (ongoing ischaemia)"
+    return None
 
 
 def active_tumours(rule: Rule) -> Rule:
@@ -475,9 +490,8 @@ def active_tumours(rule: Rule) -> Rule:
     if rule.kind == "not":
         return rule.model_copy(update={"rule": active_tumours(rule.rule)})  # type: ignore[union-attr]
     if isinstance(rule, ConditionRule) and rule.active:
-        tumour = _under(_TUMOUR_ROOTS, rule.condition)
-        if tumour or _under(_FLARING_ROOTS, rule.condition):
-            what = "a tumour (untreated, progressing)" if tumour else "a disease that flares"
+        what = _activity_judged(rule.condition)
+        if what is not None:
             note = ManualRule(reason=f"'active' of {what} is judged", law="qualifier")
             return AllRule(rules=[rule.model_copy(update={"active": None}), note])
     return rule

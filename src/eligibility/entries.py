@@ -163,8 +163,7 @@ def _maybe_excepted(exceptions: frozenset[str], hits: frozenset[str], facts: Fac
     "malignancy" may be one); an uncoded one by being broader."""
     code = facts.patient.conditions[i].code  # type: ignore[index]
     return any(
-        MAYBE + x in hits and (code is None or vocab.condition_may_be(x, None, code))
-        for x in exceptions
+        MAYBE + x in hits and (code is None or vocab.code_may_be(x, code)) for x in exceptions
     )
 
 

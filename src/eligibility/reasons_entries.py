@@ -182,7 +182,11 @@ def condition_outcome(node: Node, facts: Facts, found: Finding) -> Outcome:
                     )
                 )
             elif why == "maybe excepted":
-                others = " or ".join(x.name for x in info.exceptions)
+                # name only the exceptions its code leaves open (C56.9: not a skin cancer)
+                maybe = [
+                    x for x in info.exceptions if e.code is None or vocab.code_may_be(x.id, e.code)
+                ]
+                others = " or ".join(x.name for x in maybe or info.exceptions)
                 outs.append(
                     Outcome(
                         U,

@@ -44,12 +44,17 @@ The rules, in the order they apply:
    of its own, or an exclusion item ends or starts with "and", which may be the list's own
    "and") the neighbours are marked ``linked``: they are to be read by a person, never on their
    own.
+7. Inline lists. A criterion holding a lead-in with its first item after the colon ("The
+   following not considered measurable: bone lesions …", one item, no comma list) and followed
+   by sibling items that are bare noun phrases ("Pleural effusion") is a list the source
+   flattened: the phrases may be its items, so all of them are marked ``linked``.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -137,8 +142,22 @@ _CONTINUATION_RE = re.compile(
 )
 # A criterion linked to its neighbour: ends with "or"/"and"/"and/or" (maybe before ; , . :), or
 # starts with one.
-_ENDS_LINKED_RE = re.compile(r"(?<![^\W_])(or|and|and/or)[\s;,.:]*$", re.IGNORECASE)
+_ENDS_LINKED_RE = re.compile(r"(?<![^\W_])(or|and|and/or|either)[\s;,.:]*$", re.IGNORECASE)
 _STARTS_LINKED_RE = re.compile(r"(?:or|and/or|and)(?![^\W_])", re.IGNORECASE)
+# A lead-in inside a line, with its first item after the colon ("The following not considered
+# measurable: Bone lesions …"); and a bare noun phrase, which may be one more item of that list.
+_INLINE_LEAD_IN_RE = re.compile(
+    r"\bthe\s+following(?:\s+[\w-]+){0,4}\s*:\s*[^\W_]"
+    r"|\b(?:any|one|all|each|both|either)\s+of\s+the\s+following(?:\s+[\w-]+){0,3}\s*:\s*[^\W_]",
+    re.IGNORECASE,
+)
+_LIST_ON_LINE_RE = re.compile(r"[,;.]|[.;]$")
+_STATEMENT_RE = re.compile(
+    r"\b(?:no|not|non|none|must|required|requires?|allowed|permitted|eligible|ineligible|excluded"
+    r"|at\s+least|since|within|prior|previous|history|greater|less|more|than|under|over|age[ds]?"
+    r"|only|unless|except|if|and|or|normal|adequate|negative|positive)\b|[<>≤≥=:;\d]",
+    re.IGNORECASE,
+)
 # A line that can only continue the one above: a bare number or range, a lone unit, a comparator.
 _NUM = r"[-–~]?\s*\d+(?:[.,]\d+)?(?:\s*(?:-|–|~|to)\s*\d+(?:[.,]\d+)?)?"
 _ULN = r"(?:[x×*]\s*)?(?:ULN|LLN|upper\s+limit\s+of\s+normal)"
@@ -242,6 +261,18 @@ def _is_bare(text: str, start: int, end: int) -> bool:
 def _is_fragment(text: str, start: int, end: int) -> bool:
     """A line that cannot stand alone: bare (see ``_is_bare``) or starting with a comparator."""
     return _is_bare(text, start, end) or _COMPARATOR_START_RE.match(text, start, end) is not None
+
+
+def _is_phrase(text: str, seg: _Seg) -> bool:
+    """A short bare noun phrase ("Pleural effusion"): no verb of requirement, no number, no
+    full stop (a sentence of its own)."""
+    body = text[seg.start : seg.end].rstrip()
+    return (
+        body[:1].isupper()
+        and len(body.split()) <= 12
+        and not _LIST_ON_LINE_RE.search(body)
+        and _STATEMENT_RE.search(body) is None
+    )
 
 
 def _ends_linked(text: str, start: int, end: int) -> str | None:
@@ -684,6 +715,25 @@ class _Splitter:
                 kinds.append(s.kind)
         return kinds
 
+    def _inline_lists(
+        self, kinds: list[SegmentKind], leaf: Callable[[int], bool], linked: list[bool]
+    ) -> None:
+        """Rule 7: "The following not considered measurable: bone lesions …" then sibling items
+        "Pleural effusion": a flattened list whose items may belong to the inline lead-in; the
+        bare phrases after it and the lead-in line are marked ``linked`` (fresh audit 37)."""
+        text, segs, n = self.text, self.segs, len(self.segs)
+        for i in range(n - 1):
+            s = segs[i]
+            m = _INLINE_LEAD_IN_RE.search(text, s.start, s.end) if leaf(i) else None
+            first = text[m.end() - 1 : s.end] if m else ""
+            first = first.rstrip()
+            if not first[:1].isupper() or _LIST_ON_LINE_RE.search(first) or len(first.split()) > 15:
+                continue  # no lead-in, or its whole list is on the line
+            j = i + 1
+            while j < n and leaf(j) and segs[j].parent == s.parent and _is_phrase(text, segs[j]):
+                linked[i] = linked[j] = True
+                j += 1
+
     def _join(
         self, kinds: list[SegmentKind]
     ) -> tuple[list[_Seg], list[SegmentKind], list[tuple[tuple[int, int], ...]], list[bool]]:
@@ -731,6 +781,7 @@ class _Splitter:
             if bare and kinds[i - 1] == "criterion":
                 # "ECOG 0" then a bullet "1": a lost range or a separate item? Unclear.
                 linked[i] = linked[group[i - 1]] = True
+        self._inline_lists(kinds, leaf, linked)
         if all(g == i for i, g in enumerate(group)):
             return segs, kinds, [()] * n, linked
         new_index: list[int] = []

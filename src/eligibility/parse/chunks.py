@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from operator import countOf
 
-from eligibility import compose, grammar
+from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.model import Rule, SexRule
 from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _words
@@ -82,6 +82,28 @@ class _Piece:
 
 
 _RUNS_ON = frozenset(["restriction", "judgement", "subject"])
+
+
+# Words naming a tumour type, in a piece the grammar did not read.
+_TUMOUR_WORD = re.compile(
+    r"\b(?:cancers?|carcinomas?|tumou?rs?|neoplasms?|malignan\w*|leuka?emias?|\w*(?:sarc|lymph|"
+    r"melan|myel|blast|gli|mesotheli|thym|ependym|astrocyt|germin|neurocyt)omas?)\b",
+    re.IGNORECASE,
+)
+
+
+def _cancer_beside_unread_tumour(pieces: list[_Piece], unread: list[str]) -> bool:
+    """True when a read piece is a primary cancer and an unread one names a tumour type too."""
+    cancers = [
+        leaf.condition  # type: ignore[union-attr]
+        for p in pieces
+        if p.rule is not None
+        for leaf in _leaves(p.rule)
+        if leaf.kind == "condition"
+        and vocab.condition_matches("malignancy", leaf.condition)  # type: ignore[union-attr]
+        and not vocab.condition_matches("secondary_malignancy", leaf.condition)  # type: ignore[union-attr]
+    ]
+    return bool(cancers) and any(_TUMOUR_WORD.search(t) for t in unread)
 
 
 def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[Tok]]]:
@@ -270,6 +292,15 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         # "ovarian cancer, non-small cell lung cancer, breast cancer, gastric cancer, etc.": a
         # list of tumour types in an inclusion names alternatives, not one patient with all
         read = _flat("any", [q.rule for q in pieces if q.rule is not None])
+        return compose.assisted(norm[lo:hi], "tumour types listed as alternatives or both", read)
+    if (
+        kind == "all"
+        and ctx.section == "inclusion"
+        and _cancer_beside_unread_tumour(pieces, [text_of(p) for p in pieces if p.rule is None])
+    ):
+        # "Sarcomas: Rhabdomyosarcoma Ewing's sarcoma, …, Osteosarcoma, Other soft tissue
+        # sarcomas": one tumour type read among unread ones is an alternative, not a requirement
+        read = _flat("all", [q.rule for q in pieces if q.rule is not None])
         return compose.assisted(norm[lo:hi], "tumour types listed as alternatives or both", read)
     if kind == "all" and ctx.section == "inclusion":
         first_read = next(k for k, p in enumerate(pieces) if p.rule is not None)

@@ -350,6 +350,41 @@ def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> 
     return False
 
 
+@lru_cache(maxsize=8192)
+def code_may_be(rule_id: str, code: str) -> bool:
+    """True when an entry so coded may be the concept: ``condition_may_be`` by the code alone,
+    or, for a concept no ICD-10-CM code names (epithelial ovarian cancer), a code of its nearest
+    coded group (C56.9, an ovarian cancer of unstated histology, fresh audit 37)."""
+    if condition_may_be(rule_id, None, code):
+        return True
+    table = _conditions()
+    normal = _icd_normal(code)
+    if rule_id not in table.by_id or normal is None:
+        return False
+    if any(table.by_id[m].codes for m in table.descendants[rule_id]):
+        return False
+    return any(table.by_id[p].has_code(normal) for p in _coded_groups(rule_id))
+
+
+@cache
+def _coded_groups(rule_id: str) -> tuple[str, ...]:
+    """The nearest groups above ``rule_id`` that carry codes (not every ancestor: "malignancy"
+    is above epithelial ovarian cancer, and a breast cancer code is no "maybe" of it)."""
+    table = _conditions()
+    found: list[str] = []
+    todo, seen = list(table.by_id[rule_id].parents), {rule_id}
+    while todo:
+        p = todo.pop(0)
+        if p in seen or p not in table.by_id:
+            continue
+        seen.add(p)
+        if table.by_id[p].codes:
+            found.append(p)
+        else:
+            todo.extend(table.by_id[p].parents)
+    return tuple(found)
+
+
 # Words before a term that make a name say the opposite or name someone else: "no heart
 # failure", "non-small cell", "family history of stroke".
 NAME_BLOCKERS = re.compile(
