@@ -404,6 +404,64 @@ CASES += [
         "unknown",
         "may or may not be",
     ),
+    # fresh audit 37 (NCT00005051): the trial's own epithelial ovarian cancer, which no code
+    # names, is excepted; C56.9 (ovary, histology unstated) may be it
+    (
+        "exclusion",
+        {
+            "kind": "condition",
+            "condition": "malignancy",
+            "except": ["epithelial_ovarian_cancer", "non_melanoma_skin_cancer"],
+        },
+        {"conditions": [{"name": "ovarian cancer", "code": "C56.9"}]},
+        "unknown",
+        "may be epithelial ovarian cancer, which",
+    ),
+    (  # a breast cancer code is no ovarian cancer of any kind: excluded
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "except": ["epithelial_ovarian_cancer"]},
+        {"conditions": [{"name": "breast cancer", "code": "C50.912"}]},
+        "fail",
+        "recorded",
+    ),
+    # fresh audit 38 (NCT00002161): C44.90 does not say the skin cancer is no basal cell one
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "except": ["basal_cell_carcinoma_skin"]},
+        {"conditions": [{"name": "skin cancer", "code": "C44.90"}]},
+        "unknown",
+        "may be basal cell carcinoma",
+    ),
+    (  # C44.92 is a squamous cell one: excluded
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "except": ["basal_cell_carcinoma_skin"]},
+        {"conditions": [{"name": "skin cancer", "code": "C44.92"}]},
+        "fail",
+        "recorded",
+    ),
+    # fresh audit 38 (NCT02362594): mucosal melanoma is coded by site; a melanoma of the anal
+    # canal may be one, a cutaneous one (C43) is not, nor is a uveal melanoma one of the anus
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "mucosal_melanoma"},
+        {"conditions": [{"name": "malignant melanoma of anal canal", "code": "C21.1"}]},
+        "unknown",
+        "may or may not be mucosal melanoma",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "mucosal_melanoma"},
+        {"conditions": [{"name": "malignant melanoma of skin of back", "code": "C43.59"}]},
+        "pass",
+        "no mucosal melanoma",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "uveal_melanoma"},
+        {"conditions": [{"name": "malignant melanoma of anal canal", "code": "C21.1"}]},
+        "pass",
+        "no uveal melanoma",
+    ),
 ]
 
 

@@ -559,3 +559,133 @@ def test_inclusion_lines_naming_different_diagnoses_are_alternatives() -> None:
         "- HER2-negative breast cancer\n"
     )
     assert alone["Histologically confirmed breast cancer"].rule.kind != "manual"  # type: ignore[attr-defined]
+
+
+# Session 25 (fresh audits 37, 38): lines whose neighbours change what they mean.
+
+
+def _rule(got: dict[str, object], text: str) -> dict:
+    return got[text].rule.model_dump(mode="json", by_alias=True, exclude_defaults=True)  # type: ignore[attr-defined]
+
+
+def test_a_sub_items_trailing_or_links_its_parent_to_the_next_item() -> None:
+    """NCT00005580: "- CLL" / "  - Prior chemotherapy allowed … OR" / "- indolent NHL": CLL is
+    one arm of an either/or; required alone, every NHL patient failed."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  Histologically confirmed chronic lymphocytic leukemia\n"
+        "  -  Stage II, III, or IV\n  -  Prior chemotherapy allowed, including fludarabine OR\n"
+        "-  Histologically confirmed indolent non-Hodgkin's lymphoma\n-  No CNS disease\n"
+    )
+    for text in (
+        "Histologically confirmed chronic lymphocytic leukemia",
+        "Histologically confirmed indolent non-Hodgkin's lymphoma",
+    ):
+        assert _rule(got, text)["kind"] == "manual", text
+
+
+def test_a_line_ending_either_is_not_read_alone() -> None:
+    """NCT05700721: "Participant must have brain metastasis and either" / the tumour types."""
+    got = _criteria(
+        "Inclusion Criteria:\n1. Age >= 18 years old.\n2. Participant must have brain metastasis "
+        "and either\n3. Advanced small cell lung cancer\n"
+    )
+    joined = [t for t in got if t.startswith("Participant must have brain metastasis")]
+    assert joined
+    rule = _rule(got, joined[0])
+    assert rule["kind"] != "condition", rule
+
+
+def test_a_flattened_inline_list_links_its_bare_items() -> None:
+    """NCT00002825: "The following not considered measurable: Bone lesions …" / "Pleural
+    effusion": the bare phrases may be items of that list, not requirements."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  Measurable disease required\n-  The following not considered "
+        "measurable: Bone lesions measured by bone scan or bone marrow involvement\n"
+        "-  Central nervous system disease documented by cerebrospinal fluid cytology\n"
+        "-  Pleural effusion\n"
+    )
+    assert _rule(got, "Pleural effusion")["kind"] == "manual"
+    # a lead-in whose whole list is on its line leaves the lines after it alone
+    whole = _criteria(
+        "Exclusion Criteria:\n-  Inadequate function as evidenced by the following: bilirubin > "
+        "ULN, ALT > 1.5 x ULN\n-  Pleural effusion\n"
+    )
+    assert _rule(whole, "Pleural effusion")["kind"] == "condition"
+
+
+@pytest.mark.parametrize(
+    ("lines", "text", "excepted"),
+    [
+        # NCT00001783: the record's own line for alcohol or drug abuse decides it
+        (
+            ["History of severe alcohol or drug abuse.", "History of psychiatric illness."],
+            "History of psychiatric illness.",
+            ["substance_abuse"],
+        ),
+        # a line on drug dependence only: alcohol use disorder stays psychiatric
+        (
+            ["Have a history of drug dependence.", "Have a mental disorder."],
+            "Have a mental disorder.",
+            ["drug_dependence"],
+        ),
+        # type 1 diabetes handled by a diabetes line, not again as autoimmune disease
+        (
+            ["Diabetes mellitus", "Any documented autoimmune disease"],
+            "Any documented autoimmune disease",
+            ["type1_diabetes"],
+        ),
+        # not members in general: an MI two years ago is still coronary artery disease
+        (
+            ["Myocardial infarction within 6 months", "Coronary artery disease"],
+            "Coronary artery disease",
+            [],
+        ),
+    ],
+)
+def test_a_disputed_member_handled_on_its_own_line(
+    lines: list[str], text: str, excepted: list[str]
+) -> None:
+    got = _criteria("Exclusion Criteria:\n" + "".join(f"- {x}\n" for x in lines))
+    rule = _rule(got, text)
+    assert rule["kind"] == "condition", rule
+    assert rule.get("except", []) == excepted
+
+
+def test_a_disputed_member_is_never_excepted_on_the_requiring_side() -> None:
+    """Inclusion lines name the trial's diseases; they handle nothing for an exclusion."""
+    got = _criteria(
+        "Inclusion Criteria:\n- History of alcohol or drug abuse\n"
+        "Exclusion Criteria:\n- History of psychiatric illness\n"
+    )
+    assert "except" not in _rule(got, "History of psychiatric illness")
+
+
+@pytest.mark.parametrize(
+    ("text", "judged"),
+    [
+        ("No active ischemic heart disease.", True),  # NCT00001428: not a stable I25.10
+        ("Patients with active coronary artery disease", True),
+        ("No active angina", False),  # angina's "active" is on the problem list
+    ],
+)
+def test_active_coronary_disease_is_judged(text: str, judged: bool) -> None:
+    from eligibility.transform import parse_criterion
+
+    section = "exclusion" if text.startswith("Patients") else "inclusion"
+    dumped = str(parse_criterion(text, section, None, ()).model_dump(mode="json"))
+    assert ("ongoing ischaemia" in dumped) is judged, dumped
+
+
+def test_one_tumour_type_among_unread_ones_is_evidence() -> None:
+    """NCT00002825: "Sarcomas: Rhabdomyosarcoma Ewing's sarcoma, …, Osteosarcoma, Other soft
+    tissue sarcomas" required osteosarcoma of every patient."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "Sarcomas: Rhabdomyosarcoma Ewing's sarcoma, Peripheral neuroectodermal tumor (PNET), "
+        "Osteosarcoma, Other soft tissue sarcomas",
+        "inclusion",
+        None,
+        (),
+    )
+    assert rule.kind == "manual" and rule.evidence is not None  # type: ignore[union-attr]

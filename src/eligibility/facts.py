@@ -463,9 +463,10 @@ def condition_hits(code: str | None, name: str | None) -> frozenset[str]:
         if c.id not in found and vocab.condition_may_be(c.id, concept, code)
     ]
     if name:  # "rheumatic heart failure" may be heart failure, whatever it resolves to
+        named = vocab.conditions_named_in(name)
         maybe += [
             MAYBE + cid
-            for cid in vocab.conditions_named_in(name)
+            for cid in (*named, *(k for n in named for k in vocab.uncoded_kinds(n, concept, code)))
             if cid not in found and not (code and vocab.code_ruled_out(cid, code))
         ]
     return frozenset(hits + maybe)

@@ -43,7 +43,8 @@ The rules, in the order they apply:
    be joined (the neighbour is at another level, has items under it, a bare number is a bullet
    of its own, or an exclusion item ends or starts with "and", which may be the list's own
    "and") the neighbours are marked ``linked``: they are to be read by a person, never on their
-   own.
+   own. A sub-item ending with a connective before an item of an outer level links its parents
+   up to that level as well ("- CLL" / "  - … OR" / "- indolent NHL").
 7. Inline lists. A criterion holding a lead-in with its first item after the colon ("The
    following not considered measurable: bone lesions …", one item, no comma list) and followed
    by sibling items that are bare noun phrases ("Pleural effusion") is a list the source
@@ -776,6 +777,15 @@ class _Splitter:
             if ends and kinds[i] != "heading":
                 linked[group[i - 1]] = True
                 mark_tree(i)
+                # "- CLL" / "  - … OR" / "- indolent NHL": the last sub-item's "OR" joins its
+                # parent to the next item (fresh audit 38), so the parents up to the next
+                # item's level are linked too
+                up = a.parent
+                while up is not None and b.parent != up:
+                    linked[up] = linked[up] or kinds[up] == "criterion"
+                    if segs[up].parent == b.parent:
+                        break
+                    up = segs[up].parent
             if starts and kinds[i - 1] == "criterion":
                 linked[i] = linked[group[i - 1]] = True
             if bare and kinds[i - 1] == "criterion":

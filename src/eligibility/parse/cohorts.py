@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from eligibility import compose, grammar, vocab
-from eligibility.model import Criterion, Rule
+from eligibility.model import AllRule, AnyRule, ConditionRule, Criterion, NotRule, Rule
 from eligibility.parse.base import _leaves
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
@@ -531,3 +531,65 @@ def _required(rule: Rule) -> list[Rule]:
     if rule.kind in ("all", "any"):
         return [r for child in rule.rules for r in _required(child)]  # type: ignore[union-attr]
     return []
+
+
+def members_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
+    """ "History of psychiatric illness" beside "History of severe alcohol or drug abuse"
+    (NCT00001783, fresh audit 5): a group's exclusion leaves out a member whose membership
+    common usage disputes (``separate_members`` in conditions.yaml: substance abuse of mental
+    disorders, type 1 diabetes of autoimmune diseases) when another exclusion line of the
+    record handles it; that line decides it. Not for members in general: an MI two years ago
+    is still "coronary artery disease" beside "MI within 6 months"."""
+    named = [_conditions_of(c) if c.section == "exclusion" else set() for c in criteria]
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "exclusion" or c.rule.kind == "manual":
+            continue
+        others = set().union(*(n for j, n in enumerate(named) if j != k)) - named[k]
+        if others:
+            rule = _except_members(c.rule, True, others)
+            if rule != c.rule:
+                out[k] = c.model_copy(update={"rule": rule})
+    return out
+
+
+def _conditions_of(c: Criterion) -> set[str]:
+    """The conditions a line reads or names (a manual line's words count: "severe alcohol or
+    drug abuse" names substance abuse)."""
+    found: set[str] = set(vocab.conditions_named_in(" ".join(c.text.split())))
+
+    def walk(r: Rule) -> None:
+        if isinstance(r, ConditionRule):
+            found.add(r.condition)
+        for sub in getattr(r, "rules", None) or ():
+            walk(sub)
+        for one in (getattr(r, "rule", None), getattr(r, "evidence", None)):
+            if one is not None:
+                walk(one)
+
+    walk(c.rule)
+    return found
+
+
+def _except_members(rule: Rule, excluding: bool, others: set[str]) -> Rule:
+    if isinstance(rule, AllRule | AnyRule):
+        return type(rule)(rules=[_except_members(r, excluding, others) for r in rule.rules])
+    if isinstance(rule, NotRule):
+        return rule.model_copy(update={"rule": _except_members(rule.rule, not excluding, others)})
+    if not (isinstance(rule, ConditionRule) and excluding):
+        return rule
+    g = vocab.condition(rule.condition)
+    if g is None:
+        return rule
+    add: list[str] = []
+    for s in g.extra.get("separate_members", ()):  # type: ignore[attr-defined]
+        for m in sorted(others):
+            if vocab.condition_matches(s, m):
+                hit = m  # the member, or the kind of it the line names (drug dependence)
+            elif vocab.condition_matches(m, s) and not vocab.condition_matches(m, g.id):
+                hit = s  # a line on diabetes handles type 1 diabetes
+            else:
+                continue
+            if hit not in rule.except_ and hit not in add:
+                add.append(hit)
+    return rule.model_copy(update={"except_": [*rule.except_, *add]}) if add else rule

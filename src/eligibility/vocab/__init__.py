@@ -50,6 +50,7 @@ from eligibility.vocab.concepts import (
     not_a_drug,
     own_maybe,
     prednisone_equivalent_mg,
+    uncoded_kinds,
 )
 from eligibility.vocab.data import _load, _tuple, fold
 
@@ -91,6 +92,7 @@ __all__ = [
     "own_maybe",
     "prednisone_equivalent_mg",
     "qualitative_value",
+    "uncoded_kinds",
     "unit",
     "unit_problem",
     "unit_spec",

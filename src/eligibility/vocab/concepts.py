@@ -62,7 +62,7 @@ class Concept:
 
 _EXTRA_KEYS = (
     "note", "grading", "members_exhaustive", "current", "closure_words", "means", "maybe_agents",
-    "icd10_later", "defined_by",
+    "icd10_later", "defined_by", "separate_members",
 )  # fmt: skip
 
 
@@ -383,6 +383,41 @@ def _coded_groups(rule_id: str) -> tuple[str, ...]:
         else:
             todo.extend(table.by_id[p].parents)
     return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def uncoded_kinds(concept_id: str, entry_id: str | None, code: str | None) -> tuple[str, ...]:
+    """The kinds under a concept that no ICD-10-CM code names (mucosal melanoma, coded by
+    site), which an entry named as the concept may be ("malignant melanoma of anal canal",
+    C21.1: fresh audit 38), unless its code or its own concept says which kind it is (C43.9 is
+    a cutaneous melanoma; "breast cancer" is no glioma though its words name a malignancy)."""
+    table = _conditions()
+    if concept_id not in table.by_id:
+        return ()
+    if (
+        entry_id is not None
+        and entry_id != concept_id
+        and concept_id in table.ancestors.get(entry_id, frozenset())
+    ):
+        return ()
+    below = [m for m in table.descendants[concept_id] if m != concept_id]
+    normal = _icd_normal(code) if code else None
+    if normal is not None and any(table.by_id[m].has_code(normal) for m in below):
+        return ()
+    return tuple(
+        sorted(
+            m
+            for m in below
+            if not any(table.by_id[d].codes for d in table.descendants[m])
+            # a kind whose sites are its maybe codes (uveal melanoma: C69.3, C69.4) is no kind
+            # of an entry coded elsewhere (C21.1, the anal canal)
+            and not (
+                normal is not None
+                and table.by_id[m].maybe
+                and not any(_icd_match(normal, p) for p in table.by_id[m].maybe)
+            )
+        )
+    )
 
 
 # Words before a term that make a name say the opposite or name someone else: "no heart
