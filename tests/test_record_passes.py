@@ -689,3 +689,55 @@ def test_one_tumour_type_among_unread_ones_is_evidence() -> None:
         (),
     )
     assert rule.kind == "manual" and rule.evidence is not None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "kind"),
+    [
+        # fresh audit 39: each read piece is evidence, the text decides nothing alone
+        ("Have been or currently pregnant", "exclusion", "manual"),
+        (
+            "No history of prior malignancy with the exception of non-melanoma skin cancer. "
+            "(Controls)",
+            "inclusion",
+            "manual",
+        ),
+        (
+            "Relevant history of physical or psychiatric illness or medical disorder that "
+            "required treatment.",
+            "exclusion",
+            "manual",
+        ),
+        (
+            "Blood urine nitrogen (BUN) greater than 20 mg/dL and/or serum creatinine greater "
+            "than 1.2 mg/dL unresolved with change in diet or hydration",
+            "exclusion",
+            "manual",
+        ),
+        (
+            "ECOG performance status of 0 or 1. If ECOG performance status is an inappropriate "
+            "performance measurement (eg, chronically non-ambulatory), then Karnofsky performance "
+            "status must be ≥ 70.",
+            "inclusion",
+            "manual",
+        ),
+        # still read: a current pregnancy, a plain exclusion
+        ("Pregnant or breastfeeding", "exclusion", "any"),
+        ("Platelet count ≥ 100,000/mm3", "inclusion", "lab"),
+    ],
+)
+def test_fresh39_readings(text: str, section: str, kind: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == kind, rule
+    if kind == "manual":
+        assert rule.evidence is not None  # type: ignore[union-attr]
+
+
+def test_a_sex_named_in_an_unread_piece_unreads_its_neighbour() -> None:
+    """NCT05629429: "gender includes female and male" read as men only."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion("20 years of age or older; gender includes female and male", "inclusion")
+    assert "'allowed': ['male']" not in str(rule.model_dump())

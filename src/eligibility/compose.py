@@ -59,7 +59,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",
         "terminal", "end-stage", "advanced-stage", "debilitating",
         "mild", "major", "life", "threatening", "requiring", "require", "requires", "need",
-        "needing", "needs", "necessitating", "hospitalization", "hospitalisation",
+        "needing", "needs", "necessitating", "hospitalization", "hospitalisation", "relevant",
         "hospitalized", "hospitalised", "intervention",
     ]),
     "setting": frozenset([
@@ -142,6 +142,12 @@ _WINDOW_AFTER = re.compile(
 _PHASE_AFTER = re.compile(
     r"(?i)\b(active|inactive|acute|chronic|uncontrolled|stable|latent)\s+(?:period|phase|stage|state)\b"
 )
+# "BUN > 20 mg/dL and/or serum creatinine > 1.2 mg/dL unresolved with change in diet" (fresh
+# audit 39): a status after the last item's value qualifies every value of the list
+_STATUS_AFTER_VALUE = re.compile(
+    r"(?i)\d[^;,()]{0,20}?\b(unresolved|persistent|persisting|sustained|repeated|uncorrected"
+    r"|despite|confirmed)\b"
+)
 _GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
     r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
@@ -209,6 +215,9 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
         # last item dates every item of the list
         backward = backward or ("time", window.group(1).lower())
+    status = _STATUS_AFTER_VALUE.search(text)
+    if status:
+        backward = backward or ("status", status.group(1).lower())
     if _GRADED.search(text):
         # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
         # every item of it

@@ -93,3 +93,12 @@ def _leaves(rule: Rule) -> list[Rule]:
     if rule.kind in {"all", "any"}:
         return [x for r in rule.rules for x in _leaves(r)]  # type: ignore[union-attr]
     return [rule]
+
+
+def _deep_leaves(rule: Rule) -> list[Rule]:
+    """The leaves under ``not`` too ("No history of malignancy … (Controls)")."""
+    if rule.kind == "not":
+        return _deep_leaves(rule.rule)  # type: ignore[union-attr]
+    if rule.kind in {"all", "any"}:
+        return [x for r in rule.rules for x in _deep_leaves(r)]  # type: ignore[union-attr]
+    return [rule]

@@ -188,6 +188,15 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 # "Male and female smoking participants, …": "male" shares the noun the next
                 # piece does not read; alone it would admit men only
                 pieces[k] = _Piece(here.start, here.end, None)
+        elif (
+            nxt.rule is not None
+            and nxt.rule.kind == "sex"
+            and here.rule is None
+            and any(t.type == "SEX" and here.start <= t.start < here.end for t in toks)
+        ):
+            # "gender includes female and male" (fresh audit 39): the sex the unread piece
+            # names is the other half of the list; alone "male" would admit men only
+            pieces[k + 1] = _Piece(nxt.start, nxt.end, None)
 
     def text_of(p: _Piece) -> str:
         return norm[p.start : p.end].strip(" ,;.:")

@@ -19,7 +19,16 @@ from eligibility.grammar import Tok
 from eligibility.headings import heading_group
 from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
 from eligibility.parse import definitions, labwindow
-from eligibility.parse.base import NO_CONTENT, Ctx, _cut, _flat, _leaves, _manual, may_hold
+from eligibility.parse.base import (
+    NO_CONTENT,
+    Ctx,
+    _cut,
+    _deep_leaves,
+    _flat,
+    _leaves,
+    _manual,
+    may_hold,
+)
 from eligibility.parse.chunks import _SELF_NAMED, _split
 from eligibility.parse.readings import _sentence
 
@@ -168,6 +177,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or _age_then(text, rule)
         or _not_the_patients(text, rule, section)
         or _other_section(text, section)
+        or _past_pregnancy(text, rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule
@@ -233,6 +243,14 @@ _RELATIVES = re.compile(
 )
 
 
+# "No history of prior malignancy … (Controls)" in a case-control trial (NCT00495235, fresh
+# audit 39): a label naming the group the line is for.
+_GROUP_LABEL = re.compile(
+    r"(?i)\(\s*(?:for\s+|in\s+)?(?:(?:healthy\s+)?controls?|cases?|healthy\s+(?:volunteers|subjects)"
+    r"|(?:cohort|group|arm|part)\s+\w{1,3})(?:\s+only)?\s*\)\W*$"
+)
+
+
 # Conditions a criterion names that are not the patient's: (pattern, sections, concept the
 # condition must fall under or None, why).
 # * "… consolidation chemotherapy prior to mobilization and transplant": a transplant the trial
@@ -247,12 +265,13 @@ _NOT_THE_PATIENTS: tuple[tuple[re.Pattern[str], tuple[str, ...], str | None, str
     (_CONSENT, _BOTH, None, "the conditions are the object of '{}', not the patient's"),
     (_IF_THEN, ("inclusion",), None, "a requirement for patients with the conditions named: '{}'"),
     (_RELATIVES, _BOTH, None, "the conditions are a relative's ('{}'), not the patient's"),
+    (_GROUP_LABEL, _BOTH, None, "a criterion of one group only ('{}')"),
 )
 
 
 def _not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
     """Why the conditions the rule decides on are not the patient's, or None."""
-    conditions = [r.condition for r in _leaves(rule) if r.kind == "condition"]  # type: ignore[union-attr]
+    conditions = [r.condition for r in _deep_leaves(rule) if r.kind == "condition"]  # type: ignore[union-attr]
     if not conditions:
         return None
     for pattern, sections, under, why in _NOT_THE_PATIENTS:
@@ -262,6 +281,21 @@ def _not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
         if m and (under is None or any(vocab.condition_matches(under, c) for c in conditions)):
             return why.format(m.group(0)[:80])
     return None
+
+
+# "Have been or currently pregnant" (NCT00000429, fresh audit 39): a pregnancy rule is about
+# now; a past pregnancy is not a recorded fact it reads.
+_PAST_PREGNANCY = re.compile(
+    r"(?i)\b(?:(?:have|has|had|ever)\s+(?:ever\s+)?been(?:\s+or\s+(?:are\s+)?(?:currently|now))?"
+    r"\s+pregnan\w*|(?:previous(?:ly)?|prior|past|former|history\s+of(?:\s+a)?)\s+pregnan\w*)"
+)
+
+
+def _past_pregnancy(text: str, rule: Rule) -> str | None:
+    if not may_hold(text, ("pregnan",)) or not any(r.kind == "pregnancy" for r in _leaves(rule)):
+        return None
+    m = _PAST_PREGNANCY.search(text)
+    return None if m is None else f"a past pregnancy is not recorded ('{m.group(0)}')"
 
 
 # An inclusion that says it excludes ("Pregnant or nursing females will be excluded."): the
@@ -507,6 +541,10 @@ _SUBGROUP = re.compile(
     r"|\bif\s+(?:abnormal|elevated|increased|high|low|not\s+(?:normal|met|available))\b"
     # "…; if liver function abnormalities are due to hepatic metastasis, then AST and ALT ≤ 5 ×"
     r"|\bif\b[^.;]{0,80}?\b(?:due\s+to|attributable\s+to|secondary\s+to|caused\s+by)\b"
+    # "ECOG 0 or 1. If ECOG … is an inappropriate performance measurement …, then Karnofsky
+    # ≥ 70" (NCT04622774, fresh audit 39): another way in for some patients
+    r"|\bif\b[^.;]{0,80}?\b(?:inappropriate|not\s+(?:possible|feasible|appropriate|applicable|"
+    r"assessable|evaluable)|unable|cannot|can\s*not)\b"
     r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
 )
 
