@@ -432,6 +432,28 @@ CASES += [
         "unknown",
         "may be basal cell carcinoma",
     ),
+    (  # fresh audit 40 (NCT00002093): a history of "other" skin cancer may be a BCC
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "except": ["basal_cell_carcinoma_skin"]},
+        {
+            "conditions": [
+                {"name": "history of skin cancer", "code": "Z85.828", "status": "resolved"}
+            ]
+        },
+        "unknown",
+        "may be basal cell carcinoma",
+    ),
+    (  # and it is a non-melanoma skin cancer, which a criterion excepting those lets in
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "except": ["non_melanoma_skin_cancer"]},
+        {
+            "conditions": [
+                {"name": "history of skin cancer", "code": "Z85.828", "status": "resolved"}
+            ]
+        },
+        "pass",
+        "(except non-melanoma skin cancer) recorded",
+    ),
     (  # C44.92 is a squamous cell one: excluded
         "exclusion",
         {"kind": "condition", "condition": "malignancy", "except": ["basal_cell_carcinoma_skin"]},

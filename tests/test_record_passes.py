@@ -741,3 +741,62 @@ def test_a_sex_named_in_an_unread_piece_unreads_its_neighbour() -> None:
 
     rule = parse_criterion("20 years of age or older; gender includes female and male", "inclusion")
     assert "'allowed': ['male']" not in str(rule.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "kind"),
+    [
+        # fresh audit 40
+        (
+            "One or more of the following diagnoses: primary pulmonary hypertension of the "
+            "newborn, respiratory distress syndrome, pneumonia/sepsis",
+            "inclusion",
+            "any",
+        ),
+        ("At least two of the following: diabetes, hypertension, obesity", "inclusion", "manual"),
+        (
+            "History of heart failure, that is New York heart association (NYHA) Class III-IV",
+            "exclusion",
+            "manual",
+        ),
+        (
+            "Active syphilis. NOTE: Subjects for whom serology is documented to be a false "
+            "positive or due to a remote (> 6 months) treated infection are eligible.",
+            "exclusion",
+            "manual",
+        ),
+        # an allowance for any treated case says no more than "active": still read
+        (
+            "Active hepatitis B. Prior treated hepatitis B with undetectable viral load may be "
+            "enrolled.",
+            "exclusion",
+            "all",
+        ),
+        ("Have a history of an AIDS-defining illness.", "exclusion", "manual"),
+    ],
+)
+def test_fresh40_readings(text: str, section: str, kind: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == kind, rule
+    assert "'aids'" not in str(rule.model_dump())
+
+
+def test_a_bare_tumour_line_is_another_cohorts_diagnosis() -> None:
+    """NCT04169841: "Metastatic prostate cancer" / "Documented evidence of mCRPC" among other
+    cohorts' tumour lines; a line naming no cancer of its own ("Complete surgical excision of
+    tumor") leaves the diagnosis read."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Metastatic head and neck cancer\n- Metastatic prostate cancer\n"
+        "- Documented evidence of metastatic castration resistant prostate cancer (mCRPC)\n"
+    )
+    rule = _rule(
+        got, "Documented evidence of metastatic castration resistant prostate cancer (mCRPC)"
+    )
+    assert rule["kind"] == "manual" and "evidence" in rule
+    alone = _criteria(
+        "Inclusion Criteria:\n- Histologically proven hepatoblastoma\n"
+        "- Complete surgical resection of tumor\n"
+    )
+    assert _rule(alone, "Histologically proven hepatoblastoma")["kind"] != "manual"

@@ -148,6 +148,7 @@ _STATUS_AFTER_VALUE = re.compile(
     r"(?i)\d[^;,()]{0,20}?\b(unresolved|persistent|persisting|sustained|repeated|uncorrected"
     r"|despite|confirmed)\b"
 )
+_THAT_IS = re.compile(r"(?i)^\W*(?:that\s+is|i\.?\s?e\.?|namely|defined\s+as|meaning)\b")
 _GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
     r"(?i)\b(?:positive|negative|positivity|defined|definition|dna|rna|titers?|titres?|antigen"
@@ -188,6 +189,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     words = [w.lower() for w in _WORD.findall(text)]
     cut = next((i for i, w in enumerate(words) if w in _TAIL), len(words))
     forward = backward = None
+    defined = _THAT_IS.match(text)
+    if defined:
+        # "History of heart failure, that is NYHA Class III-IV" (fresh audit 40): the piece
+        # defines the one before it
+        return scope_word(text), ("definition", defined.group(0).strip().lower())
     if cut == 0:  # "In the past 12 months: MI, …" leads; "…, that requires treatment" trails
         found = scope_word(text)
         return found, found

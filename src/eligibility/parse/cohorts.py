@@ -403,6 +403,19 @@ def allowed_items(criteria: list[Criterion], under: dict[str, str | None]) -> li
 # them is the patient's diagnosis, so none is required alone.
 _NEOPLASMS = ("malignancy", "myelodysplastic_syndrome", "myeloproliferative_neoplasm")
 _DIAGNOSIS = re.compile(r"\b(?:AML|ALL|CML|CLL|MDS|MPN|NHL)\b")  # unread short forms
+# an unread line that is only a tumour type, a cohort's heading ("Metastatic prostate cancer"
+# above "Documented evidence of mCRPC", NCT04169841, fresh audit 40)
+_TUMOUR_LINE = re.compile(
+    r"(?i)^\W*(?:[\w/-]+\s+){0,6}(?:cancers?|carcinomas?|tumou?rs?|sarcomas?|lymphomas?|"
+    r"leuka?emias?|melanomas?|myelomas?|gliomas?)\W*$"
+)
+
+
+# a tumour line that is an exclusion or a qualifier, not a cohort's name
+_NOT_A_HEADING = re.compile(
+    r"(?i)^\W*(?:no|not|non|without|with|prior|previous|history|other|any|complete|unresectable"
+    r"|resected|recurrent|relapsed|borderline|occult|in\s+situ|diagnosis|histologically|confirmed)\b"
+)
 
 
 def alternative_diagnoses(criteria: list[Criterion]) -> list[Criterion]:
@@ -422,9 +435,11 @@ def alternative_diagnoses(criteria: list[Criterion]) -> list[Criterion]:
         return criteria
     # lines naming a diagnosis the parser did not read ("2. De novo AML", "4. MDS with …")
     unread = [
-        (k, set())
+        (k, _named_primaries(c.text))
         for k, c in enumerate(criteria)
-        if c.section == "inclusion" and c.rule.kind == "manual" and _DIAGNOSIS.search(c.text)
+        if c.section == "inclusion"
+        and c.rule.kind == "manual"
+        and (_DIAGNOSIS.search(c.text) or _named_primaries(c.text))
     ]
     found = found + unread
     if len(found) < 2:
@@ -443,6 +458,21 @@ def alternative_diagnoses(criteria: list[Criterion]) -> list[Criterion]:
             why = "another inclusion line names another diagnosis: alternatives, or both?"
             out[k] = compose.as_evidence(criteria[k], why)
     return out
+
+
+def _named_primaries(text: str) -> set[str]:
+    """The primary neoplasms an unread tumour line names ("Metastatic prostate cancer"); none
+    for a short form ("De novo AML"), which stays unrelated to every other line."""
+    flat = " ".join(text.split())
+    if not _TUMOUR_LINE.match(flat) or _NOT_A_HEADING.match(flat):
+        return set()
+    return {
+        cid
+        for cid in vocab.conditions_named_in(flat)
+        if cid != "malignancy"  # "Basal or squamous skin cancer": an exception's item
+        and any(vocab.condition_matches(n, cid) for n in _NEOPLASMS)
+        and not vocab.condition_matches("secondary_malignancy", cid)
+    }
 
 
 def _needed(rule: Rule) -> list[Rule]:

@@ -18,7 +18,7 @@ from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.headings import heading_group
 from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
-from eligibility.parse import definitions, labwindow
+from eligibility.parse import definitions, labwindow, wording
 from eligibility.parse.base import (
     NO_CONTENT,
     Ctx,
@@ -172,12 +172,14 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
                 for r in rule.rules
             ]
         )
+    rule = wording.inline_quantifier(text, rule)
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
         or _not_the_patients(text, rule, section)
         or _other_section(text, section)
-        or _past_pregnancy(text, rule)
+        or wording.past_pregnancy(text, rule)
+        or wording.allowance_wider(text, rule, section)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule
@@ -281,21 +283,6 @@ def _not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
         if m and (under is None or any(vocab.condition_matches(under, c) for c in conditions)):
             return why.format(m.group(0)[:80])
     return None
-
-
-# "Have been or currently pregnant" (NCT00000429, fresh audit 39): a pregnancy rule is about
-# now; a past pregnancy is not a recorded fact it reads.
-_PAST_PREGNANCY = re.compile(
-    r"(?i)\b(?:(?:have|has|had|ever)\s+(?:ever\s+)?been(?:\s+or\s+(?:are\s+)?(?:currently|now))?"
-    r"\s+pregnan\w*|(?:previous(?:ly)?|prior|past|former|history\s+of(?:\s+a)?)\s+pregnan\w*)"
-)
-
-
-def _past_pregnancy(text: str, rule: Rule) -> str | None:
-    if not may_hold(text, ("pregnan",)) or not any(r.kind == "pregnancy" for r in _leaves(rule)):
-        return None
-    m = _PAST_PREGNANCY.search(text)
-    return None if m is None else f"a past pregnancy is not recorded ('{m.group(0)}')"
 
 
 # An inclusion that says it excludes ("Pregnant or nursing females will be excluded."): the

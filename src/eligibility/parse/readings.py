@@ -355,6 +355,8 @@ def _about_one(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule |
             b.type in {"HEAD", "DRUG", "LAB"} or b.value.lower() in _MODIFIED_NOUNS
         ):
             return None  # "HIV vaccine", "TB test": the condition names something else
+    if any(t.type == "COND" and norm[t.end : t.end + 1] == "-" for t in toks):
+        return None  # "AIDS-defining illness" (fresh audit 40): the condition modifies a noun
     if not all(any(t.type == "COND" for t in c) for c, _ in _split(toks, _SPLIT)):
         return None
     text = _cut(norm, lo, hi)

@@ -1,0 +1,78 @@
+"""Words around a read rule that change what it decides: an inline quantifier ("One or more of
+the following: …"), a past pregnancy ("have been or currently pregnant"), an allowance that
+reaches beyond the condition read ("Active syphilis. NOTE: … a remote (> 6 months) treated
+infection are eligible"). Each returns the rule to use, or why the read part is only evidence."""
+
+from __future__ import annotations
+
+import re
+
+from eligibility import compose
+from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, Rule, Section
+from eligibility.parse.base import _deep_leaves, _leaves, may_hold
+
+# "One or more of the following diagnoses: A, B, pneumonia/sepsis, D" (NCT00005776, fresh audit
+# 40): the lead-in says how many of the list's items are needed, whatever the section's default.
+_LEAD_ANY = re.compile(
+    r"(?i)^\W*(?:(?:any|either|one)(?:\s+or\s+more)?|at\s+least\s+one)\s+of\s+(?:the\s+)?"
+    r"following(?:\s+[\w-]+){0,3}\s*:"
+)
+_LEAD_ALL = re.compile(
+    r"(?i)^\W*(?:all|both|each)\s+of\s+(?:the\s+)?following(?:\s+[\w-]+){0,3}\s*:"
+)
+_LEAD_COUNT = re.compile(
+    r"(?i)^\W*(?:(?:at\s+least|any)\s+)?(?:two|three|four|[2-9]|≥\s*[2-9])(?:\s+or\s+more)?\s+of\s+"
+    r"(?:the\s+)?following\b"
+)
+
+
+def inline_quantifier(text: str, rule: Rule) -> Rule:
+    """The list after an inline "any/all of the following:" joined as it says (one sentence)."""
+    if ". " in text.strip().rstrip("."):
+        return rule
+    if isinstance(rule, AllRule) and _LEAD_ANY.match(text):
+        return AnyRule(rules=rule.rules)
+    if isinstance(rule, AnyRule) and _LEAD_ALL.match(text):
+        return AllRule(rules=rule.rules)
+    if rule.kind != "manual" and _LEAD_COUNT.match(text):
+        read = compose.computable_part(rule)
+        why = "a count of the items listed"
+        return compose.assisted(text, why, read) if read is not None else rule
+    return rule
+
+
+# "Have been or currently pregnant" (NCT00000429, fresh audit 39): a pregnancy rule is about
+# now; a past pregnancy is not a recorded fact it reads.
+_PAST_PREGNANCY = re.compile(
+    r"(?i)\b(?:(?:have|has|had|ever)\s+(?:ever\s+)?been(?:\s+or\s+(?:are\s+)?(?:currently|now))?"
+    r"\s+pregnan\w*|(?:previous(?:ly)?|prior|past|former|history\s+of(?:\s+a)?)\s+pregnan\w*)"
+)
+
+
+def past_pregnancy(text: str, rule: Rule) -> str | None:
+    if not may_hold(text, ("pregnan",)) or not any(r.kind == "pregnancy" for r in _leaves(rule)):
+        return None
+    m = _PAST_PREGNANCY.search(text)
+    return None if m is None else f"a past pregnancy is not recorded ('{m.group(0)}')"
+
+
+# "Active syphilis. NOTE: Subjects for whom serology is documented to be a false positive or due
+# to a remote (> 6 months) treated infection are eligible" (NCT00001042, fresh audit 40): an
+# allowance for cases treated long enough ago says the exclusion reaches past "active" to the
+# recently treated (an allowance for any treated case, "Prior treated hepatitis B … may be
+# enrolled", says no more than "active").
+_PAST_CASES = re.compile(
+    r"(?i)\bremote\b|(?:[>≥]|more\s+than|greater\s+than|at\s+least|over)\s*\(?\s*\d+\s*\)?\s*"
+    r"(?:months?|years?)\s+(?:ago|prior|before|since|earlier)\b"
+)
+
+
+def allowance_wider(text: str, rule: Rule, section: Section) -> str | None:
+    if section != "exclusion" or not any(
+        isinstance(r, ConditionRule) and r.active for r in _deep_leaves(rule)
+    ):
+        return None
+    for r in _leaves(rule):
+        if isinstance(r, ManualRule) and r.law == "allowance" and _PAST_CASES.search(r.reason):
+            return "an allowance for cases treated long ago: the exclusion reaches past 'active'"
+    return None
