@@ -82,7 +82,8 @@ def test_lost_group_headings_make_their_items_evidence() -> None:
     got = _criteria(
         "Inclusion Criteria:\n- Adolescents\n- Age 12-18\n- Parents\n- Hemoglobin > 10 g/dL\n"
     )
-    assert "group line" in got["Hemoglobin > 10 g/dL"].rule.reason  # type: ignore[attr-defined]
+    reason = got["Hemoglobin > 10 g/dL"].rule.reason  # type: ignore[attr-defined]
+    assert "group line" in reason or "naming the parent" in reason
 
 
 def test_ages_of_two_groups_anywhere_in_a_section_are_evidence() -> None:
@@ -800,3 +801,49 @@ def test_a_bare_tumour_line_is_another_cohorts_diagnosis() -> None:
         "- Complete surgical resection of tumor\n"
     )
     assert _rule(alone, "Histologically proven hepatoblastoma")["kind"] != "manual"
+
+
+def test_a_misspelt_heading_still_names_its_section() -> None:
+    """NCT00005778: "Exlcusion Criteria:" inside the inclusion text turned every exclusion
+    into a requirement ("Serum creatinine > 3.0 mg/dL")."""
+    from eligibility.headings import heading_kind
+
+    assert heading_kind("Exlcusion Criteria:") == "exclusion"
+    assert heading_kind("Inclsion Criteria:") == "inclusion"
+    assert heading_kind("Occlusion criteria:") != "exclusion"  # two letters off: another word
+    got = _criteria(
+        "Inclusion Criteria:\n- Age 18 or older\nExlcusion Criteria:\n"
+        "- Serum creatinine > 3.0 mg/dL.\n"
+    )
+    assert got["Serum creatinine > 3.0 mg/dL."].section == "exclusion"  # type: ignore[attr-defined]
+
+
+def test_lines_under_a_donor_label_are_not_the_patients() -> None:
+    """NCT00006413: "DONOR (Any of the following)" then "HIV positive." excluded HIV-positive
+    recipients; the patient's own lines under "PATIENT (…)" stay read."""
+    got = _criteria(
+        "Exclusion Criteria:\nPATIENT (Any of the following)\nPregnant or lactating\n"
+        "DONOR (Any of the following)\nHIV positive.\n"
+    )
+    assert _rule(got, "Pregnant or lactating")["kind"] == "any"
+    donor = _rule(got, "HIV positive.")
+    assert donor["kind"] == "manual" and "donor" in donor["reason"]
+
+
+@pytest.mark.parametrize(
+    ("inclusion", "evidence"),
+    [
+        ("Cohort 1 only: within 2 years of completing initial chemotherapy", True),
+        ("Eligible for chemotherapy with carboplatin and gemcitabine", False),  # planned
+        ("No prior chemotherapy", False),
+    ],
+)
+def test_a_treatment_an_inclusion_asks_for(inclusion: str, evidence: bool) -> None:
+    """NCT03921658: "Previous exposure to chemotherapy" excluded the cohort whose inclusion asks
+    for completed initial chemotherapy."""
+    got = _criteria(
+        f"Inclusion Criteria:\n- {inclusion}\nExclusion Criteria:\n"
+        "- Previous exposure to chemotherapy\n"
+    )
+    rule = _rule(got, "Previous exposure to chemotherapy")
+    assert (rule["kind"] == "manual") is evidence, rule

@@ -114,6 +114,8 @@ def heading_kind(line: str) -> HeadingKind | None:
         kind = m.group("kind").lower()
         if kind.startswith(("non", "in-", "inel")):  # "Ineligibility Criteria"
             return "exclusion"
+        if kind == "criteria" and len(pre) == 1 and (fixed := _misspelt(pre[0])) is not None:
+            return fixed  # "Exlcusion Criteria:" (NCT00005778, fresh audit 41)
         if "/" in kind or " " in kind or "&" in kind or kind in ("eligibility", "criteria"):
             return "neutral" if (colon or not pre) else None
         return "inclusion" if kind.startswith("inclusion") else "exclusion"
@@ -123,6 +125,28 @@ def heading_kind(line: str) -> HeadingKind | None:
     if _EXCLUDED_LEAD_RE.match(line):
         return "exclusion"
     return None
+
+
+def _misspelt(word: str) -> HeadingKind | None:
+    """The section a heading word one letter off names ("Exlcusion", "Inclsion")."""
+    low = word.lower()
+    for right in ("exclusion", "inclusion"):
+        if low != right and low[0] == right[0] and _edits(low, right) == 1:
+            return right  # type: ignore[return-value]
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance (a swap of two letters is one edit)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
 
 
 # Words after "… criteria" that name no group ("Inclusion criteria are:", "… for this study:").

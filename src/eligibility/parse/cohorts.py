@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 
 from eligibility import compose, grammar, vocab
-from eligibility.model import AllRule, AnyRule, ConditionRule, Criterion, NotRule, Rule
+from eligibility.model import (
+    AllRule,
+    AnyRule,
+    ConditionRule,
+    Criterion,
+    NotRule,
+    Rule,
+    TherapyRule,
+)
 from eligibility.parse.base import _leaves
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
@@ -623,3 +631,80 @@ def _except_members(rule: Rule, excluding: bool, others: set[str]) -> Rule:
             if hit not in rule.except_ and hit not in add:
                 add.append(hit)
     return rule.model_copy(update={"except_": [*rule.except_, *add]}) if add else rule
+
+
+# a treatment an inclusion line says was given ("within 2 years of completing initial
+# chemotherapy"), not one the trial plans ("eligible for chemotherapy with carboplatin"), and no
+# negation before it in its sentence
+_PRIOR_BEFORE = re.compile(
+    r"(?i)\b(?:prior|previous(?:ly)?|received|completed|completing|completion|history\s+of"
+    r"|progressed|progression|failed|failure|treated|pretreated|refractory|resistant|exposure"
+    r"|exposed)\b"
+)
+_NEGATED_BEFORE = re.compile(r"(?i)\b(?:no|not|non|without|never|naive|free\s+of|exclud\w*)\b")
+
+
+def treatments_asked_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
+    """ "Previous exposure to chemotherapy" excluded where an inclusion line asks for it ("Cohort
+    1 only: within 2 years of completing initial chemotherapy", NCT03921658, fresh audit 19): the
+    exclusion cannot mean every such treatment, so a windowless one is evidence."""
+    asked: set[str] = set()
+    for c in criteria:
+        if c.section != "inclusion":
+            continue
+        flat = " ".join(c.text.split())
+        for t in grammar.tokenize(flat):
+            if t.type != "DRUG":
+                continue
+            sentence = flat[max(flat.rfind(". ", 0, t.start), 0) : t.start]
+            if _PRIOR_BEFORE.search(sentence) and not _NEGATED_BEFORE.search(sentence):
+                asked.add(t.value.split("#")[0])
+    if not asked:
+        return criteria
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "exclusion" or c.rule.kind == "manual":
+            continue
+        hit = next(
+            (
+                d
+                for r in _leaves(c.rule)
+                if isinstance(r, TherapyRule) and r.within is None
+                for a in r.agents
+                for d in sorted(asked)
+                if vocab.drug_matches(a, d)  # the excluded class holds what is asked for
+            ),
+            None,
+        )
+        if hit is not None:
+            why = f"an inclusion line asks for {vocab.drug(hit).name}: which of it is excluded?"  # type: ignore[union-attr]
+            out[k] = compose.as_evidence(c, why)
+    return out
+
+
+# A line that only names whom the lines after it are about ("DONOR (Any of the following)",
+# NCT00006413, fresh audit 41): a donor's, a control's or a parent's lines are not the patient's.
+_SUBJECT_LABEL = re.compile(
+    r"(?i)^\W*(?P<who>donors?|recipients?|patients?|participants?|subjects?|controls?|parents?"
+    r"|caregivers?|partners?|siblings?)(?:\s+(?:criteria|characteristics|requirements))?\s*"
+    r"(?:\((?:any|all|one|each)\s+of\s+the\s+following\)|:)?\W*$"
+)
+_OTHER_SUBJECTS = ("donor", "control", "parent", "caregiver", "partner", "sibling")
+
+
+def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
+    """The lines after a label naming someone other than the patient are evidence."""
+    out = list(criteria)
+    who: str | None = None
+    section = None
+    for k, c in enumerate(criteria):
+        if c.section != section:
+            who, section = None, c.section
+        m = _SUBJECT_LABEL.match(" ".join(c.text.split()))
+        if m:
+            who = m.group("who").lower()
+            continue
+        if who and who.startswith(_OTHER_SUBJECTS) and c.rule.kind != "manual":
+            why = f"under a line naming the {who.rstrip('s')}: not the patient's"
+            out[k] = compose.as_evidence(c, why)
+    return out

@@ -148,6 +148,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
     criteria = cohorts.members_elsewhere(cohorts.exception_lines(criteria))
+    criteria = cohorts.subject_labels(cohorts.treatments_asked_elsewhere(criteria))
     criteria = cohorts.alternative_diagnoses(cohorts.allowed_items(criteria, under))
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
