@@ -23,6 +23,11 @@ AS_OF = date(2025, 6, 1)
 
 # (class, agent, "M" member / "m" maybe / "-" neither)
 MEMBERSHIP = [
+    # fresh audit 42: GnRH agonists have other uses, and a trial may require them as ovarian
+    # function suppression beside "no prior endocrine therapy"
+    ("endocrine_therapy", "goserelin", "m"),
+    ("gnrh_agonist", "goserelin", "M"),
+    ("endocrine_therapy", "letrozole", "M"),
     ("strong_cyp3a_inhibitor", "itraconazole", "M"),
     ("strong_cyp3a_inhibitor", "clarithromycin", "M"),
     ("strong_cyp3a_inhibitor", "cobicistat", "M"),

@@ -847,3 +847,34 @@ def test_a_treatment_an_inclusion_asks_for(inclusion: str, evidence: bool) -> No
     )
     rule = _rule(got, "Previous exposure to chemotherapy")
     assert (rule["kind"] == "manual") is evidence, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 42: each read piece is evidence
+        (
+            "Subject must have a solid tumor type, specifically: small cell and non-small cell lung "
+            "cancer; breast cancer (triple-negative); carcinoma of unknown primary; bladder cancer; "
+            "and malignant melanoma.",
+            "inclusion",
+        ),
+        ("Patients with a life expectancy superior to 12 weeks, at least.", "inclusion"),
+        ("Pleural effusion or ascites > 1 liter.", "exclusion"),
+    ],
+)
+def test_fresh42_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_a_rate_is_no_size_after_a_list() -> None:
+    """ "… or creatinine clearance ≥ 60 mL/min" is its own alternative, not a size of the list."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "Creatinine ≤ 1.5 mg/dL or creatinine clearance ≥ 60 mL/min", "inclusion", None, ()
+    )
+    assert rule.kind != "manual", rule

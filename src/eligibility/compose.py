@@ -148,6 +148,10 @@ _STATUS_AFTER_VALUE = re.compile(
     r"(?i)\d[^;,()]{0,20}?\b(unresolved|persistent|persisting|sustained|repeated|uncorrected"
     r"|despite|confirmed)\b"
 )
+_SIZE_AFTER = re.compile(
+    r"(?i)(?:[<>≤≥]|more\s+than|greater\s+than|larger\s+than|less\s+than|at\s+least)\s*=?\s*"
+    r"\d[\d.,]*\s*(?:l|liters?|litres?|ml|cm|mm)\b(?!\s*(?:/|hg\b|per\b))"
+)
 _THAT_IS = re.compile(r"(?i)^\W*(?:that\s+is|i\.?\s?e\.?|namely|defined\s+as|meaning)\b")
 _GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
@@ -221,6 +225,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
         # last item dates every item of the list
         backward = backward or ("time", window.group(1).lower())
+    size = _SIZE_AFTER.search(text)
+    if size:
+        # "Pleural effusion or ascites > 1 liter" (fresh audit 42): a size or volume after the
+        # last item may bound every item
+        backward = backward or ("severity", size.group(0).strip().lower())
     status = _STATUS_AFTER_VALUE.search(text)
     if status:
         backward = backward or ("status", status.group(1).lower())

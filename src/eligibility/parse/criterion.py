@@ -180,6 +180,8 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or _other_section(text, section)
         or wording.past_pregnancy(text, rule)
         or wording.allowance_wider(text, rule, section)
+        or wording.tumour_alternatives(rule, section)
+        or wording.comparator_left(rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

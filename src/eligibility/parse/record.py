@@ -197,7 +197,19 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         }
         if drugs and c.rule.kind != "manual":
             asked = [a for r in _leaves(c.rule) if r.kind == "therapy" for a in r.agents]  # type: ignore[union-attr]
-            hit = next((d for d in sorted(drugs) for a in asked if vocab.drug_matches(a, d)), None)
+            hit = next(
+                (
+                    d
+                    for d in sorted(drugs)
+                    for a in asked
+                    # (or one that may be in it, GnRH agonists for "endocrine therapy", but not
+                    # a broader class allowed: "one line of endocrine therapy" leaves "prior
+                    # SERD" excluded)
+                    if vocab.drug_matches(a, d)
+                    or (vocab.drug_may_be(a, d) and not vocab.drug_matches(d, a))
+                ),
+                None,
+            )
             if hit is not None:
                 why = f"another line allows {vocab.drug(hit).name}"  # type: ignore[union-attr]
                 out[k] = compose.as_evidence(c, why)

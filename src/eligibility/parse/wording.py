@@ -1,7 +1,8 @@
 """Words around a read rule that change what it decides: an inline quantifier ("One or more of
 the following: …"), a past pregnancy ("have been or currently pregnant"), an allowance that
 reaches beyond the condition read ("Active syphilis. NOTE: … a remote (> 6 months) treated
-infection are eligible"). Each returns the rule to use, or why the read part is only evidence."""
+infection are eligible"), tumour types listed across ";", a comparator word beside a strict bound.
+Each returns the rule to use, or why the read part is only evidence."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 from eligibility import compose
 from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, Rule, Section
 from eligibility.parse.base import _deep_leaves, _leaves, may_hold
+from eligibility.parse.clauses import _distinct_cancers
 
 # "One or more of the following diagnoses: A, B, pneumonia/sepsis, D" (NCT00005776, fresh audit
 # 40): the lead-in says how many of the list's items are needed, whatever the section's default.
@@ -76,3 +78,34 @@ def allowance_wider(text: str, rule: Rule, section: Section) -> str | None:
         if isinstance(r, ManualRule) and r.law == "allowance" and _PAST_CASES.search(r.reason):
             return "an allowance for cases treated long ago: the exclusion reaches past 'active'"
     return None
+
+
+def tumour_alternatives(rule: Rule, section: Section) -> str | None:
+    """ "…, specifically: small cell and non-small cell lung cancer; breast cancer (…); carcinoma
+    of unknown primary; bladder cancer; and malignant melanoma" (NCT05144698, fresh audit 42):
+    tumour types listed across ";" pieces name alternatives, not one patient with all."""
+    if section != "inclusion" or not isinstance(rule, AllRule):
+        return None
+    cancers = [r.condition for r in rule.rules if isinstance(r, ConditionRule)]
+    if _distinct_cancers(cancers):
+        return "tumour types listed as alternatives or both"
+    return None
+
+
+# "Patients with a life expectancy superior to 12 weeks, at least." (NCT00496301, fresh audit
+# 42): a comparator word left unread may make the strict bound read an inclusive one.
+_COMPARATOR_WORDS = re.compile(
+    r"(?i)'(?:at\s+(?:least|most)|or\s+(?:more|greater|above|over|less|below|equal|higher|lower)"
+    r"|minimum|maximum|inclusive|or\s+equal\s+to)'"
+)
+_BOUNDS = ("lab", "age", "life_expectancy", "measure", "vital", "bmi")
+
+
+def comparator_left(rule: Rule) -> str | None:
+    if not isinstance(rule, AllRule):
+        return None
+    strict = any(
+        r.kind in _BOUNDS and getattr(r, "comparator", None) in ("<", ">") for r in rule.rules
+    )
+    word = any(isinstance(r, ManualRule) and _COMPARATOR_WORDS.search(r.reason) for r in rule.rules)
+    return "a comparator word beside a strict bound was not read" if strict and word else None
