@@ -878,3 +878,21 @@ def test_a_rate_is_no_size_after_a_list() -> None:
         "Creatinine ≤ 1.5 mg/dL or creatinine clearance ≥ 60 mL/min", "inclusion", None, ()
     )
     assert rule.kind != "manual", rule
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # fresh audit 43
+        "women with newly diagnosed with ovarian, primary peritoneal, or fallopian tube cancer",
+        "Patients of either gender, aged greater than or equal to 18 years, with previously "
+        "diagnosed NA or with clinical features consistent with that diagnosis.",
+        "Patients and research volunteers will be accepted for bronchoscopy. Examples of disease "
+        "that may be studied under this protocol include pulmonary fibrosis; and sarcoidosis.",
+    ],
+)
+def test_fresh43_readings(text: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, "inclusion", None, ())
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]

@@ -53,7 +53,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
         "asymptomatic", "untreated", "treated", "progressive", "progressing", "progression",
         "refractory", "recurrent", "relapsed", "chronic", "acute", "resolved", "persistent",
-        "residual", "unresolved", "decompensated", "compensated", "initial",
+        "residual", "unresolved", "decompensated", "compensated", "initial", "newly",
     ]),
     "severity": frozenset([
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",

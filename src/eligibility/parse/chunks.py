@@ -82,6 +82,7 @@ class _Piece:
 
 
 _RUNS_ON = frozenset(["restriction", "judgement", "subject"])
+_NEWLY = re.compile(r"(?i)\b(?:newly|recently|initially|first)\s+diagnosed\b")
 
 
 # Words naming a tumour type, in a piece the grammar did not read.
@@ -259,10 +260,18 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         for b in boundaries[:-1]
     )
     read_kinds = {p.rule.kind for p in pieces if p.rule is not None}
-    if ctx.section == "inclusion" and kinds == {"or"} and commas and len(read_kinds) > 1:
+    demographic = bool(read_kinds & {"age", "sex"}) and any(p.rule is None for p in pieces)
+    if (
+        ctx.section == "inclusion"
+        and kinds == {"or"}
+        and commas
+        and (len(read_kinds) > 1 or demographic)
+    ):
         # "Women, aged 40 and over, at high risk, with a history of CVD or three or more risk
         # factors": requirements of different kinds listed with commas, the "or" only between
-        # the last two; read as alternatives, any woman of any age would pass
+        # the last two; read as alternatives, any woman of any age would pass (so too with an
+        # age beside unread pieces: "either gender, aged ≥ 18, with NA or with clinical
+        # features …", fresh audit 43)
         read = _flat("all", [p.rule for p in pieces if p.rule is not None])
         why = "an 'or' at the end of a list of different requirements: how far it reaches"
         return compose.assisted(norm[lo:hi], why, read)
@@ -377,6 +386,10 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             # the first piece's tail runs on into the list: "Patients with medical conditions
             # that the only manifestation is hydrothorax, ascites, …"
             forward = backward
+        if k == 0 and forward is None and _NEWLY.search(text_of(p)):
+            # "women with newly diagnosed with ovarian, primary peritoneal, or fallopian tube
+            # cancer" (fresh audit 43): when it was diagnosed dates every item of the list
+            forward = ("status", _NEWLY.search(text_of(p)).group(0).lower())  # type: ignore[union-attr]
         scoped = (backward if before else None) or (forward if after else None)
         if scoped is not None:
             # "MI, stroke or other arterial events within the past 6 months": the unread piece's

@@ -182,6 +182,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.allowance_wider(text, rule, section)
         or wording.tumour_alternatives(rule, section)
         or wording.comparator_left(rule)
+        or wording.examples_listed(text, rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

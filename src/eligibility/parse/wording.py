@@ -109,3 +109,23 @@ def comparator_left(rule: Rule) -> str | None:
     )
     word = any(isinstance(r, ManualRule) and _COMPARATOR_WORDS.search(r.reason) for r in rule.rules)
     return "a comparator word beside a strict bound was not read" if strict and word else None
+
+
+# "Examples of disease that may be studied under this protocol include alpha-1 antitrypsin
+# deficiency; …; and sarcoidosis" (NCT00001618, fresh audit 43): examples of who may come, not
+# a requirement.
+_EXAMPLES_OF = re.compile(
+    r"(?i)\bexamples?\s+of\b|\b(?:that|which|who)\s+may\s+be\s+(?:studied|included|enrolled|"
+    r"eligible|considered)\b|\bmay\s+include\b"
+)
+
+
+def examples_listed(text: str, rule: Rule) -> str | None:
+    if not may_hold(text, ("exampl", "may")) or not any(
+        r.kind in ("condition", "therapy") for r in _deep_leaves(rule)
+    ):
+        return None
+    m = _EXAMPLES_OF.search(text)
+    return (
+        None if m is None else f"examples of who may take part ('{m.group(0)}'), not a requirement"
+    )
