@@ -454,6 +454,13 @@ CASES += [
         "pass",
         "(except non-melanoma skin cancer) recorded",
     ),
+    (  # fresh audit 44: F21 schizotypal disorder has no sustained psychosis
+        "exclusion",
+        {"kind": "condition", "condition": "psychotic_disorder"},
+        {"conditions": [{"name": "schizotypal disorder", "code": "F21"}]},
+        "unknown",
+        "may or may not be psychotic disorder",
+    ),
     (  # C44.92 is a squamous cell one: excluded
         "exclusion",
         {"kind": "condition", "condition": "malignancy", "except": ["basal_cell_carcinoma_skin"]},

@@ -896,3 +896,28 @@ def test_fresh43_readings(text: str) -> None:
 
     rule = parse_criterion(text, "inclusion", None, ())
     assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "primary", "kind"),
+    [
+        # fresh audit 44
+        ("chronic kidney disease, stage 3 or 4;", "inclusion", (), "manual"),
+        ("NAFLD and type 2 diabetes", "inclusion", (), "all"),  # a name, not a stage
+        (
+            "Exhibits dysregulation within the past six months as evidenced by 1) intentional "
+            "self-injury and/or suicide attempt and/or 2) substance use disorder.",
+            "inclusion",
+            (),
+            "manual",
+        ),
+        ("Pregnant females and lactation.", "exclusion", (), "any"),
+        ("Prior history of invasive breast cancer.", "exclusion", ("breast_cancer",), "manual"),
+        ("No inflammatory breast cancer", "inclusion", ("breast_cancer",), "not"),  # a subtype
+    ],
+)
+def test_fresh44_readings(text: str, section: str, primary: tuple[str, ...], kind: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, primary)  # type: ignore[arg-type]
+    assert rule.kind == kind, rule

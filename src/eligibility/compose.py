@@ -152,6 +152,10 @@ _SIZE_AFTER = re.compile(
     r"(?i)(?:[<>≤≥]|more\s+than|greater\s+than|larger\s+than|less\s+than|at\s+least)\s*=?\s*"
     r"\d[\d.,]*\s*(?:l|liters?|litres?|ml|cm|mm)\b(?!\s*(?:/|hg\b|per\b))"
 )
+_STAGED = re.compile(
+    r"(?i)^\W*(stage|class|classes|stages|type|types)\s*(?:[0-5]|[IV]{1,4})\b"
+    r"(?:\s*(?:or|and|to|-|–|/|,)\s*(?:[0-5]|[IV]{1,4})\b)*\W*$"
+)
 _THAT_IS = re.compile(r"(?i)^\W*(?:that\s+is|i\.?\s?e\.?|namely|defined\s+as|meaning)\b")
 _GRADED = re.compile(r"(?i)\b(?:ctcae\s+)?grade\s*(?:[≥>]=?\s*)?(?:\d|[IV]{1,3}\b)")
 _DEFINING = re.compile(
@@ -233,6 +237,10 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     status = _STATUS_AFTER_VALUE.search(text)
     if status:
         backward = backward or ("status", status.group(1).lower())
+    if _STAGED.match(text):
+        # "chronic kidney disease, stage 3 or 4" (fresh audit 44): a stage or class after the
+        # condition narrows it
+        backward = backward or ("setting", _STAGED.match(text).group(1).lower())  # type: ignore[union-attr]
     if _GRADED.search(text):
         # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
         # every item of it

@@ -82,6 +82,9 @@ class _Piece:
 
 
 _RUNS_ON = frozenset(["restriction", "judgement", "subject"])
+_LEADS_INTO = re.compile(
+    r"(?i)\b(?:as\s+)?(?:evidenced|shown|manifested|demonstrated|defined)\s+by\b|\bsuch\s+as\b"
+)
 _NEWLY = re.compile(r"(?i)\b(?:newly|recently|initially|first)\s+diagnosed\b")
 
 
@@ -385,6 +388,17 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         if k == 0 and forward is None and backward and backward[0] in _RUNS_ON:
             # the first piece's tail runs on into the list: "Patients with medical conditions
             # that the only manifestation is hydrothorax, ascites, …"
+            forward = backward
+        if (
+            k == 0
+            and forward is None
+            and backward
+            and backward[0] in ("time", "status")
+            and _LEADS_INTO.search(text_of(p))
+        ):
+            # "Exhibits dysregulation within the past six months as evidenced by 1) … suicide
+            # attempt and/or 2) …" (fresh audit 44): the items show the head, and its window
+            # or status is theirs
             forward = backward
         if k == 0 and forward is None and _NEWLY.search(text_of(p)):
             # "women with newly diagnosed with ovarian, primary peritoneal, or fallopian tube

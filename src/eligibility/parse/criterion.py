@@ -172,7 +172,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
                 for r in rule.rules
             ]
         )
-    rule = wording.inline_quantifier(text, rule)
+    rule = wording.pregnant_or_lactating(wording.inline_quantifier(text, rule))
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
@@ -183,6 +183,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.tumour_alternatives(rule, section)
         or wording.comparator_left(rule)
         or wording.examples_listed(text, rule)
+        or wording.prior_own_cancer(text, rule, section, primary)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from eligibility import compose
+from eligibility import compose, vocab
 from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, Rule, Section
 from eligibility.parse.base import _deep_leaves, _leaves, may_hold
 from eligibility.parse.clauses import _distinct_cancers
@@ -128,4 +128,51 @@ def examples_listed(text: str, rule: Rule) -> str | None:
     m = _EXAMPLES_OF.search(text)
     return (
         None if m is None else f"examples of who may take part ('{m.group(0)}'), not a requirement"
+    )
+
+
+def pregnant_or_lactating(rule: Rule) -> Rule:
+    """ "Pregnant females and lactation." (NCT03793634, fresh audit 44): either state, never
+    both at once as a requirement of the list."""
+    if (
+        isinstance(rule, AllRule)
+        and len(rule.rules) == 2
+        and {r.kind for r in rule.rules} == {"pregnancy", "breastfeeding"}
+    ):
+        return AnyRule(rules=rule.rules)
+    return rule
+
+
+# "Prior history of invasive breast cancer." in a breast cancer trial (NCT04722718, fresh audit
+# 44): a past one of the trial's own kind of cancer is an earlier cancer, which the current one
+# recorded may or may not be.
+_GENERIC = frozenset(
+    ["malignancy", "solid_tumor", "hematologic_malignancy", "lymphoma", "leukemia"]
+)
+_PRIOR_ONE = re.compile(r"(?i)\b(?:prior|previous|history|past)\b")
+
+
+def prior_own_cancer(
+    text: str, rule: Rule, section: Section, primary: tuple[str, ...]
+) -> str | None:
+    if not primary or not _PRIOR_ONE.search(text):
+        return None
+    for leaf, negative in compose._deciding_leaves(rule):
+        if not isinstance(leaf, ConditionRule) or (section == "exclusion") == negative:
+            continue
+        own = next(
+            (p for p in primary if p not in _GENERIC and _own_cancer_kind(p, leaf.condition)), None
+        )
+        if own is not None:
+            return f"a prior cancer of the trial's own kind ({own}): this one, or an earlier one?"
+    return None
+
+
+def _own_cancer_kind(primary: str, cid: str) -> bool:
+    """True when ``cid`` is a kind of the trial's own primary cancer (not a metastasis)."""
+    return (
+        cid != primary
+        and vocab.condition_matches(primary, cid)
+        and vocab.condition_matches("malignancy", primary)
+        and not vocab.condition_matches("secondary_malignancy", cid)
     )
