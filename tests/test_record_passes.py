@@ -921,3 +921,26 @@ def test_fresh44_readings(text: str, section: str, primary: tuple[str, ...], kin
 
     rule = parse_criterion(text, section, None, primary)  # type: ignore[arg-type]
     assert rule.kind == kind, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # fresh audit 45
+        (
+            "Patients who have had asthma, hives or an allergic reaction to aspirin, ibuprofen or "
+            "any similar drugs.",
+            "manual",
+        ),
+        (
+            "Has invasive breast cancer. This does not include DCIS with <10% invasive component "
+            "and a clinically node negative disease.",
+            "all",
+        ),  # the allowance law
+    ],
+)
+def test_fresh45_readings(text: str, kind: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, "exclusion", None, ())
+    assert rule.kind == kind, rule

@@ -148,6 +148,9 @@ _STATUS_AFTER_VALUE = re.compile(
     r"(?i)\d[^;,()]{0,20}?\b(unresolved|persistent|persisting|sustained|repeated|uncorrected"
     r"|despite|confirmed)\b"
 )
+_REACTION_TO = re.compile(
+    r"(?i)\b(?:reactions?|allerg\w*|hypersensitivity|intolerance|sensitivity)\s+to\b"
+)
 _SIZE_AFTER = re.compile(
     r"(?i)(?:[<>≤≥]|more\s+than|greater\s+than|larger\s+than|less\s+than|at\s+least)\s*=?\s*"
     r"\d[\d.,]*\s*(?:l|liters?|litres?|ml|cm|mm)\b(?!\s*(?:/|hg\b|per\b))"
@@ -229,6 +232,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
         # last item dates every item of the list
         backward = backward or ("time", window.group(1).lower())
+    reaction = _REACTION_TO.search(text)
+    if reaction and reaction.start() > 0:
+        # "asthma, hives or an allergic reaction to aspirin, ibuprofen …" (fresh audit 45): what
+        # the reaction is to may be what the earlier items were a reaction to as well
+        backward = backward or ("cause", reaction.group(0).lower())
     size = _SIZE_AFTER.search(text)
     if size:
         # "Pleural effusion or ascites > 1 liter" (fresh audit 42): a size or volume after the

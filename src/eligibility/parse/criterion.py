@@ -38,6 +38,9 @@ _ALLOWANCE = re.compile(
     r"(?i)\b(?:is|are|be|were)\s+(?:also\s+)?(?:allowed|eligible|permitted|permissible|selected|"
     r"enrolled|included|acceptable|exempt)\b|\bmay\s+(?:participate|enrol|enroll|be\s+eligible)\b|"
     r"^\W*(?:note\W+)?exceptions?\b"
+    # "Has invasive breast cancer. This does not include DCIS with <10% invasive component"
+    # (NCT02872025, fresh audit 45): what the exclusion leaves out
+    r"|^\W*(?:this|these|it|which|that)\s+(?:does|do)\s+not\s+(?:include|apply\s+to)\b"
     # "Patients may be entered if they have had prior limited-field radiotherapy, …"
     r"|\b(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:entered|enrolled|included|accepted|admitted|"
     r"registered|randomi[sz]ed)\b"
@@ -606,7 +609,7 @@ _SENTENCE_BREAK = re.compile(r"[.;]\s")
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
-    "receive", "transfused", "given",
+    "receive", "transfused", "given", "include", "apply",
 )  # fmt: skip
 
 
