@@ -944,3 +944,34 @@ def test_fresh45_readings(text: str, kind: str) -> None:
 
     rule = parse_criterion(text, "exclusion", None, ())
     assert rule.kind == kind, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "kind"),
+    [
+        # fresh audit 46
+        ("Absolute neutrophil count ≤ 1500/µL, platelet count ≥ 100,000/µL", "inclusion", "manual"),
+        ("Absolute neutrophil count ≥ 1500/µL, platelet count ≥ 100,000/µL", "inclusion", "all"),
+        (
+            "Coronary artery disease/myocardial infarction, acute coronary syndromes within the past "
+            "6 months.",
+            "exclusion",
+            "manual",
+        ),
+        (
+            "No myocardial infarction or unstable angina within the past 6 months",
+            "inclusion",
+            "not",
+        ),
+        (
+            "distant metastasis or a malignant pleural or pericardial effusion",
+            "exclusion",
+            "manual",
+        ),
+    ],
+)
+def test_fresh46_readings(text: str, section: str, kind: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == kind, rule

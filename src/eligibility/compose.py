@@ -54,6 +54,7 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "asymptomatic", "untreated", "treated", "progressive", "progressing", "progression",
         "refractory", "recurrent", "relapsed", "chronic", "acute", "resolved", "persistent",
         "residual", "unresolved", "decompensated", "compensated", "initial", "newly",
+        "malignant",
     ]),
     "severity": frozenset([
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",
@@ -444,6 +445,19 @@ def _normal_excluded(leaf: Rule) -> bool:
     if leaf.comparator in {">", ">="}:  # type: ignore[union-attr]
         return v < lo
     return leaf.comparator in {"<", "<="} and v > hi  # type: ignore[union-attr]
+
+
+def below_normal(leaf: Rule) -> bool:
+    """True when an upper bound lies at or below the lower limit of the reference interval
+    ("ANC ≤ 1500/µL"): every normal value fails it."""
+    a = vocab.analyte(getattr(leaf, "analyte", None) or "")
+    if a is None or a.normal is None or leaf.value is None:  # type: ignore[union-attr]
+        return False
+    try:
+        v = vocab.convert(leaf.value, leaf.unit or a.unit, a.unit, a.id)  # type: ignore[union-attr]
+    except (vocab.UnitError, ValueError, ZeroDivisionError):
+        return False
+    return v <= a.normal[0]
 
 
 def _fittest(leaf: Rule) -> bool:

@@ -187,6 +187,8 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.comparator_left(rule)
         or wording.examples_listed(text, rule)
         or wording.prior_own_cancer(text, rule, section, primary)
+        or wording.reversed_count(rule, section)
+        or wording.state_among_events(rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from eligibility import compose, vocab
-from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, Rule, Section
+from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, NotRule, Rule, Section
 from eligibility.parse.base import _deep_leaves, _leaves, may_hold
 from eligibility.parse.clauses import _distinct_cancers
 
@@ -176,3 +176,40 @@ def _own_cancer_kind(primary: str, cid: str) -> bool:
         and vocab.condition_matches("malignancy", primary)
         and not vocab.condition_matches("secondary_malignancy", cid)
     )
+
+
+# "Absolute neutrophil count ≤ 1500/µL, platelet count ≥ 100,000/µL" (NCT03242551, fresh audit
+# 46): among blood counts required at or above their limits, one bounded from above below its
+# reference interval is a reversed sign, most often.
+_COUNTS = frozenset(["neutrophils", "platelets", "hemoglobin", "wbc"])
+
+
+def reversed_count(rule: Rule, section: Section) -> str | None:
+    if section != "inclusion" or not isinstance(rule, AllRule):
+        return None
+    labs = [r for r in _leaves(rule) if r.kind == "lab" and getattr(r, "analyte", None) in _COUNTS]
+    up = [r for r in labs if r.comparator in (">", ">=")]  # type: ignore[union-attr]
+    for r in labs:
+        if r.comparator in ("<", "<=") and up and compose.below_normal(r):  # type: ignore[union-attr]
+            return "one blood count bounded from above beside the others (a reversed sign?)"
+    return None
+
+
+# "Coronary artery disease/myocardial infarction, acute coronary syndromes within the past 6
+# months" (NCT00493818, fresh audit 46): beside events under one window, a lasting state (CAD
+# diagnosed in 2015) is "within 6 months" only if the window asks for its onset, which the
+# words leave open.
+def state_among_events(rule: Rule) -> str | None:
+    if isinstance(rule, NotRule):
+        return state_among_events(rule.rule)
+    if not isinstance(rule, AnyRule):
+        return None
+    timed = [r for r in rule.rules if isinstance(r, ConditionRule) and r.within is not None]
+    lasting = [r for r in timed if r.condition in _LASTING]
+    if lasting and len(timed) > len(lasting):
+        return "a lasting condition listed with events under one window: is its onset asked for?"
+    return None
+
+
+# diagnoses that stay on the list for life once made (angina, heart failure may come and go)
+_LASTING = frozenset(["coronary_artery_disease", "ischemic_heart_disease"])
