@@ -431,17 +431,25 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
     return None
 
 
-def _normal_excluded(leaf: Rule) -> bool:
-    """True when excluding on this bound excludes every value in the reference interval:
-    "Hemoglobin > 9 g/dL" (9 is below it), "Creatinine < 2 mg/dL" (2 is above it)."""
-    a = vocab.analyte(getattr(leaf, "analyte", None) or leaf.name)  # type: ignore[union-attr]
+def _against_normal(leaf: Rule) -> tuple[float, float, float] | None:
+    """(bound in the analyte's unit, lower limit, upper limit) of its reference interval."""
+    a = vocab.analyte(getattr(leaf, "analyte", None) or getattr(leaf, "name", None) or "")
     if a is None or a.normal is None or leaf.value is None:  # type: ignore[union-attr]
-        return False
+        return None
     try:
         v = vocab.convert(leaf.value, leaf.unit or a.unit, a.unit, a.id)  # type: ignore[union-attr]
     except (vocab.UnitError, ValueError, ZeroDivisionError):
+        return None
+    return v, a.normal[0], a.normal[1]
+
+
+def _normal_excluded(leaf: Rule) -> bool:
+    """True when excluding on this bound excludes every value in the reference interval:
+    "Hemoglobin > 9 g/dL" (9 is below it), "Creatinine < 2 mg/dL" (2 is above it)."""
+    found = _against_normal(leaf)
+    if found is None:
         return False
-    lo, hi = a.normal
+    v, lo, hi = found
     if leaf.comparator in {">", ">="}:  # type: ignore[union-attr]
         return v < lo
     return leaf.comparator in {"<", "<="} and v > hi  # type: ignore[union-attr]
@@ -450,14 +458,8 @@ def _normal_excluded(leaf: Rule) -> bool:
 def below_normal(leaf: Rule) -> bool:
     """True when an upper bound lies at or below the lower limit of the reference interval
     ("ANC ≤ 1500/µL"): every normal value fails it."""
-    a = vocab.analyte(getattr(leaf, "analyte", None) or "")
-    if a is None or a.normal is None or leaf.value is None:  # type: ignore[union-attr]
-        return False
-    try:
-        v = vocab.convert(leaf.value, leaf.unit or a.unit, a.unit, a.id)  # type: ignore[union-attr]
-    except (vocab.UnitError, ValueError, ZeroDivisionError):
-        return False
-    return v <= a.normal[0]
+    found = _against_normal(leaf)
+    return found is not None and found[0] <= found[1]
 
 
 def _fittest(leaf: Rule) -> bool:
