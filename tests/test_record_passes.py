@@ -975,3 +975,18 @@ def test_fresh46_readings(text: str, section: str, kind: str) -> None:
 
     rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
     assert rule.kind == kind, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 47
+        ("patients with Psoriasis and Patients with A topic dermatitis", "inclusion"),
+        ("Ischemic heart disease within 6 months", "exclusion"),
+    ],
+)
+def test_fresh47_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]

@@ -139,6 +139,8 @@ _GROUP_START = re.compile(
     r"(?i)^(?:healthy\s+|their\s+|the\s+)?(?:children|child|adolescents?|teenagers?|infants?|"
     r"newborns?|neonates?|toddlers?|minors?|boys|girls|men|women|males|females|adults?|"
     r"elderly|youths?|kids)\b"
+    # "patients with Psoriasis and Patients with A topic dermatitis" (fresh audit 47)
+    r"|^(?:patients|subjects|participants|individuals|persons|people|those)\s+(?:with|who|having)\b"
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from eligibility import compose, vocab
-from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, NotRule, Rule, Section
+from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, Rule, Section
 from eligibility.parse.base import _deep_leaves, _leaves, may_hold
 from eligibility.parse.clauses import _distinct_cancers
 
@@ -196,18 +196,17 @@ def reversed_count(rule: Rule, section: Section) -> str | None:
 
 
 # "Coronary artery disease/myocardial infarction, acute coronary syndromes within the past 6
-# months" (NCT00493818, fresh audit 46): beside events under one window, a lasting state (CAD
-# diagnosed in 2015) is "within 6 months" only if the window asks for its onset, which the
-# words leave open.
+# months" (NCT00493818, fresh audit 46), "Ischemic heart disease within 6 months" (NCT02214004,
+# fresh audit 47): a lasting coronary diagnosis (CAD since 2015) is "within 6 months" only if the
+# window asks for a recent event or diagnosis, which the words leave open.
 def state_among_events(rule: Rule) -> str | None:
-    if isinstance(rule, NotRule):
-        return state_among_events(rule.rule)
-    if not isinstance(rule, AnyRule):
-        return None
-    timed = [r for r in rule.rules if isinstance(r, ConditionRule) and r.within is not None]
-    lasting = [r for r in timed if r.condition in _LASTING]
-    if lasting and len(timed) > len(lasting):
-        return "a lasting condition listed with events under one window: is its onset asked for?"
+    lasting = [
+        r
+        for r in _deep_leaves(rule)
+        if isinstance(r, ConditionRule) and r.within is not None and r.condition in _LASTING
+    ]
+    if lasting:
+        return "a lasting coronary diagnosis under a window: a recent event, or any?"
     return None
 
 
