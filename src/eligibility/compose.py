@@ -246,10 +246,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     status = _STATUS_AFTER_VALUE.search(text)
     if status:
         backward = backward or ("status", status.group(1).lower())
-    if _STAGED.match(text):
+    staged = _STAGED.match(text)
+    if staged:
         # "chronic kidney disease, stage 3 or 4" (fresh audit 44): a stage or class after the
         # condition narrows it
-        backward = backward or ("setting", _STAGED.match(text).group(1).lower())  # type: ignore[union-attr]
+        backward = backward or ("setting", staged.group(1).lower())
     if _GRADED.search(text):
         # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
         # every item of it

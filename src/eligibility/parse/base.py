@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from eligibility.grammar import Tok
-from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section
+from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
 
 NO_CONTENT = "no computable content recognised"
 
@@ -97,8 +97,4 @@ def _leaves(rule: Rule) -> list[Rule]:
 
 def _deep_leaves(rule: Rule) -> list[Rule]:
     """The leaves under ``not`` too ("No history of malignancy … (Controls)")."""
-    if rule.kind == "not":
-        return _deep_leaves(rule.rule)  # type: ignore[union-attr]
-    if rule.kind in {"all", "any"}:
-        return [x for r in rule.rules for x in _deep_leaves(r)]  # type: ignore[union-attr]
-    return [rule]
+    return [r for r in iter_rules(rule) if r.kind not in {"all", "any", "not"}]

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from operator import countOf
 
-from eligibility import compose, grammar, vocab
+from eligibility import compose, grammar
 from eligibility.grammar import Tok
 from eligibility.model import Rule, SexRule
 from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _words
-from eligibility.parse.clauses import _distinct_cancers, _try
+from eligibility.parse.clauses import _distinct_cancers, _primary_cancer, _try
 
 _SPLIT = frozenset({"COMMA", "AND", "OR", "ANDOR"})
 _CUES = frozenset(
@@ -98,16 +98,13 @@ _TUMOUR_WORD = re.compile(
 
 def _cancer_beside_unread_tumour(pieces: list[_Piece], unread: list[str]) -> bool:
     """True when a read piece is a primary cancer and an unread one names a tumour type too."""
-    cancers = [
-        leaf.condition  # type: ignore[union-attr]
+    read = any(
+        leaf.kind == "condition" and _primary_cancer(leaf.condition)  # type: ignore[union-attr]
         for p in pieces
         if p.rule is not None
         for leaf in _leaves(p.rule)
-        if leaf.kind == "condition"
-        and vocab.condition_matches("malignancy", leaf.condition)  # type: ignore[union-attr]
-        and not vocab.condition_matches("secondary_malignancy", leaf.condition)  # type: ignore[union-attr]
-    ]
-    return bool(cancers) and any(_TUMOUR_WORD.search(t) for t in unread)
+    )
+    return read and any(_TUMOUR_WORD.search(t) for t in unread)
 
 
 def _split(toks: list[Tok], at: frozenset[str]) -> list[tuple[list[Tok], list[Tok]]]:
@@ -402,10 +399,11 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             # attempt and/or 2) …" (fresh audit 44): the items show the head, and its window
             # or status is theirs
             forward = backward
-        if k == 0 and forward is None and _NEWLY.search(text_of(p)):
+        newly = _NEWLY.search(text_of(p)) if k == 0 and forward is None else None
+        if newly:
             # "women with newly diagnosed with ovarian, primary peritoneal, or fallopian tube
             # cancer" (fresh audit 43): when it was diagnosed dates every item of the list
-            forward = ("status", _NEWLY.search(text_of(p)).group(0).lower())  # type: ignore[union-attr]
+            forward = ("status", newly.group(0).lower())
         scoped = (backward if before else None) or (forward if after else None)
         if scoped is not None:
             # "MI, stroke or other arterial events within the past 6 months": the unread piece's

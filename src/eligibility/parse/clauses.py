@@ -113,6 +113,13 @@ def _others(cid: str, ctx: Ctx) -> list[str]:
     return own
 
 
+def _primary_cancer(cid: str) -> bool:
+    """A malignancy that is not a metastasis."""
+    return vocab.condition_matches("malignancy", cid) and not vocab.condition_matches(
+        "secondary_malignancy", cid
+    )
+
+
 def _distinct_cancers(cids: Iterable[str]) -> bool:
     """True when two of the conditions are different primary cancers, neither a member of the
     other ("breast cancer, lung cancer"): an inclusion listing tumour types names alternatives (a
@@ -120,9 +127,7 @@ def _distinct_cancers(cids: Iterable[str]) -> bool:
     out: "breast cancer and brain metastases" asks for both."""
     found: list[str] = []
     for cid in dict.fromkeys(cids):
-        if not vocab.condition_matches("malignancy", cid) or vocab.condition_matches(
-            "secondary_malignancy", cid
-        ):
+        if not _primary_cancer(cid):
             continue
         if any(
             not vocab.condition_matches(c, cid) and not vocab.condition_matches(cid, c)

@@ -15,9 +15,11 @@ from eligibility.model import (
     AnyRule,
     ConditionRule,
     Criterion,
+    ManualRule,
     NotRule,
     Rule,
     TherapyRule,
+    iter_rules,
 )
 from eligibility.parse.base import _leaves
 
@@ -578,6 +580,17 @@ def members_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     disorders, type 1 diabetes of autoimmune diseases) when another exclusion line of the
     record handles it; that line decides it. Not for members in general: an MI two years ago
     is still "coronary artery disease" beside "MI within 6 months"."""
+    if not any(
+        c.section == "exclusion"
+        and any(
+            isinstance(r, ConditionRule)
+            and (g := vocab.condition(r.condition)) is not None
+            and g.extra.get("separate_members")
+            for r in iter_rules(c.rule)
+        )
+        for c in criteria
+    ):
+        return criteria  # (most records: no group with a disputed member)
     named = [_conditions_of(c) if c.section == "exclusion" else set() for c in criteria]
     out = list(criteria)
     for k, c in enumerate(criteria):
@@ -595,17 +608,13 @@ def _conditions_of(c: Criterion) -> set[str]:
     """The conditions a line reads or names (a manual line's words count: "severe alcohol or
     drug abuse" names substance abuse)."""
     found: set[str] = set(vocab.conditions_named_in(" ".join(c.text.split())))
-
-    def walk(r: Rule) -> None:
-        if isinstance(r, ConditionRule):
-            found.add(r.condition)
-        for sub in getattr(r, "rules", None) or ():
-            walk(sub)
-        for one in (getattr(r, "rule", None), getattr(r, "evidence", None)):
-            if one is not None:
-                walk(one)
-
-    walk(c.rule)
+    todo = [c.rule]
+    while todo:
+        for r in iter_rules(todo.pop()):
+            if isinstance(r, ConditionRule):
+                found.add(r.condition)
+            elif isinstance(r, ManualRule) and r.evidence is not None:
+                todo.append(r.evidence)
     return found
 
 
@@ -648,11 +657,17 @@ def treatments_asked_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     """ "Previous exposure to chemotherapy" excluded where an inclusion line asks for it ("Cohort
     1 only: within 2 years of completing initial chemotherapy", NCT03921658, fresh audit 19): the
     exclusion cannot mean every such treatment, so a windowless one is evidence."""
+    if not any(
+        c.section == "exclusion" and isinstance(r, TherapyRule) and r.within is None
+        for c in criteria
+        for r in _leaves(c.rule)
+    ):
+        return criteria  # (most records: no line to tokenise again)
     asked: set[str] = set()
     for c in criteria:
-        if c.section != "inclusion":
-            continue
         flat = " ".join(c.text.split())
+        if c.section != "inclusion" or not _PRIOR_BEFORE.search(flat):
+            continue
         for t in grammar.tokenize(flat):
             if t.type != "DRUG":
                 continue
