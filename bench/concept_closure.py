@@ -31,9 +31,10 @@ from eligibility.vocab import concepts as cc
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "eligibility" / "vocab" / "closure.yaml"
 
-# Chapters of diseases, injuries, pregnancy and the newborn (A00-T88, O, P); Z (status,
+# Chapters of diseases, injuries, pregnancy and the newborn (A00-T88, O, P) and codes for
+# special purposes (U); Z (status,
 # history, screening, family history) and V-Y (external causes) are decided in the concepts.
-_CHAPTERS = tuple("ABCDEFGHIJKLMNOPQRST")
+_CHAPTERS = tuple("ABCDEFGHIJKLMNOPQRSTU")  # U: COVID-19 (U07.1), post-COVID (U09.9)
 
 
 @cache

@@ -1222,6 +1222,28 @@ WINDOWS = [
         "unknown",
         ("end date of tuberculosis",),
     ),
+    # "diagnosed within 1 year" (``onset: true``, fresh audit 49): a state dated as an event
+    (
+        "onset: active, diagnosed before the window",
+        {**TB1Y, "onset": True},
+        [cond("tuberculosis", onset="2020-01-01")],
+        "pass",
+        (),
+    ),
+    (
+        "onset: active, diagnosed inside the window",
+        {**TB1Y, "onset": True},
+        [cond("tuberculosis", onset="2023-06-01")],
+        "fail",
+        (),
+    ),
+    (
+        "onset: active without a diagnosis date",
+        {**TB1Y, "onset": True},
+        [cond("tuberculosis")],
+        "unknown",
+        ("onset date of tuberculosis",),
+    ),
 ]
 
 

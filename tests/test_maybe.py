@@ -491,6 +491,29 @@ CASES += [
         "pass",
         "no uveal melanoma",
     ),
+    # fresh audit 49: Behçet disease is a variable-vessel vasculitis (Chapel Hill 2012), by code
+    # or by name alone; COVID-19 may be an infection requiring systemic therapy
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "vasculitis"},
+        {"conditions": [{"name": "Behcet disease", "code": "M35.2"}]},
+        "unknown",
+        "may or may not be systemic vasculitis",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "vasculitis"},
+        {"conditions": [{"name": "Behcet disease"}]},
+        "unknown",
+        "may or may not be systemic vasculitis",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "infection_requiring_systemic_therapy", "active": True},
+        {"conditions": [{"name": "COVID-19", "code": "U07.1", "status": "active"}]},
+        "unknown",
+        "may or may not be active infection requiring systemic therapy",
+    ),
 ]
 
 

@@ -990,3 +990,108 @@ def test_fresh47_readings(text: str, section: str) -> None:
 
     rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
     assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_a_capitalised_line_naming_one_part_scopes_the_exclusions_after_it() -> None:
+    """NCT00001392 (fresh audit 5): "RITUXIMAB AND CYCLOSPORINE. (CLOSED …)" names the pilot
+    study an inclusion heading names; "Age < 4 years." after it is that part's."""
+    got = _criteria(
+        "Inclusion Criteria:\nINCLUSION CRITERIA FOR ADULT PATIENTS PARTICIPATING IN PILOT STUDY OF"
+        " COMBINATION RITUXIMAB AND CYCLOSPORINE:\n- Subjects with idiopathic FSGS\n"
+        "Exclusion Criteria:\n- Pregnant women\n- RITUXIMAB AND CYCLOSPORINE. (CLOSED FOR SUBJECT "
+        "RECRUITMENT.)\n- Age < 4 years.\n"
+    )
+    age = got["Age < 4 years."].rule  # type: ignore[attr-defined]
+    assert age.kind == "manual" and age.evidence.kind == "age", age
+    assert got["Pregnant women"].rule.kind == "pregnancy"  # type: ignore[attr-defined]
+    alone = _criteria("Exclusion Criteria:\n- CARDIAC FUNCTION\n- Age < 4 years.\n")
+    assert alone["Age < 4 years."].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+def test_a_second_sentence_moved_by_required_is_evidence() -> None:
+    """NCT00002123 (fresh audit 6): "Required: - AZT therapy … prior to screening. Active
+    substance abuse." at the end of the exclusion text: the source lost a line break."""
+    got = _criteria(
+        "Inclusion Criteria:\n- HIV-1 seropositivity.\nExclusion Criteria:\n- Prior ddI.\n"
+        "Required:\n-  AZT therapy at some time prior to screening. Active substance abuse.\n"
+    )
+    rule = got["AZT therapy at some time prior to screening. Active substance abuse."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_requirement_another_inclusion_refuses_is_evidence() -> None:
+    """NCT04991480 (fresh audit 48): parts of one trial ask for and refuse a PARP inhibitor."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Prior treatment with PARP inhibitor\n"
+        "- No prior treatment with a PARP inhibitor\n"
+    )
+    rule = got["Prior treatment with PARP inhibitor"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence.kind == "therapy", rule
+    alone = _criteria("Inclusion Criteria:\n- Prior treatment with PARP inhibitor\n")
+    assert alone["Prior treatment with PARP inhibitor"].rule.kind == "therapy"  # type: ignore[attr-defined]
+
+
+def test_siblings_of_a_meaning_lead_in_are_evidence() -> None:
+    """NCT00000714 (fresh audit 48): "-  Serious intolerance to pentamidine therapy defined as
+    follows:" then "-  Serum creatinine > 3.0 mg/dl." at the same level: a past reaction."""
+    got = _criteria(
+        "Inclusion Criteria:\nPatients must have:\n-  Serious intolerance to pentamidine therapy "
+        "defined as follows:\n-  Serum creatinine > 3.0 mg/dl.\n"
+    )
+    assert got["Serum creatinine > 3.0 mg/dl."].rule.kind == "manual"  # type: ignore[attr-defined]
+    glue = _criteria(
+        "Inclusion Criteria:\n-  Adequate organ function defined as follows:\n"
+        "-  Serum creatinine < 3.0 mg/dl.\n"
+    )
+    assert glue["Serum creatinine < 3.0 mg/dl."].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+def test_an_allowance_naming_a_test_waives_its_limits() -> None:
+    """NCT04345913 (fresh audit 49): anticoagulated patients allowed "provided that their
+    medication dose and INR/PTT is stable" — the PTT and INR limits are not everyone's."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Partial thromboplastin time (PTT) =< 1.5 x ULN\n"
+        "- International normalized ratio (INR) =< 1.5 x ULN\n- Platelets >= 100,000/mcL\n"
+        "- Patients who are therapeutically treated with an agent such as warfarin or heparin "
+        "will be allowed to participate provided that their medication dose and INR/PTT is "
+        "stable\n"
+    )
+    for text in (
+        "Partial thromboplastin time (PTT) =< 1.5 x ULN",
+        "International normalized ratio (INR) =< 1.5 x ULN",
+    ):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence.kind == "lab", rule
+    assert got["Platelets >= 100,000/mcL"].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 49: a cause after the list reaches back over it
+        ("TIA or stroke is attributed to high grade intracranial stenosis", "inclusion"),
+        (
+            "Have meningitis or brain or spinal cord damage thought to be caused by Histoplasma "
+            "infection.",
+            "exclusion",
+        ),
+    ],
+)
+def test_fresh49_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_diagnosed_within_dates_the_diagnosis() -> None:
+    """NCT05077449 (fresh audit 49): "diagnosed within 3 years" counts by onset; "within 3
+    years" alone keeps a state's presence in the window."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "History of malignancy diagnosed within the past 3 years", "exclusion", None, ()
+    )
+    assert rule.kind == "condition" and rule.onset is True, rule  # type: ignore[union-attr]
+    plain = parse_criterion("Malignancy within 3 years", "exclusion", None, ())
+    assert plain.kind == "condition" and plain.onset is None, plain  # type: ignore[union-attr]

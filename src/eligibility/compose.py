@@ -97,8 +97,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     ]),
     "cause": frozenset([
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
-        "because", "defining", "leading", "resulting", "causing", "cause", "causes", "etiology",
-        "aetiology", "origin",
+        "attributed", "because", "defining", "leading", "resulting", "causing", "cause", "causes",
+        "etiology", "aetiology", "origin",
     ]),
     # "History of other neurologic or psychiatric disease": other than the trial's own, over
     # the whole list (a pre-modifier: it reaches the items after it)
@@ -117,6 +117,9 @@ _TAIL = frozenset([
     "despite", "under", "as", "when", "while", "where", "including", "such", "prior",
     "previously", "immediately", "leading", "resulting", "causing", "later", "earlier",
     "affecting", "limiting", "impairing", "compromising", "precluding", "interfering",
+    # "TIA or stroke is attributed to …", "… damage thought to be caused by Histoplasma" (fresh
+    # audit 49): the cause trails its head, so it reaches back over the list
+    "caused", "attributed", "attributable", "thought", "believed",
 ])
 # fmt: on
 

@@ -103,6 +103,7 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
     window = _since(rule.within)
     past_review = rule.history == "review"
     events = event_concepts(cid) if window is not None else frozenset()
+    by_onset = bool(rule.onset) and window is not None  # "diagnosed within 3 years"
     later = bool(c.extra.get("icd10_later"))
     nothing = ((FALSE, "absent", ()), (UNKNOWN, "absent", ()))
     own, absent, fixed = _absent_findings(rule.if_absent, nothing)
@@ -125,7 +126,7 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
             if not exceptions.isdisjoint(hits) or (active_only and not active):
                 continue
             excepted = bool(exceptions) and _maybe_excepted(exceptions, hits, facts, i)
-            event = bool(events) and not events.isdisjoint(hits)
+            event = by_onset or (bool(events) and not events.isdisjoint(hits))
             if event:
                 if later and vocab.dated_elsewhere(cid, facts.patient.conditions[i].code):  # type: ignore[index]
                     start = None  # T86.12 dates the graft's failure, not the transplant

@@ -269,6 +269,9 @@ class ConditionRule(_RuleBase):
     # person decides. Unset: a resolved entry counts (a history).
     history: Literal["review"] | None = None
     within: Window | None = None
+    # ``True``: the words date the diagnosis ("diagnosed within 3 years"), so an entry counts in
+    # the window by its onset, as an event does, whatever the concept's nature.
+    onset: bool | None = None
     except_: list[str] = Field(default_factory=list, alias="except")
     if_absent: IfAbsent | None = None
 

@@ -180,7 +180,7 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
             continue
         if not exceptions.isdisjoint(hits):
             continue
-        event = bool(events) and not events.isdisjoint(hits)
+        event = (bool(rule.onset) and with_window) or (bool(events) and not events.isdisjoint(hits))
         undated = event and bool(c.extra.get("icd10_later")) and vocab.dated_elsewhere(c.id, code)
         if not maybe and exceptions and _probe(rule, term) is None:
             maybe = True  # it may be one of the exceptions: the evaluator leaves it open

@@ -22,86 +22,7 @@ from eligibility.model import (
     iter_rules,
 )
 from eligibility.parse.base import _leaves
-
-# A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
-_COHORT_HEADING = re.compile(
-    r"(?i)^(?!.*\ball\s+(?:cohorts|groups|arms|parts|participants|subjects)\b).*(?:"
-    r"\b(?:first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+(?:cohort|group|arm|part)\b"
-    r"|\b(?:cohort|group|arm|part|stage|step|stratum|sub-?study)\s+(?:[A-Z0-9]{1,2}|one|two|three"
-    r"|four|five|I{1,3}|IV)\b"
-    # "PATIENTS WITH NORMAL ADRENAL GLANDS:" beside "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S
-    # SYNDROME:", "HEALTHY VOLUNTEERS:"
-    r"|^(?!.*\b(?:following|excluded|included|eligible|ineligible|must|allowed|permitted)\b)"
-    r"\W*(?:(?:patients|subjects|participants|individuals)\s+(?:with|who)\b|(?:normal|healthy)"
-    r"\s+(?:volunteers|controls|subjects)\b|(?:controls?|donors?|recipients?)\W*$))"
-)
-
-
-def cohort_headings(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
-    """Items under two or more cohort headings of one section ("First Cohort Criteria:" …
-    "Second Cohort Criteria: … FEV1 ≤ 40% predicted") are each one cohort's."""
-    out = list(criteria)
-    for section in ("inclusion", "exclusion"):
-        heads = {
-            h
-            for c in criteria
-            if c.section == section and (h := under.get(c.id)) and _COHORT_HEADING.search(h)
-        }
-        if len(heads) < 2:
-            continue
-        for k, c in enumerate(criteria):
-            head = under.get(c.id)
-            if c.section != section or head not in heads or c.rule.kind == "manual":
-                continue
-            why = f"under a cohort heading ('{' '.join(head.split())[:80]}'): one cohort's only?"  # type: ignore[union-attr]
-            out[k] = compose.as_evidence(c, why)
-    return out
-
-
-# A line that starts by naming its population ("Normal Volunteers who are not taking
-# medications. … Cholesterol below 200 mg/dl." beside "Hypertensive Patients with blood pressure
-# greater than 145/90 …"): with two or more in a section, each line is one group's.
-_POPULATION_LINE = re.compile(
-    r"(?i)^\W*(?:(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?|individuals?)\b"
-    r"|(?!(?:no|not|any|all|exclude[ds]?|only)\b)(?:[\w-]+\s+){1,3}patients\s+(?:with|who)\b)"
-)
-# A title that names patients and healthy people ("… of Patients With High Cholesterol and
-# Normal Volunteers"): an inclusion line may be either group's.
-_TWO_POPULATIONS = re.compile(
-    r"(?i)\b(?:patients?|subjects?|individuals?|people|children|adults|women|men)\b.*\b(?:and|&|"
-    r"versus|vs\.?|compared\s+(?:to|with))\s+(?:normal|healthy)\s+(?:volunteers?|controls?|"
-    r"subjects?|individuals?|adults|children)\b"
-    r"|\b(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?)\s+(?:and|&|versus|vs\.?)\s+"
-    r"(?:\w+\s+){0,3}(?:patients?|subjects?)\b"
-)
-
-
-def population_lines(criteria: list[Criterion], title: str | None) -> list[Criterion]:
-    """Inclusions that may be one population's: lines that name theirs, or any inclusion of a
-    trial whose title names patients and healthy volunteers (the registry's age and sex stay)."""
-    both = bool(title) and _TWO_POPULATIONS.search(title or "") is not None
-    lines = [
-        c.section == "inclusion" and _POPULATION_LINE.match(" ".join(c.text.split())) is not None
-        for c in criteria
-    ]
-    named = sum(lines) > 1
-    if not both and not named:
-        return criteria
-    out = list(criteria)
-    for k, c in enumerate(criteria):
-        if c.section != "inclusion" or c.rule.kind == "manual" or c.id in ("age", "sex"):
-            continue
-        if named and lines[k]:
-            why = "a line that names its population beside another group's"
-        elif both:
-            if all(r.kind in ("age", "sex") for r in _leaves(c.rule)):
-                continue
-            why = "the title names patients and healthy volunteers: whose criterion is this?"
-        else:
-            continue
-        out[k] = compose.as_evidence(c, why)
-    return out
-
+from eligibility.parse.criterion import context_problem
 
 _LAB_KINDS = frozenset(["lab", "measure", "vital"])
 _IF_AGE = re.compile(
@@ -494,6 +415,28 @@ def _needed(rule: Rule) -> list[Rule]:
     return []
 
 
+# A top-level lead-in whose items are its siblings ("-  Serious intolerance to pentamidine
+# therapy defined as follows:" "-  Serum creatinine > 3.0 mg/dl.", NCT00000714, fresh audit 48):
+# an inclusion's definition (its items are one requirement's alternatives), or a window that
+# dates them ("Excluded within 90 days of study entry:"). Other lead-ins' items read alone.
+_DEFINING_LEAD = re.compile(
+    r"(?i)\b(?:defined\s+as|as\s+follows|(?:any|one|either)(?:\s+or\s+more)?\s+of\s+the"
+    r"\s+following)\b"
+)
+_WINDOW_LEAD = re.compile(
+    r"(?i)\b(?:within|with|during)\s+(?:the\s+)?(?:first\s+|past\s+|last\s+)?(?:\d+|one|two"
+    r"|three|four|six|twelve)\s*(?:days?|weeks?|months?|years?)\b"
+)
+
+
+def _sibling_lead_in(c: Criterion, flat: str) -> bool:
+    if c.rule.kind != "manual" or not context_problem(flat, c.section):
+        return False
+    return bool(_WINDOW_LEAD.search(flat)) or (
+        c.section == "inclusion" and _DEFINING_LEAD.search(flat) is not None
+    )
+
+
 def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
     """A nested lead-in ("Failure of at least 1 prior regimen OR - At least 3 of the following
     risk factors:") followed by top-level lines under the same heading ("Over 60 years of age"):
@@ -501,7 +444,9 @@ def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> lis
     out = list(criteria)
     for k, c in enumerate(criteria):
         flat = " ".join(c.text.split())
-        if c.context is None or not _ENDS_AS_LEAD_IN.search(flat):
+        if not _ENDS_AS_LEAD_IN.search(flat):
+            continue
+        if c.context is None and not _sibling_lead_in(c, flat):
             continue
         why = f"may be an item of a lead-in above it whose nesting was lost ('{flat[:80]}')"
         for j in range(k + 1, len(criteria)):
@@ -533,6 +478,10 @@ def naive_titles(criteria: list[Criterion], title: str | None) -> list[Criterion
         named = {t.value for t in grammar.tokenize(words) if t.type == "DRUG"}
         why = f"the title says the patients are naive to it ('{m.group(0).strip()}')"
         criteria = _requiring(criteria, named, why)
+    refused = _refused_treatments(criteria)
+    if refused:
+        why = "another inclusion line asks for none of it: one group's requirement?"
+        criteria = _requiring(criteria, refused, why)
     own = {t.value for t in grammar.tokenize(grammar.normalise(title or "")) if t.type == "DRUG"}
     if own:
         gives = ", ".join(sorted(own))
@@ -542,6 +491,22 @@ def naive_titles(criteria: list[Criterion], title: str | None) -> list[Criterion
         # two of them, are not
         criteria = _requiring(criteria, own, why, least=2)
     return criteria
+
+
+def _refused_treatments(criteria: list[Criterion]) -> set[str]:
+    """The drugs an inclusion line asks the patient not to have had ("No prior treatment with a
+    PARP inhibitor" beside "Prior treatment with PARP inhibitor", NCT04991480, fresh audit 48:
+    a trial of parts, each with its own list)."""
+    refused: set[str] = set()
+    for c in criteria:
+        flat = " ".join(c.text.split())
+        if c.section != "inclusion" or not _NEGATED_BEFORE.search(flat):
+            continue
+        for t in grammar.tokenize(flat):
+            sentence = flat[max(flat.rfind(". ", 0, t.start), 0) : t.start]
+            if t.type == "DRUG" and _NEGATED_BEFORE.search(sentence):
+                refused.add(t.value.split("#")[0])
+    return refused
 
 
 def _requiring(
@@ -693,33 +658,5 @@ def treatments_asked_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         )
         if hit is not None:
             why = f"an inclusion line asks for {vocab.drug(hit).name}: which of it is excluded?"  # type: ignore[union-attr]
-            out[k] = compose.as_evidence(c, why)
-    return out
-
-
-# A line that only names whom the lines after it are about ("DONOR (Any of the following)",
-# NCT00006413, fresh audit 41): a donor's, a control's or a parent's lines are not the patient's.
-_SUBJECT_LABEL = re.compile(
-    r"(?i)^\W*(?P<who>donors?|recipients?|patients?|participants?|subjects?|controls?|parents?"
-    r"|caregivers?|partners?|siblings?)(?:\s+(?:criteria|characteristics|requirements))?\s*"
-    r"(?:\((?:any|all|one|each)\s+of\s+the\s+following\)|:)?\W*$"
-)
-_OTHER_SUBJECTS = ("donor", "control", "parent", "caregiver", "partner", "sibling")
-
-
-def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
-    """The lines after a label naming someone other than the patient are evidence."""
-    out = list(criteria)
-    who: str | None = None
-    section = None
-    for k, c in enumerate(criteria):
-        if c.section != section:
-            who, section = None, c.section
-        m = _SUBJECT_LABEL.match(" ".join(c.text.split()))
-        if m:
-            who = m.group("who").lower()
-            continue
-        if who and who.startswith(_OTHER_SUBJECTS) and c.rule.kind != "manual":
-            why = f"under a line naming the {who.rstrip('s')}: not the patient's"
             out[k] = compose.as_evidence(c, why)
     return out

@@ -176,6 +176,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
             ]
         )
     rule = wording.pregnant_or_lactating(wording.inline_quantifier(text, rule))
+    rule = wording.diagnosed_within(text, rule)
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
@@ -361,7 +362,7 @@ def _reading(
     if not norm or not grammar.has_anchor(norm):
         return ManualRule(reason=NO_CONTENT)
     if context and not prefix:
-        why = _context_problem(context, section)
+        why = context_problem(context, section)
         if why:
             return ManualRule(reason=why)
     if _linked_end(norm) or _LINKED_START.match(norm):
@@ -624,7 +625,7 @@ def _is_allowance(sentence: str) -> bool:
 
 
 @lru_cache(maxsize=4096)  # every item under a lead-in asks again
-def _context_problem(context: str, section: Section) -> str | None:
+def context_problem(context: str, section: Section) -> str | None:
     """Why a lead-in changes its items' meaning, or None when it only introduces them.
 
     A lead-in is harmless only when every word of it is list glue ("Patients must have the

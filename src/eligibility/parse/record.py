@@ -21,7 +21,7 @@ from eligibility.model import (
     Trial,
     iter_rules,
 )
-from eligibility.parse import cohorts
+from eligibility.parse import cohorts, parts
 from eligibility.parse.base import _leaves
 from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, parse_criterion
 
@@ -144,14 +144,41 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = _allowed_elsewhere(_lost_lead_ins(criteria, primary))
     titled = tuple(_title_conditions(record.title))
     criteria = _bare_names(_waived(_split_values(criteria)), titled, record.title)
-    criteria = cohorts.conditional_limits(cohorts.cohort_headings(criteria, under))
-    criteria = cohorts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
+    criteria = cohorts.conditional_limits(parts.cohort_headings(criteria, under))
+    criteria = parts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
     criteria = cohorts.members_elsewhere(cohorts.exception_lines(criteria))
-    criteria = cohorts.subject_labels(cohorts.treatments_asked_elsewhere(criteria))
+    criteria = parts.subject_labels(cohorts.treatments_asked_elsewhere(criteria))
     criteria = cohorts.alternative_diagnoses(cohorts.allowed_items(criteria, under))
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
+    criteria = _refiled_sentences(parts.named_parts(criteria))
     return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
+
+
+_NEXT_SENTENCE = re.compile(r"[.;]\s+[A-Z]")
+
+
+def _refiled_sentences(criteria: list[Criterion]) -> list[Criterion]:
+    """A line a bare "Required:" moved out of the exclusion text, holding a second sentence
+    ("Required: - AZT therapy at some time prior to screening. Active substance abuse.",
+    NCT00002123, fresh audit 6): the source lost a line break, and the later sentence may be the
+    field's own exclusion. Such lines come after the exclusions in the record's order."""
+    out = list(criteria)
+    seen: set[str] = set()
+    for k, c in enumerate(criteria):
+        seen.add(c.section)
+        other = "exclusion" if c.section == "inclusion" else "inclusion"
+        if (
+            other in seen
+            and c.section == "inclusion"
+            and c.rule.kind != "manual"
+            and _NEXT_SENTENCE.search(c.text.strip())
+        ):
+            why = (
+                "moved from the exclusion text by its heading; a later sentence may be an exclusion"
+            )
+            out[k] = compose.as_evidence(c, why)
+    return out
 
 
 _OTHERWISE = re.compile(r"(?i)^\W*otherwise\b")
@@ -172,6 +199,7 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     # that line's own (the allowance law), and a lead-in's reaches other lines than itself
     allowances: list[tuple[str, str, frozenset[str]]] = []
     allowed_drugs: list[tuple[str, str, frozenset[str]]] = []  # "(GnRH agonists are allowed)"
+    allowed_labs: list[tuple[str, str, frozenset[str]]] = []
     for c in criteria:
         for said, own in ((c.context or "", ""), (c.text, c.id)):
             flat = " ".join(said.split())
@@ -185,6 +213,14 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
                 drugs = frozenset(t.value for t in kept if t.type == "DRUG")
                 if drugs:
                     allowed_drugs.append((c.section, own, drugs))
+                labs = frozenset(
+                    t.value
+                    for t in toks
+                    if t.type == "LAB" and "ratio" not in flat[t.end : t.end + 25].lower()
+                )  # (not a ratio's parts: "albumin-to-creatinine ratio", NCT05043714)
+                if labs:  # "… warfarin or heparin will be allowed … provided that … INR/PTT is
+                    # stable" (NCT04345913, fresh audit 49): their limits elsewhere are waived
+                    allowed_labs.append((c.section, own, labs))
     for k, c in enumerate(out):
         allowed = {
             x for sec, own, names in allowances if sec == c.section and own != c.id for x in names
@@ -214,6 +250,15 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
                 why = f"another line allows {vocab.drug(hit).name}"  # type: ignore[union-attr]
                 out[k] = compose.as_evidence(c, why)
                 continue
+        labs = {
+            x for sec, own, names in allowed_labs if sec == c.section and own != c.id for x in names
+        }
+        measured = {r.analyte for r in _leaves(c.rule) if r.kind == "lab"} & labs  # type: ignore[union-attr]
+        if measured and c.rule.kind != "manual":
+            names = ", ".join(sorted(getattr(vocab.analyte(a), "name", a) for a in measured))
+            why = f"another line allows some patients' {names} outside it"
+            out[k] = compose.as_evidence(c, why)
+            continue
         if not allowed or c.rule.kind == "manual":
             continue
         conds = [r.condition for r in _leaves(c.rule) if r.kind == "condition"]  # type: ignore[union-attr]

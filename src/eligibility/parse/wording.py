@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from eligibility import compose, vocab
-from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, Rule, Section
+from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, NotRule, Rule, Section
 from eligibility.parse.base import _deep_leaves, _leaves, may_hold
 from eligibility.parse.clauses import _distinct_cancers
 
@@ -212,3 +212,29 @@ def state_among_events(rule: Rule) -> str | None:
 
 # diagnoses that stay on the list for life once made (angina, heart failure may come and go)
 _LASTING = frozenset(["coronary_artery_disease", "ischemic_heart_disease"])
+
+
+# "Any other malignant tumor has been diagnosed within 3 years before randomization" (NCT05077449,
+# fresh audit 49): the window dates the diagnosis, not the disease's presence — a cancer found
+# five years ago and still on the list was not diagnosed within three.
+_DIAGNOSED_WITHIN = re.compile(
+    r"(?i)\bdiagnos(?:ed|is|es)\b(?:\s+(?!within\b)[\w-]+){0,2}?\s+(?:within|in\s+the\s+"
+    r"(?:past|last|previous|preceding|prior))\b"
+)
+
+
+def diagnosed_within(text: str, rule: Rule) -> Rule:
+    """The windowed conditions of a line whose words date the diagnosis, dated by onset."""
+    if "diagnos" not in text.lower() or not _DIAGNOSED_WITHIN.search(text):
+        return rule
+
+    def walk(r: Rule) -> Rule:
+        if isinstance(r, AllRule | AnyRule):
+            return type(r)(rules=[walk(c) for c in r.rules])
+        if isinstance(r, NotRule):
+            return r.model_copy(update={"rule": walk(r.rule)})
+        if isinstance(r, ConditionRule) and r.within is not None:
+            return r.model_copy(update={"onset": True})
+        return r
+
+    return walk(rule)

@@ -338,7 +338,12 @@ def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> 
     if patient_id is not None and patient_id != rule_id and patient_id in table.ancestors[rule_id]:
         return True
     if normal is None:
-        return False
+        # an entry by name only may be the concept when its own concept's codes may be
+        # ("Behcet disease", M35.2, for vasculitis: fresh audit 49)
+        named = table.by_id.get(patient_id) if patient_id is not None else None
+        return named is not None and any(
+            condition_may_be(rule_id, None, p) for p in named.codes if "-" not in p
+        )
     for member in table.descendants[rule_id]:
         c = table.by_id[member]
         if any(_icd_match(normal, p) for p in (*c.maybe, *c.closure)):

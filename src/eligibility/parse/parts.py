@@ -1,0 +1,166 @@
+"""Record-level readings of a trial's parts and subjects: cohort headings, lines naming their
+population, labels naming someone other than the patient, capitalised headings of one part.
+
+Like ``cohorts``, each pass turns the computable rules that may be one group's (or someone
+else's) into evidence for the reviewer (``compose.as_evidence``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from eligibility import compose
+from eligibility.headings import heading_group
+from eligibility.model import Criterion
+from eligibility.parse.base import _leaves
+
+# A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
+_COHORT_HEADING = re.compile(
+    r"(?i)^(?!.*\ball\s+(?:cohorts|groups|arms|parts|participants|subjects)\b).*(?:"
+    r"\b(?:first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+(?:cohort|group|arm|part)\b"
+    r"|\b(?:cohort|group|arm|part|stage|step|stratum|sub-?study)\s+(?:[A-Z0-9]{1,2}|one|two|three"
+    r"|four|five|I{1,3}|IV)\b"
+    # "PATIENTS WITH NORMAL ADRENAL GLANDS:" beside "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S
+    # SYNDROME:", "HEALTHY VOLUNTEERS:"
+    r"|^(?!.*\b(?:following|excluded|included|eligible|ineligible|must|allowed|permitted)\b)"
+    r"\W*(?:(?:patients|subjects|participants|individuals)\s+(?:with|who)\b|(?:normal|healthy)"
+    r"\s+(?:volunteers|controls|subjects)\b|(?:controls?|donors?|recipients?)\W*$))"
+)
+
+
+def cohort_headings(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
+    """Items under two or more cohort headings of one section ("First Cohort Criteria:" …
+    "Second Cohort Criteria: … FEV1 ≤ 40% predicted") are each one cohort's."""
+    out = list(criteria)
+    for section in ("inclusion", "exclusion"):
+        heads = {
+            h
+            for c in criteria
+            if c.section == section and (h := under.get(c.id)) and _COHORT_HEADING.search(h)
+        }
+        if len(heads) < 2:
+            continue
+        for k, c in enumerate(criteria):
+            head = under.get(c.id)
+            if c.section != section or head not in heads or c.rule.kind == "manual":
+                continue
+            why = f"under a cohort heading ('{' '.join(head.split())[:80]}'): one cohort's only?"  # type: ignore[union-attr]
+            out[k] = compose.as_evidence(c, why)
+    return out
+
+
+# A line that starts by naming its population ("Normal Volunteers who are not taking
+# medications. … Cholesterol below 200 mg/dl." beside "Hypertensive Patients with blood pressure
+# greater than 145/90 …"): with two or more in a section, each line is one group's.
+_POPULATION_LINE = re.compile(
+    r"(?i)^\W*(?:(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?|individuals?)\b"
+    r"|(?!(?:no|not|any|all|exclude[ds]?|only)\b)(?:[\w-]+\s+){1,3}patients\s+(?:with|who)\b)"
+)
+# A title that names patients and healthy people ("… of Patients With High Cholesterol and
+# Normal Volunteers"): an inclusion line may be either group's.
+_TWO_POPULATIONS = re.compile(
+    r"(?i)\b(?:patients?|subjects?|individuals?|people|children|adults|women|men)\b.*\b(?:and|&|"
+    r"versus|vs\.?|compared\s+(?:to|with))\s+(?:normal|healthy)\s+(?:volunteers?|controls?|"
+    r"subjects?|individuals?|adults|children)\b"
+    r"|\b(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?)\s+(?:and|&|versus|vs\.?)\s+"
+    r"(?:\w+\s+){0,3}(?:patients?|subjects?)\b"
+)
+
+
+def population_lines(criteria: list[Criterion], title: str | None) -> list[Criterion]:
+    """Inclusions that may be one population's: lines that name theirs, or any inclusion of a
+    trial whose title names patients and healthy volunteers (the registry's age and sex stay)."""
+    both = bool(title) and _TWO_POPULATIONS.search(title or "") is not None
+    lines = [
+        c.section == "inclusion" and _POPULATION_LINE.match(" ".join(c.text.split())) is not None
+        for c in criteria
+    ]
+    named = sum(lines) > 1
+    if not both and not named:
+        return criteria
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "inclusion" or c.rule.kind == "manual" or c.id in ("age", "sex"):
+            continue
+        if named and lines[k]:
+            why = "a line that names its population beside another group's"
+        elif both:
+            if all(r.kind in ("age", "sex") for r in _leaves(c.rule)):
+                continue
+            why = "the title names patients and healthy volunteers: whose criterion is this?"
+        else:
+            continue
+        out[k] = compose.as_evidence(c, why)
+    return out
+
+
+# A line that only names whom the lines after it are about ("DONOR (Any of the following)",
+# NCT00006413, fresh audit 41): a donor's, a control's or a parent's lines are not the patient's.
+_SUBJECT_LABEL = re.compile(
+    r"(?i)^\W*(?P<who>donors?|recipients?|patients?|participants?|subjects?|controls?|parents?"
+    r"|caregivers?|partners?|siblings?)(?:\s+(?:criteria|characteristics|requirements))?\s*"
+    r"(?:\((?:any|all|one|each)\s+of\s+the\s+following\)|:)?\W*$"
+)
+_OTHER_SUBJECTS = ("donor", "control", "parent", "caregiver", "partner", "sibling")
+
+
+def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
+    """The lines after a label naming someone other than the patient are evidence."""
+    out = list(criteria)
+    who: str | None = None
+    section = None
+    for k, c in enumerate(criteria):
+        if c.section != section:
+            who, section = None, c.section
+        m = _SUBJECT_LABEL.match(" ".join(c.text.split()))
+        if m:
+            who = m.group("who").lower()
+            continue
+        if who and who.startswith(_OTHER_SUBJECTS) and c.rule.kind != "manual":
+            why = f"under a line naming the {who.rstrip('s')}: not the patient's"
+            out[k] = compose.as_evidence(c, why)
+    return out
+
+
+_GROUP_HEADING_GLUE = frozenset([
+    "inclusion", "exclusion", "criteria", "patients", "subjects", "participants", "participating",
+    "study", "adult", "adults", "children", "minors", "pilot", "cohort", "group",
+])  # fmt: skip
+
+
+def _distinct_words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{5,}", text)} - _GROUP_HEADING_GLUE
+
+
+def _capital_line(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 8 and sum(ch.isupper() for ch in letters) >= 0.9 * len(letters)
+
+
+def named_parts(criteria: list[Criterion]) -> list[Criterion]:
+    """Exclusions after a capitalised line naming a group an inclusion heading names are that
+    group's ("INCLUSION CRITERIA FOR … PILOT STUDY OF COMBINATION RITUXIMAB AND CYCLOSPORINE:"
+    … "RITUXIMAB AND CYCLOSPORINE. (CLOSED FOR SUBJECT RECRUITMENT.)" > "Age < 4 years.",
+    NCT00001392, fresh audit 5): the trial's other parts enrol other patients."""
+    names = [
+        _distinct_words(c.context)
+        for c in criteria
+        if c.section == "inclusion"
+        and c.context
+        and (heading_group(c.context) or (_capital_line(c.context) and "CRITERIA" in c.context))
+    ]
+    if not names:
+        return criteria
+    out = list(criteria)
+    part: str | None = None
+    for k, c in enumerate(criteria):
+        if c.section != "exclusion":
+            continue
+        if _capital_line(c.text):
+            words = _distinct_words(c.text)
+            if part or any(len(words & n) >= 2 for n in names):
+                part = " ".join(c.text.split())[:80]
+            continue
+        if part and c.rule.kind != "manual":
+            out[k] = compose.as_evidence(c, f"after a line naming one part of the trial ('{part}')")
+    return out
