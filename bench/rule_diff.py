@@ -6,7 +6,8 @@ Parses the shared corpus with REV (a temporary worktree) and with this checkout,
 many criteria changed and how their class moved (computable / partial / assisted / manual), and
 writes ``changed.jsonl`` (every change: text, old rule, new rule) and, with ``--sample``, a seeded
 ``sample.md`` to read against tests/data/audit/BRIEF.md. A criterion that was computable or
-partial and is now wholly manual is listed apart (``lost.jsonl``): each needs a reason.
+partial and is now wholly manual is listed apart (``lost.jsonl``): each needs a reason; a criterion
+whose section or text is new (a split or heading moved it) is listed in ``added.jsonl``.
 """
 
 from __future__ import annotations
@@ -77,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run(["git", "worktree", "remove", "--force", str(wt)], check=True)
     new = _load(Path(args.new)) if args.new else _dump(top / "src", corpus, out / "new.jsonl")
     moves: Counter[tuple[str, str]] = Counter()
-    changed, lost = [], []
+    changed, lost, added = [], [], []
     for k, it in new.items():
         before = old.get(k)
         if before is None:
             moves[("(new)", classify(it["rule"]))] += 1
+            added.append({**it, "class": classify(it["rule"])})
             continue
         if before["rule"] == it["rule"]:
             continue
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if a in {"computable", "partial"} and b in {"manual", "assisted"}:
             lost.append(row)
     gone = len(set(old) - set(new))
-    for name, rows in (("changed", changed), ("lost", lost)):
+    for name, rows in (("changed", changed), ("lost", lost), ("added", added)):
         with (out / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")

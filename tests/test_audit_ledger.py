@@ -21,13 +21,7 @@ LEDGER = Path(__file__).parent / "data" / "audit"
 VERDICTS = {"right", "cautious", "wrong", "not-a-criterion"}
 
 # (nct, first 40 characters of the text) -> why it is still wrong
-STILL_WRONG: dict[tuple[str, str], str] = {
-    ("NCT00463749", "Angina"): "angina as the STEMI's chest pain: needs the trial's other criteria",
-    ("NCT03937934", "Stroke/TIA,"): "item of a 'one or more of the following' list whose lead-in "
-    "is on an earlier line the splitter does not attach",
-    ("NCT00002119", "At least 6 months of prior zidovudine. A"): "an exclusion fragment glued "
-    "onto an inclusion line in the source",
-}
+STILL_WRONG: dict[tuple[str, str], str] = {}
 
 
 def _items() -> list[dict]:

@@ -1095,3 +1095,92 @@ def test_diagnosed_within_dates_the_diagnosis() -> None:
     assert rule.kind == "condition" and rule.onset is True, rule  # type: ignore[union-attr]
     plain = parse_criterion("Malignancy within 3 years", "exclusion", None, ())
     assert plain.kind == "condition" and plain.onset is None, plain  # type: ignore[union-attr]
+
+
+def test_a_direct_bilirubin_allowance_relaxes_the_total() -> None:
+    """NCT04893109 (fresh audit 50): "For patients with Gilbert syndrome, the direct bilirubin
+    should be within the institutional normal range" beside "Total bilirubin ≤ 1.2mg/dL"."""
+    got = _criteria(
+        "Inclusion Criteria:\nAdequate hepatic function:\n- Total bilirubin ≤ 1.2mg/dL\n"
+        "- For patients with Gilbert syndrome, the direct bilirubin should be within the "
+        "institutional normal range.\n"
+    )
+    rule = got["Total bilirubin ≤ 1.2mg/dL"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence.kind == "lab", rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 51: the other section's heading glued to an item with no stop
+        ("Inclusion Criteria:\n-  BMI > 19 and < 35\n-  Age 18-30 Exclusion Criteria\n"
+         "-  Smokers\n-  Pregnancy\n", "exclusion"),
+        ("Inclusion Criteria:\n- Able to provide informed consent Exclusion Criteria\n"
+         "- Pregnancy\n", "exclusion"),
+        # not a heading: a reference to the other section
+        ("Inclusion Criteria:\n- Does not meet any of the Exclusion Criteria\n- Pregnancy\n",
+         "inclusion"),
+    ],
+)  # fmt: skip
+def test_glued_headings_without_a_stop(text: str, section: str) -> None:
+    assert _criteria(text)["Pregnancy"].section == section  # type: ignore[attr-defined]
+
+
+def test_age_lines_that_admit_no_one_are_evidence() -> None:
+    """NCT03930485 (fresh audit 51): "Aged under 18 years old" included and "Aged <18 years
+    old" excluded: one is a typo."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Aged under 18 years old\nExclusion Criteria:\n- Aged <18 years old\n"
+    )
+    for text in ("Aged under 18 years old", "Aged <18 years old"):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence.kind == "age", rule
+    fine = _criteria(
+        "Inclusion Criteria:\n- Aged 18 or over\nExclusion Criteria:\n- Age 76 or older\n"
+    )
+    assert fine["Age 76 or older"].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 50/51: a definition, a likelihood, a reading after the condition
+        (
+            "Hypertension that is not controlled by the drug, and is defined as: SBP ≥150 mmHg "
+            "and/or DBP ≥90 mmHg;",
+            "exclusion",
+        ),
+        (
+            "Kaposi's sarcoma or other malignancy likely to require chemotherapy during the first "
+            "6 months of the study.",
+            "exclusion",
+        ),
+        ("Hepatic disease, ALAT > 2 x normal.", "exclusion"),
+    ],
+)
+def test_fresh51_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert any(r.kind == "manual" and r.evidence is not None for r in _all_rules(rule)), rule
+
+
+def _all_rules(rule):  # type: ignore[no-untyped-def]
+    from eligibility.model import iter_rules
+
+    return list(iter_rules(rule))
+
+
+def test_an_agreement_with_the_sponsor_is_an_allowance() -> None:
+    """NCT04234113 (fresh audit 51): ECOG 2 "to be discussed with the sponsor's medical monitor
+    to be agreed for inclusion" — ECOG 2 is review, not fail."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "ECOG performance score 0-1. Patients with ECOG is 2 to be discussed with the sponsor's "
+        "medical monitor to be agreed for inclusion.",
+        "inclusion",
+        None,
+        (),
+    )
+    assert rule.kind == "any", rule

@@ -120,6 +120,8 @@ _TAIL = frozenset([
     # "TIA or stroke is attributed to …", "… damage thought to be caused by Histoplasma" (fresh
     # audit 49): the cause trails its head, so it reaches back over the list
     "caused", "attributed", "attributable", "thought", "believed",
+    # "Kaposi's sarcoma or other malignancy likely to require chemotherapy …" (fresh audit 51)
+    "require", "needing",
 ])
 # fmt: on
 

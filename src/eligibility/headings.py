@@ -274,6 +274,29 @@ _GLUED_HEADING = re.compile(
 )
 
 
+# "-  Age 18-30 Exclusion Criteria", "Able to provide informed consent Exclusion Criteria" (fresh
+# audit 51): the other section's heading glued to an item with no stop between; not "any of the
+# Exclusion Criteria", "as listed under Inclusion Criteria"
+_GLUED_BARE = re.compile(
+    r"(?<=[\w)%])\s+((?:Exclusion|EXCLUSION|Inclusion|INCLUSION) (?:Criteria|CRITERIA))\s*:?\s*$"
+)
+_NOT_GLUED = re.compile(
+    r"(?i)\b(?:the|all|any|of|per|see|these|following|above|below|listed|in|under|meet|meets"
+    r"|meeting|met|other|and|or|no|and/or)\s*$"
+)
+
+
+def _glued_heading(line: str, section: Section) -> re.Match[str] | None:
+    glued = _GLUED_HEADING.search(line)
+    if glued is not None:
+        return glued
+    bare = _GLUED_BARE.search(line)
+    if bare is None or _NOT_GLUED.search(line[: bare.start()]):
+        return None
+    other = "exclusion" if bare.group(1)[0] in "Ee" else "inclusion"
+    return bare if other != section else None
+
+
 def find_blocks(
     text: str, lo: int = 0, hi: int | None = None, *, leading: Section | None = "inclusion"
 ) -> list[Block]:
@@ -334,7 +357,7 @@ def find_blocks(
             blocks.append(Block(section=section, start=start, end=last_end, group=group))  # type: ignore[arg-type]
             section, start, bare, allowed, group = outer, cs, False, False, outer_group
         last_end = ce
-        glued = _GLUED_HEADING.search(line) if section is not None and kind is None else None
+        glued = _glued_heading(line, section) if section is not None and kind is None else None
         if glued is not None:
             # "-  At least 4 weeks since other prior immunotherapy. Exclusion Criteria": the
             # source lost the line break before the heading

@@ -85,6 +85,12 @@ _RUNS_ON = frozenset(["restriction", "judgement", "subject"])
 _LEADS_INTO = re.compile(
     r"(?i)\b(?:as\s+)?(?:evidenced|shown|manifested|demonstrated|defined)\s+by\b|\bsuch\s+as\b"
 )
+# "Hepatic disease, ALAT > 2 x normal." (NCT00497133, fresh audit 51): an unread piece that is
+# a reading, right after a condition, may be that condition's definition
+_READING_PIECE = re.compile(
+    r"(?i)^\W*\(?[A-Za-z][\w/-]*(?:\s+[\w/-]+){0,3}?\s*(?:[<>≤≥]|=<|>=|greater\s+than|less\s+than"
+    r"|above|below|more\s+than|over|under)\s*=?\s*\d"
+)
 _NEWLY = re.compile(r"(?i)\b(?:newly|recently|initially|first)\s+diagnosed\b")
 
 
@@ -405,6 +411,10 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             # cancer" (fresh audit 43): when it was diagnosed dates every item of the list
             forward = ("status", newly.group(0).lower())
         scoped = (backward if before else None) or (forward if after else None)
+        if scoped is None and k > 0 and _READING_PIECE.match(text_of(p)):
+            prev = pieces[k - 1].rule
+            if prev is not None and all(leaf.kind == "condition" for leaf in _leaves(prev)):
+                scoped = ("test", "a reading")  # what the reading after it may define
         if scoped is not None:
             # "MI, stroke or other arterial events within the past 6 months": the unread piece's
             # modifier may reach the pieces read, so none of them decides (compose: scope law)

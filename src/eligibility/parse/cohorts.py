@@ -148,6 +148,9 @@ def _cytopenia_analytes(text: str) -> set[str]:
     }
 
 
+_FRACTIONS = {"direct_bilirubin": "total_bilirubin", "indirect_bilirubin": "total_bilirubin"}
+
+
 def _relaxed_limits(
     out: list[Criterion], k: int, c: Criterion, named: set[str] | None = None
 ) -> None:
@@ -155,6 +158,9 @@ def _relaxed_limits(
     evidence."""
     if named is None:
         named = {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "LAB"}
+        # "For patients with Gilbert syndrome, the direct bilirubin should be within … normal"
+        # (NCT04893109, fresh audit 50): a fraction's limit stands in for the total's
+        named |= {whole for part, whole in _FRACTIONS.items() if part in named}
     if not named:
         return
     flat = " ".join(c.text.split())[:100]

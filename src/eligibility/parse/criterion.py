@@ -47,6 +47,10 @@ _ALLOWANCE = re.compile(
     # "Patients may receive transfusion of packed red blood cells to achieve this hemoglobin
     # level": a way to meet the limit, which lets more patients in
     r"|\bmay\s+(?:receive|be\s+transfused|be\s+given)\b.{0,80}\bto\s+(?:achieve|reach|meet|attain)\b"
+    # "Patients with ECOG is 2 to be discussed with the sponsor's medical monitor to be agreed
+    # for inclusion" (NCT04234113, fresh audit 51): others let in by agreement
+    r"|\bagreed\s+(?:for|to|on)\s+(?:inclusion|enrol\w*|participation)\b"
+    r"|\bto\s+be\s+discussed\s+with\b.{0,80}\b(?:inclusion|enrol\w*|eligib\w*|participat\w*)\b"
 )
 _NOT_ALLOWED = re.compile(
     r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
@@ -612,7 +616,7 @@ _SENTENCE_BREAK = re.compile(r"[.;]\s")
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
-    "receive", "transfused", "given", "include", "apply",
+    "receive", "transfused", "given", "include", "apply", "agreed", "discussed",
 )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ _DEFINING = re.compile(
     r"(?i)\b(?:defined\s+(?:as|by)|i\.\s?e\.|(?:as\s+)?evidenced\s+by|as\s+shown\s+by|"
     r"confirmed\s+by|documented\s+by|diagnosed\s+(?:by|as)|based\s+on)\b"
 )
+_DEFINED_AS = re.compile(r"(?i)\bdefined\s+(?:as|by)\b")
 _BOUND_IN_BRACKETS = re.compile(
     r"\([^()]*(?<!\w)\d[^()]*\)"
 )  # "(systolic > 150 mmHg …)", not "(HgbA1c)"
@@ -45,8 +46,11 @@ def defined_by_readings(text: str, rule: Rule) -> Rule | None:
     if not wanted:
         return None
     flat = " ".join(text.split())
-    if _TREATED.search(flat):
-        return None  # "… cannot be well controlled by antihypertensive medication": diagnosed
+    if _TREATED.search(flat) and not _DEFINED_AS.search(flat):
+        # "… cannot be well controlled by antihypertensive medication": diagnosed; but "not
+        # controlled by the drug, and is defined as: SBP ≥150 mmHg …" (NCT05186545, fresh
+        # audit 50) says what counts in readings
+        return None
     if not (
         _DEFINING.search(flat) or _NAME_SENTENCE.search(flat) or _BOUND_IN_BRACKETS.search(flat)
     ):

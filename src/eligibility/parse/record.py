@@ -11,6 +11,7 @@ import re
 from eligibility import compose, grammar, vocab
 from eligibility.ingest import TrialRecord
 from eligibility.model import (
+    MAX_AGE_YEARS,
     AgeRule,
     Criterion,
     ManualRule,
@@ -152,7 +153,8 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.alternative_diagnoses(cohorts.allowed_items(criteria, under))
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
     criteria = _refiled_sentences(parts.named_parts(criteria))
-    return RuleSet(trial=trial, criteria=_group_lines(_age_groups(criteria)))
+    criteria = _contradicting_ages(_group_lines(_age_groups(criteria)))
+    return RuleSet(trial=trial, criteria=criteria)
 
 
 _NEXT_SENTENCE = re.compile(r"[.;]\s+[A-Z]")
@@ -349,6 +351,32 @@ def _group_lines(criteria: list[Criterion]) -> list[Criterion]:
             head = next(criteria[m].text.strip() for m in reversed(marks) if m < k)
             why = f"under a group line ('{head}'): whose criterion it is is for a person"
             out[k] = compose.as_evidence(c, why)
+    return out
+
+
+def _span(rule: Rule) -> tuple[float, float]:
+    return (rule.min or 0.0, MAX_AGE_YEARS if rule.max is None else rule.max)  # type: ignore[attr-defined]
+
+
+def _contradicting_ages(criteria: list[Criterion]) -> list[Criterion]:
+    """Age lines that together admit no one ("Aged under 18 years old" among the inclusions,
+    "Aged <18 years old" among the exclusions, NCT03930485, fresh audit 51: one is a typo, and
+    which one is for a person): the text's age rules become evidence."""
+    inc = [k for k, c in enumerate(criteria) if c.section == "inclusion" and c.rule.kind == "age"]
+    exc = [k for k, c in enumerate(criteria) if c.section == "exclusion" and c.rule.kind == "age"]
+    if not inc or not exc:
+        return criteria  # (most records)
+    lo = max(_span(criteria[k].rule)[0] for k in inc)
+    hi = min(_span(criteria[k].rule)[1] for k in inc)
+    if lo < hi and not any(
+        _span(criteria[k].rule)[0] <= lo and hi <= _span(criteria[k].rule)[1] for k in exc
+    ):
+        return criteria
+    out = list(criteria)
+    why = "the record's age lines admit no one together: which one is meant is for a person"
+    for k in (*inc, *exc):
+        if criteria[k].id != "age":  # (the registry's own bounds stand)
+            out[k] = compose.as_evidence(criteria[k], why)
     return out
 
 
