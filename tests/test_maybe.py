@@ -507,6 +507,21 @@ CASES += [
         "unknown",
         "may or may not be systemic vasculitis",
     ),
+    # fresh audit 52: a concept no code names (HNSCC) may be its group's coded entries
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "head_and_neck_squamous_cell_carcinoma"},
+        {"conditions": [{"name": "squamous cell carcinoma of tongue", "code": "C02.9"}]},
+        "unknown",
+        "may or may not be head and neck squamous cell carcinoma",
+    ),
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "head_and_neck_squamous_cell_carcinoma"},
+        {"conditions": [{"name": "breast cancer", "code": "C50.911"}]},
+        "fail",
+        "no head and neck squamous cell carcinoma",
+    ),
     (
         "exclusion",
         {"kind": "condition", "condition": "infection_requiring_systemic_therapy", "active": True},

@@ -1184,3 +1184,74 @@ def test_an_agreement_with_the_sponsor_is_an_allowance() -> None:
         (),
     )
     assert rule.kind == "any", rule
+
+
+def test_a_healthy_subjects_label_makes_inclusions_one_groups() -> None:
+    """NCT03935373 (fresh audit 52): "Sjögren's syndrome" heads the patients' list; the
+    exclusions' "Health Subjects" line says the trial enrols healthy subjects too."""
+    text = (
+        "Inclusion Criteria:\nSjögren's syndrome\n-  (1) primary or secondary SS\n-  (1) aged "
+        "20 and 75 years\nExclusion Criteria:\n-  (1) pregnancy or breastfeeding\n"
+    )
+    one = _criteria(text)
+    assert one["Sjögren's syndrome"].rule.kind == "condition"  # type: ignore[attr-defined]
+    got = _criteria(text + "Health Subjects\n-  (1) pregnancy or breastfeeding\n")
+    rule = got["Sjögren's syndrome"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence.kind == "condition", rule
+
+
+def test_an_orphan_number_line_ends_the_range_above() -> None:
+    """NCT05429294 (fresh audit 53): "ECOG 0" then a line "1." alone: a range "0-1" whose hyphen
+    was lost; read alone, "ECOG 0" would fail every ECOG 1 patient."""
+    got = _criteria(
+        "Inclusion Criteria:\nFemale patients aged 18 years or older.\nECOG 0\n1.\nAt least one "
+        "measurable lesion according to RECIST 1.1.\n"
+    )
+    assert got["ECOG 0 1."].rule.kind == "manual"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "primary"),
+    [
+        # fresh audit 52
+        (
+            "Participants with confirmed PIK3CA mutant advanced or metastatic breast cancer",
+            "inclusion",
+            (),
+        ),
+        ("Brain metastases with clinically controlled neurologic symptoms.", "inclusion", ()),
+        ("Osteoporosis, receiving biphosphonates", "exclusion", ()),
+    ],
+)
+def test_fresh52_readings(text: str, section: str, primary: tuple[str, ...]) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, primary)  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_a_trial_about_brain_metastases_may_require_them() -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "Brain metastases with clinically controlled neurologic symptoms.",
+        "inclusion",
+        None,
+        ("brain_metastases",),
+    )
+    assert rule.kind == "all", rule
+
+
+def test_a_gliomas_trial_excepts_no_metastases() -> None:
+    """NCT00003375 (fresh audit 52): "No other malignancy" in a glioma trial — bone metastases
+    are another cancer's; in a breast cancer trial they may be the trial's own."""
+    from eligibility.transform import parse_criterion
+
+    glioma = parse_criterion(
+        "No other malignancy within the past 5 years", "inclusion", None, ("glioma",)
+    )
+    assert glioma.rule.except_ == ["glioma"], glioma  # type: ignore[union-attr]
+    breast = parse_criterion(
+        "No other malignancy within the past 5 years", "inclusion", None, ("breast_cancer",)
+    )
+    assert "secondary_malignancy" in breast.rule.except_, breast  # type: ignore[union-attr]

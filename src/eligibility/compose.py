@@ -100,6 +100,9 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "attributed", "because", "defining", "leading", "resulting", "causing", "cause", "causes",
         "etiology", "aetiology", "origin",
     ]),
+    # "Osteoporosis, receiving biphosphonates" (fresh audit 52): a treatment that says which
+    # patients with the condition are meant
+    "treatment": frozenset(["receiving", "taking", "undergoing"]),
     # "History of other neurologic or psychiatric disease": other than the trial's own, over
     # the whole list (a pre-modifier: it reaches the items after it)
     "relative": frozenset(["other"]),
@@ -121,7 +124,7 @@ _TAIL = frozenset([
     # audit 49): the cause trails its head, so it reaches back over the list
     "caused", "attributed", "attributable", "thought", "believed",
     # "Kaposi's sarcoma or other malignancy likely to require chemotherapy …" (fresh audit 51)
-    "require", "needing",
+    "require", "needing", "receiving", "taking", "undergoing",
 ])
 # fmt: on
 

@@ -412,8 +412,8 @@ class _Splitter:
                     and not blank
                     and not prev.heading
                     and item.bullet is None
-                    and item.label is None
-                    and self._continues(prev, cs, ce, indent)
+                    and (item.label is None or self._orphan_number(prev, item))
+                    and (item.label is not None or self._continues(prev, cs, ce, indent))
                 ):
                     prev.end = ce
                 else:
@@ -422,6 +422,16 @@ class _Splitter:
             if nl < 0:
                 break
         return out
+
+    def _orphan_number(self, prev: _Line, item: _Line) -> bool:
+        """ "ECOG 0" then a line "1." alone (NCT05429294, fresh audit 53): the end of a range
+        "0-1" whose hyphen was lost, not an empty numbered item; read alone, the first line
+        would fail everyone the range admits."""
+        return (
+            item.content >= item.end
+            and (item.label or "").rstrip(".)").isdigit()
+            and self.text[prev.end - 1].isdigit()
+        )
 
     def _continues(self, prev: _Line, cs: int, ce: int, indent: int) -> bool:
         text = self.text

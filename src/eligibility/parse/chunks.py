@@ -367,9 +367,11 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             continue  # (after a label: "Disease Characteristics - Breast, Prostate")
         # an exclusion's items are alternatives anyway: only a modifier can reach ("significant")
         tail = re.split(r"[:–—]|\s-\s", text_of(p))[-1]
-        if ctx.section == "inclusion":
-            reaches = kind == "all" and _SITES_ONLY.match(tail) is not None
+        if ctx.section == "inclusion" and kind == "all":
+            reaches = _SITES_ONLY.match(tail) is not None
         else:
+            # (an inclusion's "or": "confirmed PIK3CA mutant advanced or metastatic breast
+            # cancer", NCT05631795, fresh audit 52 — the modifiers qualify the read one too)
             reaches = compose.scope_word(text_of(p)) is not None
         if (
             reaches

@@ -107,10 +107,21 @@ def _others(cid: str, ctx: Ctx) -> list[str]:
     own = [p for p in ctx.primary if p != cid and vocab.condition_matches(cid, p)]
     if not own:
         raise NotUnderstood("'other' relative to a condition the trial's title does not name")
-    if any(vocab.condition_matches("malignancy", p) for p in own) and cid == "malignancy":
+    if any(_spreads(p) for p in own) and cid == "malignancy":
         # the trial's cancer spreads: its metastases (C77-C79) are not "other malignancy"
         own.append("secondary_malignancy")
     return own
+
+
+def _spreads(cid: str) -> bool:
+    """A malignancy whose spread is coded C77-C79 (not a glioma's or a leukaemia's:
+    ``metastasises: false`` in conditions.yaml)."""
+    if not vocab.condition_matches("malignancy", cid):
+        return False
+    return not any(
+        c.extra.get("metastasises") is False and vocab.condition_matches(c.id, cid)
+        for c in vocab.conditions()
+    )
 
 
 def _primary_cancer(cid: str) -> bool:

@@ -67,10 +67,20 @@ _TWO_POPULATIONS = re.compile(
 )
 
 
+# A bare line naming a healthy group ("Health Subjects" heading the second exclusion list,
+# NCT03935373, fresh audit 52): the trial enrols them beside its patients.
+_HEALTHY_LABEL = re.compile(
+    r"(?i)^\W*(?:health|healthy|normal)\s+(?:subjects?|volunteers?|controls?|individuals?"
+    r"|participants?)\W*$"
+)
+
+
 def population_lines(criteria: list[Criterion], title: str | None) -> list[Criterion]:
     """Inclusions that may be one population's: lines that name theirs, or any inclusion of a
-    trial whose title names patients and healthy volunteers (the registry's age and sex stay)."""
-    both = bool(title) and _TWO_POPULATIONS.search(title or "") is not None
+    trial whose title names patients and healthy volunteers, or whose lines label a healthy
+    group (the registry's age and sex stay)."""
+    titled = bool(title) and _TWO_POPULATIONS.search(title or "") is not None
+    both = titled or any(_HEALTHY_LABEL.match(c.text) for c in criteria)
     lines = [
         c.section == "inclusion" and _POPULATION_LINE.match(" ".join(c.text.split())) is not None
         for c in criteria
@@ -88,6 +98,8 @@ def population_lines(criteria: list[Criterion], title: str | None) -> list[Crite
             if all(r.kind in ("age", "sex") for r in _leaves(c.rule)):
                 continue
             why = "the title names patients and healthy volunteers: whose criterion is this?"
+            if not titled:
+                why = "a line names healthy subjects beside the patients: whose criterion is this?"
         else:
             continue
         out[k] = compose.as_evidence(c, why)

@@ -238,3 +238,37 @@ def diagnosed_within(text: str, rule: Rule) -> Rule:
         return r
 
     return walk(rule)
+
+
+# "Brain metastases with clinically controlled neurologic symptoms." among the inclusions of a
+# breast cancer trial (NCT04946864, fresh audit 52): metastases with a status are what a trial
+# lets in, not what every patient must have — unless the trial is about them.
+_SITE_METASTASES = frozenset(
+    [
+        "cns_metastases", "brain_metastases", "spinal_cord_metastases", "leptomeningeal_metastases",
+        "liver_metastases", "bone_metastases",
+    ]
+)  # fmt: skip
+_LET_IN_STATUS = re.compile(
+    r"(?i)\b(?:controlled|stable|treated|asymptomatic|inactive|quiescent|non-?progressive)\b"
+)
+
+
+def metastases_let_in(
+    text: str, rule: Rule, section: Section, primary: tuple[str, ...]
+) -> str | None:
+    """Why an inclusion requiring site metastases with a status is a permission, or None."""
+    if section != "inclusion" or not _LET_IN_STATUS.search(text):
+        return None
+    sites = {
+        r.condition
+        for r in _leaves(rule)
+        if isinstance(r, ConditionRule) and r.condition in _SITE_METASTASES
+    }
+    if not sites or any(
+        vocab.condition_matches(s, p) or vocab.condition_matches(p, s)
+        for s in sites
+        for p in primary
+    ):
+        return None
+    return "metastases with a status among the inclusions: allowed, or required?"

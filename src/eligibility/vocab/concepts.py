@@ -62,7 +62,7 @@ class Concept:
 
 _EXTRA_KEYS = (
     "note", "grading", "members_exhaustive", "current", "closure_words", "means", "maybe_agents",
-    "icd10_later", "defined_by", "separate_members",
+    "icd10_later", "defined_by", "separate_members", "metastasises",
 )  # fmt: skip
 
 
@@ -352,23 +352,19 @@ def condition_may_be(rule_id: str, patient_id: str | None, code: str | None) -> 
             "-" not in p and len(p) > len(normal) and p.upper().startswith(normal) for p in c.codes
         ):
             return True
-    return False
+    # a concept no ICD-10-CM code names (epithelial ovarian cancer, head and neck squamous cell
+    # carcinoma): a code of its nearest coded group may be it (C56.9, an ovarian cancer of
+    # unstated histology, fresh audit 37; C02.9 tongue cancer, fresh audit 52)
+    if any(table.by_id[m].codes or table.by_id[m].maybe for m in table.descendants[rule_id]):
+        return False  # (glioma's maybes, C71-C72, say which codes may be it)
+    return any(table.by_id[p].has_code(normal) for p in _coded_groups(rule_id))
 
 
 @lru_cache(maxsize=8192)
 def code_may_be(rule_id: str, code: str) -> bool:
-    """True when an entry so coded may be the concept: ``condition_may_be`` by the code alone,
-    or, for a concept no ICD-10-CM code names (epithelial ovarian cancer), a code of its nearest
-    coded group (C56.9, an ovarian cancer of unstated histology, fresh audit 37)."""
-    if condition_may_be(rule_id, None, code):
-        return True
-    table = _conditions()
-    normal = _icd_normal(code)
-    if rule_id not in table.by_id or normal is None:
-        return False
-    if any(table.by_id[m].codes for m in table.descendants[rule_id]):
-        return False
-    return any(table.by_id[p].has_code(normal) for p in _coded_groups(rule_id))
+    """True when an entry so coded may be the concept, by the code alone (``condition_may_be``;
+    for a concept no ICD-10-CM code names, a code of its nearest coded group)."""
+    return condition_may_be(rule_id, None, code)
 
 
 @cache
