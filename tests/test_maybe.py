@@ -507,6 +507,26 @@ CASES += [
         "unknown",
         "may or may not be systemic vasculitis",
     ),
+    # fresh audit 54: C94.6 (MDS/MPN unclassifiable) sits in the leukaemia block but names none;
+    # opioid dependence "in remission" (F11.21) is also how maintenance therapy is coded
+    (
+        "inclusion",
+        {"kind": "not", "rule": {"kind": "condition", "condition": "leukemia"}},
+        {"conditions": [{"name": "MDS/MPN unclassifiable", "code": "C94.6", "status": "active"}]},
+        "unknown",
+        "may or may not be leuk",
+    ),
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "opioid_dependence", "active": True},
+        {
+            "conditions": [
+                {"name": "opioid dependence, in remission", "code": "F11.21", "status": "active"}
+            ]
+        },
+        "unknown",
+        "does not say whether",
+    ),
     # fresh audit 52: a concept no code names (HNSCC) may be its group's coded entries
     (
         "inclusion",

@@ -1255,3 +1255,54 @@ def test_a_gliomas_trial_excepts_no_metastases() -> None:
         "No other malignancy within the past 5 years", "inclusion", None, ("breast_cancer",)
     )
     assert "secondary_malignancy" in breast.rule.except_, breast  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 54/55
+        (
+            "Intravenous topical or oral antifungal, antiviral, or antibiotic agents to treat oral "
+            "candidiasis, herpes simplex, herpes zoster, or bacterial infections that develop "
+            "during the course of the study.",
+            "exclusion",
+        ),
+        ("Adolescent participants: History of mood or psychotic disorder", "exclusion"),
+        ("FEV1 at least 75% and at least 25% of predicted", "inclusion"),
+        (
+            "Central nervous system metastasis or meningeal metastasis with clinical symptoms",
+            "exclusion",
+        ),
+    ],
+)
+def test_fresh55_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_an_item_with_its_own_qualifier_leaves_the_lists_history() -> None:
+    """NCT00496535 (fresh audit 54): "history of documented thrombosis (PE or DVT), or known
+    coagulopathy or thrombophilia" — a resolved DIC is for a person, not a history match."""
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(
+        "Patients with history of documented thrombosis (PE or DVT), or known coagulopathy or "
+        "thrombophilia",
+        "exclusion",
+        None,
+        (),
+    )
+    conds = [r for r in rule.rules if r.kind == "condition"]  # type: ignore[union-attr]
+    assert conds and all(r.history == "review" for r in conds), rule
+
+
+def test_patient_and_control_volunteer_headings_are_cohorts() -> None:
+    """NCT00001681 (fresh audit 55): "PATIENT VOLUNTEERS:" then "CONTROL NORMAL VOLUNTEERS:"."""
+    got = _criteria(
+        "Inclusion Criteria:\nPATIENT VOLUNTEERS:\nHIV positive.\nAge greater than 18 years.\n"
+        "CONTROL NORMAL VOLUNTEERS:\nHealthy.\nNot taking any prescription medications.\n"
+    )
+    rule = got["HIV positive."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

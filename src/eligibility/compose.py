@@ -52,6 +52,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     "status": frozenset([
         "active", "inactive", "uncontrolled", "controlled", "unstable", "stable", "symptomatic",
         "asymptomatic", "untreated", "treated", "progressive", "progressing", "progression",
+        # "… or meningeal metastasis with clinical symptoms" (fresh audit 55)
+        "symptoms", "symptom",
         "refractory", "recurrent", "relapsed", "chronic", "acute", "resolved", "persistent",
         "residual", "unresolved", "decompensated", "compensated", "initial", "newly",
         "malignant",
@@ -99,6 +101,9 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "related", "associated", "induced", "due", "secondary", "caused", "attributable",
         "attributed", "because", "defining", "leading", "resulting", "causing", "cause", "causes",
         "etiology", "aetiology", "origin",
+        # "… antiviral, or antibiotic agents to treat oral candidiasis, herpes simplex, herpes
+        # zoster …" (fresh audit 54): what a drug is given for, not the patient's exclusion
+        "treat", "treating",
     ]),
     # "Osteoporosis, receiving biphosphonates" (fresh audit 52): a treatment that says which
     # patients with the condition are meant

@@ -9,10 +9,10 @@ composition laws the result is labelled with live in ``compose``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import countOf
 
-from eligibility import compose, grammar
+from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
 from eligibility.model import Rule, SexRule
 from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _words
@@ -153,6 +153,44 @@ def _two_sexes(rule: Rule) -> bool:
     return len(found) > 1
 
 
+_ELIDED_BOUND = re.compile(
+    r"(?i)^\W*(at\s+(?:least|most)|no\s+(?:more|less|greater|lower)\s+than|(?:greater|less|more|"
+    r"lower|higher)\s+than|[<>≤≥]=?)\s*\d"
+)
+_BOUND_KINDS = frozenset(["lab", "measure", "vital", "life_expectancy"])
+
+
+def _lower_word(word: str) -> bool:
+    """Whether a comparator phrase bounds from below ("at least", "≥", "no less than")."""
+    w = word.lower()
+    return w.startswith((">", "≥", "at least", "greater", "more", "higher", "no less", "no lower"))
+
+
+_AFTER_NUMBER = re.compile(r"\d[\d.,]*\s*(%|percent\b|[^\s,;()]+)")
+
+
+def _same_unit(leaf: Rule, after: str) -> bool:
+    """Whether the unread bound's unit is the read one's ("75%" and "25% of predicted")."""
+    m = _AFTER_NUMBER.match(after)
+    unit = getattr(leaf, "unit", None)
+    if m is None or unit is None:
+        return False
+    said = "%" if m.group(1).lower() == "percent" else m.group(1)
+    return said == unit or vocab.unit(said) == vocab.unit(unit)
+
+
+def _lower(leaf: Rule) -> bool | None:
+    if leaf.kind not in _BOUND_KINDS:
+        return None
+    comparator = getattr(leaf, "comparator", None)
+    return None if comparator is None else comparator.startswith(">")
+
+
+_OWN_QUALIFIER = re.compile(
+    r"(?i)\s*(?:known|active|current|currently|suspected|evidence\s+of|presence\s+of|ongoing)\b"
+)
+
+
 def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
     """The sentence cut at its top-level connectives, runs parsed longest-first."""
     chunks = _split(toks, _SPLIT)
@@ -168,10 +206,20 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             limit = i + 1
             while limit < len(chunks) and limit - i < _MAX_RUN and not bad[limit]:
                 limit += 1
+            own = ctx
+            if (
+                i > 0
+                and ctx.history
+                and _OWN_QUALIFIER.match(norm, chunks[i - 1][1][-1].end)
+                and any(t.type != "HIST" for t in chunks[i - 1][0])  # (not "History of or known")
+            ):
+                # "history of documented thrombosis (PE or DVT), or known coagulopathy" (fresh
+                # audit 54): an item with its own qualifier is not under the list's "history of"
+                own = replace(ctx, history=False)
             for j in range(limit, i, -1):
                 run = [t for c, s in chunks[i:j] for t in (*c, *s)]
                 run = run[: len(run) - len(chunks[j - 1][1])]
-                rule = _try(run, ctx)
+                rule = _try(run, own)
                 if rule is not None and j > i + 1 and _two_sexes(rule):
                     rule = None  # "women aged 18-45 and men aged 18-60": one group a piece
                 if rule is not None:
@@ -385,6 +433,24 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             why = (
                 f"an unread item shares its head noun ('{text_of(p)[:40]} … {text_of(nxt)[-30:]}')"
             )
+            return compose.assisted(norm[lo:hi], why, read)
+    for k, p in enumerate(pieces[1:], 1):
+        prev = pieces[k - 1].rule
+        m = _ELIDED_BOUND.match(text_of(p)) if p.rule is None and prev is not None else None
+        if (
+            m is not None
+            and kind == "all"
+            and any(
+                _lower(leaf) is _lower_word(m.group(1))
+                and _same_unit(leaf, text_of(p)[m.end() - 1 :])
+                for leaf in _leaves(prev)  # type: ignore[arg-type]
+            )
+        ):
+            # "FEV1 at least 75% and at least 25% of predicted" (fresh audit 55): a second
+            # bound the same way on the same measure, unread, may correct or replace the one
+            # read (not a range's other end: "≥ 40 kg and ≤ 110 kg")
+            read = _flat(kind, [q.rule for q in pieces if q.rule is not None])
+            why = f"another bound of the same measure unread ('{text_of(p)[:40]}')"
             return compose.assisted(norm[lo:hi], why, read)
     for k, p in enumerate(pieces):
         if p.rule is not None:

@@ -195,6 +195,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.reversed_count(rule, section)
         or wording.state_among_events(rule)
         or wording.metastases_let_in(text, rule, section, primary)
+        or wording.group_label(text, rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -24,7 +24,10 @@ _COHORT_HEADING = re.compile(
     # SYNDROME:", "HEALTHY VOLUNTEERS:"
     r"|^(?!.*\b(?:following|excluded|included|eligible|ineligible|must|allowed|permitted)\b)"
     r"\W*(?:(?:patients|subjects|participants|individuals)\s+(?:with|who)\b|(?:normal|healthy)"
-    r"\s+(?:volunteers|controls|subjects)\b|(?:controls?|donors?|recipients?)\W*$))"
+    r"\s+(?:volunteers|controls|subjects)\b|(?:controls?|donors?|recipients?)\W*$"
+    # "PATIENT VOLUNTEERS:" beside "CONTROL NORMAL VOLUNTEERS:" (NCT00001681, fresh audit 55)
+    r"|(?:patient|control|normal|healthy)(?:\s+(?:normal|healthy))?\s+(?:volunteers?|controls?"
+    r"|subjects?)\W*$))"
 )
 
 

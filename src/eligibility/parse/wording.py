@@ -272,3 +272,21 @@ def metastases_let_in(
     ):
         return None
     return "metastases with a status among the inclusions: allowed, or required?"
+
+
+# "Adolescent participants: History of mood or psychotic disorder" (NCT03929263, fresh audit 54:
+# the trial enrols the adolescents' mothers too): a line labelled for one group is that group's.
+_GROUP_LABEL = re.compile(
+    r"(?i)^\W*(?:(?:for\s+)?(?:adolescent|adult|pediatric|paediatric|child|infant|maternal|female"
+    r"|male|older|younger|healthy|control|caregiver|parent)\s+(?:participants?|patients?"
+    r"|subjects?|volunteers?)|(?:for\s+)?(?:adolescents|children|adults|mothers|fathers|infants"
+    r"|caregivers|controls|healthy\s+volunteers))\s*(?:only)?\s*:"
+)
+
+
+def group_label(text: str, rule: Rule) -> str | None:
+    """Why a line labelled for one group decides nothing alone, or None."""
+    m = _GROUP_LABEL.match(text)
+    if m is None or rule.kind == "manual":
+        return None
+    return f"a line labelled for one group ('{m.group(0).strip()}')"

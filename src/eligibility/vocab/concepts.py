@@ -519,7 +519,10 @@ _HISTORY_CODES = ("Z85", "Z86", "Z87", "I25.2", "I69", "B90", "B91", "B92", "B94
 # "Carrier of viral hepatitis" (Z22.5): a chronic infection whose activity the code does not say
 # (an inactive HBsAg carrier, or HBsAg with viraemia that a trial calls active hepatitis B).
 # Against a criterion on active disease it is unknown (fresh audits 10, 21, 22).
-_UNSURE_ACTIVITY = ("Z22.5",)
+# "Opioid dependence, in remission" (F11.21) is also how ICD-10-CM codes opioid use disorder on
+# maintenance therapy (methadone, buprenorphine): a current diagnosis for a trial of those
+# programmes (fresh audit 54, NCT03796208), so whether it is active is not in the code either.
+_UNSURE_ACTIVITY = ("Z22.5", "F11.21")
 
 
 @lru_cache(maxsize=4096)
@@ -535,7 +538,7 @@ def inactive_code(code: str | None) -> bool:
     C91.01, F33.42) or "personal history of" (Z85.3, Z86.11). Such an entry is not active,
     whatever status a problem list gives it."""
     normal = _icd_normal(code) if code else None
-    if normal is None:
+    if normal is None or normal.startswith(_UNSURE_ACTIVITY):
         return False
     return normal.startswith(_HISTORY_CODES) or any(
         normal.startswith(c) for c in _remission_codes()
