@@ -527,6 +527,14 @@ CASES += [
         "unknown",
         "does not say whether",
     ),
+    # fresh audit 56: HOCM is I42.1; I42.2 is the nonobstructive form
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "hypertrophic_obstructive_cardiomyopathy"},
+        {"conditions": [{"name": "nonobstructive HCM", "code": "I42.2", "status": "active"}]},
+        "pass",
+        "no hypertrophic obstructive cardiomyopathy",
+    ),
     # fresh audit 52: a concept no code names (HNSCC) may be its group's coded entries
     (
         "inclusion",

@@ -1306,3 +1306,36 @@ def test_patient_and_control_volunteer_headings_are_cohorts() -> None:
     )
     rule = got["HIV positive."].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_at_least_one_yes_makes_the_items_above_alternatives() -> None:
+    """NCT00494390 (fresh audits 56, 57): "2. Normal eye 3. Cataract … 9. refractive IOL" then
+    "2.-9. (at least one yes)": cataract is one of eight ways in."""
+    got = _criteria(
+        "Inclusion Criteria:\n1. 18 year or older\n2. Normal eye\n3. Cataract\n4. Aphakia\n"
+        "2.-4. (at least one yes)\n"
+    )
+    assert got["18 year or older"].rule.kind == "age"  # type: ignore[attr-defined]
+    rule = got["Cataract"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_age_arms_under_a_lead_in_are_their_labels_items() -> None:
+    """NCT00005984 (fresh audit 57): "Performance status:" > "Age 65-70 years:", "Karnofsky
+    80-100%", "Under 65 years:", "Karnofsky 90-100%"."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  Performance status:\n  -  Age 65-70 years:\n  -  Karnofsky "
+        "80-100%\n  -  Under 65 years:\n  -  Karnofsky 90-100%\n"
+    )
+    for text in ("Karnofsky 80-100%", "Karnofsky 90-100%"):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_title_joining_two_diseases_makes_each_one_groups() -> None:
+    """NCT00497003 (fresh audit 57): "… in Patients With Type 2 Diabetes or Chronic Heart
+    Failure" — "Type 2 diabetes" is one group's way in."""
+    text = "Inclusion Criteria:\n-  Type 2 diabetes\n-  Chronic heart failure\n"
+    title = "Effect of Beta Blockers in Patients With Type 2 Diabetes or Chronic Heart Failure"
+    rule = _criteria(text, title=title)["Type 2 diabetes"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

@@ -361,8 +361,10 @@ def find_blocks(
         if glued is not None:
             # "-  At least 4 weeks since other prior immunotherapy. Exclusion Criteria": the
             # source lost the line break before the heading
-            cut = cs + glued.start(1)
-            blocks.append(Block(section=section, start=start, end=cut, group=group))  # type: ignore[arg-type]
+            cut = end = cs + glued.start(1)
+            while end > start and text[end - 1].isspace():
+                end -= 1  # (the block ends at its last character, not the space before the heading)
+            blocks.append(Block(section=section, start=start, end=end, group=group))  # type: ignore[arg-type]
             found = "exclusion" if glued.group(1)[0] in "Ee" else "inclusion"
             section, start, bare, allowed, group = found, cut, False, False, None  # type: ignore[assignment]
             outer, outer_group = section, None

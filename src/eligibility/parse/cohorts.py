@@ -344,13 +344,15 @@ _DIAGNOSIS = re.compile(r"\b(?:AML|ALL|CML|CLL|MDS|MPN|NHL)\b")  # unread short 
 # above "Documented evidence of mCRPC", NCT04169841, fresh audit 40)
 _TUMOUR_LINE = re.compile(
     r"(?i)^\W*(?:[\w/-]+\s+){0,6}(?:cancers?|carcinomas?|tumou?rs?|sarcomas?|lymphomas?|"
-    r"leuka?emias?|melanomas?|myelomas?|gliomas?)\W*$"
+    r"leuka?emias?|melanomas?|myelomas?|gliomas?)"
+    # "Non-Small Cell Lung Cancer (Monotherapy and Combination)" (NCT05082610, fresh audit 57)
+    r"(?:\s*\([^()]*\))?\W*$"
 )
 
 
 # a tumour line that is an exclusion or a qualifier, not a cohort's name
 _NOT_A_HEADING = re.compile(
-    r"(?i)^\W*(?:no|not|non|without|with|prior|previous|history|other|any|complete|unresectable"
+    r"(?i)^\W*(?:no|not|non(?!-small)|without|with|prior|previous|history|other|any|complete|unresectable"
     r"|resected|recurrent|relapsed|borderline|occult|in\s+situ|diagnosis|histologically|confirmed)\b"
 )
 
@@ -457,8 +459,12 @@ def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> lis
         why = f"may be an item of a lead-in above it whose nesting was lost ('{flat[:80]}')"
         for j in range(k + 1, len(criteria)):
             item = criteria[j]
-            if item.section != c.section or item.context is not None:
+            # its top-level lines, or its siblings under the same lead-in ("Performance status:"
+            # > "Age 65-70 years:", "Karnofsky 80-100%", NCT00005984, fresh audit 57)
+            if item.section != c.section or item.context not in (None, c.context):
                 break
+            if item.context is not None and not context_problem(flat, c.section):
+                break  # (a label's siblings: "Cardiovascular:" then "Active drug abuse.")
             if under.get(item.id) != under.get(c.id):
                 break
             if _ENDS_AS_LEAD_IN.search(" ".join(item.text.split())):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from eligibility import compose
+from eligibility import compose, vocab
 from eligibility.headings import heading_group
 from eligibility.model import Criterion
 from eligibility.parse.base import _leaves
+from eligibility.parse.cohorts import _needed
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
 _COHORT_HEADING = re.compile(
@@ -178,4 +179,65 @@ def named_parts(criteria: list[Criterion]) -> list[Criterion]:
             continue
         if part and c.rule.kind != "manual":
             out[k] = compose.as_evidence(c, f"after a line naming one part of the trial ('{part}')")
+    return out
+
+
+# "2.-9. (at least one yes)" after a numbered list (NCT00494390, fresh audits 56 and 57): the
+# items above it are alternatives, not requirements each.
+_AT_LEAST_ONE_AFTER = re.compile(
+    r"(?i)^\W*(?:(?P<lo>\d+)\.?\s*[-–]\s*(?P<hi>\d+)\.?\s*)?\(?\s*(?:at\s+least\s+(?:one|1)|any\s+one"
+    r"|one\s+or\s+more)\b(?:\s+(?:yes|of\s+(?:the\s+)?(?:above|these|items?)))"
+)
+
+
+def alternatives_after(criteria: list[Criterion]) -> list[Criterion]:
+    """The items a later "(at least one yes)" line names, or all above it, as evidence."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        m = _AT_LEAST_ONE_AFTER.match(" ".join(c.text.split()))
+        if m is None:
+            continue
+        wanted = None
+        if m.group("lo"):
+            prefix = c.id[0]
+            wanted = {f"{prefix}{n}" for n in range(int(m.group("lo")), int(m.group("hi")) + 1)}
+        why = f"a later line makes the items above it alternatives ('{c.text.strip()[:60]}')"
+        for j in range(k):
+            other = criteria[j]
+            if (
+                other.section != c.section
+                or other.rule.kind == "manual"
+                or other.id in ("age", "sex")
+            ):
+                continue
+            if wanted is None or other.id.split(".")[0] in wanted:
+                out[j] = compose.as_evidence(other, why)
+    return out
+
+
+_TITLE_OR = re.compile(r"(?i)\b(?:with|in|for|of)\s+(?P<a>[^,;:()]+?)\s+or\s+(?P<b>[^,;:()]+)$")
+
+
+def title_alternatives(criteria: list[Criterion], title: str | None) -> list[Criterion]:
+    """Inclusions requiring one of two diseases a title joins with "or" ("… in Patients With
+    Type 2 Diabetes or Chronic Heart Failure", NCT00497003, fresh audit 57): one group's each."""
+    m = _TITLE_OR.search(title or "")
+    if m is None:
+        return criteria
+    sides = [vocab.conditions_named_in(m.group(g)) for g in ("a", "b")]
+    if not all(sides):
+        return criteria
+    named = sides[0] | sides[1]
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "inclusion" or c.rule.kind == "manual":
+            continue
+        needed = [r.condition for r in _needed(c.rule)]  # type: ignore[union-attr]
+        if any(
+            vocab.condition_matches(n, x) or vocab.condition_matches(x, n)
+            for x in needed
+            for n in named
+        ):
+            why = f"the title names two diseases joined by 'or' ('{m.group(0)[:80]}'): one group's?"
+            out[k] = compose.as_evidence(c, why)
     return out

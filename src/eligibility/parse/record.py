@@ -152,7 +152,8 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.subject_labels(cohorts.treatments_asked_elsewhere(criteria))
     criteria = cohorts.alternative_diagnoses(cohorts.allowed_items(criteria, under))
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
-    criteria = _refiled_sentences(parts.named_parts(criteria))
+    criteria = _refiled_sentences(parts.alternatives_after(parts.named_parts(criteria)))
+    criteria = parts.title_alternatives(criteria, record.title)
     criteria = _contradicting_ages(_group_lines(_age_groups(criteria)))
     return RuleSet(trial=trial, criteria=criteria)
 
