@@ -1,5 +1,6 @@
 """Record-level readings of a trial's parts and subjects: cohort headings, lines naming their
-population, labels naming someone other than the patient, capitalised headings of one part.
+population, labels naming someone other than the patient, capitalised headings of one part, a
+later "(at least one yes)" line over the items above it, a title joining two diseases by "or".
 
 Like ``cohorts``, each pass turns the computable rules that may be one group's (or someone
 else's) into evidence for the reviewer (``compose.as_evidence``).
