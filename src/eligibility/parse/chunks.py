@@ -441,7 +441,7 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             m is not None
             and kind == "all"
             and any(
-                _lower(leaf) is _lower_word(m.group(1))
+                _lower(leaf) == _lower_word(m.group(1))
                 and _same_unit(leaf, text_of(p)[m.end() - 1 :])
                 for leaf in _leaves(prev)  # type: ignore[arg-type]
             )

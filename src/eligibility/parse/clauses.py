@@ -113,6 +113,7 @@ def _others(cid: str, ctx: Ctx) -> list[str]:
     return own
 
 
+@cache
 def _spreads(cid: str) -> bool:
     """A malignancy whose spread is coded C77-C79 (not a glioma's or a leukaemia's:
     ``metastasises: false`` in conditions.yaml)."""

@@ -509,16 +509,22 @@ def _refused_treatments(criteria: list[Criterion]) -> set[str]:
     """The drugs an inclusion line asks the patient not to have had ("No prior treatment with a
     PARP inhibitor" beside "Prior treatment with PARP inhibitor", NCT04991480, fresh audit 48:
     a trial of parts, each with its own list)."""
+    if not any(c.section == "inclusion" and _required(c.rule) for c in criteria):
+        return set()  # (most records: no inclusion asks for a treatment, nothing to tokenise)
     refused: set[str] = set()
     for c in criteria:
         flat = " ".join(c.text.split())
         if c.section != "inclusion" or not _NEGATED_BEFORE.search(flat):
             continue
         for t in grammar.tokenize(flat):
-            sentence = flat[max(flat.rfind(". ", 0, t.start), 0) : t.start]
-            if t.type == "DRUG" and _NEGATED_BEFORE.search(sentence):
+            if t.type == "DRUG" and _NEGATED_BEFORE.search(_sentence_before(flat, t.start)):
                 refused.add(t.value.split("#")[0])
     return refused
+
+
+def _sentence_before(flat: str, start: int) -> str:
+    """The words of the sentence before ``start`` (what a drug's mention follows)."""
+    return flat[max(flat.rfind(". ", 0, start), 0) : start]
 
 
 def _requiring(
@@ -648,7 +654,7 @@ def treatments_asked_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         for t in grammar.tokenize(flat):
             if t.type != "DRUG":
                 continue
-            sentence = flat[max(flat.rfind(". ", 0, t.start), 0) : t.start]
+            sentence = _sentence_before(flat, t.start)
             if _PRIOR_BEFORE.search(sentence) and not _NEGATED_BEFORE.search(sentence):
                 asked.add(t.value.split("#")[0])
     if not asked:

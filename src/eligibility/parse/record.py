@@ -167,12 +167,11 @@ def _refiled_sentences(criteria: list[Criterion]) -> list[Criterion]:
     NCT00002123, fresh audit 6): the source lost a line break, and the later sentence may be the
     field's own exclusion. Such lines come after the exclusions in the record's order."""
     out = list(criteria)
-    seen: set[str] = set()
+    after_exclusions = False
     for k, c in enumerate(criteria):
-        seen.add(c.section)
-        other = "exclusion" if c.section == "inclusion" else "inclusion"
+        after_exclusions = after_exclusions or c.section == "exclusion"
         if (
-            other in seen
+            after_exclusions
             and c.section == "inclusion"
             and c.rule.kind != "manual"
             and _NEXT_SENTENCE.search(c.text.strip())
