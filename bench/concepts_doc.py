@@ -140,6 +140,11 @@ def render() -> str:
         lines.append(f"## `{c.id}` — {c.name}")
         lines.append("")
         lines.append(f"- nature: {c.nature}")
+        if c.extra.get("episode_days"):
+            lines.append(
+                f"- episode: {c.extra['episode_days']} days (an entry with no end begun earlier"
+                " may be a past episode: unknown under a present-tense criterion)"
+            )
         if c.parents:
             lines.append("- groups (is_a): " + ", ".join(f"`{p}`" for p in c.parents))
         if members.get(c.id):

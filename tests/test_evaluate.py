@@ -1281,6 +1281,39 @@ def test_event_reasons(events_vocab):
     )
 
 
+SEPSIS_NOW = {"kind": "condition", "condition": "sepsis", "history": "review"}
+PNEUMONIA3 = {
+    "kind": "condition",
+    "condition": "pneumonia",
+    "within": {"amount": 3, "unit": "months"},
+}
+ACUTE = [
+    # (id, rule, conditions, exclusion status)
+    ("old-open-sepsis", SEPSIS_NOW, [cond("sepsis", onset="2020-03-01")], "unknown"),
+    ("recent-open-sepsis", SEPSIS_NOW, [cond("sepsis", onset="2024-01-20")], "fail"),
+    ("undated-sepsis", SEPSIS_NOW, [cond("sepsis")], "fail"),
+    ("history-of-sepsis", {"kind": "condition", "condition": "sepsis"},
+     [cond("sepsis", onset="2020-03-01")], "fail"),
+    ("old-open-pneumonia", PNEUMONIA3, [cond("J18.9", onset="2019-05-01")], "unknown"),
+    ("old-closed-pneumonia", PNEUMONIA3, [cond("J18.9", "resolved", "2019-05-01", "2019-06-01")],
+     "pass"),
+    ("old-open-diabetes", {"kind": "condition", "condition": "diabetes", "active": True},
+     [cond("E11.9", onset="2010-01-01")], "fail"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "rule,conditions,expected", [c[1:] for c in ACUTE], ids=[c[0] for c in ACUTE]
+)
+def test_an_acute_episode_left_open_long_ago(rule, conditions, expected):
+    """``episode_days``: an acute entry with no end, begun long ago, may be a past episode."""
+    status, outcome = run_both(rule, {"conditions": conditions}, "exclusion")
+    assert status == expected, outcome.reason
+    if expected == "unknown":
+        assert "whether it is current is not known" in outcome.reason
+        assert outcome.missing[0].startswith("end date of ")
+
+
 def test_nature_is_read_from_the_vocabulary():
     """Without the fixture the shipped vocabulary decides; with it, MI is an event."""
     from eligibility import vocab

@@ -120,6 +120,44 @@ def test_t86_does_not_date_a_transplant(tmp_path: Path) -> None:
     assert sql == python == ["unknown", "fail", "unknown"]
 
 
+def test_an_acute_episode_left_open_long_ago(tmp_path: Path) -> None:
+    """Sepsis of 2020 with no end is not known to be current (``episode_days``): unknown under
+    "evidence of sepsis", a hit under "history of sepsis"; last month's is a hit, one that
+    ended in 2020 unknown under "evidence of" (resolved: whether a past one counts); pneumonia
+    of 2020 with no end is unknown "within 3 months". "Active infection" (E7) leaves every
+    sepsis or pneumonia code open (an infection code may or may not be what it means)."""
+    t = synth.tables()
+    rows = (
+        (1, "A41.9", date(2020, 3, 1), None),
+        (2, "A41.9", date(2024, 2, 1), None),
+        (3, "A41.9", date(2020, 3, 1), date(2020, 4, 1)),
+        (4, "J18.9", date(2020, 3, 1), None),
+    )
+    for pid, code, start, end in rows:
+        synth.add_person(random.Random(pid), t["person"], pid)
+        synth.add_entry(t["condition_occurrence"], pid, code, start, end)
+    synth.write(t, tmp_path)
+    rules = load_rules(DATA / "semantics.yaml")
+    trial = Trial("x", rules, compile_rules(rules), "0")
+    con = extract.open_duckdb(tmp_path)
+    screened = engines.run_duckdb(con, [trial], extract.distinct_terms(con), AS_OF, Options(), "x")
+    at = [trial.compiled.ids.index(c) for c in ("E7", "E14", "E15", "E16")]
+    sql = [[r.statuses[i] for i in at] for r in screened[0].rows]
+    python = [
+        [r.statuses[i] for i in at] for r in engines.run_python(con, [trial], AS_OF, Options(), "x")
+    ]
+    assert (
+        sql
+        == python
+        == [
+            ["unknown", "unknown", "pass", "fail"],
+            ["unknown", "fail", "pass", "fail"],
+            ["pass", "unknown", "pass", "fail"],
+            ["unknown", "pass", "unknown", "pass"],
+        ]
+    )
+
+
 class _LabWithin(LabRule):
     """A lab rule with a time window of its own, as another branch adds one."""
 

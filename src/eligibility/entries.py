@@ -87,7 +87,8 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
     ``"maybe"`` (broader or coded without saying), ``"maybe active"`` (a carrier code
     under "active"), ``"maybe excepted"`` (it may be one of the
     rule's exceptions), ``"history"`` (resolved, and whether a past
-    one counts is not in the words), ``"no onset"`` (an event without a date), ``"no end"``;
+    one counts is not in the words), ``"no onset"`` (an event without a date), ``"no end"``,
+    ``"episode"`` (an acute episode begun long ago with no end, ``vocab.episode_days``);
     else ``(absent, "absent", ((index, event), …))`` naming entries that ended before the
     window. An entry is dated by its onset when it is an event and the rule has a window."""
     c = vocab.condition(rule.condition)
@@ -105,6 +106,7 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
     events = event_concepts(cid) if window is not None else frozenset()
     by_onset = bool(rule.onset) and window is not None  # "diagnosed within 3 years"
     later = bool(c.extra.get("icd10_later"))
+    present = active_only or past_review or window is not None  # not "history of"
     nothing = ((FALSE, "absent", ()), (UNKNOWN, "absent", ()))
     own, absent, fixed = _absent_findings(rule.if_absent, nothing)
 
@@ -142,6 +144,10 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
             elif past_review and not active:
                 if timing != FALSE:
                     unsure.append(("history", i))
+            elif (
+                timing == TRUE and present and not event and _past_episode(hits, start, end, as_of)
+            ):
+                unsure.append(("episode", i))  # an acute episode long ago the chart left open
             elif timing == TRUE and excepted:
                 unsure.append(("maybe excepted", i))
             elif timing == TRUE:
@@ -156,6 +162,15 @@ def compile_condition(rule: ConditionRule, where: Where) -> Node:
         return (truth, "absent", tuple(outside)) if outside else absent[truth]
 
     return Node(rule, check, (), where, info)
+
+
+def _past_episode(hits: frozenset[str], start: date | None, end: date | None, as_of: date) -> bool:
+    """An entry of an acute concept (``episode_days``) with no end, begun longer ago than the
+    episode lasts: it may be a past episode that nobody closed."""
+    if end is not None or start is None:
+        return False
+    days = vocab.episode_days(hits)
+    return days is not None and start < as_of - timedelta(days=days)
 
 
 def _maybe_excepted(exceptions: frozenset[str], hits: frozenset[str], facts: Facts, i: int) -> bool:

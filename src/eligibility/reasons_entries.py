@@ -206,6 +206,17 @@ def condition_outcome(node: Node, facts: Facts, found: Finding) -> Outcome:
                         (ev,),
                     )
                 )
+            elif why == "episode":
+                days = vocab.episode_days(facts.conditions[i][0])  # type: ignore[index]
+                outs.append(
+                    Outcome(
+                        U,
+                        f"{label} recorded since {e.onset.isoformat()} with no end: an episode"  # type: ignore[union-attr]
+                        f" lasts less than {days} days, so whether it is current is not known",
+                        (f"end date of {label}",),
+                        (ev,),
+                    )
+                )
             elif why == "no onset":
                 outs.append(
                     Outcome(

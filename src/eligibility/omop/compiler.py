@@ -671,7 +671,7 @@ def _entry_truth(ctx: _Ctx, table: str, entry: _Entry, if_absent: str | None) ->
 # rules' rows match on and the flags each row carries
 _PASS = {"conditions": "cond_pass", "treatments": "drug_pass"}
 _KEYS = {
-    "conditions": ("c", "code", ["maybe", "event", "inactive", "undated"]),
+    "conditions": ("c", "code", ["maybe", "event", "inactive", "undated", "episode"]),
     "treatments": ("d", "name", ["maybe"]),
 }
 _PER_WORD = 30  # rules per BIGINT of a pass, two bits each (below the sign bit)
@@ -749,10 +749,19 @@ def _condition_rule(ctx: _Ctx, rule: ConditionRule) -> exp.Expression:
     whens.append((maybe, case((not_false, _T1), default=_T0)))
     if rule.history == "review":
         whens.append((not_(active.copy()), case((not_false.copy(), _T1), default=_T0)))
+    if rule.active or vocab.is_current(c.id) or rule.history == "review" or since is not None:
+        # entries._past_episode: an acute episode begun long ago with no end is unknown
+        for days in sorted({f.episode for f in flags if f.episode}):
+            old = exp.LT(this=s.copy(), expression=day(ctx.as_of - timedelta(days=days)))
+            when = and_(truth_eq(col("episode", "k"), days), not_(event.copy()), is_null(e), old)
+            whens.append((and_(when, truth_eq(timing.copy(), 1)), _T1))
     whens.append((truth_eq(timing, 1), _T2))
     whens.append((truth_eq(timing, 2), _T1))
     outcome = case(*whens, default=_T0)
-    rows = [(f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated)) for f in flags]
+    rows = [
+        (f.code, int(f.maybe), int(f.event), int(f.inactive), int(f.undated), f.episode)
+        for f in flags
+    ]
     entry = _Entry(rows, outcome)
     return _entry_truth(ctx, "conditions", entry, rule.if_absent)
 

@@ -151,6 +151,9 @@ class CodeFlags:
     # an event so coded that its onset does not date (``vocab.dated_elsewhere``: T86 dates a
     # graft's failure, not the transplant), so in a window it is unknown
     undated: bool = False
+    # the days an acute episode lasts (``vocab.episode_days``; 0: not acute): an entry with no
+    # end begun earlier is unknown under a present-tense rule
+    episode: int = 0
 
 
 @cache
@@ -186,7 +189,8 @@ def condition_codes(terms: Terms, rule: ConditionRule, with_window: bool) -> lis
             maybe = True  # it may be one of the exceptions: the evaluator leaves it open
         if not maybe and active_only and vocab.activity_unsure(code):
             maybe = True  # a carrier code under "active": the evaluator leaves it open
-        out.append(CodeFlags(term, maybe, event, vocab.inactive_code(code), undated))
+        episode = vocab.episode_days(hits) or 0
+        out.append(CodeFlags(term, maybe, event, vocab.inactive_code(code), undated, episode))
     return out
 
 

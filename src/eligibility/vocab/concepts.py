@@ -62,7 +62,7 @@ class Concept:
 
 _EXTRA_KEYS = (
     "note", "grading", "members_exhaustive", "current", "closure_words", "means", "maybe_agents",
-    "icd10_later", "defined_by", "separate_members", "metastasises",
+    "icd10_later", "defined_by", "separate_members", "metastasises", "episode_days",
 )  # fmt: skip
 
 
@@ -602,6 +602,21 @@ def is_current(concept_id: str) -> bool:
     as resolved is never it, nor a "may be" of it."""
     c = _conditions().by_id.get(concept_id)
     return bool(c is not None and c.extra.get("current"))
+
+
+@lru_cache(maxsize=4096)
+def episode_days(hits: frozenset[str]) -> int | None:
+    """The longest episode of the acute concepts an entry is (``episode_days``: sepsis,
+    influenza), None when it is none of them. Such an entry with no end, begun longer ago
+    than its episode, may be a past episode a chart never closed: whether it is current is
+    unknown, not present."""
+    table = _conditions().by_id
+    days = [
+        int(c.extra["episode_days"])
+        for h in hits
+        if (c := table.get(h)) and "episode_days" in c.extra
+    ]  # type: ignore[call-overload]
+    return max(days) if days else None
 
 
 def conditions() -> list[Concept]:
