@@ -557,6 +557,29 @@ CASES += [
         "unknown",
         "may or may not be active infection requiring systemic therapy",
     ),
+    # fresh audit 59: non-celiac gluten sensitivity sits under K90 but is no malabsorption;
+    # radiation pneumonitis may be the "ILD or pneumonitis" an ADC trial means
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malabsorption_syndrome"},
+        {"conditions": [{"name": "non-celiac gluten sensitivity", "code": "K90.41"}]},
+        "unknown",
+        "may or may not be intestinal malabsorption",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malabsorption_syndrome"},
+        {"conditions": [{"name": "celiac disease", "code": "K90.0"}]},
+        "fail",
+        "recorded",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "interstitial_lung_disease"},
+        {"conditions": [{"name": "radiation pneumonitis", "code": "J70.0"}]},
+        "unknown",
+        "may or may not be interstitial lung disease",
+    ),
 ]
 
 

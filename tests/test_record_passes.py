@@ -1339,3 +1339,104 @@ def test_a_title_joining_two_diseases_makes_each_one_groups() -> None:
     title = "Effect of Beta Blockers in Patients With Type 2 Diabetes or Chronic Heart Failure"
     rule = _criteria(text, title=title)["Type 2 diabetes"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 58/59
+        ("Over age 8: FEV1 and FVC at least 50% predicted", "inclusion"),
+        ("Patients with diabetic retinopathy and age-related macular degeneration.", "inclusion"),
+        ("Has evidence of active bleeding or bleeding diathesis.", "exclusion"),
+    ],
+)
+def test_fresh58_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # the laws stay: a joint requirement, an age label without a non-age part, a repeat-free
+        # ellipsis
+        ("Patients with HIV and hepatitis C coinfection", "all"),
+        ("Age: 18 years or older", "age"),
+        ("active alcohol or drug abuse", "condition"),
+    ],
+)
+def test_fresh58_readings_that_still_decide(text: str, kind: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    section = "exclusion" if "abuse" in text else "inclusion"
+    assert parse_criterion(text, section, None, ()).kind == kind  # type: ignore[arg-type]
+
+
+def test_with_marrow_involvement_is_a_subgroups_lead_in() -> None:
+    """NCT00002825 (fresh audit 58): "In the absence of marrow involvement:" … "With bone marrow
+    involvement:" then "Absolute neutrophil count at least 750/mm3"."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  In the absence of marrow involvement:\n-  Absolute neutrophil "
+        "count at least 1,000/mm3\n-  With bone marrow involvement:\n-  Absolute neutrophil count "
+        "at least 750/mm3\n"
+    )
+    for text in (
+        "Absolute neutrophil count at least 1,000/mm3",
+        "Absolute neutrophil count at least 750/mm3",
+    ):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_line_admitting_any_age_makes_age_lines_evidence() -> None:
+    """NCT00001595 (fresh audit 58): "Male or female, aged 3 years to 70 years" beside "Family
+    members (any age) of patients with a family history of tumors"."""
+    text = "Inclusion Criteria:\n1. Male or female, aged 3 years to 70 years\n2. Family members (any age) of patients\n"
+    rule = _criteria(text)["Male or female, aged 3 years to 70 years"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert (
+        _criteria("Inclusion Criteria:\n1. Aged 3 years to 70 years\n")[
+            "Aged 3 years to 70 years"
+        ].rule.kind
+        == "age"
+    )  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("title", "decides"),
+    [("Peptide T in HIV-1 Infected Patients", False), ("Foscarnet in Renal Impairment", True)],
+)
+def test_a_raised_kidney_value_beside_normal_counts_is_reversed(title: str, decides: bool) -> None:
+    """NCT00000391 (fresh audit 58): "Creatinine > 1.6 mg/dl" beside "Hemoglobin >= 12 g/dl"
+    among the inclusions of an HIV trial; a trial about the kidney may ask for it."""
+    text = "Inclusion Criteria:\n-  Creatinine > 1.6 mg/dl\n-  Hemoglobin >= 12 g/dl\n"
+    rule = _criteria(text, title=title)["Creatinine > 1.6 mg/dl"].rule  # type: ignore[attr-defined]
+    assert (rule.kind == "lab") is decides, rule
+
+
+def test_populations_named_by_age_make_age_lines_evidence() -> None:
+    """NCT00004317 (fresh audit 59): "Infants with congenital toxoplasmosis …", "Pregnant women
+    with …", "Untreated older children entered as controls", then "Age more than 1 year"."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  Infants with congenital toxoplasmosis confirmed prior to age 2.5 "
+        "months\n-  Pregnant women with evidence of toxoplasma infection\n-  Untreated older "
+        "children entered as controls\n-  Age more than 1 year\n"
+    )
+    rule = got["Age more than 1 year"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+@pytest.mark.parametrize(("listed", "decides"), [(True, False), (False, True)])
+def test_an_admitted_type_makes_its_negation_evidence(listed: bool, decides: bool) -> None:
+    """NCT00003961 (fresh audit 59): "MDS of one of the following types:" > "Leukemia out of
+    MDS (… greater than 30% blasts)" then "No acute leukemia"; without the types list, a
+    leukaemia named elsewhere narrows nothing away."""
+    lead = "Myelodysplastic syndrome of one of the following types:" if listed else "Diagnosis:"
+    text = (
+        f"Inclusion Criteria:\n-  {lead}\n  -  Refractory anemia with excess blasts\n  -  "
+        "Leukemia out of MDS (greater than 30% blasts in marrow)\n-  No acute leukemia\n"
+    )
+    rule = _criteria(text)["No acute leukemia"].rule  # type: ignore[attr-defined]
+    assert (rule.kind == "not") is decides, rule

@@ -476,6 +476,15 @@ def below_normal(leaf: Rule) -> bool:
     return found is not None and found[0] <= found[1]
 
 
+def above_normal(leaf: Rule) -> bool:
+    """True when a lower bound lies at or above the upper limit of the reference interval
+    ("creatinine > 1.6 mg/dL", "ALT ≥ 2 × ULN"): every normal value fails it."""
+    if getattr(leaf, "of", None) == "ULN" and leaf.multiple is not None:  # type: ignore[union-attr]
+        return leaf.multiple >= 1  # type: ignore[union-attr]
+    found = _against_normal(leaf)
+    return found is not None and found[0] >= found[2]
+
+
 def _fittest(leaf: Rule) -> bool:
     """True when a performance bound holds the best score (ECOG 0, Karnofsky 100)."""
     top = 0 if leaf.scale == "ecog" else 100  # type: ignore[union-attr]

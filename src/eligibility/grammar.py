@@ -467,7 +467,12 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
         words = text[cond.start : cond.end].split()
         if len(words) < 2 or text[t.end : sep.start].strip() or text[sep.end : cond.start].strip():
             continue  # "CNS disease or brain metastases": a dropped word breaks the ellipsis
-        key = f"{_fold_piece(text[t.start : t.end])} {_fold_piece(words[-1])}"
+        word = _fold_piece(text[t.start : t.end])
+        if word == _fold_piece(words[0]):
+            # "active bleeding or bleeding diathesis" (NCT03591276, fresh audit 58): the word
+            # the condition repeats is a term of its own, not an elided one
+            continue
+        key = f"{word} {_fold_piece(words[-1])}"
         entry = next((e for e in lexicon().entries.get(key, ()) if e.type == "COND"), None)
         if entry is None or entry.exact is not None:
             continue

@@ -176,7 +176,9 @@ def _relaxed_limits(
 # involvement:", "FOR PATIENTS UNDERGOING BAL:"): the items are that subgroup's.
 SUBGROUP_LEAD = re.compile(
     r"(?i)^\W*(?:(?:for|in)\s+(?:patients|subjects|participants|those|children|adults|women|men)\b"
-    r"|in\s+the\s+(?:absence|presence)\s+of\b|if\b|when\b|unless\b)"
+    r"|in\s+the\s+(?:absence|presence)\s+of\b|if\b|when\b|unless\b"
+    # "With bone marrow involvement:" then "ANC at least 750/mm3" (NCT00002825, fresh audit 58)
+    r"|with(?:out)?\b(?!\s+(?:adequate|normal|sufficient|acceptable)\b))"
 )
 _DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
 _ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from eligibility import compose, vocab
+from eligibility import compose, grammar, vocab
 from eligibility.headings import heading_group
-from eligibility.model import Criterion
+from eligibility.model import ConditionRule, Criterion, NotRule
 from eligibility.parse.base import _leaves
 from eligibility.parse.cohorts import _needed
 
@@ -57,10 +57,17 @@ def cohort_headings(criteria: list[Criterion], under: dict[str, str | None]) -> 
 # A line that starts by naming its population ("Normal Volunteers who are not taking
 # medications. … Cholesterol below 200 mg/dl." beside "Hypertensive Patients with blood pressure
 # greater than 145/90 …"): with two or more in a section, each line is one group's.
+_AGED = r"(?:infants?|neonates?|newborns?|babies|children|adolescents)"
 _POPULATION_LINE = re.compile(
     r"(?i)^\W*(?:(?:normal|healthy)\s+(?:volunteers?|controls?|subjects?|individuals?)\b"
-    r"|(?!(?:no|not|any|all|exclude[ds]?|only)\b)(?:[\w-]+\s+){1,3}patients\s+(?:with|who)\b)"
+    r"|(?!(?:no|not|any|all|exclude[ds]?|only)\b)(?:[\w-]+\s+){1,3}patients\s+(?:with|who)\b"
+    # "Infants with congenital toxoplasmosis …", "Pregnant women with evidence of toxoplasma
+    # infection …", "Untreated older children entered as controls" (NCT00004317, fresh audit 59)
+    r"|(?:(?:untreated|older|younger)\s+)*" + _AGED + r"\s+(?:with|who|born|entered|enrolled)\b"
+    r"|pregnant\s+women\s+(?:with|who)\b|.*\b(?:entered|enrolled|included)\s+as\s+controls\b)"
 )
+# a population named by its age
+_AGED_GROUP = re.compile(r"(?i)^\W*(?:(?:untreated|older|younger)\s+)*" + _AGED + r"\b")
 # A title that names patients and healthy people ("… of Patients With High Cholesterol and
 # Normal Volunteers"): an inclusion line may be either group's.
 _TWO_POPULATIONS = re.compile(
@@ -93,12 +100,17 @@ def population_lines(criteria: list[Criterion], title: str | None) -> list[Crite
     named = sum(lines) > 1
     if not both and not named:
         return criteria
+    aged = named and any(
+        line and _AGED_GROUP.match(c.text) for line, c in zip(lines, criteria, strict=True)
+    )
     out = list(criteria)
     for k, c in enumerate(criteria):
         if c.section != "inclusion" or c.rule.kind == "manual" or c.id in ("age", "sex"):
             continue
         if named and lines[k]:
             why = "a line that names its population beside another group's"
+        elif aged and all(r.kind == "age" for r in _leaves(c.rule)):
+            why = "the lines name populations by age (infants, children): whose age line is this?"
         elif both:
             if all(r.kind in ("age", "sex") for r in _leaves(c.rule)):
                 continue
@@ -241,4 +253,53 @@ def title_alternatives(criteria: list[Criterion], title: str | None) -> list[Cri
         ):
             why = f"the title names two diseases joined by 'or' ('{m.group(0)[:80]}'): one group's?"
             out[k] = compose.as_evidence(c, why)
+    return out
+
+
+# a lead-in listing the types the trial admits ("… of one of the following types:")
+_TYPES_LEAD = re.compile(
+    r"(?i)\b(?:one\s+of\s+the\s+)?following\s+(?:types|subtypes|histolog\w*)\b"
+)
+_NEGATED = re.compile(r"(?i)^\W*(?:no|not|non|without|absence|free\s+of|never)\b")
+
+
+def admitted_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
+    """An inclusion "No acute leukemia" after "Leukemia out of MDS (… greater than 30% blasts
+    in marrow)" among the admitted types ("… of one of the following types:", NCT00003961, fresh
+    audit 59): an item of the list admits what the negation names, or a kind of it, so the
+    negation means only some of it. Not for lines in general: "Metastatic cancer" beside "No
+    brain metastases", "HIV infection" beside "No AIDS" narrow, they do not contradict."""
+    negated = [
+        (k, r.rule.condition)  # type: ignore[union-attr]
+        for k, c in enumerate(criteria)
+        if c.section == "inclusion"
+        and isinstance(r := c.rule, NotRule)
+        and isinstance(r.rule, ConditionRule)
+        and not r.rule.except_
+    ]
+    if not negated:
+        return criteria  # (most records)
+    named: dict[int, set[str]] = {
+        k: {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "COND"}
+        for k, c in enumerate(criteria)
+        if c.section == "inclusion"
+        and not _NEGATED.match(c.text)
+        and _TYPES_LEAD.search(c.context or "")
+    }
+    out = list(criteria)
+    for k, cid in negated:
+        for j, ids in named.items():
+            hit = next(
+                (
+                    d
+                    for d in ids
+                    if vocab.condition_matches(d, cid) or vocab.condition_matches(cid, d)
+                ),
+                None,
+            )
+            if j != k and hit is not None:
+                flat = " ".join(criteria[j].text.split())
+                why = f"another inclusion line admits it or a kind of it ('{flat[:60]}')"
+                out[k] = compose.as_evidence(criteria[k], why)
+                break
     return out

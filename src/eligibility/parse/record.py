@@ -22,7 +22,7 @@ from eligibility.model import (
     Trial,
     iter_rules,
 )
-from eligibility.parse import cohorts, parts
+from eligibility.parse import cohorts, parts, wording
 from eligibility.parse.base import _leaves
 from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, parse_criterion
 
@@ -153,8 +153,9 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.alternative_diagnoses(cohorts.allowed_items(criteria, under))
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
     criteria = _refiled_sentences(parts.alternatives_after(parts.named_parts(criteria)))
-    criteria = parts.title_alternatives(criteria, record.title)
-    criteria = _contradicting_ages(_group_lines(_age_groups(criteria)))
+    criteria = parts.admitted_elsewhere(parts.title_alternatives(criteria, record.title))
+    criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
+    criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
 
 
@@ -377,6 +378,24 @@ def _contradicting_ages(criteria: list[Criterion]) -> list[Criterion]:
     for k in (*inc, *exc):
         if criteria[k].id != "age":  # (the registry's own bounds stand)
             out[k] = compose.as_evidence(criteria[k], why)
+    return out
+
+
+# "Male or female, aged 3 years to 70 years" then "Family members (any age) of patients with a
+# family history of tumors" (NCT00001595, fresh audit 58): one group's age, not everyone's
+_ANY_AGE = re.compile(r"(?i)\b(?:of\s+)?(?:any|all)\s+ages?\b")
+
+
+def _any_age(criteria: list[Criterion]) -> list[Criterion]:
+    """With an inclusion line that admits any age, the text's age lines are evidence."""
+    said = next((c for c in criteria if c.section == "inclusion" and _ANY_AGE.search(c.text)), None)
+    if said is None:
+        return criteria  # (most records)
+    out = list(criteria)
+    why = f"another line admits any age ('{' '.join(said.text.split())[:60]}')"
+    for k, c in enumerate(criteria):
+        if c is not said and c.id != "age" and c.section == "inclusion" and _ages(c):
+            out[k] = compose.as_evidence(c, why)
     return out
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 
 from eligibility import compose, vocab
-from eligibility.model import AllRule, AnyRule, ConditionRule, ManualRule, NotRule, Rule, Section
+from eligibility.model import (
+    AllRule,
+    AnyRule,
+    ConditionRule,
+    Criterion,
+    ManualRule,
+    NotRule,
+    Rule,
+    Section,
+)
 from eligibility.parse.base import _deep_leaves, _leaves, may_hold
 from eligibility.parse.clauses import _distinct_cancers
 
@@ -195,6 +204,58 @@ def reversed_count(rule: Rule, section: Section) -> str | None:
     return None
 
 
+# "Creatinine > 1.6 mg/dl" beside "Hemoglobin >= 12 g/dl" and "Platelet Count >= 100000 /mm3"
+# among the inclusions of an HIV trial (NCT00000391, fresh audit 58; "Serum creatinine ≥ 2.0
+# mg/dl" beside "Absolute neutrophil count ≥ 1,000", NCT00000136): a kidney or liver value
+# required above normal beside blood counts required at normal is a reversed sign, most often,
+# unless the trial is about that organ.
+_ORGAN = frozenset(
+    ["creatinine", "bilirubin", "direct_bilirubin", "alt", "ast", "alkaline_phosphatase"]
+)
+_ORGAN_TITLE = re.compile(
+    r"(?i)renal|kidney|nephr|dialysis|uremi|uraemi|hepat|liver|cirrho|cholesta|biliar|jaundice"
+    r"|gilbert|impair|insufficien"
+)
+
+
+def reversed_organ_bounds(criteria: list[Criterion], title: str | None) -> list[Criterion]:
+    """Inclusions asking for a kidney or liver value above normal beside counts at normal are
+    evidence (record-level: the counts are other lines)."""
+
+    def raised(r: Rule) -> bool:
+        return (
+            r.kind == "lab"
+            and getattr(r, "analyte", None) in _ORGAN
+            and r.comparator in (">", ">=")  # type: ignore[union-attr]
+            and compose.above_normal(r)
+        )
+
+    def count_at_normal(r: Rule) -> bool:
+        return (
+            r.kind == "lab"
+            and getattr(r, "analyte", None) in _COUNTS
+            and r.comparator in (">", ">=")  # type: ignore[union-attr]
+        )
+
+    found = [
+        k
+        for k, c in enumerate(criteria)
+        if c.section == "inclusion" and any(raised(r) for r in _leaves(c.rule))
+    ]
+    if not found or (title and _ORGAN_TITLE.search(title)):
+        return criteria  # (most records)
+    if not any(
+        c.section == "inclusion" and any(count_at_normal(r) for r in _leaves(c.rule))
+        for c in criteria
+    ):
+        return criteria
+    out = list(criteria)
+    why = "a kidney or liver value required above normal beside blood counts at normal (reversed?)"
+    for k in found:
+        out[k] = compose.as_evidence(criteria[k], why)
+    return out
+
+
 # "Coronary artery disease/myocardial infarction, acute coronary syndromes within the past 6
 # months" (NCT00493818, fresh audit 46), "Ischemic heart disease within 6 months" (NCT02214004,
 # fresh audit 47): a lasting coronary diagnosis (CAD since 2015) is "within 6 months" only if the
@@ -284,9 +345,51 @@ _GROUP_LABEL = re.compile(
 )
 
 
+# "Age 8 and under: clinically normal pulmonary function" then "Over age 8: FEV1 and FVC at
+# least 50% predicted" (NCT00007813, fresh audit 58): an age group's label before a colon
+_AGE_LABEL = re.compile(
+    r"(?i)^\W*(?:(?:patients?|children|subjects?|participants?)\s+)?(?:"
+    r"(?:age[ds]?\s+)?(?:over|under|above|below|older\s+than|younger\s+than|less\s+than|more\s+than"
+    r"|[<>≤≥]=?)\s*(?:the\s+)?(?:age\s+(?:of\s+)?)?\d+"
+    r"|age[ds]?\s+\d+(?:\s*(?:-|–|to)\s*\d+)?(?:\s*(?:years?|yrs?))?(?:\s+(?:and|or)\s+"
+    r"(?:under|over|older|younger|above|below|less|more))?"
+    r")(?:\s*(?:years?|yrs?|y)\b)?(?:\s+(?:old|of\s+age))?\s*[:：]\s*\S"
+)
+
+
 def group_label(text: str, rule: Rule) -> str | None:
     """Why a line labelled for one group decides nothing alone, or None."""
-    m = _GROUP_LABEL.match(text)
-    if m is None or rule.kind == "manual":
+    if rule.kind == "manual":
         return None
-    return f"a line labelled for one group ('{m.group(0).strip()}')"
+    m = _GROUP_LABEL.match(text)
+    if m is not None:
+        return f"a line labelled for one group ('{m.group(0).strip()}')"
+    m = _AGE_LABEL.match(text)
+    if m is not None and any(r.kind != "age" for r in _leaves(rule)):
+        return f"a line labelled for one age group ('{m.group(0)[:-1].strip()}')"
+    return None
+
+
+# "Patients with diabetic retinopathy and age-related macular degeneration." beside "Patients
+# with vascular occlusive disease, central serous retinopathy, or rare/unknown retinal disease."
+# (NCT00005784, fresh audit 58): a plural "patients with A and B" may name two groups
+_PLURAL_WITH = re.compile(
+    r"(?i)^\W*(?:patients|subjects|participants|individuals|people|children|adults|men|women)"
+    r"\s+with\b"
+)
+_TOGETHER = re.compile(
+    r"(?i)\b(?:both|co-?infect\w*|co-?existing|coexist\w*|concurrent|concomitant|together|combined"
+    r"|as\s+well\s+as|and/or|along\s+with|plus)\b"
+)
+
+
+def distributive_plural(text: str, rule: Rule, section: Section) -> str | None:
+    """An inclusion "Patients with A and B" of conditions only: each, or both?"""
+    if section != "inclusion" or not isinstance(rule, AllRule) or not _PLURAL_WITH.match(text):
+        return None
+    leaves = _leaves(rule)
+    if len(leaves) < 2 or not all(isinstance(r, ConditionRule) for r in leaves):
+        return None
+    if _TOGETHER.search(text) or " and " not in text.lower():
+        return None
+    return "'patients with A and B' may name two groups: each, or only those with both?"
