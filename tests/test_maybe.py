@@ -580,6 +580,29 @@ CASES += [
         "unknown",
         "may or may not be interstitial lung disease",
     ),
+    # fresh audits 60/61: ATLL does not say leukaemic or lymphoma type; a type 2 MI is no
+    # coronary atherosclerosis; a history of cardiac arrest is one
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "leukemia"},
+        {"conditions": [{"name": "adult T-cell leukemia/lymphoma", "code": "C91.50"}]},
+        "unknown",
+        "may or may not be leukaemia",
+    ),
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "coronary_artery_disease"},
+        {"conditions": [{"name": "type 2 myocardial infarction", "code": "I21.A1"}]},
+        "unknown",
+        "may or may not be coronary artery disease",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "cardiac_arrest"},
+        {"conditions": [{"name": "history of sudden cardiac arrest", "code": "Z86.74"}]},
+        "fail",
+        "recorded",
+    ),
 ]
 
 

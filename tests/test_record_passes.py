@@ -1440,3 +1440,64 @@ def test_an_admitted_type_makes_its_negation_evidence(listed: bool, decides: boo
     )
     rule = _criteria(text)["No acute leukemia"].rule  # type: ignore[attr-defined]
     assert (rule.kind == "not") is decides, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 60/61
+        (
+            "Prior therapy with an anthracycline and/or a taxane in either an adjuvant or "
+            "metastatic setting",
+            "inclusion",
+        ),
+        (
+            "Coagulation function: INR ≤1.5×ULN, prothrombin time (PT) or the activated partial "
+            "thrombin time (APTT) ≤1.5×ULN.",
+            "inclusion",
+        ),
+        (
+            "First episode schizophrenia, schizophreniform disorder or schizoaffective disorder",
+            "inclusion",
+        ),
+    ],
+)
+def test_fresh60_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_a_line_admitting_younger_children_makes_age_lines_evidence() -> None:
+    """NCT00001216 (fresh audit 60): "Males and females, ages 18 and over." beside "On rare
+    occasions we may attempt to study children as young as 10 years with TES."."""
+    text = (
+        "Inclusion Criteria:\n-  Males and females, ages 18 and over.\n-  On rare occasions we "
+        "may attempt to study children as young as 10 years with TES.\n"
+    )
+    rule = _criteria(text)["Males and females, ages 18 and over."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_later_registration_steps_lines_are_evidence() -> None:
+    """NCT00002649 (fresh audit 60): "REGISTRATION # 2 (RANDOMIZATION)" then lab limits met
+    after the transplant, not at entry; the first step's lines decide."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  REGISTRATION # 1\n-  Bilirubin =< 1.5 mg/dL\n-  REGISTRATION # 2 "
+        "(RANDOMIZATION)\n-  Alkaline phosphatase =< 2 times the upper limit of normal\n"
+    )
+    assert got["Bilirubin =< 1.5 mg/dL"].rule.kind == "lab"  # type: ignore[attr-defined]
+    rule = got["Alkaline phosphatase =< 2 times the upper limit of normal"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_measures_allowance_waives_its_bound() -> None:
+    """NCT00499577 (fresh audit 60): "LVEF ≥ 45%" then "A lower LVEF is permissible if a formal
+    cardiologic evaluation reveals no … impairment"."""
+    got = _criteria(
+        "Inclusion Criteria:\n-  LVEF ≥ 45%\n  -  A lower LVEF is permissible if a formal "
+        "cardiologic evaluation reveals no evidence for clinically significant impairment\n"
+    )
+    rule = got["LVEF ≥ 45%"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

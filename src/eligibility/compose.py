@@ -57,6 +57,9 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         "refractory", "recurrent", "relapsed", "chronic", "acute", "resolved", "persistent",
         "residual", "unresolved", "decompensated", "compensated", "initial", "newly",
         "malignant",
+        # "First episode schizophrenia, schizophreniform disorder or schizoaffective disorder"
+        # (NCT00000374, fresh audit 61)
+        "episode", "episodes",
     ]),
     "severity": frozenset([
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",
@@ -268,6 +271,10 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
         # every item of it
         backward = backward or ("severity", "grade")
+    if words and words[-1] in ("setting", "settings"):
+        # "an anthracycline and/or a taxane in either an adjuvant or metastatic setting"
+        # (NCT04556292, fresh audit 60): "… setting" ends a phrase begun before the items
+        backward = backward or ("setting", words[-1])
     future = _FUTURE.search(text) is not None and not _PAST.search(_FUTURE.sub(" ", text))
     for i, w in enumerate(words):
         cls = _scope_class(w)

@@ -158,6 +158,9 @@ _ELIDED_BOUND = re.compile(
     r"lower|higher)\s+than|[<>≤≥]=?)\s*\d"
 )
 _BOUND_KINDS = frozenset(["lab", "measure", "vital", "life_expectancy"])
+_OWN_BOUND = re.compile(
+    r"[≤≥<>]|\b(?:less|greater|more|higher|lower)\s+than\b|\bat\s+(?:least|most)\b|\bno\s+more\b"
+)
 
 
 def _lower_word(word: str) -> bool:
@@ -330,6 +333,20 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
         # features …", fresh audit 43)
         read = _flat("all", [p.rule for p in pieces if p.rule is not None])
         why = "an 'or' at the end of a list of different requirements: how far it reaches"
+        return compose.assisted(norm[lo:hi], why, read)
+    if (
+        ctx.section == "inclusion"
+        and kinds == {"or"}
+        and commas
+        and pieces[0].rule is not None
+        and pieces[0].rule.kind in _BOUND_KINDS
+        and _OWN_BOUND.search(norm[pieces[-1].start : pieces[-1].end])
+    ):
+        # "INR ≤1.5×ULN, prothrombin time (PT) or … (APTT) ≤1.5×ULN" (NCT03994107, fresh audit
+        # 61): a bound, then a list ending in "or" with a bound of its own: two requirements, the
+        # second with two ways to meet it, or three alternatives?
+        read = _flat("all", [p.rule for p in pieces if p.rule is not None])
+        why = "a bound before a list ending in 'or' with its own bound: how far the 'or' reaches"
         return compose.assisted(norm[lo:hi], why, read)
     if kinds == {"or"}:
         kind = "any"

@@ -303,3 +303,29 @@ def admitted_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
                 out[k] = compose.as_evidence(criteria[k], why)
                 break
     return out
+
+
+# "REGISTRATION # 2 (RANDOMIZATION)" then "Alkaline phosphatase =< 2 times the institutional upper
+# limit of normal; test must be completed within 7 days prior to registration" (NCT00002649, fresh
+# audit 60): a later step's criteria, met after treatment has begun, not at entry
+_LATER_STEP = re.compile(
+    r"(?i)^\W*(?:registration|step|randomi[sz]ation)\s*(?:#|no\.?|number)?\s*(?:[2-9]|ii|iii|iv|two"
+    r"|three)\b[^.;]{0,40}$|^\W*(?:second|third)\s+(?:registration|step|randomi[sz]ation)\b[^.;]{0,40}$"
+)
+
+
+def later_steps(criteria: list[Criterion]) -> list[Criterion]:
+    """The lines after a label naming a later registration step are that step's: evidence."""
+    out = list(criteria)
+    label: str | None = None
+    section = None
+    for k, c in enumerate(criteria):
+        if c.section != section:
+            label, section = None, c.section
+        flat = " ".join(c.text.split())
+        if _LATER_STEP.match(flat):
+            label = flat
+            continue
+        if label is not None and c.rule.kind != "manual":
+            out[k] = compose.as_evidence(c, f"under a later step's label ('{label[:60]}')")
+    return out

@@ -154,6 +154,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
     criteria = _refiled_sentences(parts.alternatives_after(parts.named_parts(criteria)))
     criteria = parts.admitted_elsewhere(parts.title_alternatives(criteria, record.title))
+    criteria = parts.later_steps(criteria)
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
@@ -219,8 +220,9 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
                 labs = frozenset(
                     t.value
                     for t in toks
-                    if t.type == "LAB" and "ratio" not in flat[t.end : t.end + 25].lower()
-                )  # (not a ratio's parts: "albumin-to-creatinine ratio", NCT05043714)
+                    if t.type in _LAB_TOKENS and "ratio" not in flat[t.end : t.end + 25].lower()
+                )  # (not a ratio's parts: "albumin-to-creatinine ratio", NCT05043714; a
+                # measure too: "A lower LVEF is permissible if …", NCT00499577, fresh audit 60)
                 if labs:  # "… warfarin or heparin will be allowed … provided that … INR/PTT is
                     # stable" (NCT04345913, fresh audit 49): their limits elsewhere are waived
                     allowed_labs.append((c.section, own, labs))
@@ -256,9 +258,13 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         labs = {
             x for sec, own, names in allowed_labs if sec == c.section and own != c.id for x in names
         }
-        measured = {r.analyte for r in _leaves(c.rule) if r.kind == "lab"} & labs  # type: ignore[union-attr]
+        measured = {
+            getattr(r, "analyte", None) or getattr(r, "name", None)
+            for r in _leaves(c.rule)
+            if r.kind in ("lab", "measure", "vital")
+        } & labs
         if measured and c.rule.kind != "manual":
-            names = ", ".join(sorted(getattr(vocab.analyte(a), "name", a) for a in measured))
+            names = ", ".join(sorted(getattr(vocab.analyte(a), "name", a) for a in measured))  # type: ignore[arg-type]
             why = f"another line allows some patients' {names} outside it"
             out[k] = compose.as_evidence(c, why)
             continue
@@ -383,16 +389,22 @@ def _contradicting_ages(criteria: list[Criterion]) -> list[Criterion]:
 
 # "Male or female, aged 3 years to 70 years" then "Family members (any age) of patients with a
 # family history of tumors" (NCT00001595, fresh audit 58): one group's age, not everyone's
-_ANY_AGE = re.compile(r"(?i)\b(?:of\s+)?(?:any|all)\s+ages?\b")
+_ANY_AGE = re.compile(
+    r"(?i)\b(?:of\s+)?(?:any|all)\s+ages?\b"
+    # "On rare occasions we may attempt to study children as young as 10 years with TES"
+    # (NCT00001216, fresh audit 60)
+    r"|\bas\s+(?:young|old)\s+as\s+\d"
+)
 
 
 def _any_age(criteria: list[Criterion]) -> list[Criterion]:
-    """With an inclusion line that admits any age, the text's age lines are evidence."""
+    """With an inclusion line that admits any age (or a wider one), the text's age lines are
+    evidence."""
     said = next((c for c in criteria if c.section == "inclusion" and _ANY_AGE.search(c.text)), None)
     if said is None:
         return criteria  # (most records)
     out = list(criteria)
-    why = f"another line admits any age ('{' '.join(said.text.split())[:60]}')"
+    why = f"another line admits other ages ('{' '.join(said.text.split())[:60]}')"
     for k, c in enumerate(criteria):
         if c is not said and c.id != "age" and c.section == "inclusion" and _ages(c):
             out[k] = compose.as_evidence(c, why)
