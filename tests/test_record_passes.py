@@ -1501,3 +1501,67 @@ def test_a_measures_allowance_waives_its_bound() -> None:
     )
     rule = got["LVEF ≥ 45%"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+@pytest.mark.parametrize(
+    ("text", "section"),
+    [
+        # fresh audit 62
+        (
+            "Active malignancy other than Kaposi's sarcoma, curatively treated carcinoma of the "
+            "skin, or in situ carcinoma of the cervix",
+            "exclusion",
+        ),
+        (
+            "Localized mucocutaneous herpes simplex OR undisseminated varicella or zoster.",
+            "inclusion",
+        ),
+        (
+            "This study has been changed. The inclusion criteria reflects a change in the prior "
+            "anti-HIV therapy required, age requirement, and the required CD4 and HIV levels.",
+            "inclusion",
+        ),
+    ],
+)
+def test_fresh62_readings(text: str, section: str) -> None:
+    from eligibility.transform import parse_criterion
+
+    rule = parse_criterion(text, section, None, ())  # type: ignore[arg-type]
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_two_words_share_a_head_noun_in_a_title() -> None:
+    """NCT00006812 (fresh audit 62): "… Recurrent Ovarian Epithelial or Primary Peritoneal
+    Cancer": the trial's own cancers are both excepted from "other malignancy"."""
+    from eligibility.parse.record import _title_conditions
+
+    title = "Capecitabine in Treating Patients With Recurrent Ovarian Epithelial or Primary Peritoneal Cavity Cancer"
+    got = _title_conditions(title.replace(" Cavity", ""))
+    assert got == ["epithelial_ovarian_cancer", "primary_peritoneal_cancer"], got
+
+
+def test_a_cohort_label_holds_its_lines() -> None:
+    """NCT02448420 (fresh audit 62): "For Cohorts A and B (Recruitment Closed)" … "For cohorts
+    C:" — a man is eligible for cohort C, so "Female patients" is one cohort's."""
+    got = _criteria(
+        "Inclusion Criteria:\nFor Cohorts A and B (Recruitment Closed)\nFemale patients\nECOG "
+        "performance status 0 or 1.\nInvasive HER2 positive breast cancer, defined as:\n3+ "
+        "overexpression\nFor cohorts C:\nMale or female patients.\nECOG performance status 0 to 2.\n"
+    )
+    for text in ("Female patients", "ECOG performance status 0 or 1."):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence is not None, (text, rule)
+
+
+def test_a_heading_qualifying_its_list_reaches_the_items() -> None:
+    """NCT00002156, NCT00002355 (fresh audit 62, re-audit): "Patients with the following
+    symptoms or conditions in the eye to be treated are excluded:" then "Retinal detachment.";
+    the next heading's "other symptoms or conditions" qualifies nothing."""
+    got = _criteria(
+        "Exclusion Criteria:\nPatients with the following symptoms or conditions in the eye to be "
+        "treated are excluded:\n-  Retinal detachment.\nPatients with the following other "
+        "symptoms or conditions are excluded:\n-  Syphilis.\n"
+    )
+    rule = got["Retinal detachment."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert got["Syphilis."].rule.kind == "condition"  # type: ignore[attr-defined]

@@ -71,6 +71,10 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
     "setting": frozenset([
         "metastatic", "adjuvant", "neoadjuvant", "setting", "line", "maintenance", "advanced",
         "stage",
+        # "Localized mucocutaneous herpes simplex OR undisseminated varicella or zoster"
+        # (NCT00001054, fresh audit 62): how far a disease has spread
+        "disseminated", "undisseminated", "nondisseminated", "localized", "localised",
+        "generalized", "generalised", "widespread",
     ]),
     "test": frozenset([
         "histologically", "histological", "histologic", "cytologically", "pathologically",

@@ -474,6 +474,22 @@ def _ellipses(toks: list[Tok], text: str) -> list[Tok]:
             continue
         key = f"{word} {_fold_piece(words[-1])}"
         entry = next((e for e in lexicon().entries.get(key, ()) if e.type == "COND"), None)
+        before = out[k - 1] if k > 0 else None
+        if (
+            entry is None
+            and before is not None
+            and before.type in {"WORD", "HEAD"}
+            and not text[before.end : t.start].strip()
+        ):
+            # "Recurrent Ovarian Epithelial or Primary Peritoneal Cancer" (NCT00006812, fresh
+            # audit 62): two words share the head noun
+            two = f"{_fold_piece(text[before.start : before.end])} {key}"
+            entry = next((e for e in lexicon().entries.get(two, ()) if e.type == "COND"), None)
+            if entry is not None and entry.exact is None:
+                out = out if out is not toks else list(toks)
+                out[k - 1 : k + 1] = [Tok("WORD", "", before.start, t.end)]
+                k -= 1
+                t = out[k]
         if entry is None or entry.exact is not None:
             continue
         out = out if out is not toks else list(toks)

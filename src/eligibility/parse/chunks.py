@@ -274,6 +274,16 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 norm[lo:hi],
                 f"negation, exception or condition not understood: '{text_of(p)}'",
             )
+    excepting = next(
+        (k for k, p in enumerate(pieces[:-1]) if _has_types(toks, p, {"EXCEPT"})), None
+    )
+    if excepting is not None and any(p.rule is None for p in pieces[excepting + 1 :]):
+        # "Active malignancy other than Kaposi's sarcoma, cutaneous basal cell carcinoma, or in
+        # situ carcinoma of the cervix" (NCT00002131, fresh audit 62): an exception list with an
+        # item not read; its other items would become exclusions of their own
+        read = _flat("all", [p.rule for p in pieces if p.rule is not None])
+        why = f"an exception list with an item not read ('{text_of(unknown[0])}')"
+        return compose.assisted(norm[lo:hi], why, read)
     if any(p.rule is not None and p.rule.kind == "not" for p in pieces[:-1]):
         # "No diabetes or ALT > 3 × ULN": the negation may reach over what follows it
         return _manual(norm[lo:hi], f"scope of a negation unclear: '{norm[lo:hi].strip()}'")

@@ -182,7 +182,19 @@ SUBGROUP_LEAD = re.compile(
 )
 _DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
 _ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
-_GROUP_WORD = re.compile(r"(?i)\b(?:group|cohort|arm|stratum|sub-?study)\b")
+_GROUP_WORD = re.compile(r"(?i)\b(?:groups?|cohorts?|arms?|stratum|strata|sub-?stud(?:y|ies))\b")
+# "For Cohorts A and B (Recruitment Closed)" … "For cohorts C:" (NCT02448420, fresh audit 62): a
+# line that only names the cohorts the lines after it are for, its colon dropped
+_COHORT_LABEL = re.compile(
+    r"(?i)^\W*(?:for\s+|in\s+)?(?:cohorts?|arms?|groups?|parts?)\s+(?:[A-Z0-9]{1,3}\b[\s,&/]*|and\s+)+"
+    r"(?:\([^)]{0,40}\))?\s*[:：]?\s*$"
+)
+
+
+def _leads_in(flat: str) -> bool:
+    return _ENDS_AS_LEAD_IN.search(flat) is not None or _COHORT_LABEL.match(flat) is not None
+
+
 # "Also has one of more of the following chronic diseases:" then "- Hypertension," at the same
 # level: the items are alternatives (or a count of them), not requirements each
 _COUNT_LEAD = re.compile(
@@ -201,7 +213,7 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
         flat = " ".join(c.text.split())
         # "Persons with" then "- stroke", "- multiple sclerosis": a lead-in that lost its colon
         dangling = c.section == "inclusion" and _DANGLING.search(flat) is not None
-        if c.rule.kind != "manual" or not (_ENDS_AS_LEAD_IN.search(flat) or dangling):
+        if c.rule.kind != "manual" or not (_leads_in(flat) or dangling):
             continue
         named = (
             any(t.type == "COND" for t in grammar.tokenize(flat))
@@ -225,11 +237,17 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
             if counted
             else f"under a subgroup's lead-in ('{flat[:80]}'): the subgroup's only?"
         )
+        # a line naming only cohorts holds their lines up to the next such line, the lead-ins
+        # and nested items inside them too
+        label = _COHORT_LABEL.match(flat) is not None
         for j in range(k + 1, len(criteria)):
             item = criteria[j]
-            if item.section != c.section or item.context != c.context:
+            said = " ".join(item.text.split())
+            if item.section != c.section or (item.context != c.context and not label):
                 break
-            if _ENDS_AS_LEAD_IN.search(" ".join(item.text.split())):
+            if label and _COHORT_LABEL.match(said):
+                break  # the next cohorts' lines
+            if not label and _leads_in(said):
                 break  # another lead-in: another group
             if counted and _NEGATED_START.match(item.text):
                 break  # "Not pregnant or nursing" after the items: a requirement of its own

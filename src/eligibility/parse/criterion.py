@@ -197,6 +197,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.metastases_let_in(text, rule, section, primary)
         or wording.group_label(text, rule)
         or wording.distributive_plural(text, rule, section)
+        or wording.amendment_note(text, rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -329,3 +329,24 @@ def later_steps(criteria: list[Criterion]) -> list[Criterion]:
         if label is not None and c.rule.kind != "manual":
             out[k] = compose.as_evidence(c, f"under a later step's label ('{label[:60]}')")
     return out
+
+
+# "Patients with the following symptoms or conditions in the eye to be treated are excluded:"
+# then "Retinal detachment." (NCT00002156, fresh audit 62): a heading that leads into a list and
+# qualifies it after "the following" (the eye treated, a window, a status) reaches its items
+_FOLLOWING = re.compile(r"(?i)\bthe\s+following\b(?P<rest>.*)[:：]\s*$")
+# the words that name what the list holds, not a qualifier of it
+_LIST_WORDS = re.compile(r"(?i)\b(?:other|symptoms?|conditions?|criteria|diseases?|disorders?)\b")
+
+
+def scoped_headings(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
+    """The lines under a "… the following … <qualifier>:" heading are evidence."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        head = " ".join((under.get(c.id) or "").split())
+        m = _FOLLOWING.search(head) if head and c.rule.kind != "manual" else None
+        found = compose.scope_word(_LIST_WORDS.sub(" ", m.group("rest"))) if m else None
+        if found is not None:
+            why = f"under a heading whose {found[0]} word '{found[1]}' may reach it ('{head[:70]}')"
+            out[k] = compose.as_evidence(c, why)
+    return out

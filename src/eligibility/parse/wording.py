@@ -393,3 +393,18 @@ def distributive_plural(text: str, rule: Rule, section: Section) -> str | None:
     if _TOGETHER.search(text) or " and " not in text.lower():
         return None
     return "'patients with A and B' may name two groups: each, or only those with both?"
+
+
+# "This study has been changed. The inclusion criteria reflects a change in … the required CD4
+# and HIV levels." (NCT00001108, fresh audit 62): a note on the protocol's amendment names what
+# changed, it asks nothing of the patient
+_AMENDED = re.compile(
+    r"(?i)^\W*(?:this|the)\s+(?:study|protocol|trial)\s+(?:has\s+been|was|is\s+being)\s+"
+    r"(?:changed|amended|modified|revised|updated)\b"
+)
+
+
+def amendment_note(text: str, rule: Rule) -> str | None:
+    if rule.kind == "manual" or not _AMENDED.match(text):
+        return None
+    return "a note on the protocol's amendment, not a criterion"
