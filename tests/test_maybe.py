@@ -598,6 +598,13 @@ CASES += [
     ),
     (
         "exclusion",
+        {"kind": "condition", "condition": "gastric_cancer"},
+        {"conditions": [{"name": "adenocarcinoma of the cardia", "code": "C16.0"}]},
+        "unknown",
+        "may or may not be gastric cancer",
+    ),
+    (
+        "exclusion",
         {"kind": "condition", "condition": "cardiac_arrest"},
         {"conditions": [{"name": "history of sudden cardiac arrest", "code": "Z86.74"}]},
         "fail",

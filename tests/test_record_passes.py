@@ -1565,3 +1565,31 @@ def test_a_heading_qualifying_its_list_reaches_the_items() -> None:
     rule = got["Retinal detachment."].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
     assert got["Syphilis."].rule.kind == "condition"  # type: ignore[attr-defined]
+
+
+def test_in_the_ed_reaches_back_over_the_list() -> None:
+    """NCT00534066 (fresh audit 64, TrialGPT trials): "unstable angina or acute myocardial
+    infarction in the ED" — an angina of 2021 is not one seen in the ED."""
+    from eligibility.transform import parse_criterion
+
+    text = "unstable angina or acute myocardial infarction in the ED"
+    rule = parse_criterion(text, "exclusion", None, ())
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+    # ("ER" is no emergency room: "ER+, HER2- breast cancer" keeps its read part)
+    er = "Have a diagnosis of ER+, HER2- breast cancer"
+    assert parse_criterion(er, "inclusion", None, ()).kind == "all"
+
+
+def test_a_title_naming_a_disease_and_a_described_group() -> None:
+    """NCT02556359 (fresh audit 64): "… Application to CVID and Immune Deficiencies With
+    Dysmorphic Syndromes" — the CVID line is one group's way in."""
+    title = (
+        "Consequences of DNA Repair and Telomere Defects on the Function of the Immune System: "
+        "Application to CVID and Immune Deficiencies With Dysmorphic Syndromes"
+    )
+    text = (
+        "Inclusion Criteria:\n-  Immune Deficiency and early BMF in childhood\n-  Common Variable "
+        "Immunodeficiency (CVID)\n-  Genetic patients\n"
+    )
+    rule = _criteria(text, title=title)["Common Variable Immunodeficiency (CVID)"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

@@ -75,6 +75,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         # (NCT00001054, fresh audit 62): how far a disease has spread
         "disseminated", "undisseminated", "nondisseminated", "localized", "localised",
         "generalized", "generalised", "widespread",
+        # where and when it is seen dates every item ("… at presentation", "in the ICU")
+        "icu", "emergency", "presentation", "admission", "arrival", "triage",
     ]),
     "test": frozenset([
         "histologically", "histological", "histologic", "cytologically", "pathologically",
@@ -212,6 +214,11 @@ def scope_word(text: str) -> tuple[str, str] | None:
     return None
 
 
+_SEEN_IN = re.compile(
+    r"\b(?:in|at)\s+the\s+(?:ED|ER|ICU)\b|(?i:\bemergency\s+(?:department|room)\b)"
+)
+
+
 def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     """Scope words of an unread piece that reach forward and backward: (forward, backward).
 
@@ -275,6 +282,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "…, or neurosensory deficits of grade 3 or worse": a grade at the end of a list grades
         # every item of it
         backward = backward or ("severity", "grade")
+    seen = _SEEN_IN.search(text)
+    if seen and seen.start() > 0:
+        # "unstable angina or acute myocardial infarction in the ED" (NCT00534066, fresh audit
+        # 64): where it is seen dates every item of the list
+        backward = backward or ("setting", seen.group(0).lower())
     if words and words[-1] in ("setting", "settings"):
         # "an anthracycline and/or a taxane in either an adjuvant or metastatic setting"
         # (NCT04556292, fresh audit 60): "… setting" ends a phrase begun before the items

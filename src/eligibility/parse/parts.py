@@ -229,16 +229,30 @@ def alternatives_after(criteria: list[Criterion]) -> list[Criterion]:
 
 
 _TITLE_OR = re.compile(r"(?i)\b(?:with|in|for|of)\s+(?P<a>[^,;:()]+?)\s+or\s+(?P<b>[^,;:()]+)$")
+# "… Application to CVID and Immune Deficiencies With Dysmorphic Syndromes" (NCT02556359, fresh
+# audit 64): a title naming two groups of diseases, one of which no concept names
+_TITLE_AND = re.compile(
+    r"(?i)\b(?:with|in|for|of|to)\s+(?P<a>[^,;:()]+?)\s+and\s+(?P<b>(?:other\s+)?[^,;:()]*?\b"
+    r"(?:deficienc\w+|diseases|disorders|syndromes|conditions)\b[^,;:()]*)$"
+)
+
+
+def _title_named(text: str) -> frozenset[str]:
+    return frozenset(t.value for t in grammar.tokenize(grammar.normalise(text)) if t.type == "COND")
 
 
 def title_alternatives(criteria: list[Criterion], title: str | None) -> list[Criterion]:
     """Inclusions requiring one of two diseases a title joins with "or" ("… in Patients With
     Type 2 Diabetes or Chronic Heart Failure", NCT00497003, fresh audit 57): one group's each."""
     m = _TITLE_OR.search(title or "")
-    if m is None:
-        return criteria
-    sides = [vocab.conditions_named_in(m.group(g)) for g in ("a", "b")]
-    if not all(sides):
+    if m is not None:
+        sides = [vocab.conditions_named_in(m.group(g)) for g in ("a", "b")]
+    else:
+        # a named disease "and" a group the title only describes: the lines for the named one
+        # are one group's ways in
+        m = _TITLE_AND.search(title or "")
+        sides = [_title_named(m.group("a")), frozenset(["-"])] if m else []
+    if m is None or not all(sides):
         return criteria
     named = sides[0] | sides[1]
     out = list(criteria)
@@ -251,7 +265,7 @@ def title_alternatives(criteria: list[Criterion], title: str | None) -> list[Cri
             for x in needed
             for n in named
         ):
-            why = f"the title names two diseases joined by 'or' ('{m.group(0)[:80]}'): one group's?"
+            why = f"the title names two groups of diseases ('{m.group(0)[:80]}'): one group's?"
             out[k] = compose.as_evidence(c, why)
     return out
 
