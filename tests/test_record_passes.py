@@ -1593,3 +1593,31 @@ def test_a_title_naming_a_disease_and_a_described_group() -> None:
     )
     rule = _criteria(text, title=title)["Common Variable Immunodeficiency (CVID)"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_sentence_naming_a_part_of_the_study_makes_the_rest_evidence() -> None:
+    """NCT00001178 (re-audit of session 27): "Pregnant women. … These women will be excluded
+    from the imaging portions of the protocol." — from a part of the study, not all of it."""
+    from eligibility.transform import parse_criterion
+
+    text = (
+        "Pregnant women. Women of childbearing potential will be screened by history for the "
+        "possibility of pregnancy and undergo a urine pregnancy test. These women will be "
+        "excluded from the imaging portions of the protocol."
+    )
+    rule = parse_criterion(text, "exclusion", None, ())
+    assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
+
+
+def test_a_lone_history_line_the_title_does_not_name_is_evidence() -> None:
+    """NCT00002065 (re-audit of session 27): "History of alcohol abuse." as the last inclusion
+    line of a trial of disulfiram in AIDS: a requirement, or a lost heading's exclusion?"""
+    text = (
+        "Inclusion Criteria:\n-  Ambulatory and able to maintain an independent life.\n"
+        "History of alcohol abuse.\n"
+    )
+    got = _criteria(text, title="Depot Disulfiram for AIDS and ARC")
+    rule = got["History of alcohol abuse."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    got = _criteria("Inclusion Criteria:\n-  History of asthma.\n", title="Budesonide in Asthma")
+    assert got["History of asthma."].rule.kind == "condition"  # type: ignore[attr-defined]

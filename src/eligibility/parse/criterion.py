@@ -551,6 +551,9 @@ _SUBGROUP = re.compile(
     r"|\bif\b[^.;]{0,80}?\b(?:inappropriate|not\s+(?:possible|feasible|appropriate|applicable|"
     r"assessable|evaluable)|unable|cannot|can\s*not)\b"
     r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
+    # "… These women will be excluded from the imaging portions of the protocol." (NCT00001178,
+    # re-audit of session 27): only a part of the study
+    r"|\b(?:portions?|parts?)\s+of\s+the\s+(?:protocol|study|trial)\b"
 )
 
 

@@ -537,7 +537,7 @@ def _bare_names(
         flat = " ".join(c.text.split())
         if c.section != "inclusion" or c.rule.kind != "condition" or c.context:
             return False
-        if len(flat) > 70 or _REQUIRING.search(flat):
+        if len(flat) > 70 or (_REQUIRING.search(flat) and not _HISTORY_ONLY.match(flat)):
             return False
         cid = c.rule.condition  # type: ignore[union-attr]
         # the title's disease, or broader, is the trial's requirement; a narrower one ("Ovarian
@@ -555,7 +555,7 @@ def _bare_names(
             continue
         flat = " ".join(c.text.split())
         listed = cohorts or (k > 0 and names[k - 1]) or (k + 1 < len(names) and names[k + 1])
-        if not listed and not _STATE_WORDS.match(flat):
+        if not listed and not _STATE_WORDS.match(flat) and not _HISTORY_ONLY.match(flat):
             continue  # one "HIV infection." line in an HIV trial is its requirement
         why = "a bare condition name the title does not name: it may be a lost heading's item"
         out[k] = c.model_copy(update={"rule": compose.assisted(flat, why, c.rule)})
@@ -563,6 +563,9 @@ def _bare_names(
 
 
 _STATE_WORDS = re.compile(r"(?i)^\W*(?:active|current|uncontrolled|recent|ongoing)\b")
+# "History of alcohol abuse." alone, the last line of an AIDS trial's inclusions (NCT00002065,
+# re-audit of session 27): a requirement, or an exclusion whose heading was lost
+_HISTORY_ONLY = re.compile(r"(?i)^\W*(?:a\s+)?(?:past\s+)?history\s+of\s+[\w' -]+\.?\s*$")
 
 
 def _waived(criteria: list[Criterion]) -> list[Criterion]:
