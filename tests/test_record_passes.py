@@ -1621,3 +1621,20 @@ def test_a_lone_history_line_the_title_does_not_name_is_evidence() -> None:
     assert rule.kind == "manual" and rule.evidence is not None, rule
     got = _criteria("Inclusion Criteria:\n-  History of asthma.\n", title="Budesonide in Asthma")
     assert got["History of asthma."].rule.kind == "condition"  # type: ignore[attr-defined]
+
+
+def test_a_qualifier_before_a_later_exception_item_reaches_every_item() -> None:
+    """Session 27: "No prior malignancy except basal cell skin cancer or adequately treated
+    carcinoma in situ of the cervix" — read as "except adequately treated …" over both items
+    (more review, never a wrong pass), not left unread."""
+    from eligibility.transform import parse_criterion
+
+    text = (
+        "No prior malignancy except basal cell skin cancer or adequately treated carcinoma in "
+        "situ of the cervix"
+    )
+    rule = parse_criterion(text, "inclusion", None, ())
+    assert rule.kind == "not", rule
+    inner = rule.rule.rules  # type: ignore[union-attr]
+    assert inner[0].except_ == ["basal_cell_carcinoma_skin", "cervical_carcinoma_in_situ"]
+    assert "adequately treated" in inner[1].rules[1].reason

@@ -543,12 +543,23 @@ class _Clauses(Transformer):
     def cond_items(self, *items: object) -> tuple[list[tuple[str, set[str]]], set[str]]:
         return [i for i in items if isinstance(i, tuple)], _seps(items)
 
-    def exception(self, *items: object) -> _Except:
-        conds, _seps = items[-1]  # type: ignore[misc]
-        if any(mods for _, mods in conds):
-            raise NotUnderstood("a qualified exception")
+    def exc_item(self, *items: object) -> tuple[str, set[str], str]:
         treated = next((t.value for t in items if isinstance(t, Token) and t.type == "TREATED"), "")
-        return _Except([c for c, _ in conds], treated)
+        cid, mods = items[-1]  # type: ignore[misc]
+        return (cid, mods, treated)
+
+    def exc_items(self, *items: object) -> list[tuple[str, set[str], str]]:
+        return [i for i in items if isinstance(i, tuple)]
+
+    def exception(self, *items: object) -> _Except:
+        conds: list[tuple[str, set[str], str]] = items[-1]  # type: ignore[assignment]
+        if any(mods for _, mods, _t in conds):
+            raise NotUnderstood("a qualified exception")
+        # "except fully treated X, Y" or "except X or adequately treated Y": the qualifier is
+        # read as reaching every item (more review, never a wrong pass)
+        lead = next((t.value for t in items if isinstance(t, Token) and t.type == "TREATED"), "")
+        treated = lead or next((t for _, _m, t in conds if t), "")
+        return _Except([c for c, _m, _t in conds], treated)
 
     def window(self, *toks: Token) -> Window:
         num = next(t for t in toks if t.type == "NUM")
