@@ -1638,3 +1638,32 @@ def test_a_qualifier_before_a_later_exception_item_reaches_every_item() -> None:
     inner = rule.rule.rules  # type: ignore[union-attr]
     assert inner[0].except_ == ["basal_cell_carcinoma_skin", "cervical_carcinoma_in_situ"]
     assert "adequately treated" in inner[1].rules[1].reason
+
+
+def test_labels_repeated_in_both_sections_are_the_trials_parts() -> None:
+    """NCT00001396 (re-audit of session 27): "DDD Pacemaker Therapy" and "Cohort Study" label
+    both sections, each above its own items; a 17-year-old may join the cohort study."""
+    text = (
+        "Inclusion Criteria:\nDDD Pacemaker Therapy\nChildren of either gender, aged 5 to 15 years.\n"
+        "Cohort Study\nChildren of either gender, 5 to 20 years.\nExclusion Criteria:\n"
+        "DDD Pacemaker Therapy\nPositive pregnancy test.\nCohort Study\nPositive pregnancy test.\n"
+    )
+    rule = _criteria(text)["Children of either gender, aged 5 to 15 years."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_parts_labels_and_blood_counts_allowed() -> None:
+    """NCT04282018, NCT00004078 (re-audit of session 27): "Parts A, B and C" above an
+    exclusion; "Inadequate peripheral blood counts due to bone marrow infiltration allowed"."""
+    got = _criteria(
+        "Exclusion Criteria:\nParts A, B and C\nHistory of allogeneic stem-cell transplantation\n"
+        "Parts A, B, C, D and E\nPrior exposure to PI3K inhibitor.\n"
+    )
+    rule = got["History of allogeneic stem-cell transplantation"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    got = _criteria(
+        "Inclusion Criteria:\n-  Platelet count greater than 100,000/mm^3\n-  Inadequate "
+        "peripheral blood counts due to bone marrow infiltration allowed\n"
+    )
+    rule = got["Platelet count greater than 100,000/mm^3"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule

@@ -130,6 +130,10 @@ _CYTOPENIA = {
     "cytopenia": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
     "cytopenias": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
     "pancytopenia": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
+    # "Inadequate peripheral blood counts due to bone marrow infiltration allowed" (NCT00004078,
+    # re-audit of session 27)
+    "blood counts": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
+    "blood count": ("neutrophils", "wbc", "hemoglobin", "hematocrit", "platelets"),
 }
 _CYTOPENIA_WORD = re.compile(r"(?i)\b(" + "|".join(_CYTOPENIA) + r")\b")
 _CYTOPENIAS_ALLOWED = re.compile(
@@ -182,7 +186,9 @@ SUBGROUP_LEAD = re.compile(
 )
 _DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
 _ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
-_GROUP_WORD = re.compile(r"(?i)\b(?:groups?|cohorts?|arms?|stratum|strata|sub-?stud(?:y|ies))\b")
+_GROUP_WORD = re.compile(
+    r"(?i)\b(?:groups?|cohorts?|arms?|parts?|stratum|strata|sub-?stud(?:y|ies))\b"
+)
 # "For Cohorts A and B (Recruitment Closed)" … "For cohorts C:" (NCT02448420, fresh audit 62): a
 # line that only names the cohorts the lines after it are for, its colon dropped
 _COHORT_LABEL = re.compile(

@@ -20,7 +20,7 @@ from eligibility.parse.cohorts import _needed
 _COHORT_HEADING = re.compile(
     r"(?i)^(?!.*\ball\s+(?:cohorts|groups|arms|parts|participants|subjects)\b).*(?:"
     r"\b(?:first|second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+(?:cohort|group|arm|part)\b"
-    r"|\b(?:cohort|group|arm|part|stage|step|stratum|sub-?study)\s+(?:[A-Z0-9]{1,2}|one|two|three"
+    r"|\b(?:cohorts?|groups?|arms?|parts?|stages?|steps?|stratum|strata|sub-?stud(?:y|ies))\s+(?:[A-Z0-9]{1,2}|one|two|three"
     r"|four|five|I{1,3}|IV)\b"
     # "PATIENTS WITH NORMAL ADRENAL GLANDS:" beside "PATIENTS WITH ACTH-INDEPENDENT CUSHING'S
     # SYNDROME:", "HEALTHY VOLUNTEERS:"
@@ -363,4 +363,41 @@ def scoped_headings(criteria: list[Criterion], under: dict[str, str | None]) -> 
         if found is not None:
             why = f"under a heading whose {found[0]} word '{found[1]}' may reach it ('{head[:70]}')"
             out[k] = compose.as_evidence(c, why)
+    return out
+
+
+# "DDD Pacemaker Therapy" … "Cohort Study" as lines of both sections, each above its own items
+# (NCT00001396, re-audit of session 27): the trial's parts, each with its own criteria
+_LABEL_LIKE = re.compile(r"^[^\d<>≤≥=:;.]{3,50}$")
+
+
+def repeated_labels(criteria: list[Criterion]) -> list[Criterion]:
+    """With two or more short lines that label both sections alike, each label's lines are
+    that part's: evidence."""
+
+    def label(c: Criterion) -> str | None:
+        flat = " ".join(c.text.split())
+        if c.rule.kind != "manual" or not _LABEL_LIKE.match(flat) or _NEGATED.match(flat):
+            return None
+        return flat.lower()
+
+    seen: dict[str, set[str]] = {}
+    for c in criteria:
+        if (name := label(c)) is not None:
+            seen.setdefault(name, set()).add(c.section)
+    labels = {n for n, sections in seen.items() if len(sections) == 2}
+    if len(labels) < 2:
+        return criteria  # (most records)
+    out = list(criteria)
+    current: str | None = None
+    section = None
+    for k, c in enumerate(criteria):
+        if c.section != section:
+            current, section = None, c.section
+        name = label(c)
+        if name in labels:
+            current = " ".join(c.text.split())
+            continue
+        if current is not None and c.rule.kind != "manual":
+            out[k] = compose.as_evidence(c, f"under a part's label in both sections ('{current}')")
     return out

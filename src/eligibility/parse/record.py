@@ -155,6 +155,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = _refiled_sentences(parts.alternatives_after(parts.named_parts(criteria)))
     criteria = parts.admitted_elsewhere(parts.title_alternatives(criteria, record.title))
     criteria = parts.scoped_headings(parts.later_steps(criteria), under)
+    criteria = parts.repeated_labels(criteria)
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
