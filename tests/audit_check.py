@@ -7,6 +7,7 @@ Used by ``test_audit_ledger.py`` and by readers checking the patient they wrote:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +24,16 @@ def parsed_rule(item: dict[str, Any]) -> Rule:
     if item.get("record"):
         return _record_rule(item)
     primary = _primary_conditions(SimpleNamespace(title=item.get("title")))  # type: ignore[arg-type]
-    return parse_criterion(item["text"], item["section"], item.get("context"), primary)
+    return parse_criterion(_reading(item["text"]), item["section"], item.get("context"), primary)
+
+
+_MARKER = re.compile(r"\n\s*(?:[-*•·]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+
+
+def _reading(text: str) -> str:
+    """A criterion joined over lines, as the splitter reads it (``Segment.reading``): the list
+    markers between its lines dropped ("… mg/dL OR\n-  Creatinine clearance …")."""
+    return _MARKER.sub(" ", text) if "\n" in text else text
 
 
 def _record_rule(item: dict[str, Any]) -> Rule:

@@ -1667,3 +1667,26 @@ def test_parts_labels_and_blood_counts_allowed() -> None:
     )
     rule = got["Platelet count greater than 100,000/mm^3"].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
+
+
+def test_a_window_after_the_following_criteria_reaches_the_lab_lines() -> None:
+    """NCT03264547 (re-audit of session 27): "… meeting all of the following criteria on a test
+    within 28 days before enrollment. If there are multiple test results …" then the lab lines:
+    a 60-day-old bilirubin does not meet it."""
+    got = _criteria(
+        "Inclusion Criteria:\nPatients who have maintained major organ functions, meeting all of "
+        "the following criteria on a test within 28 days before enrollment. If there are multiple "
+        "test results during this period, that obtained last is used.\nTotal bilirubin: <=1.5 mg/dL\n"
+    )
+    rule = got["Total bilirubin: <=1.5 mg/dL"].rule  # type: ignore[attr-defined]
+    assert rule.kind != "lab" or rule.within is not None, rule  # type: ignore[union-attr]
+    assert rule.kind in ("manual", "lab"), rule
+
+
+def test_iddm_is_no_synonym_of_type_1_diabetes() -> None:
+    """NCT00493480 (re-audit of session 27): criteria use IDDM, like "insulin-dependent
+    diabetes", for insulin-treated diabetes of any type."""
+    from eligibility import vocab
+
+    assert vocab.condition("IDDM") is None
+    assert vocab.condition("T1DM").id == "type1_diabetes"  # type: ignore[union-attr]

@@ -287,6 +287,11 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
 # criteria:" then "ANC >= 1,500 /mm^3" …): its window is theirs.
 _LEAD_IN_WINDOW = re.compile(
     r"(?i)\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b.*(?::\s*$|\bfollowing(?:\s+\w+)?\W*$)"
+    # "… meeting all of the following criteria on a test within 28 days before enrollment. If
+    # there are multiple test results …" then "(1) Neutrophil count: >=1,500/mm3 …" (NCT03264547,
+    # re-audit of session 27): the window after "the following … criteria"
+    r"|\bthe\s+following\s+(?:\w+\s+){0,3}?(?:criteria|values|conditions|requirements)\b[^.]{0,40}?"
+    r"\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b"
 )
 _LAB_TOKENS = frozenset(["LAB", "MEASURE", "VITAL"])
 
@@ -304,6 +309,11 @@ def _lost_lead_ins(criteria: list[Criterion], primary: tuple[str, ...]) -> list[
             if item.section != c.section or item.context is not None or not types & _LAB_TOKENS:
                 break
             rule = parse_criterion(item.text, item.section, flat, primary)
+            if rule.kind == "manual" and item.rule.kind != "manual":
+                # the lead-in's window could not be read with it: the line's own reading is
+                # evidence, the window is for the reviewer
+                why = f"a window in the lead-in above may reach it ('{flat[:80]}')"
+                rule = compose.assisted(item.text, why, compose.computable_part(item.rule))
             out[j] = item.model_copy(update={"rule": rule, "context": flat})
     return out
 
