@@ -484,7 +484,7 @@ def _reading(
         # "Age 65-70 years:" in an inclusion may name the subgroup the items after it are for
         return _kept_as_evidence(norm, rules, kind)
     if len(rules) > 1 and any(
-        r.kind == "manual" and _SUBGROUP.search(_reason_text(r)) for r in rules
+        r.kind == "manual" and wording.SUBGROUP_SENTENCE.search(_reason_text(r)) for r in rules
     ):
         # "ALT/AST > 2 × ULN. For patients with hepatic metastases, ALT/AST > 5 × ULN …": a
         # sentence for a subgroup, not read, changes what the others mean for that subgroup
@@ -536,25 +536,6 @@ def _leads_on(said: str) -> bool:
         if "such" not in low and "including" not in low and "following" not in low:
             return False
     return _LEADS_ON.search(said) is not None
-
-
-_SUBGROUP = re.compile(
-    r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
-    r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
-    r"(?:\w+\s+)?to\b|\bif\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have)\b"
-    # "… amylase < 1.5 × ULN. If abnormal, a pancreatic amylase < 45 U/L.": a second way in
-    r"|\bif\s+(?:abnormal|elevated|increased|high|low|not\s+(?:normal|met|available))\b"
-    # "…; if liver function abnormalities are due to hepatic metastasis, then AST and ALT ≤ 5 ×"
-    r"|\bif\b[^.;]{0,80}?\b(?:due\s+to|attributable\s+to|secondary\s+to|caused\s+by)\b"
-    # "ECOG 0 or 1. If ECOG … is an inappropriate performance measurement …, then Karnofsky
-    # ≥ 70" (NCT04622774, fresh audit 39): another way in for some patients
-    r"|\bif\b[^.;]{0,80}?\b(?:inappropriate|not\s+(?:possible|feasible|appropriate|applicable|"
-    r"assessable|evaluable)|unable|cannot|can\s*not)\b"
-    r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
-    # "… These women will be excluded from the imaging portions of the protocol." (NCT00001178,
-    # re-audit of session 27): only a part of the study
-    r"|\b(?:portions?|parts?)\s+of\s+the\s+(?:protocol|study|trial)\b"
-)
 
 
 _SUBJECTS = compose.SCOPE_CLASSES["subject"]

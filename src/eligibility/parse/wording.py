@@ -408,3 +408,24 @@ def amendment_note(text: str, rule: Rule) -> str | None:
     if rule.kind == "manual" or not _AMENDED.match(text):
         return None
     return "a note on the protocol's amendment, not a criterion"
+
+
+# An unread sentence that says for whom the rest holds ("For patients with hepatic metastases,
+# …", "… applies only to …", "if abnormal, …"): the read part is one subgroup's (criterion).
+SUBGROUP_SENTENCE = re.compile(
+    r"(?i)\b(?:for|in|among)\s+(?:\w+\s+)?(?:patients|subjects|participants|those|women|men|"
+    r"females|males|children|adults|cases)\b|\b(?:applies|apply|applicable|pertains)\s+"
+    r"(?:\w+\s+)?to\b|\bif\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have)\b"
+    # "… amylase < 1.5 × ULN. If abnormal, a pancreatic amylase < 45 U/L.": a second way in
+    r"|\bif\s+(?:abnormal|elevated|increased|high|low|not\s+(?:normal|met|available))\b"
+    # "…; if liver function abnormalities are due to hepatic metastasis, then AST and ALT ≤ 5 ×"
+    r"|\bif\b[^.;]{0,80}?\b(?:due\s+to|attributable\s+to|secondary\s+to|caused\s+by)\b"
+    # "ECOG 0 or 1. If ECOG … is an inappropriate performance measurement …, then Karnofsky
+    # ≥ 70" (NCT04622774, fresh audit 39): another way in for some patients
+    r"|\bif\b[^.;]{0,80}?\b(?:inappropriate|not\s+(?:possible|feasible|appropriate|applicable|"
+    r"assessable|evaluable)|unable|cannot|can\s*not)\b"
+    r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
+    # "… These women will be excluded from the imaging portions of the protocol." (NCT00001178,
+    # re-audit of session 27): only a part of the study
+    r"|\b(?:portions?|parts?)\s+of\s+the\s+(?:protocol|study|trial)\b"
+)
