@@ -1,6 +1,9 @@
 """Record-level readings of a trial's parts and subjects: cohort headings, lines naming their
-population, labels naming someone other than the patient, capitalised headings of one part, a
-later "(at least one yes)" line over the items above it, a title joining two diseases by "or".
+population (or named by age), labels naming someone other than the patient, capitalised headings
+of one part, a later "(at least one yes)" line over the items above it, a title joining two
+diseases (or a disease and a described group), an admitted type an inclusion negates, a later
+registration step's lines, headings that qualify their list, label lines repeated in both
+sections.
 
 Like ``cohorts``, each pass turns the computable rules that may be one group's (or someone
 else's) into evidence for the reviewer (``compose.as_evidence``).
