@@ -598,6 +598,13 @@ CASES += [
     ),
     (
         "exclusion",
+        {"kind": "condition", "condition": "primary_immunodeficiency"},
+        {"conditions": [{"name": "biotinidase deficiency", "code": "D81.810"}]},
+        "unknown",
+        "may or may not be primary immunodeficiency",
+    ),
+    (
+        "exclusion",
         {"kind": "condition", "condition": "gastric_cancer"},
         {"conditions": [{"name": "adenocarcinoma of the cardia", "code": "C16.0"}]},
         "unknown",
