@@ -12,6 +12,7 @@ else's) into evidence for the reviewer (``compose.as_evidence``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from eligibility import compose, grammar, vocab
 from eligibility.headings import heading_group
@@ -136,21 +137,35 @@ _SUBJECT_LABEL = re.compile(
 _OTHER_SUBJECTS = ("donor", "control", "parent", "caregiver", "partner", "sibling")
 
 
-def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
-    """The lines after a label naming someone other than the patient are evidence."""
-    out = list(criteria)
-    who: str | None = None
+def _under_labels(
+    criteria: list[Criterion], label_of: Callable[[Criterion], str | None]
+) -> Iterator[tuple[int, str]]:
+    """(index, label) of each computable line below a label line of its section (a label holds
+    the lines up to the next label or the section's end)."""
+    label: str | None = None
     section = None
     for k, c in enumerate(criteria):
         if c.section != section:
-            who, section = None, c.section
+            label, section = None, c.section
+        found = label_of(c)
+        if found is not None:
+            label = found
+        elif label is not None and c.rule.kind != "manual":
+            yield k, label
+
+
+def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
+    """The lines after a label naming someone other than the patient are evidence."""
+
+    def who(c: Criterion) -> str | None:
         m = _SUBJECT_LABEL.match(" ".join(c.text.split()))
-        if m:
-            who = m.group("who").lower()
-            continue
-        if who and who.startswith(_OTHER_SUBJECTS) and c.rule.kind != "manual":
-            why = f"under a line naming the {who.rstrip('s')}: not the patient's"
-            out[k] = compose.as_evidence(c, why)
+        return m.group("who").lower() if m else None
+
+    out = list(criteria)
+    for k, found in _under_labels(criteria, who):
+        if found.startswith(_OTHER_SUBJECTS):
+            why = f"under a line naming the {found.rstrip('s')}: not the patient's"
+            out[k] = compose.as_evidence(criteria[k], why)
     return out
 
 
@@ -333,18 +348,14 @@ _LATER_STEP = re.compile(
 
 def later_steps(criteria: list[Criterion]) -> list[Criterion]:
     """The lines after a label naming a later registration step are that step's: evidence."""
-    out = list(criteria)
-    label: str | None = None
-    section = None
-    for k, c in enumerate(criteria):
-        if c.section != section:
-            label, section = None, c.section
+
+    def step(c: Criterion) -> str | None:
         flat = " ".join(c.text.split())
-        if _LATER_STEP.match(flat):
-            label = flat
-            continue
-        if label is not None and c.rule.kind != "manual":
-            out[k] = compose.as_evidence(c, f"under a later step's label ('{label[:60]}')")
+        return flat if _LATER_STEP.match(flat) else None
+
+    out = list(criteria)
+    for k, label in _under_labels(criteria, step):
+        out[k] = compose.as_evidence(criteria[k], f"under a later step's label ('{label[:60]}')")
     return out
 
 
@@ -391,16 +402,13 @@ def repeated_labels(criteria: list[Criterion]) -> list[Criterion]:
     labels = {n for n, sections in seen.items() if len(sections) == 2}
     if len(labels) < 2:
         return criteria  # (most records)
+
+    def part(c: Criterion) -> str | None:
+        return " ".join(c.text.split()) if label(c) in labels else None
+
     out = list(criteria)
-    current: str | None = None
-    section = None
-    for k, c in enumerate(criteria):
-        if c.section != section:
-            current, section = None, c.section
-        name = label(c)
-        if name in labels:
-            current = " ".join(c.text.split())
-            continue
-        if current is not None and c.rule.kind != "manual":
-            out[k] = compose.as_evidence(c, f"under a part's label in both sections ('{current}')")
+    for k, current in _under_labels(criteria, part):
+        out[k] = compose.as_evidence(
+            criteria[k], f"under a part's label in both sections ('{current}')"
+        )
     return out
