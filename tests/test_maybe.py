@@ -604,6 +604,13 @@ CASES += [
         "may or may not be primary immunodeficiency",
     ),
     (
+        "inclusion",
+        {"kind": "condition", "condition": "parkinson_disease"},
+        {"conditions": [{"name": "parkinsonism", "code": "G20.C"}]},
+        "unknown",
+        "may or may not be Parkinson disease",
+    ),
+    (
         "exclusion",
         {"kind": "condition", "condition": "gastric_cancer"},
         {"conditions": [{"name": "adenocarcinoma of the cardia", "code": "C16.0"}]},

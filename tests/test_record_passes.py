@@ -1690,3 +1690,16 @@ def test_iddm_is_no_synonym_of_type_1_diabetes() -> None:
 
     assert vocab.condition("IDDM") is None
     assert vocab.condition("T1DM").id == "type1_diabetes"  # type: ignore[union-attr]
+
+
+def test_one_groups_age_limit_makes_age_lines_evidence() -> None:
+    """NCT00002514 (re-audit of session 27): "15 to 65" under Age, and "Patients with Ph
+    chromosome-positive disease may be up to age 65" — the others' limit is unsaid."""
+    text = (
+        "Inclusion Criteria:\n-  Patients with Ph chromosome-positive disease may be up to age 65\n"
+        "Age:\n-  15 to 65\n-  Alkaline phosphatase may be up to 1.5 x upper limit of normal\n"
+    )
+    rule = _criteria(text)["15 to 65"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    text = "Inclusion Criteria:\n-  Age 18 or older\n-  ALT may be up to 1.5 x ULN\n"
+    assert _criteria(text)["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]

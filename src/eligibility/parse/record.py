@@ -405,6 +405,10 @@ _ANY_AGE = re.compile(
     # "On rare occasions we may attempt to study children as young as 10 years with TES"
     # (NCT00001216, fresh audit 60)
     r"|\bas\s+(?:young|old)\s+as\s+\d"
+    # "Patients with Ph chromosome-positive disease may be up to age 65" beside "15 to 65"
+    # (NCT00002514, re-audit of session 27): one group's age limit, the others' unsaid
+    r"|\bmay\s+be\s+(?:up\s+to|over|under|older\s+than|younger\s+than)\s+(?:(?:the\s+)?age\s+(?:of\s+)?"
+    r"\d+|\d+\s+(?:years?|yrs?)\b)"
 )
 
 
