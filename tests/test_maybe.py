@@ -255,13 +255,14 @@ CASES = [
 
 
 CASES += [
-    # Z21 (asymptomatic HIV infection) says the patient does not have AIDS
+    # Z21 (asymptomatic HIV infection) names no AIDS-defining illness, but a CD4 count under
+    # 200 is AIDS whatever the problem list says (re-audit of session 27): "No AIDS" is unknown
     (
         "inclusion",
         {**NOT, "rule": {"kind": "condition", "condition": "aids"}},
         {"conditions": [{"code": "Z21", "status": "active"}]},
-        "pass",
-        "no",
+        "unknown",
+        "may or may not be",
     ),
     # a name more specific than its code decides: spinal cord metastases are CNS metastases
     (
@@ -602,6 +603,20 @@ CASES += [
         {"conditions": [{"name": "biotinidase deficiency", "code": "D81.810"}]},
         "unknown",
         "may or may not be primary immunodeficiency",
+    ),
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "aids"},
+        {"conditions": [{"name": "asymptomatic HIV infection", "code": "Z21"}]},
+        "unknown",
+        "may or may not be acquired immunodeficiency syndrome",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "coronary_artery_disease"},
+        {"conditions": [{"name": "angina pectoris, unspecified", "code": "I20.9"}]},
+        "unknown",
+        "may or may not be coronary artery disease",
     ),
     (
         "inclusion",

@@ -1703,3 +1703,17 @@ def test_one_groups_age_limit_makes_age_lines_evidence() -> None:
     assert rule.kind == "manual" and rule.evidence is not None, rule
     text = "Inclusion Criteria:\n-  Age 18 or older\n-  ALT may be up to 1.5 x ULN\n"
     assert _criteria(text)["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]
+
+
+def test_a_parenthesised_exception_opening_a_group_is_the_groups() -> None:
+    """NCT00001341 (re-audit of session 27): "Hematopoietic:" then "(unless histologic evidence
+    of bone marrow involvement by tumor)." then the counts; the life expectancy line above is
+    another group's and stands."""
+    got = _criteria(
+        "Inclusion Criteria:\nLife expectancy:\n-  At least 8 weeks.\nHematopoietic:\n-  (unless "
+        "histologic evidence of bone marrow involvement by tumor).\n-  Platelet count at least "
+        "100,000/mm3.\n-  Hemoglobin at least 8.0 g/dL.\n"
+    )
+    for text in ("Platelet count at least 100,000/mm3.", "Hemoglobin at least 8.0 g/dL."):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence is not None, (text, rule)

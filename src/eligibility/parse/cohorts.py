@@ -312,20 +312,47 @@ _OWN_CLAUSE = re.compile(
 )
 
 
-def exception_lines(criteria: list[Criterion]) -> list[Criterion]:
+def exception_lines(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
     """The criterion before a line that opens with "Unless …"/"Except …" is evidence: the line
-    takes some patients out of it, and what it says was not read."""
+    takes some patients out of it, and what it says was not read. A parenthesised one that opens
+    a group ("Hematopoietic:" then "(unless histologic evidence of bone marrow involvement by
+    tumor)." then the counts, NCT00001341, re-audit of session 27) is the group's: the lines of
+    the group after it are evidence, and the line before (another group's) is not touched."""
     out = list(criteria)
+    opening: set[int] = set()
+    for k, c in enumerate(criteria):
+        flat = " ".join(c.text.split())
+        if not flat.startswith("(") or not _EXCEPTION_LINE.match(flat):
+            continue
+        if k > 0 and _group_of(criteria[k - 1]) == _group_of(c):
+            continue  # an exception to the line before, within its group
+        opening.add(k)
+        for j in range(k + 1, len(criteria)):
+            item = criteria[j]
+            if item.section != c.section or _group_of(item) != _group_of(c):
+                break
+            if under.get(item.id) != under.get(c.id):
+                break
+            if item.rule.kind != "manual":
+                why = f"the line above makes an exception ('{flat[:80]}')"
+                out[j] = compose.as_evidence(item, why)
     for k in range(1, len(out)):
         c, prev = out[k], out[k - 1]
         if prev.section != c.section or prev.rule.kind == "manual" or prev.id in ("age", "sex"):
             continue
+        if k in opening:
+            continue  # its group's exception, not the line before's
         flat = " ".join(c.text.split())
         if _EXCEPTION_LINE.match(flat) and not _OWN_CLAUSE.match(flat):
             out[k - 1] = compose.as_evidence(
                 prev, f"the next line makes an exception ('{flat[:80]}')"
             )
     return out
+
+
+def _group_of(c: Criterion) -> str:
+    """The id's group ("I11" of "I11.3"): the lines a label holds share it."""
+    return c.id.split(".", 1)[0] if "." in c.id else c.id
 
 
 # "- Allowed:" then "- Kaposi's sarcoma." at the same level (NCT00002008): the items after a

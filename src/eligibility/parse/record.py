@@ -148,7 +148,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = cohorts.conditional_limits(parts.cohort_headings(criteria, under))
     criteria = parts.population_lines(cohorts.subgroup_lead_ins(criteria), record.title)
     criteria = cohorts.lost_nesting(cohorts.alternative_lines(criteria), under)
-    criteria = cohorts.members_elsewhere(cohorts.exception_lines(criteria))
+    criteria = cohorts.members_elsewhere(cohorts.exception_lines(criteria, under))
     criteria = parts.subject_labels(cohorts.treatments_asked_elsewhere(criteria))
     criteria = cohorts.alternative_diagnoses(cohorts.allowed_items(criteria, under))
     criteria = cohorts.naive_titles(_current_use(criteria, heads, under), record.title)
