@@ -18,7 +18,7 @@ from eligibility import compose, grammar, vocab
 from eligibility.headings import heading_group
 from eligibility.model import ConditionRule, Criterion, NotRule
 from eligibility.parse.base import _leaves
-from eligibility.parse.cohorts import _needed
+from eligibility.parse.cohorts import _NEGATED_START, _needed
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
 _COHORT_HEADING = re.compile(
@@ -292,7 +292,6 @@ def title_alternatives(criteria: list[Criterion], title: str | None) -> list[Cri
 _TYPES_LEAD = re.compile(
     r"(?i)\b(?:one\s+of\s+the\s+)?following\s+(?:types|subtypes|histolog\w*)\b"
 )
-_NEGATED = re.compile(r"(?i)^\W*(?:no|not|non|without|absence|free\s+of|never)\b")
 
 
 def admitted_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
@@ -315,7 +314,7 @@ def admitted_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
         k: {t.value for t in grammar.tokenize(" ".join(c.text.split())) if t.type == "COND"}
         for k, c in enumerate(criteria)
         if c.section == "inclusion"
-        and not _NEGATED.match(c.text)
+        and not _NEGATED_START.match(c.text)
         and _TYPES_LEAD.search(c.context or "")
     }
     out = list(criteria)
@@ -391,7 +390,7 @@ def repeated_labels(criteria: list[Criterion]) -> list[Criterion]:
 
     def label(c: Criterion) -> str | None:
         flat = " ".join(c.text.split())
-        if c.rule.kind != "manual" or not _LABEL_LIKE.match(flat) or _NEGATED.match(flat):
+        if c.rule.kind != "manual" or not _LABEL_LIKE.match(flat) or _NEGATED_START.match(flat):
             return None
         return flat.lower()
 
