@@ -219,6 +219,13 @@ SPLIT_CASES = [
         id="semicolons-in-parentheses-kept",
     ),
     pytest.param(
+        "- Labs:\n  - AST/ALT ≤ 3 × ULN; ≤ 5.0 × ULN in patients with liver metastases\n"
+        "  - INR ≤ 1.5; PTT ≤ 1.5 × ULN",
+        [(None, "AST/ALT ≤ 3 × ULN; ≤ 5.0 × ULN in patients with liver metastases"),
+         (None, "INR ≤ 1.5;"), (None, "PTT ≤ 1.5 × ULN")],
+        id="NCT04449549-semicolon-piece-opening-with-a-limit-continues",
+    ),
+    pytest.param(
         "- Labs as follows:\n  - WBC ≥ 3000; Hb ≥ 9\n  - INR ≤ 1.5; x",
         [(None, "WBC ≥ 3000;"), (None, "Hb ≥ 9"), (None, "INR ≤ 1.5; x")],
         id="semicolons-sub-item-pieces-need-two-words",

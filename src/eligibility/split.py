@@ -137,8 +137,11 @@ _WORD_RE = re.compile(r"[^\W_]+")
 _ENTITY_RE = re.compile(ENTITY)
 _LETTERS2_RE = re.compile(r"[^\W\d_]{2}")
 # A ";" piece starting like this continues a sentence; one holding ":" has its own structure.
+# So does one that starts with a limit and no subject ("AST/ALT ≤ 3 × ULN; ≤ 5.0 × ULN in
+# patients with liver metastases", NCT04449549): the limit belongs to the piece before it.
 _CONTINUATION_RE = re.compile(
-    r"(?:or|and|but|nor|unless|except|if|then|which|who|that|including|i\.e\.|e\.g\.)\b",
+    r"(?:(?:or|and|but|nor|unless|except|if|then|which|who|that|including|i\.e\.|e\.g\.)\b"
+    r"|[<>≤≥=]|&[lg]t|(?:up to|no (?:more|greater|less) than|not (?:more|greater) than)\b)",
     re.IGNORECASE,
 )
 # A criterion linked to its neighbour: ends with "or"/"and"/"and/or" (maybe before ; , . :), or
