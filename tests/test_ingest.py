@@ -220,6 +220,9 @@ HEADINGS = [
     ("Key Exclusion Criteria:", "exclusion"),
     ("Exclusion criteria for control participants:", "exclusion"),
     ("INCLUSION CRITERIA - Donor:", "inclusion"),
+    ("Exclusion Criteria (All Participants)", "exclusion"),  # NCT03369600, no colon
+    ("Inclusion (CON group)", "inclusion"),
+    ("Exclusion criteria (see protocol) include prior surgery", None),
     ("2.2 Exclusion Criteria", "exclusion"),
     ("III.VI. STUDY EXCLUSIONS:", "exclusion"),
     ("Exclusion:", "exclusion"),

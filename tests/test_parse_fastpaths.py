@@ -108,7 +108,7 @@ def test_lead_in_and_age_then(text: str) -> None:
     tail = text[-160:].rstrip(" \t\n*_")
     low = tail.lower()
     plain = tail.endswith(":") or (
-        ("follow" in low or "of" in low) and split._LEAD_IN_RE.search(tail) is not None
+        ("follow" in low or "of" in low) and headings._LEAD_IN_RE.search(tail) is not None
     )
     assert split.looks_like_lead_in(text) == plain
     age = AgeRule(min=18)

@@ -345,6 +345,42 @@ EVIDENCE = [
         "protocol MRC-VII unless entry into this study would be more appropriate\n", None,
         "65 to 74", {}, id="NCT00002653",
     ),
+    # session 28 (fresh audit 75)
+    pytest.param(  # a limit for a subgroup named after the limit relaxes the line above
+        "Inclusion Criteria:\n* ALT \\< 1.5 x ULN\n* ALT \\< 2.5 x ULN (patients with liver "
+        "metastasis)\n* Creatinine < 1.5 mg/dL\n", None, "ALT \\< 1.5 x ULN",
+        {"Creatinine < 1.5 mg/dL": "lab"}, id="NCT01683682",
+    ),
+    pytest.param(  # a top-level "excluded from the … interventions … for:" keeps its siblings
+        "Exclusion Criteria:\n-  Prisoners.\n-  Participants will be excluded from the physical "
+        "activity and weight loss interventions (but not the smoking cessation component) for:\n"
+        "-  Pregnant or plans to become pregnant.\n", None,
+        "Pregnant or plans to become pregnant.", {}, id="NCT05687604",
+    ),
+    pytest.param(  # every lead-in above an item must let it stand alone
+        "Inclusion Criteria:\n* Patient must meet at least one major criterion or meet a minimum"
+        " of two minor criteria as described below:\n  * Major criteria\n    * Diffusing capacity"
+        " of the lung for carbon monoxide (DLCO) =\\< 50% predicted\n", None,
+        "Diffusing capacity of the lung for carbon monoxide (DLCO) =\\< 50% predicted", {},
+        id="NCT00109876",
+    ),
+    pytest.param(  # a group's label glued to the end of the line above
+        "Inclusion Criteria:\nMSK Patients\n\n* All individuals who have had at least one point"
+        " of contact as a patient. Household Members of MSK Patients\n* Individuals aged 18 or "
+        "older\n", None, "Individuals aged 18 or older", {}, id="NCT04697927",
+    ),
+    pytest.param(  # a later sentence naming the measure again: another way in
+        "Inclusion Criteria:\n* Creatinine \\< 100 µmol/L and calculated creatinine-clearance \\> "
+        "50 ml/min. If calculated creatinine-clearance is \\< 50 ml/min, an EDTA clearance "
+        "should be performed.\n", None, "Creatinine \\< 100 µmol/L and calculated creatinine-"
+        "clearance \\> 50 ml/min. If calculated creatinine-clearance is \\< 50 ml/min, an EDTA "
+        "clearance should be performed.", {}, id="NCT03540420",
+    ),
+    pytest.param(  # "uncontrollable" reaches both items
+        "Exclusion Criteria:\n- Uncontrollable pleural effusion or ascites\n- Pregnancy\n", None,
+        "Uncontrollable pleural effusion or ascites", {"Pregnancy": "pregnancy"},
+        id="NCT05697237",
+    ),
 ]  # fmt: skip
 
 
@@ -1717,3 +1753,33 @@ def test_a_parenthesised_exception_opening_a_group_is_the_groups() -> None:
     for text in ("Platelet count at least 100,000/mm3.", "Hemoglobin at least 8.0 g/dL."):
         rule = got[text].rule  # type: ignore[attr-defined]
         assert rule.kind == "manual" and rule.evidence is not None, (text, rule)
+
+
+def test_session_28_structure_readings() -> None:
+    """Fresh audit 75: a heading without its colon, a lower-case parenthesis that continues its
+    line, "either" after a sex word, a performance set with a hole, a subgroup's own limit."""
+    got = _criteria(
+        "Inclusion Criteria (All Participants)\n\n* Age 18 or older\n\nExclusion Criteria (All "
+        "Participants)\n\n* pregnancy\n"
+    )
+    assert got["pregnancy"].section == "exclusion"  # type: ignore[attr-defined]
+    assert got["Age 18 or older"].rule.kind == "age"  # type: ignore[attr-defined]
+    mdd = _criteria(
+        "Exclusion Criteria:\nParticipants with MDD who meet any of the following criteria will be"
+        " excluded:\n  -  Participants must be free of psychotropic drugs not otherwise specified"
+        "\n(including herbal products), and sedatives/hypnotics.\n  -  Participants with suicidal"
+        " ideation within the past 6 months.\n"
+    )
+    rule = mdd["Participants with suicidal ideation within the past 6 months."].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and "lead-in" in rule.reason
+    woman = _criteria("Exclusion Criteria:\n- Woman who is either pregnant or breast feeding\n")
+    rule = woman["Woman who is either pregnant or breast feeding"].rule  # type: ignore[attr-defined]
+    assert rule.kind == "any" and {r.kind for r in rule.rules} == {"pregnancy", "breastfeeding"}
+    ecog = _criteria("Inclusion Criteria:\n- ECOG 0 or 2\n- ECOG 0 or 1\n")
+    assert ecog["ECOG 0 or 2"].rule.kind != "performance"  # type: ignore[attr-defined]
+    assert ecog["ECOG 0 or 1"].rule.allowed == [0, 1]  # type: ignore[attr-defined]
+    pcp = _criteria(  # prophylaxis asked of a subgroup by its count: the limit above stands
+        "Inclusion Criteria:\n- CD4 count <= 350 cells/mm3.\n- PCP prophylaxis for patients with "
+        "CD4 count < 200 cells/mm3.\n"
+    )
+    assert pcp["CD4 count <= 350 cells/mm3."].rule.kind == "lab"  # type: ignore[attr-defined]

@@ -60,6 +60,8 @@ SCOPE_CLASSES: dict[str, frozenset[str]] = {
         # "First episode schizophrenia, schizophreniform disorder or schizoaffective disorder"
         # (NCT00000374, fresh audit 61)
         "episode", "episodes",
+        # "Uncontrollable pleural effusion or ascites" (NCT05697237, fresh audit 75)
+        "uncontrollable", "intractable", "worsening",
     ]),
     "severity": frozenset([
         "severe", "significant", "significantly", "clinically", "serious", "grade", "moderate",

@@ -406,7 +406,10 @@ def tokenize(text: str) -> list[Tok]:
             if entry.type == "CHILDPUGH":
                 cp_seen = True
             seen |= _LATER_PASSES.get(entry.type, 0) | (_ALT if alt else 0)
-            if entry.type != "FILLER":
+            # "Woman who is either pregnant or breast feeding" (NCT05692518): "either" opens the
+            # alternatives that qualify her; it is no "or" between the woman and them
+            either = entry.type == "OR" and value == "either" and toks and toks[-1][0] == "SEX"
+            if entry.type != "FILLER" and not either:
                 toks.append(_new(Tok, (entry.type, value, start, t_end, alt)))
             i = j + 1
             continue

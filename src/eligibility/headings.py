@@ -71,6 +71,7 @@ _REQUIRED_LEAD_RE = re.compile(
     r"(?:\s+criteria)?))?\s*:\s*$",
     re.IGNORECASE,
 )
+_PAREN_POST_RE = re.compile(r"\s*\([^()]{1,60}\)")
 # Words that make "… inclusion criteria" a sentence about the criteria, not a heading.
 _NOT_HEADING_WORDS = frozenset(
     {"not", "no", "meet", "meets", "meeting", "met", "fail", "fails", "failure", "see", "under"}
@@ -109,7 +110,10 @@ def heading_kind(line: str) -> HeadingKind | None:
         if any(w.lower() in _NOT_HEADING_WORDS for w in pre):
             return None
         colon = m.group("colon") is not None
-        if m.group("post") and not colon:
+        post = m.group("post")
+        # "Exclusion Criteria (All Participants)" (NCT03369600) is a heading without its colon;
+        # "Exclusion criteria for the study include …" is a sentence.
+        if post and not colon and (pre or not _PAREN_POST_RE.fullmatch(post)):
             return None
         kind = m.group("kind").lower()
         if kind.startswith(("non", "in-", "inel")):  # "Ineligibility Criteria"
@@ -172,6 +176,11 @@ _GROUP_GLUE = frozenset(
         "study",
         "trial",
         "all",
+        # "Exclusion Criteria (both groups)" (NCT03869281): everyone's
+        "both",
+        "groups",
+        "cohorts",
+        "arms",
         "patients",
         "patient",
         "participants",
@@ -371,3 +380,28 @@ def find_blocks(
     if section is not None:
         blocks.append(Block(section=section, start=start, end=last_end, group=group))
     return blocks
+
+
+# A line that introduces a list: "… the following:", "… as follows", "… any of".
+_LEAD_IN_RE = re.compile(
+    r"(?:\bthe\s+following(?:\s+[\w-]+){0,3}|\bas\s+follows|\b(?:any|one|all|each|both)\s+of"
+    r"|\bfollowing\s+(?:requirements|criteria|conditions))[\s*_]*[:.]?[\s*_]*$",
+    re.IGNORECASE,
+)
+
+
+def looks_like_lead_in(text: str) -> bool:
+    """True for text that introduces a list: ends with ":" or with "the following …"."""
+    tail = text[-160:].rstrip(" \t\n*_")
+    if tail.endswith(":"):
+        return True
+    low = tail.lower()  # every reading of _LEAD_IN_RE holds "follow" or "of": most lines neither
+    if "follow" not in low and tail.isascii():  # (case folding beyond ASCII: the pattern's)
+        # then only "… any of", "… one of" can be read, and nothing but spaces, "*", "_" and
+        # one ":" or "." may follow it ("of" is in most lines, at their end in few)
+        end = len(low)
+        while end and (low[end - 1] in "*_:." or low[end - 1].isspace()):
+            end -= 1
+        if not low.endswith("of", 0, end):
+            return False
+    return ("follow" in low or "of" in low) and _LEAD_IN_RE.search(tail) is not None

@@ -11,8 +11,9 @@ The rules, in the order they apply:
 
 1. Lines. A line starting with a bullet (``- * • ·`` …) or a label (``1.`` ``1)`` ``(1)``
    ``a)`` ``iv.`` ``2.1.``, markdown-escaped ``1\\)`` too) starts an item. A plain line starts
-   an item too, unless it continues the previous one: it starts with a lower-case letter after a
-   line that does not end in ``. ; : ! ?``, or it is indented under a bulleted line.
+   an item too, unless it continues the previous one: it starts with a lower-case letter (or
+   "(" and one) after a line that does not end in ``. ; : ! ?``, or it is indented under a
+   bulleted line.
 2. Nesting. An item is the sibling of the nearest open item with the same marker style and
    indentation; otherwise it is a child of the item above it. Plain lines are children only of a
    lead-in (a line ending with ":" or "the following …").
@@ -25,8 +26,9 @@ The rules, in the order they apply:
    follows.
 4. Semicolons. An item is split at ``;`` (outside parentheses) only when it is a list: a sub-item,
    or a top-level item with at least three pieces, and only when every piece has at least two
-   words, none starts with a joining word ("or", "and", "unless", "except", …) and none holds a
-   ":" (as in "Phase II: …; Phase III: …"). Each piece keeps its ``;``.
+   words, none starts with a joining word ("or", "and", "unless", "except", …) or with a limit
+   that has no subject ("≤ 5 × ULN in patients with …") and none holds a ":" (as in "Phase II:
+   …; Phase III: …"). Each piece keeps its ``;``.
 5. Kinds. Heading lines are ``heading``, and so is an unbulleted label of at most four words
    ending in ":" with nothing under it before the next heading ("Prior Medication:" then
    "Excluded:"); an item with children that reads as a lead-in is ``lead_in``; everything
@@ -61,7 +63,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from eligibility.headings import Block, heading_kind, heading_prefix
+from eligibility.headings import Block, heading_kind, heading_prefix, looks_like_lead_in
 from eligibility.ingest import TrialRecord
 from eligibility.model import Section
 from eligibility.normalize import ENTITY
@@ -128,20 +130,14 @@ _INLINE_RE = re.compile(r"(?<![^\s;:])" + _INLINE)
 # character class is scanned for it at C speed, one that starts with a look-behind is tried at
 # every character. Each label found is then matched by _INLINE_RE where it starts.
 _INLINE_AFTER = re.compile(r"[\s;:]" + _INLINE)
-_LEAD_IN_RE = re.compile(
-    r"(?:\bthe\s+following(?:\s+[\w-]+){0,3}|\bas\s+follows|\b(?:any|one|all|each|both)\s+of"
-    r"|\bfollowing\s+(?:requirements|criteria|conditions))[\s*_]*[:.]?[\s*_]*$",
-    re.IGNORECASE,
-)
 _WORD_RE = re.compile(r"[^\W_]+")
 _ENTITY_RE = re.compile(ENTITY)
 _LETTERS2_RE = re.compile(r"[^\W\d_]{2}")
-# A ";" piece starting like this continues a sentence; one holding ":" has its own structure.
-# So does one that starts with a limit and no subject ("AST/ALT ≤ 3 × ULN; ≤ 5.0 × ULN in
-# patients with liver metastases", NCT04449549): the limit belongs to the piece before it.
+# A ";" piece starting like this continues a sentence (a limit with no subject: "AST/ALT ≤ 3 ×
+# ULN; ≤ 5.0 × ULN in patients with liver metastases"); one holding ":" has its own structure.
 _CONTINUATION_RE = re.compile(
-    r"(?:(?:or|and|but|nor|unless|except|if|then|which|who|that|including|i\.e\.|e\.g\.)\b"
-    r"|[<>≤≥=]|&[lg]t|(?:up to|no (?:more|greater|less) than|not (?:more|greater) than)\b)",
+    r"(?:or|and|but|nor|unless|except|if|then|which|who|that|including|i\.e\.|e\.g\.)\b|[<>≤≥=]"
+    r"|&[lg]t|(?:up to|no (?:more|greater|less) than|not (?:more|greater) than)\b",
     re.IGNORECASE,
 )
 # A criterion linked to its neighbour: ends with "or"/"and"/"and/or" (maybe before ; , . :), or
@@ -182,23 +178,6 @@ _MAX_DEPTH = 12
 
 Style = tuple[str, str]
 Option = tuple[Style, int | None]
-
-
-def looks_like_lead_in(text: str) -> bool:
-    """True for text that introduces a list: ends with ":" or with "the following …"."""
-    tail = text[-160:].rstrip(" \t\n*_")
-    if tail.endswith(":"):
-        return True
-    low = tail.lower()  # every reading of _LEAD_IN_RE holds "follow" or "of": most lines neither
-    if "follow" not in low and tail.isascii():  # (case folding beyond ASCII: the pattern's)
-        # then only "… any of", "… one of" can be read, and nothing but spaces, "*", "_" and
-        # one ":" or "." may follow it ("of" is in most lines, at their end in few)
-        end = len(low)
-        while end and (low[end - 1] in "*_:." or low[end - 1].isspace()):
-            end -= 1
-        if not low.endswith("of", 0, end):
-            return False
-    return ("follow" in low or "of" in low) and _LEAD_IN_RE.search(tail) is not None
 
 
 def _is_heading(line: str) -> bool:
@@ -442,7 +421,8 @@ class _Splitter:
         if last == ":":
             return False
         if last not in ".;!?":
-            if text[cs].islower():
+            # "… not otherwise specified" / "(including herbal products), and …" goes on too
+            if text[cs].islower() or (text[cs] == "(" and text[cs + 1 : cs + 2].islower()):
                 return True
             if _is_fragment(text, cs, ce) and not looks_like_lead_in(text[prev.content : prev.end]):
                 return True

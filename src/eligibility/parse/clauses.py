@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from lark import Token, Transformer, v_args
 
@@ -453,8 +454,10 @@ class _Clauses(Transformer):
             if max(nums) > 5:
                 raise NotUnderstood("a performance status without its scale")
             scale = "ecog"
-        if scale == "karnofsky" and op in {"in", "range"} and op == "in" and len(nums) == 1:
-            pass
+        grades, step = sorted(set(nums)), 10 if scale == "karnofsky" else 1
+        if op == "in" and any(b - a > step for a, b in pairwise(grades)):
+            # "ECOG 0 or 2" (NCT05693844): a typo for 0-1 or 0-2, never a scale with a hole
+            raise NotUnderstood("a performance status set that skips a grade")
 
         def build(ctx: Ctx) -> Rule:
             n = nums[0]

@@ -92,9 +92,18 @@ _ALLOWS_VALUES = re.compile(
 )
 
 
+_LIMIT_WORDS = re.compile(r"[<>≤≥=]|\b(?:up\s+to|less|more|greater|below|above|under|over)\b")
 _FOR_SOME = re.compile(
     r"(?i)^\W*(?:(?:patients|subjects|participants|individuals|those)\s+(?:with|who|on|receiving)|"
     r"(?:for|in)\s+(?:patients|subjects|participants|those))\b"
+)
+
+
+# "AST < 2.5 x ULN (patients with liver metastasis)" below "AST < 1.5 x ULN" (NCT01683682,
+# fresh audit 75): a limit for a subgroup it names after the limit
+_FOR_SOME_AFTER = re.compile(
+    r"(?i)(?:[(,;]\s*|\b(?:in|for)\s+)(?:patients|subjects|participants|those)\s+"
+    r"(?:with|who|on|receiving)\b"
 )
 
 
@@ -103,7 +112,8 @@ def _allows_values(text: str) -> bool:
     have bilirubin up to 2.5 mg/dL"; "for patients with liver metastasis, both AST and ALT
     should be ≤5×ULN", a piece the splitter cut from its limit at ";")."""
     if _FOR_SOME.search(text) is None:
-        return False
+        after = _FOR_SOME_AFTER.search(text)  # (the limit before the subgroup it is for)
+        return after is not None and _LIMIT_WORDS.search(text, 0, after.start()) is not None
     return (
         _ALLOWS_VALUES.search(text) is not None
         or re.match(r"(?i)\W*(?:for|in)\b", text) is not None
@@ -493,9 +503,16 @@ _WINDOW_LEAD = re.compile(
 def _sibling_lead_in(c: Criterion, flat: str) -> bool:
     if c.rule.kind != "manual" or not context_problem(flat, c.section):
         return False
-    return bool(_WINDOW_LEAD.search(flat)) or (
+    return bool(_WINDOW_LEAD.search(flat) or _PART_LEAD.search(flat)) or (
         c.section == "inclusion" and _DEFINING_LEAD.search(flat) is not None
     )
+
+
+# "Participants will be excluded from the physical activity and weight loss interventions (but
+# not the smoking cessation component) for:" (NCT05687604, fresh audit 75), its items its siblings
+_PART_LEAD = re.compile(
+    r"(?i)\bexcluded\s+from\s+(?:the\s+)?(?!(?:the|study|trial|this|participation|protocol)\b)\w+"
+)
 
 
 def lost_nesting(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:

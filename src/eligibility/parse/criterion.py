@@ -561,13 +561,18 @@ _NO_TEST_NEEDED = re.compile(
 
 
 def _named_again(rules: list[Rule]) -> bool:
-    """Whether a sentence not read names a condition or drug a sentence before it decides on."""
+    """Whether a sentence not read names a condition, drug, lab or measure a sentence before it
+    decides on."""
     decided: set[str] = set()
     for r in rules:
         said = _reason_text(r)
         if r.kind == "manual" and said and decided and not _NO_TEST_NEEDED.search(said):
             toks = grammar.tokenize(said)
             if any(t.type in ("COND", "DRUG") and t.value in decided for t in toks):
+                return True
+            if any(t.type in ("LAB", "MEASURE") and f"{t.type}:{t.value}" in decided for t in toks):
+                # "… creatinine-clearance > 50 ml/min. If calculated creatinine-clearance is < 50
+                # ml/min, an EDTA clearance should be performed" (NCT03540420): another way in
                 return True
             if "age" in decided and any(t.type in ("AGE", "OLD") for t in toks):
                 # "Are at least 18 years old. Patients living in USA … can be at least 12
@@ -580,6 +585,10 @@ def _named_again(rules: list[Rule]) -> bool:
                 decided.add(leaf.condition)  # type: ignore[union-attr]
             elif leaf.kind == "therapy":
                 decided.update(leaf.agents)  # type: ignore[union-attr]
+            elif leaf.kind == "lab":
+                decided.add(f"LAB:{leaf.analyte}")  # type: ignore[union-attr]
+            elif leaf.kind == "measure":
+                decided.add(f"MEASURE:{leaf.name}")  # type: ignore[union-attr]
     return False
 
 

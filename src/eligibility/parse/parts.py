@@ -169,6 +169,29 @@ def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
+# "… or a telehealth visit. Household Members of MSK Patients" (NCT04697927, fresh audit 75): the
+# next group's label, its line break lost, closes a line; the lines after it are that group's
+_GLUED_LABEL = re.compile(
+    r"[.;]\s+((?:(?:[A-Z][\w'-]*|of|and|the|with|for|in)\s+){0,5}(?:Patients|Members|Participants"
+    r"|Volunteers|Controls|Subjects|Donors|Caregivers|Carers|Partners|Parents|Children|Adults"
+    r"|Individuals|Women|Men))\s*:?\s*$"
+)
+
+
+def glued_labels(criteria: list[Criterion]) -> list[Criterion]:
+    """The lines after a group's label glued to the end of the line above are evidence."""
+
+    def label(c: Criterion) -> str | None:
+        m = _GLUED_LABEL.search(" ".join(c.text.split()))
+        return m.group(1) if m else None
+
+    out = list(criteria)
+    for k, found in _under_labels(criteria, label):
+        why = f"under a group's label at the end of a line above ('{found}')"
+        out[k] = compose.as_evidence(criteria[k], why)
+    return out
+
+
 _GROUP_HEADING_GLUE = frozenset([
     "inclusion", "exclusion", "criteria", "patients", "subjects", "participants", "participating",
     "study", "adult", "adults", "children", "minors", "pilot", "cohort", "group",

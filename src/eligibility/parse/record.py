@@ -24,7 +24,7 @@ from eligibility.model import (
 )
 from eligibility.parse import cohorts, parts, wording
 from eligibility.parse.base import _leaves
-from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, parse_criterion
+from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, context_problem, parse_criterion
 
 
 def _label_key(label: str | None) -> str | None:
@@ -131,6 +131,12 @@ def parse_record(record: TrialRecord) -> RuleSet:
                 if rule.kind == "manual":
                     why = f"an outer lead-in's window may reach it ('{outer[:80]}')"
                     rule = compose.assisted(seg.text, why, compose.computable_part(first))
+            outer_why = _outer_problem(segments, seg) if rule.kind != "manual" else None
+            if outer_why is not None:
+                # "Patient must meet at least one major criterion or … two minor criteria as
+                # described below:" > "Major criteria" > "DLCO =< 50% predicted" (NCT00109876,
+                # fresh audit 75): every lead-in above an item must let it stand alone
+                rule = compose.assisted(seg.text, outer_why, compose.computable_part(rule))
         criteria.append(
             Criterion(
                 id=cid,
@@ -155,7 +161,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = _refiled_sentences(parts.alternatives_after(parts.named_parts(criteria)))
     criteria = parts.admitted_elsewhere(parts.title_alternatives(criteria, record.title))
     criteria = parts.scoped_headings(parts.later_steps(criteria), under)
-    criteria = parts.repeated_labels(criteria)
+    criteria = parts.glued_labels(parts.repeated_labels(criteria))
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
@@ -658,6 +664,19 @@ def _outer_window(segments: list, seg) -> str | None:  # type: ignore[type-arg,n
         flat = " ".join(segments[outer].text.split())
         if _WINDOW_WORD.search(flat):
             return flat
+        outer = segments[outer].parent
+    return None
+
+
+def _outer_problem(segments: list, seg) -> str | None:  # type: ignore[type-arg,no-untyped-def]
+    """Why a lead-in above the item's own lead-in keeps it from standing alone, or None."""
+    if seg.context is None or seg.parent is None:
+        return None
+    outer = segments[seg.parent].parent
+    while outer is not None and segments[outer].kind != "heading":
+        why = context_problem(segments[outer].text, seg.section)
+        if why is not None and why.startswith(("one of alternatives", "criteria for a group")):
+            return f"under an outer lead-in: {why}"
         outer = segments[outer].parent
     return None
 
