@@ -381,6 +381,45 @@ EVIDENCE = [
         "Uncontrollable pleural effusion or ascites", {"Pregnancy": "pregnancy"},
         id="NCT05697237",
     ),
+    # session 28 (fresh audit 76)
+    pytest.param(  # a condition asked for and its absence: the trial's groups
+        "Inclusion Criteria:\n* PCOS\n* Non-PCOS\n", None, "PCOS", {}, id="NCT06124261",
+    ),
+    pytest.param(  # "is not a criterion for exclusion" on an inclusion line reaches exclusions
+        "Inclusion Criteria:\n* Age ≥18 years\n* Any non-lung cancer treated in the past with no"
+        " obvious recurrence or ongoing treatment is not a criterion for exclusion.\nExclusion "
+        "Criteria:\n* History of other malignancies within the past 3 years\n* History of lung "
+        "cancer in the previous 5 years\n", "A Registry for People With Lung Cancer",
+        "History of other malignancies within the past 3 years", {"Age ≥18 years": "age"},
+        id="NCT06424327",
+    ),
+    pytest.param(  # "For the X cohort" names the cohort of the lines after it
+        "Exclusion Criteria:\nFor the endometriosis cohort\n\n* autoimmune disease\n", None,
+        "autoimmune disease", {}, id="NCT06907303",
+    ),
+    pytest.param(  # a site after the last item reaches back over the list
+        "Exclusion Criteria:\n* Complicated with malignancies or borderline tumors of the "
+        "reproductive tract\n", None,
+        "Complicated with malignancies or borderline tumors of the reproductive tract", {},
+        id="NCT05932082",
+    ),
+    pytest.param(  # a subject's clause leads the list
+        "Exclusion Criteria:\n* Individuals who had been hospitalised with complications of "
+        "Diabetes mellitus, Chronic Kidney disease, Hypertension in the previous 6 months\n",
+        None, "Individuals who had been hospitalised with complications of Diabetes mellitus, "
+        "Chronic Kidney disease, Hypertension in the previous 6 months", {}, id="NCT05696808",
+    ),
+    pytest.param(  # "with or without" makes what follows optional
+        "Inclusion Criteria:\n* Adult patients diagnosed as having pleural thickening with or "
+        "without pleural effusion.\n", None, "Adult patients diagnosed as having pleural "
+        "thickening with or without pleural effusion.", {}, id="NCT05701462",
+    ),
+    pytest.param(  # tumour types, one of them in an unread piece, or under "Diagnoses:"
+        "Inclusion Criteria:\n* AML and medium-high risk MDS patients confirmed by histology and"
+        " cytology;\n* Diagnoses: AML, MDS\n", None, "Diagnoses: AML, MDS",
+        {"AML and medium-high risk MDS patients confirmed by histology and cytology;": "manual"},
+        id="NCT05703204",
+    ),
 ]  # fmt: skip
 
 
@@ -1783,3 +1822,30 @@ def test_session_28_structure_readings() -> None:
         "CD4 count < 200 cells/mm3.\n"
     )
     assert pcp["CD4 count <= 350 cells/mm3."].rule.kind == "lab"  # type: ignore[attr-defined]
+
+
+def test_session_28_fresh_76_readings() -> None:
+    """A dash for a heading's colon, an allowance sentence after the exclusion it relaxes,
+    "chronic renal insufficiency" without stage 1, and "No X" lines that agree with the rest."""
+    got = _criteria("Inclusion Criteria:\n1. Age 18 or older\n\nExclusion -\n\n1. Pregnancy\n")
+    assert got["Pregnancy"].section == "exclusion"  # type: ignore[attr-defined]
+    hbv = _criteria(
+        "Exclusion Criteria:\n7. Known active hepatitis B or C infection. Chronic hepatitis B on "
+        "antiviral allowed as per institutional guideline for chemotherapy;\n"
+    )
+    rule = next(iter(hbv.values())).rule  # type: ignore[attr-defined]
+    assert rule.kind == "all" and rule.rules[-1].law == "allowance"
+    kept = _criteria(  # a prohibition is no allowance
+        "Exclusion Criteria:\n- History of seizures. Concurrent neoplasms not specifically "
+        "allowed.\n"
+    )
+    rule = next(iter(kept.values())).rule  # type: ignore[attr-defined]
+    assert all(getattr(r, "law", None) != "allowance" for r in rule.rules)
+    ckd = _criteria("Exclusion Criteria:\n- Chronic renal insufficiency\n")
+    assert ckd["Chronic renal insufficiency"].rule.condition == "chronic_renal_insufficiency"  # type: ignore[attr-defined]
+    agree = _criteria(
+        "Inclusion Criteria:\n- Type 2 diabetes\n- No type 1 diabetes\n- No HIV-"
+        "associated symptoms.\n- Documented HIV infection.\n"
+    )
+    assert agree["Type 2 diabetes"].rule.kind == "condition"  # type: ignore[attr-defined]
+    assert agree["Documented HIV infection."].rule.kind == "condition"  # type: ignore[attr-defined]

@@ -216,6 +216,16 @@ def scope_word(text: str) -> tuple[str, str] | None:
     return None
 
 
+# "Individuals who had been hospitalised with complications of Diabetes mellitus, CKD, …"
+# (NCT05696808, fresh audit 76): the subject and its verb open the piece, the words after them
+# are its pre-modifiers, as in the bare "Hospitalised with complications of …"
+_SUBJECT_CLAUSE = re.compile(
+    r"(?i)^\W*(?:individuals|patients|subjects|participants|persons|people|those)\s+(?:who|that)"
+    r"\s+(?:(?:have|has|had|are|is|were|was)\s+)?(?:been\s+)?"
+)
+_SITE_AFTER = re.compile(
+    r"(?i)\bof\s+the\s+(?:[\w-]+\s+){0,2}(?:tract|system|organs?|region)\b(?=\W*$)"
+)
 _SEEN_IN = re.compile(
     r"\b(?:in|at)\s+the\s+(?:ED|ER|ICU)\b|(?i:\bemergency\s+(?:department|room)\b)"
 )
@@ -227,7 +237,7 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     A hyphened compound ("AIDS-related infection") is a pre-modifier, so it reaches forward.
     """
     text = _AS_A_RESULT.sub("resulting from", _OTHER_LABEL.sub("", text))  # "Other:" heads a list
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in _WORD.findall(_SUBJECT_CLAUSE.sub("", text))]
     cut = next((i for i, w in enumerate(words) if w in _TAIL), len(words))
     forward = backward = None
     defined = _THAT_IS.match(text)
@@ -238,6 +248,7 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     if cut == 0:  # "In the past 12 months: MI, …" leads; "…, that requires treatment" trails
         found = scope_word(text)
         return found, found
+
     if ":" in text:  # "Any of the following within 6 months: MI, …": the lead-in reaches on
         forward = scope_word(text.rsplit(":", 1)[0])
     example = _EXAMPLES.search(text)
@@ -262,6 +273,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
         # last item dates every item of the list
         backward = backward or ("time", window.group(1).lower())
+    site = _SITE_AFTER.search(text)
+    if site and site.start() > 0:
+        # "malignancies or borderline tumors of the reproductive tract" (NCT05932082, fresh
+        # audit 76): a site after the last item places every item of the list
+        backward = backward or ("site", site.group(0).lower())
     reaction = _REACTION_TO.search(text)
     if reaction and reaction.start() > 0:
         # "asthma, hives or an allergic reaction to aspirin, ibuprofen …" (fresh audit 45): what

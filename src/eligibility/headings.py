@@ -113,6 +113,8 @@ def heading_kind(line: str) -> HeadingKind | None:
         post = m.group("post")
         # "Exclusion Criteria (All Participants)" (NCT03369600) is a heading without its colon;
         # "Exclusion criteria for the study include …" is a sentence.
+        if post and not colon and post.strip() in ("-", "–", "—"):
+            post = None  # "Exclusion -" (NCT05973773): a dash for the colon
         if post and not colon and (pre or not _PAREN_POST_RE.fullmatch(post)):
             return None
         kind = m.group("kind").lower()

@@ -127,10 +127,15 @@ def _spreads(cid: str) -> bool:
 
 
 def _primary_cancer(cid: str) -> bool:
-    """A malignancy that is not a metastasis."""
+    """A malignancy that is not a metastasis (MDS and MPN count: WHO's myeloid neoplasms)."""
+    if any(vocab.condition_matches(c, cid) for c in _MYELOID):
+        return True
     return vocab.condition_matches("malignancy", cid) and not vocab.condition_matches(
         "secondary_malignancy", cid
     )
+
+
+_MYELOID = ("myelodysplastic_syndrome", "myeloproliferative_neoplasm")
 
 
 def _distinct_cancers(cids: Iterable[str]) -> bool:

@@ -204,6 +204,9 @@ _GROUP_WORD = re.compile(
 _COHORT_LABEL = re.compile(
     r"(?i)^\W*(?:for\s+|in\s+)?(?:cohorts?|arms?|groups?|parts?)\s+(?:[A-Z0-9]{1,3}\b[\s,&/]*|and\s+)+"
     r"(?:\([^)]{0,40}\))?\s*[:：]?\s*$"
+    # "For the endometriosis cohort" over the exclusions, the controls' own line after them
+    # (NCT06907303, fresh audit 76)
+    r"|^\W*(?:for|in)\s+the\s+(?:[\w-]+\s+){1,3}(?:cohorts?|arms?|groups?)\s*[:：]?\s*$"
 )
 
 
@@ -475,6 +478,38 @@ def _named_primaries(text: str) -> set[str]:
         and any(vocab.condition_matches(n, cid) for n in _NEOPLASMS)
         and not vocab.condition_matches("secondary_malignancy", cid)
     }
+
+
+def contradicting_conditions(criteria: list[Criterion]) -> list[Criterion]:
+    """Inclusion lines that ask for a condition and for its absence ("PCOS" then "Non-PCOS",
+    NCT06124261, fresh audit 76) name the trial's groups: neither decides alone."""
+    inc = [k for k, c in enumerate(criteria) if c.section == "inclusion"]
+    asked = {k: {r.condition for r in _needed(criteria[k].rule)} for k in inc}  # type: ignore[union-attr]
+    refused = {k: _negated(criteria[k].text) for k in inc}
+    out = list(criteria)
+    for k in inc:
+        for j in inc:
+            # (what is asked lies inside what is refused: "Diabetes" and "No type 1 diabetes"
+            # agree on type 2)
+            clash = j != k and any(
+                vocab.condition_matches(b, a) for a in asked[k] for b in refused[j]
+            )
+            if not clash:
+                continue
+            flat = " ".join(criteria[j].text.split())[:80]
+            why = f"another inclusion line asks for its absence ('{flat}'): groups?"
+            for i in (k, j):
+                if out[i].rule.kind != "manual":
+                    out[i] = compose.as_evidence(criteria[i], why)
+    return out
+
+
+def _negated(text: str) -> set[str]:
+    """The condition a line is only the negation of ("Non-PCOS", "No diabetes.")."""
+    toks = [t for t in grammar.tokenize(" ".join(text.split())) if t.type not in ("TO", "STOP")]
+    if len(toks) == 2 and toks[0].type == "NOT" and toks[1].type == "COND":
+        return {toks[1].value}
+    return set()
 
 
 def _needed(rule: Rule) -> list[Rule]:

@@ -198,6 +198,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.group_label(text, rule)
         or wording.distributive_plural(text, rule, section)
         or wording.amendment_note(text, rule)
+        or wording.with_or_without(text, rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule
@@ -437,7 +438,11 @@ def _reading(
                 # "… except: Curatively treated BCC. Cervical carcinoma in situ.": the sentences
                 # after it may be the exception's items, not criteria
                 return _manual(norm, f"an exception whose reach is unclear: '{reach}'")
-            if rule.kind == "manual" and k > 0 and _is_allowance(said):
+            if (
+                rule.kind == "manual"
+                and k > 0
+                and (_is_allowance(said) or _ALLOWED_AFTER.search(said))
+            ):
                 allowances.append(_manual(said).model_copy(update={"law": "allowance"}))
             elif rule.kind == "manual" and _leads_on(said) and compose.scope_word(said):
                 # "Cardiac diseases that are not well controlled, such as: a. …": the items in
@@ -610,6 +615,12 @@ _SENTENCE_BREAK = re.compile(r"[.;]\s")
 
 # Every reading of _ALLOWANCE holds one of these words; most sentences hold none. (ASCII text
 # only: the pattern's case folding also matches a few letters that ``str.lower`` leaves alone.)
+# A later sentence "Chronic hepatitis B on antiviral allowed as per institutional guideline"
+# (NCT06918782, fresh audit 76): an allowance, though alone such a line may hold requirements
+_ALLOWED_AFTER = re.compile(
+    r"(?i)^(?!.*\b(?:not|never|no)\b).*\b(?:allowed|permitted)"
+    r"(?:\W*$|\s+(?:as\s+per|per|if|when|provided|according\s+to)\b)"
+)
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",

@@ -7,6 +7,7 @@ Also reads the registry's structured age and sex fields, and the conditions the 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from eligibility import compose, grammar, vocab
 from eligibility.ingest import TrialRecord
@@ -162,6 +163,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.admitted_elsewhere(parts.title_alternatives(criteria, record.title))
     criteria = parts.scoped_headings(parts.later_steps(criteria), under)
     criteria = parts.glued_labels(parts.repeated_labels(criteria))
+    criteria = cohorts.contradicting_conditions(criteria)
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
@@ -196,6 +198,12 @@ _OTHERWISE = re.compile(r"(?i)^\W*otherwise\b")
 _EXCEPT = re.compile(r"(?i)\b(?:except|other\s+than|but\s+not|excluding)\b")
 
 
+_NOT_EXCLUDING = re.compile(
+    r"(?i)\b(?:is|are)\s+not\s+(?:a\s+)?(?:criterion|criteria|grounds?|reason)\s+for\s+exclusion\b"
+    r"|\b(?:will|shall)\s+not\s+be\s+excluded\b|\bdoes\s+not\s+exclude\b"
+)
+
+
 def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     """A line (or lead-in) that lets some patients with a condition in ("Subjects with
     well-controlled HIV may be enrolled if all the following criteria are met:") makes the
@@ -214,6 +222,17 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     for c in criteria:
         for said, own in ((c.context or "", ""), (c.text, c.id)):
             flat = " ".join(said.split())
+            if flat and _NOT_EXCLUDING.search(flat):
+                # "Any non-lung cancer treated in the past … is not a criterion for exclusion"
+                # under the inclusions (NCT06424327, fresh audit 76) speaks of the exclusions
+                toks = [t for t in grammar.tokenize(flat) if t.type != "TO"]
+                pairs = list(pairwise([None, *toks]))
+                named = {
+                    b.value for a, b in pairs if b.type == "COND" and (a is None or a.type != "NOT")
+                }
+                if len(named) < sum(b.type == "COND" for _, b in pairs):
+                    named.add("malignancy")  # "non-lung cancer": a cancer other than the one named
+                allowances.append(("exclusion", own, frozenset(named)))
             if flat and _is_allowance(flat):
                 toks = grammar.tokenize(flat)
                 named = frozenset(t.value for t in toks if t.type == "COND")

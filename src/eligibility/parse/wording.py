@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from eligibility import compose, vocab
+from eligibility import compose, grammar, vocab
 from eligibility.model import (
     AllRule,
     AnyRule,
@@ -96,6 +96,11 @@ def tumour_alternatives(rule: Rule, section: Section) -> str | None:
     if section != "inclusion" or not isinstance(rule, AllRule):
         return None
     cancers = [r.condition for r in rule.rules if isinstance(r, ConditionRule)]
+    if cancers:  # "AML and medium-high risk MDS patients …" (NCT05703204): one named unread
+        for r in rule.rules:
+            if isinstance(r, ManualRule) and "'" in r.reason:
+                said = r.reason.split("'", 1)[1]
+                cancers += [t.value for t in grammar.tokenize(said) if t.type == "COND"]
     if _distinct_cancers(cancers):
         return "tumour types listed as alternatives or both"
     return None
@@ -429,3 +434,19 @@ SUBGROUP_SENTENCE = re.compile(
     # re-audit of session 27): only a part of the study
     r"|\b(?:portions?|parts?)\s+of\s+the\s+(?:protocol|study|trial)\b"
 )
+
+
+# "Adult patients diagnosed as having pleural thickening with or without pleural effusion"
+# (NCT05701462, fresh audit 76): what follows is optional; split at its "or" it became "without
+# pleural effusion", which passes everyone without one
+_WITH_OR_WITHOUT = re.compile(r"(?i)\bwith(?:\s+or\s+|\s*/\s*)without\b")
+
+
+def with_or_without(text: str, rule: Rule) -> str | None:
+    if (
+        rule.kind == "manual"
+        or not may_hold(text, ("without",))
+        or not _WITH_OR_WITHOUT.search(text)
+    ):
+        return None
+    return "'with or without' makes what follows it optional"
