@@ -1849,3 +1849,48 @@ def test_session_28_fresh_76_readings() -> None:
     )
     assert agree["Type 2 diabetes"].rule.kind == "condition"  # type: ignore[attr-defined]
     assert agree["Documented HIV infection."].rule.kind == "condition"  # type: ignore[attr-defined]
+
+
+FRESH_77 = [
+    pytest.param(  # part labels above their own lists; a line under every part stays
+        "Inclusion Criteria:\nPart A - HV\n1. Age 18 to 55\nExclusion Criteria:\n1. History of "
+        "liver disease, Gilbert's syndrome, or abnormal liver function test\n2. HIV infection\n"
+        "Part B - HAE\nInclusion Criteria:\n1. Age 18 or older\nExclusion Criteria:\n1. HIV "
+        "infection\n", "History of liver disease, Gilbert's syndrome, or abnormal liver function "
+        "test", "HIV infection", id="NCT05691361",
+    ),
+    pytest.param(  # a list before a plural population noun
+        "Inclusion Criteria:\n* Oncology, neuro-oncology, and stem cell transplant patients\n* "
+        "Age 18 or older\n", "Oncology, neuro-oncology, and stem cell transplant patients",
+        "Age 18 or older", id="NCT05696899",
+    ),
+    pytest.param(  # a bound the other way, with no subject, joined by "or"
+        "Inclusion Criteria:\n* BMI \\< 40 kg/m2 or \\> 27 kg/m2\n* Weight ≥55 kg and ≤120 kg\n",
+        "BMI \\< 40 kg/m2 or \\> 27 kg/m2", "Weight ≥55 kg and ≤120 kg", id="NCT01745471",
+    ),
+    pytest.param(  # a value after "with" defines the list before it
+        "Exclusion Criteria:\n* Current or past medical history of liver disease or cirrhosis with"
+        " an elevated INR >1.4\n* Pregnancy\n", "Current or past medical history of liver "
+        "disease or cirrhosis with an elevated INR >1.4", "Pregnancy", id="NCT05699902",
+    ),
+    pytest.param(  # "treated with" without a tense
+        "Exclusion Criteria:\n* Patient treated with miconazole\n* Prior treatment with "
+        "miconazole\n", "Patient treated with miconazole", "Prior treatment with miconazole",
+        id="NCT05687500",
+    ),
+    pytest.param(  # "Patients with" stripped: its pre-modifiers reach the list
+        "Exclusion Criteria:\n* Patients with evidence of a malignant pleural or pericardial "
+        "effusion.\n* Patients with HIV, hepatitis B or hepatitis C\n", "Patients with evidence "
+        "of a malignant pleural or pericardial effusion.",
+        "Patients with HIV, hepatitis B or hepatitis C", id="NCT02950792",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "key", "kept"), FRESH_77)
+def test_session_28_fresh_77_readings(text: str, key: str, kept: str) -> None:
+    """The line is evidence; the control line beside it still decides."""
+    got = _criteria(text)
+    rule = got[key].rule  # type: ignore[attr-defined]
+    assert rule.kind == "manual" and rule.evidence is not None, rule
+    assert got[kept].rule.kind != "manual"  # type: ignore[attr-defined]

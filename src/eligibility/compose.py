@@ -220,8 +220,11 @@ def scope_word(text: str) -> tuple[str, str] | None:
 # (NCT05696808, fresh audit 76): the subject and its verb open the piece, the words after them
 # are its pre-modifiers, as in the bare "Hospitalised with complications of …"
 _SUBJECT_CLAUSE = re.compile(
-    r"(?i)^\W*(?:individuals|patients|subjects|participants|persons|people|those)\s+(?:who|that)"
-    r"\s+(?:(?:have|has|had|are|is|were|was)\s+)?(?:been\s+)?"
+    r"(?i)^\W*(?:individuals|patients|subjects|participants|persons|people|those)\s+(?:with\s+|"
+    r"(?:who|that)\s+(?:(?:have|has|had|are|is|were|was)\s+)?(?:been\s+)?)"
+)
+_WITH_VALUE = re.compile(
+    r"(?i)\W*\bwith\s+(?:an?\s+)?(?:[\w-]+\s+){0,4}?(?:[<>≤≥=]\s*)?\d+(?:[.,]\d+)?"
 )
 _SITE_AFTER = re.compile(
     r"(?i)\bof\s+the\s+(?:[\w-]+\s+){0,2}(?:tract|system|organs?|region)\b(?=\W*$)"
@@ -246,7 +249,8 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # defines the one before it
         return scope_word(text), ("definition", defined.group(0).strip().lower())
     if cut == 0:  # "In the past 12 months: MI, …" leads; "…, that requires treatment" trails
-        found = scope_word(text)
+        valued = _WITH_VALUE.match(text)  # "…, with an expression of CD70 … ≥ 10%" (NCT05703854)
+        found = scope_word(text) or (("definition", valued.group(0).lower()) if valued else None)
         return found, found
 
     if ":" in text:  # "Any of the following within 6 months: MI, …": the lead-in reaches on
@@ -273,6 +277,11 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
         # last item dates every item of the list
         backward = backward or ("time", window.group(1).lower())
+    valued = _WITH_VALUE.search(text)
+    if valued and valued.start() > 0:
+        # "liver disease or cirrhosis with an elevated INR >1.4" (NCT05699902, fresh audit 77):
+        # a value after "with" defines every item of the list before it
+        backward = backward or ("definition", valued.group(0).lower())
     site = _SITE_AFTER.search(text)
     if site and site.start() > 0:
         # "malignancies or borderline tumors of the reproductive tract" (NCT05932082, fresh

@@ -197,8 +197,11 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.metastases_let_in(text, rule, section, primary)
         or wording.group_label(text, rule)
         or wording.distributive_plural(text, rule, section)
+        or wording.population_list(text, rule, section)
         or wording.amendment_note(text, rule)
         or wording.with_or_without(text, rule)
+        or wording.subjectless_bound(rule, section)
+        or wording.tenseless_treated(text, rule, section)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

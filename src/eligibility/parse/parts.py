@@ -236,6 +236,47 @@ def named_parts(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
+# "Part A - HV" … "Part B - HAE" (NCT05691361, fresh audit 77): label lines naming the trial's
+# parts, each above its own inclusion and exclusion lists
+_PART_LABEL = re.compile(
+    r"(?i)^\W*(?:part|cohort|arm|group)\s+(?:[A-Z]|\d{1,2}|[IV]{1,4})\b"
+    r"(?:\s*[-–:(]\s*[^.;:]{0,40}?)?[):\s]*$"
+)
+
+
+def part_labels(criteria: list[Criterion]) -> list[Criterion]:
+    """Lines below one of two or more part labels are that part's, unless every part has them
+    (a label holds the lines up to the next one; across sections only where both have labels)."""
+    flat = [" ".join(c.text.split()) for c in criteria]
+    at = [k for k, f in enumerate(flat) if _PART_LABEL.match(f)]
+    if len({flat[k].lower() for k in at}) < 2:
+        return criteria
+    labelled = {criteria[k].section for k in at}
+    under: list[int | None] = []
+    label: int | None = None
+    for k, c in enumerate(criteria):
+        if k in at:
+            label = k
+        under.append(label if label is not None and c.section in labelled else None)
+    if len(labelled) < 2:  # labels in one section reach only its lines
+        under = [
+            u if u is not None and criteria[u].section == criteria[k].section else None
+            for k, u in enumerate(under)
+        ]
+    parts_of: dict[tuple[str, str], set[int]] = {}
+    for k, u in enumerate(under):
+        if u is not None:
+            parts_of.setdefault((criteria[k].section, flat[k].rstrip(" .;,")), set()).add(u)
+    out = list(criteria)
+    for k, (c, u) in enumerate(zip(criteria, under, strict=True)):
+        if u is None or k in at or c.rule.kind == "manual":
+            continue
+        if len(parts_of[(c.section, flat[k].rstrip(" .;,"))]) == len(at):
+            continue  # the same line under every part: everyone's
+        out[k] = compose.as_evidence(c, f"under a line naming one part of the trial ('{flat[u]}')")
+    return out
+
+
 # "2.-9. (at least one yes)" after a numbered list (NCT00494390, fresh audits 56 and 57): the
 # items above it are alternatives, not requirements each.
 _AT_LEAST_ONE_AFTER = re.compile(

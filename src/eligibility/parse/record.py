@@ -163,7 +163,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.admitted_elsewhere(parts.title_alternatives(criteria, record.title))
     criteria = parts.scoped_headings(parts.later_steps(criteria), under)
     criteria = parts.glued_labels(parts.repeated_labels(criteria))
-    criteria = cohorts.contradicting_conditions(criteria)
+    criteria = parts.part_labels(cohorts.contradicting_conditions(criteria))
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)

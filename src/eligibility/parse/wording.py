@@ -400,6 +400,24 @@ def distributive_plural(text: str, rule: Rule, section: Section) -> str | None:
     return "'patients with A and B' may name two groups: each, or only those with both?"
 
 
+# "Oncology, neuro-oncology, and stem cell transplant patients" (NCT05696899, fresh audit 77):
+# a list before a plural population noun names groups, each of them a way in
+_GROUPS_BEFORE = re.compile(
+    r"(?i)^[^.;:]*(?:,|\band\b)[^.;:]*\b(?:patients|subjects|participants|cases"
+    r"|survivors|recipients)\W*$"
+)
+
+
+def population_list(text: str, rule: Rule, section: Section) -> str | None:
+    if section != "inclusion" or not isinstance(rule, AllRule) or _TOGETHER.search(text):
+        return None
+    if not any(isinstance(r, ConditionRule) for r in _leaves(rule)):
+        return None
+    if not _GROUPS_BEFORE.match(text):
+        return None
+    return "a list before 'patients' may name groups: any of them, or all?"
+
+
 # "This study has been changed. The inclusion criteria reflects a change in … the required CD4
 # and HIV levels." (NCT00001108, fresh audit 62): a note on the protocol's amendment names what
 # changed, it asks nothing of the patient
@@ -450,3 +468,44 @@ def with_or_without(text: str, rule: Rule) -> str | None:
     ):
         return None
     return "'with or without' makes what follows it optional"
+
+
+# "BMI < 40 kg/m2 or > 27 kg/m2" (NCT01745471, fresh audit 77): an unread piece that is only a
+# bound belongs to the variable before it (a range whose "and" became "or"), no alternative
+_BOUND_ONLY = re.compile(r"^\s*(?:[<>≤≥=]|&[lg]t)")
+
+
+def subjectless_bound(rule: Rule, section: Section) -> str | None:
+    """Only a bound the other way from a read one, as an inclusion's alternative ("< 40 … or >
+    27"): a repeat in another unit ("ANC ≥ 1500/µL or ≥ 1.5 × 10^9/L"), a range's end under
+    ``all`` and an exclusion's "< 18 or > 35" stay sound."""
+    if section != "inclusion" or not isinstance(rule, AnyRule):
+        return None
+    ways = {_WAY.get(getattr(r, "comparator", None) or "") for r in _leaves(rule)} - {None}
+    for r in rule.rules:
+        if isinstance(r, ManualRule) and r.reason.startswith("not understood: '"):
+            said = r.reason.split("'", 1)[1]
+            m = _BOUND_ONLY.match(said)
+            if m and ways and _WAY.get(m.group(0).strip()[:1]) not in ways:
+                return f"a bound with no subject ('{said.rstrip(chr(39))[:40]}') is its neighbour's"
+    return None
+
+
+_WAY = {"<": "down", "≤": "down", "<=": "down", ">": "up", "≥": "up", ">=": "up"}
+
+
+# "Patient treated with miconazole" (NCT05687500, fresh audit 77, beside "continuous insulin IV
+# administration"): with no tense or past word, the treatment may be the current one
+_TREATED_WITH = re.compile(r"(?i)\btreated\s+with\b")
+_TENSED = re.compile(
+    r"(?i)\b(?:have|has|had|been|previously|prior|ever|history|past|before|within|last|preceding"
+    r"|currently|current|concurrent|concurrently|ongoing)\b"
+)
+
+
+def tenseless_treated(text: str, rule: Rule, section: Section) -> str | None:
+    if section != "exclusion" or not _TREATED_WITH.search(text) or _TENSED.search(text):
+        return None
+    if not any(r.kind == "therapy" and r.within is None for r in _leaves(rule)):  # type: ignore[union-attr]
+        return None
+    return "'treated with' gives no tense: the current treatment, or any ever given?"
