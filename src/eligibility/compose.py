@@ -224,7 +224,8 @@ _SUBJECT_CLAUSE = re.compile(
     r"(?:who|that)\s+(?:(?:have|has|had|are|is|were|was)\s+)?(?:been\s+)?)"
 )
 _WITH_VALUE = re.compile(
-    r"(?i)\W*\bwith\s+(?:an?\s+)?(?:[\w-]+\s+){0,4}?(?:[<>≤≥=]\s*)?\d+(?:[.,]\d+)?"
+    r"(?i)\W*\bwith\s+(?:an?\s+)?(?:[\w-]+\s+){0,4}?(?:[<>≤≥=]\s*|(?:of|above|below|over|under"
+    r"|than)\s+[<>≤≥=]?\s*)\d+(?:[.,]\d+)?"
 )
 _SITE_AFTER = re.compile(
     r"(?i)\bof\s+the\s+(?:[\w-]+\s+){0,2}(?:tract|system|organs?|region)\b(?=\W*$)"
@@ -268,30 +269,10 @@ def reach(text: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
         inner = text[paren : close if close > 0 else len(text)]
         m = _DEFINING.search(inner)
         backward = scope_word(inner) or (("test", m.group(0)) if m else None)
-    phase = _PHASE_AFTER.search(text)
-    if phase and phase.start() > 0:
-        # "hepatitis B or C active period": a status after the last item, as "in active phase"
-        backward = backward or ("status", phase.group(1).lower())
-    window = _WINDOW_AFTER.search(text)
-    if window and window.start() > 0:
-        # "glucocorticoids or ACTH less than one month prior to inclusion": a window after the
-        # last item dates every item of the list
-        backward = backward or ("time", window.group(1).lower())
-    valued = _WITH_VALUE.search(text)
-    if valued and valued.start() > 0:
-        # "liver disease or cirrhosis with an elevated INR >1.4" (NCT05699902, fresh audit 77):
-        # a value after "with" defines every item of the list before it
-        backward = backward or ("definition", valued.group(0).lower())
-    site = _SITE_AFTER.search(text)
-    if site and site.start() > 0:
-        # "malignancies or borderline tumors of the reproductive tract" (NCT05932082, fresh
-        # audit 76): a site after the last item places every item of the list
-        backward = backward or ("site", site.group(0).lower())
-    reaction = _REACTION_TO.search(text)
-    if reaction and reaction.start() > 0:
-        # "asthma, hives or an allergic reaction to aspirin, ibuprofen …" (fresh audit 45): what
-        # the reaction is to may be what the earlier items were a reaction to as well
-        backward = backward or ("cause", reaction.group(0).lower())
+    for pattern, cls, group in _TRAILING:
+        found = pattern.search(text)
+        if found and found.start() > 0:  # a phrase after the last item reaches back over them
+            backward = backward or (cls, found.group(group).lower())
     size = _SIZE_AFTER.search(text)
     if size:
         # "Pleural effusion or ascites > 1 liter" (fresh audit 42): a size or volume after the
@@ -624,3 +605,19 @@ def active_tumours(rule: Rule) -> Rule:
             note = ManualRule(reason=f"'active' of {what} is judged", law="qualifier")
             return AllRule(rules=[rule.model_copy(update={"active": None}), note])
     return rule
+
+
+# Phrases after a list's last item that reach back over every item: (pattern, class, group).
+_TRAILING: tuple[tuple[re.Pattern[str], str, int], ...] = (
+    # "hepatitis B or C active period": a status after the last item, as "in active phase"
+    (_PHASE_AFTER, "status", 1),
+    # "glucocorticoids or ACTH less than one month prior to inclusion": a window dates them all
+    (_WINDOW_AFTER, "time", 1),
+    # "liver disease or cirrhosis with an elevated INR >1.4" (NCT05699902, fresh audit 77)
+    (_WITH_VALUE, "definition", 0),
+    # "malignancies or borderline tumors of the reproductive tract" (NCT05932082, audit 76)
+    (_SITE_AFTER, "site", 0),
+    # "asthma, hives or an allergic reaction to aspirin, ibuprofen …" (fresh audit 45): what
+    # the reaction is to may be what the earlier items were a reaction to as well
+    (_REACTION_TO, "cause", 0),
+)
