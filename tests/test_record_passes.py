@@ -1878,6 +1878,13 @@ FRESH_77 = [
         "miconazole\n", "Patient treated with miconazole", "Prior treatment with miconazole",
         id="NCT05687500",
     ),
+    pytest.param(  # nested lines naming what an exclusion decides on may narrow it
+        "Exclusion Criteria:\n-  Known history of HIV or hepatitis B or hepatitis C infection\n"
+        "     -  Subjects who are hepatitis B core antibody positive and surface antigen negative "
+        "will need to have a negative PCR result\n-  Age < 18 years\n  -  Pregnancy\n",
+        "Known history of HIV or hepatitis B or hepatitis C infection", "Age < 18 years",
+        id="NCT05707273",
+    ),
     pytest.param(  # "Patients with" stripped: its pre-modifiers reach the list
         "Exclusion Criteria:\n* Patients with evidence of a malignant pleural or pericardial "
         "effusion.\n* Patients with HIV, hepatitis B or hepatitis C\n", "Patients with evidence "

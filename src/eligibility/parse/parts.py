@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 
 from eligibility import compose, grammar, vocab
 from eligibility.headings import heading_group
-from eligibility.model import ConditionRule, Criterion, NotRule
+from eligibility.model import ConditionRule, Criterion, NotRule, Rule
 from eligibility.parse.base import _leaves
 from eligibility.parse.cohorts import _NEGATED_START, _needed
+from eligibility.parse.criterion import context_problem
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
 _COHORT_HEADING = re.compile(
@@ -475,3 +476,34 @@ def repeated_labels(criteria: list[Criterion]) -> list[Criterion]:
             criteria[k], f"under a part's label in both sections ('{current}')"
         )
     return out
+
+
+def narrowed(rule: Rule, segments: list, k: int) -> bool:  # type: ignore[type-arg]
+    """Whether a line nested under criterion ``k`` names a condition its rule decides on."""
+    decided = [r.condition for r in _leaves(rule) if r.kind == "condition"]  # type: ignore[union-attr]
+    if not decided:
+        return False
+    for seg in segments[k + 1 :]:
+        if seg.parent != k:
+            continue
+        named = [t.value for t in grammar.tokenize(" ".join(seg.text.split())) if t.type == "COND"]
+        if any(
+            vocab.condition_matches(a, b) or vocab.condition_matches(b, a)
+            for a in decided
+            for b in named
+        ):
+            return True
+    return False
+
+
+def outer_problem(segments: list, seg) -> str | None:  # type: ignore[type-arg,no-untyped-def]
+    """Why a lead-in above the item's own lead-in keeps it from standing alone, or None."""
+    if seg.context is None or seg.parent is None:
+        return None
+    outer = segments[seg.parent].parent
+    while outer is not None and segments[outer].kind != "heading":
+        why = context_problem(segments[outer].text, seg.section)
+        if why is not None and why.startswith(("one of alternatives", "criteria for a group")):
+            return f"under an outer lead-in: {why}"
+        outer = segments[outer].parent
+    return None

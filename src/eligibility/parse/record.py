@@ -25,7 +25,7 @@ from eligibility.model import (
 )
 from eligibility.parse import cohorts, parts, wording
 from eligibility.parse.base import _leaves
-from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, context_problem, parse_criterion
+from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, parse_criterion
 
 
 def _label_key(label: str | None) -> str | None:
@@ -98,6 +98,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     # run of them joined
     stacked: dict[str, list[str]] = {}
     heads: dict[str, str] = {}
+    parents = {seg.parent for seg in segments if seg.parent is not None}  # (``segments`` indices)
     after_heading = False
     for k, seg in enumerate(segments):
         if seg.kind == "heading":
@@ -132,7 +133,13 @@ def parse_record(record: TrialRecord) -> RuleSet:
                 if rule.kind == "manual":
                     why = f"an outer lead-in's window may reach it ('{outer[:80]}')"
                     rule = compose.assisted(seg.text, why, compose.computable_part(first))
-            outer_why = _outer_problem(segments, seg) if rule.kind != "manual" else None
+            if seg.section == "exclusion" and k in parents and parts.narrowed(rule, segments, k):
+                # "Known history of HIV or hepatitis B or hepatitis C infection" > "Subjects who
+                # are hepatitis B core antibody positive … will need a negative PCR" (NCT05707273,
+                # fresh audit 78): the lines nested under a criterion may narrow it
+                why = "lines nested under it may narrow it"
+                rule = compose.assisted(seg.text, why, compose.computable_part(rule) or rule)
+            outer_why = parts.outer_problem(segments, seg) if rule.kind != "manual" else None
             if outer_why is not None:
                 # "Patient must meet at least one major criterion or … two minor criteria as
                 # described below:" > "Major criteria" > "DLCO =< 50% predicted" (NCT00109876,
@@ -683,19 +690,6 @@ def _outer_window(segments: list, seg) -> str | None:  # type: ignore[type-arg,n
         flat = " ".join(segments[outer].text.split())
         if _WINDOW_WORD.search(flat):
             return flat
-        outer = segments[outer].parent
-    return None
-
-
-def _outer_problem(segments: list, seg) -> str | None:  # type: ignore[type-arg,no-untyped-def]
-    """Why a lead-in above the item's own lead-in keeps it from standing alone, or None."""
-    if seg.context is None or seg.parent is None:
-        return None
-    outer = segments[seg.parent].parent
-    while outer is not None and segments[outer].kind != "heading":
-        why = context_problem(segments[outer].text, seg.section)
-        if why is not None and why.startswith(("one of alternatives", "criteria for a group")):
-            return f"under an outer lead-in: {why}"
         outer = segments[outer].parent
     return None
 
