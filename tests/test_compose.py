@@ -27,7 +27,9 @@ CASES = [
     ("separate", "HIV, hepatitis B, or other infection", "exclusion", HIV, "fail"),
     ("separate", "HIV, hepatitis B, or other infection", "exclusion", NONE, "review"),
     ("separate", "Portal vein tumor thrombi or liver metastases or recurrent lesions", "exclusion", NONE, "review"),
-    ("separate", "Patients who relapse after surgery, have received PD1 antibody", "inclusion", NONE, "fail"),
+    ("separate", "Age 18 or older and able to give informed consent", "inclusion", {"birth_date": "2015-01-01"}, "fail"),
+    # (an inclusion's diagnosis or treatment beside unread words is evidence: session 29)
+    ("assisted", "Patients who relapse after surgery, have received PD1 antibody", "inclusion", NONE, "review"),
     # law "qualifier": unread words only narrow the condition — absent, it cannot hold
     ("qualifier", "Symptomatic brain metastases", "exclusion", NONE, "pass"),
     ("qualifier", "Symptomatic brain metastases", "exclusion", BRAIN, "review"),
@@ -101,6 +103,18 @@ CASES = [
     ("separate", "Women who are pregnant or planning to become pregnant.", "exclusion", {"sex": "female", "pregnant": False}, "review"),
     # past words reach only to the end of their own sentence
     ("separate", "Prior radiotherapy for malignancy. Alcohol abuse.", "exclusion", {"conditions": [{"name": "alcohol abuse", "code": "F10.10", "status": "resolved", "onset": "1990-01-01", "end": "1995-01-01"}]}, "review"),
+    # session 29: an inclusion's diagnosis, treatment or state beside unread words is evidence
+    ("assisted", "Histologically confirmed NSCLC and measurable disease", "inclusion", NONE, "review"),
+    ("assisted", "Must have taken the course in child health and diseases nursing", "inclusion", {"sex": "female", "breastfeeding": False}, "review"),
+    # … and a word the grammar does not know before the first item read (or after the last)
+    # is a modifier the list may share, whatever the word
+    ("assisted", "Massive pleural effusion or ascites", "exclusion", {"conditions": [{"name": "ascites", "code": "R18.8"}]}, "review"),
+    ("assisted", "Co-infection with HBV or HIV", "exclusion", HIV, "review"),
+    ("assisted", "Liver disease or chronic kidney disease on dialysis", "exclusion", {"conditions": [{"name": "liver disease", "code": "K76.9"}]}, "review"),
+    # (not words that say whose it is, nor a head noun after the last item)
+    ("separate", "Women with a history of breast or uterine cancer.", "exclusion", {"conditions": [{"name": "uterine cancer", "code": "C55"}]}, "fail"),
+    # a count before the items ("3 or more of the following: …") makes none decide alone
+    ("assisted", "Metabolic syndrome, defined as 3 or more of the following criteria: blood pressure ≥130/85 mm Hg, waist circumference >35 inches, HDL-C <50 mg/dL.", "exclusion", {"labs": [{"test": "HDL cholesterol", "value": 45, "unit": "mg/dL", "date": "2024-02-20"}]}, "review"),
 ]
 # fmt: on
 
@@ -282,11 +296,11 @@ def _deciding_kinds(rule) -> list[str]:  # type: ignore[no-untyped-def]
         ("History of known HIV, Hepatitis B and Hepatitis C negative", "exclusion", []),
         ("Age 18 or older and HIV negative", "inclusion", ["age", "condition"]),
         # NCT01662128 (audit fresh33): carcinoma in situ beside breast cancers is of the breast
-        # (inflammatory breast cancer, a concept since the vocabulary grew, decides itself)
+        # (session 29: "Bilateral", a word before the first item read, may reach the list)
         (
             "Bilateral breast cancer, inflammatory breast cancer or carcinoma in situ",
             "exclusion",
-            ["condition"],
+            [],
         ),
         ("Carcinoma in situ", "exclusion", ["condition"]),
         # fresh36: the unread items share the read one's head noun (NCT03861949, NCT04606446)
@@ -310,3 +324,18 @@ def test_words_beside_a_piece_that_keep_it_from_deciding(
     text: str, section: str, kinds: list[str]
 ) -> None:
     assert _deciding_kinds(parse_criterion(text, section)) == kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "section", "kind"),
+    [
+        # NCT05696808 (fresh audit 78): no one is under 18 and over 55 at once: either excludes
+        ("Age <18 and >55 years", "exclusion", "any"),
+        ("Patient aged <18 years and ≥ 36 years", "exclusion", "any"),
+        # (a range both bounds of which hold stays one range; an inclusion is left alone)
+        ("Age >= 18 and <= 65 years", "exclusion", "age"),
+        ("Age <18 and >55 years", "inclusion", "all"),
+    ],
+)
+def test_disjoint_age_ranges_in_an_exclusion_are_either(text: str, section: str, kind: str) -> None:
+    assert parse_criterion(text, section).kind == kind  # type: ignore[arg-type]

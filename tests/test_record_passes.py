@@ -227,7 +227,7 @@ def test_otherwise_and_allowances_on_other_lines_make_decisions_evidence() -> No
         "met:\n  - CD4 count above 250 cells/uL\n"
     )
     rule = got["Otherwise, no methotrexate within 4 weeks prior to enrollment"].rule  # type: ignore[attr-defined]
-    assert rule.kind == "manual" and "otherwise" in rule.reason
+    assert rule.kind == "manual" and rule.evidence is not None  # (its reason: session 29's law)
     hiv = got["History of known HIV infection."].rule  # type: ignore[attr-defined]
     assert hiv.kind == "manual" and hiv.evidence is not None
     assert got["Pregnancy"].rule.kind == "pregnancy"  # type: ignore[attr-defined]
@@ -445,7 +445,8 @@ def test_the_same_lines_alone_still_decide() -> None:
     alone = _criteria(
         "Inclusion Criteria:\n- Diagnosis of AIDS and life-threatening CMV infection.\n"
     )
-    assert alone["Diagnosis of AIDS and life-threatening CMV infection."].rule.kind == "all"  # type: ignore[attr-defined]
+    # (alone it is evidence too: an inclusion's diagnosis beside unread words, session 29)
+    assert alone["Diagnosis of AIDS and life-threatening CMV infection."].rule.kind == "manual"  # type: ignore[attr-defined]
     plain = _criteria(
         "Inclusion Criteria:\n- Previous treatment with antiretrovirals.\n",
         title="Saquinavir in HIV-1 Infected Patients",
@@ -827,7 +828,7 @@ def test_a_sex_named_in_an_unread_piece_unreads_its_neighbour() -> None:
             "One or more of the following diagnoses: primary pulmonary hypertension of the "
             "newborn, respiratory distress syndrome, pneumonia/sepsis",
             "inclusion",
-            "any",
+            "manual",  # (session 29: a diagnosis beside unread words of an inclusion)
         ),
         ("At least two of the following: diabetes, hypertension, obesity", "inclusion", "manual"),
         (
@@ -1437,7 +1438,7 @@ def test_fresh58_readings(text: str, section: str) -> None:
     [
         # the laws stay: a joint requirement, an age label without a non-age part, a repeat-free
         # ellipsis
-        ("Patients with HIV and hepatitis C coinfection", "all"),
+        ("Patients with HIV and hepatitis C coinfection", "manual"),  # (session 29: evidence)
         ("Age: 18 years or older", "age"),
         ("active alcohol or drug abuse", "condition"),
     ],
@@ -1652,7 +1653,8 @@ def test_in_the_ed_reaches_back_over_the_list() -> None:
     assert rule.kind == "manual" and rule.evidence is not None, rule  # type: ignore[union-attr]
     # ("ER" is no emergency room: "ER+, HER2- breast cancer" keeps its read part)
     er = "Have a diagnosis of ER+, HER2- breast cancer"
-    assert parse_criterion(er, "inclusion", None, ()).kind == "all"
+    kept = parse_criterion(er, "inclusion", None, ())
+    assert kept.kind == "manual" and kept.evidence is not None  # type: ignore[union-attr]
 
 
 def test_a_title_naming_a_disease_and_a_described_group() -> None:

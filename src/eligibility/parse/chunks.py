@@ -506,6 +506,14 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             # cancer" (fresh audit 43): when it was diagnosed dates every item of the list
             forward = ("status", newly.group(0).lower())
         scoped = (backward if before else None) or (forward if after else None)
+        if scoped is None and ((k == 0 and after) or (k == len(pieces) - 1 and before)):
+            # "Uncontrollable pleural effusion or ascites", "liver disease or cirrhosis with an
+            # elevated INR": the first item read but for words before it, or the last but for
+            # words after it — words the grammar does not know, in the place of a modifier
+            # shared by the list (compose: scope law, whatever the word)
+            extra = _unread_modifier(toks, p, norm, ctx, first=k == 0)
+            if extra:
+                scoped = ("modifier", extra[:40])
         if scoped is None and k > 0 and _READING_PIECE.match(text_of(p)):
             prev = pieces[k - 1].rule
             if prev is not None and all(leaf.kind == "condition" for leaf in _leaves(prev)):
@@ -521,6 +529,40 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             )
     rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
     return compose.with_law(_flat(kind, rules), "separate")
+
+
+def _unread_modifier(toks: list[Tok], p: _Piece, norm: str, ctx: Ctx, first: bool) -> str:
+    """Words of an unread list end that leave a condition when dropped ("" when none do)."""
+    own = [t for t in toks if p.start <= t.start < p.end]
+    if len(own) < 2 or len(own) > 10:
+        return ""
+    cuts = range(1, len(own)) if first else range(len(own) - 1, 0, -1)
+    for d in cuts:
+        rule = _try(own[d:] if first else own[:d], ctx)
+        if rule is not None and any(leaf.kind == "condition" for leaf in _leaves(rule)):
+            span = norm[p.start : own[d].start] if first else norm[own[d].start : p.end]
+            span = _ACRONYM.sub("", span).strip(" ,;.:")
+            if not span or span[0] in "-/" or _words(span) <= _FILLER:
+                # "Women with a history of breast …" (who, not which), "… B Viral infection" (the
+                # head noun), "AIDS-related complex" (one word), "… (VT)" (its acronym)
+                return ""
+            return span
+    return ""
+
+
+# Words before a list that say whose or that it is recorded, not which of it is meant
+# fmt: off
+_FILLER = frozenset([
+    "patient", "patients", "subject", "subjects", "participant", "participants", "individual",
+    "individuals", "women", "woman", "men", "man", "those", "people", "persons", "person",
+    "with", "who", "have", "has", "had", "having", "a", "an", "the", "any", "known", "history",
+    "of", "there", "is", "are", "was", "were", "prior", "previous", "previously", "past",
+    "diagnosis", "diagnosed", "documented", "suspected", "confirmed", "medical", "personal",
+    "or", "and", "infection", "infections", "viral", "virus", "disease", "diseases", "etc",
+    "excluded", "will", "be",
+])
+# fmt: on
+_ACRONYM = re.compile(r"\(\s*[A-Z0-9-]{1,8}\s*\)")
 
 
 def _sex_groups(toks: list[Tok], pieces: list[_Piece], norm: str, lo: int, hi: int) -> Rule | None:

@@ -180,7 +180,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
             ]
         )
     rule = wording.pregnant_or_lactating(wording.inline_quantifier(text, rule))
-    rule = wording.diagnosed_within(text, rule)
+    rule = wording.disjoint_ages(wording.diagnosed_within(text, rule), section)
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
@@ -202,6 +202,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.with_or_without(text, rule)
         or wording.subjectless_bound(rule, section)
         or wording.tenseless_treated(text, rule, section)
+        or compose.named_beside_unread(rule, section)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -96,6 +96,8 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
     if not (diag or narrow):
         return None
     rest = _sentence(toks[k:], norm, ctx, toks[k].start, hi)
+    if rest.kind == "manual" and rest.evidence is not None:  # type: ignore[union-attr]
+        return rest  # "Untreated chronic hepatitis B or … HBV carriers": the read part evidence
     if not any(r.kind != "manual" for r in _leaves(rest)):
         return None
     return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])

@@ -509,3 +509,29 @@ def tenseless_treated(text: str, rule: Rule, section: Section) -> str | None:
     if not any(r.kind == "therapy" and r.within is None for r in _leaves(rule)):  # type: ignore[union-attr]
         return None
     return "'treated with' gives no tense: the current treatment, or any ever given?"
+
+
+def _age_reach(rule: Rule) -> tuple[float, float] | None:
+    """The ages a part can hold (lowest bound, highest bound), or None if it asks more."""
+    ages = [leaf for leaf in _leaves(rule) if leaf.kind == "age"]
+    if not ages or any(
+        leaf.kind != "age" and not (leaf.kind == "manual" and leaf.law == "qualifier")  # type: ignore[union-attr]
+        for leaf in _leaves(rule)
+    ):
+        return None
+    lows = [a.min if a.min is not None else float("-inf") for a in ages]  # type: ignore[union-attr]
+    highs = [a.max if a.max is not None else float("inf") for a in ages]  # type: ignore[union-attr]
+    return min(lows), max(highs)
+
+
+def disjoint_ages(rule: Rule, section: str) -> Rule:
+    """ "Age <18 and >55 years" under exclusions (NCT05696808, fresh audit 78): two age ranges
+    no one is in at once, joined by "and", list who is excluded — either one, not both."""
+    if section != "exclusion" or not isinstance(rule, AllRule) or len(rule.rules) != 2:
+        return rule
+    a, b = (_age_reach(r) for r in rule.rules)
+    if a is None or b is None:
+        return rule
+    if a[1] < b[0] or b[1] < a[0]:
+        return AnyRule(rules=rule.rules)
+    return rule
