@@ -34,6 +34,7 @@ from eligibility.model import (
     ManualRule,
     NotRule,
     Rule,
+    iter_rules,
 )
 
 Law = Literal["separate", "qualifier", "allowance"]
@@ -493,24 +494,6 @@ def undecidable(rule: Rule, section: str, primary: tuple[str, ...]) -> str | Non
 _NAMED_KINDS = frozenset(["condition", "therapy", "procedure", "pregnancy", "breastfeeding"])
 
 
-def _computable_leaves(rule: Rule):  # type: ignore[no-untyped-def]
-    if isinstance(rule, AllRule | AnyRule):
-        for r in rule.rules:
-            yield from _computable_leaves(r)
-    elif isinstance(rule, NotRule):
-        yield from _computable_leaves(rule.rule)
-    elif rule.kind != "manual":
-        yield rule
-
-
-def _separate_manual(rule: Rule) -> bool:
-    if isinstance(rule, ManualRule):
-        return rule.law == "separate"
-    if isinstance(rule, AllRule | AnyRule):
-        return any(_separate_manual(r) for r in rule.rules)
-    return isinstance(rule, NotRule) and _separate_manual(rule.rule)
-
-
 def named_beside_unread(rule: Rule, section: str) -> str | None:
     """Why an inclusion that joins a diagnosis or treatment to unread words must not decide.
 
@@ -520,9 +503,12 @@ def named_beside_unread(rule: Rule, section: str) -> str | None:
     patients"), the trial's cohorts, or a qualifier the list shares ("… with an expression of
     CD70 ≥ 10 %"). So the diagnosis is the reviewer's evidence (law: scope, *assisted*).
     """
-    if section != "inclusion" or not _separate_manual(rule):
+    if section != "inclusion":
         return None
-    if any(leaf.kind in _NAMED_KINDS for leaf in _computable_leaves(rule)):
+    parts = list(iter_rules(rule))
+    if not any(isinstance(r, ManualRule) and r.law == "separate" for r in parts):
+        return None
+    if any(r.kind in _NAMED_KINDS for r in parts):
         return "a diagnosis or treatment read beside unread words of an inclusion"
     return None
 
