@@ -126,6 +126,8 @@ def record(args: argparse.Namespace) -> int:
             if v.get("patient"):
                 entry["patient"] = v["patient"]
                 entry["acceptable"] = v["acceptable"]
+                if v.get("record"):  # the trial's text, for a line the record around it changes
+                    entry["record"] = v["record"]
             entries.append({k: val for k, val in entry.items() if val is not None})
     ledger.write_text(
         yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"

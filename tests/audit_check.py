@@ -47,6 +47,9 @@ def _record_rule(item: dict[str, Any]) -> Rule:
     # a line the splitter now joins with the next ("… and either" / "1. …") is screened as
     # the joined criterion
     found = found or [c for c in criteria if " ".join(c.text.split()).startswith(flat)]
+    # … and a piece it no longer cuts from its line ("…; non-muscle invasive bladder cancer; …"
+    # after an "except for") as the whole line
+    found = found or [c for c in criteria if flat in " ".join(c.text.split())]
     for c in sorted(found, key=lambda c: c.section != item["section"]):
         # a line the record now files under the other section (a heading it had missed) is
         # screened there: its rule is what the patient gets

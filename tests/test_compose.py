@@ -26,6 +26,8 @@ CASES = [
     # law "separate": the unread piece is an alternative of its own — the read ones decide
     ("separate", "HIV, hepatitis B, or other infection", "exclusion", HIV, "fail"),
     ("separate", "HIV, hepatitis B, or other infection", "exclusion", NONE, "review"),
+    ("separate", "Known HIV infection; other serious infection", "exclusion", HIV, "fail"),
+    ("separate", "HIV, xeroderma pigmentosum or hepatitis B", "exclusion", HIV, "fail"),
     ("separate", "Portal vein tumor thrombi or liver metastases or recurrent lesions", "exclusion", NONE, "review"),
     ("separate", "Age 18 or older and able to give informed consent", "inclusion", {"birth_date": "2015-01-01"}, "fail"),
     # (an inclusion's diagnosis or treatment beside unread words is evidence: session 29)
@@ -112,7 +114,20 @@ CASES = [
     ("assisted", "Co-infection with HBV or HIV", "exclusion", HIV, "review"),
     ("assisted", "Liver disease or chronic kidney disease on dialysis", "exclusion", {"conditions": [{"name": "liver disease", "code": "K76.9"}]}, "review"),
     # (not words that say whose it is, nor a head noun after the last item)
-    ("separate", "Women with a history of breast or uterine cancer.", "exclusion", {"conditions": [{"name": "uterine cancer", "code": "C55"}]}, "fail"),
+    # (since session 30 an unread first item makes the rest evidence, whatever its words)
+    ("assisted", "Women with a history of breast or uterine cancer.", "exclusion", {"conditions": [{"name": "uterine cancer", "code": "C55"}]}, "review"),
+    # session 30: an exclusion list whose first or last item is unread: that item's words may
+    # reach the items read (fresh audits 54-80: 25 wrong in 388), so they are evidence
+    ("assisted", "HIV, hepatitis B, or other infection requiring treatment", "exclusion", HIV, "review"),
+    # (a last item's own pre-modifier does not reach back, nor an example "including …")
+    ("separate", "Patients with diabetes or severe osteoporosis", "exclusion", DIABETES, "fail"),
+    ("separate", "Patients previously received PD-1 antibody or CTLA-4 antibodies, including those who have participated in the JS001 clinical study;", "exclusion", {"treatments": [{"name": "pembrolizumab", "start": "2022-01-01"}]}, "fail"),
+    ("assisted", "uncorrected thrombocytopenia or coagulopathy;", "exclusion", {"conditions": [{"name": "von Willebrand disease", "code": "D68.0"}]}, "review"),
+    ("assisted", "Cancer or other disease of the uterus", "exclusion", {"conditions": [{"name": "breast cancer", "code": "C50.911"}]}, "review"),
+    # (not a plan or an unwillingness: an alternative of its own)
+    ("separate", "Pregnant or breastfeeding or planning a pregnancy until completion of the study.", "exclusion", {"sex": "female", "pregnant": True}, "fail"),
+    # an inclusion's age bounds that no one meets at once are a misprint
+    ("assisted", "age is ≤ 18 years old and ≥ 80 years old, regardless of gender;", "inclusion", {"birth_date": "1970-01-01"}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone
     ("assisted", "Metabolic syndrome, defined as 3 or more of the following criteria: blood pressure ≥130/85 mm Hg, waist circumference >35 inches, HDL-C <50 mg/dL.", "exclusion", {"labs": [{"test": "HDL cholesterol", "value": 45, "unit": "mg/dL", "date": "2024-02-20"}]}, "review"),
 ]
@@ -163,10 +178,12 @@ def test_own_disease_is_not_excluded() -> None:
 def test_enumeration_under_exclusions_is_any() -> None:
     text = "History of cardiovascular diseases , diabetes mellitus, liver and kidney disease."
     rule = parse_criterion(text, "exclusion")
-    assert rule.kind == "any"
+    # the unread first item makes the list evidence (session 30), read as one enumeration
+    assert isinstance(rule, ManualRule) and rule.evidence is not None
+    assert rule.evidence.kind == "condition"
     patient = {"id": "p", "screening_date": "2024-03-01", **DIABETES}
     got, reason, _ = status({"text": text, "section": "exclusion", "patient": patient})
-    assert got == "fail", reason
+    assert got == "review", reason
 
 
 def test_either_sex_is_not_an_alternative_to_the_age() -> None:
@@ -334,7 +351,7 @@ def test_words_beside_a_piece_that_keep_it_from_deciding(
         ("Patient aged <18 years and ≥ 36 years", "exclusion", "any"),
         # (a range both bounds of which hold stays one range; an inclusion is left alone)
         ("Age >= 18 and <= 65 years", "exclusion", "age"),
-        ("Age <18 and >55 years", "inclusion", "all"),
+        ("Age <18 and >55 years", "inclusion", "manual"),  # (an inclusion's: a misprint)
     ],
 )
 def test_disjoint_age_ranges_in_an_exclusion_are_either(text: str, section: str, kind: str) -> None:

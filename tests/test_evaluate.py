@@ -1287,6 +1287,7 @@ PNEUMONIA3 = {
     "condition": "pneumonia",
     "within": {"amount": 3, "unit": "months"},
 }
+AMI_NOW = {"kind": "condition", "condition": "acute_myocardial_infarction", "history": "review"}
 ACUTE = [
     # (id, rule, conditions, exclusion status)
     ("old-open-sepsis", SEPSIS_NOW, [cond("sepsis", onset="2020-03-01")], "unknown"),
@@ -1299,6 +1300,12 @@ ACUTE = [
      "pass"),
     ("old-open-diabetes", {"kind": "condition", "condition": "diabetes", "active": True},
      [cond("E11.9", onset="2010-01-01")], "fail"),
+    # fresh audits 78/79: "acute myocardial infarction" and an I21 of 2019 nobody closed
+    ("old-open-acute-mi", AMI_NOW, [cond("I21.4", onset="2019-03-01")], "unknown"),
+    ("recent-open-acute-mi", AMI_NOW, [cond("I21.4", onset="2024-02-20")], "fail"),
+    ("five-weeks-acute-mi", AMI_NOW, [cond("I21.4", onset="2024-01-20")], "unknown"),
+    ("old-mi-in-window", {**AMI_NOW, "within": {"amount": 6, "unit": "months"}},
+     [cond("I21.4", onset="2019-03-01")], "pass"),
 ]  # fmt: skip
 
 

@@ -159,6 +159,24 @@ def test_corpus_line_synthetic_text_and_fields() -> None:
     assert [b.section for b in nci.blocks] == ["inclusion"]  # no_headings(all_in_inclusion)
 
 
+def test_the_registry_conditions_field_is_read() -> None:
+    """The Conditions field (corpus JSONL ``conditions``, API v2 ``conditionsModule``): the
+    trial's own disease where the title names another (``parts.registered_own``)."""
+    [r] = parse_record_text(
+        '{"nct_id": "NCT06959173", "conditions": ["Lung Cancer"], "inclusion_text": "- A"}',
+        "line.json",
+    )
+    assert r.conditions == ("Lung Cancer",)
+    [r] = parse_record_text(
+        '{"protocolSection": {"conditionsModule": {"conditions": ["Asthma", "COPD"]},'
+        ' "eligibilityModule": {"eligibilityCriteria": "Inclusion Criteria:\\n* A"}}}',
+        "study.json",
+    )
+    assert r.conditions == ("Asthma", "COPD")
+    with pytest.raises(IngestError, match=r"\$\.conditions\[1\]: expected str, got int"):
+        parse_record_text('{"nct_id": "NCT1", "conditions": ["A", 3]}', "line.json")
+
+
 def test_exclusion_heading_inside_inclusion_text_starts_an_exclusion_block() -> None:
     [r] = parse_record_text(
         '{"nct_id": "NCT00000271", "inclusion_text": "Inclusion:\\n  1. Cocaine dependence.\\n'

@@ -639,6 +639,21 @@ CASES += [
         "fail",
         "recorded",
     ),
+    # session 30 (diff sample, NCT06364592): adenomyosis (N80.03) is no sure endometriosis
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "endometriosis"},
+        {"conditions": [{"name": "adenomyosis of the uterus", "code": "N80.03"}]},
+        "unknown",
+        "may or may not be endometriosis",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "endometriosis"},
+        {"conditions": [{"name": "endometriosis of ovary", "code": "N80.101"}]},
+        "fail",
+        "recorded",
+    ),
 ]
 
 

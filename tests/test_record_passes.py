@@ -1370,6 +1370,8 @@ def test_an_item_with_its_own_qualifier_leaves_the_lists_history() -> None:
         None,
         (),
     )
+    # (since session 30 the unread first item makes the list evidence; the history still holds)
+    rule = getattr(rule, "evidence", None) or rule
     conds = [r for r in rule.rules if r.kind == "condition"]  # type: ignore[union-attr]
     assert conds and all(r.history == "review" for r in conds), rule
 
@@ -1903,3 +1905,58 @@ def test_session_28_fresh_77_readings(text: str, key: str, kept: str) -> None:
     rule = got[key].rule  # type: ignore[attr-defined]
     assert rule.kind == "manual" and rule.evidence is not None, rule
     assert got[kept].rule.kind != "manual"  # type: ignore[attr-defined]
+
+
+# session 30: (case, record text, lines that become evidence, lines that still decide, a word
+# of the reason)
+EVIDENCE_ELSEWHERE = [
+    # NCT04342182 (fresh audits 78, 80): a donors' line, then sections that start over
+    ("donors", "Inclusion Criteria:\n- Age >18\nExclusion Criteria:\n- Pregnancy\n"
+     "Donors: Eligibility for plasma donation\nInclusions Criteria:\n- Age 18 to 65 years\n"
+     "Exclusion Criteria:\n- Weight <45kg\n- Medical history of heart failure\n",
+     ["Age 18 to 65 years", "Weight <45kg", "Medical history of heart failure"],
+     ["Age >18", "Pregnancy"], "donor"),
+    # NCT05687916 (fresh audit 79): a permission naming an age
+    ("other-ages", "Inclusion Criteria:\n- The participant is aged 18 to 70 years, inclusive.\n"
+     "Note: In Japan, participants aged 16 to 70 years, inclusive, may be included.\n- ECOG 0-1\n",
+     ["The participant is aged 18 to 70 years, inclusive."], ["ECOG 0-1"], "other ages"),
+    # NCT06055465 (fresh audit 78): an inclusion asking something of the patients with HBV
+    ("admitted-if", "Inclusion Criteria:\n- Age 18 or older\n- Patients with HBV (HBsAg +ve) "
+     "must be on antiviral therapy and have a well-controlled HBV infection.\nExclusion "
+     "Criteria:\n- Active HBV or HCV infection\n- Known HIV infection\n",
+     ["Active HBV or HCV infection"], ["Known HIV infection", "Age 18 or older"], "lets some"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence", "deciding", "word"),
+    [c[1:] for c in EVIDENCE_ELSEWHERE],
+    ids=[c[0] for c in EVIDENCE_ELSEWHERE],
+)
+def test_another_line_makes_a_line_evidence(
+    text: str, evidence: list[str], deciding: list[str], word: str
+) -> None:
+    got = _criteria(text)
+    for line in evidence:
+        rule = got[line].rule  # type: ignore[attr-defined]
+        assert rule.kind == "manual" and rule.evidence is not None, (line, rule)
+        assert word in rule.reason
+    for line in deciding:
+        assert got[line].rule.kind != "manual", line  # type: ignore[attr-defined]
+
+
+def test_a_line_excluding_the_registered_condition_is_evidence() -> None:
+    """NCT06959173 (fresh audit 79): the title names a pleural effusion, the registry's
+    Conditions field lung cancer; "A history of malignant tumor in the past 5 years" means
+    another cancer. The field never adds an exception: lines that do not cover it decide."""
+    [record] = parse_record_text(
+        "Inclusion Criteria:\n- Accompanied by malignant pleural effusion\nExclusion Criteria:\n"
+        "- A history of malignant tumor in the past 5 years\n- Known HIV infection\n",
+        "any.txt",
+    )
+    title = "Organoid-guided Personalized Treatment of Pleural Effusion"
+    record = record.model_copy(update={"conditions": ("Lung Cancer",), "title": title})
+    got = {" ".join(c.text.split()): c.rule for c in parse_record(record).criteria}
+    rule = got["A history of malignant tumor in the past 5 years"]
+    assert rule.kind == "manual" and rule.evidence is not None and "lung cancer" in rule.reason
+    assert got["Known HIV infection"].kind == "condition"

@@ -226,6 +226,13 @@ SPLIT_CASES = [
         id="NCT04449549-semicolon-piece-opening-with-a-limit-continues",
     ),
     pytest.param(
+        "- History of other malignancies, except for basal cell carcinoma of the skin; "
+        "non-muscle invasive bladder cancer; malignancy treated with curative intent",
+        [(None, "History of other malignancies, except for basal cell carcinoma of the skin; "
+                "non-muscle invasive bladder cancer; malignancy treated with curative intent")],
+        id="NCT05707273-semicolon-pieces-after-an-exception-kept",
+    ),
+    pytest.param(
         "- Labs as follows:\n  - WBC ≥ 3000; Hb ≥ 9\n  - INR ≤ 1.5; x",
         [(None, "WBC ≥ 3000;"), (None, "Hb ≥ 9"), (None, "INR ≤ 1.5; x")],
         id="semicolons-sub-item-pieces-need-two-words",

@@ -103,6 +103,9 @@ class TrialRecord(_Frozen):
     sex: SexEligible | None = None
     sex_span: Span | None = None
     healthy_volunteers: bool | None = None
+    # the registry's Conditions field ("Lung Cancer"): the trial's own disease where the title
+    # names another ("… Treatment of Pleural Effusion")
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +392,15 @@ def _get(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: st
     raise _Bad(f"{where}.{key}", f"expected {expected}, got {_type_name(value)}")
 
 
+def _strings(obj: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``obj[key]`` as a tuple of strings (empty when absent or null), else _Bad."""
+    value = _get(obj, key, list, where) or []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _Bad(f"{where}.{key}[{i}]", f"expected str, got {_type_name(item)}")
+    return tuple(value)
+
+
 def _study_record(study: Any, source: str, where: str) -> TrialRecord:
     if not isinstance(study, dict):
         raise _Bad(where, f"expected a study object, got {_type_name(study)}")
@@ -396,6 +408,7 @@ def _study_record(study: Any, source: str, where: str) -> TrialRecord:
     ps_where = f"{where}.protocolSection"
     ident = _get(ps, "identificationModule", dict, ps_where) or {}
     elig = _get(ps, "eligibilityModule", dict, ps_where) or {}
+    conds = _get(ps, "conditionsModule", dict, ps_where) or {}
     id_where, el_where = f"{ps_where}.identificationModule", f"{ps_where}.eligibilityModule"
     title = _get(ident, "briefTitle", str, id_where) or _get(ident, "officialTitle", str, id_where)
     text = _get(elig, "eligibilityCriteria", str, el_where) or ""
@@ -414,6 +427,7 @@ def _study_record(study: Any, source: str, where: str) -> TrialRecord:
         max_age=_age_limit(_get(elig, "maximumAge", str, el_where)),
         sex=_sex(sex_raw),
         healthy_volunteers=_yes_no(_get(elig, "healthyVolunteers", (bool, str), el_where)),
+        conditions=_strings(conds, "conditions", f"{ps_where}.conditionsModule"),
     )
 
 
@@ -448,6 +462,7 @@ def _corpus_record(obj: dict[str, Any], source: str, where: str) -> TrialRecord:
         max_age=_age_limit(_get(obj, "max_age", str, where)),
         sex=_sex(sex_raw),
         healthy_volunteers=_yes_no(_get(obj, "healthy_volunteers", (bool, str), where)),
+        conditions=_strings(obj, "conditions", where),
     )
 
 

@@ -140,6 +140,13 @@ _CONTINUATION_RE = re.compile(
     r"|&[lg]t|(?:up to|no (?:more|greater|less) than|not (?:more|greater) than)\b",
     re.IGNORECASE,
 )
+# "History of other malignancies, except for …, basal cell carcinoma …; non-muscle invasive
+# bladder cancer; malignancy treated with curative intent …" (fresh audit 79)
+_EXCEPT_RE = re.compile(
+    r"\b(?:except|excepting|excluding|other\s+than|apart\s+from|with\s+the\s+exceptions?\s+of)\b",
+    re.IGNORECASE,
+)
+_ENUMERATED_RE = re.compile(r"\(?\d{1,2}\s*[.)]")  # "…; 15. Pregnant or lactating women."
 # A criterion linked to its neighbour: ends with "or"/"and"/"and/or" (maybe before ; , . :), or
 # starts with one.
 _ENDS_LINKED_RE = re.compile(r"(?<![^\W_])(or|and|and/or|either)[\s;,.:]*$", re.IGNORECASE)
@@ -546,6 +553,11 @@ class _Splitter:
             return [(a, b)]
         if any(_CONTINUATION_RE.match(text, s, e) or text.find(":", s, e) >= 0 for s, e in trimmed):
             return [(a, b)]
+        if any(
+            _EXCEPT_RE.search(text, s, e) and not _ENUMERATED_RE.match(text, trimmed[i + 1][0])
+            for i, (s, e) in enumerate(trimmed[:-1])
+        ):
+            return [(a, b)]  # the pieces after an exception may be its items (NCT05707273)
         return trimmed
 
     def _parent_of(self, k: int) -> int | None:

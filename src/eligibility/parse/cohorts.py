@@ -104,6 +104,10 @@ _FOR_SOME = re.compile(
 _FOR_SOME_AFTER = re.compile(
     r"(?i)(?:[(,;]\s*|\b(?:in|for)\s+)(?:patients|subjects|participants|those)\s+"
     r"(?:with|who|on|receiving)\b"
+    # "AST/ALT ≤ 5X ULN in the presence of liver metastases" split from "AST/ALT ≤ 3X ULN"
+    # at its ';' (NCT05442060, fresh audit 80)
+    r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
+    r"|\bif\b[^.;]{0,60}?\b(?:metastas[ie]s|metastatic|involvement)\b"
 )
 
 

@@ -203,6 +203,8 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.subjectless_bound(rule, section)
         or wording.tenseless_treated(text, rule, section)
         or compose.named_beside_unread(rule, section)
+        or compose.list_end_unread(text, rule, section)
+        or wording.impossible_ages(rule, section)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -167,6 +167,43 @@ def subject_labels(criteria: list[Criterion]) -> list[Criterion]:
         if found.startswith(_OTHER_SUBJECTS):
             why = f"under a line naming the {found.rstrip('s')}: not the patient's"
             out[k] = compose.as_evidence(criteria[k], why)
+    return _restarted_for_others(out)
+
+
+# "Donors: Eligibility for plasma donation" among the exclusions, then "Inclusions Criteria: …
+# Exclusion Criteria: …" again (NCT04342182, fresh audits 78 and 80): the sections start over
+# for someone else, and every line after the label is theirs
+_SUBJECT_HEAD = re.compile(
+    r"(?i)^\W*(?P<who>donors?|controls?|parents?|caregivers?|partners?|siblings?)\b\W*"
+    r"(?::|(?:eligibility|criteria|requirements)\b)"
+)
+
+
+def _lines_matching(
+    criteria: list[Criterion], pattern: re.Pattern[str]
+) -> Iterator[tuple[int, Criterion, re.Match[str]]]:
+    """(index, criterion, match) of the lines whose flattened text ``pattern`` matches."""
+    for k, c in enumerate(criteria):
+        m = pattern.match(" ".join(c.text.split()))
+        if m is not None:
+            yield k, c, m
+
+
+def _restarted_for_others(criteria: list[Criterion]) -> list[Criterion]:
+    out = list(criteria)
+    for k, c, m in _lines_matching(criteria, _SUBJECT_HEAD):
+        seen_exclusion = c.section == "exclusion"
+        restart = False
+        for later in criteria[k + 1 :]:
+            seen_exclusion = seen_exclusion or later.section == "exclusion"
+            restart = restart or (seen_exclusion and later.section == "inclusion")
+        if not restart:
+            continue
+        why = f"after a line naming the {m.group('who').lower().rstrip('s')}, whose criteria follow"
+        for j in range(k + 1, len(out)):
+            if out[j].rule.kind != "manual":
+                out[j] = compose.as_evidence(out[j], why)
+        break
     return out
 
 
@@ -289,10 +326,7 @@ _AT_LEAST_ONE_AFTER = re.compile(
 def alternatives_after(criteria: list[Criterion]) -> list[Criterion]:
     """The items a later "(at least one yes)" line names, or all above it, as evidence."""
     out = list(criteria)
-    for k, c in enumerate(criteria):
-        m = _AT_LEAST_ONE_AFTER.match(" ".join(c.text.split()))
-        if m is None:
-            continue
+    for k, c, m in _lines_matching(criteria, _AT_LEAST_ONE_AFTER):
         wanted = None
         if m.group("lo"):
             prefix = c.id[0]
@@ -507,3 +541,48 @@ def outer_problem(segments: list, seg) -> str | None:  # type: ignore[type-arg,n
             return f"under an outer lead-in: {why}"
         outer = segments[outer].parent
     return None
+
+
+def registered_own(criteria: list[Criterion], field: tuple[str, ...]) -> list[Criterion]:
+    """A line that would exclude the disease the registry's Conditions field names is evidence.
+
+    "A history of malignant tumor in the past 5 years" in a trial of "Organoid-guided … Treatment
+    of Pleural Effusion" whose Conditions field says "Lung Cancer" (NCT06959173, fresh audit 79):
+    the words mean another cancer. The field is often broader than the trial ("Leukemia" for an
+    APL trial), so it only keeps lines from deciding; it never adds an exception.
+    """
+    registered = [  # (the concepts its words name: no "cancer"-word fallback as for titles)
+        t.value
+        for text in field
+        for t in grammar.tokenize(grammar.normalise(text))
+        if t.type == "COND"
+    ]
+    if not registered:
+        return criteria  # (most records: no field, or one naming no concept)
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.rule.kind == "manual":
+            continue
+        for leaf, negative in compose._deciding_leaves(c.rule):
+            if leaf.kind != "condition" or (c.section == "exclusion") == negative:
+                continue
+            own = next(
+                (
+                    p
+                    for p in registered
+                    if vocab.condition_matches(leaf.condition, p)
+                    # (an exception of the trial's own kind already says what "other" leaves
+                    # out: "other than Kaposi's sarcoma" beside the field's "Sarcoma, Kaposi")
+                    and not any(
+                        vocab.condition_matches(x, p) or vocab.condition_matches(p, x)
+                        for x in leaf.except_
+                    )
+                ),
+                None,
+            )
+            if own is not None:
+                name = vocab.condition(own).name  # type: ignore[union-attr]
+                why = f"the trial's registered condition ({name}) falls under it"
+                out[k] = compose.as_evidence(c, why)
+                break
+    return out

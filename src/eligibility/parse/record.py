@@ -171,6 +171,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.scoped_headings(parts.later_steps(criteria), under)
     criteria = parts.glued_labels(parts.repeated_labels(criteria))
     criteria = parts.part_labels(cohorts.contradicting_conditions(criteria))
+    criteria = parts.registered_own(criteria, record.conditions)
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
@@ -211,6 +212,13 @@ _NOT_EXCLUDING = re.compile(
 )
 
 
+# an inclusion asking something of the patients with a condition admits them
+_ADMITTED_IF = re.compile(
+    r"(?i)^\W*(?:patients|subjects|participants|individuals|those)\s+(with\b[^.;]{1,150}?)"
+    r"\b(?:must|should|need\s+to|needs\s+to|are\s+required|will\s+need)\b"
+)
+
+
 def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
     """A line (or lead-in) that lets some patients with a condition in ("Subjects with
     well-controlled HIV may be enrolled if all the following criteria are met:") makes the
@@ -240,6 +248,12 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
                 if len(named) < sum(b.type == "COND" for _, b in pairs):
                     named.add("malignancy")  # "non-lung cancer": a cancer other than the one named
                 allowances.append(("exclusion", own, frozenset(named)))
+            admitted = _ADMITTED_IF.match(flat) if own and c.section == "inclusion" else None
+            if admitted:  # "Patients with HBV (HBsAg +ve) must be on antiviral therapy …"
+                toks = grammar.tokenize(admitted.group(1))  # (NCT06055465, fresh audit 78)
+                allowances.append(
+                    ("exclusion", own, frozenset(t.value for t in toks if t.type == "COND"))
+                )
             if flat and _is_allowance(flat):
                 toks = grammar.tokenize(flat)
                 named = frozenset(t.value for t in toks if t.type == "COND")
@@ -444,10 +458,22 @@ _ANY_AGE = re.compile(
 )
 
 
+# "Note: In Japan, participants aged 16 to 70 years, inclusive, may be included." below "aged
+# 18 to 70" (NCT05687916, fresh audit 79): a permission that names an age
+_AGE_SAID = re.compile(r"(?i)\bage[ds]?\s+(?:of\s+)?(?:\d|between|from|up\s+to|over|under)")
+
+
+def _admits_other_ages(text: str) -> bool:
+    flat = " ".join(text.split())
+    return bool(_ANY_AGE.search(flat) or (_AGE_SAID.search(flat) and _is_allowance(flat)))
+
+
 def _any_age(criteria: list[Criterion]) -> list[Criterion]:
     """With an inclusion line that admits any age (or a wider one), the text's age lines are
     evidence."""
-    said = next((c for c in criteria if c.section == "inclusion" and _ANY_AGE.search(c.text)), None)
+    said = next(
+        (c for c in criteria if c.section == "inclusion" and _admits_other_ages(c.text)), None
+    )
     if said is None:
         return criteria  # (most records)
     out = list(criteria)

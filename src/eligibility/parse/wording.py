@@ -448,6 +448,9 @@ SUBGROUP_SENTENCE = re.compile(
     r"|\bif\b[^.;]{0,80}?\b(?:inappropriate|not\s+(?:possible|feasible|appropriate|applicable|"
     r"assessable|evaluable)|unable|cannot|can\s*not)\b"
     r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
+    # "AST and ALT ≤ 2.5 × ULN; if hepatic metastases are present, ≤ 5.0 × ULN" (NCT04771520,
+    # fresh audit 80): a wider limit for the patients a condition names
+    r"|\bif\b[^.;]{0,80}?\b(?:metastas[ie]s|metastatic|involvement)\b"
     # "… These women will be excluded from the imaging portions of the protocol." (NCT00001178,
     # re-audit of session 27): only a part of the study
     r"|\b(?:portions?|parts?)\s+of\s+the\s+(?:protocol|study|trial)\b"
@@ -535,3 +538,17 @@ def disjoint_ages(rule: Rule, section: str) -> Rule:
     if a[1] < b[0] or b[1] < a[0]:
         return AnyRule(rules=rule.rules)
     return rule
+
+
+def impossible_ages(rule: Rule, section: str) -> str | None:
+    """ "age is ≤ 18 years old and ≥ 80 years old" under inclusions (NCT03792074, fresh audit
+    80, an adult trial: a misprint for 18-80): age bounds that every patient must meet at once
+    and no one can. The words say something else; a person reads them."""
+    if section != "inclusion" or not isinstance(rule, AllRule):
+        return None
+    ages = [leaf for leaf in rule.rules if leaf.kind == "age"]
+    lo = max((a.min for a in ages if a.min is not None), default=float("-inf"))  # type: ignore[union-attr]
+    hi = min((a.max for a in ages if a.max is not None), default=float("inf"))  # type: ignore[union-attr]
+    if len(ages) > 1 and hi < lo:
+        return "age bounds no one meets at once (a misprint?)"
+    return None
