@@ -1908,7 +1908,7 @@ def test_session_28_fresh_77_readings(text: str, key: str, kept: str) -> None:
 
 
 # session 30: (case, record text, lines that become evidence, lines that still decide, a word
-# of the reason)
+# of the reason, if one law alone can give it)
 EVIDENCE_ELSEWHERE = [
     # NCT04342182 (fresh audits 78, 80): a donors' line, then sections that start over
     ("donors", "Inclusion Criteria:\n- Age >18\nExclusion Criteria:\n- Pregnancy\n"
@@ -1925,6 +1925,20 @@ EVIDENCE_ELSEWHERE = [
      "must be on antiviral therapy and have a well-controlled HBV infection.\nExclusion "
      "Criteria:\n- Active HBV or HCV infection\n- Known HIV infection\n",
      ["Active HBV or HCV infection"], ["Known HIV infection", "Age 18 or older"], "lets some"),
+    # fresh audit 81: a count lead-in in parentheses (NCT01601171)
+    ("count-in-parentheses", "Inclusion Criteria:\n(any of the following conditions)\n"
+     "* hypogonadotropic hypogonadism\n* polycystic ovarian syndrome\n* cleft lip/palate\n",
+     ["polycystic ovarian syndrome"], [], "alternatives"),
+    # … a part's heading glued on after a dash (NCT05754190)
+    ("glued-part", "Exclusion Criteria:\n* Not fluent in English -In person EEG testing "
+     "[Sub-study only]: [will interfere with EEG data collection]:\n* Pregnancy\n"
+     "* Heart failure diagnosis\n",
+     ["Pregnancy", "Heart failure diagnosis"], [], ""),
+    # … a group's heading over a lead-in and its items (NCT02840994)
+    ("heading-over-lead-in", "Inclusion criteria for the Phase 1:\n1. Age ≥ 18 years\n"
+     "Inclusion criteria for the Phase 1b:\n1. ECOG 0-1\n2. Have normal organ and marrow "
+     "function as defined below:\n   * Hemoglobin > 9 g/dL\n",
+     ["Hemoglobin > 9 g/dL"], [], "heading"),
 ]  # fmt: skip
 
 

@@ -199,7 +199,11 @@ SUBGROUP_LEAD = re.compile(
     r"|with(?:out)?\b(?!\s+(?:adequate|normal|sufficient|acceptable)\b))"
 )
 _DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
-_ENDS_AS_LEAD_IN = re.compile(r"[:：]\s*$")
+# (or is only a count lead-in in parentheses: "(any of the following conditions)" above the
+# conditions it offers, NCT01601171, fresh audit 81)
+_ENDS_AS_LEAD_IN = re.compile(
+    r"[:：]\s*$|^\W*\((?:[\w-]+\s+){1,3}of\s+the\s+following\b[^()]*\)\W*$"
+)
 _GROUP_WORD = re.compile(
     r"(?i)\b(?:groups?|cohorts?|arms?|parts?|stratum|strata|sub-?stud(?:y|ies))\b"
 )

@@ -216,11 +216,21 @@ _GLUED_LABEL = re.compile(
 )
 
 
+# "Not fluent in English (difficulty understanding questions) -In person EEG testing [Sub-study
+# only]: [will interfere with EEG data collection safety or quality]:" (NCT05754190, fresh audit
+# 81): a part of the study's heading, glued on after a dash or a full stop, ending in ":"
+_GLUED_PART = re.compile(
+    r"(?i)(?:[.;)]\s+|\s-\s*)((?:(?![.;]\s)[^:]){0,80}\b(?:sub-?stud(?:y|ies)|cohorts?|arms?|"
+    r"groups?|parts?)\b[^:]{0,40}):(?:[^:]{0,100}:)?\s*$"
+)
+
+
 def glued_labels(criteria: list[Criterion]) -> list[Criterion]:
     """The lines after a group's label glued to the end of the line above are evidence."""
 
     def label(c: Criterion) -> str | None:
-        m = _GLUED_LABEL.search(" ".join(c.text.split()))
+        flat = " ".join(c.text.split())
+        m = _GLUED_LABEL.search(flat) or _GLUED_PART.search(flat)
         return m.group(1) if m else None
 
     out = list(criteria)
@@ -535,10 +545,15 @@ def outer_problem(segments: list, seg) -> str | None:  # type: ignore[type-arg,n
     if seg.context is None or seg.parent is None:
         return None
     outer = segments[seg.parent].parent
-    while outer is not None and segments[outer].kind != "heading":
+    while outer is not None:
         why = context_problem(segments[outer].text, seg.section)
         if why is not None and why.startswith(("one of alternatives", "criteria for a group")):
             return f"under an outer lead-in: {why}"
+        if segments[outer].kind == "heading":
+            # "Inclusion criteria for the Phase 1b:" > "6. Have normal organ and marrow function
+            # as defined below:" > "Hemoglobin > 9 g/dL" (NCT02840994, fresh audit 81): a group's
+            # heading reaches the items nested below its lines too
+            break
         outer = segments[outer].parent
     return None
 
