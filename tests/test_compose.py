@@ -126,6 +126,10 @@ CASES = [
     ("assisted", "Cancer or other disease of the uterus", "exclusion", {"conditions": [{"name": "breast cancer", "code": "C50.911"}]}, "review"),
     # (not a plan or an unwillingness: an alternative of its own)
     ("separate", "Pregnant or breastfeeding or planning a pregnancy until completion of the study.", "exclusion", {"sex": "female", "pregnant": True}, "fail"),
+    # fresh audit 82: examples after "such as" share the modifier of the item before them
+    ("assisted", "Active inflammatory bowel disease, such as Crohn's disease or ulcerative colitis.", "exclusion", {"conditions": [{"name": "ulcerative colitis", "code": "K51.90", "status": "active", "onset": "2010-01-01"}]}, "review"),
+    # … and a time word in an unread qualifier reaches an "active" condition
+    ("assisted", "Subjects with any active infection requiring systemic treatment by intravenous infusion within 14 days prior to the first administration of the study drug.", "exclusion", {"conditions": [{"name": "sepsis", "code": "A41.9", "status": "resolved", "onset": "2024-02-20", "end": "2024-02-26"}]}, "review"),
     # an inclusion's age bounds that no one meets at once are a misprint
     ("assisted", "age is ≤ 18 years old and ≥ 80 years old, regardless of gender;", "inclusion", {"birth_date": "1970-01-01"}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone

@@ -639,6 +639,14 @@ CASES += [
         "fail",
         "recorded",
     ),
+    # fresh audit 82 (NCT05702138): late post-traumatic seizures may be post-traumatic epilepsy
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "epilepsy", "history": "review"},
+        {"conditions": [{"name": "post-traumatic seizures", "code": "R56.1", "status": "active"}]},
+        "unknown",
+        "may or may not be epilepsy",
+    ),
     # session 30 (diff sample, NCT06364592): adenomyosis (N80.03) is no sure endometriosis
     (
         "exclusion",

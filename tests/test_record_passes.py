@@ -1939,7 +1939,25 @@ EVIDENCE_ELSEWHERE = [
      "Inclusion criteria for the Phase 1b:\n1. ECOG 0-1\n2. Have normal organ and marrow "
      "function as defined below:\n   * Hemoglobin > 9 g/dL\n",
      ["Hemoglobin > 9 g/dL"], [], "heading"),
+    # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
+    ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
+     "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",
+     ["Bone marrow or stem cell transplant", "HIV/AIDS"], [], "nesting was lost"),
 ]  # fmt: skip
+
+
+def test_a_windowed_lead_in_reaches_the_labs_under_an_organs_label() -> None:
+    """NCT05695898 (fresh audit 82): "… organ function as defined below obtained within 14 days
+    prior to the start of study treatment:" > a NOTE > "Bone Marrow:" > the counts."""
+    got = _criteria(
+        "Inclusion Criteria:\n    7. Age >=18 years.\n    9. Demonstrate adequate organ function "
+        "as defined below obtained within 14 days prior to the start of study treatment:\nNOTE: "
+        "Criteria must be met without platelet transfusion within the prior 2 weeks.\nBone "
+        "Marrow:\n      a) Platelets >=100,000/mcL b) Hemoglobin >=9 g/dL\n"
+    )
+    for text in ("Platelets >=100,000/mcL", "Hemoglobin >=9 g/dL"):
+        rule = got[text].rule  # type: ignore[attr-defined]
+        assert rule.kind == "lab" and rule.within is not None and rule.within.amount == 14, rule
 
 
 @pytest.mark.parametrize(

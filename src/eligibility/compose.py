@@ -165,6 +165,14 @@ _EXAMPLES = re.compile(
     r"|(?:one|any|either)\s+of\s+the\s+following)\b"
 )
 _OTHER_LABEL = re.compile(r"(?i)^\W*other\s*:")
+
+
+def example_start(text: str) -> str | None:
+    """The example marker an unread piece starts with ("such as Crohn's disease"), or None."""
+    m = _EXAMPLES.match(text.strip())
+    return m.group(0).lower() if m else None
+
+
 # "… defined … as 3 or more of the following criteria: …, HDL-C < 50 mg/dL" (NCT04257500, fresh
 # audit 79): the items after a count are not alternatives of their own
 _COUNT_LEAD = re.compile(
@@ -570,6 +578,25 @@ def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
     if not unread or not any(r.kind in _DIAGNOSIS_KINDS for r in iter_rules(rule)):
         return None  # (a pregnancy list: 3 wrong in 303 judged, none of them this shape)
     return "an unread word at the end of the list may reach the items read"
+
+
+def window_in_qualifier(rule: Rule) -> str | None:
+    """Why a condition read as present now must not decide beside an unread qualifier that holds
+    a time word: "any active infection requiring systemic treatment by intravenous infusion
+    within 14 days prior to the first administration" (NCT05690581, fresh audit 82) asks about
+    an infection of the last 14 days, which "active" now does not cover. The condition is not
+    necessary for the criterion, so the qualifier law does not hold."""
+    for r in iter_rules(rule):
+        if not isinstance(r, AllRule):
+            continue
+        # (only an "active" one: a present-tense one sends a resolved entry to review already)
+        conds = [c for c in r.rules if isinstance(c, ConditionRule) and c.active and not c.within]
+        quals = [
+            m for m in r.rules if isinstance(m, ManualRule) and m.law == "qualifier" and m.reason
+        ]
+        if conds and any((scope_word(m.reason) or ("", ""))[0] == "time" for m in quals):
+            return "a time word in the unread qualifier may reach the condition"
+    return None
 
 
 def _against_normal(leaf: Rule) -> tuple[float, float, float] | None:

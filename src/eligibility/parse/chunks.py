@@ -14,7 +14,7 @@ from operator import countOf
 
 from eligibility import compose, grammar, vocab
 from eligibility.grammar import Tok
-from eligibility.model import Rule, SexRule
+from eligibility.model import ManualRule, Rule, SexRule, iter_rules
 from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _words
 from eligibility.parse.clauses import _distinct_cancers, _primary_cancer, _try
 
@@ -514,6 +514,12 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             extra = _unread_modifier(toks, p, norm, ctx, first=k == 0)
             if extra:
                 scoped = ("modifier", extra[:40])
+        marker = compose.example_start(text_of(p)) if scoped is None and k > 0 else None
+        if marker and after and _qualified(pieces[k - 1].rule, text_of(pieces[k - 1])):
+            # "Active inflammatory bowel disease, such as Crohn's disease or ulcerative colitis"
+            # (NCT05691010, fresh audit 82): the items after it are examples of the item
+            # before, and its modifier ("Active") is theirs
+            scoped = ("example", marker)
         if scoped is None and k > 0 and _READING_PIECE.match(text_of(p)):
             prev = pieces[k - 1].rule
             if prev is not None and all(leaf.kind == "condition" for leaf in _leaves(prev)):
@@ -529,6 +535,14 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             )
     rules = [p.rule if p.rule is not None else _manual(text_of(p)) for p in pieces]
     return compose.with_law(_flat(kind, rules), "separate")
+
+
+def _qualified(rule: Rule | None, text: str) -> bool:
+    """Whether a read piece carries a modifier: a qualifier law part, or a scope word."""
+    if rule is None:
+        return False
+    law = any(isinstance(r, ManualRule) and r.law == "qualifier" for r in iter_rules(rule))
+    return law or compose.scope_word(text) is not None
 
 
 def _unread_modifier(toks: list[Tok], p: _Piece, norm: str, ctx: Ctx, first: bool) -> str:

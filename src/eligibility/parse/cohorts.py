@@ -198,7 +198,10 @@ SUBGROUP_LEAD = re.compile(
     # "With bone marrow involvement:" then "ANC at least 750/mm3" (NCT00002825, fresh audit 58)
     r"|with(?:out)?\b(?!\s+(?:adequate|normal|sufficient|acceptable)\b))"
 )
-_DANGLING = re.compile(r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$")
+_DANGLING = re.compile(
+    r"(?i)\b(?:with|of|having|who\s+(?:have|had|are)|including)\s*$"
+    r"|\b(?:with|of|for)\s*\((?:or|and)\s+\w+\)\s*$"  # "… a claim for (or with)"
+)
 # (or is only a count lead-in in parentheses: "(any of the following conditions)" above the
 # conditions it offers, NCT01601171, fresh audit 81)
 _ENDS_AS_LEAD_IN = re.compile(
@@ -240,7 +243,15 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
         flat = " ".join(c.text.split())
         # "Persons with" then "- stroke", "- multiple sclerosis": a lead-in that lost its colon
         dangling = c.section == "inclusion" and _DANGLING.search(flat) is not None
-        if c.rule.kind != "manual" or not (_leads_in(flat) or dangling):
+        # "During baseline 365 days, any patient with a claim for (or with)" then "- Bone marrow
+        # or stem cell transplant" (NCT02921191, fresh audit 82): an exclusion lead-in that lost
+        # its colon, its window with it
+        windowed = (
+            c.section == "exclusion"
+            and _DANGLING.search(flat) is not None
+            and compose.scope_word(flat) is not None
+        )
+        if c.rule.kind != "manual" or not (_leads_in(flat) or dangling or windowed):
             continue
         named = (
             any(t.type == "COND" for t in grammar.tokenize(flat))
@@ -257,11 +268,13 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
                 or re.search(r"(?i)two|three|[2-9]", count.group(0)) is not None
             )
         )
-        if not named and not counted and not _GROUP_WORD.search(flat):
+        if not named and not counted and not windowed and not _GROUP_WORD.search(flat):
             continue
         why = (
             f"one of the alternatives of a lead-in whose nesting was lost ('{flat[:80]}')"
             if counted
+            else f"under a lead-in whose nesting was lost, its words reach it ('{flat[:80]}')"
+            if windowed
             else f"under a subgroup's lead-in ('{flat[:80]}'): the subgroup's only?"
         )
         # a line naming only cohorts holds their lines up to the next such line, the lead-ins

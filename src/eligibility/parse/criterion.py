@@ -205,6 +205,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or compose.named_beside_unread(rule, section)
         or compose.list_end_unread(text, rule, section)
         or wording.impossible_ages(rule, section)
+        or compose.window_in_qualifier(rule)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

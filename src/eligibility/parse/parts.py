@@ -19,7 +19,7 @@ from eligibility.headings import heading_group
 from eligibility.model import ConditionRule, Criterion, NotRule, Rule
 from eligibility.parse.base import _leaves
 from eligibility.parse.cohorts import _NEGATED_START, _needed
-from eligibility.parse.criterion import context_problem
+from eligibility.parse.criterion import context_problem, parse_criterion
 
 # A heading that names a cohort ("Second Cohort Criteria:", "Group B:", "Part 2"), not all.
 _COHORT_HEADING = re.compile(
@@ -600,4 +600,53 @@ def registered_own(criteria: list[Criterion], field: tuple[str, ...]) -> list[Cr
                 why = f"the trial's registered condition ({name}) falls under it"
                 out[k] = compose.as_evidence(c, why)
                 break
+    return out
+
+
+# A line that leads into the lab lines after it with a window, the source's nesting lost
+# ("Pretreatment laboratory data, obtained within 14 days of study entry, must meet the following
+# criteria:" then "ANC >= 1,500 /mm^3" …): its window is theirs.
+_LEAD_IN_WINDOW = re.compile(
+    r"(?i)\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b.*(?::\s*$|\bfollowing(?:\s+\w+)?\W*$)"
+    # "… meeting all of the following criteria on a test within 28 days before enrollment. If
+    # there are multiple test results …" then "(1) Neutrophil count: >=1,500/mm3 …" (NCT03264547,
+    # re-audit of session 27): the window after "the following … criteria"
+    r"|\bthe\s+following\s+(?:\w+\s+){0,3}?(?:criteria|values|conditions|requirements)\b[^.]{0,40}?"
+    r"\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b"
+)
+LAB_TOKENS = frozenset(["LAB", "MEASURE", "VITAL"])
+_ORGAN_LABEL = re.compile(  # "Bone Marrow:", "Renal:", "Hepatic function:"
+    r"(?i)^\W*(?:bone\s+marrow|h[a]?ematolog\w*|renal|kidney|hepatic|liver|coagulation|cardiac"
+    r"|pulmonary|metabolic|endocrine|blood(?:\s+counts?)?|chemistry)(?:\s+function)?\s*:\s*$"
+)
+
+
+def lost_lead_ins(criteria: list[Criterion], primary: tuple[str, ...]) -> list[Criterion]:
+    """The lab lines after a windowed lead-in that has no items of its own, read under it."""
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        flat = " ".join(c.text.split())
+        if c.rule.kind != "manual" or not _LEAD_IN_WINDOW.search(flat):
+            continue
+        for j in range(k + 1, len(criteria)):
+            item = criteria[j]
+            types = {t.type for t in grammar.tokenize(" ".join(item.text.split()))}
+            # (or under an organ's label after it, "Bone Marrow:" > "Hemoglobin >= 9 g/dL", past
+            # a note of its own; NCT05695898, fresh audit 82)
+            label = item.context is not None and _ORGAN_LABEL.match(item.context) is not None
+            own = item.context is not None and " ".join(item.context.split()) == flat
+            if item.section != c.section or not (item.context is None or label or own):
+                break
+            if not types & LAB_TOKENS:
+                if item.context is None:
+                    break
+                continue
+            said = f"{flat} {item.context}" if label else flat
+            rule = parse_criterion(item.text, item.section, said, primary)
+            if rule.kind == "manual" and item.rule.kind != "manual":
+                # the lead-in's window could not be read with it: the line's own reading is
+                # evidence, the window is for the reviewer
+                why = f"a window in the lead-in above may reach it ('{flat[:80]}')"
+                rule = compose.assisted(item.text, why, compose.computable_part(item.rule))
+            out[j] = item.model_copy(update={"rule": rule, "context": flat})
     return out

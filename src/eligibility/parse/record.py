@@ -156,7 +156,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
             )
         )
     trial = Trial(id=record.id or "unknown", title=record.title, source=record.source)
-    criteria = _allowed_elsewhere(_lost_lead_ins(criteria, primary))
+    criteria = _allowed_elsewhere(parts.lost_lead_ins(criteria, primary))
     titled = tuple(_title_conditions(record.title))
     criteria = _bare_names(_waived(_split_values(criteria)), titled, record.title)
     criteria = cohorts.conditional_limits(parts.cohort_headings(criteria, under))
@@ -267,7 +267,8 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
                 labs = frozenset(
                     t.value
                     for t in toks
-                    if t.type in _LAB_TOKENS and "ratio" not in flat[t.end : t.end + 25].lower()
+                    if t.type in parts.LAB_TOKENS
+                    and "ratio" not in flat[t.end : t.end + 25].lower()
                 )  # (not a ratio's parts: "albumin-to-creatinine ratio", NCT05043714; a
                 # measure too: "A lower LVEF is permissible if …", NCT00499577, fresh audit 60)
                 if labs:  # "… warfarin or heparin will be allowed … provided that … INR/PTT is
@@ -325,42 +326,6 @@ def _allowed_elsewhere(criteria: list[Criterion]) -> list[Criterion]:
             continue
         why = f"another line lets some patients with {vocab.condition(hit).name} in"  # type: ignore[union-attr]
         out[k] = compose.as_evidence(c, why)
-    return out
-
-
-# A line that leads into the lab lines after it with a window, the source's nesting lost
-# ("Pretreatment laboratory data, obtained within 14 days of study entry, must meet the following
-# criteria:" then "ANC >= 1,500 /mm^3" …): its window is theirs.
-_LEAD_IN_WINDOW = re.compile(
-    r"(?i)\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b.*(?::\s*$|\bfollowing(?:\s+\w+)?\W*$)"
-    # "… meeting all of the following criteria on a test within 28 days before enrollment. If
-    # there are multiple test results …" then "(1) Neutrophil count: >=1,500/mm3 …" (NCT03264547,
-    # re-audit of session 27): the window after "the following … criteria"
-    r"|\bthe\s+following\s+(?:\w+\s+){0,3}?(?:criteria|values|conditions|requirements)\b[^.]{0,40}?"
-    r"\bwithin\s+\d+\s+(?:days?|weeks?|months?)\b"
-)
-_LAB_TOKENS = frozenset(["LAB", "MEASURE", "VITAL"])
-
-
-def _lost_lead_ins(criteria: list[Criterion], primary: tuple[str, ...]) -> list[Criterion]:
-    """The lab lines after a windowed lead-in that has no items of its own, read under it."""
-    out = list(criteria)
-    for k, c in enumerate(criteria):
-        flat = " ".join(c.text.split())
-        if c.rule.kind != "manual" or not _LEAD_IN_WINDOW.search(flat):
-            continue
-        for j in range(k + 1, len(criteria)):
-            item = criteria[j]
-            types = {t.type for t in grammar.tokenize(" ".join(item.text.split()))}
-            if item.section != c.section or item.context is not None or not types & _LAB_TOKENS:
-                break
-            rule = parse_criterion(item.text, item.section, flat, primary)
-            if rule.kind == "manual" and item.rule.kind != "manual":
-                # the lead-in's window could not be read with it: the line's own reading is
-                # evidence, the window is for the reviewer
-                why = f"a window in the lead-in above may reach it ('{flat[:80]}')"
-                rule = compose.assisted(item.text, why, compose.computable_part(item.rule))
-            out[j] = item.model_copy(update={"rule": rule, "context": flat})
     return out
 
 
