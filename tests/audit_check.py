@@ -50,7 +50,8 @@ def _record_rule(item: dict[str, Any]) -> Rule:
     # … and a piece it no longer cuts from its line ("…; non-muscle invasive bladder cancer; …"
     # after an "except for") as the whole line
     found = found or [c for c in criteria if flat in " ".join(c.text.split())]
-    for c in sorted(found, key=lambda c: c.section != item["section"]):
+    # (the same text twice, "BMI 18.00-40.0 kg/m^2" under two cohorts: the item's own id first)
+    for c in sorted(found, key=lambda c: (c.section != item["section"], c.id != item.get("id"))):
         # a line the record now files under the other section (a heading it had missed) is
         # screened there: its rule is what the patient gets
         item["section"] = c.section

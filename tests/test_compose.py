@@ -130,6 +130,10 @@ CASES = [
     ("assisted", "Active inflammatory bowel disease, such as Crohn's disease or ulcerative colitis.", "exclusion", {"conditions": [{"name": "ulcerative colitis", "code": "K51.90", "status": "active", "onset": "2010-01-01"}]}, "review"),
     # … and a time word in an unread qualifier reaches an "active" condition
     ("assisted", "Subjects with any active infection requiring systemic treatment by intravenous infusion within 14 days prior to the first administration of the study drug.", "exclusion", {"conditions": [{"name": "sepsis", "code": "A41.9", "status": "resolved", "onset": "2024-02-20", "end": "2024-02-26"}]}, "review"),
+    # fresh audit 83: "active" over an item with its own test result; a Child-Pugh class and
+    # the cirrhosis it grades, and-ed
+    ("assisted", "Active hepatitis B or HCV-positive subjects;", "exclusion", {"conditions": [{"name": "chronic hepatitis C", "code": "B18.2", "status": "resolved", "onset": "2015-01-01", "end": "2018-01-01"}]}, "review"),
+    ("assisted", "Evidence of hepatic cirrhosis with Child-Pugh score C.", "exclusion", {"child_pugh": "C"}, "review"),
     # an inclusion's age bounds that no one meets at once are a misprint
     ("assisted", "age is ≤ 18 years old and ≥ 80 years old, regardless of gender;", "inclusion", {"birth_date": "1970-01-01"}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone

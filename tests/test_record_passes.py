@@ -1939,6 +1939,23 @@ EVIDENCE_ELSEWHERE = [
      "Inclusion criteria for the Phase 1b:\n1. ECOG 0-1\n2. Have normal organ and marrow "
      "function as defined below:\n   * Hemoglobin > 9 g/dL\n",
      ["Hemoglobin > 9 g/dL"], [], "heading"),
+    # fresh audit 83: sections that start over under a part's heading (NCT05246865)
+    ("restarted", "Inclusion Criteria:\nPart A\n* Age range 18-40 years\nExclusion Criteria:\n"
+     "* Diabetes or impaired glucose metabolism\n* Pregnancy\nPart B Inclusion criteria\n"
+     "* Age range 18-70 years\nExclusion criteria\n* Pregnancy\n* Type 1 diabetes\n",
+     ["Age range 18-70 years", "Type 1 diabetes"], ["Pregnancy"], "start over"),
+    # … not the NIH layout: "Patients must have:" after the exclusions is one population
+    ("nih-layout", "Inclusion Criteria:\nExclusion Criteria:\nCo-existing Condition:\nPatients "
+     "with the following are excluded:\n* Dementia.\nPatients must have:\n* HIV infection.\n",
+     [], ["Dementia.", "HIV infection."], ""),
+    # … a count lead-in without "the following" (NCT03368820)
+    ("at-least-one", "Inclusion Criteria:\n* Age above 18 years.\n* Presence of at least one "
+     "co-morbidity:\n* Cerebrovascular events\n* Aortic aneurism\n",
+     ["Cerebrovascular events"], ["Age above 18 years."], "alternatives"),
+    # … a title-cased name between cohorts' names (NCT05381090)
+    ("cohort-names", "Inclusion Criteria:\n* Age > 60 years\n* Parkinson's Disease\n* MoCA > 26/30\n"
+     "* Dementia with Lewy Bodies\n* Meets criteria for probable DLB\n* Alzheimer's Disease\n",
+     ["Dementia with Lewy Bodies", "Parkinson's Disease"], ["Age > 60 years"], "lost heading"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",
@@ -1968,7 +1985,7 @@ def test_a_windowed_lead_in_reaches_the_labs_under_an_organs_label() -> None:
 def test_another_line_makes_a_line_evidence(
     text: str, evidence: list[str], deciding: list[str], word: str
 ) -> None:
-    got = _criteria(text)
+    got = _criteria(text, "A Study of Imaging")
     for line in evidence:
         rule = got[line].rule  # type: ignore[attr-defined]
         assert rule.kind == "manual" and rule.evidence is not None, (line, rule)

@@ -230,6 +230,8 @@ def _leads_in(flat: str) -> bool:
 _COUNT_LEAD = re.compile(
     r"(?i)\b(?:one\s+(?:or|of)\s+more|any\s+(?:one\s+)?of|at\s+least\s+(?:one|two|three|\d+)|"
     r"one\s+of|either|\d+\s+or\s+more)\b(?:\s+of)?\s+(?:the\s+)?following\b"
+    # "Presence of at least one co-morbidity:" (NCT03368820, fresh audit 83)
+    r"|\bat\s+least\s+(?:one|two|three|\d+)\s+(?:[\w-]+\s+){0,2}[\w-]+\s*[:：]\s*$"
 )
 
 

@@ -206,6 +206,8 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or compose.list_end_unread(text, rule, section)
         or wording.impossible_ages(rule, section)
         or compose.window_in_qualifier(rule)
+        or wording.status_beside_result(text, rule)
+        or wording.graded_by_score(rule, section)
     )
     if why is None:
         rule = definitions.defined_by_readings(text, rule) or rule

@@ -189,6 +189,47 @@ def _lines_matching(
             yield k, c, m
 
 
+_PART_HEADING = re.compile(
+    r"(?i)\b(?:part|cohort|arm|group|sub-?stud(?:y|ies)|phase|stage|donors?|recipients?)\b"
+)
+
+
+def restarted_sections(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
+    """Sections that start over under a heading naming a part ("Part A" … exclusions … "Part B
+    Inclusion criteria" … "Exclusion criteria", NCT05246865, fresh audit 83) are two parts'
+    lists: a line is one part's unless every part has it (the same text in the same section).
+    Not the NIH layout where "Patients must have:" follows the exclusions: one population."""
+    block, blocks, seen_exclusion = 0, [], False
+    for k, c in enumerate(criteria):
+        if c.section == "exclusion":
+            seen_exclusion = True
+        elif seen_exclusion:
+            seen_exclusion = False
+            # the headings run above it ("SubStudy B: Inclusion Criteria:"), or a short label
+            # line just before it
+            label = " ".join(criteria[k - 1].text.split()) if k else ""
+            said = under.get(c.id) or ""
+            if not (len(label.split()) <= 6 and _PART_HEADING.search(label)):
+                label = ""
+            if _SUBJECT_HEAD.match(label or said):
+                continue  # the donors' sections: theirs only (``_restarted_for_others``)
+            if _PART_HEADING.search(said) or label:
+                block += 1
+        blocks.append(block)
+    if block == 0:
+        return criteria  # (most records)
+    has: dict[tuple[str, str], set[int]] = {}
+    for c, b in zip(criteria, blocks, strict=True):
+        has.setdefault((c.section, " ".join(c.text.split()).rstrip(" .;,").lower()), set()).add(b)
+    out = list(criteria)
+    for k, (c, b) in enumerate(zip(criteria, blocks, strict=True)):
+        key = (c.section, " ".join(c.text.split()).rstrip(" .;,").lower())
+        if c.rule.kind != "manual" and len(has[key]) <= block:
+            why = f"the sections start over for another part of the trial: part {b + 1}'s line"
+            out[k] = compose.as_evidence(c, why)
+    return out
+
+
 def _restarted_for_others(criteria: list[Criterion]) -> list[Criterion]:
     out = list(criteria)
     for k, c, m in _lines_matching(criteria, _SUBJECT_HEAD):
@@ -315,11 +356,20 @@ def part_labels(criteria: list[Criterion]) -> list[Criterion]:
     for k, u in enumerate(under):
         if u is not None:
             parts_of.setdefault((criteria[k].section, flat[k].rstrip(" .;,")), set()).add(u)
+    # a part whose label is a lead-in, not a line ("Cohort 3:" above its items, NCT03049462,
+    # fresh audit 83), is one more part the line may be missing from
+    labels = {flat[k].lower() for k in at}
+    leads = {
+        " ".join(c.context.split()).lower()
+        for c in criteria
+        if c.context and _PART_LABEL.match(" ".join(c.context.split()))
+    }
+    every = len(at) + len(leads - labels)
     out = list(criteria)
     for k, (c, u) in enumerate(zip(criteria, under, strict=True)):
         if u is None or k in at or c.rule.kind == "manual":
             continue
-        if len(parts_of[(c.section, flat[k].rstrip(" .;,"))]) == len(at):
+        if len(parts_of[(c.section, flat[k].rstrip(" .;,"))]) == every:
             continue  # the same line under every part: everyone's
         out[k] = compose.as_evidence(c, f"under a line naming one part of the trial ('{flat[u]}')")
     return out

@@ -98,6 +98,8 @@ def parse_record(record: TrialRecord) -> RuleSet:
     # run of them joined
     stacked: dict[str, list[str]] = {}
     heads: dict[str, str] = {}
+    above: list[str] = []  # the heading lines just above, whatever their section
+    just_above: dict[str, str] = {}
     parents = {seg.parent for seg in segments if seg.parent is not None}  # (``segments`` indices)
     after_heading = False
     for k, seg in enumerate(segments):
@@ -105,7 +107,9 @@ def parse_record(record: TrialRecord) -> RuleSet:
             run = stacked.setdefault(seg.section, [])
             if not after_heading:
                 run.clear()
+                above.clear()
             run.append(seg.text)
+            above.append(seg.text)
             heading[seg.section] = seg.text
             after_heading = True
             continue
@@ -118,6 +122,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
         seen.add(cid)
         under[cid] = heading.get(seg.section)
         heads[cid] = " ".join(stacked.get(seg.section, []))
+        just_above[cid] = " ".join(above)
         if seg.linked:
             flat = " ".join(seg.text.split())
             why = f"linked ('and'/'or', a continued line) to a neighbour not joined: '{flat}'"
@@ -171,6 +176,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.scoped_headings(parts.later_steps(criteria), under)
     criteria = parts.glued_labels(parts.repeated_labels(criteria))
     criteria = parts.part_labels(cohorts.contradicting_conditions(criteria))
+    criteria = parts.restarted_sections(criteria, just_above)
     criteria = parts.registered_own(criteria, record.conditions)
     criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
     criteria = wording.reversed_organ_bounds(criteria, record.title)
@@ -587,6 +593,11 @@ def _bare_names(
     # two or more apart ("Rheumatoid Arthritis" … "Crohn's disease" … "Psoriasis", each above its
     # own items): a cohort's heading each
     cohorts = sum(names) > 1
+    if cohorts:  # … and a title-cased name beside them is one too ("Dementia with Lewy Bodies"
+        # between "Parkinson's Disease" and "Alzheimer's Disease", NCT05381090, fresh audit 83)
+        names = [n or (c.section == "inclusion" and _COHORT_NAME.match(" ".join(c.text.split()))
+                       is not None and any(r.kind == "condition" for r in _leaves(c.rule)))
+                 for n, c in zip(names, criteria, strict=True)]  # fmt: skip
     out = list(criteria)
     for k, c in enumerate(criteria):
         if not names[k]:
@@ -596,10 +607,12 @@ def _bare_names(
         if not listed and not _STATE_WORDS.match(flat) and not _HISTORY_ONLY.match(flat):
             continue  # one "HIV infection." line in an HIV trial is its requirement
         why = "a bare condition name the title does not name: it may be a lost heading's item"
-        out[k] = c.model_copy(update={"rule": compose.assisted(flat, why, c.rule)})
+        kept = compose.computable_part(c.rule) or c.rule
+        out[k] = c.model_copy(update={"rule": compose.assisted(flat, why, kept)})
     return out
 
 
+_COHORT_NAME = re.compile(r"^(?:[A-Z][\w'-]*(?:\s+(?:with|of|and|the))?\s*){1,5}$")
 _STATE_WORDS = re.compile(r"(?i)^\W*(?:active|current|uncontrolled|recent|ongoing)\b")
 # "History of alcohol abuse." alone, the last line of an AIDS trial's inclusions (NCT00002065,
 # re-audit of session 27): a requirement, or an exclusion whose heading was lost

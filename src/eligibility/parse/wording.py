@@ -552,3 +552,39 @@ def impossible_ages(rule: Rule, section: str) -> str | None:
     if len(ages) > 1 and hi < lo:
         return "age bounds no one meets at once (a misprint?)"
     return None
+
+
+# a later item with a test result of its own: "HCV-positive", "HIV seropositive", "HBsAg carrier"
+_OWN_RESULT = re.compile(r"(?i)[-\s](?:sero)?(?:positive|reactive|carriers?)$")
+
+
+def status_beside_result(text: str, rule: Rule) -> str | None:
+    """ "Active hepatitis B or HCV-positive subjects" (NCT06962865, fresh audit 83): "active"
+    is read over the list, but an item that names its own test result ("HCV-positive": a cured
+    infection stays antibody-positive) does not ask for an active one."""
+    if "ACTIVE" not in text.upper() or not any(
+        getattr(r, "active", None) for r in _leaves(rule) if r.kind == "condition"
+    ):
+        return None
+    norm = grammar.normalise(text)
+    toks = grammar.tokenize(norm)
+    lead = next((i for i, t in enumerate(toks) if t.type in ("ACTIVE", "COND")), None)
+    if lead is None or toks[lead].type != "ACTIVE":
+        return None
+    later = [t for t in toks[lead + 1 :] if t.type == "COND"][1:]
+    said = next(
+        (norm[t.start : t.end] for t in later if _OWN_RESULT.search(norm[t.start : t.end])), None
+    )
+    return None if said is None else f"'active' read over an item with its own result ('{said}')"
+
+
+def graded_by_score(rule: Rule, section: str) -> str | None:
+    """ "Evidence of hepatic cirrhosis with Child-Pugh score C." (NCT04855929, fresh audit 83):
+    a Child-Pugh class grades a cirrhosis, so a class on record says there is one even where the
+    diagnosis is not coded; the two and-ed would let such a patient through."""
+    if section != "exclusion" or not isinstance(rule, AllRule):
+        return None
+    kinds = {r.kind for r in rule.rules}
+    if {"condition", "child_pugh"} <= kinds:
+        return "a Child-Pugh class and the diagnosis it grades, and-ed"
+    return None
