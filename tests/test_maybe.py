@@ -647,6 +647,14 @@ CASES += [
         "unknown",
         "may or may not be epilepsy",
     ),
+    # fresh audit 84 (NCT05756023): alcohol-induced pseudo-Cushing syndrome is not Cushing's
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "cushing_syndrome"},
+        {"conditions": [{"name": "pseudo-Cushing syndrome", "code": "E24.4", "status": "active"}]},
+        "pass",
+        "no Cushing syndrome",
+    ),
     # session 30 (diff sample, NCT06364592): adenomyosis (N80.03) is no sure endometriosis
     (
         "exclusion",

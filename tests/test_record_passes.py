@@ -1956,6 +1956,15 @@ EVIDENCE_ELSEWHERE = [
     ("cohort-names", "Inclusion Criteria:\n* Age > 60 years\n* Parkinson's Disease\n* MoCA > 26/30\n"
      "* Dementia with Lewy Bodies\n* Meets criteria for probable DLB\n* Alzheimer's Disease\n",
      ["Dementia with Lewy Bodies", "Parkinson's Disease"], ["Age > 60 years"], "lost heading"),
+    # fresh audit 84: a group's label without a colon (NCT05703282); a note for a named group
+    ("for-group-label", "Inclusion Criteria:\nFor all subjects\n-  Adults aged 19 years and older\n"
+     "For renal Impairment subjects\n-  30 ≤ eGFR < 90 mL/min/1.73m^2\nFor healthy subjects\n"
+     "-  eGFR ≥ 90 mL/min/1.73m^2\n", ["eGFR ≥ 90 mL/min/1.73m^2"], [], "subgroup"),
+    ("note-for-hcc", "Inclusion Criteria:\n- AST, ALT, and alkaline phosphatase (ALP) ≤ 3 x upper "
+     "limit of normal (ULN)\n- Note: for HCC, AST, ALT, and alkaline phosphatase (ALP) ≤ 5 x upper "
+     "limit of normal (ULN)\n- ECOG 0-1\n",
+     ["AST, ALT, and alkaline phosphatase (ALP) ≤ 3 x upper limit of normal (ULN)"], ["ECOG 0-1"],
+     "other values"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",

@@ -94,8 +94,11 @@ _ALLOWS_VALUES = re.compile(
 
 _LIMIT_WORDS = re.compile(r"[<>≤≥=]|\b(?:up\s+to|less|more|greater|below|above|under|over)\b")
 _FOR_SOME = re.compile(
-    r"(?i)^\W*(?:(?:patients|subjects|participants|individuals|those)\s+(?:with|who|on|receiving)|"
-    r"(?:for|in)\s+(?:patients|subjects|participants|those))\b"
+    r"(?i)^\W*(?:note\s*:\s*)?(?:(?:patients|subjects|participants|individuals|those)\s+"
+    r"(?:with|who|on|receiving)|(?:for|in)\s+(?:patients|subjects|participants|those))\b"
+    # "Note: for HCC, AST, ALT, and alkaline phosphatase (ALP) ≤ 5 x upper limit of normal"
+    # (NCT05482516, fresh audit 84)
+    r"|^\W*(?:note\s*:\s*)?(?:for|in)\s+[A-Z]{2,6}\b(?=\s*(?:patients|subjects)?\s*[,:])"
 )
 
 
@@ -120,7 +123,7 @@ def _allows_values(text: str) -> bool:
         return after is not None and _LIMIT_WORDS.search(text, 0, after.start()) is not None
     return (
         _ALLOWS_VALUES.search(text) is not None
-        or re.match(r"(?i)\W*(?:for|in)\b", text) is not None
+        or re.match(r"(?i)\W*(?:note\s*:\s*)?(?:for|in)\b", text) is not None
     )
 
 
@@ -221,8 +224,20 @@ _COHORT_LABEL = re.compile(
 )
 
 
+# "For renal Impairment subjects" then "- 30 ≤ eGFR < 90", "For healthy subjects" then "- eGFR ≥
+# 90" (NCT05703282, fresh audit 84): a group's label that lost its colon (not "For all subjects")
+_FOR_GROUP_LABEL = re.compile(
+    r"(?i)^\W*for\s+(?!all\b|each\b|every\b)(?:[\w-]+\s+){0,3}(?:subjects|patients|participants"
+    r"|volunteers|groups?|cohorts?)\W*$"
+)
+
+
 def _leads_in(flat: str) -> bool:
-    return _ENDS_AS_LEAD_IN.search(flat) is not None or _COHORT_LABEL.match(flat) is not None
+    return (
+        _ENDS_AS_LEAD_IN.search(flat) is not None
+        or _COHORT_LABEL.match(flat) is not None
+        or _FOR_GROUP_LABEL.match(flat) is not None
+    )
 
 
 # "Also has one of more of the following chronic diseases:" then "- Hypertension," at the same
@@ -270,7 +285,8 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
                 or re.search(r"(?i)two|three|[2-9]", count.group(0)) is not None
             )
         )
-        if not named and not counted and not windowed and not _GROUP_WORD.search(flat):
+        grouped = _GROUP_WORD.search(flat) or _FOR_GROUP_LABEL.match(flat)
+        if not named and not counted and not windowed and not grouped:
             continue
         why = (
             f"one of the alternatives of a lead-in whose nesting was lost ('{flat[:80]}')"
