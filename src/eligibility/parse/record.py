@@ -595,9 +595,7 @@ def _bare_names(
     cohorts = sum(names) > 1
     if cohorts:  # … and a title-cased name beside them is one too ("Dementia with Lewy Bodies"
         # between "Parkinson's Disease" and "Alzheimer's Disease", NCT05381090, fresh audit 83)
-        names = [n or (c.section == "inclusion" and _COHORT_NAME.match(" ".join(c.text.split()))
-                       is not None and any(r.kind == "condition" for r in _leaves(c.rule)))
-                 for n, c in zip(names, criteria, strict=True)]  # fmt: skip
+        names = [n or _cohort_name(c) for n, c in zip(names, criteria, strict=True)]
     out = list(criteria)
     for k, c in enumerate(criteria):
         if not names[k]:
@@ -613,6 +611,18 @@ def _bare_names(
 
 
 _COHORT_NAME = re.compile(r"^(?:[A-Z][\w'-]*(?:\s+(?:with|of|and|the))?\s*){1,5}$")
+
+
+def _cohort_name(c: Criterion) -> bool:
+    """A title-cased inclusion line that reads as a condition: a cohort's name."""
+    flat = " ".join(c.text.split())
+    return (
+        c.section == "inclusion"
+        and _COHORT_NAME.match(flat) is not None
+        and any(r.kind == "condition" for r in _leaves(c.rule))
+    )
+
+
 _STATE_WORDS = re.compile(r"(?i)^\W*(?:active|current|uncontrolled|recent|ongoing)\b")
 # "History of alcohol abuse." alone, the last line of an AIDS trial's inclusions (NCT00002065,
 # re-audit of session 27): a requirement, or an exclusion whose heading was lost
