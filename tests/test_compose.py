@@ -134,6 +134,11 @@ CASES = [
     # the cirrhosis it grades, and-ed
     ("assisted", "Active hepatitis B or HCV-positive subjects;", "exclusion", {"conditions": [{"name": "chronic hepatitis C", "code": "B18.2", "status": "resolved", "onset": "2015-01-01", "end": "2018-01-01"}]}, "review"),
     ("assisted", "Evidence of hepatic cirrhosis with Child-Pugh score C.", "exclusion", {"child_pugh": "C"}, "review"),
+    # fresh audit 85: a requirement filed under the exclusions
+    ("assisted", "Must be greater than 18 years of age", "exclusion", {"birth_date": "1970-01-01"}, "review"),
+    # … ", with" joins a qualifier, not an alternative; a word comparator after "with" defines
+    ("assisted", "Coagulant function abnormality (INR > 1.5 ULN, APTT > 1.5 ULN), with bleeding tendency;", "exclusion", {"conditions": [{"name": "von Willebrand disease", "code": "D68.0"}]}, "review"),
+    ("assisted", "Renal failure with GFR below 30ml/min", "exclusion", NONE, "review"),
     # an inclusion's age bounds that no one meets at once are a misprint
     ("assisted", "age is ≤ 18 years old and ≥ 80 years old, regardless of gender;", "inclusion", {"birth_date": "1970-01-01"}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone

@@ -1965,6 +1965,10 @@ EVIDENCE_ELSEWHERE = [
      "limit of normal (ULN)\n- ECOG 0-1\n",
      ["AST, ALT, and alkaline phosphatase (ALP) ≤ 3 x upper limit of normal (ULN)"], ["ECOG 0-1"],
      "other values"),
+    # fresh audit 85: subgroups' names alone on their lines (NCT01940328)
+    ("subgroup-names", "Exclusion Criteria:\n- Decompensated left HF subgroup & Non CHF controls\n"
+     "- Pneumonia\n- Interstitial lung disease\n- Compensated left HF subgroup\n- Asthma\n"
+     "- Interstitial lung disease\n", ["Asthma"], ["Interstitial lung disease"], "one part"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",

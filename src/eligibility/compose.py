@@ -541,6 +541,7 @@ _POST_MODIFIER = re.compile(
 # "Fasting plasma glucose (FPG) >126 mg/dL or history of diabetes": an unread value with its
 # bound (and no scope word) is a test of its own, not a word on the items beside it
 _MEASURED = re.compile(r"[<>≤≥]\s*=?\s*\d")
+_WITH_JOINED = re.compile(r"(?i),\s*with(?:out)?\b")
 
 
 def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
@@ -575,9 +576,17 @@ def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
         # may alter …"); "… or recurrent liver cancer" modifies itself
         and (k is kids[0] or _POST_MODIFIER.search(k.reason.partition(":")[2]) is not None)
     ]
+    why = "an unread word at the end of the list may reach the items read"
+    if not unread and _WITH_JOINED.search(text):
+        # "Coagulant function abnormality (INR > 1.5 ULN, APTT > 1.5 ULN), with bleeding
+        # tendency" (NCT03634059, fresh audit 85): ", with" qualifies, it lists nothing
+        unread = [
+            k for k in (kids[0], kids[-1]) if isinstance(k, ManualRule) and k.law == "separate"
+        ]
+        why = "', with' joins the pieces: one qualifies the other, they are no list"
     if not unread or not any(r.kind in _DIAGNOSIS_KINDS for r in iter_rules(rule)):
         return None  # (a pregnancy list: 3 wrong in 303 judged, none of them this shape)
-    return "an unread word at the end of the list may reach the items read"
+    return why
 
 
 def window_in_qualifier(rule: Rule) -> str | None:

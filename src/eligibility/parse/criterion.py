@@ -325,7 +325,14 @@ _EXCLUDES = re.compile(
 _RESTATED = re.compile(r"(?i)^\W*(?:not|no|non|never|without|negative)\b")
 
 
+# "Must be greater than 18 years of age" under exclusions (NCT00081731, fresh audit 85): a
+# requirement filed under the wrong heading
+_MUST = re.compile(r"(?i)^\W*(?:(?:patients?|subjects?|participants?)\s+)?must\s+(?:be|have)\b")
+
+
 def _other_section(text: str, section: Section) -> str | None:
+    if section == "exclusion" and _MUST.match(text):
+        return "says 'must' under the exclusions: which way it counts is for a person"
     m = _EXCLUDES.search(text) if section == "inclusion" else None
     if m is None or _RESTATED.match(text):  # "Not pregnant or lactating; pregnant … are excluded"
         return None

@@ -132,7 +132,8 @@ def population_lines(criteria: list[Criterion], title: str | None) -> list[Crite
 # NCT00006413, fresh audit 41): a donor's, a control's or a parent's lines are not the patient's.
 _SUBJECT_LABEL = re.compile(
     r"(?i)^\W*(?P<who>donors?|recipients?|patients?|participants?|subjects?|controls?|parents?"
-    r"|caregivers?|partners?|siblings?)(?:\s+(?:criteria|characteristics|requirements))?\s*"
+    r"|caregivers?|partners?|siblings?)(?:\s+(?:inclusion|exclusion|eligibility))?"
+    r"(?:\s+(?:criteria|characteristics|requirements))?\s*"
     r"(?:\((?:any|all|one|each)\s+of\s+the\s+following\)|:)?\W*$"
 )
 _OTHER_SUBJECTS = ("donor", "control", "parent", "caregiver", "partner", "sibling")
@@ -330,6 +331,9 @@ def named_parts(criteria: list[Criterion]) -> list[Criterion]:
 _PART_LABEL = re.compile(
     r"(?i)^\W*(?:part|cohort|arm|group)\s+(?:[A-Z]|\d{1,2}|[IV]{1,4})\b"
     r"(?:\s*[-–:(]\s*[^.;:]{0,40}?)?[):\s]*$"
+    # "Decompensated left HF subgroup & Non CHF controls" … "Compensated left HF subgroup"
+    # (NCT01940328, fresh audit 85): a subgroup's name alone on its line
+    r"|^\W*(?:[\w&/-]+\s+){0,8}(?:sub-?groups?|controls)\W*$"
 )
 
 

@@ -103,7 +103,11 @@ def _prefixed(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule | 
     return _flat("all", [rest, _manual("", f"qualifier not understood: '{_cut(norm, lo, k_at)}'")])
 
 
-_VALUES = re.compile(r"(?i)[<>≤≥]|\b(?:uln|lln|upper\s+limits?\s+of\s+normal)\b")
+_VALUES = re.compile(
+    r"(?i)[<>≤≥]|\b(?:uln|lln|upper\s+limits?\s+of\s+normal)\b"
+    # "Renal failure with GFR below 30ml/min" (NCT01128933, fresh audit 85)
+    r"|\b(?:below|above|under|over|(?:less|greater|more|lower|higher)\s+than)\s+\d"
+)
 _DEFINITION_WORDS = frozenset(
     ["criteria", "criterion", "definition", "definitions", "classification", "guidelines"]
 )
