@@ -1969,6 +1969,10 @@ EVIDENCE_ELSEWHERE = [
     ("subgroup-names", "Exclusion Criteria:\n- Decompensated left HF subgroup & Non CHF controls\n"
      "- Pneumonia\n- Interstitial lung disease\n- Compensated left HF subgroup\n- Asthma\n"
      "- Interstitial lung disease\n", ["Asthma"], ["Interstitial lung disease"], "one part"),
+    # … a heading naming someone else, without a colon (NCT05507827)
+    ("donor-heading", "Exclusion Criteria:\n* Known HIV infection\nDonor Exclusion Criteria\n"
+     "* Pregnant or breastfeeding female\n", ["Pregnant or breastfeeding female"],
+     ["Known HIV infection"], "donor's heading"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",

@@ -530,10 +530,18 @@ _LIST_WORDS = re.compile(r"(?i)\b(?:other|symptoms?|conditions?|criteria|disease
 
 
 def scoped_headings(criteria: list[Criterion], under: dict[str, str | None]) -> list[Criterion]:
-    """The lines under a "… the following … <qualifier>:" heading are evidence."""
+    """The lines under a "… the following … <qualifier>:" heading are evidence, and so are the
+    lines under a heading naming someone else ("Donor Exclusion Criteria", NCT05507827, fresh
+    audit 85)."""
     out = list(criteria)
     for k, c in enumerate(criteria):
         head = " ".join((under.get(c.id) or "").split())
+        other = _SUBJECT_HEAD.match(head) or _SUBJECT_LABEL.match(head) if head else None
+        if other and other.group("who").lower().startswith(_OTHER_SUBJECTS):
+            if c.rule.kind != "manual":
+                who = other.group("who").lower().rstrip("s")
+                out[k] = compose.as_evidence(c, f"under the {who}'s heading ('{head[:60]}')")
+            continue
         m = _FOLLOWING.search(head) if head and c.rule.kind != "manual" else None
         found = compose.scope_word(_LIST_WORDS.sub(" ", m.group("rest"))) if m else None
         if found is not None:
