@@ -15,6 +15,15 @@ from dataclasses import dataclass
 from eligibility.grammar import Tok
 from eligibility.model import AllRule, AnyRule, ManualRule, Rule, Section, iter_rules
 
+# The patients a condition names, in a sentence or line that gives them other limits ("AST/ALT
+# ≤ 5X ULN in the presence of liver metastases", "…; if hepatic metastases are present, ≤ 5.0 ×
+# ULN"; NCT05442060, NCT04771520, fresh audit 80): read by the subgroup laws of a criterion
+# (``wording.SUBGROUP_SENTENCE``) and of a record (``cohorts._FOR_SOME_AFTER``)
+FOR_A_CONDITION = (
+    r"\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
+    r"|\bif\b[^.;]{0,80}?\b(?:metastas[ie]s|metastatic|involvement)\b"
+)
+
 NO_CONTENT = "no computable content recognised"
 
 

@@ -21,7 +21,7 @@ from eligibility.model import (
     TherapyRule,
     iter_rules,
 )
-from eligibility.parse.base import _leaves
+from eligibility.parse.base import FOR_A_CONDITION, _leaves
 from eligibility.parse.criterion import context_problem
 
 _LAB_KINDS = frozenset(["lab", "measure", "vital"])
@@ -109,8 +109,7 @@ _FOR_SOME_AFTER = re.compile(
     r"(?:with|who|on|receiving)\b"
     # "AST/ALT ≤ 5X ULN in the presence of liver metastases" split from "AST/ALT ≤ 3X ULN"
     # at its ';' (NCT05442060, fresh audit 80)
-    r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
-    r"|\bif\b[^.;]{0,60}?\b(?:metastas[ie]s|metastatic|involvement)\b"
+    rf"|{FOR_A_CONDITION}"
 )
 
 
@@ -259,15 +258,12 @@ def subgroup_lead_ins(criteria: list[Criterion]) -> list[Criterion]:
     for k, c in enumerate(criteria):
         flat = " ".join(c.text.split())
         # "Persons with" then "- stroke", "- multiple sclerosis": a lead-in that lost its colon
-        dangling = c.section == "inclusion" and _DANGLING.search(flat) is not None
+        dangles = _DANGLING.search(flat) is not None
+        dangling = c.section == "inclusion" and dangles
         # "During baseline 365 days, any patient with a claim for (or with)" then "- Bone marrow
         # or stem cell transplant" (NCT02921191, fresh audit 82): an exclusion lead-in that lost
         # its colon, its window with it
-        windowed = (
-            c.section == "exclusion"
-            and _DANGLING.search(flat) is not None
-            and compose.scope_word(flat) is not None
-        )
+        windowed = c.section == "exclusion" and dangles and compose.scope_word(flat) is not None
         if c.rule.kind != "manual" or not (_leads_in(flat) or dangling or windowed):
             continue
         named = (

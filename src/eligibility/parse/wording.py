@@ -19,7 +19,7 @@ from eligibility.model import (
     Rule,
     Section,
 )
-from eligibility.parse.base import _deep_leaves, _leaves, may_hold
+from eligibility.parse.base import FOR_A_CONDITION, _deep_leaves, _leaves, may_hold
 from eligibility.parse.clauses import _distinct_cancers
 
 # "One or more of the following diagnoses: A, B, pneumonia/sepsis, D" (NCT00005776, fresh audit
@@ -447,10 +447,7 @@ SUBGROUP_SENTENCE = re.compile(
     # ≥ 70" (NCT04622774, fresh audit 39): another way in for some patients
     r"|\bif\b[^.;]{0,80}?\b(?:inappropriate|not\s+(?:possible|feasible|appropriate|applicable|"
     r"assessable|evaluable)|unable|cannot|can\s*not)\b"
-    r"|\bin\s+(?:the\s+)?(?:case|presence)\s+of\b"
-    # "AST and ALT ≤ 2.5 × ULN; if hepatic metastases are present, ≤ 5.0 × ULN" (NCT04771520,
-    # fresh audit 80): a wider limit for the patients a condition names
-    r"|\bif\b[^.;]{0,80}?\b(?:metastas[ie]s|metastatic|involvement)\b"
+    rf"|{FOR_A_CONDITION}"
     # "… These women will be excluded from the imaging portions of the protocol." (NCT00001178,
     # re-audit of session 27): only a part of the study
     r"|\b(?:portions?|parts?)\s+of\s+the\s+(?:protocol|study|trial)\b"
