@@ -141,6 +141,11 @@ CASES = [
     ("assisted", "Renal failure with GFR below 30ml/min", "exclusion", NONE, "review"),
     # an inclusion's age bounds that no one meets at once are a misprint
     ("assisted", "age is ≤ 18 years old and ≥ 80 years old, regardless of gender;", "inclusion", {"birth_date": "1970-01-01"}, "review"),
+    # session 31: "inclusive" after a strict age bound; a note on taking part; a limit whose
+    # allowance is in brackets is a limit of its own, not an alternative to the whole line
+    ("assisted", "Male or female subjects greater than 18 years old, inclusive.", "inclusion", {"birth_date": "2006-03-01"}, "review"),
+    ("assisted", "It is our intention to remove barriers. Pregnant or nursing women may be limited in their participation in some aspects of the study.", "exclusion", {"sex": "female", "pregnant": True}, "review"),
+    ("assisted", "Liver function tests: ALT <2x ULN; alkaline phosphatase <=1.5xULN; bilirubin <=1.5xULN (isolated bilirubin >1.5 x ULN is acceptable if bilirubin is fractionated and direct bilirubin <35%)", "inclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "date": "2024-02-20", "ref_high": 40}, {"test": "ALP", "value": 80, "unit": "U/L", "date": "2024-02-20", "ref_high": 120}, {"test": "total bilirubin", "value": 3.6, "unit": "mg/dL", "date": "2024-02-20", "ref_high": 1.2}]}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone
     ("assisted", "Metabolic syndrome, defined as 3 or more of the following criteria: blood pressure ≥130/85 mm Hg, waist circumference >35 inches, HDL-C <50 mg/dL.", "exclusion", {"labs": [{"test": "HDL cholesterol", "value": 45, "unit": "mg/dL", "date": "2024-02-20"}]}, "review"),
 ]

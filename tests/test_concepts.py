@@ -161,7 +161,7 @@ SPLITS = [
     ("bleeding_disorder", "D68.61", False),  # antiphospholipid syndrome
     ("bleeding_disorder", "D68.312", True),  # antiphospholipid antibody with haemorrhage
     ("bleeding_disorder", "D66", True),
-    ("bleeding_disorder", "D69.3", True),
+    ("bleeding_disorder", "D69.3", False),  # ITP: a maybe (fresh audit 86)
     ("thrombophilia", "D68.51", True),
     ("thrombophilia", "D68.61", True),
     ("coagulopathy", "D69.6", False),

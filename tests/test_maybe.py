@@ -670,6 +670,38 @@ CASES += [
         "fail",
         "recorded",
     ),
+    # fresh audit 86: I12.0 reads "stage 5 CKD or end stage renal disease" (NCT00124969)
+    (
+        "inclusion",
+        {"kind": "condition", "condition": "end_stage_renal_disease"},
+        {"conditions": [{"name": "hypertensive CKD stage 5 or ESRD", "code": "I12.0"}]},
+        "unknown",
+        "may or may not be end-stage renal disease",
+    ),
+    # … immune thrombocytopenia is no sure bleeding diathesis (NCT05536349)
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "bleeding_disorder"},
+        {"conditions": [{"name": "immune thrombocytopenia", "code": "D69.3", "status": "active"}]},
+        "unknown",
+        "may or may not be bleeding diathesis",
+    ),
+    # … a personal history of leukaemia may be the trial's own AML (NCT04272125)
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "malignancy", "except": ["acute_myeloid_leukemia"]},
+        {"conditions": [{"name": "personal history of leukemia", "code": "Z85.6"}]},
+        "unknown",
+        "acute myeloid",
+    ),
+    # … Burkitt leukaemia (C91.A) may be what "Burkitt's lymphoma" means (NCT05480501)
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "burkitt_lymphoma"},
+        {"conditions": [{"name": "mature B-cell leukemia Burkitt-type", "code": "C91.A0"}]},
+        "unknown",
+        "may or may not be Burkitt lymphoma",
+    ),
 ]
 
 

@@ -1973,6 +1973,39 @@ EVIDENCE_ELSEWHERE = [
     ("donor-heading", "Exclusion Criteria:\n* Known HIV infection\nDonor Exclusion Criteria\n"
      "* Pregnant or breastfeeding female\n", ["Pregnant or breastfeeding female"],
      ["Known HIV infection"], "donor's heading"),
+    # session 31, fresh audits 85-86: a partner's heading that says "Must Not Be/Have"
+    # (NCT00065858)
+    ("partner-heading", "Inclusion Criteria:\n- Age 18 to 40 years\n- Participant's Sexual "
+     "Partner Must Not Be/Have\n- HIV infected\n", ["HIV infected"], ["Age 18 to 40 years"],
+     "partner"),
+    # … alternative age sub-bullets under "Age:" (NCT02724163)
+    ("age-alternatives", "Inclusion Criteria:\n* Age:\n  * ≥12 months\n  * ≥ 12 weeks\n"
+     "* ANC ≥ 1000/µL\n", ["≥12 months"], ["ANC ≥ 1000/µL"], "another age"),
+    # … a lead-in sentence without its colon: "The following …" (NCT01561794), "Require at
+    # least one of the following …" (NCT00454662)
+    ("the-following-no-colon", "Inclusion Criteria:\n- Age 20 or older\n- The following "
+     "severe bacterial pneumonia or secondary infection of chronic respiratory disease\n- "
+     "Severe pneumonia\n", ["Severe pneumonia"], ["Age 20 or older"], "lead-in"),
+    ("at-least-one-no-colon", "Inclusion Criteria:\n- Age 65 to 85\n- Require at least one of "
+     "the following medical history or risk factors\n- Risk factors\n- Male\n",
+     ["Male"], ["Age 65 to 85"], "alternatives"),
+    # … one line per sex (NCT02586493)
+    ("sex-branches", "Inclusion Criteria:\n- Age >=40 years\n- Males\n- Females who are not "
+     "pregnant or not planning a pregnancy during the study\n", ["Males"], ["Age >=40 years"],
+     "other sex"),
+    # … a short line above bare condition names: one more risk factor (NCT01050361)
+    ("risk-factor-list", "Inclusion Criteria:\n- Age ≥ 65 years\n- Hypertension (HTN)\n"
+     "- Diabetes\n- Obesity\n", ["Age ≥ 65 years"], [], "bare condition names"),
+    # … "Criteria for <part>" labels, one glued to the line above (NCT02487394)
+    ("criteria-for-parts", "Inclusion Criteria:\nCriteria for Asthma\n- FEV1 >40% predicted\n"
+     "- Never smoker or quit smoking ≥5 years ago Criteria for COPD\n- FEV1 greater than 50% "
+     "predicted\nExclusion Criteria:\n- Known HIV infection\n",
+     ["FEV1 >40% predicted", "FEV1 greater than 50% predicted"], ["Known HIV infection"],
+     "group line"),
+    # … an empty inclusion section, its list filed as exclusions (NCT04648969)
+    ("stub-inclusions", "Inclusion Criteria:\nInclusion/\nExclusion Criteria:\n- Age 18 years "
+     "and older,\n- No illicit drug use,\n- Normal blood pressure,\n- Not breastfeeding and not "
+     "pregnant,\n", ["Age 18 years and older,"], [], "inclusion section holds no criterion"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",
@@ -2026,3 +2059,36 @@ def test_a_line_excluding_the_registered_condition_is_evidence() -> None:
     rule = got["A history of malignant tumor in the past 5 years"]
     assert rule.kind == "manual" and rule.evidence is not None and "lung cancer" in rule.reason
     assert got["Known HIV infection"].kind == "condition"
+
+
+def test_criteria_for_everyone_do_not_make_parts() -> None:
+    """ "Inclusion criteria for trial entry" and "… for all randomisations" are everyone's; a
+    requirement ending "criteria for opioid dependence" is no label (rule diff, session 31)."""
+    got = _criteria(
+        "Inclusion Criteria:\nInclusion criteria for trial entry\n- Age <18 years\nMeets DSM "
+        "criteria for opioid dependence\n- ECOG 0-1\nExclusion Criteria:\nExclusion criteria "
+        "for all randomisations\n- Pregnant\n"
+    )
+    for line in ("Age <18 years", "ECOG 0-1", "Pregnant"):
+        assert got[line].rule.kind != "manual", line  # type: ignore[attr-defined]
+
+
+def test_an_empty_inclusion_section_alone_changes_nothing() -> None:
+    """Old records with no inclusion text and true exclusions ("Hemophilia.", "History of
+    seizures."): without lines that read as requirements the exclusions decide."""
+    got = _criteria(
+        "Inclusion Criteria:\nExclusion Criteria:\n- Hemophilia.\n- History of seizures.\n"
+    )
+    assert got["History of seizures."].rule.kind == "condition"  # type: ignore[attr-defined]
+
+
+def test_secondary_aml_excepts_the_disease_it_grew_from() -> None:
+    """NCT04946890 (fresh audit 86): "primary or secondary AML"; a CMML of 2023 is the trial's
+    own disease's past, not "other malignant tumors in the past 5 years"."""
+    got = _criteria(
+        "Inclusion Criteria:\n- Diagnosed with primary or secondary AML\nExclusion Criteria:\n"
+        "- Have had other malignant tumors in the past 5 years\n",
+        "A Study of Venetoclax in Acute Myeloid Leukemia",
+    )
+    rule = got["Have had other malignant tumors in the past 5 years"].rule  # type: ignore[attr-defined]
+    assert "chronic_myelomonocytic_leukemia" in rule.except_, rule

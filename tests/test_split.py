@@ -265,6 +265,18 @@ SPLIT_CASES = [
         [("1)", "Sign consent"), ("2)", "Age ≥ 18;"), ("3)", "ECOG 0")],
         id="markdown-escaped-labels",
     ),
+    # the "No" of the first ";" piece may reach the later ones (NCT00001629, fresh audit 85)
+    pytest.param(
+        "No patients with unstable angina; Recent myocardial infarction; Pregnancy, lactation;",
+        [(None, "No patients with unstable angina; Recent myocardial infarction; Pregnancy, "
+          "lactation;")],
+        id="negated-first-piece-keeps-the-line",
+    ),
+    pytest.param(
+        "No prior chemotherapy; no radiotherapy; no surgery",
+        [(None, "No prior chemotherapy;"), (None, "no radiotherapy;"), (None, "no surgery")],
+        id="each-piece-negated-splits",
+    ),
 ]  # fmt: skip
 
 

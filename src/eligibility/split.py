@@ -146,6 +146,8 @@ _EXCEPT_RE = re.compile(
     r"\b(?:except|excepting|excluding|other\s+than|apart\s+from|with\s+the\s+exceptions?\s+of)\b",
     re.IGNORECASE,
 )
+# The "No" of a ";" list's first piece may reach the later ones (NCT00001629, fresh audit 85)
+_NEGATED_LEAD_RE = re.compile(r"(?:no|not|non|none|without|never|absence\s+of)\b", re.IGNORECASE)
 _ENUMERATED_RE = re.compile(r"\(?\d{1,2}\s*[.)]")  # "…; 15. Pregnant or lactating women."
 # A criterion linked to its neighbour: ends with "or"/"and"/"and/or" (maybe before ; , . :), or
 # starts with one.
@@ -558,6 +560,10 @@ class _Splitter:
             for i, (s, e) in enumerate(trimmed[:-1])
         ):
             return [(a, b)]  # the pieces after an exception may be its items (NCT05707273)
+        if _NEGATED_LEAD_RE.match(text, *trimmed[0]) and not all(
+            _NEGATED_LEAD_RE.match(text, s, e) for s, e in trimmed[1:]
+        ):
+            return [(a, b)]  # "No patients with unstable angina; …; Pregnancy, lactation; …"
         return trimmed
 
     def _parent_of(self, k: int) -> int | None:

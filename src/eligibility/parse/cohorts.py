@@ -208,6 +208,11 @@ _DANGLING = re.compile(
 # conditions it offers, NCT01601171, fresh audit 81)
 _ENDS_AS_LEAD_IN = re.compile(
     r"[:：]\s*$|^\W*\((?:[\w-]+\s+){1,3}of\s+the\s+following\b[^()]*\)\W*$"
+    # "The following severe bacterial pneumonia meeting the diagnostic criteria of pneumonia or
+    # secondary infection of chronic respiratory disease" then "Severe pneumonia", …
+    # (NCT01561794, fresh audit 85), "Require at least one of the following medical history or
+    # risk factors" (NCT00454662, fresh audit 86): one sentence that only leads in, its colon lost
+    r"|(?i:\bthe\s+following\b)[^:：.;]*$"
 )
 _GROUP_WORD = re.compile(
     r"(?i)\b(?:groups?|cohorts?|arms?|parts?|stratum|strata|sub-?stud(?:y|ies))\b"

@@ -23,7 +23,6 @@ from eligibility.parse.base import (
     NO_CONTENT,
     Ctx,
     _cut,
-    _deep_leaves,
     _flat,
     _leaves,
     _manual,
@@ -184,13 +183,14 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
     why = (
         compose.undecidable(rule, section, primary)
         or _age_then(text, rule)
-        or _not_the_patients(text, rule, section)
+        or wording.not_the_patients(text, rule, section)
         or _other_section(text, section)
         or wording.past_pregnancy(text, rule)
         or wording.allowance_wider(text, rule, section)
         or wording.tumour_alternatives(rule, section)
         or wording.comparator_left(rule)
         or wording.examples_listed(text, rule)
+        or wording.participation_note(text, rule)
         or wording.prior_own_cancer(text, rule, section, primary)
         or wording.reversed_count(rule, section)
         or wording.state_among_events(rule)
@@ -214,6 +214,14 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         return definitions.sited_in_situ(text, rule) or rule
     read = compose.computable_part(rule)
     return compose.assisted(text, why, read) if read is not None else rule
+
+
+_BOUND_BEFORE_BRACKET = re.compile(r"[^(]*(?:[<>≤≥]|&[lg]t;)\s*=?\s*\d[^(]*\(")
+_BRACKETED = re.compile(r"\([^()]*\)")
+
+
+def _unbracketed(said: str) -> str:
+    return _BRACKETED.sub(" ", said)
 
 
 _WHICHEVER = re.compile(
@@ -247,70 +255,6 @@ _AGE_THEN = re.compile(
     r"|\bat\s+(?:which|that)\s+time\b|\b(?:original|parent|previous|prior|earlier)\s+(?:study|"
     r"trial|protocol)\b"
 )
-
-
-_PLANNED = re.compile(
-    r"(?i)\b(?:prior\s+to|before|pending|awaiting|planned|scheduled\s+for|candidates?\s+for|"
-    r"eligible\s+for|referred\s+for|undergoing)\s+(?:[\w-]+\s+){0,3}?(?:transplant\w*|"
-    r"(?:stem\s+cell\s+)?mobili[sz]ation)\b"
-)
-_CONSENT = re.compile(
-    r"(?i)\b(?:consent(?:s|ed|ing)?\s+to|agree[sd]?\s+to|willing\s+to|accept(?:s|ed)?\s+to)\b"
-)
-
-
-_IF_THEN = re.compile(
-    r"(?i)\b(?:patients|subjects|participants|those|women|men)\s+(?:with|who\s+(?:have|had))\b"
-    r"[^.;]{3,160}?\b(?:must|should|will\s+need\s+to|are\s+required\s+to)\b"
-    r"(?!\s+(?:be\s+)?(?:excluded|eligible|allowed|included|permitted))"
-)
-
-
-# "Family history of breast cancer", "first-degree relative with ovarian cancer": a relative's
-_RELATIVES = re.compile(
-    r"(?i)\bfamil(?:y|ial)\s+(?:history|member)|\b(?:first|second)[- ]degree\s+relatives?\b|"
-    r"\b(?:relatives?|mother|father|sister|brother|sibling)s?\s+(?:with|who|diagnosed)\b"
-)
-
-
-# "No history of prior malignancy … (Controls)" in a case-control trial (NCT00495235, fresh
-# audit 39): a label naming the group the line is for.
-_GROUP_LABEL = re.compile(
-    r"(?i)\(\s*(?:for\s+|in\s+)?(?:(?:healthy\s+)?controls?|cases?|healthy\s+(?:volunteers|subjects)"
-    r"|(?:cohort|group|arm|part)\s+\w{1,3})(?:\s+only)?\s*\)\W*$"
-)
-
-
-# Conditions a criterion names that are not the patient's: (pattern, sections, concept the
-# condition must fall under or None, why).
-# * "… consolidation chemotherapy prior to mobilization and transplant": a transplant the trial
-#   plans, which every candidate lacks.
-# * "Subjects who consented to carry out serological tests HIV, HCV, HBV": what the tests look
-#   for.
-# * "Patients with a history of CHF or MI must have a normal ejection fraction" (inclusion):
-#   whom the requirement is for; read as alternatives, CHF alone passed.
-_BOTH = ("inclusion", "exclusion")
-_NOT_THE_PATIENTS: tuple[tuple[re.Pattern[str], tuple[str, ...], str | None, str], ...] = (
-    (_PLANNED, _BOTH, "transplant", "a procedure the trial plans, not one on record: '{}'"),
-    (_CONSENT, _BOTH, None, "the conditions are the object of '{}', not the patient's"),
-    (_IF_THEN, ("inclusion",), None, "a requirement for patients with the conditions named: '{}'"),
-    (_RELATIVES, _BOTH, None, "the conditions are a relative's ('{}'), not the patient's"),
-    (_GROUP_LABEL, _BOTH, None, "a criterion of one group only ('{}')"),
-)
-
-
-def _not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
-    """Why the conditions the rule decides on are not the patient's, or None."""
-    conditions = [r.condition for r in _deep_leaves(rule) if r.kind == "condition"]  # type: ignore[union-attr]
-    if not conditions:
-        return None
-    for pattern, sections, under, why in _NOT_THE_PATIENTS:
-        if section not in sections:
-            continue
-        m = pattern.search(text)
-        if m and (under is None or any(vocab.condition_matches(under, c) for c in conditions)):
-            return why.format(m.group(0)[:80])
-    return None
 
 
 # An inclusion that says it excludes ("Pregnant or nursing females will be excluded."): the
@@ -458,6 +402,11 @@ def _reading(
                 rule.kind == "manual"
                 and k > 0
                 and (_is_allowance(said) or _ALLOWED_AFTER.search(said))
+                # "bilirubin ≤1.5xULN (isolated bilirubin >1.5 x ULN is acceptable if …)"
+                # (NCT02164513, fresh audit 86): a limit of its own, its allowance in brackets
+                and not (
+                    _BOUND_BEFORE_BRACKET.match(said) and not _is_allowance(_unbracketed(said))
+                )
             ):
                 allowances.append(_manual(said).model_copy(update={"law": "allowance"}))
             elif rule.kind == "manual" and _leads_on(said) and compose.scope_word(said):

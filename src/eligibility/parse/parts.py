@@ -130,10 +130,14 @@ def population_lines(criteria: list[Criterion], title: str | None) -> list[Crite
 
 # A line that only names whom the lines after it are about ("DONOR (Any of the following)",
 # NCT00006413, fresh audit 41): a donor's, a control's or a parent's lines are not the patient's.
+# "Participant's Sexual Partner Must Not Be/Have" (NCT00065858, fresh audit 85)
 _SUBJECT_LABEL = re.compile(
-    r"(?i)^\W*(?P<who>donors?|recipients?|patients?|participants?|subjects?|controls?|parents?"
+    r"(?i)^\W*(?:(?:the\s+)?(?:participant|patient|subject|woman|man)(?:'|’)s\s+)?"
+    r"(?:(?:sexual|male|female|primary)\s+)?"
+    r"(?P<who>donors?|recipients?|patients?|participants?|subjects?|controls?|parents?"
     r"|caregivers?|partners?|siblings?)(?:\s+(?:inclusion|exclusion|eligibility))?"
     r"(?:\s+(?:criteria|characteristics|requirements))?\s*"
+    r"(?:\s+(?:must|should)(?:\s+not)?\s+(?:be|have)(?:\s*/\s*(?:be|have))?)?"
     r"(?:\((?:any|all|one|each)\s+of\s+the\s+following\)|:)?\W*$"
 )
 _OTHER_SUBJECTS = ("donor", "control", "parent", "caregiver", "partner", "sibling")

@@ -12,7 +12,6 @@ from itertools import pairwise
 from eligibility import compose, grammar, vocab
 from eligibility.ingest import TrialRecord
 from eligibility.model import (
-    MAX_AGE_YEARS,
     AgeRule,
     Criterion,
     ManualRule,
@@ -23,7 +22,7 @@ from eligibility.model import (
     Trial,
     iter_rules,
 )
-from eligibility.parse import cohorts, parts, wording
+from eligibility.parse import cohorts, groups, parts, wording
 from eligibility.parse.base import _leaves
 from eligibility.parse.criterion import _PAST_WORDS, _is_allowance, parse_criterion
 
@@ -177,8 +176,10 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.glued_labels(parts.repeated_labels(criteria))
     criteria = parts.part_labels(cohorts.contradicting_conditions(criteria))
     criteria = parts.restarted_sections(criteria, just_above)
-    criteria = parts.registered_own(criteria, record.conditions)
-    criteria = _any_age(_contradicting_ages(_group_lines(_age_groups(criteria))))
+    criteria = groups.sex_branches(parts.registered_own(criteria, record.conditions))
+    criteria = groups.stub_inclusions(criteria)
+    criteria = groups.contradicting_ages(groups.group_lines(groups.age_groups(criteria)))
+    criteria = groups.any_age(criteria)
     criteria = wording.reversed_organ_bounds(criteria, record.title)
     return RuleSet(trial=trial, criteria=criteria)
 
@@ -357,187 +358,6 @@ def _split_values(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
-# One-word lines that name whom the items after them are for ("Adolescents", "Parents"): a
-# heading the source lost its colon from. With two or more in a section, the items after the
-# first are one group's each, and may not be the patient's.
-_GROUP_LINE = re.compile(
-    r"(?i)^\W*(?:(?:the\s+)?(?:adolescents?|children|adults?|parents?|caregivers?|mothers?|"
-    r"fathers?|partners?|siblings?|donors?|recipients?|controls?|healthy\s+(?:controls?|"
-    r"volunteers?)|patients?|infants?|families|family\s+members?|cohort\s+\w+|group\s+\w+|"
-    r"part\s+\w+|arm\s+\w+))\W*$"
-    # "Inclusion Criteria for Group 1", "Eligibility criteria for cohort B:" (not "all groups")
-    r"|^\W*(?:inclusion|exclusion|eligibility)\s+criteria\s+(?:for|of)\s+(?:the\s+)?"
-    r"(?:group|cohort|part|arm|stage|step|sub-?study|stratum)\s+(?!all\b)[\w-]+\W*$"
-)
-
-
-def _group_lines(criteria: list[Criterion]) -> list[Criterion]:
-    """The items after lost group headings ("Parents" then "Age >18") are evidence."""
-    out = list(criteria)
-    for section in ("inclusion", "exclusion"):
-        idx = [k for k, c in enumerate(criteria) if c.section == section]
-        marks = [k for k in idx if _GROUP_LINE.match(" ".join(criteria[k].text.split()))]
-        if len(marks) < 2:
-            continue
-        for k in idx:
-            c = out[k]
-            if k <= marks[0] or c.rule.kind == "manual":
-                continue
-            head = next(criteria[m].text.strip() for m in reversed(marks) if m < k)
-            why = f"under a group line ('{head}'): whose criterion it is is for a person"
-            out[k] = compose.as_evidence(c, why)
-    return out
-
-
-def _span(rule: Rule) -> tuple[float, float]:
-    return (rule.min or 0.0, MAX_AGE_YEARS if rule.max is None else rule.max)  # type: ignore[attr-defined]
-
-
-def _contradicting_ages(criteria: list[Criterion]) -> list[Criterion]:
-    """Age lines that together admit no one ("Aged under 18 years old" among the inclusions,
-    "Aged <18 years old" among the exclusions, NCT03930485, fresh audit 51: one is a typo, and
-    which one is for a person): the text's age rules become evidence."""
-    inc = [k for k, c in enumerate(criteria) if c.section == "inclusion" and c.rule.kind == "age"]
-    exc = [k for k, c in enumerate(criteria) if c.section == "exclusion" and c.rule.kind == "age"]
-    if not inc or not exc:
-        return criteria  # (most records)
-    lo = max(_span(criteria[k].rule)[0] for k in inc)
-    hi = min(_span(criteria[k].rule)[1] for k in inc)
-    if lo < hi and not any(
-        _span(criteria[k].rule)[0] <= lo and hi <= _span(criteria[k].rule)[1] for k in exc
-    ):
-        return criteria
-    out = list(criteria)
-    why = "the record's age lines admit no one together: which one is meant is for a person"
-    for k in (*inc, *exc):
-        if criteria[k].id != "age":  # (the registry's own bounds stand)
-            out[k] = compose.as_evidence(criteria[k], why)
-    return out
-
-
-# "Male or female, aged 3 years to 70 years" then "Family members (any age) of patients with a
-# family history of tumors" (NCT00001595, fresh audit 58): one group's age, not everyone's
-_ANY_AGE = re.compile(
-    r"(?i)\b(?:of\s+)?(?:any|all)\s+ages?\b"
-    # "On rare occasions we may attempt to study children as young as 10 years with TES"
-    # (NCT00001216, fresh audit 60)
-    r"|\bas\s+(?:young|old)\s+as\s+\d"
-    # "Patients with Ph chromosome-positive disease may be up to age 65" beside "15 to 65"
-    # (NCT00002514, re-audit of session 27): one group's age limit, the others' unsaid
-    r"|\bmay\s+be\s+(?:up\s+to|over|under|older\s+than|younger\s+than)\s+(?:(?:the\s+)?age\s+(?:of\s+)?"
-    r"\d+|\d+\s+(?:years?|yrs?)\b)"
-)
-
-
-# "Note: In Japan, participants aged 16 to 70 years, inclusive, may be included." below "aged
-# 18 to 70" (NCT05687916, fresh audit 79): a permission that names an age
-_AGE_SAID = re.compile(r"(?i)\bage[ds]?\s+(?:of\s+)?(?:\d|between|from|up\s+to|over|under)")
-
-
-def _admits_other_ages(text: str) -> bool:
-    flat = " ".join(text.split())
-    return bool(_ANY_AGE.search(flat) or (_AGE_SAID.search(flat) and _is_allowance(flat)))
-
-
-def _any_age(criteria: list[Criterion]) -> list[Criterion]:
-    """With an inclusion line that admits any age (or a wider one), the text's age lines are
-    evidence."""
-    said = next(
-        (c for c in criteria if c.section == "inclusion" and _admits_other_ages(c.text)), None
-    )
-    if said is None:
-        return criteria  # (most records)
-    out = list(criteria)
-    why = f"another line admits other ages ('{' '.join(said.text.split())[:60]}')"
-    for k, c in enumerate(criteria):
-        if c is not said and c.id != "age" and c.section == "inclusion" and _ages(c):
-            out[k] = compose.as_evidence(c, why)
-    return out
-
-
-def _ages(c: Criterion) -> list[Rule]:
-    return [r for r in _leaves(c.rule) if r.kind == "age"]
-
-
-def _same_side(a: list[Rule], b: list[Rule]) -> bool:
-    """Both lines bound age from below, or both from above (two groups, not one range)."""
-    lows = [any(r.min is not None for r in x) for x in (a, b)]  # type: ignore[attr-defined]
-    highs = [any(r.max is not None for r in x) for x in (a, b)]  # type: ignore[attr-defined]
-    return all(lows) or all(highs)
-
-
-_AGE_WORDS = re.compile(r"(?i)\bage[ds]?\b|\byears?\s+old\b")
-
-
-def _age_groups(criteria: list[Criterion]) -> list[Criterion]:
-    """Consecutive inclusions with different ages ("Individuals age 8 and older." then
-    "Individuals age 6-8 with a family history of stuttering") are most often two ways in,
-    one per group: read as two requirements, the second group would fail the first line."""
-    out = list(criteria)
-    for k, j in _age_pairs(criteria):
-        a, b = criteria[k], criteria[j]
-        ages_a, ages_b = _ages(a), _ages(b)
-        nested_age = j == k + 1 and b.context == a.text and _AGE_WORDS.search(b.text) is not None
-        if (
-            j == k + 1
-            and a.section == "inclusion"
-            and a.context == b.context
-            and not (ages_a and ages_b)
-        ):
-            # "Age ≥55 years and amenorrhea" then "Age <55 years and amenorrhea for ≥12 months
-            # with FSH >30": the other group's age line is one the parser could not read
-            if ages_a and _unread_age(b):
-                nested_age = True
-            elif ages_b and _unread_age(a):
-                k, j, a, b, ages_a, ages_b = j, k, b, a, ages_b, ages_a
-                nested_age = True
-        if not ages_a or ages_a == ages_b or not (ages_b or nested_age):
-            continue
-        if ages_b and not _same_side(ages_a, ages_b):
-            continue  # "≥ 18 years old" then "< 65 years old": the two ends of one range
-        for n, c, other in ((k, a, b), (j, b, a)):
-            if out[n].rule.kind == "manual":
-                continue
-            flat = " ".join(other.text.split())[:100]
-            why = f"another line names another age ('{flat}'): one group each, or both required?"
-            out[n] = compose.as_evidence(c, why)
-    return out
-
-
-_AGE_LINE = re.compile(r"(?i)^\W*(?:age[ds]?\b|\d+\s*(?:-|–|to)\s*\d+\b)")
-
-
-def _unread_age(c: Criterion) -> bool:
-    """A manual line that starts with an age ("Age 66 to 70 if in excellent physical condition",
-    "10 to 66" under "Age:") and holds none the parser read."""
-    if c.rule.kind != "manual" or _ages(c) or not _AGE_LINE.match(c.text):
-        return False
-    return c.text.lstrip()[:3].lower() == "age" or (c.context or "").strip().lower() == "age:"
-
-
-def _age_pairs(criteria: list[Criterion]) -> list[tuple[int, int]]:
-    """Pairs of lines of one section that may name two groups' ages: neighbours (the second
-    may be nested), or any two lines that both bound age ("Age of 3 to 20 years." under part
-    A, "Age of 3 years or greater." under part B; exclusions likewise)."""
-    pairs: list[tuple[int, int]] = []
-    aged = [
-        k
-        for k, c in enumerate(criteria)
-        if c.id not in ("age", "sex") and c.rule.kind != "manual" and _ages(c)
-    ]
-    for k in range(len(criteria) - 1):
-        a, b = criteria[k], criteria[k + 1]
-        if a.section == b.section == "inclusion" and "age" not in (a.id, b.id):
-            pairs.append((k, k + 1))
-    for n, k in enumerate(aged):
-        for j in aged[n + 1 :]:
-            same = criteria[k].section == criteria[j].section
-            # (neighbouring inclusions are paired above)
-            if same and (j != k + 1 or criteria[k].section == "exclusion"):
-                pairs.append((k, j))
-    return pairs
-
-
 # A line that waives or qualifies the laboratory limits above it: "(unless due to disease)",
 # "Unless attributable to lymphoma", "not applicable if attributable to lymphomatous infiltration
 # of bone marrow" (on a line of its own, for the lines just above), or "Above laboratory values
@@ -607,6 +427,18 @@ def _bare_names(
         why = "a bare condition name the title does not name: it may be a lost heading's item"
         kept = compose.computable_part(c.rule) or c.rule
         out[k] = c.model_copy(update={"rule": compose.assisted(flat, why, kept)})
+    for k, c in enumerate(criteria):
+        # "Age ≥ 65 years" above "Hypertension (HTN)", "Diabetes", … (NCT01050361, fresh audit
+        # 85): a short line at the head or foot of two bare names may be one more risk factor
+        run = names[k + 1 : k + 3] if k + 2 < len(names) else []
+        before = names[k - 2 : k] if k >= 2 else []
+        if names[k] or c.section != "inclusion" or c.context or c.rule.kind == "manual":
+            continue
+        if c.id in ("age", "sex") or len(c.text.strip()) > 40:
+            continue
+        if (len(run) == 2 and all(run)) or (len(before) == 2 and all(before)):
+            why = "beside bare condition names: it may be one more item of a lost heading"
+            out[k] = compose.as_evidence(c, why)
     return out
 
 
@@ -799,7 +631,23 @@ def _primary_conditions(record: TrialRecord) -> tuple[str, ...]:
         cancer = any(vocab.condition_matches("malignancy", f) for f in found)
         if not cancer and any(_CANCER_TITLE.search(x) for x in lines):
             found.append("malignancy")  # "Rectal adenocarcinoma with curative intent …"
+    if any(vocab.condition_matches("acute_myeloid_leukemia", f) for f in found) and (
+        _SECONDARY_AML.search(getattr(record, "text", ""))
+    ):
+        # "primary or secondary AML, as defined by WHO criteria" (NCT04946890, fresh audit 86):
+        # the disease it grew from (MDS, CMML, an MPN) is the trial's own, not another cancer
+        found += [x for x in _AML_ANTECEDENTS if x not in found]
     return tuple(found)
+
+
+_SECONDARY_AML = re.compile(
+    r"(?i)\bsecondary\s+(?:AML|acute\s+myeloid)|\b(?:AML|acute\s+myeloid\s+leuka?emia)\s+"
+    r"(?:secondary\s+to|arising\s+from|evolv\w*\s+from|transformed\s+from)|\bs-?AML\b"
+    r"|\bantecedent\s+hematologic"
+)
+_AML_ANTECEDENTS = (
+    "myelodysplastic_syndrome", "chronic_myelomonocytic_leukemia", "myeloproliferative_neoplasm",
+)  # fmt: skip
 
 
 # the inclusion lines that say what the patients have ("confirmed diagnosis of …",

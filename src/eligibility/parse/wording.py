@@ -119,7 +119,14 @@ def comparator_left(rule: Rule) -> str | None:
     if not isinstance(rule, AllRule):
         return None
     strict = any(
-        r.kind in _BOUNDS and getattr(r, "comparator", None) in ("<", ">") for r in rule.rules
+        r.kind in _BOUNDS
+        and (
+            getattr(r, "comparator", None) in ("<", ">")
+            # "greater than 18 years old, inclusive" (NCT05756322, fresh audit 85)
+            or getattr(r, "min_inclusive", True) is False
+            or getattr(r, "max_inclusive", True) is False
+        )
+        for r in rule.rules
     )
     word = any(isinstance(r, ManualRule) and _COMPARATOR_WORDS.search(r.reason) for r in rule.rules)
     return "a comparator word beside a strict bound was not read" if strict and word else None
@@ -143,6 +150,23 @@ def examples_listed(text: str, rule: Rule) -> str | None:
     return (
         None if m is None else f"examples of who may take part ('{m.group(0)}'), not a requirement"
     )
+
+
+# "It is our intention to remove as many … barriers as we reasonably can … Pregnant or nursing
+# women may be limited in their participation in some aspects of the study." (NCT00106977,
+# fresh audit 85): a note on how people take part, not a criterion
+_PARTICIPATION_NOTE = re.compile(
+    r"(?i)\bmay\s+(?:be\s+)?(?:limited|restricted)\s+in\s+(?:their|his|her)\s+participation\b"
+    r"|\bin\s+some\s+(?:aspects|parts|portions)\s+of\s+the\s+(?:study|protocol|research)\b"
+    r"|\bit\s+is\s+our\s+intention\b"
+)
+
+
+def participation_note(text: str, rule: Rule) -> str | None:
+    if not may_hold(text, ("may", "some", "intention")):
+        return None
+    m = _PARTICIPATION_NOTE.search(text)
+    return None if m is None else f"a note on taking part ('{m.group(0)}'), not a criterion"
 
 
 def pregnant_or_lactating(rule: Rule) -> Rule:
@@ -584,4 +608,68 @@ def graded_by_score(rule: Rule, section: str) -> str | None:
     kinds = {r.kind for r in rule.rules}
     if {"condition", "child_pugh"} <= kinds:
         return "a Child-Pugh class and the diagnosis it grades, and-ed"
+    return None
+
+
+_PLANNED = re.compile(
+    r"(?i)\b(?:prior\s+to|before|pending|awaiting|planned|scheduled\s+for|candidates?\s+for|"
+    r"eligible\s+for|referred\s+for|undergoing)\s+(?:[\w-]+\s+){0,3}?(?:transplant\w*|"
+    r"(?:stem\s+cell\s+)?mobili[sz]ation)\b"
+)
+_CONSENT = re.compile(
+    r"(?i)\b(?:consent(?:s|ed|ing)?\s+to|agree[sd]?\s+to|willing\s+to|accept(?:s|ed)?\s+to)\b"
+)
+
+
+_IF_THEN = re.compile(
+    r"(?i)\b(?:patients|subjects|participants|those|women|men)\s+(?:with|who\s+(?:have|had))\b"
+    r"[^.;]{3,160}?\b(?:must|should|will\s+need\s+to|are\s+required\s+to)\b"
+    r"(?!\s+(?:be\s+)?(?:excluded|eligible|allowed|included|permitted))"
+)
+
+
+# "Family history of breast cancer", "first-degree relative with ovarian cancer": a relative's
+_RELATIVES = re.compile(
+    r"(?i)\bfamil(?:y|ial)\s+(?:history|member)|\b(?:first|second)[- ]degree\s+relatives?\b|"
+    r"\b(?:relatives?|mother|father|sister|brother|sibling)s?\s+(?:with|who|diagnosed)\b"
+)
+
+
+# "No history of prior malignancy … (Controls)" in a case-control trial (NCT00495235, fresh
+# audit 39): a label naming the group the line is for.
+_GROUP_IN_BRACKETS = re.compile(
+    r"(?i)\(\s*(?:for\s+|in\s+)?(?:(?:healthy\s+)?controls?|cases?|healthy\s+(?:volunteers|subjects)"
+    r"|(?:cohort|group|arm|part)\s+\w{1,3})(?:\s+only)?\s*\)\W*$"
+)
+
+
+# Conditions a criterion names that are not the patient's: (pattern, sections, concept the
+# condition must fall under or None, why).
+# * "… consolidation chemotherapy prior to mobilization and transplant": a transplant the trial
+#   plans, which every candidate lacks.
+# * "Subjects who consented to carry out serological tests HIV, HCV, HBV": what the tests look
+#   for.
+# * "Patients with a history of CHF or MI must have a normal ejection fraction" (inclusion):
+#   whom the requirement is for; read as alternatives, CHF alone passed.
+_BOTH = ("inclusion", "exclusion")
+_NOT_THE_PATIENTS: tuple[tuple[re.Pattern[str], tuple[str, ...], str | None, str], ...] = (
+    (_PLANNED, _BOTH, "transplant", "a procedure the trial plans, not one on record: '{}'"),
+    (_CONSENT, _BOTH, None, "the conditions are the object of '{}', not the patient's"),
+    (_IF_THEN, ("inclusion",), None, "a requirement for patients with the conditions named: '{}'"),
+    (_RELATIVES, _BOTH, None, "the conditions are a relative's ('{}'), not the patient's"),
+    (_GROUP_IN_BRACKETS, _BOTH, None, "a criterion of one group only ('{}')"),
+)
+
+
+def not_the_patients(text: str, rule: Rule, section: Section) -> str | None:
+    """Why the conditions the rule decides on are not the patient's, or None."""
+    conditions = [r.condition for r in _deep_leaves(rule) if r.kind == "condition"]  # type: ignore[union-attr]
+    if not conditions:
+        return None
+    for pattern, sections, under, why in _NOT_THE_PATIENTS:
+        if section not in sections:
+            continue
+        m = pattern.search(text)
+        if m and (under is None or any(vocab.condition_matches(under, c) for c in conditions)):
+            return why.format(m.group(0)[:80])
     return None
