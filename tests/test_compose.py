@@ -146,6 +146,14 @@ CASES = [
     ("assisted", "Male or female subjects greater than 18 years old, inclusive.", "inclusion", {"birth_date": "2006-03-01"}, "review"),
     ("assisted", "It is our intention to remove barriers. Pregnant or nursing women may be limited in their participation in some aspects of the study.", "exclusion", {"sex": "female", "pregnant": True}, "review"),
     ("assisted", "Liver function tests: ALT <2x ULN; alkaline phosphatase <=1.5xULN; bilirubin <=1.5xULN (isolated bilirubin >1.5 x ULN is acceptable if bilirubin is fractionated and direct bilirubin <35%)", "inclusion", {"labs": [{"test": "ALT", "value": 20, "unit": "U/L", "date": "2024-02-20", "ref_high": 40}, {"test": "ALP", "value": 80, "unit": "U/L", "date": "2024-02-20", "ref_high": 120}, {"test": "total bilirubin", "value": 3.6, "unit": "mg/dL", "date": "2024-02-20", "ref_high": 1.2}]}, "review"),
+    # fresh audit 87: a head noun at the list's end ("… or prednisone allergy"); "should not be
+    # excluded" lets patients in; "and" between two counts in an exclusion; diagnoses listed
+    # with commas alone in an inclusion; past words within their own ";" piece
+    ("assisted", "History of anakinra or prednisone allergy", "exclusion", {"treatments": [{"name": "anakinra", "start": "2023-01-01"}]}, "review"),
+    ("allowance", "Active Hepatitis B Virus (HBV), Hepatitis C Virus (HCV) or Tuberculosis infection. Patients whose disease is controlled under antiviral therapy should not be excluded.", "exclusion", {"conditions": [{"name": "chronic hepatitis B", "code": "B18.1", "status": "active"}]}, "review"),
+    ("assisted", "WBC <2000/mm3 and Platelet count <50,000/mm3,", "exclusion", {"labs": [{"test": "platelets", "value": 30000, "unit": "/mm3", "date": "2024-02-20"}, {"test": "WBC", "value": 6000, "unit": "/mm3", "date": "2024-02-20"}]}, "review"),
+    ("assisted", "Diagnosis: pemphigus vulgaris, pemphigus foliaceus, bullous pemphigoid", "inclusion", {"conditions": [{"name": "pemphigus vulgaris", "code": "L10.0"}]}, "review"),
+    ("separate", "history of head injury; pregnancy; medical or psychiatric illness", "exclusion", {"conditions": [{"name": "major depressive disorder", "code": "F32.9", "status": "resolved", "onset": "2010-01-01", "end": "2011-01-01"}]}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone
     ("assisted", "Metabolic syndrome, defined as 3 or more of the following criteria: blood pressure ≥130/85 mm Hg, waist circumference >35 inches, HDL-C <50 mg/dL.", "exclusion", {"labs": [{"test": "HDL cholesterol", "value": 45, "unit": "mg/dL", "date": "2024-02-20"}]}, "review"),
 ]

@@ -1001,6 +1001,8 @@ def test_age_strict_bound_in_an_exclusion():
         ("2000-01-31", 0.25, "2000-05-01"),  # 3 months: 31 April rolls to 1 May
         ("2000-01-10", 1.5, "2001-07-10"),
         ("2000-01-10", 0.1, "2000-02-16"),  # not a whole month: 36.525 days, rounded up
+        ("2024-01-01", 0.1667, "2024-03-01"),  # "2 months" stored to 4 decimals (fresh 87)
+        ("2024-01-01", 0.23, "2024-03-26"),  # 12 weeks: days, not months
         ("2000-01-10", 9000, "9999-12-31"),  # beyond the calendar
     ],
 )

@@ -694,6 +694,24 @@ CASES += [
         "unknown",
         "acute myeloid",
     ),
+    # fresh audit 87: an unstable angina entry left open for years under "acute coronary
+    # syndrome" (NCT00373828)
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "acute_coronary_syndrome", "history": "review"},
+        {
+            "conditions": [
+                {
+                    "name": "unstable angina",
+                    "code": "I20.0",
+                    "status": "active",
+                    "onset": "2018-01-01",
+                }
+            ]
+        },
+        "unknown",
+        "an episode lasts less than 28 days",
+    ),
     # … Burkitt leukaemia (C91.A) may be what "Burkitt's lymphoma" means (NCT05480501)
     (
         "exclusion",

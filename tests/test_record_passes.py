@@ -2005,7 +2005,19 @@ EVIDENCE_ELSEWHERE = [
     # … an empty inclusion section, its list filed as exclusions (NCT04648969)
     ("stub-inclusions", "Inclusion Criteria:\nInclusion/\nExclusion Criteria:\n- Age 18 years "
      "and older,\n- No illicit drug use,\n- Normal blood pressure,\n- Not breastfeeding and not "
-     "pregnant,\n", ["Age 18 years and older,"], [], "inclusion section holds no criterion"),
+     "pregnant,\n", ["Age 18 years and older,"], [], "read as requirements"),
+    # fresh audit 87: the PDQ "PATIENT CHARACTERISTICS:" lines filed as exclusions
+    # (NCT00469937); an inclusion text that holds the exclusions too (NCT00525044); "Male"
+    # beside "not pregnant female" (NCT04157569)
+    ("requirements-as-exclusions", "Inclusion Criteria:\n- Histopathologically confirmed "
+     "malignancy\nExclusion Criteria:\n- Zubrod performance status 0-2\n- ANC > 1,500/mm^3\n- Not "
+     "pregnant or nursing\n- No bipolar disorder\n- No thyroid disease\n- Normal sodium\n",
+     ["ANC > 1,500/mm^3"], [], "read as requirements"),
+    ("exclusions-as-inclusions", "Inclusion Criteria:\n- Age 18 to 65\n- Known hypersensitivity "
+     "to Ambroxol\n- Alcohol, and/or drug abuse.\n- Pregnancy and/or breast-feeding.\n",
+     ["Pregnancy and/or breast-feeding."], [], "holds exclusion lines"),
+    ("not-pregnant-female", "Inclusion Criteria:\n- Male\n- not pregnant female\n- ECOG 0-2\n",
+     ["Male"], ["ECOG 0-2"], "other sex"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",

@@ -538,6 +538,9 @@ _POST_MODIFIER = re.compile(
     r"due|to|on|at|during|within|after|before|prior|for|from|by|per|upon|since|than|under|"
     r"involving|affecting|causing|leading|resulting|associated|related)\b|[(\[]|-related\b"
 )
+_REACHING_HEAD = re.compile(
+    r"(?i)\b(?:allerg\w*|hypersensitivit\w*|intoleran\w*|contraindicat\w*)\W*'?\s*$"
+)
 # "Fasting plasma glucose (FPG) >126 mg/dL or history of diabetes": an unread value with its
 # bound (and no scope word) is a test of its own, not a word on the items beside it
 _MEASURED = re.compile(r"[<>≤≥]\s*=?\s*\d")
@@ -574,7 +577,13 @@ def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
         and not (_MEASURED.search(k.reason) and scope_word(k.reason) is None)
         # a last item reaches back only by words after its head ("… of the uterus", "… that
         # may alter …"); "… or recurrent liver cancer" modifies itself
-        and (k is kids[0] or _POST_MODIFIER.search(k.reason.partition(":")[2]) is not None)
+        and (
+            k is kids[0]
+            or _POST_MODIFIER.search(k.reason.partition(":")[2]) is not None
+            # "History of anakinra or prednisone allergy" (NCT04844814, fresh audit 87): a
+            # head noun that makes the items before it its objects
+            or _REACHING_HEAD.search(k.reason) is not None
+        )
     ]
     why = "an unread word at the end of the list may reach the items read"
     if not unread and _WITH_JOINED.search(text):

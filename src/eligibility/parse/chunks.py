@@ -19,6 +19,28 @@ from eligibility.parse.base import Ctx, _first_at, _flat, _leaves, _manual, _wor
 from eligibility.parse.clauses import _distinct_cancers, _primary_cancer, _try
 
 _SPLIT = frozenset({"COMMA", "AND", "OR", "ANDOR"})
+# analytes that measure one thing: "Hemoglobin less than 12 g/dl and hematocrit less than 36%"
+# joins two views of one anaemia
+_ONE_MEASURE = (
+    frozenset({"hemoglobin", "hematocrit"}),
+    frozenset({"creatinine", "creatinine_clearance", "egfr"}),
+)
+
+
+def _unlike_counts(pieces: list) -> bool:  # type: ignore[type-arg]
+    """Two or more lab limits of different measures ("WBC <2000/mm3 and Platelet count
+    <50,000/mm3", NCT00826813, fresh audit 87): under an exclusion the "and" may list them."""
+    analytes = {
+        getattr(leaf, "analyte", None)
+        for p in pieces
+        if p.rule is not None
+        for leaf in _leaves(p.rule)
+        if leaf.kind == "lab"
+    }
+    analytes.discard(None)
+    return len(analytes) > 1 and not any(analytes <= same for same in _ONE_MEASURE)
+
+
 _CUES = frozenset(
     [
         "allowed",
@@ -370,7 +392,9 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
             # "History of cardiovascular disease, diabetes mellitus, liver and kidney disease":
             # an excluding enumeration; each item excludes on its own
             kind = "any"
-        elif any(p.rule is None or p.rule.kind in {"condition", "therapy"} for p in pieces):
+        elif any(
+            p.rule is None or p.rule.kind in {"condition", "therapy"} for p in pieces
+        ) or _unlike_counts(pieces):
             # "HIV and hepatitis B": a list of exclusions or one patient with both; which one
             # the "and" means is for a person
             read = _flat("all", [q.rule for q in pieces if q.rule is not None])
@@ -379,6 +403,21 @@ def _chunked(toks: list[Tok], norm: str, ctx: Ctx, lo: int, hi: int) -> Rule:
                 "'and' in an exclusion may list alternatives or join requirements",
                 read,
             )
+    if kind == "all" and ctx.section == "inclusion" and not kinds and commas:
+        named = {
+            leaf.condition  # type: ignore[union-attr]
+            for p in pieces
+            if p.rule is not None
+            for leaf in _leaves(p.rule)
+            if leaf.kind == "condition"
+        }
+        if len(named) > 1:
+            # "Diagnosis: pemphigus vulgaris, pemphigus foliaceus, bullous pemphigoid"
+            # (NCT02753777, fresh audit 87): diagnoses listed with commas alone name
+            # alternatives far more often than one patient with all
+            read = _flat("all", [q.rule for q in pieces if q.rule is not None])
+            why = "diagnoses listed with commas alone: alternatives or all?"
+            return compose.assisted(norm[lo:hi], why, read)
     if (
         kind == "all"
         and ctx.section == "inclusion"

@@ -634,6 +634,10 @@ class _Clauses(Transformer):
             kind = _list_kind(seps, ctx, negated, slash_or=True)
             if kind == "all" and _distinct_cancers(cid for cid, _ in conds):
                 raise NotUnderstood("tumour types listed in an inclusion: alternatives or both")
+            if kind == "all" and seps <= {"comma"} and len({cid for cid, _ in conds}) > 1:
+                # "Diagnosis: pemphigus vulgaris, pemphigus foliaceus, bullous pemphigoid"
+                # (NCT02753777, fresh audit 87): read piece by piece (``chunks``)
+                raise NotUnderstood("diagnoses listed with commas alone: alternatives or all?")
             if kind == "any":  # "active X or X": the unqualified one covers both
                 plain = {r.condition for r in rules if r.active is None and r.within is None}  # type: ignore[union-attr]
                 rules = [r for r in rules if r.active is None or r.condition not in plain]  # type: ignore[union-attr]

@@ -50,6 +50,9 @@ _ALLOWANCE = re.compile(
     # for inclusion" (NCT04234113, fresh audit 51): others let in by agreement
     r"|\bagreed\s+(?:for|to|on)\s+(?:inclusion|enrol\w*|participation)\b"
     r"|\bto\s+be\s+discussed\s+with\b.{0,80}\b(?:inclusion|enrol\w*|eligib\w*|participat\w*)\b"
+    # "Patients whose disease is controlled under antiviral therapy should not be excluded."
+    # (NCT05838768, fresh audit 87)
+    r"|\b(?:should|will|shall|need|must|are|is)\s+not\s+(?:be\s+)?excluded\b"
 )
 _NOT_ALLOWED = re.compile(
     r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
@@ -357,7 +360,9 @@ def _reading(
     first = next((t.start for t in toks if t.type == "COND"), len(norm))
     # (within its own sentence: "… within 3 days prior to entry. Alcohol or drug abuse." asks
     # nothing of the past)
-    since = norm.rfind(". ", 0, first) + 1
+    # (nor within its own ";" piece: "history of head injury; pregnancy; …; medical or
+    # psychiatric illness", NCT02183948, fresh audit 87, asks of head injury only)
+    since = max(norm.rfind(". ", 0, first), norm.rfind("; ", 0, first)) + 1
     head = f"{context or ''} {norm[since:first]}"
     ctx = Ctx(
         section=section,
@@ -589,7 +594,7 @@ _ALLOWED_AFTER = re.compile(
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
-    "receive", "transfused", "given", "include", "apply", "agreed", "discussed",
+    "receive", "transfused", "given", "include", "apply", "agreed", "discussed", "excluded",
 )  # fmt: skip
 
 

@@ -214,9 +214,10 @@ def _age_pairs(criteria: list[Criterion]) -> list[tuple[int, int]]:
 
 # "Males" then "Females who are not pregnant or not planning a pregnancy …" (NCT02586493, fresh
 # audit 86): one way in for each sex, not two requirements
+# (… or a few words in: "not pregnant female" beside "Male", NCT04157569, fresh audit 87)
 _SEX_START = {
-    "male": re.compile(r"(?i)^\W*(?:males?|m[ae]n|boys?)\b"),
-    "female": re.compile(r"(?i)^\W*(?:females?|wom[ae]n|girls?)\b"),
+    "male": re.compile(r"(?i)^\W*(?:[\w-]+\s+){0,3}?(?:males?|m[ae]n|boys?)\b"),
+    "female": re.compile(r"(?i)^\W*(?:[\w-]+\s+){0,3}?(?:females?|wom[ae]n|girls?)\b"),
 }
 
 
@@ -242,25 +243,42 @@ def sex_branches(criteria: list[Criterion]) -> list[Criterion]:
     return out
 
 
-def stub_inclusions(criteria: list[Criterion]) -> list[Criterion]:
-    """With an inclusion section that holds no criterion ("Inclusion/" and nothing else, the
-    exclusion text starting "Age 18 years and older," "Confirmed diagnosis of HH with",
-    NCT04648969, fresh audit 86), the exclusion text may hold both lists: its lines are
-    evidence."""
-    own = [c for c in criteria if c.section == "inclusion" and c.id not in ("age", "sex")]
-    if sum(len(_WORD.findall(c.text)) for c in own) > 2:
+def misfiled_sections(criteria: list[Criterion]) -> list[Criterion]:
+    """A section whose lines read as the other section's: its computable lines are evidence.
+
+    * An inclusion section with no criterion ("Inclusion/" and nothing else, NCT04648969, fresh
+      audit 86) and three or more exclusion lines that read as requirements ("No illicit drug
+      use", "Normal blood pressure"); or, whatever the inclusions, exclusion lines that read as
+      requirements being four or more and two in five of the section ("Zubrod performance status
+      0-2" … "ANC > 1,500/mm^3" … "Not pregnant or nursing", the PDQ "PATIENT
+      CHARACTERISTICS:" lines filed as exclusions, NCT00469937, fresh audit 87).
+    * An exclusion section with no criterion and three or more inclusion lines that read as
+      exclusions ("Known hypersensitivity to Ambroxol …", "Pregnancy and/or breast-feeding.",
+      NCT00525044, fresh audit 87): the inclusion text holds both lists.
+    """
+    inc = [c for c in criteria if c.section == "inclusion" and c.id not in ("age", "sex")]
+    exc = [c for c in criteria if c.section == "exclusion"]
+    empty_inc = sum(len(_WORD.findall(c.text)) for c in inc) <= 2
+    asked = sum(1 for c in exc if _REQUIREMENT_LIKE.match(c.text))
+    if (empty_inc and asked >= 3) or (asked >= 4 and 5 * asked >= 2 * len(exc)):
+        side, why = (
+            "exclusion",
+            "the exclusion lines read as requirements: this may be an inclusion",
+        )
+    elif (
+        not exc
+        and 5 * (said := sum(1 for c in inc if _EXCLUSION_LIKE.match(c.text))) >= len(inc)
+        and said >= 3
+    ):
+        side, why = (
+            "inclusion",
+            "the inclusion text holds exclusion lines: this may be an exclusion",
+        )
+    else:
         return criteria  # (most records)
-    if not any(c.section == "exclusion" and c.rule.kind != "manual" for c in criteria):
-        return criteria
-    # … and several exclusion lines read as requirements ("No illicit drug use", "Normal blood
-    # pressure"): an empty inclusion section alone is most often a list filed as exclusions
-    asked = sum(1 for c in criteria if c.section == "exclusion" and _REQUIREMENT_LIKE.match(c.text))
-    if asked < 3:
-        return criteria
     out = list(criteria)
-    why = "the inclusion section holds no criterion: this line may be an inclusion"
     for k, c in enumerate(criteria):
-        if c.section == "exclusion" and c.rule.kind != "manual":
+        if c.section == side and c.id not in ("age", "sex") and c.rule.kind != "manual":
             out[k] = compose.as_evidence(c, why)
     return out
 
@@ -269,6 +287,12 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _REQUIREMENT_LIKE = re.compile(
     r"(?i)^\W*(?:no|not|absence\s+of|normal|able|willing|must|confirmed|documented"
     r"|age[ds]?\s+\d+\s*(?:years?\s*)?(?:and|or)\s+(?:older|above|over))\b"
+)
+_EXCLUSION_LIKE = re.compile(
+    r"(?i)^\W*(?:known\s+(?:hypersensitivity|allergy|history)|hypersensitivity|allerg(?:y|ies|ic)"
+    r"|pregnan\w*\s*(?:,|/|and/or|and|or)\s*(?:breast-?feeding|lactat\w*|nursing)|breast-?feeding"
+    r"|lactating|(?:simultaneous|concurrent)\s+participation|participation\s+in\s+(?:another|other"
+    r"|any)\b|(?:alcohol|drug|substance)\b[\w\s,/-]{0,15}\babuse|(?:a\s+)?history\s+of)\b"
 )
 
 

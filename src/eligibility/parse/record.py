@@ -177,7 +177,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.part_labels(cohorts.contradicting_conditions(criteria))
     criteria = parts.restarted_sections(criteria, just_above)
     criteria = groups.sex_branches(parts.registered_own(criteria, record.conditions))
-    criteria = groups.stub_inclusions(criteria)
+    criteria = groups.misfiled_sections(criteria)
     criteria = groups.contradicting_ages(groups.group_lines(groups.age_groups(criteria)))
     criteria = groups.any_age(criteria)
     criteria = wording.reversed_organ_bounds(criteria, record.title)
