@@ -154,6 +154,10 @@ CASES = [
     ("assisted", "WBC <2000/mm3 and Platelet count <50,000/mm3,", "exclusion", {"labs": [{"test": "platelets", "value": 30000, "unit": "/mm3", "date": "2024-02-20"}, {"test": "WBC", "value": 6000, "unit": "/mm3", "date": "2024-02-20"}]}, "review"),
     ("assisted", "Diagnosis: pemphigus vulgaris, pemphigus foliaceus, bullous pemphigoid", "inclusion", {"conditions": [{"name": "pemphigus vulgaris", "code": "L10.0"}]}, "review"),
     ("separate", "history of head injury; pregnancy; medical or psychiatric illness", "exclusion", {"conditions": [{"name": "major depressive disorder", "code": "F32.9", "status": "resolved", "onset": "2010-01-01", "end": "2011-01-01"}]}, "review"),
+    # fresh audit 88: words after the last alternative's value ("… in a sitting position on two
+    # measurements …"); a performance status set that skips a grade
+    ("assisted", "SBP ≥ 140mmHg or DBP ≥ 90mmHg in a sitting position on two measurements on two clinic visits", "inclusion", {"vitals": [{"name": "systolic blood pressure", "value": 150, "unit": "mmHg", "date": "2024-02-20"}]}, "review"),
+    ("assisted", "Patients with clear consciousness, Cooperation, ECOG performance status of 0,1 and 3", "inclusion", {"ecog": 3}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone
     ("assisted", "Metabolic syndrome, defined as 3 or more of the following criteria: blood pressure ≥130/85 mm Hg, waist circumference >35 inches, HDL-C <50 mg/dL.", "exclusion", {"labs": [{"test": "HDL cholesterol", "value": 45, "unit": "mg/dL", "date": "2024-02-20"}]}, "review"),
 ]

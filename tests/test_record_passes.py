@@ -2018,6 +2018,10 @@ EVIDENCE_ELSEWHERE = [
      ["Pregnancy and/or breast-feeding."], [], "holds exclusion lines"),
     ("not-pregnant-female", "Inclusion Criteria:\n- Male\n- not pregnant female\n- ECOG 0-2\n",
      ["Male"], ["ECOG 0-2"], "other sex"),
+    # fresh audit 88: "Prior MI" beside an inclusion asking for an acute MI (NCT00557531)
+    ("prior-of-asked", "Inclusion Criteria:\n- Acute MI defined as: typical rise of troponin\n"
+     "Exclusion Criteria:\n- Prior MI\n- History of stroke\n", ["Prior MI"],
+     ["History of stroke"], "asks for"),
     # fresh audit 82: an exclusion lead-in with a window that lost its colon (NCT02921191)
     ("windowed-lead-in", "Exclusion Criteria:\nDuring baseline 365 days, any patient with a claim "
      "for (or with)\n* Bone marrow or stem cell transplant\n* HIV/AIDS\n",

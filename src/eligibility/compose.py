@@ -598,6 +598,29 @@ def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
     return why
 
 
+# "SBP ≥ 140mmHg or DBP ≥ 90mmHg in a sitting position on two measurements on two clinic visits"
+# (NCT00134160, fresh audit 88): words after the last alternative's value may be how both are
+# measured
+_AFTER_VALUE = re.compile(
+    r"[<>≤≥]\s*=?\s*\d[\d.,]*\s*(?:[^\s\d'][^\s']*)?\s+(?P<rest>(?:in|on|at|during|after|while|"
+    r"measured|confirmed|taken|obtained|when)\b[^']{8,})"
+)
+
+
+def alternative_end_measured(rule: Rule, section: str) -> str | None:
+    """Why an inclusion's alternatives must not decide when the last, unread, has words after
+    its value that may say how every one of them is measured."""
+    if section != "inclusion" or not isinstance(rule, AnyRule):
+        return None
+    last = rule.rules[-1]
+    if not (isinstance(last, ManualRule) and last.law == "separate"):
+        return None
+    if not any(r.kind in ("lab", "vital", "measure") for r in rule.rules[:-1]):
+        return None
+    m = _AFTER_VALUE.search(last.reason)
+    return None if m is None else "words after the last alternative's value may reach the others"
+
+
 def window_in_qualifier(rule: Rule) -> str | None:
     """Why a condition read as present now must not decide beside an unread qualifier that holds
     a time word: "any active infection requiring systemic treatment by intravenous infusion

@@ -50,9 +50,12 @@ _ALLOWANCE = re.compile(
     # for inclusion" (NCT04234113, fresh audit 51): others let in by agreement
     r"|\bagreed\s+(?:for|to|on)\s+(?:inclusion|enrol\w*|participation)\b"
     r"|\bto\s+be\s+discussed\s+with\b.{0,80}\b(?:inclusion|enrol\w*|eligib\w*|participat\w*)\b"
-    # "Patients whose disease is controlled under antiviral therapy should not be excluded."
-    # (NCT05838768, fresh audit 87)
-    r"|\b(?:should|will|shall|need|must|are|is)\s+not\s+(?:be\s+)?excluded\b"
+)
+# a later sentence "Patients whose disease is controlled under antiviral therapy should not be
+# excluded." (NCT05838768, fresh audit 87); not a whole criterion's permission, which "(oral
+# supplements are not excluded)" after its requirement is not
+_NOT_EXCLUDED = re.compile(
+    r"(?i)\b(?:should|will|shall|need|must|are|is)\s+not\s+(?:be\s+)?excluded\b"
 )
 _NOT_ALLOWED = re.compile(
     r"(?i)\b(?:not|never|cannot|no\s+longer)\s+(?:be\s+)?(?:allowed|eligible|permitted|selected|"
@@ -194,6 +197,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.comparator_left(rule)
         or wording.examples_listed(text, rule)
         or wording.participation_note(text, rule)
+        or wording.performance_gap(text, rule)
         or wording.prior_own_cancer(text, rule, section, primary)
         or wording.reversed_count(rule, section)
         or wording.state_among_events(rule)
@@ -207,6 +211,7 @@ def _whole(text: str, section: Section, context: str | None, primary: tuple[str,
         or wording.tenseless_treated(text, rule, section)
         or compose.named_beside_unread(rule, section)
         or compose.list_end_unread(text, rule, section)
+        or compose.alternative_end_measured(rule, section)
         or wording.impossible_ages(rule, section)
         or compose.window_in_qualifier(rule)
         or wording.status_beside_result(text, rule)
@@ -406,7 +411,9 @@ def _reading(
             if (
                 rule.kind == "manual"
                 and k > 0
-                and (_is_allowance(said) or _ALLOWED_AFTER.search(said))
+                and (
+                    _is_allowance(said) or _ALLOWED_AFTER.search(said) or _NOT_EXCLUDED.search(said)
+                )
                 # "bilirubin ≤1.5xULN (isolated bilirubin >1.5 x ULN is acceptable if …)"
                 # (NCT02164513, fresh audit 86): a limit of its own, its allowance in brackets
                 and not (
@@ -594,7 +601,7 @@ _ALLOWED_AFTER = re.compile(
 _ALLOWANCE_WORDS = (
     "allowed", "eligible", "permi", "selected", "enrol", "included", "acceptable", "exempt",
     "participate", "exception", "entered", "accepted", "admitted", "registered", "randomi",
-    "receive", "transfused", "given", "include", "apply", "agreed", "discussed", "excluded",
+    "receive", "transfused", "given", "include", "apply", "agreed", "discussed",
 )  # fmt: skip
 
 

@@ -177,7 +177,7 @@ def parse_record(record: TrialRecord) -> RuleSet:
     criteria = parts.part_labels(cohorts.contradicting_conditions(criteria))
     criteria = parts.restarted_sections(criteria, just_above)
     criteria = groups.sex_branches(parts.registered_own(criteria, record.conditions))
-    criteria = groups.misfiled_sections(criteria)
+    criteria = _prior_of_asked(groups.misfiled_sections(criteria))
     criteria = groups.contradicting_ages(groups.group_lines(groups.age_groups(criteria)))
     criteria = groups.any_age(criteria)
     criteria = wording.reversed_organ_bounds(criteria, record.title)
@@ -664,6 +664,38 @@ def _title_conditions(title: str | None) -> list[str]:
     """The conditions the title names: a bare name among the inclusions that is one of these
     is the trial's own (``_bare_names``), not a lost heading's item."""
     return _named_conditions([title]) if title else []
+
+
+# "Acute MI defined as: …" among the inclusions, "Prior MI" among the exclusions (NCT00557531,
+# fresh audit 88): the trial's own episode is the one it asks for; "prior" may mean an earlier
+# one, or this one
+_ASKED_NOW = re.compile(
+    r"(?i)^\W*(?:(?:an?\s+)?(?:acute|new|first|current|recent|ongoing)\b|(?:a\s+)?diagnosis\s+of"
+    r"|(?:hospitali[sz]ed|admitted|presenting)\s+(?:for|with)\b)"
+)
+_PRIOR_WORDS = re.compile(r"(?i)\b(?:prior|previous|history\s+of|past)\b")
+
+
+def _prior_of_asked(criteria: list[Criterion]) -> list[Criterion]:
+    """An exclusion of a "prior" condition the inclusions ask for now is evidence."""
+    asked = _named_conditions(
+        [c.text for c in criteria if c.section == "inclusion" and _ASKED_NOW.match(c.text)]
+    )
+    if not asked:
+        return criteria  # (most records)
+    out = list(criteria)
+    for k, c in enumerate(criteria):
+        if c.section != "exclusion" or c.rule.kind == "manual" or not _PRIOR_WORDS.search(c.text):
+            continue
+        named = [r.condition for r in _leaves(c.rule) if r.kind == "condition"]  # type: ignore[union-attr]
+        # (the one asked for, or broader: "Prior MI" beside an acute STEMI; not a narrower one,
+        # "brain metastases" beside a malignancy)
+        own = next((a for a in asked for n in named if vocab.condition_matches(n, a)), None)
+        if own is not None:
+            name = vocab.condition(own).name  # type: ignore[union-attr]
+            why = f"an inclusion asks for {name} now: 'prior' may mean an earlier one, or this one"
+            out[k] = compose.as_evidence(c, why)
+    return out
 
 
 def _named_conditions(texts: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ Each returns the rule to use, or why the read part is only evidence."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from eligibility import compose, grammar, vocab
 from eligibility.model import (
@@ -167,6 +168,25 @@ def participation_note(text: str, rule: Rule) -> str | None:
         return None
     m = _PARTICIPATION_NOTE.search(text)
     return None if m is None else f"a note on taking part ('{m.group(0)}'), not a criterion"
+
+
+# "ECOG performance status of 0,1 and 3" (NCT01054274, fresh audit 88): a set that skips a
+# grade is a typo (for 0-1, 0-3?); the grammar refuses it whole, but a piece read alone
+# ("ECOG 0,1") must not decide either
+_PERF_SET = re.compile(
+    r"(?i)\b(?:ecog|zubrod|who|performance\s+status|ps)\b\D{0,30}?"
+    r"(?P<set>\d(?:\s*(?:,|/|and|or|&)\s*\d)+)\b"
+)
+
+
+def performance_gap(text: str, rule: Rule) -> str | None:
+    if not any(r.kind == "performance" for r in _deep_leaves(rule)):
+        return None
+    for m in _PERF_SET.finditer(text):
+        grades = sorted({int(d) for d in re.findall(r"\d", m.group("set"))})
+        if any(b - a > 1 for a, b in pairwise(grades)):
+            return f"a performance status set that skips a grade ('{m.group(0)}')"
+    return None
 
 
 def pregnant_or_lactating(rule: Rule) -> Rule:
