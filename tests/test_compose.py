@@ -158,6 +158,8 @@ CASES = [
     # measurements …"); a performance status set that skips a grade
     ("assisted", "SBP ≥ 140mmHg or DBP ≥ 90mmHg in a sitting position on two measurements on two clinic visits", "inclusion", {"vitals": [{"name": "systolic blood pressure", "value": 150, "unit": "mmHg", "date": "2024-02-20"}]}, "review"),
     ("assisted", "Patients with clear consciousness, Cooperation, ECOG performance status of 0,1 and 3", "inclusion", {"ecog": 3}, "review"),
+    # fresh audit 89: an unread first item whose "with" governs the values after it
+    ("assisted", "Unexplained anemia with hemoglobin < 10 percent or hematocrit less than 30 percent.", "exclusion", {"labs": [{"test": "hematocrit", "value": 28, "unit": "%", "date": "2024-02-20"}]}, "review"),
     # a count before the items ("3 or more of the following: …") makes none decide alone
     ("assisted", "Metabolic syndrome, defined as 3 or more of the following criteria: blood pressure ≥130/85 mm Hg, waist circumference >35 inches, HDL-C <50 mg/dL.", "exclusion", {"labs": [{"test": "HDL cholesterol", "value": 45, "unit": "mg/dL", "date": "2024-02-20"}]}, "review"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1846,3 +1847,23 @@ def test_which_conversions_are_exact(src, dst, analyte, exact):
     from eligibility import vocab
 
     assert vocab.conversion(src, dst, analyte).exact is exact
+
+
+@pytest.mark.parametrize(
+    ("born", "expected"),
+    [("2006-03-01", "fail"), ("2006-09-01", "pass"), (None, "unknown")],
+)
+def test_a_fractional_inclusive_upper_age_compares_exact_age(born, expected):
+    """ "Be 13-17.5 years of age" (NCT05486611, fresh audit 89): 17 years 10 months is over
+    17.5; with completed years only (17), whether exact age is over 17.5 is not known."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from audit_check import status
+
+    patient = {"id": "p", "screening_date": "2024-01-01"}
+    patient.update({"birth_date": born} if born else {"age": 17})
+    got, reason, _ = status(
+        {"text": "Be 13-17.5 years of age", "section": "inclusion", "patient": patient}
+    )
+    assert got == expected, reason

@@ -25,3 +25,22 @@ def test_ruff_clean():
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_module_binds_a_constant_twice():
+    """A second ``_NAME = re.compile(…)`` in one module silently replaces the first for every
+    use above it (session 31: a ``_WITH_VALUE`` added to compose.py replaced the scope class of
+    the same name); ruff's F811 sees only functions and imports."""
+    import ast
+
+    twice = []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        seen: set[str] = set()
+        for node in ast.parse(path.read_text("utf-8")).body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id.lstrip("_").isupper():
+                    if t.id in seen:
+                        twice.append(f"{path.relative_to(ROOT)}: {t.id}")
+                    seen.add(t.id)
+    assert not twice, twice

@@ -712,6 +712,22 @@ CASES += [
         "unknown",
         "an episode lasts less than 28 days",
     ),
+    # fresh audit 89: excoriation disorder (F42.4) is no OCD (NCT00491348); oesophageal varices
+    # may be the evidence of portal hypertension (NCT00006968)
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "obsessive_compulsive_disorder"},
+        {"conditions": [{"name": "excoriation disorder", "code": "F42.4", "status": "active"}]},
+        "pass",
+        "no obsessive-compulsive disorder",
+    ),
+    (
+        "exclusion",
+        {"kind": "condition", "condition": "portal_hypertension"},
+        {"conditions": [{"name": "esophageal varices", "code": "I85.10", "status": "active"}]},
+        "unknown",
+        "may or may not be portal hypertension",
+    ),
     # … Burkitt leukaemia (C91.A) may be what "Burkitt's lymphoma" means (NCT05480501)
     (
         "exclusion",

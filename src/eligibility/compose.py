@@ -545,6 +545,9 @@ _REACHING_HEAD = re.compile(
 # bound (and no scope word) is a test of its own, not a word on the items beside it
 _MEASURED = re.compile(r"[<>≤≥]\s*=?\s*\d")
 _WITH_JOINED = re.compile(r"(?i),\s*with(?:out)?\b")
+_FIRST_WITH_VALUE = re.compile(
+    r"(?i)[a-z]\s+with\s+[^']{0,40}?(?:[<>≤≥]|less\s+than|greater\s+than)\s*=?\s*\d"
+)
 
 
 def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
@@ -593,6 +596,16 @@ def list_end_unread(text: str, rule: Rule, section: str) -> str | None:
             k for k in (kids[0], kids[-1]) if isinstance(k, ManualRule) and k.law == "separate"
         ]
         why = "', with' joins the pieces: one qualifies the other, they are no list"
+    first = kids[0]
+    if (
+        isinstance(first, ManualRule)
+        and first.law == "separate"
+        and _FIRST_WITH_VALUE.search(first.reason)
+        and any(r.kind in ("lab", "vital", "measure") for r in kids[1:])
+    ):
+        # "Unexplained anemia with hemoglobin < 10 percent or hematocrit less than 30 percent"
+        # (NCT00002058, fresh audit 89): the condition before "with" qualifies every value
+        return "the first item's 'with' may govern the values after it"
     if not unread or not any(r.kind in _DIAGNOSIS_KINDS for r in iter_rules(rule)):
         return None  # (a pregnancy list: 3 wrong in 303 judged, none of them this shape)
     return why

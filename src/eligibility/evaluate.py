@@ -222,8 +222,20 @@ def age_parts(
             truths.append(UNKNOWN)
             notes.append(("cannot", op, rule.min))
     if rule.max is not None:
-        if rule.max_inclusive:
+        if rule.max_inclusive and float(rule.max).is_integer():
             truths.append(_le(completed, rule.max))
+        elif rule.max_inclusive:
+            # "13-17.5 years" (NCT05486611, fresh audit 89): up to the day exact age reaches 17.5;
+            # completed years alone decide only below or above the whole year it falls in
+            if birth is not None:
+                truths.append(TRUE if anniversary(birth, rule.max) >= as_of else FALSE)
+            elif completed < int(rule.max):
+                truths.append(TRUE)
+            elif completed > int(rule.max):
+                truths.append(FALSE)
+            else:
+                truths.append(UNKNOWN)
+                notes.append(("cannot", "<=", rule.max))
         elif birth is not None:
             day = anniversary(birth, rule.max)
             truths.append(TRUE if as_of < day else FALSE)
@@ -244,7 +256,7 @@ def _age(rule: AgeRule) -> Check:
     """``(truth, "age", notes)`` on completed years (``facts.age``), memoised when only
     inclusive whole-year bounds are set; else ``"conflict"``, ``"born later"``, ``"none"``."""
     simple = (rule.min is None or (rule.min_inclusive and float(rule.min).is_integer())) and (
-        rule.max is None or rule.max_inclusive
+        rule.max is None or (rule.max_inclusive and float(rule.max).is_integer())
     )
     memo: dict[int, Finding] = {}
     conflict, later, none = (UNKNOWN, "conflict"), (UNKNOWN, "born later"), (UNKNOWN, "none")
